@@ -1,0 +1,47 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import type { AccountPage } from "@/server/directory/search-accounts";
+import type { ServerSummary } from "@/server/directory/list-servers";
+import type { HealthReport } from "@/server/health/check-health";
+import type { JobSummary } from "@/server/jobs/list-jobs";
+import { getJson } from "./api";
+
+export function useServers() {
+  return useQuery({ queryKey: ["servers"], queryFn: () => getJson<{ servers: ServerSummary[] }>("/api/servers").then((r) => r.servers) });
+}
+
+export function useServer(name: string) {
+  return useQuery({ queryKey: ["servers", name], queryFn: () => getJson<ServerSummary>(`/api/servers/${encodeURIComponent(name)}`) });
+}
+
+export function useHealth() {
+  return useQuery({ queryKey: ["health"], queryFn: () => getJson<HealthReport>("/api/health"), refetchInterval: 5_000 });
+}
+
+export function useJobs(state?: string) {
+  const query = state ? `?state=${state}` : "";
+  return useQuery({
+    queryKey: ["jobs", state ?? "all"],
+    queryFn: () => getJson<{ jobs: JobSummary[] }>(`/api/jobs${query}`).then((r) => r.jobs),
+    refetchInterval: 2_000,
+  });
+}
+
+export interface AccountQuery {
+  q: string;
+  server: string;
+  status: string;
+  page: number;
+  pageSize: number;
+}
+
+export function useAccounts(query: AccountQuery) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== "" && value !== undefined) params.set(key, String(value));
+  return useQuery({
+    queryKey: ["accounts", query],
+    queryFn: ({ signal }) => getJson<AccountPage>(`/api/accounts?${params}`, { signal }),
+    placeholderData: (previous) => previous,
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * `npm start`: everything the console needs, in order, and nothing left behind on Ctrl-C.
+ * Finds (or starts) PostgreSQL and Redis, creates and migrates the console database, seeds the
+ * demo directory when it is empty, builds the console if its sources changed, then runs
+ * `next start` and one worker process until either exits or the user presses Ctrl-C.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { config, databaseName } from "../server/config.ts";
+import { closeConsoleDb, prisma } from "../server/db/console-db.ts";
+import { ensureDatabase } from "../server/db/databases.ts";
+import { migrateDatabase } from "../server/db/migrate.ts";
+import { seedDemo } from "../server/demo/seed-demo.ts";
+import { buildConsole } from "./lib/next-build.ts";
+import { ensureServices, ServiceSetupError, type Services } from "./lib/services.ts";
+
+const dev = process.argv.includes("--dev");
+const log = (line: string) => console.log(`[mailvault] ${line}`);
+const { DATABASE_URL, REDIS_URL, MAILVAULT_DATA_DIR, PORT } = config();
+
+let services: Services | undefined;
+const children: ChildProcess[] = [];
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    const exits = children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once("exit", r)));
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 10_000))]);
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    await services?.stop();
+  }
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+function launch(name: string, args: string[]): void {
+  const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    log(`${name} exited (${signal ?? code}); stopping the rest`);
+    void shutdown(code === 0 ? 1 : (code ?? 1));
+  });
+  children.push(child);
+}
+
+try {
+  services = await ensureServices({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, dataDir: MAILVAULT_DATA_DIR, log });
+  if (await ensureDatabase(DATABASE_URL)) log(`created database ${databaseName(DATABASE_URL)}`);
+  const { applied } = await migrateDatabase(DATABASE_URL);
+  if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
+  if ((await prisma().server.count()) === 0) {
+    const seeded = await seedDemo({ accounts: 240, dataDir: MAILVAULT_DATA_DIR, consoleDatabase: databaseName(DATABASE_URL) });
+    log(`seeded the demo directory: ${seeded.servers} servers, ${seeded.accountsCreated} accounts`);
+  }
+  await closeConsoleDb();
+  if (!dev) buildConsole(log);
+} catch (error) {
+  const message = error instanceof ServiceSetupError ? error.message : `start failed: ${(error as Error).message}`;
+  console.error(`[mailvault] ${message}`);
+  await shutdown(1);
+}
+
+launch("console", ["node_modules/next/dist/bin/next", dev ? "dev" : "start", "-p", String(PORT)]);
+launch("worker", ["--import", "tsx", "workers/main.ts"]);
+log(`console on http://localhost:${PORT} (Ctrl-C stops everything this command started)`);

@@ -1,0 +1,53 @@
+/**
+ * The one place that reads process.env. Every setting has a default that works on a developer
+ * machine with the services from shared/STACK.md; README.md lists them all.
+ */
+import path from "node:path";
+import { z } from "zod";
+
+const schema = z.object({
+  DATABASE_URL: z.url().default("postgresql://postgres@127.0.0.1:5432/mailvault"),
+  REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
+  /** Key prefix for every BullMQ queue and worker heartbeat; tests use their own. */
+  MAILVAULT_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]+$/, "letters, digits, '.', '_' and '-' only")
+    .default("mailvault"),
+  /** Where private services, blob volumes, redo archives and backup targets go by default. */
+  MAILVAULT_DATA_DIR: z.string().default(path.resolve(".data")),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof schema>;
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  if (!cached) {
+    const parsed = schema.safeParse(process.env);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+      throw new Error(`invalid configuration: ${problems.join("; ")}`);
+    }
+    cached = parsed.data;
+  }
+  return cached;
+}
+
+/** Tests and scripts that change the environment after start-up call this to re-read it. */
+export function resetConfig(): void {
+  cached = undefined;
+}
+
+/** The database name in a postgres URL. */
+export function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, "")) || "postgres";
+}
+
+/** The same server as `url`, another database. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}

@@ -1,0 +1,49 @@
+/**
+ * The console database: one pg pool per process, shared by Prisma (through its pg adapter) and by
+ * the few bulk paths that need plain SQL (seeding, search).
+ */
+import pg from "pg";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "./generated/client.ts";
+import { config } from "../config.ts";
+
+interface ConsoleDb {
+  pool: pg.Pool;
+  prisma: PrismaClient;
+}
+
+// Kept on globalThis so Next's dev reloads do not open a new pool per edit.
+const holder = globalThis as unknown as { __mailvaultConsoleDb?: ConsoleDb };
+
+function open(): ConsoleDb {
+  if (!holder.__mailvaultConsoleDb) {
+    const pool = new pg.Pool({
+      connectionString: config().DATABASE_URL,
+      max: 10,
+      connectionTimeoutMillis: 5_000,
+      application_name: "mailvault",
+    });
+    // An idle client losing its connection (a restart of Postgres) must not crash the process.
+    pool.on("error", () => {});
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    holder.__mailvaultConsoleDb = { pool, prisma };
+  }
+  return holder.__mailvaultConsoleDb;
+}
+
+export function prisma(): PrismaClient {
+  return open().prisma;
+}
+
+export function consolePool(): pg.Pool {
+  return open().pool;
+}
+
+export async function closeConsoleDb(): Promise<void> {
+  const current = holder.__mailvaultConsoleDb;
+  holder.__mailvaultConsoleDb = undefined;
+  if (current) {
+    await current.prisma.$disconnect();
+    await current.pool.end();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * A server's settings, stored as JSON in the directory and validated here, with every default
+ * in one place. Later issues read these (LMTP port, mailbox groups, redo archive limits, backup
+ * safety margins), so each field says what it controls.
+ */
+import { z } from "zod";
+
+export const serverSettingsSchema = z.object({
+  /** TCP port of this server's LMTP listener, on the worker host. */
+  lmtpPort: z.number().int().min(1).max(65535).default(7025),
+  /** Number of mailbox groups (schemas mboxgroup1..N); a mailbox lives in group `id mod N`. */
+  mailboxGroups: z.number().int().min(1).max(1000).default(100),
+  redoArchive: z
+    .object({
+      /** Seal the current redo log into a segment once it holds this many bytes. */
+      maxBytes: z.number().int().positive().default(100 * 1024 * 1024),
+      /** ...or once its oldest record is this old; bounds what a lost database loses. */
+      maxAgeSeconds: z.number().int().positive().default(60),
+    })
+    .prefault({}),
+  autoGrouped: z
+    .object({
+      /** Auto-grouped mode: every account gets a full backup once per this many runs. */
+      groups: z.number().int().min(1).max(31).default(7),
+      /** Never back up more than total/groups accounts in one run. */
+      throttle: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** Refuse to start a backup when the target has less free space than this. */
+  minFreeBytes: z.number().int().nonnegative().default(1024 * 1024 * 1024),
+  minFreePercent: z.number().min(0).max(100).default(5),
+  /** Archived redo segments younger than this stay in the archive after an incremental. */
+  redoKeepSeconds: z.number().int().nonnegative().default(3600),
+  /** Jobs one worker process runs at once for this server. */
+  workerConcurrency: z.number().int().min(1).max(64).default(4),
+});
+
+export type ServerSettings = z.infer<typeof serverSettingsSchema>;
+
+export function parseServerSettings(value: unknown): ServerSettings {
+  return serverSettingsSchema.parse(value ?? {});
+}

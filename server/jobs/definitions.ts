@@ -1,0 +1,42 @@
+/**
+ * The one registry of job kinds. Each definition names the job `<domain>.<verb>`, validates its
+ * payload with zod, and sets its retry defaults and the rule for its job id (a deterministic id
+ * makes a double submit a no-op). Handlers live with the worker (workers/processors.ts) and call
+ * a server/ function; this file imports neither BullMQ workers nor handlers.
+ */
+import { z } from "zod";
+
+export interface JobDefinition<Schema extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  schema: Schema;
+  /** Attempts before the job is failed; 1 means no retry. */
+  attempts: number;
+  /** Wait between attempts, doubling each time. */
+  backoffMs: number;
+  /** A deterministic job id, so submitting the same work twice runs it once; undefined: random. */
+  jobId?: (data: z.infer<Schema>) => string;
+}
+
+function defineJob<Schema extends z.ZodType>(definition: JobDefinition<Schema>): JobDefinition<Schema> {
+  return definition;
+}
+
+export const serverPing = defineJob({
+  name: "server.ping",
+  description: "Round trip through a server's queue and worker; answers with the worker that ran it.",
+  schema: z.object({ sentAt: z.iso.datetime(), note: z.string().max(200).optional() }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
+export const jobDefinitions = {
+  "server.ping": serverPing,
+} as const satisfies Record<string, JobDefinition>;
+
+export type JobName = keyof typeof jobDefinitions & string;
+export type JobData<N extends JobName> = z.infer<(typeof jobDefinitions)[N]["schema"]>;
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(jobDefinitions, name);
+}

@@ -1,0 +1,47 @@
+/**
+ * `npm run worker [-- --server mail1 [--server mail2]]`: runs the jobs of the named mailbox
+ * servers (all of them by default) until SIGINT or SIGTERM, then finishes the running jobs.
+ */
+import { Command } from "commander";
+import { closeConsoleDb } from "../server/db/console-db.ts";
+import { listServers } from "../server/directory/list-servers.ts";
+import { logger } from "../server/logger.ts";
+import { startWorkers } from "./start-workers.ts";
+
+const program = new Command("worker")
+  .description("Run Mailvault's BullMQ workers for mailbox servers")
+  .option("-s, --server <name...>", "only these servers (default: every server in the directory)")
+  .parse();
+
+const { server: only } = program.opts<{ server?: string[] }>();
+const log = logger.child({ component: "worker" });
+
+const known = await listServers();
+const unknown = (only ?? []).filter((name) => !known.some((s) => s.name === name));
+if (unknown.length > 0) {
+  log.error(`unknown server(s): ${unknown.join(", ")}; known: ${known.map((s) => s.name).join(", ") || "none"}`);
+  process.exit(2);
+}
+const chosen = known.filter((s) => !only || only.includes(s.name));
+if (chosen.length === 0) {
+  log.error("no servers in the directory yet: run `npm run seed` or add one");
+  process.exit(2);
+}
+
+const set = await startWorkers({
+  servers: chosen.map((s) => ({ name: s.name, concurrency: s.settings.workerConcurrency })),
+  onError: (server, error) => log.warn({ server, err: error.message }, "worker error"),
+});
+log.info({ id: set.id, servers: set.servers }, "workers started");
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "stopping workers after their running jobs");
+  await set.close();
+  await closeConsoleDb();
+  process.exit(0);
+}
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
