@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseName } from "../config.ts";
+import { seedDemo } from "../demo/seed-demo.ts";
+import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { listServers } from "./list-servers.ts";
+import { searchAccounts } from "./search-accounts.ts";
+
+let env: TestEnv;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 240, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+});
+
+afterAll(() => env?.cleanup());
+
+describe("the demo seed", () => {
+  it("builds two servers over two domains with renamed and deleted accounts, and adds nothing when run again", async () => {
+    const servers = await listServers();
+    expect(servers.map((s) => s.name)).toEqual(["mail1", "mail2"]);
+    const total = servers.reduce((n, s) => n + s.accounts.total, 0);
+    expect(total).toBeGreaterThanOrEqual(200);
+    expect(servers.reduce((n, s) => n + s.accounts.deleted, 0)).toBeGreaterThanOrEqual(1);
+    expect(servers.every((s) => s.accounts.total > 50)).toBe(true);
+
+    const again = await seedDemo({ accounts: 240, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+    expect(again.accountsCreated).toBe(0);
+    expect((await listServers()).reduce((n, s) => n + s.accounts.total, 0)).toBe(total);
+  });
+});
+
+describe("searchAccounts", () => {
+  it("finds a renamed account by its former name, under its current name", async () => {
+    const page = await searchAccounts({ q: "carol.smith@example.com" });
+    const carol = page.items.find((a) => a.email === "carol.white@example.com");
+    expect(carol).toMatchObject({ matchedFormerName: "carol.smith@example.com", deletedAt: null });
+    // The name was later given to someone else, who is found too, by the current name.
+    expect(page.items[0]).toMatchObject({ email: "carol.smith@example.com", matchedFormerName: null });
+  });
+
+  it("finds an account renamed twice by either former name", async () => {
+    for (const old of ["dbrown@example.org", "daniel.brown"]) {
+      const { items } = await searchAccounts({ q: old });
+      expect(items.map((a) => [a.email, a.matchedFormerName])).toContainEqual([
+        "dan.brown@example.org",
+        old.includes("@") ? old : "daniel.brown@example.org",
+      ]);
+    }
+    const { items } = await searchAccounts({ q: "dan.brown" });
+    expect(items.find((a) => a.email === "dan.brown@example.org")).toMatchObject({ matchedFormerName: null, formerNameCount: 2 });
+  });
+
+  it("matches substrings case-insensitively and marks deleted accounts", async () => {
+    const { items } = await searchAccounts({ q: "EVE.ADAMS" });
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ email: "eve.adams@example.org", status: "closed" });
+    expect(items[0]!.deletedAt).not.toBeNull();
+
+    const middle = await searchAccounts({ q: "adams@" });
+    expect(middle.items.map((a) => a.email)).toContain("eve.adams@example.org");
+  });
+
+  it("returns both the deleted owner of a reused name and its current owner", async () => {
+    const { items } = await searchAccounts({ q: "alex.jones@example.com" });
+    expect(items).toHaveLength(2);
+    const deleted = items.find((a) => a.deletedAt !== null);
+    const live = items.find((a) => a.deletedAt === null);
+    expect(deleted).toMatchObject({ email: "alex.jones@example.com", server: "mail1" });
+    expect(live).toMatchObject({ email: "alex.jones@example.com", server: "mail2", formerNameCount: 1 });
+  });
+
+  it("ranks prefix matches before other substring matches", async () => {
+    const { items } = await searchAccounts({ q: "jon", pageSize: 200 });
+    const isPrefix = items.map((a) => (a.matchedFormerName ?? a.email).startsWith("jon"));
+    const firstOther = isPrefix.indexOf(false);
+    expect(firstOther).toBeGreaterThan(0); // jonas.* first, then *.jones
+    expect(isPrefix.slice(firstOther).includes(true)).toBe(false);
+  });
+
+  it("treats LIKE wildcards in the query as plain characters", async () => {
+    expect((await searchAccounts({ q: "%" })).total).toBe(0);
+    expect((await searchAccounts({ q: "a_c" })).total).toBe(0);
+  });
+
+  it("uses prefix matching for one or two characters", async () => {
+    const { items, total } = await searchAccounts({ q: "zo", pageSize: 200 });
+    expect(total).toBeGreaterThan(0);
+    expect(items.every((a) => (a.matchedFormerName ?? a.email).startsWith("zo"))).toBe(true);
+  });
+
+  it("filters by server and status, and pages through a stable order", async () => {
+    const deleted = await searchAccounts({ status: "deleted", pageSize: 200 });
+    expect(deleted.total).toBeGreaterThanOrEqual(1);
+    expect(deleted.items.every((a) => a.deletedAt !== null)).toBe(true);
+
+    const locked = await searchAccounts({ status: "locked", server: "mail1" });
+    expect(locked.items.map((a) => a.email)).toContain("mike.ross@example.com");
+    expect(locked.items.every((a) => a.status === "locked" && a.server === "mail1" && a.deletedAt === null)).toBe(true);
+
+    const all = await searchAccounts({ server: "mail2", pageSize: 200 });
+    const pages = [];
+    for (let page = 1; page <= Math.ceil(all.total / 30); page++) pages.push(...(await searchAccounts({ server: "mail2", pageSize: 30, page })).items);
+    expect(pages.map((a) => a.id)).toEqual(all.items.map((a) => a.id));
+    expect(new Set(pages.map((a) => a.id)).size).toBe(all.total);
+  });
+
+  it("reports the total on a page past the end", async () => {
+    const page = await searchAccounts({ q: "carol", page: 50 });
+    expect(page.items).toEqual([]);
+    expect(page.total).toBeGreaterThan(0);
+  });
+
+  it("rejects impossible pages with a message", async () => {
+    await expect(searchAccounts({ page: -1 })).rejects.toThrow(/page starts at 1/);
+    await expect(searchAccounts({ pageSize: 100_000 })).rejects.toThrow(/at most 200/);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Integration tests run against the real PostgreSQL and Redis, each test file in its own
+ * database (`mailvault_test_<random>`), BullMQ key prefix and data folder, all removed again by
+ * `cleanup()`: only what the test created is dropped.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { config, resetConfig, withDatabase } from "../config.ts";
+import { closeConsoleDb } from "../db/console-db.ts";
+import { dropDatabase, ensureDatabase } from "../db/databases.ts";
+import { migrateDatabase } from "../db/migrate.ts";
+import { closeQueues } from "../jobs/queues.ts";
+import { closeStatusClient, redisOptions } from "../jobs/redis.ts";
+
+export interface TestEnv {
+  databaseUrl: string;
+  queuePrefix: string;
+  dataDir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestEnv(): Promise<TestEnv> {
+  const id = randomBytes(5).toString("hex");
+  const databaseUrl = withDatabase(process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres", `mailvault_test_${id}`);
+  const queuePrefix = `mvtest_${id}`;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `mailvault-test-${id}-`));
+  await ensureDatabase(databaseUrl);
+  await migrateDatabase(databaseUrl);
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.MAILVAULT_QUEUE_PREFIX = queuePrefix;
+  process.env.MAILVAULT_DATA_DIR = dataDir;
+  resetConfig();
+
+  return {
+    databaseUrl,
+    queuePrefix,
+    dataDir,
+    async cleanup() {
+      await closeQueues();
+      await closeStatusClient();
+      await closeConsoleDb();
+      await deleteRedisKeys(`${queuePrefix}:*`);
+      await dropDatabase(databaseUrl);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Deletes this test's keys only, by its unique prefix; never FLUSHDB. */
+export async function deleteRedisKeys(pattern: string): Promise<void> {
+  const redis = new Redis({ ...redisOptions(config().REDIS_URL), maxRetriesPerRequest: 1 });
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The jobs plumbing against a real Redis: a `server.ping` goes through a server's queue to a
+ * real worker and back; heartbeats make the health report; bad payloads never reach a worker.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseName } from "../server/config.ts";
+import { seedDemo } from "../server/demo/seed-demo.ts";
+import { InvalidInputError } from "../server/errors.ts";
+import { checkHealth } from "../server/health/check-health.ts";
+import { pingWorker } from "../server/jobs/ping-worker.ts";
+import { enqueueJob, serverQueue } from "../server/jobs/queues.ts";
+import { createTestEnv, type TestEnv } from "../server/testing/test-env.ts";
+import { startWorkers, type WorkerSet } from "./start-workers.ts";
+
+let env: TestEnv;
+let workers: WorkerSet | undefined;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 10, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+});
+
+afterAll(async () => {
+  await workers?.close();
+  await env?.cleanup();
+});
+
+describe("server.ping", () => {
+  it("is refused with a clear error when its payload is invalid, before it is queued", async () => {
+    // @ts-expect-error: the wrong payload is the point
+    await expect(enqueueJob("mail1", "server.ping", { sentAt: "yesterday" })).rejects.toBeInstanceOf(InvalidInputError);
+    expect(await serverQueue("mail1").count()).toBe(0);
+  });
+
+  it("times out with a message naming the missing worker when none runs", async () => {
+    await expect(pingWorker("mail1", 500)).rejects.toThrow(/no worker for mail1 answered/);
+  });
+
+  it("makes the round trip through the server's own queue to a real worker", async () => {
+    workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }, { name: "mail2", concurrency: 2 }] });
+    const answer = await pingWorker("mail2");
+    expect(answer).toMatchObject({ server: "mail2", worker: workers.id });
+    expect(Date.parse(answer.answeredAt)).toBeGreaterThanOrEqual(Date.parse(answer.sentAt));
+    const job = await serverQueue("mail2").getJob(answer.jobId);
+    expect(job?.queueName).toBe("mailvault.mail2");
+    expect(await job?.getState()).toBe("completed");
+  });
+});
+
+describe("health", () => {
+  it("reports each server's worker, and down once the workers stop", async () => {
+    const up = await checkHealth();
+    expect(up.status).toBe("ok");
+    expect(up.workers).toMatchObject({ mail1: { ok: true, count: 1 }, mail2: { ok: true, count: 1 } });
+
+    await workers!.close();
+    workers = undefined;
+    const down = await checkHealth();
+    expect(down.status).toBe("down");
+    expect(down.workers.mail1).toMatchObject({ ok: false, count: 0 });
+    expect(down.postgres.ok && down.redis.ok).toBe(true);
+  });
+});
