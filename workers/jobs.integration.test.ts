@@ -27,7 +27,6 @@ afterAll(async () => {
 
 describe("server.ping", () => {
   it("is refused with a clear error when its payload is invalid, before it is queued", async () => {
-    // @ts-expect-error: the wrong payload is the point
     await expect(enqueueJob("mail1", "server.ping", { sentAt: "yesterday" })).rejects.toBeInstanceOf(InvalidInputError);
     expect(await serverQueue("mail1").count()).toBe(0);
   });

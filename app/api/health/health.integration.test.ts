@@ -5,11 +5,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GET as health } from "../../app/api/health/route.ts";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { GET as health } from "./route.ts";
+import { startWorkers, type WorkerSet } from "@/workers/start-workers.ts";
+import { databaseName } from "@/server/config.ts";
+import { seedDemo } from "@/server/demo/seed-demo.ts";
+import { createTestEnv, type TestEnv } from "@/server/testing/test-env.ts";
 
 let env: TestEnv;
 let redis: ChildProcess | undefined;
