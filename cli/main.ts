@@ -1,0 +1,48 @@
+/**
+ * `mailvault`: the command line for admins and cron. Each subcommand parses its flags and calls
+ * the same server/ function the console's API calls; a mistake exits non-zero with one line
+ * that says what to do. Later issues add backup, restore and the redo commands.
+ */
+import { Command, CommanderError } from "commander";
+import { ZodError } from "zod";
+import { closeConsoleDb } from "../server/db/console-db.ts";
+import { MailvaultError } from "../server/errors.ts";
+import { closeQueues } from "../server/jobs/queues.ts";
+import { closeStatusClient } from "../server/jobs/redis.ts";
+import { registerAccounts } from "./commands/accounts.ts";
+import { registerHealth } from "./commands/health.ts";
+import { registerServers } from "./commands/servers.ts";
+
+const program = new Command("mailvault")
+  .description("Backup and restore for PostgreSQL mailbox servers")
+  .showHelpAfterError("(run `mailvault <command> --help` for its options)")
+  .exitOverride();
+
+registerServers(program);
+registerAccounts(program);
+registerHealth(program);
+
+function explain(error: unknown): string {
+  if (error instanceof ZodError) return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+  if (error instanceof MailvaultError) return error.message;
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message ?? String(error);
+  if (code === "ECONNREFUSED") return `cannot reach a service (${message}): is PostgreSQL running? check DATABASE_URL`;
+  if (code === "P1003" || code === "3D000" || /Database `.*` does not exist/.test(message)) {
+    return "the console database does not exist: run `npm start` or `npm run db:migrate` first, or check DATABASE_URL";
+  }
+  // Library errors can span lines (Prisma quotes the call site); the last line says what went wrong.
+  return message.trim().split("\n").filter(Boolean).at(-1) ?? message;
+}
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) process.exitCode = error.exitCode;
+  else {
+    console.error(`mailvault: ${explain(error)}`);
+    process.exitCode = error instanceof MailvaultError && error.kind === "unavailable" ? 3 : 1;
+  }
+} finally {
+  await Promise.allSettled([closeQueues(), closeStatusClient(), closeConsoleDb()]);
+}

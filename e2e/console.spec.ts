@@ -1,0 +1,32 @@
+import { expect, test } from "@playwright/test";
+
+test("the dashboard shows both servers with live workers", async ({ page }) => {
+  await page.goto("/");
+  for (const name of ["mail1", "mail2"]) await expect(page.getByRole("link", { name, exact: true })).toBeVisible();
+  await expect(page.getByText(/Worker: 1 worker\(s\) alive/)).toHaveCount(2);
+  await page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
+});
+
+test("a server page pings its worker through the queue", async ({ page }) => {
+  await page.goto("/");
+  await page.getByRole("link", { name: "mail1", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Server mail1" })).toBeVisible();
+  await page.getByRole("button", { name: "Ping worker" }).click();
+  await expect(page.getByText(/answered by .+ in \d+ ms/)).toBeVisible();
+  await page.goto("/jobs");
+  await expect(page.getByRole("row").filter({ hasText: "server.ping" }).first()).toContainText("completed");
+});
+
+test("an unknown server says so instead of failing", async ({ page }) => {
+  await page.goto("/servers/mail9");
+  await expect(page.getByText("Could not load this: unknown server: mail9")).toBeVisible();
+});
+
+test("the API answers a caller's mistakes with 400 and a message", async ({ request }) => {
+  for (const query of ["page=-1", "pageSize=100000"]) {
+    const response = await request.get(`/api/accounts?${query}`);
+    expect(response.status()).toBe(400);
+    expect((await response.json()).error.message).toMatch(/page/);
+  }
+  expect((await request.get("/api/health")).status()).toBe(200);
+});

@@ -1,0 +1,66 @@
+/**
+ * Starts the built console and one worker against a database, queue prefix and data folder of
+ * their own (seeded through the same helper as the demo), waits until /api/health says 200, and
+ * returns the teardown that stops them and drops only what was created here.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { FullConfig } from "@playwright/test";
+import { databaseName, resetConfig, withDatabase } from "../server/config.ts";
+import { closeConsoleDb } from "../server/db/console-db.ts";
+import { dropDatabase, ensureDatabase } from "../server/db/databases.ts";
+import { migrateDatabase } from "../server/db/migrate.ts";
+import { seedDemo } from "../server/demo/seed-demo.ts";
+import { deleteRedisKeys } from "../server/testing/test-env.ts";
+import { buildConsole } from "../scripts/lib/next-build.ts";
+
+export default async function globalSetup(config: FullConfig) {
+  const baseURL = config.projects[0]!.use.baseURL!;
+  const id = randomBytes(4).toString("hex");
+  const databaseUrl = withDatabase(process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres", `mailvault_e2e_${id}`);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `mailvault-e2e-${id}-`));
+  const env = { ...process.env, DATABASE_URL: databaseUrl, MAILVAULT_QUEUE_PREFIX: `mve2e_${id}`, MAILVAULT_DATA_DIR: dataDir, LOG_LEVEL: "warn", NEXT_TELEMETRY_DISABLED: "1" };
+
+  buildConsole((line) => console.log(line));
+  await ensureDatabase(databaseUrl);
+  await migrateDatabase(databaseUrl);
+  Object.assign(process.env, { DATABASE_URL: databaseUrl });
+  resetConfig();
+  await seedDemo({ accounts: 240, dataDir, consoleDatabase: databaseName(databaseUrl), lmtpBasePort: 17025 });
+  await closeConsoleDb();
+
+  const port = new URL(baseURL).port;
+  const children: ChildProcess[] = [
+    spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", port, "-H", "127.0.0.1"], { env, stdio: "inherit" }),
+    spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], { env, stdio: "inherit" }),
+  ];
+
+  const teardown = async () => {
+    await Promise.all(
+      children.map((child) => {
+        if (child.exitCode !== null) return;
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        return exited;
+      }),
+    );
+    await deleteRedisKeys(`mve2e_${id}:*`);
+    await dropDatabase(databaseUrl);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const status = await fetch(`${baseURL}/api/health`).then((r) => r.status, () => 0);
+    if (status === 200) break;
+    if (Date.now() > deadline || children.some((c) => c.exitCode !== null)) {
+      await teardown();
+      throw new Error(`the console did not become healthy at ${baseURL} (last status ${status})`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return teardown;
+}
