@@ -77,39 +77,41 @@ export async function searchAccounts(input: SearchAccountsInput): Promise<Accoun
       AND ($2::text IS NULL
            OR ($2 = 'deleted' AND a.deleted_at IS NOT NULL)
            OR (a.deleted_at IS NULL AND a.status::text = $2))`;
-  const formerNames = `(SELECT count(*) FROM account_name f WHERE f.account_id = a.id AND f.valid_to IS NOT NULL)::int`;
-
+  const columns = `a.id, a.email, a.display_name, a.status, s.name AS server, a.created_at, a.deleted_at`;
+  const formerNames = `(SELECT count(*) FROM account_name f WHERE f.account_id = p.id AND f.valid_to IS NOT NULL)::int`;
+  // The page is cut before former names are counted, so only its rows pay for that. Without a
+  // query the page comes straight off the email index and the count is a plain count.
   const sql = q
     ? `WITH matched AS (
          SELECT DISTINCT ON (n.account_id)
-                n.account_id, n.email AS matched_email, n.valid_to IS NULL AS matched_current,
-                n.email LIKE $6 AS matched_prefix
+                n.account_id, n.email AS matched_email, n.valid_to IS NULL AS matched_current
            FROM account_name n
           WHERE n.email LIKE $5
           ORDER BY n.account_id, n.valid_to IS NULL DESC, n.email LIKE $6 DESC, n.valid_to DESC
+       ),
+       hits AS (
+         SELECT ${columns}, m.matched_email, m.matched_current,
+                m.matched_email = $7 AS exact, m.matched_email LIKE $6 AS prefix
+           FROM matched m
+           JOIN account a ON a.id = m.account_id
+           JOIN server s ON s.id = a.server_id
+          WHERE ${filters}
        )
-       SELECT a.id, a.email, a.display_name, a.status, s.name AS server, a.created_at, a.deleted_at,
-              m.matched_email, m.matched_current, ${formerNames} AS former_names,
-              count(*) OVER () AS total
-         FROM matched m
-         JOIN account a ON a.id = m.account_id
-         JOIN server s ON s.id = a.server_id
-        WHERE ${filters}
-        ORDER BY m.matched_email = $7 DESC, m.matched_prefix DESC, a.email, a.id
-        LIMIT $3 OFFSET $4`
-    : `SELECT a.id, a.email, a.display_name, a.status, s.name AS server, a.created_at, a.deleted_at,
-              NULL AS matched_email, NULL AS matched_current, ${formerNames} AS former_names,
-              count(*) OVER () AS total
-         FROM account a
-         JOIN server s ON s.id = a.server_id
-        WHERE ${filters}
-        ORDER BY a.email, a.id
-        LIMIT $3 OFFSET $4`;
+       SELECT p.*, (SELECT count(*) FROM hits) AS total, ${formerNames} AS former_names
+         FROM (SELECT * FROM hits ORDER BY exact DESC, prefix DESC, email, id LIMIT $3 OFFSET $4) p
+        ORDER BY exact DESC, prefix DESC, email, id`
+    : `SELECT p.*, (SELECT count(*) FROM account a JOIN server s ON s.id = a.server_id WHERE ${filters}) AS total,
+              ${formerNames} AS former_names
+         FROM (SELECT ${columns}, NULL::text AS matched_email, NULL::boolean AS matched_current
+                 FROM account a JOIN server s ON s.id = a.server_id
+                WHERE ${filters}
+                ORDER BY a.email, a.id LIMIT $3 OFFSET $4) p
+        ORDER BY email, id`;
   const run = (limit: number, offset: number) =>
     consolePool().query<Row>(sql, [server ?? null, status ?? null, limit, offset, ...(q ? [pattern, prefix, q] : [])]);
 
   const { rows } = await run(pageSize, (page - 1) * pageSize);
-  // A page past the end has no row to carry the window count: ask for the first row instead.
+  // A page past the end has no row to carry the total: ask for the first row instead.
   const totalRow = rows[0] ?? (page > 1 ? (await run(1, 0)).rows[0] : undefined);
   const total = totalRow ? Number(totalRow.total) : 0;
   return {
