@@ -19,17 +19,18 @@ const { DATABASE_URL, REDIS_URL, MAILVAULT_DATA_DIR, PORT } = config();
 
 let services: Services | undefined;
 const children: ChildProcess[] = [];
-let stopping = false;
+let stopping: Promise<void> | undefined;
 
+/** Stops the children, then the services; a second call (Ctrl-C twice) waits for the first. */
 async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+  stopping ??= (async () => {
     const exits = children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once("exit", r)));
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
     await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 10_000))]);
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
     await services?.stop();
-  }
+  })();
+  await stopping;
   process.exit(code);
 }
 
@@ -39,7 +40,8 @@ process.on("SIGTERM", () => void shutdown(0));
 function launch(name: string, args: string[]): void {
   const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   child.once("exit", (code, signal) => {
-    if (stopping) return;
+    // Ctrl-C reaches the children too; their exit is then part of stopping, not a failure.
+    if (stopping || signal === "SIGINT" || code === 130) return;
     log(`${name} exited (${signal ?? code}); stopping the rest`);
     void shutdown(code === 0 ? 1 : (code ?? 1));
   });

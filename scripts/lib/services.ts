@@ -49,9 +49,13 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * Runs a PostgreSQL tool in a session of its own (setsid), so the terminal's Ctrl-C reaches only
+ * us and we stop the private cluster in order, rather than it receiving the signal directly.
+ */
 function run(command: string, args: string[], asUser?: string): string {
-  const [cmd, argv] = asUser ? ["runuser", ["-u", asUser, "--", command, ...args]] : [command, args];
-  return execFileSync(cmd, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const argv = asUser ? ["runuser", "-u", asUser, "--", command, ...args] : [command, ...args];
+  return execFileSync("setsid", argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 function postgresBinDir(): string | undefined {
@@ -83,8 +87,10 @@ async function startPostgres(url: string, dataDir: string, log: Log): Promise<()
   const owner = clusterOwner();
   const cluster = path.join(dataDir, "postgres");
   const sockets = path.join(dataDir, "postgres-run");
+  // The data folder stays traversable; only the cluster's own folders are private to its owner.
+  mkdirSync(dataDir, { recursive: true });
   for (const dir of [cluster, sockets]) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
     if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!);
   }
   if (!existsSync(path.join(cluster, "PG_VERSION"))) {
@@ -119,7 +125,7 @@ async function startRedis(url: string, dataDir: string, log: Log): Promise<() =>
   const child: ChildProcess = spawn(
     "redis-server",
     ["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", path.join(dir, "redis.log")],
-    { stdio: "ignore" },
+    { stdio: "ignore", detached: true },
   );
   for (let i = 0; i < 50 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 100));
   if (!(await redisAnswers(url))) {
