@@ -11,10 +11,10 @@ import path from "node:path";
 import type { FullConfig } from "@playwright/test";
 import { databaseName, resetConfig, withDatabase } from "../server/config.ts";
 import { closeConsoleDb } from "../server/db/console-db.ts";
-import { dropDatabase, ensureDatabase } from "../server/db/databases.ts";
+import { ensureDatabase } from "../server/db/databases.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
-import { deleteRedisKeys } from "../server/testing/test-env.ts";
+import { deleteRedisKeys, dropDatabasesOf } from "../server/testing/test-env.ts";
 import { buildConsole } from "../scripts/lib/next-build.ts";
 
 export default async function globalSetup(config: FullConfig) {
@@ -48,7 +48,7 @@ export default async function globalSetup(config: FullConfig) {
       }),
     );
     await deleteRedisKeys(`mve2e_${id}:*`);
-    await dropDatabase(databaseUrl);
+    await dropDatabasesOf(databaseUrl);
     await rm(dataDir, { recursive: true, force: true });
   };
 

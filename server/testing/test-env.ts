@@ -8,11 +8,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { config, resetConfig, withDatabase } from "../config.ts";
+import pg from "pg";
+import { config, databaseName, resetConfig, withDatabase } from "../config.ts";
 import { closeConsoleDb } from "../db/console-db.ts";
 import { dropDatabase, ensureDatabase } from "../db/databases.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { closeQueues } from "../jobs/queues.ts";
+import { closeMailstores } from "../mailstore/mailstore.ts";
 import { closeStatusClient, redisOptions } from "../jobs/redis.ts";
 
 export interface TestEnv {
@@ -42,11 +44,22 @@ export async function createTestEnv(): Promise<TestEnv> {
       await closeQueues();
       await closeStatusClient();
       await closeConsoleDb();
+      await closeMailstores();
       await deleteRedisKeys(`${queuePrefix}:*`);
-      await dropDatabase(databaseUrl);
+      await dropDatabasesOf(databaseUrl);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Drops the test's console database and the mailstore databases named after it (`<name>_<server>`). */
+export async function dropDatabasesOf(databaseUrl: string): Promise<void> {
+  const name = databaseName(databaseUrl);
+  const client = new pg.Client({ connectionString: withDatabase(databaseUrl, "postgres") });
+  await client.connect();
+  const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`${name}\\_%`]).finally(() => client.end());
+  for (const { datname } of rows) await dropDatabase(withDatabase(databaseUrl, datname));
+  await dropDatabase(databaseUrl);
 }
 
 /** Deletes this test's keys only, by its unique prefix; never FLUSHDB. */

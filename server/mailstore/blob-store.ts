@@ -1,0 +1,56 @@
+/**
+ * A server's blob volume: message bodies as files named by their sha256, two directory levels
+ * deep (`ab/cd/abcd...`), shared by every mailbox that received the same bytes. A blob is
+ * written to a temporary file, fsynced and renamed into place, so a reader never sees half a
+ * blob and a crash leaves at most a stray temporary file. Blobs are written before the
+ * transaction that refers to them commits; one whose transaction aborted is only unreferenced.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
+import path from "node:path";
+
+export function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export class BlobStore {
+  constructor(readonly root: string) {}
+
+  path(digest: string): string {
+    if (!/^[0-9a-f]{64}$/.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
+    return path.join(this.root, digest.slice(0, 2), digest.slice(2, 4), digest);
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return stat(this.path(digest)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Stores bytes under their digest; does nothing when the blob is already there. */
+  async put(bytes: Buffer, digest = sha256(bytes)): Promise<{ digest: string; size: number; created: boolean }> {
+    const target = this.path(digest);
+    if (await this.has(digest)) return { digest, size: bytes.length, created: false };
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = path.join(path.dirname(target), `.tmp-${digest.slice(0, 8)}-${randomBytes(6).toString("hex")}`);
+    const file = await open(temp, "wx");
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, target);
+    return { digest, size: bytes.length, created: true };
+  }
+
+  async read(digest: string): Promise<Buffer> {
+    return readFile(this.path(digest));
+  }
+
+  stream(digest: string) {
+    return createReadStream(this.path(digest));
+  }
+}

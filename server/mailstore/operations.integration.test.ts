@@ -1,0 +1,165 @@
+/**
+ * The write path against a real mailstore database: every operation changes the items, bumps
+ * the mailbox's change number by one and writes exactly one redo record; bad input fails with a
+ * typed error and changes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseName } from "../config.ts";
+import { seedDemo } from "../demo/seed-demo.ts";
+import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { createAccount, deleteAccount, renameAccount } from "./account-operations.ts";
+import { createContact, modifyContact } from "./contact-operations.ts";
+import { deliverMessage } from "./deliver-message.ts";
+import { createFolder, renameFolder } from "./folder-operations.ts";
+import { deleteItems, emptyFolder, moveItems, purgeOldMessages, setFlags, tagItems } from "./item-operations.ts";
+import { INBOX, ROOT, TRASH } from "./items.ts";
+import { openMailstore, type Mailstore } from "./mailstore.ts";
+import { groupSchema } from "./schema.ts";
+import { setUpServerStore } from "./setup-mailstore.ts";
+import { searchAccounts } from "../directory/search-accounts.ts";
+
+let env: TestEnv;
+let store: Mailstore;
+let alice: { accountId: string; email: string };
+let bob: { accountId: string; email: string };
+
+function message(subject: string, body = "hello", date = "Mon, 02 Nov 2026 10:00:00 +0000"): Buffer {
+  return Buffer.from(`From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: ${subject}\r\nDate: ${date}\r\nMessage-ID: <${subject.replace(/\W/g, "")}@example.net>\r\n\r\n${body}\r\n`);
+}
+
+async function snapshot(accountId: string) {
+  const { rows: mailbox } = await store.pool.query("SELECT * FROM mailstore.mailbox WHERE account_id = $1", [accountId]);
+  const m = mailbox[0];
+  const { rows: items } = await store.pool.query(`SELECT * FROM ${groupSchema(m.group_id)}.item WHERE mailbox_id = $1 ORDER BY id`, [m.id]);
+  const { rows: redo } = await store.pool.query("SELECT seq, op, change_number FROM mailstore.redo_log WHERE mailbox_id = $1 ORDER BY seq", [m.id]);
+  return { mailbox: m, items, redo };
+}
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+  await setUpServerStore("mail1");
+  store = await openMailstore("mail1");
+  const a = await createAccount(store, { email: "Alice.Test@example.com", displayName: "Alice" });
+  const b = await createAccount(store, { email: "bob.test@example.com" });
+  alice = a;
+  bob = b;
+});
+
+afterAll(() => env?.cleanup());
+
+describe("the write path", () => {
+  it("creates a mailbox with its system folders, in group ((id - 1) mod N) + 1, with one redo record", async () => {
+    const { mailbox, items, redo } = await snapshot(alice.accountId);
+    expect(mailbox.email).toBe("alice.test@example.com");
+    expect(mailbox.group_id).toBe(((mailbox.id - 1) % store.groups) + 1);
+    expect(items.map((i) => i.name)).toEqual(["", "Inbox", "Trash", "Junk", "Sent", "Drafts", "Contacts"]);
+    expect(redo).toEqual([{ seq: expect.any(Number), op: "CreateMailbox", change_number: 1 }]);
+  });
+
+  it("delivers one message to two recipients: one blob, one record each, the bytes carried once", async () => {
+    const result = await deliverMessage(store, { recipients: [alice.email, bob.email, "nobody@example.com"], bytes: message("Quarterly report") });
+    expect(result.delivered.map((d) => d.recipient).sort()).toEqual([alice.email, bob.email]);
+    expect(result.refused.map((r) => [r.recipient, r.error.code])).toEqual([["nobody@example.com", "mailbox_not_found"]]);
+    expect(await store.blobs.has(result.digest)).toBe(true);
+    const { rows } = await store.pool.query("SELECT payload, blob IS NOT NULL AS carries FROM mailstore.redo_log WHERE op = 'DeliverMessage' ORDER BY seq");
+    expect(rows.map((r) => r.carries)).toEqual([true, false]);
+    expect(rows[1].payload.blobSeq).toBe(result.delivered.find((d) => d.recipient === rows[0].payload.recipient)!.seq);
+    const { items } = await snapshot(alice.accountId);
+    expect(items.find((i) => i.type === "message")).toMatchObject({ subject: "Quarterly report", sender: "sender@example.net", folder_id: INBOX });
+  });
+
+  it("runs each operation as one change with one redo record, change numbers without gaps", async () => {
+    const f = await createFolder(store, { accountId: alice.accountId }, { name: "Projects" });
+    const sub = await createFolder(store, { accountId: alice.accountId }, { name: "2026", parentId: f.itemId });
+    const d = await deliverMessage(store, { recipients: [alice.email], bytes: message("Plan", "x".repeat(5000)) });
+    const msg = d.delivered[0]!.itemId;
+    await moveItems(store, { accountId: alice.accountId }, { itemIds: [msg], folderId: sub.itemId });
+    await setFlags(store, { accountId: alice.accountId }, { itemIds: [msg], flags: { read: true, flagged: true } });
+    await tagItems(store, { accountId: alice.accountId }, { itemIds: [msg], tag: "important" });
+    await renameFolder(store, { accountId: alice.accountId }, { folderId: f.itemId, name: "Old projects" });
+    const c = await createContact(store, { accountId: alice.accountId }, { fields: { firstName: "Carol", email: "carol@example.org" } });
+    await modifyContact(store, { accountId: alice.accountId }, { itemId: c.itemId, fields: { firstName: "Carol", lastName: "White" } });
+
+    const { mailbox, items, redo } = await snapshot(alice.accountId);
+    expect(redo.map((r) => r.change_number)).toEqual(Array.from({ length: redo.length }, (_, i) => i + 1));
+    expect(mailbox.change_number).toBe(redo.length);
+    expect(redo.map((r) => r.op)).toEqual([
+      "CreateMailbox", "DeliverMessage", "CreateFolder", "CreateFolder", "DeliverMessage", "MoveItems", "SetFlags", "TagItems", "RenameFolder", "CreateContact", "ModifyContact",
+    ]);
+    const moved = items.find((i) => i.id === msg);
+    expect(moved).toMatchObject({ folder_id: sub.itemId, flags: 3 });
+    expect(moved.tags).toHaveLength(1);
+    expect(items.find((i) => i.id === c.itemId)).toMatchObject({ name: "Carol White" });
+    expect(mailbox.size_bytes).toBe(items.filter((i) => i.type === "message").reduce((n, i) => n + i.size, 0));
+  });
+
+  it("refuses bad requests with typed errors and changes nothing", async () => {
+    const before = await snapshot(alice.accountId);
+    const ref = { accountId: alice.accountId };
+    const folder = before.items.find((i) => i.name === "Old projects")!;
+    const sub = before.items.find((i) => i.name === "2026")!;
+    await expect(moveItems(store, ref, { itemIds: [folder.id], folderId: sub.id })).rejects.toMatchObject({ code: "folder_into_itself" });
+    await expect(renameFolder(store, ref, { folderId: folder.id, parentId: folder.id })).rejects.toMatchObject({ code: "folder_into_itself" });
+    await expect(deleteItems(store, ref, { itemIds: [INBOX] })).rejects.toMatchObject({ code: "system_folder" });
+    await expect(deleteItems(store, ref, { itemIds: [99_999] })).rejects.toMatchObject({ code: "item_not_found" });
+    await expect(createFolder(store, ref, { name: "old PROJECTS" })).rejects.toMatchObject({ code: "folder_exists" });
+    await expect(createFolder(store, ref, { name: "a/b" })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(setFlags(store, ref, { itemIds: [folder.id], flags: { read: true } })).rejects.toMatchObject({ code: "item_not_found" });
+    await expect(tagItems(store, ref, { itemIds: [sub.id], tag: "x", remove: true })).rejects.toThrow();
+    await expect(moveItems(store, { accountId: "00000000-0000-4000-8000-000000000000" }, { itemIds: [300], folderId: ROOT })).rejects.toMatchObject({ code: "mailbox_not_found" });
+    expect(await snapshot(alice.accountId)).toEqual(before);
+  });
+
+  it("refuses an over-quota delivery for that recipient only", async () => {
+    await store.pool.query("UPDATE mailstore.mailbox SET quota_bytes = size_bytes + 100 WHERE account_id = $1", [bob.accountId]);
+    const before = await snapshot(bob.accountId);
+    const result = await deliverMessage(store, { recipients: [bob.email, alice.email], bytes: message("Big", "y".repeat(1000)) });
+    expect(result.refused.map((r) => r.error.code)).toEqual(["quota_exceeded"]);
+    expect(result.delivered.map((d) => d.recipient)).toEqual([alice.email]);
+    expect(await snapshot(bob.accountId)).toEqual(before);
+  });
+
+  it("deletes subtrees, empties folders and purges old mail, recording what went", async () => {
+    const ref = { accountId: alice.accountId };
+    const old = await deliverMessage(store, { recipients: [alice.email], bytes: message("Ancient", "old", "Tue, 01 Jan 2019 10:00:00 +0000") });
+    await deliverMessage(store, { recipients: [alice.email], bytes: message("Fresh") });
+    const purge = await purgeOldMessages(store, ref, { folderId: INBOX, before: new Date("2020-01-01") });
+    expect(purge.deleted).toBe(1);
+
+    const { items } = await snapshot(alice.accountId);
+    const folder = items.find((i) => i.name === "Old projects")!;
+    const del = await deleteItems(store, ref, { itemIds: [folder.id] });
+    expect(del.deleted).toBe(3); // the folder, its subfolder and the message in it
+    const { rows } = await store.pool.query("SELECT payload FROM mailstore.redo_log WHERE seq = $1", [del.seq]);
+    expect(rows[0].payload.deleted.map((d: { subject: string | null; name: string | null }) => d.subject ?? d.name)).toEqual(["Old projects", "2026", "Plan"]);
+
+    const fresh = (await snapshot(alice.accountId)).items.find((i) => i.subject === "Fresh")!;
+    await moveItems(store, ref, { itemIds: [fresh.id], folderId: TRASH });
+    expect((await emptyFolder(store, ref, { folderId: TRASH })).deleted).toBe(1);
+    const after = await snapshot(alice.accountId);
+    expect(after.items.some((i) => i.id === old.delivered[0]!.itemId || i.id === fresh.id)).toBe(false);
+    const { rows: tombstones } = await store.pool.query(`SELECT item_id FROM ${groupSchema(after.mailbox.group_id)}.tombstone WHERE mailbox_id = $1`, [after.mailbox.id]);
+    expect(tombstones.map((t) => t.item_id)).toEqual(expect.arrayContaining([folder.id, fresh.id]));
+  });
+
+  it("renames an account in the mailstore and keeps the old name in the directory", async () => {
+    const renamed = await renameAccount(store, { accountId: bob.accountId, newEmail: "robert.test@example.com" });
+    expect(renamed).toMatchObject({ oldEmail: "bob.test@example.com", newEmail: "robert.test@example.com" });
+    expect((await snapshot(bob.accountId)).mailbox.email).toBe("robert.test@example.com");
+    const found = await searchAccounts({ q: "bob.test" });
+    expect(found.items[0]).toMatchObject({ email: "robert.test@example.com", matchedFormerName: "bob.test@example.com" });
+    await expect(renameAccount(store, { accountId: bob.accountId, newEmail: "alice.test@example.com" })).rejects.toMatchObject({ code: "account_exists" });
+  });
+
+  it("deletes a mailbox with one DeleteMailbox record and marks the account deleted", async () => {
+    const deleted = await deleteAccount(store, { accountId: bob.accountId });
+    expect(deleted.deletedItems).toBeGreaterThan(0);
+    const { rows } = await store.pool.query("SELECT op FROM mailstore.redo_log WHERE account_id = $1 ORDER BY seq DESC LIMIT 1", [bob.accountId]);
+    expect(rows[0].op).toBe("DeleteMailbox");
+    const { rowCount } = await store.pool.query("SELECT 1 FROM mailstore.mailbox WHERE account_id = $1", [bob.accountId]);
+    expect(rowCount).toBe(0);
+    const found = await searchAccounts({ q: "robert.test" });
+    expect(found.items[0]!.deletedAt).not.toBeNull();
+  });
+});

@@ -1,0 +1,268 @@
+/**
+ * Seals committed redo records into segment files and removes them from `mailstore.redo_log`.
+ *
+ * Sequence numbers are drawn from a sequence when a transaction inserts its record, but
+ * transactions commit in any order, so at any moment the table may lack a number whose
+ * transaction is still running (it will appear) or rolled back (it never will). Archiving past
+ * such a hole would skip a record that commits late. The archiver therefore takes a horizon:
+ *   1. read the sequence's last drawn value L, then the next transaction id X not yet assigned;
+ *   2. wait until every transaction older than X has ended (pg_snapshot_xmin >= X).
+ * Every transaction that drew a number <= L had its txid before drawing it (the write path
+ * updates the mailbox row first, see server/mailstore/mailbox-tx.ts), so after step 2 each
+ * number <= L is either visible in the table or will never exist. Records up to L are sealed;
+ * the numbers missing among them are written into the segment as voids, so the archive accounts
+ * for every number exactly once.
+ *
+ * A segment is written under a temporary name, fsynced and renamed, then its rows are deleted and
+ * `redo_state.last_archived_seq` advanced in one transaction. After a crash between the rename
+ * and that transaction, the next run finds the segment and finishes the delete. A session-level
+ * advisory lock keeps two archivers of the same server from running at once.
+ */
+import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import type pg from "pg";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { parseSegmentName, SEGMENT_FORMAT, SegmentWriter, segmentName, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
+
+export interface ArchiveOptions {
+  /** Seal whatever is committed, whatever its size and age. */
+  force?: boolean;
+  /** Seal when the unarchived log holds at least this many bytes... */
+  maxBytes: number;
+  /** ...or its oldest record is this old. */
+  maxAgeSeconds: number;
+  /** Largest segment to write; more records go into further segments. Defaults to maxBytes. */
+  segmentBytes?: number;
+  /** How long to wait for older transactions to end before giving up this run. */
+  horizonTimeoutMs?: number;
+  onProgress?: (progress: { segments: number; records: number; lastSeq: number }) => void;
+}
+
+export interface ArchiveResult {
+  status: "archived" | "below-threshold" | "busy" | "waiting-for-transactions" | "empty";
+  segments: string[];
+  records: number;
+  voids: number;
+  bytes: number;
+  lastArchivedSeq: number;
+}
+
+const ARCHIVE_LOCK = "mailvault.redo.archive";
+
+export async function lastArchivedSeq(db: pg.Pool | pg.PoolClient): Promise<number> {
+  const { rows } = await db.query<{ last_archived_seq: number }>("SELECT last_archived_seq FROM mailstore.redo_state");
+  return rows[0]?.last_archived_seq ?? 0;
+}
+
+export async function listSegments(archiveDir: string): Promise<{ name: string; firstSeq: number; lastSeq: number }[]> {
+  const names = await readdir(archiveDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [] as string[];
+    throw error;
+  });
+  return names
+    .map((name) => ({ name, range: parseSegmentName(name) }))
+    .filter((s): s is { name: string; range: { firstSeq: number; lastSeq: number } } => s.range !== null)
+    .map((s) => ({ name: s.name, ...s.range }))
+    .sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function markArchived(client: pg.PoolClient, lastSeq: number, segments: number): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("DELETE FROM mailstore.redo_log WHERE seq <= $1", [lastSeq]);
+    await client.query(
+      "UPDATE mailstore.redo_state SET last_archived_seq = GREATEST(last_archived_seq, $1), last_archived_at = now(), segments = segments + $2",
+      [lastSeq, segments],
+    );
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/** Finishes what a crashed run left: stray temporary files, a renamed segment whose rows remain. */
+async function recover(store: Mailstore, client: pg.PoolClient): Promise<number> {
+  await mkdir(store.redoArchivePath, { recursive: true });
+  for (const name of await readdir(store.redoArchivePath)) {
+    if (name.startsWith(".tmp-")) await rm(path.join(store.redoArchivePath, name), { force: true });
+  }
+  const recorded = await lastArchivedSeq(client);
+  const segments = await listSegments(store.redoArchivePath);
+  const onDisk = segments.at(-1)?.lastSeq ?? 0;
+  if (onDisk > recorded) await markArchived(client, onDisk, segments.filter((s) => s.lastSeq > recorded).length);
+  return Math.max(recorded, onDisk);
+}
+
+/** Step 1 and 2 of the horizon; null when older transactions did not end in time. */
+export async function horizon(client: pg.PoolClient, timeoutMs: number): Promise<number | null> {
+  const { rows: seqRows } = await client.query<{ last_value: number; is_called: boolean }>("SELECT last_value, is_called FROM mailstore.redo_seq");
+  const drawn = seqRows[0]!.is_called ? seqRows[0]!.last_value : 0;
+  const { rows: xidRows } = await client.query<{ xmax: string }>("SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax");
+  const xmax = xidRows[0]!.xmax;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await client.query<{ done: boolean }>("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS done", [xmax]);
+    if (rows[0]!.done) return drawn;
+    if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+interface Planned {
+  firstSeq: number;
+  lastSeq: number;
+  seqs: { seq: number; at: Date; size: number }[];
+}
+
+/** Cuts (from, to] into segments of at most `segmentBytes`, each covering a contiguous range. */
+function planSegments(from: number, to: number, rows: { seq: number; at: Date; size: number }[], segmentBytes: number): Planned[] {
+  const plans: Planned[] = [];
+  let current: Planned = { firstSeq: from + 1, lastSeq: to, seqs: [] };
+  let bytes = 0;
+  for (const row of rows) {
+    if (current.seqs.length > 0 && bytes + row.size > segmentBytes) {
+      current.lastSeq = row.seq - 1;
+      plans.push(current);
+      current = { firstSeq: row.seq, lastSeq: to, seqs: [] };
+      bytes = 0;
+    }
+    current.seqs.push(row);
+    bytes += row.size;
+  }
+  plans.push(current);
+  return plans;
+}
+
+function voidsOf(plan: Planned): [number, number][] {
+  const voids: [number, number][] = [];
+  let expected = plan.firstSeq;
+  for (const { seq } of [...plan.seqs, { seq: plan.lastSeq + 1 }]) {
+    if (seq > expected) voids.push([expected, seq - 1]);
+    expected = seq + 1;
+  }
+  return voids;
+}
+
+interface RedoRow {
+  seq: number;
+  at: Date;
+  txid: string;
+  mailbox_id: number;
+  account_id: string;
+  change_number: number;
+  op: string;
+  payload: Record<string, unknown>;
+  blob: Buffer | null;
+}
+
+async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Planned): Promise<{ name: string; bytes: number }> {
+  const firstAt = plan.seqs[0]?.at ?? new Date();
+  const header: SegmentHeader = {
+    server: store.server,
+    format: SEGMENT_FORMAT,
+    firstSeq: plan.firstSeq,
+    lastSeq: plan.lastSeq,
+    firstAt: plan.seqs[0]?.at.toISOString() ?? null,
+    lastAt: plan.seqs.at(-1)?.at.toISOString() ?? null,
+    recordCount: plan.seqs.length,
+    voids: voidsOf(plan),
+    createdAt: new Date().toISOString(),
+  };
+  const name = segmentName(firstAt, plan.firstSeq, plan.lastSeq);
+  const temp = path.join(store.redoArchivePath, `.tmp-${name}`);
+  const file = await open(temp, "wx");
+  const writer = new SegmentWriter(file);
+  try {
+    await writer.header(header);
+    // Keyset batches: bounded memory whatever the segment size.
+    let after = plan.firstSeq - 1;
+    for (;;) {
+      const { rows } = await client.query<RedoRow>(
+        `SELECT seq, at, txid::text AS txid, mailbox_id, account_id, change_number, op, payload, blob
+           FROM mailstore.redo_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT 500`,
+        [after, plan.lastSeq],
+      );
+      for (const r of rows) {
+        const record: RedoRecord = {
+          seq: r.seq,
+          at: r.at.toISOString(),
+          txid: r.txid,
+          mailboxId: r.mailbox_id,
+          accountId: r.account_id,
+          changeNumber: r.change_number,
+          op: r.op,
+          payload: r.payload,
+          ...(r.blob ? { blob: r.blob } : {}),
+        };
+        await writer.record(record);
+      }
+      if (rows.length < 500) break;
+      after = rows.at(-1)!.seq;
+    }
+    await writer.finish();
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, path.join(store.redoArchivePath, name));
+  await fsyncDir(store.redoArchivePath);
+  return { name, bytes: writer.bytes };
+}
+
+export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Promise<ArchiveResult> {
+  const client = await store.pool.connect();
+  const result: ArchiveResult = { status: "archived", segments: [], records: 0, voids: 0, bytes: 0, lastArchivedSeq: 0 };
+  let locked = false;
+  try {
+    const { rows: lock } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [ARCHIVE_LOCK]);
+    locked = lock[0]!.ok;
+    if (!locked) return { ...result, status: "busy", lastArchivedSeq: await lastArchivedSeq(client) };
+
+    const from = await recover(store, client);
+    result.lastArchivedSeq = from;
+    const { rows: stats } = await client.query<{ count: number; bytes: string | null; oldest: Date | null }>(
+      `SELECT count(*) AS count, sum(octet_length(payload::text) + coalesce(octet_length(blob), 0)) AS bytes, min(at) AS oldest
+         FROM mailstore.redo_log WHERE seq > $1`,
+      [from],
+    );
+    const pending = stats[0]!;
+    const ageSeconds = pending.oldest ? (Date.now() - pending.oldest.getTime()) / 1000 : 0;
+    if (!options.force && Number(pending.bytes ?? 0) < options.maxBytes && ageSeconds < options.maxAgeSeconds) {
+      return { ...result, status: pending.count === 0 ? "empty" : "below-threshold" };
+    }
+
+    const to = await horizon(client, options.horizonTimeoutMs ?? 10_000);
+    if (to === null) return { ...result, status: "waiting-for-transactions" };
+    if (to <= from) return { ...result, status: "empty" };
+
+    const { rows } = await client.query<{ seq: number; at: Date; size: number }>(
+      `SELECT seq, at, octet_length(payload::text) + coalesce(octet_length(blob), 0) AS size
+         FROM mailstore.redo_log WHERE seq > $1 AND seq <= $2 ORDER BY seq`,
+      [from, to],
+    );
+    for (const plan of planSegments(from, to, rows, options.segmentBytes ?? options.maxBytes)) {
+      const { name, bytes } = await writeSegment(store, client, plan);
+      await markArchived(client, plan.lastSeq, 1);
+      result.segments.push(name);
+      result.records += plan.seqs.length;
+      result.voids += plan.lastSeq - plan.firstSeq + 1 - plan.seqs.length;
+      result.bytes += bytes;
+      result.lastArchivedSeq = plan.lastSeq;
+      options.onProgress?.({ segments: result.segments.length, records: result.records, lastSeq: plan.lastSeq });
+    }
+    return result;
+  } finally {
+    if (locked) await client.query("SELECT pg_advisory_unlock(hashtext($1))", [ARCHIVE_LOCK]).catch(() => {});
+    client.release();
+  }
+}

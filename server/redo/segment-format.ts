@@ -1,0 +1,220 @@
+/**
+ * The redo segment file: a sealed, self-checking run of redo records.
+ *
+ *   "MVREDO01"                     8 bytes
+ *   u32 header length, header JSON (server, format, first/last seq and time, record count, voids)
+ *   u32 CRC32 of the header JSON
+ *   records, each:  u32 body length, u32 CRC32 of body, body
+ *                   body = u32 meta length, meta JSON (seq, time, mailbox, ...), message bytes
+ *   "MVRDEND1", u32 record count, 32-byte SHA-256 of every byte before "MVRDEND1"
+ *
+ * All integers are big-endian. A segment covers the contiguous sequence range [firstSeq, lastSeq];
+ * the numbers in it that have no record are listed in `voids` (a transaction drew them and
+ * rolled back), so the segments of an archive tile the sequence space and any other missing
+ * number is a real loss. Any flipped byte fails a CRC or the digest, reported with its offset.
+ */
+import { createHash, type Hash } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
+import { crc32 } from "node:zlib";
+
+export const SEGMENT_MAGIC = Buffer.from("MVREDO01");
+export const TRAILER_MAGIC = Buffer.from("MVRDEND1");
+export const SEGMENT_FORMAT = 1;
+
+export interface RedoRecord {
+  seq: number;
+  /** Commit-time wall clock of the record, ISO 8601 UTC. */
+  at: string;
+  txid: string;
+  mailboxId: number;
+  accountId: string;
+  changeNumber: number;
+  op: string;
+  payload: Record<string, unknown>;
+  blob?: Buffer;
+}
+
+export interface SegmentHeader {
+  server: string;
+  format: number;
+  firstSeq: number;
+  lastSeq: number;
+  firstAt: string | null;
+  lastAt: string | null;
+  recordCount: number;
+  /** Inclusive ranges of sequence numbers inside [firstSeq, lastSeq] with no record. */
+  voids: [number, number][];
+  createdAt: string;
+}
+
+export class SegmentCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`${file} at byte ${offset}: ${reason}`);
+  }
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value >>> 0);
+  return b;
+}
+
+export function encodeHeader(header: SegmentHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header));
+  return Buffer.concat([SEGMENT_MAGIC, u32(json.length), json, u32(crc32(json))]);
+}
+
+export function encodeRecord(record: RedoRecord): Buffer {
+  const { blob, ...meta } = record;
+  const metaJson = Buffer.from(JSON.stringify(meta));
+  const body = Buffer.concat([u32(metaJson.length), metaJson, blob ?? Buffer.alloc(0)]);
+  return Buffer.concat([u32(body.length), u32(crc32(body)), body]);
+}
+
+export function encodeTrailer(recordCount: number, digest: Buffer): Buffer {
+  return Buffer.concat([TRAILER_MAGIC, u32(recordCount), digest]);
+}
+
+/** Writes a segment to an open file while hashing it; `finish` appends the trailer. */
+export class SegmentWriter {
+  private readonly hash: Hash = createHash("sha256");
+  private records = 0;
+  bytes = 0;
+
+  constructor(private readonly file: FileHandle) {}
+
+  private async write(chunk: Buffer): Promise<void> {
+    this.hash.update(chunk);
+    await this.file.write(chunk);
+    this.bytes += chunk.length;
+  }
+
+  async header(header: SegmentHeader): Promise<void> {
+    await this.write(encodeHeader(header));
+  }
+
+  async record(record: RedoRecord): Promise<void> {
+    this.records++;
+    await this.write(encodeRecord(record));
+  }
+
+  async finish(): Promise<void> {
+    const trailer = encodeTrailer(this.records, this.hash.digest());
+    await this.file.write(trailer);
+    this.bytes += trailer.length;
+  }
+}
+
+/** Sequential reads over a file handle with a buffer, keeping the offset for error reports. */
+class FileCursor {
+  private buffer = Buffer.alloc(0);
+  private bufferStart = 0;
+  offset = 0;
+
+  constructor(
+    private readonly file: FileHandle,
+    private readonly size: number,
+  ) {}
+
+  get remaining(): number {
+    return this.size - this.offset;
+  }
+
+  async read(length: number): Promise<Buffer | null> {
+    if (length > this.remaining) return null;
+    const end = this.offset + length;
+    if (end > this.bufferStart + this.buffer.length) {
+      const chunk = Math.max(length, 1 << 20);
+      const fresh = Buffer.alloc(Math.min(chunk, this.size - this.offset));
+      await this.file.read(fresh, 0, fresh.length, this.offset);
+      this.buffer = fresh;
+      this.bufferStart = this.offset;
+    }
+    const out = this.buffer.subarray(this.offset - this.bufferStart, end - this.bufferStart);
+    this.offset = end;
+    return out;
+  }
+}
+
+/**
+ * Reads a segment, verifying as it goes, and yields its header then its records. Throws
+ * SegmentCorruptError at the first damage, with the byte offset where the damaged part starts.
+ */
+export async function* readSegment(
+  name: string,
+  file: FileHandle,
+  options: { withBlobs?: boolean } = {},
+): AsyncGenerator<{ header: SegmentHeader } | { record: RedoRecord }> {
+  const size = (await file.stat()).size;
+  const cursor = new FileCursor(file, size);
+  const hash = createHash("sha256");
+  const take = async (length: number, what: string): Promise<Buffer> => {
+    const at = cursor.offset;
+    const chunk = await cursor.read(length);
+    if (!chunk) throw new SegmentCorruptError(name, at, `truncated: ${what} needs ${length} bytes, ${cursor.remaining} left`);
+    hash.update(chunk);
+    return chunk;
+  };
+
+  const magic = await take(8, "magic");
+  if (!magic.equals(SEGMENT_MAGIC)) throw new SegmentCorruptError(name, 0, "not a Mailvault redo segment (bad magic)");
+  const headerLength = (await take(4, "header length")).readUInt32BE();
+  if (headerLength > 16 << 20) throw new SegmentCorruptError(name, 8, `implausible header length ${headerLength}`);
+  const headerJson = await take(headerLength, "header");
+  const headerCrc = (await take(4, "header checksum")).readUInt32BE();
+  if (crc32(headerJson) !== headerCrc) throw new SegmentCorruptError(name, 12, "header checksum mismatch");
+  let header: SegmentHeader;
+  try {
+    header = JSON.parse(headerJson.toString("utf8")) as SegmentHeader;
+  } catch {
+    throw new SegmentCorruptError(name, 12, "header is not valid JSON");
+  }
+  if (header.format !== SEGMENT_FORMAT) throw new SegmentCorruptError(name, 12, `unknown segment format ${header.format}`);
+  yield { header };
+
+  for (let i = 0; i < header.recordCount; i++) {
+    const at = cursor.offset;
+    const prefix = await take(8, `record ${i + 1} of ${header.recordCount}`);
+    const length = prefix.readUInt32BE(0);
+    const crc = prefix.readUInt32BE(4);
+    if (length < 4 || length > cursor.remaining) throw new SegmentCorruptError(name, at, `record ${i + 1}: implausible length ${length}`);
+    const body = await take(length, `record ${i + 1}`);
+    if (crc32(body) !== crc) throw new SegmentCorruptError(name, at, `record ${i + 1}: checksum mismatch`);
+    const metaLength = body.readUInt32BE(0);
+    if (metaLength > body.length - 4) throw new SegmentCorruptError(name, at, `record ${i + 1}: implausible metadata length`);
+    let record: RedoRecord;
+    try {
+      record = JSON.parse(body.subarray(4, 4 + metaLength).toString("utf8")) as RedoRecord;
+    } catch {
+      throw new SegmentCorruptError(name, at, `record ${i + 1}: metadata is not valid JSON`);
+    }
+    if (body.length > 4 + metaLength && options.withBlobs) record.blob = Buffer.from(body.subarray(4 + metaLength));
+    yield { record };
+  }
+
+  const digest = hash.digest();
+  const trailerAt = cursor.offset;
+  const trailer = await cursor.read(8 + 4 + 32);
+  if (!trailer) throw new SegmentCorruptError(name, trailerAt, "truncated: the trailer is missing");
+  if (!trailer.subarray(0, 8).equals(TRAILER_MAGIC)) throw new SegmentCorruptError(name, trailerAt, "bad trailer magic");
+  if (trailer.readUInt32BE(8) !== header.recordCount) throw new SegmentCorruptError(name, trailerAt + 8, "trailer record count differs from the header");
+  if (!trailer.subarray(12).equals(digest)) throw new SegmentCorruptError(name, trailerAt + 12, "segment digest mismatch");
+  if (cursor.remaining !== 0) throw new SegmentCorruptError(name, cursor.offset, `${cursor.remaining} unexpected bytes after the trailer`);
+}
+
+const NAME = /^redo-(\d{8}\.\d{6}\.\d{3})-seq(\d+)-(\d+)\.log$/;
+
+export function segmentName(firstAt: Date, firstSeq: number, lastSeq: number): string {
+  const iso = firstAt.toISOString(); // 2026-11-22T08:10:11.123Z
+  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}.${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}.${iso.slice(20, 23)}`;
+  return `redo-${stamp}-seq${firstSeq}-${lastSeq}.log`;
+}
+
+export function parseSegmentName(name: string): { firstSeq: number; lastSeq: number } | null {
+  const match = NAME.exec(name);
+  return match ? { firstSeq: Number(match[2]), lastSeq: Number(match[3]) } : null;
+}
