@@ -5,8 +5,8 @@
  * transactions commit in any order, so at any moment the table may lack a number whose
  * transaction is still running (it will appear) or rolled back (it never will). Archiving past
  * such a hole would skip a record that commits late. The archiver therefore takes a horizon:
- *   1. read the sequence's last drawn value L, then the next transaction id X not yet assigned;
- *   2. wait until every transaction older than X has ended (pg_snapshot_xmin >= X).
+ *   1. read the sequence's last drawn value L, then take a new transaction id X;
+ *   2. wait until every transaction older than X has ended (pg_snapshot_xmin > X).
  * Every transaction that drew a number <= L had its txid before drawing it (the write path
  * updates the mailbox row first, see server/mailstore/mailbox-tx.ts), so after step 2 each
  * number <= L is either visible in the table or will never exist. Records up to L are sealed;
@@ -36,6 +36,8 @@ export interface ArchiveOptions {
   /** How long to wait for older transactions to end before giving up this run. */
   horizonTimeoutMs?: number;
   onProgress?: (progress: { segments: number; records: number; lastSeq: number }) => void;
+  /** Called once a segment is durable, before its rows leave the table (tests crash here). */
+  onSegmentSealed?: (name: string) => void | Promise<void>;
 }
 
 export interface ArchiveResult {
@@ -103,15 +105,28 @@ async function recover(store: Mailstore, client: pg.PoolClient): Promise<number>
   return Math.max(recorded, onDisk);
 }
 
-/** Step 1 and 2 of the horizon; null when older transactions did not end in time. */
+/**
+ * Step 1 and 2 of the horizon; null when older transactions did not end in time. X must be a
+ * freshly assigned transaction id: `pg_snapshot_xmax` is only "latest completed + 1", and a
+ * transaction running with a higher id would slip past it.
+ */
 export async function horizon(client: pg.PoolClient, timeoutMs: number): Promise<number | null> {
-  const { rows: seqRows } = await client.query<{ last_value: number; is_called: boolean }>("SELECT last_value, is_called FROM mailstore.redo_seq");
-  const drawn = seqRows[0]!.is_called ? seqRows[0]!.last_value : 0;
-  const { rows: xidRows } = await client.query<{ xmax: string }>("SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax");
-  const xmax = xidRows[0]!.xmax;
+  await client.query("BEGIN");
+  let drawn: number;
+  let xid: string;
+  try {
+    const { rows: seqRows } = await client.query<{ last_value: number; is_called: boolean }>("SELECT last_value, is_called FROM mailstore.redo_seq");
+    drawn = seqRows[0]!.is_called ? seqRows[0]!.last_value : 0;
+    const { rows: xidRows } = await client.query<{ xid: string }>("SELECT pg_current_xact_id()::text AS xid");
+    xid = xidRows[0]!.xid;
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { rows } = await client.query<{ done: boolean }>("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS done", [xmax]);
+    const { rows } = await client.query<{ done: boolean }>("SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 AS done", [xid]);
     if (rows[0]!.done) return drawn;
     if (Date.now() > deadline) return null;
     await new Promise((r) => setTimeout(r, 5));
@@ -252,6 +267,7 @@ export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Pr
     );
     for (const plan of planSegments(from, to, rows, options.segmentBytes ?? options.maxBytes)) {
       const { name, bytes } = await writeSegment(store, client, plan);
+      await options.onSegmentSealed?.(name);
       await markArchived(client, plan.lastSeq, 1);
       result.segments.push(name);
       result.records += plan.seqs.length;
