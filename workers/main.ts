@@ -5,6 +5,8 @@
 import { Command } from "commander";
 import { closeConsoleDb } from "../server/db/console-db.ts";
 import { listServers } from "../server/directory/list-servers.ts";
+import { closeMailstores } from "../server/mailstore/mailstore.ts";
+import { archiveCheckIntervalMs } from "../server/redo/archive-server-redo.ts";
 import { logger } from "../server/logger.ts";
 import { startWorkers } from "./start-workers.ts";
 
@@ -29,10 +31,15 @@ if (chosen.length === 0) {
 }
 
 const set = await startWorkers({
-  servers: chosen.map((s) => ({ name: s.name, concurrency: s.settings.workerConcurrency })),
+  servers: chosen.map((s) => ({
+    name: s.name,
+    concurrency: s.settings.workerConcurrency,
+    lmtpPort: s.settings.lmtpPort,
+    archiveEveryMs: archiveCheckIntervalMs(s.settings.redoArchive.maxAgeSeconds),
+  })),
   onError: (server, error) => log.warn({ server, err: error.message }, "worker error"),
 });
-log.info({ id: set.id, servers: set.servers }, "workers started");
+log.info({ id: set.id, servers: set.servers, lmtp: set.lmtpPorts }, "workers started");
 
 let stopping = false;
 async function stop(signal: string) {
@@ -40,6 +47,7 @@ async function stop(signal: string) {
   stopping = true;
   log.info({ signal }, "stopping workers after their running jobs");
   await set.close();
+  await closeMailstores();
   await closeConsoleDb();
   process.exit(0);
 }

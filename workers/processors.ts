@@ -6,6 +6,7 @@ import type { Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
 import { isJobName, jobDefinitions, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
+import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
 
 export interface ProcessorContext {
   server: string;
@@ -16,6 +17,8 @@ type Handler = (context: ProcessorContext, data: never, job: Job, signal?: Abort
 
 const handlers: { [N in JobName]: Handler } = {
   "server.ping": async (context, data) => answerPing(context.server, context.workerId, data),
+  "redo.archive": async (context, data: { force: boolean }, job) =>
+    archiveServerRedo(context.server, { force: data.force, onProgress: (progress) => void job.updateProgress(progress) }),
 };
 
 export function processorFor(context: ProcessorContext) {

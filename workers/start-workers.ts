@@ -7,18 +7,32 @@ import { randomUUID } from "node:crypto";
 import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat } from "../server/jobs/heartbeat.ts";
-import { queueName, queuePrefix } from "../server/jobs/queues.ts";
+import { queueName, queuePrefix, serverQueue } from "../server/jobs/queues.ts";
+import { openMailstore } from "../server/mailstore/mailstore.ts";
+import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
+import { startLmtpListener, type LmtpListener } from "./lmtp-server.ts";
 import { redisOptions } from "../server/jobs/redis.ts";
 import { processorFor } from "./processors.ts";
 
 export interface WorkerSet {
   id: string;
   servers: string[];
+  /** LMTP port per server, for the servers that have a listener. */
+  lmtpPorts: Record<string, number>;
   close(): Promise<void>;
 }
 
+export interface WorkerServer {
+  name: string;
+  concurrency: number;
+  /** Start this server's LMTP listener on this port (0: any free port). */
+  lmtpPort?: number;
+  /** Check the redo log for archiving this often (a BullMQ job scheduler). */
+  archiveEveryMs?: number;
+}
+
 export interface StartWorkersOptions {
-  servers: { name: string; concurrency: number }[];
+  servers: WorkerServer[];
   onError?: (server: string, error: Error) => void;
 }
 
@@ -36,6 +50,29 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
     return worker;
   });
 
+  // The mailstore each server's jobs and listener use exists before the first job arrives.
+  const lmtp: LmtpListener[] = [];
+  const lmtpPorts: Record<string, number> = {};
+  for (const server of servers) {
+    await setUpServerStore(server.name);
+    if (server.archiveEveryMs) {
+      await serverQueue(server.name).upsertJobScheduler(
+        `redo-archive:${server.name}`,
+        { every: server.archiveEveryMs },
+        { name: "redo.archive", data: { force: false }, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+      );
+    }
+    if (server.lmtpPort !== undefined) {
+      const listener = await startLmtpListener({
+        store: await openMailstore(server.name),
+        port: server.lmtpPort,
+        onError: (error) => onError?.(server.name, error),
+      });
+      lmtp.push(listener);
+      lmtpPorts[server.name] = listener.port;
+    }
+  }
+
   const redis = new Redis({ ...redisOptions(), maxRetriesPerRequest: 1, retryStrategy: () => 1_000 });
   redis.on("error", () => {}); // a missed beat is what the health check reports
   const startedAt = new Date().toISOString();
@@ -49,8 +86,10 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
   return {
     id,
     servers: names,
+    lmtpPorts,
     async close() {
       clearInterval(timer);
+      await Promise.all(lmtp.map((l) => l.close()));
       await Promise.all(workers.map((w) => w.close()));
       await removeHeartbeat(redis, prefix, names, id).catch(() => {});
       redis.disconnect();

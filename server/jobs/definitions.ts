@@ -30,12 +30,22 @@ export const serverPing = defineJob({
   backoffMs: 0,
 });
 
+export const redoArchive = defineJob({
+  name: "redo.archive",
+  description: "Seal the server's committed redo records into segment files once the log passes its size or age limit (or at once with force).",
+  schema: z.object({ force: z.boolean().default(false) }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
 export const jobDefinitions = {
   "server.ping": serverPing,
+  "redo.archive": redoArchive,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;
 export type JobData<N extends JobName> = z.infer<(typeof jobDefinitions)[N]["schema"]>;
+export type JobInput<N extends JobName> = z.input<(typeof jobDefinitions)[N]["schema"]>;
 
 export function isJobName(name: string): name is JobName {
   return Object.hasOwn(jobDefinitions, name);

@@ -6,7 +6,7 @@
 import { Queue } from "bullmq";
 import { config } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
-import { jobDefinitions, type JobData, type JobName } from "./definitions.ts";
+import { jobDefinitions, type JobDefinition, type JobInput, type JobName } from "./definitions.ts";
 import { bullmqConnection } from "./redis.ts";
 
 export function queueName(server: string): string {
@@ -37,8 +37,8 @@ export async function closeQueues(): Promise<void> {
 }
 
 /** Validates the payload against the job's definition and adds it with the definition's defaults. */
-export async function enqueueJob<N extends JobName>(server: string, name: N, data: JobData<N>) {
-  const definition = jobDefinitions[name];
+export async function enqueueJob<N extends JobName>(server: string, name: N, data: JobInput<N>) {
+  const definition: JobDefinition = jobDefinitions[name];
   const parsed = definition.schema.safeParse(data);
   if (!parsed.success) {
     throw new InvalidInputError(`invalid ${name} payload: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
