@@ -8,9 +8,12 @@ import { ZodError } from "zod";
 import { closeConsoleDb } from "../server/db/console-db.ts";
 import { MailvaultError } from "../server/errors.ts";
 import { closeQueues } from "../server/jobs/queues.ts";
+import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { closeStatusClient } from "../server/jobs/redis.ts";
 import { registerAccounts } from "./commands/accounts.ts";
 import { registerHealth } from "./commands/health.ts";
+import { registerRedoarchive } from "./commands/redoarchive.ts";
+import { registerRedodump } from "./commands/redodump.ts";
 import { registerServers } from "./commands/servers.ts";
 
 const program = new Command("mailvault")
@@ -21,6 +24,8 @@ const program = new Command("mailvault")
 registerServers(program);
 registerAccounts(program);
 registerHealth(program);
+registerRedodump(program);
+registerRedoarchive(program);
 
 function explain(error: unknown): string {
   if (error instanceof ZodError) return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
@@ -44,5 +49,5 @@ try {
     process.exitCode = error instanceof MailvaultError && error.kind === "unavailable" ? 3 : 1;
   }
 } finally {
-  await Promise.allSettled([closeQueues(), closeStatusClient(), closeConsoleDb()]);
+  await Promise.allSettled([closeQueues(), closeStatusClient(), closeMailstores(), closeConsoleDb()]);
 }

@@ -30,8 +30,12 @@ export interface ParsedHeaders {
   date: Date | null;
 }
 
+/** Sender, subject and date from the header block only: the body is never decoded here. */
 export async function parseHeaders(bytes: Buffer): Promise<ParsedHeaders> {
-  const parsed = await simpleParser(bytes, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
+  const end = bytes.indexOf("\r\n\r\n");
+  const endLf = bytes.indexOf("\n\n");
+  const cut = end >= 0 ? end + 4 : endLf >= 0 ? endLf + 2 : bytes.length;
+  const parsed = await simpleParser(bytes.subarray(0, cut), { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
   return {
     sender: parsed.from?.value[0]?.address?.toLowerCase() ?? parsed.from?.text ?? null,
     subject: parsed.subject ?? null,

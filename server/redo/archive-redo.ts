@@ -41,6 +41,7 @@ export interface ArchiveOptions {
 }
 
 export interface ArchiveResult {
+  /** busy: another archiver, or a reader of the whole stream, holds the archive lock. */
   status: "archived" | "below-threshold" | "busy" | "waiting-for-transactions" | "empty";
   segments: string[];
   records: number;
@@ -49,7 +50,26 @@ export interface ArchiveResult {
   lastArchivedSeq: number;
 }
 
+/**
+ * Readers of the whole stream (dump, verify) hold this lock shared while they read; the archiver
+ * needs it exclusively, so it never moves records from the table into a segment under a reader.
+ */
 const ARCHIVE_LOCK = "mailvault.redo.archive";
+
+/** Holds the archive lock shared for as long as the returned release has not been called. */
+export async function lockArchiveShared(store: Mailstore): Promise<() => Promise<void>> {
+  const client = await store.pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock_shared(hashtext($1))", [ARCHIVE_LOCK]);
+  } catch (error) {
+    client.release();
+    throw error;
+  }
+  return async () => {
+    await client.query("SELECT pg_advisory_unlock_shared(hashtext($1))", [ARCHIVE_LOCK]).catch(() => {});
+    client.release();
+  };
+}
 
 export async function lastArchivedSeq(db: pg.Pool | pg.PoolClient): Promise<number> {
   const { rows } = await db.query<{ last_archived_seq: number }>("SELECT last_archived_seq FROM mailstore.redo_state");

@@ -6,7 +6,7 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { lastArchivedSeq, listSegments } from "./archive-redo.ts";
+import { lastArchivedSeq, listSegments, lockArchiveShared } from "./archive-redo.ts";
 import { readSegment, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
 export interface RedoFilter {
@@ -85,6 +85,16 @@ export async function* readCurrentLog(store: Mailstore, afterSeq: number, filter
 }
 
 export async function* readRedo(store: Mailstore, filter: RedoFilter = {}, options: { withBlobs?: boolean } = {}): AsyncGenerator<RedoRecord> {
+  // While this reads, no archiver moves records from the table into a new segment.
+  const release = await lockArchiveShared(store);
+  try {
+    yield* readLocked(store, filter, options);
+  } finally {
+    await release();
+  }
+}
+
+async function* readLocked(store: Mailstore, filter: RedoFilter, options: { withBlobs?: boolean }): AsyncGenerator<RedoRecord> {
   let archivedThrough = 0;
   for (const segment of await listSegments(store.redoArchivePath)) {
     archivedThrough = Math.max(archivedThrough, segment.lastSeq);

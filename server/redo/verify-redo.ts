@@ -7,7 +7,7 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { horizon, lastArchivedSeq, listSegments } from "./archive-redo.ts";
+import { horizon, lastArchivedSeq, listSegments, lockArchiveShared } from "./archive-redo.ts";
 import { readCurrentLog } from "./read-redo.ts";
 import { readSegment, SegmentCorruptError } from "./segment-format.ts";
 
@@ -32,6 +32,15 @@ export interface RedoVerification {
 }
 
 export async function verifyRedo(store: Mailstore): Promise<RedoVerification> {
+  const release = await lockArchiveShared(store);
+  try {
+    return await verifyLocked(store);
+  } finally {
+    await release();
+  }
+}
+
+async function verifyLocked(store: Mailstore): Promise<RedoVerification> {
   const report: RedoVerification = {
     ok: true,
     segments: 0,
