@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useState } from "react";
 import { useAccounts, useServers } from "./queries";
@@ -109,7 +110,12 @@ export function AccountSearch() {
                 <tr key={a.id} className={a.deletedAt ? "bg-slate-50/60 text-slate-500" : "hover:bg-slate-50"}>
                   <td className="px-4 py-2">
                     <div className="flex flex-wrap items-center gap-1.5">
-                      <span className={`font-medium ${a.deletedAt ? "text-slate-500 line-through decoration-slate-400" : "text-slate-900"}`}>{a.email}</span>
+                      <Link
+                        href={`/accounts/${a.id}`}
+                        className={`font-medium hover:underline ${a.deletedAt ? "text-slate-500 line-through decoration-slate-400" : "text-sky-800"}`}
+                      >
+                        {a.email}
+                      </Link>
                       {a.matchedFormerName && <Badge tone="amber">formerly {a.matchedFormerName}</Badge>}
                       {!a.matchedFormerName && a.formerNameCount > 0 && (
                         <Badge tone="slate" title="This account has been renamed">

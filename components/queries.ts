@@ -5,6 +5,9 @@ import type { AccountPage } from "@/server/directory/search-accounts";
 import type { ServerSummary } from "@/server/directory/list-servers";
 import type { HealthReport } from "@/server/health/check-health";
 import type { JobSummary } from "@/server/jobs/list-jobs";
+import type { AccountDetail } from "@/server/directory/get-account";
+import type { MailboxSummary } from "@/server/mailstore/read-mailbox";
+import type { StoreStatus } from "@/server/mailstore/store-status";
 import { getJson } from "./api";
 
 export function useServers() {
@@ -44,4 +47,22 @@ export function useAccounts(query: AccountQuery) {
     queryFn: ({ signal }) => getJson<AccountPage>(`/api/accounts?${params}`, { signal }),
     placeholderData: (previous) => previous,
   });
+}
+
+export function useStoreStatus(server: string) {
+  return useQuery({
+    queryKey: ["servers", server, "store"],
+    queryFn: () => getJson<StoreStatus>(`/api/servers/${encodeURIComponent(server)}/store`),
+    refetchInterval: 5_000,
+  });
+}
+
+export interface AccountPageData {
+  account: AccountDetail;
+  mailbox: MailboxSummary | null;
+  mailboxError: string | null;
+}
+
+export function useAccount(id: string) {
+  return useQuery({ queryKey: ["accounts", id], queryFn: () => getJson<AccountPageData>(`/api/accounts/${encodeURIComponent(id)}`) });
 }

@@ -3,6 +3,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { getJson } from "./api";
 import { useHealth, useServer } from "./queries";
+import { StoreCards } from "./store-cards";
 import { Badge, Card, Dot, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
 
 interface PingResult {
@@ -38,6 +39,7 @@ export function ServerDetail({ name }: { name: string }) {
     <>
       <PageHeader title={`Server ${s.name}`} subtitle={s.hostname} actions={<PingButton server={s.name} />} />
       <div className="grid gap-4 lg:grid-cols-2">
+        <StoreCards server={s.name} maxAgeSeconds={s.settings.redoArchive.maxAgeSeconds} />
         <Card title="Storage">
           <dl>
             <Field label="Mailstore database">
@@ -52,7 +54,6 @@ export function ServerDetail({ name }: { name: string }) {
             <Field label="Backup target">
               <code className="font-mono text-xs">{s.backupTarget}</code>
             </Field>
-            <Field label="Mailbox groups">{s.settings.mailboxGroups}</Field>
           </dl>
         </Card>
         <Card title="Accounts" actions={<TextLink href={`/accounts?server=${s.name}`}>Browse</TextLink>}>

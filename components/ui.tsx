@@ -111,7 +111,6 @@ export function TextLink({ href, children }: { href: string; children: ReactNode
 }
 
 export function formatBytes(bytes: number): string {
-  if (bytes === 0) return "unlimited";
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let value = bytes;
   let unit = 0;
@@ -120,6 +119,10 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(value >= 10 || unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+export function formatQuota(bytes: number): string {
+  return bytes === 0 ? "unlimited" : formatBytes(bytes);
 }
 
 export function formatDate(iso: string | null | undefined): string {

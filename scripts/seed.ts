@@ -8,6 +8,8 @@ import { closeConsoleDb } from "../server/db/console-db.ts";
 import { ensureDatabase } from "../server/db/databases.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
+import { seedDemoMail } from "../server/demo/seed-demo-mail.ts";
+import { closeMailstores } from "../server/mailstore/mailstore.ts";
 
 function count(value: string): number {
   const n = Number(value);
@@ -19,8 +21,9 @@ const opts = new Command("seed")
   .description("Create the demo directory (servers, domains, accounts with renames and deletions)")
   .option("--accounts <n>", "generated accounts", count, 240)
   .option("--former-names <n>", "former names spread over the generated accounts (default: a tenth of --accounts)", count)
+  .option("--ops-per-account <n>", "mailbox operations per account to fill the mailstores (default 50; 0 for the directory only, the default above 1000 accounts)", count)
   .parse()
-  .opts<{ accounts: number; formerNames?: number }>();
+  .opts<{ accounts: number; formerNames?: number; opsPerAccount?: number }>();
 
 const { DATABASE_URL, MAILVAULT_DATA_DIR } = config();
 try {
@@ -35,9 +38,15 @@ try {
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(`seeded ${result.servers} servers, ${result.accountsCreated} new accounts, ${result.formerNamesCreated} former names in ${seconds} s`);
+  const opsPerAccount = opts.opsPerAccount ?? (opts.accounts > 1000 ? 0 : 50);
+  if (opsPerAccount > 0 && result.accountsCreated > 0) {
+    const mail = await seedDemoMail({ opsPerAccount });
+    for (const [server, r] of Object.entries(mail)) console.log(`${server}: ${r.mailboxes} mailboxes, ${r.recipients} messages delivered in ${r.seconds.toFixed(0)} s`);
+  }
 } catch (error) {
   console.error(`seed: ${(error as Error).message}`);
   process.exitCode = 1;
 } finally {
+  await closeMailstores();
   await closeConsoleDb();
 }

@@ -10,10 +10,16 @@ import { closeConsoleDb, prisma } from "../server/db/console-db.ts";
 import { ensureDatabase } from "../server/db/databases.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
+import { seedDemoMail } from "../server/demo/seed-demo-mail.ts";
+import { listServerNames } from "../server/directory/list-servers.ts";
+import { closeMailstores } from "../server/mailstore/mailstore.ts";
+import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
 import { buildConsole } from "./lib/next-build.ts";
 import { ensureServices, ServiceSetupError, type Services } from "./lib/services.ts";
 
 const dev = process.argv.includes("--dev");
+/** Operations per demo mailbox on first start: about 30 messages each, a few busy mailboxes far more. */
+const DEMO_OPS_PER_ACCOUNT = 50;
 const log = (line: string) => console.log(`[mailvault] ${line}`);
 const { DATABASE_URL, REDIS_URL, MAILVAULT_DATA_DIR, PORT } = config();
 
@@ -55,8 +61,13 @@ try {
   if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
   if ((await prisma().server.count()) === 0) {
     const seeded = await seedDemo({ accounts: 240, dataDir: MAILVAULT_DATA_DIR, consoleDatabase: databaseName(DATABASE_URL) });
-    log(`seeded the demo directory: ${seeded.servers} servers, ${seeded.accountsCreated} accounts`);
+    log(`seeded the demo directory: ${seeded.servers} servers, ${seeded.accountsCreated} accounts; filling mailboxes (about a minute, once)`);
+    const mail = await seedDemoMail({ opsPerAccount: DEMO_OPS_PER_ACCOUNT });
+    for (const [server, r] of Object.entries(mail)) log(`${server}: ${r.mailboxes} mailboxes, ${r.recipients} messages delivered, ${r.ops} operations in ${r.seconds.toFixed(0)} s`);
+  } else {
+    for (const server of await listServerNames()) await setUpServerStore(server);
   }
+  await closeMailstores();
   await closeConsoleDb();
   if (!dev) buildConsole(log);
 } catch (error) {

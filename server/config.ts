@@ -14,7 +14,7 @@ const schema = z.object({
     .regex(/^[a-zA-Z0-9_.-]+$/, "letters, digits, '.', '_' and '-' only")
     .default("mailvault"),
   /** Where private services, blob volumes, redo archives and backup targets go by default. */
-  MAILVAULT_DATA_DIR: z.string().default(path.resolve(".data")),
+  MAILVAULT_DATA_DIR: z.string().default(path.resolve(/* turbopackIgnore: true */ ".data")),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

@@ -1,0 +1,113 @@
+"use client";
+
+import { useAccount } from "./queries";
+import { Badge, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink } from "./ui";
+
+export function AccountDetailView({ id }: { id: string }) {
+  const query = useAccount(id);
+  if (query.isPending) return <Loading rows={8} />;
+  if (query.isError) return <ErrorState error={query.error} retry={() => query.refetch()} />;
+  const { account, mailbox, mailboxError } = query.data;
+  const former = account.names.filter((n) => n.validTo !== null);
+  return (
+    <>
+      <PageHeader
+        title={account.email}
+        subtitle={
+          <span className="flex flex-wrap items-center gap-2">
+            {account.displayName && <span>{account.displayName}</span>}
+            {account.deletedAt ? <Badge tone="red">deleted {account.deletedAt.slice(0, 10)}</Badge> : <StatusBadge status={account.status} />}
+            <span>
+              on <TextLink href={`/servers/${account.server}`}>{account.server}</TextLink>
+            </span>
+          </span>
+        }
+      />
+      <div className="grid gap-4 lg:grid-cols-2">
+        <Card title="Account">
+          <dl>
+            <Field label="Id">
+              <code className="font-mono text-xs">{account.id}</code>
+            </Field>
+            <Field label="Class of service">
+              {account.classOfService} (quota {formatQuota(account.quotaBytes)})
+            </Field>
+            <Field label="Created">{formatDate(account.createdAt)}</Field>
+            {account.deletedAt && <Field label="Deleted">{formatDate(account.deletedAt)}</Field>}
+          </dl>
+        </Card>
+        <Card title={`Names (${account.names.length})`}>
+          {former.length === 0 && <p className="mb-2 text-sm text-slate-500">Never renamed.</p>}
+          <ol className="space-y-2 border-l border-slate-200 pl-4">
+            {account.names.map((n) => (
+              <li key={`${n.email}-${n.validFrom}`} className="relative text-sm">
+                <span className={`absolute -left-[1.3rem] top-1.5 h-2 w-2 rounded-full ${n.validTo ? "bg-slate-300" : "bg-sky-500"}`} aria-hidden />
+                <span className={n.validTo ? "text-slate-600" : "font-medium text-slate-900"}>{n.email}</span>
+                <span className="block text-xs text-slate-500">
+                  {formatDate(n.validFrom)} – {n.validTo ? formatDate(n.validTo) : "now"}
+                </span>
+              </li>
+            ))}
+          </ol>
+        </Card>
+        <Card title="Mailbox" className="lg:col-span-2">
+          {mailbox ? (
+            <>
+              <dl className="mb-4 grid gap-x-8 sm:grid-cols-2">
+                <Field label="Mailbox id">
+                  {mailbox.id} in group {mailbox.groupId}
+                </Field>
+                <Field label="Size">
+                  {formatBytes(mailbox.sizeBytes)} of {formatQuota(mailbox.quotaBytes)}
+                </Field>
+                <Field label="Change number">{mailbox.changeNumber.toLocaleString()}</Field>
+                <Field label="Last backup">{mailbox.lastBackupAt ? formatDate(mailbox.lastBackupAt) : "never"}</Field>
+              </dl>
+              <div className="overflow-x-auto">
+                <table className="min-w-full text-sm" aria-label="Folders">
+                  <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
+                    <tr>
+                      <th className="px-3 py-2 font-medium">Folder</th>
+                      <th className="px-3 py-2 text-right font-medium">Messages</th>
+                      <th className="px-3 py-2 text-right font-medium">Unread</th>
+                      <th className="px-3 py-2 text-right font-medium">Size</th>
+                      <th className="px-3 py-2 text-right font-medium">Contacts</th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y divide-slate-100">
+                    {mailbox.folders.map((f) => (
+                      <tr key={f.id}>
+                        <td className="px-3 py-1.5" style={{ paddingLeft: `${0.75 + (f.path.split("/").length - 2) * 1.25}rem` }}>
+                          {f.name}
+                          {f.id < 256 && <span className="ml-2 text-xs text-slate-400">system</span>}
+                        </td>
+                        <td className="px-3 py-1.5 text-right tabular-nums">{f.messages}</td>
+                        <td className="px-3 py-1.5 text-right tabular-nums">{f.unread}</td>
+                        <td className="px-3 py-1.5 text-right tabular-nums">{formatBytes(f.bytes)}</td>
+                        <td className="px-3 py-1.5 text-right tabular-nums">{f.contacts || ""}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              {mailbox.tags.length > 0 && (
+                <p className="mt-3 flex flex-wrap gap-1.5 text-sm text-slate-600">
+                  Tags:
+                  {mailbox.tags.map((t) => (
+                    <Badge key={t.id}>
+                      {t.name} ({t.items})
+                    </Badge>
+                  ))}
+                </p>
+              )}
+            </>
+          ) : (
+            <p className="text-sm text-slate-600">
+              {account.deletedAt ? "This account is deleted; its mailbox is gone from the server and lives on in backups and redo." : (mailboxError ?? "No mailbox.")}
+            </p>
+          )}
+        </Card>
+      </div>
+    </>
+  );
+}
