@@ -14,6 +14,8 @@ import { closeConsoleDb } from "../server/db/console-db.ts";
 import { ensureDatabase } from "../server/db/databases.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
+import { seedDemoMail } from "../server/demo/seed-demo-mail.ts";
+import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { deleteRedisKeys, dropDatabasesOf } from "../server/testing/test-env.ts";
 import { buildConsole } from "../scripts/lib/next-build.ts";
 
@@ -27,9 +29,11 @@ export default async function globalSetup(config: FullConfig) {
   buildConsole((line) => console.log(line));
   await ensureDatabase(databaseUrl);
   await migrateDatabase(databaseUrl);
-  Object.assign(process.env, { DATABASE_URL: databaseUrl });
+  Object.assign(process.env, { DATABASE_URL: databaseUrl, MAILVAULT_DATA_DIR: dataDir });
   resetConfig();
   await seedDemo({ accounts: 240, dataDir, consoleDatabase: databaseName(databaseUrl), lmtpBasePort: 17025 });
+  await seedDemoMail({ opsPerAccount: 8 });
+  await closeMailstores();
   await closeConsoleDb();
 
   const port = new URL(baseURL).port;

@@ -60,6 +60,9 @@ CREATE TABLE IF NOT EXISTS mailstore.redo_log (
   blob bytea
 );
 CREATE INDEX IF NOT EXISTS redo_log_mailbox_idx ON mailstore.redo_log (mailbox_id, change_number);
+-- Message bytes stay uncompressed out of line: records live here for seconds, and compressing
+-- them would cost every delivery CPU for nothing the archiver keeps.
+ALTER TABLE mailstore.redo_log ALTER COLUMN blob SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS mailstore.redo_state (
   id boolean PRIMARY KEY DEFAULT true CHECK (id),
   last_archived_seq bigint NOT NULL DEFAULT 0,

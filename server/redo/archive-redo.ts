@@ -22,7 +22,9 @@ import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type pg from "pg";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { parseSegmentName, SEGMENT_FORMAT, SegmentWriter, segmentName, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
+import { to as copyTo } from "pg-copy-streams";
+import { binaryCopyRows } from "../db/copy-binary.ts";
+import { parseSegmentName, SEGMENT_FORMAT, SegmentWriter, segmentName, type SegmentHeader } from "./segment-format.ts";
 
 export interface ArchiveOptions {
   /** Seal whatever is committed, whatever its size and age. */
@@ -188,17 +190,6 @@ function voidsOf(plan: Planned): [number, number][] {
   return voids;
 }
 
-interface RedoRow {
-  seq: number;
-  at: Date;
-  txid: string;
-  mailbox_id: number;
-  account_id: string;
-  change_number: number;
-  op: string;
-  payload: Record<string, unknown>;
-  blob: Buffer | null;
-}
 
 async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Planned): Promise<{ name: string; bytes: number }> {
   const firstAt = plan.seqs[0]?.at ?? new Date();
@@ -219,31 +210,24 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
   const writer = new SegmentWriter(file);
   try {
     await writer.header(header);
-    // Keyset batches: bounded memory whatever the segment size.
-    let after = plan.firstSeq - 1;
-    for (;;) {
-      const { rows } = await client.query<RedoRow>(
-        `SELECT seq, at, txid::text AS txid, mailbox_id, account_id, change_number, op, payload, blob
-           FROM mailstore.redo_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT 500`,
-        [after, plan.lastSeq],
-      );
-      for (const r of rows) {
-        const record: RedoRecord = {
-          seq: r.seq,
-          at: r.at.toISOString(),
-          txid: r.txid,
-          mailboxId: r.mailbox_id,
-          accountId: r.account_id,
-          changeNumber: r.change_number,
-          op: r.op,
-          payload: r.payload,
-          ...(r.blob ? { blob: r.blob } : {}),
-        };
-        await writer.record(record);
-      }
-      if (rows.length < 500) break;
-      after = rows.at(-1)!.seq;
+    // Binary COPY streams the rows with their message bytes raw; Postgres itself renders each
+    // record's metadata in the segment's JSON shape, so Node only frames, checksums and writes.
+    const copy = client.query(
+      copyTo(`COPY (
+        SELECT json_build_object(
+                 'seq', seq, 'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'txid', txid::text,
+                 'mailboxId', mailbox_id, 'accountId', account_id, 'changeNumber', change_number, 'op', op, 'payload', payload
+               )::text, blob
+          FROM mailstore.redo_log WHERE seq >= ${Number(plan.firstSeq)} AND seq <= ${Number(plan.lastSeq)} ORDER BY seq
+      ) TO STDOUT (FORMAT binary)`),
+    );
+    let written = 0;
+    for await (const [meta, blob] of binaryCopyRows(copy)) {
+      await writer.rawRecord(meta!, blob ?? null);
+      written++;
     }
+    // The plan counted these rows after the horizon; a different number means the table moved.
+    if (written !== plan.seqs.length) throw new Error(`redo log changed while archiving: planned ${plan.seqs.length} records, read ${written}`);
     await writer.finish();
     await file.sync();
   } finally {

@@ -70,7 +70,11 @@ export function encodeHeader(header: SegmentHeader): Buffer {
 
 export function encodeRecord(record: RedoRecord): Buffer {
   const { blob, ...meta } = record;
-  const metaJson = Buffer.from(JSON.stringify(meta));
+  return encodeRawRecord(Buffer.from(JSON.stringify(meta)), blob ?? null);
+}
+
+/** A record from its metadata JSON as bytes (already in the segment's shape) and its message bytes. */
+export function encodeRawRecord(metaJson: Buffer, blob: Buffer | null): Buffer {
   const body = Buffer.concat([u32(metaJson.length), metaJson, blob ?? Buffer.alloc(0)]);
   return Buffer.concat([u32(body.length), u32(crc32(body)), body]);
 }
@@ -79,18 +83,34 @@ export function encodeTrailer(recordCount: number, digest: Buffer): Buffer {
   return Buffer.concat([TRAILER_MAGIC, u32(recordCount), digest]);
 }
 
-/** Writes a segment to an open file while hashing it; `finish` appends the trailer. */
+/** Writes a segment to an open file in large writes while hashing it; `finish` appends the trailer. */
 export class SegmentWriter {
   private readonly hash: Hash = createHash("sha256");
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private records = 0;
   bytes = 0;
 
   constructor(private readonly file: FileHandle) {}
 
+  /** The write in flight: the next batch is gathered while it runs, and waits for it. */
+  private inFlight: Promise<unknown> = Promise.resolve();
+
   private async write(chunk: Buffer): Promise<void> {
     this.hash.update(chunk);
-    await this.file.write(chunk);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
     this.bytes += chunk.length;
+    if (this.pendingBytes >= 4 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    await this.inFlight;
+    if (this.pendingBytes === 0) return;
+    const chunks = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inFlight = this.file.writev(chunks);
   }
 
   async header(header: SegmentHeader): Promise<void> {
@@ -102,10 +122,27 @@ export class SegmentWriter {
     await this.write(encodeRecord(record));
   }
 
+  /** Frames a record without copying its bytes: the pieces go to the file as they are. */
+  async rawRecord(metaJson: Buffer, blob: Buffer | null): Promise<void> {
+    this.records++;
+    const metaLength = u32(metaJson.length);
+    let crc = crc32(metaJson, crc32(metaLength));
+    if (blob) crc = crc32(blob, crc);
+    const prefix = Buffer.alloc(12);
+    prefix.writeUInt32BE(4 + metaJson.length + (blob?.length ?? 0), 0);
+    prefix.writeUInt32BE(crc >>> 0, 4);
+    metaLength.copy(prefix, 8);
+    await this.write(Buffer.concat([prefix, metaJson]));
+    if (blob) await this.write(blob);
+  }
+
   async finish(): Promise<void> {
     const trailer = encodeTrailer(this.records, this.hash.digest());
-    await this.file.write(trailer);
+    this.pending.push(trailer);
+    this.pendingBytes += trailer.length;
     this.bytes += trailer.length;
+    await this.flush();
+    await this.inFlight;
   }
 }
 
