@@ -79,8 +79,12 @@ describe("console database schema", () => {
         const column = field.dbName ?? field.name;
         const found = actual.get(column);
         expect(found, `${table}.${column}`).toBeDefined();
-        expect(found!.is_nullable, `${table}.${column} nullability`).toBe(field.isRequired ? "NO" : "YES");
-        if (field.kind === "enum") {
+        // Prisma creates list columns without NOT NULL, whatever the field says.
+        expect(found!.is_nullable, `${table}.${column} nullability`).toBe(field.isRequired && !field.isList ? "NO" : "YES");
+        if (field.isList) {
+          expect(found!.data_type, `${table}.${column} is an array`).toBe("ARRAY");
+          expect(found!.udt_name, `${table}.${column} element type`).toBe(`_${SCALAR_TYPES[field.type]}`);
+        } else if (field.kind === "enum") {
           expect(found!.udt_name, `${table}.${column} enum`).toBe(enumDbNames.get(field.type));
         } else {
           const expected = field.nativeType ? NATIVE_TYPES[field.nativeType[0]] : SCALAR_TYPES[field.type];

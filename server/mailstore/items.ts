@@ -60,4 +60,5 @@ export interface MailboxRow {
   quota_bytes: number;
   created_at: Date;
   last_backup_at: Date | null;
+  last_redo_seq: number;
 }

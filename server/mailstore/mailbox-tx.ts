@@ -2,10 +2,10 @@
  * The write path. Every mailbox operation runs in one transaction that
  *   1. locks the mailbox row (so one mailbox's changes are serial and its change numbers gap-free),
  *   2. changes the items, stamping them with the mailbox's next change number,
- *   3. updates the mailbox row (change number, item id checkpoint, size),
- *   4. inserts exactly one redo record, drawing its global sequence number last.
+ *   3. inserts exactly one redo record, drawing its global sequence number,
+ *   4. updates the mailbox row (change number, item id checkpoint, size, last redo seq).
  * A committed change therefore always has its redo record, and an aborted one never does. The
- * mailbox update in step 3 gives the transaction its txid before step 4 draws a sequence number,
+ * row lock of step 1 gives the transaction its txid before step 3 draws a sequence number,
  * which the archiver relies on (server/redo/archive-redo.ts).
  */
 import type pg from "pg";
@@ -182,13 +182,12 @@ async function lockMailbox(client: pg.PoolClient, ref: MailboxRef): Promise<Mail
   return rows[0];
 }
 
-/** Step 3 and 4 of the write path, for a transaction that already holds the mailbox lock. */
+/**
+ * Step 3 and 4 of the write path, for a transaction that already holds the mailbox lock (which
+ * gave it its txid). The redo record goes in first so the mailbox row can name it.
+ */
 export async function commitChange(store: Mailstore, tx: MailboxTx, op: RedoOp, payload: object, blob?: Buffer): Promise<Committed> {
   const { mailbox, client } = tx;
-  await client.query(
-    `UPDATE mailstore.mailbox SET change_number = $2, item_id_checkpoint = $3, size_bytes = size_bytes + $4 WHERE id = $1`,
-    [mailbox.id, tx.changeNumber, tx.itemIdCheckpoint, tx.sizeDelta],
-  );
   let seq: number | null = null;
   if (store.redo) {
     const { rows } = await client.query<{ seq: number }>(
@@ -198,6 +197,11 @@ export async function commitChange(store: Mailstore, tx: MailboxTx, op: RedoOp, 
     );
     seq = rows[0]!.seq;
   }
+  await client.query(
+    `UPDATE mailstore.mailbox SET change_number = $2, item_id_checkpoint = $3, size_bytes = size_bytes + $4, last_redo_seq = coalesce($5, last_redo_seq)
+      WHERE id = $1`,
+    [mailbox.id, tx.changeNumber, tx.itemIdCheckpoint, tx.sizeDelta, seq],
+  );
   return { mailboxId: mailbox.id, changeNumber: tx.changeNumber, seq };
 }
 

@@ -8,7 +8,7 @@
  *   1. read the sequence's last drawn value L, then take a new transaction id X;
  *   2. wait until every transaction older than X has ended (pg_snapshot_xmin > X).
  * Every transaction that drew a number <= L had its txid before drawing it (the write path
- * updates the mailbox row first, see server/mailstore/mailbox-tx.ts), so after step 2 each
+ * locks the mailbox row first, see server/mailstore/mailbox-tx.ts), so after step 2 each
  * number <= L is either visible in the table or will never exist. Records up to L are sealed;
  * the numbers missing among them are written into the segment as voids, so the archive accounts
  * for every number exactly once.
