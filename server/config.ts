@@ -15,6 +15,8 @@ const schema = z.object({
     .default("mailvault"),
   /** Where private services, blob volumes, redo archives and backup targets go by default. */
   MAILVAULT_DATA_DIR: z.string().default(path.resolve(/* turbopackIgnore: true */ ".data")),
+  /** A running backup session whose heartbeat is older than this is taken for dead (its worker was killed). */
+  MAILVAULT_SESSION_STALE_SECONDS: z.coerce.number().int().min(2).max(3600).default(15),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

@@ -4,7 +4,8 @@
  */
 import os from "node:os";
 import { randomUUID } from "node:crypto";
-import { Worker } from "bullmq";
+import { FlowProducer, Worker } from "bullmq";
+import { recordJobRun } from "../server/jobs/job-history.ts";
 import { Redis } from "ioredis";
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat } from "../server/jobs/heartbeat.ts";
 import { queueName, queuePrefix, serverQueue } from "../server/jobs/queues.ts";
@@ -40,13 +41,17 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
   const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const prefix = queuePrefix();
   const names = servers.map((s) => s.name);
+  const flows = new FlowProducer({ connection: { ...redisOptions(), maxRetriesPerRequest: null }, prefix });
+  flows.on("error", () => {});
   const workers = servers.map((server) => {
-    const worker = new Worker(queueName(server.name), processorFor({ server: server.name, workerId: id }), {
+    const worker = new Worker(queueName(server.name), processorFor({ server: server.name, workerId: id, concurrency: server.concurrency, flows }), {
       connection: { ...redisOptions(), maxRetriesPerRequest: null },
       prefix,
       concurrency: server.concurrency,
     });
     worker.on("error", (error) => onError?.(server.name, error));
+    worker.on("completed", (job, result) => void recordJobRun(server.name, job, "completed", result).catch(() => {}));
+    worker.on("failed", (job, error) => void (job && recordJobRun(server.name, job, "failed", null, error.message).catch(() => {})));
     return worker;
   });
 
@@ -91,6 +96,7 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
       clearInterval(timer);
       await Promise.all(lmtp.map((l) => l.close()));
       await Promise.all(workers.map((w) => w.close()));
+      await flows.close();
       await removeHeartbeat(redis, prefix, names, id).catch(() => {});
       redis.disconnect();
     },

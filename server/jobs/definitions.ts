@@ -38,9 +38,39 @@ export const redoArchive = defineJob({
   backoffMs: 0,
 });
 
+const sessionRef = z.object({ sessionId: z.number().int().positive() });
+
+export const backupStart = defineJob({
+  name: "backup.start",
+  description: "Begin a backup session: seal and move redo, choose the accounts, fan out a flow of per-account jobs.",
+  schema: sessionRef,
+  attempts: 1,
+  backoffMs: 0,
+  jobId: (data) => `backup-${data.sessionId}`,
+});
+
+export const backupAccounts = defineJob({
+  name: "backup.accounts",
+  description: "Snapshot a batch of accounts into a session (a child of backup.finish).",
+  schema: sessionRef.extend({ accounts: z.array(z.object({ accountId: z.uuid(), email: z.string(), reason: z.string() })) }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
+export const backupFinish = defineJob({
+  name: "backup.finish",
+  description: "Complete a backup session once its accounts are done: manifest, publish, catalog.",
+  schema: sessionRef,
+  attempts: 1,
+  backoffMs: 0,
+});
+
 export const jobDefinitions = {
   "server.ping": serverPing,
   "redo.archive": redoArchive,
+  "backup.start": backupStart,
+  "backup.accounts": backupAccounts,
+  "backup.finish": backupFinish,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

@@ -1,0 +1,155 @@
+/**
+ * One account's part of a full backup. In a REPEATABLE READ, READ ONLY transaction (so delivery
+ * goes on, no maintenance mode): the mailbox row, its items and tombstones dumped with COPY
+ * through gzip, and the digests of the blobs they reference. Then, outside the transaction, each
+ * blob the target lacks is copied into its content-addressed store (checked against its digest).
+ * The snapshot is exactly the mailbox after its redo record `lastRedoSeq`, change number
+ * `changeNumber`: a restore replays this mailbox's records after it.
+ */
+import { createGzip } from "node:zlib";
+import { to as copyTo } from "pg-copy-streams";
+import type { AccountDetail } from "../directory/get-account.ts";
+import type { MailboxRow } from "../mailstore/items.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { groupSchema } from "../mailstore/schema.ts";
+import type { BackupTarget, FileEntry } from "./target.ts";
+
+export const ITEM_COLUMNS = [
+  "mailbox_id", "id", "type", "parent_id", "folder_id", "date", "size", "blob_digest", "flags", "tags", "sender", "subject", "name", "metadata", "change_number",
+] as const;
+export const TOMBSTONE_COLUMNS = ["mailbox_id", "item_id", "type", "change_number", "deleted_at"] as const;
+
+export interface AccountBackup {
+  accountId: string;
+  /** The email the account had when it was backed up. */
+  email: string;
+  reason: string;
+  mailboxId: number;
+  changeNumber: number;
+  lastRedoSeq: number;
+  items: number;
+  messages: number;
+  blobs: number;
+  blobBytes: number;
+  newBlobs: number;
+  newBlobBytes: number;
+  missingBlobs: string[];
+  files: FileEntry[];
+}
+
+export async function backupAccount(options: {
+  store: Mailstore;
+  target: BackupTarget;
+  sessionDir: string;
+  accountId: string;
+  reason: string;
+  directory: AccountDetail | null;
+  signal?: AbortSignal;
+}): Promise<AccountBackup | { accountId: string; skipped: string }> {
+  const { store, target, sessionDir, accountId } = options;
+  const dir = `accounts/${accountId}`;
+  const client = await store.pool.connect();
+  let mailbox: MailboxRow;
+  let digests: { digest: string; size: number }[];
+  const files: FileEntry[] = [];
+  let counts: { items: number; messages: number };
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const { rows } = await client.query<MailboxRow>("SELECT * FROM mailstore.mailbox WHERE account_id = $1", [accountId]);
+    if (!rows[0]) {
+      await client.query("ROLLBACK");
+      return { accountId, skipped: "no mailbox (deleted meanwhile?)" };
+    }
+    mailbox = rows[0];
+    const schema = groupSchema(mailbox.group_id);
+    files.push(
+      await target.streamSessionFile(
+        sessionDir,
+        `${dir}/items.copy.gz`,
+        client.query(copyTo(`COPY (SELECT ${ITEM_COLUMNS.join(", ")} FROM ${schema}.item WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY id) TO STDOUT`)),
+        createGzip({ level: 3 }),
+      ),
+    );
+    files.push(
+      await target.streamSessionFile(
+        sessionDir,
+        `${dir}/tombstones.copy.gz`,
+        client.query(copyTo(`COPY (SELECT ${TOMBSTONE_COLUMNS.join(", ")} FROM ${schema}.tombstone WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY item_id) TO STDOUT`)),
+        createGzip({ level: 3 }),
+      ),
+    );
+    const { rows: blobRows } = await client.query<{ digest: string; size: number }>(
+      `SELECT blob_digest AS digest, max(size) AS size FROM ${schema}.item WHERE mailbox_id = $1 AND blob_digest IS NOT NULL GROUP BY blob_digest ORDER BY blob_digest`,
+      [mailbox.id],
+    );
+    digests = blobRows;
+    const { rows: countRows } = await client.query<{ items: number; messages: number }>(
+      `SELECT count(*) AS items, count(*) FILTER (WHERE type = 'message') AS messages FROM ${schema}.item WHERE mailbox_id = $1`,
+      [mailbox.id],
+    );
+    counts = countRows[0]!;
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+
+  let newBlobs = 0;
+  let newBlobBytes = 0;
+  const missingBlobs: string[] = [];
+  for (const { digest } of digests) {
+    if (options.signal?.aborted) throw new Error("aborted");
+    if (await target.findBlob(digest)) continue;
+    const bytes = await store.blobs.read(digest).catch(() => null);
+    if (!bytes) {
+      missingBlobs.push(digest);
+      continue;
+    }
+    const put = await target.putBlob(digest, bytes);
+    if (put.created) {
+      newBlobs++;
+      newBlobBytes += put.stored;
+    }
+  }
+
+  files.push(await target.writeSessionFile(sessionDir, `${dir}/blobs.txt`, Buffer.from(digests.map((d) => d.digest).join("\n"))));
+  const description = {
+    accountId,
+    email: mailbox.email,
+    reason: options.reason,
+    snapshot: {
+      mailboxId: mailbox.id,
+      groupId: mailbox.group_id,
+      changeNumber: mailbox.change_number,
+      lastRedoSeq: mailbox.last_redo_seq,
+      itemIdCheckpoint: mailbox.item_id_checkpoint,
+      sizeBytes: mailbox.size_bytes,
+      quotaBytes: mailbox.quota_bytes,
+      emailAtCreation: mailbox.email_at_creation,
+      createdAt: mailbox.created_at.toISOString(),
+    },
+    columns: { items: ITEM_COLUMNS, tombstones: TOMBSTONE_COLUMNS },
+    counts: { ...counts, blobs: digests.length, blobBytes: digests.reduce((n, d) => n + d.size, 0) },
+    missingBlobs,
+    directory: options.directory,
+  };
+  files.push(await target.writeSessionFile(sessionDir, `${dir}/mailbox.json`, Buffer.from(JSON.stringify(description, null, 2))));
+  return {
+    accountId,
+    email: mailbox.email,
+    reason: options.reason,
+    mailboxId: mailbox.id,
+    changeNumber: mailbox.change_number,
+    lastRedoSeq: mailbox.last_redo_seq,
+    items: counts.items,
+    messages: counts.messages,
+    blobs: digests.length,
+    blobBytes: description.counts.blobBytes,
+    newBlobs,
+    newBlobBytes,
+    missingBlobs,
+    files,
+  };
+}

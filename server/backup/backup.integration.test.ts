@@ -1,0 +1,177 @@
+/**
+ * Backups end to end, against real PostgreSQL, Redis, BullMQ workers and a backup target folder:
+ * a full's contents match the mailstore, a second full stores no new blob, an incremental holds
+ * exactly the new redo range, a new account gets its full in the next incremental, and the
+ * one-backup-at-a-time lock answers 409.
+ */
+import { createHash } from "node:crypto";
+import { open, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { databaseName } from "../config.ts";
+import { prisma } from "../db/console-db.ts";
+import { generateTraffic } from "../demo/generate-traffic.ts";
+import { seedDemo } from "../demo/seed-demo.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { createAccount } from "../mailstore/account-operations.ts";
+import { setFlags } from "../mailstore/item-operations.ts";
+import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import { groupSchema } from "../mailstore/schema.ts";
+import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { readSegment } from "../redo/segment-format.ts";
+import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { submitBackup } from "./submit-backup.ts";
+import { BackupTarget } from "./target.ts";
+
+let env: TestEnv;
+let store: Mailstore;
+let workers: WorkerSet;
+let target: BackupTarget;
+
+async function waitForSession(label: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await prisma().backupSession.findFirstOrThrow({ where: { label } });
+    if (!["queued", "running"].includes(s.status)) return s;
+    if (Date.now() > deadline) throw new Error(`session ${label} still ${s.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function backup(type: "full" | "incremental", accounts?: "all" | string[]) {
+  const submitted = await submitBackup({ server: "mail1", type, accounts, requestedBy: "test" });
+  return waitForSession(submitted.label);
+}
+
+async function sessionJson(label: string) {
+  return JSON.parse(await readFile(path.join(target.sessionDir(label, "complete"), "session.json"), "utf8"));
+}
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+  await setUpServerStore("mail1");
+  store = await openMailstore("mail1");
+  for (let i = 0; i < 8; i++) await createAccount(store, { email: `user${i}@example.com` });
+  await generateTraffic(store, { ops: 400, seed: 3, renames: false, concurrency: 2 });
+  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 3 }] });
+  const server = await getServer("mail1");
+  target = new BackupTarget(server.backupTarget, "mail1");
+});
+
+afterAll(async () => {
+  await workers?.close();
+  await env?.cleanup();
+});
+
+describe("full backup", () => {
+  let label: string;
+
+  it("completes, publishes the session by rename and leaves nothing in tmp/", async () => {
+    const session = await backup("full");
+    expect(session.status).toBe("completed");
+    label = session.label;
+    expect(label).toMatch(/^full-\d{8}\.\d{6}\.\d{3}$/);
+    expect(await readdir(target.tmpDir)).toEqual([]);
+    expect(await readdir(target.sessionsDir)).toEqual([label]);
+  });
+
+  it("holds every account with counts and items that match the mailstore", async () => {
+    const description = await sessionJson(label);
+    const { rows: mailboxes } = await store.pool.query("SELECT * FROM mailstore.mailbox ORDER BY email");
+    expect(description.accounts.map((a: { email: string }) => a.email).sort()).toEqual(mailboxes.map((m) => m.email));
+    for (const mailbox of mailboxes) {
+      const entry = description.accounts.find((a: { accountId: string }) => a.accountId === mailbox.account_id);
+      const { rows: items } = await store.pool.query(`SELECT id, blob_digest FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1 ORDER BY id`, [mailbox.id]);
+      expect(entry).toMatchObject({ kind: "full", items: items.length, changeNumber: mailbox.change_number, lastRedoSeq: mailbox.last_redo_seq });
+      const dumped = gunzipSync(await readFile(path.join(target.sessionDir(label, "complete"), "accounts", mailbox.account_id, "items.copy.gz"))).toString().trim().split("\n");
+      expect(dumped.map((line) => Number(line.split("\t")[1]))).toEqual(items.map((i) => i.id));
+      for (const digest of new Set(items.map((i) => i.blob_digest).filter(Boolean))) {
+        const bytes = await target.readBlob(digest);
+        expect(createHash("sha256").update(bytes).digest("hex")).toBe(digest);
+      }
+      expect(mailbox.last_backup_at).not.toBeNull();
+    }
+  });
+
+  it("lists every file in the manifest with its checksum", async () => {
+    const dir = target.sessionDir(label, "complete");
+    const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
+    expect(manifest.files.length).toBeGreaterThan(10);
+    for (const file of manifest.files) {
+      const bytes = await readFile(path.join(dir, file.path));
+      expect(createHash("sha256").update(bytes).digest("hex"), file.path).toBe(file.sha256);
+    }
+    const manifestSum = (await readFile(path.join(dir, "manifest.sha256"), "utf8")).split(" ")[0];
+    expect(createHash("sha256").update(await readFile(path.join(dir, "manifest.json"))).digest("hex")).toBe(manifestSum);
+  });
+
+  it("stores no new blob when the data did not change", async () => {
+    const second = await backup("full");
+    expect(second.status).toBe("completed");
+    expect(second.blobsNew).toBe(0);
+    expect(second.blobsReferenced).toBeGreaterThan(0);
+  });
+});
+
+describe("incremental backup", () => {
+  it("holds exactly the redo written since the previous session, and fulls for new accounts", async () => {
+    const before = await prisma().backupSession.findFirstOrThrow({ where: { status: "completed" }, orderBy: { redoThroughSeq: "desc" } });
+    const { rows } = await store.pool.query(
+      `SELECT m.account_id, i.id FROM mailstore.mailbox m JOIN mboxgroup1.item i ON i.mailbox_id = m.id AND i.type = 'message' LIMIT 1`,
+    );
+    expect(rows).toHaveLength(1);
+    const seqs: number[] = [];
+    for (let i = 0; i < 3; i++) seqs.push((await setFlags(store, { accountId: rows[0].account_id }, { itemIds: [rows[0].id], flags: { flagged: i % 2 === 0 } })).seq!);
+    const late = await createAccount(store, { email: "latecomer@example.com" });
+    seqs.push(late.seq!);
+
+    const incr = await backup("incremental");
+    expect(incr.status).toBe("completed");
+    expect(incr.label).toMatch(/^incr-/);
+    expect(Number(incr.redoFromSeq)).toBe(Number(before.redoThroughSeq) + 1);
+    const description = await sessionJson(incr.label);
+    expect(description.redo.fromSeq).toBe(Number(before.redoThroughSeq) + 1);
+
+    // Every number of (from, through] is in the session's segments, once, as a record or a void.
+    const covered: number[] = [];
+    const dir = target.sessionDir(incr.label, "complete");
+    for (const name of description.redo.segments) {
+      const file = await open(path.join(dir, "redologs", name), "r");
+      for await (const entry of readSegment(name, file)) {
+        if ("header" in entry) for (const [a, b] of entry.header.voids) for (let n = a; n <= b; n++) covered.push(n);
+        else covered.push(entry.record.seq);
+      }
+      await file.close();
+    }
+    const inRange = covered.filter((n) => n >= description.redo.fromSeq && n <= description.redo.throughSeq).sort((a, b) => a - b);
+    expect(inRange).toEqual(Array.from({ length: description.redo.throughSeq - description.redo.fromSeq + 1 }, (_, i) => description.redo.fromSeq + i));
+    for (const seq of seqs) expect(inRange).toContain(seq);
+
+    const latecomer = description.accounts.find((a: { email: string }) => a.email === "latecomer@example.com");
+    expect(latecomer).toMatchObject({ kind: "full", reason: "no full backup yet" });
+    expect(description.accounts.filter((a: { kind: string }) => a.kind === "full")).toHaveLength(1);
+  });
+
+  it("refuses a second backup while one is queued or running", async () => {
+    const first = await submitBackup({ server: "mail1", type: "incremental" });
+    await expect(submitBackup({ server: "mail1", type: "full" })).rejects.toMatchObject({ code: "backup_in_progress", message: `backup in progress: ${first.label}` });
+    await waitForSession(first.label);
+  });
+
+  it("refuses bad requests before anything is queued", async () => {
+    await expect(submitBackup({ server: "mail9", type: "full" })).rejects.toMatchObject({ code: "server_not_found" });
+    await expect(submitBackup({ server: "mail1", type: "full", accounts: ["nobody@example.com"] })).rejects.toThrow(/no live account named nobody@example.com/);
+    await expect(submitBackup({ server: "mail1", type: "incremental", accounts: ["user1@example.com"] })).rejects.toThrow(/leave out -a/);
+    const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
+    await prisma().server.update({ where: { id: server.id }, data: { settings: { ...(server.settings as object), minFreePercent: 100 } } });
+    try {
+      await expect(submitBackup({ server: "mail1", type: "full" })).rejects.toMatchObject({ code: "insufficient_space" });
+    } finally {
+      await prisma().server.update({ where: { id: server.id }, data: { settings: server.settings as object } });
+    }
+    expect(await prisma().backupSession.count({ where: { status: { in: ["queued", "running"] } } })).toBe(0);
+  });
+});

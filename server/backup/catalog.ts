@@ -1,0 +1,142 @@
+/**
+ * The console's catalog of backup sessions: the lock that allows one backup at a time per
+ * server (a partial unique index over queued and running sessions), the heartbeat that tells a
+ * live session from one whose worker died, progress, and outcomes. The backup target stays the
+ * source of truth; this is a cache the target can rebuild (rescan-catalog.ts).
+ */
+import type { Prisma } from "../db/generated/client.ts";
+import { config } from "../config.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
+import { BackupInProgressError } from "./errors.ts";
+import { sessionLabel, type SessionType } from "./labels.ts";
+
+export type SessionStatus = "queued" | "running" | "completed" | "failed" | "aborted" | "interrupted";
+
+export interface CatalogSession {
+  id: number;
+  label: string;
+  type: SessionType;
+  status: SessionStatus;
+  abortRequested: boolean;
+}
+
+function staleSeconds(): number {
+  return config().MAILVAULT_SESSION_STALE_SECONDS;
+}
+
+/**
+ * Creates a queued session, or refuses with 409 while another is queued or running. A running
+ * session whose heartbeat went stale belonged to a worker that died: it is marked interrupted
+ * and the new session proceeds.
+ */
+export async function createSession(input: {
+  serverId: number;
+  type: SessionType;
+  mode: "standard" | "auto_grouped";
+  requestedAccounts: string[];
+  requestedBy: string;
+  isJobAlive?: (jobId: string) => Promise<boolean>;
+}): Promise<CatalogSession> {
+  const active = await prisma().backupSession.findFirst({ where: { serverId: input.serverId, status: { in: ["queued", "running"] } } });
+  if (active) {
+    const stale = Date.now() - active.heartbeatAt.getTime() > staleSeconds() * 1000;
+    const lostJob = active.status === "queued" && active.jobId !== null && input.isJobAlive !== undefined && !(await input.isJobAlive(active.jobId));
+    if (active.status === "running" && stale) {
+      await finishSession(active.id, "interrupted", { error: "its worker stopped (no heartbeat); nothing it wrote was published" });
+    } else if (lostJob) {
+      await finishSession(active.id, "failed", { error: "its job was lost before a worker started it" });
+    } else {
+      throw new BackupInProgressError(active.label);
+    }
+  }
+  try {
+    const row = await prisma().backupSession.create({
+      data: {
+        serverId: input.serverId,
+        label: sessionLabel(input.type, new Date()),
+        type: input.type,
+        mode: input.mode,
+        status: "queued",
+        requestedAccounts: input.requestedAccounts,
+        requestedBy: input.requestedBy,
+      },
+    });
+    return { id: row.id, label: row.label, type: row.type, status: row.status, abortRequested: false };
+  } catch (error) {
+    // Two submissions at once: the unique index lets one through.
+    if ((error as { code?: string }).code === "P2002") {
+      const other = await prisma().backupSession.findFirst({ where: { serverId: input.serverId, status: { in: ["queued", "running"] } } });
+      throw new BackupInProgressError(other?.label ?? "another session");
+    }
+    throw error;
+  }
+}
+
+export async function setJob(sessionId: number, jobId: string): Promise<void> {
+  await prisma().backupSession.update({ where: { id: sessionId }, data: { jobId } });
+}
+
+/** queued -> running; null when the session is no longer queued (aborted meanwhile). */
+export async function markRunning(sessionId: number): Promise<CatalogSession | null> {
+  const { count } = await prisma().backupSession.updateMany({
+    where: { id: sessionId, status: "queued", abortRequested: false },
+    data: { status: "running", startedAt: new Date(), heartbeatAt: new Date() },
+  });
+  if (count === 0) return null;
+  return getCatalogSession(sessionId);
+}
+
+export async function getCatalogSession(sessionId: number): Promise<CatalogSession> {
+  const row = await prisma().backupSession.findUniqueOrThrow({ where: { id: sessionId } });
+  return { id: row.id, label: row.label, type: row.type, status: row.status, abortRequested: row.abortRequested };
+}
+
+/** Refreshes the heartbeat; says whether the session should go on. */
+export async function heartbeat(sessionId: number): Promise<{ goOn: boolean; abortRequested: boolean }> {
+  const { rows } = await consolePool().query<{ status: SessionStatus; abort_requested: boolean }>(
+    `UPDATE backup_session SET heartbeat_at = now() WHERE id = $1 RETURNING status, abort_requested`,
+    [sessionId],
+  );
+  const row = rows[0];
+  return { goOn: row?.status === "running" && !row.abort_requested, abortRequested: row?.abort_requested ?? true };
+}
+
+export async function addProgress(sessionId: number, delta: { accounts: number; bytes: number; current?: string }): Promise<void> {
+  await consolePool().query(
+    `UPDATE backup_session SET accounts_done = accounts_done + $2, bytes_written = bytes_written + $3,
+            current_account = coalesce($4, current_account), heartbeat_at = now() WHERE id = $1`,
+    [sessionId, delta.accounts, delta.bytes, delta.current ?? null],
+  );
+}
+
+export async function updateSession(sessionId: number, data: Prisma.BackupSessionUpdateInput): Promise<void> {
+  await prisma().backupSession.update({ where: { id: sessionId }, data });
+}
+
+export async function finishSession(
+  sessionId: number,
+  status: Exclude<SessionStatus, "queued" | "running">,
+  data: Prisma.BackupSessionUpdateInput = {},
+): Promise<void> {
+  await prisma().backupSession.update({ where: { id: sessionId }, data: { ...data, status, endedAt: new Date(), currentAccount: null } });
+}
+
+/** Where the next session's redo starts: after the last completed session's. */
+export async function lastCompletedThrough(serverId: number): Promise<number | null> {
+  const row = await prisma().backupSession.findFirst({
+    where: { serverId, status: "completed", redoThroughSeq: { not: null } },
+    orderBy: { redoThroughSeq: "desc" },
+  });
+  return row?.redoThroughSeq === null || row === null ? null : Number(row.redoThroughSeq);
+}
+
+/** Each account's newest completed full backup on this server. */
+export async function lastFulls(serverId: number): Promise<Map<string, Date>> {
+  const { rows } = await consolePool().query<{ account_id: string; at: Date }>(
+    `SELECT a.account_id, max(s.ended_at) AS at FROM session_account a JOIN backup_session s ON s.id = a.session_id
+      WHERE s.server_id = $1 AND s.status = 'completed' AND a.kind = 'full' GROUP BY a.account_id`,
+    [serverId],
+  );
+  return new Map(rows.map((r) => [r.account_id, r.at]));
+}
+

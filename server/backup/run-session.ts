@@ -1,0 +1,285 @@
+/**
+ * A backup session, in the three steps its BullMQ flow runs (workers/processors.ts):
+ *
+ *   start     seal the redo log, move the archived segments this session is responsible for
+ *             into it, choose which accounts get a full snapshot, and split them into batches;
+ *   accounts  one child job per batch: snapshot each account (backup-account.ts);
+ *   finish    the parent, once every child is done: write the global parts, session.json and the
+ *             manifest, then publish the session by renaming tmp/<label> to sessions/<label>,
+ *             update the accounts index, the catalog and last_backup_at, and trim the archive.
+ *
+ * Every step first checks that the session is still running (it may have been aborted or
+ * declared interrupted meanwhile) and keeps its heartbeat fresh. A session that does not reach
+ * the rename stays in tmp/ marked failed, aborted or interrupted, and no restore reads it.
+ */
+import { readdir, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { consolePool, prisma } from "../db/console-db.ts";
+import { getAccount } from "../directory/get-account.ts";
+import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
+import { backupAccount, type AccountBackup } from "./backup-account.ts";
+import { addProgress, finishSession, lastCompletedThrough, lastFulls, markRunning, updateSession } from "./catalog.ts";
+import { checkFreeSpace } from "./free-space.ts";
+import { collectRedo, type MovedRedo } from "./move-redo.ts";
+import { batchAccounts, selectAccounts, type Selected, type Selection } from "./select-accounts.ts";
+import { keepAlive, loadSessionContext, readJson, sessionFile, type SessionContext } from "./session-context.ts";
+import { writeSessionDescription, updateAccountsIndex, type SessionDescription } from "./session-files.ts";
+import type { FileEntry } from "./target.ts";
+
+interface Plan {
+  selected: Selected[];
+  redo: MovedRedo;
+}
+
+async function seal(ctx: SessionContext): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const result = await archiveRedo(ctx.store, {
+      force: true,
+      maxBytes: ctx.server.settings.redoArchive.maxBytes,
+      maxAgeSeconds: ctx.server.settings.redoArchive.maxAgeSeconds,
+    });
+    if (result.status !== "busy" && result.status !== "waiting-for-transactions") return result.lastArchivedSeq;
+    if (Date.now() > deadline) throw new Error(`could not seal the redo log: ${result.status}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function fail(ctx: SessionContext, status: "failed" | "aborted", error: string): Promise<void> {
+  await finishSession(ctx.session.id, status, { error });
+  await writeSessionDescription(ctx, { status, error }).catch(() => {});
+}
+
+export async function startSession(serverName: string, sessionId: number, slots: number): Promise<{ batches: Selected[][] } | { skipped: string }> {
+  const running = await markRunning(sessionId);
+  if (!running) return { skipped: "the session is no longer queued" };
+  const ctx = await loadSessionContext(serverName, sessionId);
+  const alive = keepAlive(sessionId);
+  try {
+    await checkFreeSpace(ctx.server.backupTarget, { bytes: ctx.server.settings.minFreeBytes, percent: ctx.server.settings.minFreePercent });
+    await ctx.target.init();
+    await writeSessionDescription(ctx, { status: "running" });
+    const throughSeq = await seal(ctx);
+    const redo = await collectRedo(ctx.store, ctx.dir, await lastCompletedThrough(ctx.serverId), throughSeq);
+
+    const { rows: candidates } = await consolePool().query<{ id: string; email: string }>(
+      "SELECT id, email FROM account WHERE server_id = $1 AND deleted_at IS NULL ORDER BY email",
+      [ctx.serverId],
+    );
+    const fulls = await lastFulls(ctx.serverId);
+    const selection: Selection =
+      ctx.session.type === "full" && ctx.session.mode !== "auto_grouped"
+        ? { kind: "full", requested: ctx.session.requestedAccounts }
+        : ctx.session.mode === "auto_grouped"
+          ? { kind: "auto", groups: ctx.server.settings.autoGrouped.groups, throttle: ctx.server.settings.autoGrouped.throttle }
+          : { kind: "incremental" };
+    const selected = selectAccounts(
+      candidates.map((c) => ({ accountId: c.id, email: c.email, lastFullAt: fulls.get(c.id) ?? null })),
+      selection,
+    );
+    const plan: Plan = { selected, redo };
+    await ctx.target.writeSessionFile(ctx.dir, "plan.json", Buffer.from(JSON.stringify(plan, null, 2)));
+    await updateSession(sessionId, {
+      accountsTotal: selected.length,
+      redoFromSeq: redo.fromSeq,
+      redoThroughSeq: redo.throughSeq,
+      redoSegments: redo.segments.length,
+    });
+    if (alive.signal.aborted) throw alive.signal.reason;
+    return { batches: batchAccounts(selected, slots) };
+  } catch (error) {
+    const aborted = alive.signal.aborted;
+    await fail(ctx, aborted ? "aborted" : "failed", aborted ? "aborted on request" : (error as Error).message);
+    return { skipped: (error as Error).message };
+  } finally {
+    alive.stop();
+  }
+}
+
+export type AccountOutcome = AccountBackup | { accountId: string; skipped: string } | { accountId: string; email: string; error: string };
+
+export async function backupAccounts(serverName: string, sessionId: number, accounts: Selected[]): Promise<AccountOutcome[]> {
+  const ctx = await loadSessionContext(serverName, sessionId);
+  if (ctx.session.status !== "running") return accounts.map((a) => ({ accountId: a.accountId, skipped: `session is ${ctx.session.status}` }));
+  const alive = keepAlive(sessionId);
+  const outcomes: AccountOutcome[] = [];
+  try {
+    for (const account of accounts) {
+      if (alive.signal.aborted) {
+        outcomes.push({ accountId: account.accountId, skipped: "session aborted" });
+        continue;
+      }
+      try {
+        const directory = await getAccount(account.accountId).catch(() => null);
+        const result = await backupAccount({ store: ctx.store, target: ctx.target, sessionDir: ctx.dir, accountId: account.accountId, reason: account.reason, directory, signal: alive.signal });
+        outcomes.push(result);
+        const bytes = "files" in result ? result.files.reduce((n, f) => n + f.size, 0) + result.newBlobBytes : 0;
+        await addProgress(sessionId, { accounts: 1, bytes, current: account.email });
+      } catch (error) {
+        outcomes.push({ accountId: account.accountId, email: account.email, error: alive.signal.aborted ? "session aborted" : (error as Error).message });
+      }
+    }
+    return outcomes;
+  } finally {
+    alive.stop();
+  }
+}
+
+async function trimArchive(ctx: SessionContext, throughSeq: number): Promise<string[]> {
+  const keepMs = ctx.server.settings.redoKeepSeconds * 1000;
+  const removed: string[] = [];
+  for (const segment of await listSegments(ctx.store.redoArchivePath)) {
+    if (segment.lastSeq > throughSeq) continue;
+    const file = path.join(ctx.store.redoArchivePath, segment.name);
+    const age = Date.now() - (await stat(file)).mtimeMs;
+    if (age < keepMs) continue;
+    await rm(file, { force: true });
+    removed.push(segment.name);
+  }
+  return removed;
+}
+
+export async function finishSessionJob(serverName: string, sessionId: number, outcomes: AccountOutcome[], lostChildren: string[]): Promise<{ status: string; label: string }> {
+  const ctx = await loadSessionContext(serverName, sessionId);
+  const label = ctx.session.label;
+  if (ctx.session.status !== "running") return { status: ctx.session.status, label };
+  if (ctx.session.abortRequested) {
+    await fail(ctx, "aborted", "aborted on request");
+    return { status: "aborted", label };
+  }
+  const alive = keepAlive(sessionId);
+  try {
+    const plan = await readJson<Plan>(sessionFile(ctx, "plan.json"));
+    const done = outcomes.filter((o): o is AccountBackup => "files" in o);
+    const errors = outcomes.filter((o): o is { accountId: string; email: string; error: string } => "error" in o);
+    const missing = plan.selected.filter((s) => !outcomes.some((o) => o.accountId === s.accountId));
+    const skipped = outcomes.filter((o): o is { accountId: string; skipped: string } => "skipped" in o);
+    const warnings = [
+      ...done.filter((d) => d.missingBlobs.length).map((d) => `${d.email}: ${d.missingBlobs.length} blob(s) missing from the blob volume`),
+      ...skipped.map((s) => `${s.accountId}: skipped (${s.skipped})`),
+    ];
+    if (errors.length || missing.length || lostChildren.length) {
+      const problems = [
+        ...errors.map((e) => `${e.email}: ${e.error}`),
+        ...missing.map((m) => `${m.email}: not backed up (its job failed)`),
+        ...lostChildren,
+      ];
+      await fail(ctx, "failed", problems.slice(0, 20).join("; "));
+      return { status: "failed", label };
+    }
+
+    const files: FileEntry[] = [...plan.redo.segments, ...done.flatMap((d) => d.files)];
+    files.push(await ctx.target.writeSessionFile(ctx.dir, "plan.json", Buffer.from(JSON.stringify(plan, null, 2))));
+    files.push(await ctx.target.writeSessionFile(ctx.dir, "global/directory.json.gz", gzipSync(Buffer.from(JSON.stringify(await directorySnapshot(ctx.serverId))))));
+    const fullIds = new Set(done.map((d) => d.accountId));
+    const redoOnly = plan.redo.accountIds.filter((id) => !fullIds.has(id));
+    const { rows: redoEmails } = await consolePool().query<{ id: string; email: string }>("SELECT id, email FROM account WHERE id = ANY($1::uuid[])", [redoOnly]);
+    const description: Partial<SessionDescription> = {
+      status: "completed",
+      endedAt: new Date().toISOString(),
+      redo: { fromSeq: plan.redo.fromSeq, throughSeq: plan.redo.throughSeq, segments: plan.redo.segments.map((s) => path.basename(s.path)) },
+      accounts: [
+        ...done.map((d) => ({
+          accountId: d.accountId,
+          email: d.email,
+          kind: "full" as const,
+          reason: d.reason,
+          changeNumber: d.changeNumber,
+          lastRedoSeq: d.lastRedoSeq,
+          items: d.items,
+          messages: d.messages,
+          blobs: d.blobs,
+          blobBytes: d.blobBytes,
+        })),
+        ...redoEmails.map((r) => ({ accountId: r.id, email: r.email, kind: "redo" as const, reason: "changes in this session's redo" })),
+      ],
+      counts: {
+        accounts: done.length + redoEmails.length,
+        fulls: done.length,
+        items: done.reduce((n, d) => n + d.items, 0),
+        messages: done.reduce((n, d) => n + d.messages, 0),
+        blobsReferenced: done.reduce((n, d) => n + d.blobs, 0),
+        blobBytesReferenced: done.reduce((n, d) => n + d.blobBytes, 0),
+        blobsNew: done.reduce((n, d) => n + d.newBlobs, 0),
+        blobBytesNew: done.reduce((n, d) => n + d.newBlobBytes, 0),
+        bytesWritten: files.reduce((n, f) => n + f.size, 0) + done.reduce((n, d) => n + d.newBlobBytes, 0),
+      },
+      warnings,
+    };
+    await writeSessionDescription(ctx, description, files);
+    if (alive.signal.aborted) throw alive.signal.reason;
+
+    await ctx.target.publish(label);
+    await recordCompleted(ctx, description, done);
+    await updateAccountsIndex(ctx.target, label, description.accounts!);
+    const trimmed = await trimArchive(ctx, plan.redo.throughSeq);
+    return { status: "completed", label, ...{ trimmedSegments: trimmed.length } };
+  } catch (error) {
+    const aborted = alive.signal.aborted;
+    await fail(ctx, aborted ? "aborted" : "failed", aborted ? "aborted on request" : (error as Error).message);
+    return { status: aborted ? "aborted" : "failed", label };
+  } finally {
+    alive.stop();
+  }
+}
+
+async function directorySnapshot(serverId: number) {
+  const pool = consolePool();
+  const [domains, classes, server, accounts] = await Promise.all([
+    pool.query("SELECT name FROM domain ORDER BY name"),
+    pool.query("SELECT name, description, quota_bytes::text FROM class_of_service ORDER BY name"),
+    pool.query("SELECT name, hostname, mailstore_database, blob_volume_path, redo_archive_path, backup_target, backup_mode, settings FROM server WHERE id = $1", [serverId]),
+    pool.query(
+      `SELECT a.id, a.email, a.display_name, a.status, c.name AS cos, a.created_at, a.deleted_at,
+              (SELECT json_agg(json_build_object('email', n.email, 'validFrom', n.valid_from, 'validTo', n.valid_to) ORDER BY n.valid_from)
+                 FROM account_name n WHERE n.account_id = a.id) AS names
+         FROM account a JOIN class_of_service c ON c.id = a.cos_id WHERE a.server_id = $1 ORDER BY a.email`,
+      [serverId],
+    ),
+  ]);
+  return { takenAt: new Date().toISOString(), domains: domains.rows, classesOfService: classes.rows, server: server.rows[0], accounts: accounts.rows };
+}
+
+async function recordCompleted(ctx: SessionContext, description: Partial<SessionDescription>, done: AccountBackup[]): Promise<void> {
+  const accounts = description.accounts!;
+  const counts = description.counts!;
+  await prisma().$transaction([
+    prisma().sessionAccount.createMany({
+      data: accounts.map((a) => ({
+        sessionId: ctx.session.id,
+        accountId: a.accountId,
+        email: a.email,
+        kind: a.kind,
+        reason: a.reason,
+        changeNumber: a.changeNumber ?? null,
+        redoSeq: a.lastRedoSeq ?? null,
+        items: a.items ?? 0,
+        messages: a.messages ?? 0,
+        bytes: a.blobBytes ?? 0,
+      })),
+    }),
+    prisma().backupSession.update({
+      where: { id: ctx.session.id },
+      data: {
+        status: "completed",
+        endedAt: new Date(description.endedAt!),
+        currentAccount: null,
+        bytesWritten: counts.bytesWritten,
+        blobsReferenced: counts.blobsReferenced,
+        blobBytesReferenced: counts.blobBytesReferenced,
+        blobsNew: counts.blobsNew,
+        blobBytesNew: counts.blobBytesNew,
+        warnings: description.warnings ?? [],
+      },
+    }),
+  ]);
+  // last_backup_at moves only for accounts a completed session holds a full snapshot of.
+  if (done.length) {
+    await ctx.store.pool.query("UPDATE mailstore.mailbox SET last_backup_at = $2 WHERE account_id = ANY($1::uuid[])", [done.map((d) => d.accountId), description.endedAt]);
+  }
+}
+
+export async function listTmpSessions(ctx: SessionContext): Promise<string[]> {
+  return readdir(ctx.target.tmpDir).catch(() => []);
+}
