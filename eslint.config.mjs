@@ -17,8 +17,9 @@ export default tseslint.config(
   },
   {
     // The domain stays free of the adapters around it (shared/STYLE.md): no Next.js, no React,
-    // nothing from app/, components/ or workers/.
+    // nothing from app/, components/ or workers/. (Its integration tests may start real workers.)
     files: ["server/**/*.ts"],
+    ignores: ["server/**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
