@@ -36,15 +36,18 @@ export async function createSession(input: {
   requestedAccounts: string[];
   requestedBy: string;
   isJobAlive?: (jobId: string) => Promise<boolean>;
-}): Promise<CatalogSession> {
+}): Promise<CatalogSession & { replaced?: { label: string; status: "interrupted" | "failed" } }> {
   const active = await prisma().backupSession.findFirst({ where: { serverId: input.serverId, status: { in: ["queued", "running"] } } });
+  let replaced: { label: string; status: "interrupted" | "failed" } | undefined;
   if (active) {
     const stale = Date.now() - active.heartbeatAt.getTime() > staleSeconds() * 1000;
     const lostJob = active.status === "queued" && active.jobId !== null && input.isJobAlive !== undefined && !(await input.isJobAlive(active.jobId));
     if (active.status === "running" && stale) {
       await finishSession(active.id, "interrupted", { error: "its worker stopped (no heartbeat); nothing it wrote was published" });
+      replaced = { label: active.label, status: "interrupted" };
     } else if (lostJob) {
       await finishSession(active.id, "failed", { error: "its job was lost before a worker started it" });
+      replaced = { label: active.label, status: "failed" };
     } else {
       throw new BackupInProgressError(active.label);
     }
@@ -61,7 +64,7 @@ export async function createSession(input: {
         requestedBy: input.requestedBy,
       },
     });
-    return { id: row.id, label: row.label, type: row.type, status: row.status, abortRequested: false };
+    return { id: row.id, label: row.label, type: row.type, status: row.status, abortRequested: false, replaced };
   } catch (error) {
     // Two submissions at once: the unique index lets one through.
     if ((error as { code?: string }).code === "P2002") {

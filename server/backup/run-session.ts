@@ -46,9 +46,10 @@ async function seal(ctx: SessionContext): Promise<number> {
   }
 }
 
+/** The target says what became of the session before the catalog does (the catalog is a cache). */
 async function fail(ctx: SessionContext, status: "failed" | "aborted", error: string): Promise<void> {
-  await finishSession(ctx.session.id, status, { error });
   await writeSessionDescription(ctx, { status, error }).catch(() => {});
+  await finishSession(ctx.session.id, status, { error });
 }
 
 export async function startSession(serverName: string, sessionId: number, slots: number): Promise<{ batches: Selected[][] } | { skipped: string }> {
@@ -67,6 +68,9 @@ export async function startSession(serverName: string, sessionId: number, slots:
       "SELECT id, email FROM account WHERE server_id = $1 AND deleted_at IS NULL ORDER BY email",
       [ctx.serverId],
     );
+    // Only accounts with a mailbox here can be snapshotted (the directory may list one being created).
+    const { rows: mailboxes } = await ctx.store.pool.query<{ account_id: string }>("SELECT account_id FROM mailstore.mailbox");
+    const hasMailbox = new Set(mailboxes.map((m) => m.account_id));
     const fulls = await lastFulls(ctx.serverId);
     const selection: Selection =
       ctx.session.type === "full" && ctx.session.mode !== "auto_grouped"
@@ -75,7 +79,7 @@ export async function startSession(serverName: string, sessionId: number, slots:
           ? { kind: "auto", groups: ctx.server.settings.autoGrouped.groups, throttle: ctx.server.settings.autoGrouped.throttle }
           : { kind: "incremental" };
     const selected = selectAccounts(
-      candidates.map((c) => ({ accountId: c.id, email: c.email, lastFullAt: fulls.get(c.id) ?? null })),
+      candidates.filter((c) => hasMailbox.has(c.id)).map((c) => ({ accountId: c.id, email: c.email, lastFullAt: fulls.get(c.id) ?? null })),
       selection,
     );
     const plan: Plan = { selected, redo };

@@ -4,6 +4,8 @@
  * the server's queue as a `backup.start` job (its id derived from the session, so a double
  * submit cannot start two).
  */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { z } from "zod";
 import { consolePool, prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -11,6 +13,15 @@ import { InvalidInputError } from "../errors.ts";
 import { enqueueJob, serverQueue } from "../jobs/queues.ts";
 import { createSession, finishSession, setJob } from "./catalog.ts";
 import { checkFreeSpace } from "./free-space.ts";
+import { BackupTarget } from "./target.ts";
+
+/** The folder of a session whose worker died still says "running": say what became of it. */
+async function markLeftBehind(target: BackupTarget, replaced: { label: string; status: string }): Promise<void> {
+  const file = path.join(target.sessionDir(replaced.label, "tmp"), "session.json");
+  const description = await readFile(file, "utf8").then((t) => JSON.parse(t) as Record<string, unknown>, () => null);
+  if (!description) return;
+  await target.writeAtomic(file, Buffer.from(JSON.stringify({ ...description, status: replaced.status, endedAt: new Date().toISOString(), error: "its worker stopped; nothing it wrote was published" }, null, 2)));
+}
 
 export const backupRequest = z.object({
   server: z.string().min(1, "name the server (-s)"),
@@ -58,6 +69,7 @@ export async function submitBackup(raw: BackupRequest): Promise<SubmittedBackup>
     requestedBy: request.requestedBy,
     isJobAlive: async (jobId) => (await serverQueue(server.name).getJob(jobId)) !== undefined,
   });
+  if (session.replaced) await markLeftBehind(new BackupTarget(server.backupTarget, server.name), session.replaced);
   try {
     const job = await enqueueJob(server.name, "backup.start", { sessionId: session.id });
     await setJob(session.id, job.id!);
