@@ -10,7 +10,13 @@ import { MailvaultError } from "../server/errors.ts";
 import { closeQueues } from "../server/jobs/queues.ts";
 import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { closeStatusClient } from "../server/jobs/redis.ts";
+import os from "node:os";
 import { registerAccounts } from "./commands/accounts.ts";
+import { registerBackup } from "./commands/backup.ts";
+import { registerBackupabort } from "./commands/backupabort.ts";
+import { registerBackupquery } from "./commands/backupquery.ts";
+import { registerCatalog } from "./commands/catalog.ts";
+import { registerVerify } from "./commands/verify.ts";
 import { registerHealth } from "./commands/health.ts";
 import { registerRedoarchive } from "./commands/redoarchive.ts";
 import { registerRedodump } from "./commands/redodump.ts";
@@ -21,7 +27,15 @@ const program = new Command("mailvault")
   .showHelpAfterError("(run `mailvault <command> --help` for its options)")
   .exitOverride();
 
+/** Who the CLI acts as, for the session record and (later) the audit log. */
+const requestedBy = `cli:${os.userInfo().username}`;
+
 registerServers(program);
+registerBackup(program, requestedBy);
+registerBackupquery(program);
+registerBackupabort(program);
+registerVerify(program);
+registerCatalog(program);
 registerAccounts(program);
 registerHealth(program);
 registerRedodump(program);
@@ -40,8 +54,19 @@ function explain(error: unknown): string {
   return message.trim().split("\n").filter(Boolean).at(-1) ?? message;
 }
 
+/**
+ * Zimbra's tools take multi-letter flags with one dash (-lb, -del, -ca, -pre, -br, -rf,
+ * -restoreToTime, ...); commander wants two. Rewritten before parsing, so scripts written for
+ * zmbackup and zmrestore keep their flags.
+ */
+const ZIMBRA_FLAGS: Record<string, string> = { "-lb": "--label", "-del": "--del" };
+
+function zimbraArgs(argv: string[]): string[] {
+  return argv.map((arg, i) => (i < 2 ? arg : (ZIMBRA_FLAGS[arg] ?? (/^-[a-zA-Z]{2,}$/.test(arg) ? `-${arg}` : arg))));
+}
+
 try {
-  await program.parseAsync();
+  await program.parseAsync(zimbraArgs(process.argv));
 } catch (error) {
   if (error instanceof CommanderError) process.exitCode = error.exitCode;
   else {

@@ -6,6 +6,7 @@
 import type { FlowProducer, Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
 import { backupAccounts, finishSessionJob, startSession, type AccountOutcome } from "../server/backup/run-session.ts";
+import { verifyServerBackups } from "../server/backup/verify-session.ts";
 import { isJobName, jobDefinitions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
 import { queueName } from "../server/jobs/queues.ts";
@@ -49,6 +50,7 @@ const handlers: Handlers = {
     await job.updateProgress({ done: outcomes.length });
     return outcomes;
   },
+  "backup.verify": async (context, data) => verifyServerBackups(context.server, data),
   "backup.finish": async (context, data, job) => {
     const values = await job.getChildrenValues<AccountOutcome[]>();
     const failures = await job.getIgnoredChildrenFailures();

@@ -65,12 +65,23 @@ export const backupFinish = defineJob({
   backoffMs: 0,
 });
 
+export const backupVerify = defineJob({
+  name: "backup.verify",
+  description: "Re-read one published session (or all): checksums, blobs, redo continuity.",
+  schema: z
+    .object({ label: z.string().min(1).optional(), all: z.boolean().default(false) })
+    .refine((v) => Boolean(v.label) !== v.all, "verify one session (label) or all of them, not both"),
+  attempts: 1,
+  backoffMs: 0,
+});
+
 export const jobDefinitions = {
   "server.ping": serverPing,
   "redo.archive": redoArchive,
   "backup.start": backupStart,
   "backup.accounts": backupAccounts,
   "backup.finish": backupFinish,
+  "backup.verify": backupVerify,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

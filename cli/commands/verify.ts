@@ -1,0 +1,29 @@
+import type { Command } from "commander";
+import type { SessionVerification } from "../../server/backup/verify-session.ts";
+import { getServer } from "../../server/directory/list-servers.ts";
+import { InvalidInputError } from "../../server/errors.ts";
+import { runJob } from "../../server/jobs/run-job.ts";
+import { printJson } from "../output.ts";
+
+export function registerVerify(program: Command): void {
+  program
+    .command("verify")
+    .description("re-read backup sessions: every checksum, every blob, redo continuity; exit 1 on damage")
+    .requiredOption("-s, --server <name>", "mailbox server")
+    .option("--label <label>", "one session (also -lb)")
+    .option("--all", "every published session")
+    .option("--json", "print JSON")
+    .action(async (opts: { server: string; label?: string; all?: boolean; json?: boolean }) => {
+      if (Boolean(opts.label) === Boolean(opts.all)) throw new InvalidInputError("verify one session (-lb <label>) or all of them (--all)");
+      const server = await getServer(opts.server);
+      const { result } = await runJob(server.name, "backup.verify", { label: opts.label, all: opts.all ?? false }, 3_600_000);
+      const reports = result as SessionVerification[];
+      if (opts.json) printJson(reports);
+      else
+        for (const r of reports) {
+          console.log(`${r.label}: ${r.ok ? "ok" : "DAMAGED"} (${r.files} files, ${r.blobs} blob references, ${r.segments} redo segments)`);
+          for (const p of r.problems) console.log(`  ${p.kind} ${p.path}: ${p.message}`);
+        }
+      if (reports.some((r) => !r.ok)) process.exitCode = 1;
+    });
+}

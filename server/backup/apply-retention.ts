@@ -1,0 +1,88 @@
+/**
+ * `backup -del 7d|1m|1y|<label>`: plans (retention-plan.ts), then deletes the planned sessions
+ * from the target and the catalog, drops them from the accounts index, and prunes the blobs no
+ * remaining session refers to. Refuses while a backup runs on the server (its new blobs are not
+ * referenced by any published session yet) or while a restore holds a lease on a session to go.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { stat, unlink } from "node:fs/promises";
+import { prisma } from "../db/console-db.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { BackupInProgressError, SessionLeasedError } from "./errors.ts";
+import { parseLabel } from "./labels.ts";
+import { parseAge, planRetention, type RetentionPlan, type RetentionRule } from "./retention-plan.ts";
+import { readAccountsIndex, writeAccountsIndex } from "./session-files.ts";
+import { BackupTarget } from "./target.ts";
+
+export function parseRetentionRule(text: string, now = new Date()): RetentionRule {
+  return parseLabel(text.trim()) ? { beforeLabel: text.trim() } : { olderThan: parseAge(text, now) };
+}
+
+export interface RetentionResult {
+  plan: RetentionPlan;
+  applied: boolean;
+  removed: string[];
+  blobsPruned: number;
+  bytesFreed: number;
+}
+
+export async function applyRetention(serverName: string, ruleText: string, options: { planOnly: boolean }): Promise<RetentionResult> {
+  const server = await getServer(serverName);
+  const serverRow = await prisma().server.findUniqueOrThrow({ where: { name: server.name } });
+  const rows = await prisma().backupSession.findMany({
+    where: { serverId: serverRow.id },
+    include: { accounts: { where: { kind: "full" }, select: { accountId: true } } },
+  });
+  const plan = planRetention(
+    rows.map((r) => ({ label: r.label, status: r.status, createdAt: r.createdAt, fullAccountIds: r.accounts.map((a) => a.accountId) })),
+    parseRetentionRule(ruleText),
+  );
+  const result: RetentionResult = { plan, applied: false, removed: [], blobsPruned: 0, bytesFreed: 0 };
+  if (options.planOnly || plan.remove.length === 0) return result;
+
+  const active = rows.find((r) => r.status === "queued" || r.status === "running");
+  if (active) throw new BackupInProgressError(active.label);
+  const doomed = rows.filter((r) => plan.remove.some((p) => p.label === r.label));
+  const lease = await prisma().sessionLease.findFirst({ where: { sessionId: { in: doomed.map((d) => d.id) }, expiresAt: { gt: new Date() } } });
+  if (lease) throw new SessionLeasedError(doomed.find((d) => d.id === lease.sessionId)!.label, lease.holder);
+
+  const target = new BackupTarget(server.backupTarget, server.name);
+  for (const session of doomed) {
+    await target.removeTree(target.sessionDir(session.label, session.status === "completed" ? "complete" : "tmp"));
+    await prisma().backupSession.delete({ where: { id: session.id } });
+    result.removed.push(session.label);
+  }
+  const index = await readAccountsIndex(target);
+  for (const entry of Object.values(index.accounts)) entry.sessions = entry.sessions.filter((s) => !result.removed.includes(s.label));
+  for (const [id, entry] of Object.entries(index.accounts)) if (entry.sessions.length === 0) delete index.accounts[id];
+  await writeAccountsIndex(target, index);
+
+  const pruned = await pruneBlobs(target);
+  result.blobsPruned = pruned.count;
+  result.bytesFreed = pruned.bytes;
+  result.applied = true;
+  return result;
+}
+
+/** Deletes the target's blobs that no published session refers to. */
+export async function pruneBlobs(target: BackupTarget): Promise<{ count: number; bytes: number }> {
+  const referenced = new Set<string>();
+  for (const label of await readdir(target.sessionsDir).catch(() => [] as string[])) {
+    const accountsDir = path.join(target.sessionDir(label, "complete"), "accounts");
+    for (const account of await readdir(accountsDir).catch(() => [] as string[])) {
+      const list = await readFile(path.join(accountsDir, account, "blobs.txt"), "utf8").catch(() => "");
+      for (const digest of list.split("\n")) if (digest) referenced.add(digest);
+    }
+  }
+  let count = 0;
+  let bytes = 0;
+  for await (const blob of target.listBlobs()) {
+    if (referenced.has(blob.digest)) continue;
+    const { size } = await stat(blob.path);
+    await unlink(blob.path);
+    count++;
+    bytes += size;
+  }
+  return { count, bytes };
+}

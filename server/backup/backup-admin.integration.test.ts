@@ -1,0 +1,155 @@
+/**
+ * The backup administrator's tools, through the CLI as cron runs it (real processes) against a
+ * real worker: backup --wait, backupquery by a former name, retention that keeps what a restore
+ * chain needs, verify that finds a flipped byte and a missing blob, and a catalog rebuilt from
+ * the target alone.
+ */
+import { execFile } from "node:child_process";
+import { readdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { databaseName } from "../config.ts";
+import { prisma } from "../db/console-db.ts";
+import { generateTraffic } from "../demo/generate-traffic.ts";
+import { seedDemo } from "../demo/seed-demo.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { createAccount, renameAccount } from "../mailstore/account-operations.ts";
+import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { BackupTarget } from "./target.ts";
+
+let env: TestEnv;
+let store: Mailstore;
+let workers: WorkerSet;
+let target: BackupTarget;
+const labels: string[] = [];
+
+async function mailvault(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)("./bin/mailvault", args, { env: process.env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+  await setUpServerStore("mail1");
+  store = await openMailstore("mail1");
+  for (let i = 0; i < 6; i++) await createAccount(store, { email: `staff${i}@example.com` });
+  await generateTraffic(store, { ops: 300, seed: 8, renames: false, concurrency: 2 });
+  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+  target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
+}, 60_000);
+
+afterAll(async () => {
+  await workers?.close();
+  await env?.cleanup();
+});
+
+describe("backup from the command line", () => {
+  it("runs full and incremental sessions with --wait and exits 0 when they complete", async () => {
+    for (const flag of ["-f", "-i", "-f", "-i"]) {
+      await generateTraffic(store, { ops: 40, seed: labels.length + 20, renames: false, concurrency: 1 });
+      const run = await mailvault("backup", flag, "-s", "mail1", "--wait");
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      const [label, status] = run.stdout.trim().split(" ");
+      expect(status).toBe("completed");
+      labels.push(label!);
+    }
+    expect(labels.map((l) => l.slice(0, 4))).toEqual(["full", "incr", "full", "incr"]);
+  });
+
+  it("explains a mistake in one line and exits non-zero", async () => {
+    const both = await mailvault("backup", "-f", "-i", "-s", "mail1");
+    expect(both.code).toBe(1);
+    expect(both.stderr.trim()).toBe("mailvault: choose one: -f (full) or -i (incremental)");
+    const badTime = await mailvault("backupquery", "--from", "last tuesday");
+    expect(badTime.stderr.trim()).toMatch(/^mailvault: unknown from time "last tuesday": use/);
+  });
+});
+
+describe("backupquery", () => {
+  it("finds an account's sessions by a name it no longer has, and says the name it had then", async () => {
+    const { rows } = await store.pool.query("SELECT account_id FROM mailstore.mailbox WHERE email = 'staff2@example.com'");
+    await renameAccount(store, { accountId: rows[0].account_id, newEmail: "staff2.renamed@example.com" });
+    const run = await mailvault("backupquery", "-a", "staff2@example.com", "--json");
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.sessions.map((s: { label: string }) => s.label).sort()).toEqual([...labels].sort());
+    expect(result.sessions.every((s: { accountEmail: string }) => s.accountEmail === "staff2@example.com")).toBe(true);
+    const byType = JSON.parse((await mailvault("backupquery", "-s", "mail1", "--type", "full", "--json")).stdout);
+    expect(byType.sessions.map((s: { label: string }) => s.label).sort()).toEqual([labels[0], labels[2]].sort());
+  });
+});
+
+describe("verify", () => {
+  it("passes an intact session and finds a flipped byte and a missing blob", async () => {
+    const label = labels[2]!;
+    expect((await mailvault("verify", "-s", "mail1", "-lb", label)).code).toBe(0);
+
+    const dir = target.sessionDir(label, "complete");
+    const [account] = await readdir(path.join(dir, "accounts"));
+    const items = path.join(dir, "accounts", account!, "items.copy.gz");
+    const original = await readFile(items);
+    const damaged = Buffer.from(original);
+    damaged[10] = damaged[10]! ^ 0x20;
+    await writeFile(items, damaged);
+    const blob = (await readFile(path.join(dir, "accounts", account!, "blobs.txt"), "utf8")).split("\n")[0]!;
+    const found = (await target.findBlob(blob))!;
+    await rename(found.path, `${found.path}.away`);
+    try {
+      const run = await mailvault("verify", "-s", "mail1", "-lb", label);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(`file accounts/${account}/items.copy.gz: checksum mismatch`);
+      expect(run.stdout).toContain(`blob ${blob}: missing from the target`);
+    } finally {
+      await writeFile(items, original);
+      await rename(`${found.path}.away`, found.path);
+    }
+    expect((await mailvault("verify", "-s", "mail1", "--all")).code).toBe(0);
+  });
+});
+
+describe("retention", () => {
+  it("plans first, then deletes only what no kept session builds on, and prunes unreferenced blobs", async () => {
+    const lastIncr = labels[3]!;
+    const plan = await mailvault("backup", "-del", lastIncr, "-s", "mail1", "--plan");
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain(`delete  ${labels[0]}`);
+    expect(plan.stdout).toContain(`delete  ${labels[1]}`);
+    expect(plan.stdout).toMatch(new RegExp(`keep    ${labels[2]}  \\(holds the newest full of \\d+ account`));
+    expect(plan.stdout).toContain("plan only: nothing deleted");
+    expect((await readdir(target.sessionsDir)).sort()).toEqual([...labels].sort());
+
+    const applied = await mailvault("backup", "-del", lastIncr, "-s", "mail1");
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/deleted 2 session\(s\); pruned \d+ blob\(s\)/);
+    expect((await readdir(target.sessionsDir)).sort()).toEqual([labels[2], labels[3]].sort());
+    expect((await mailvault("verify", "-s", "mail1", "--all")).code).toBe(0);
+
+    const bad = await mailvault("backup", "-del", "7 days", "-s", "mail1");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unknown age "7 days"/);
+  });
+});
+
+describe("catalog rescan", () => {
+  it("rebuilds the catalog from the target alone", async () => {
+    const before = await prisma().backupSession.findMany({ include: { accounts: true }, orderBy: { label: "asc" } });
+    await prisma().backupSession.deleteMany({});
+    const run = await mailvault("catalog", "--rescan", "-s", "mail1");
+    expect(run.code).toBe(0);
+    const after = await prisma().backupSession.findMany({ include: { accounts: true }, orderBy: { label: "asc" } });
+    const shape = (rows: typeof before) =>
+      rows.map((s) => ({ label: s.label, status: s.status, type: s.type, through: s.redoThroughSeq, accounts: s.accounts.map((a) => `${a.accountId}:${a.email}:${a.kind}`).sort() }));
+    expect(shape(after)).toEqual(shape(before));
+  });
+});
