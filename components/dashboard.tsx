@@ -2,8 +2,9 @@
 
 import Link from "next/link";
 import type { HealthReport } from "@/server/health/check-health";
+import type { ServerSummary } from "@/server/directory/list-servers";
 import { useHealth, useServers } from "./queries";
-import { Badge, Card, Dot, EmptyState, ErrorState, Loading, PageHeader } from "./ui";
+import { Badge, Card, Dot, EmptyState, ErrorState, formatDate, Loading, PageHeader } from "./ui";
 
 function SystemStatus({ health }: { health: HealthReport | undefined }) {
   if (!health) return null;
@@ -14,6 +15,47 @@ function SystemStatus({ health }: { health: HealthReport | undefined }) {
       <Dot ok={health.redis.ok} label={health.redis.ok ? "Redis" : health.redis.detail} />
       <span className="ml-auto text-xs text-slate-400">checked {new Date(health.checkedAt).toLocaleTimeString()}</span>
     </div>
+  );
+}
+
+function LastBackupLines({ server }: { server: ServerSummary }) {
+  const b = server.backups;
+  const link = (label: string) => `/sessions/${encodeURIComponent(label)}?server=${encodeURIComponent(server.name)}`;
+  return (
+    <>
+      {b.running && (
+        <p className="text-sky-800">
+          Backing up: <Link href={link(b.running.label)} className="font-mono text-xs hover:underline">{b.running.label}</Link> ({b.running.accountsDone}/{b.running.accountsTotal})
+        </p>
+      )}
+      <p className={b.full ? "text-slate-600" : "text-amber-700"}>
+        Last full:{" "}
+        {b.full ? (
+          <Link href={link(b.full.label)} className="hover:underline">
+            {formatDate(b.full.endedAt)}
+          </Link>
+        ) : (
+          "none yet"
+        )}
+      </p>
+      <p className="text-slate-600">
+        Last incremental:{" "}
+        {b.incremental ? (
+          <Link href={link(b.incremental.label)} className="hover:underline">
+            {formatDate(b.incremental.endedAt)}
+          </Link>
+        ) : (
+          "none yet"
+        )}
+      </p>
+      {b.failuresLast7Days > 0 && (
+        <p className="text-red-700">
+          <Link href="/sessions" className="hover:underline">
+            {b.failuresLast7Days} failed or interrupted session(s) in 7 days
+          </Link>
+        </p>
+      )}
+    </>
   );
 }
 
@@ -63,7 +105,7 @@ export function Dashboard() {
                 </dl>
                 <div className="mt-4 flex flex-col gap-1.5 text-sm">
                   <Dot ok={worker?.ok ?? false} label={`Worker: ${worker?.detail ?? "unknown"}`} />
-                  <p className="text-slate-500">Last good backup: none yet</p>
+                  <LastBackupLines server={server} />
                 </div>
               </Card>
             );

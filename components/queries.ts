@@ -8,6 +8,7 @@ import type { JobSummary } from "@/server/jobs/list-jobs";
 import type { AccountDetail } from "@/server/directory/get-account";
 import type { MailboxSummary } from "@/server/mailstore/read-mailbox";
 import type { StoreStatus } from "@/server/mailstore/store-status";
+import type { SessionDetail, SessionSummary } from "@/server/backup/query-sessions";
 import { getJson } from "./api";
 
 export function useServers() {
@@ -65,4 +66,33 @@ export interface AccountPageData {
 
 export function useAccount(id: string) {
   return useQuery({ queryKey: ["accounts", id], queryFn: () => getJson<AccountPageData>(`/api/accounts/${encodeURIComponent(id)}`) });
+}
+
+export interface SessionFilters {
+  server: string;
+  type: string;
+  status: string;
+  account: string;
+}
+
+export function useSessions(filters: SessionFilters) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
+  return useQuery({
+    queryKey: ["sessions", filters],
+    queryFn: () => getJson<{ sessions: SessionSummary[]; total: number }>(`/api/sessions?${params}`),
+    placeholderData: (previous) => previous,
+    // Running sessions move: refresh while any is shown.
+    refetchInterval: (query) => (query.state.data?.sessions.some((s) => s.status === "running" || s.status === "queued") ? 1_000 : 10_000),
+  });
+}
+
+export function useSession(server: string, label: string, q: string) {
+  const params = new URLSearchParams({ server, ...(q ? { q } : {}) });
+  return useQuery({
+    queryKey: ["sessions", server, label, q],
+    queryFn: () => getJson<SessionDetail>(`/api/sessions/${encodeURIComponent(label)}?${params}`),
+    placeholderData: (previous) => previous,
+    refetchInterval: (query) => (["queued", "running"].includes(query.state.data?.status ?? "") ? 1_000 : false),
+  });
 }

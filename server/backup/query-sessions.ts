@@ -139,7 +139,9 @@ export async function getSession(server: string | undefined, label: string, q?: 
   const { rows: accounts } = await consolePool().query(
     `SELECT a.account_id, a.email, a.kind, a.reason, a.change_number, a.redo_seq, a.items, a.messages, a.bytes, acc.email AS current_email
        FROM session_account a LEFT JOIN account acc ON acc.id = a.account_id
-      WHERE a.session_id = $1 AND ($2::text IS NULL OR a.email ILIKE '%' || $2 || '%' OR acc.email ILIKE '%' || $2 || '%')
+      WHERE a.session_id = $1
+        AND ($2::text IS NULL OR a.email ILIKE '%' || $2 || '%'
+             OR EXISTS (SELECT 1 FROM account_name n WHERE n.account_id = a.account_id AND n.email ILIKE '%' || $2 || '%'))
       ORDER BY a.kind, a.email LIMIT 2000`,
     [summary.id, q?.trim() || null],
   );

@@ -11,6 +11,13 @@ export interface AccountCounts {
   deleted: number;
 }
 
+export interface LastBackups {
+  full: { label: string; endedAt: string } | null;
+  incremental: { label: string; endedAt: string } | null;
+  running: { label: string; accountsDone: number; accountsTotal: number } | null;
+  failuresLast7Days: number;
+}
+
 export interface ServerSummary {
   name: string;
   hostname: string;
@@ -22,6 +29,7 @@ export interface ServerSummary {
   settings: ServerSettings;
   createdAt: string;
   accounts: AccountCounts;
+  backups: LastBackups;
 }
 
 async function countAccounts(serverIds: number[]): Promise<Map<number, AccountCounts>> {
@@ -46,7 +54,33 @@ async function countAccounts(serverIds: number[]): Promise<Map<number, AccountCo
 
 type ServerRow = Awaited<ReturnType<ReturnType<typeof prisma>["server"]["findMany"]>>[number];
 
-function summarize(row: ServerRow, accounts: AccountCounts): ServerSummary {
+async function lastBackups(serverIds: number[]): Promise<Map<number, LastBackups>> {
+  const { rows } = await consolePool().query<{ server_id: number; full_label: string | null; full_at: Date | null; incr_label: string | null; incr_at: Date | null; run_label: string | null; run_done: number | null; run_total: number | null; failures: number }>(
+    `SELECT v.id AS server_id,
+            f.label AS full_label, f.ended_at AS full_at, i.label AS incr_label, i.ended_at AS incr_at,
+            r.label AS run_label, r.accounts_done AS run_done, r.accounts_total AS run_total,
+            (SELECT count(*)::int FROM backup_session x WHERE x.server_id = v.id AND x.status IN ('failed', 'interrupted') AND x.created_at > now() - interval '7 days') AS failures
+       FROM server v
+       LEFT JOIN LATERAL (SELECT label, ended_at FROM backup_session WHERE server_id = v.id AND status = 'completed' AND type = 'full' ORDER BY ended_at DESC LIMIT 1) f ON true
+       LEFT JOIN LATERAL (SELECT label, ended_at FROM backup_session WHERE server_id = v.id AND status = 'completed' AND type = 'incremental' ORDER BY ended_at DESC LIMIT 1) i ON true
+       LEFT JOIN LATERAL (SELECT label, accounts_done, accounts_total FROM backup_session WHERE server_id = v.id AND status IN ('queued', 'running') LIMIT 1) r ON true
+      WHERE v.id = ANY($1)`,
+    [serverIds],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.server_id,
+      {
+        full: r.full_label ? { label: r.full_label, endedAt: r.full_at!.toISOString() } : null,
+        incremental: r.incr_label ? { label: r.incr_label, endedAt: r.incr_at!.toISOString() } : null,
+        running: r.run_label ? { label: r.run_label, accountsDone: r.run_done ?? 0, accountsTotal: r.run_total ?? 0 } : null,
+        failuresLast7Days: r.failures,
+      },
+    ]),
+  );
+}
+
+function summarize(row: ServerRow, accounts: AccountCounts, backups: LastBackups): ServerSummary {
   return {
     name: row.name,
     hostname: row.hostname,
@@ -58,20 +92,22 @@ function summarize(row: ServerRow, accounts: AccountCounts): ServerSummary {
     settings: parseServerSettings(row.settings),
     createdAt: row.createdAt.toISOString(),
     accounts,
+    backups,
   };
 }
 
 export async function listServers(): Promise<ServerSummary[]> {
   const rows = await prisma().server.findMany({ orderBy: { name: "asc" } });
-  const counts = await countAccounts(rows.map((r) => r.id));
-  return rows.map((row) => summarize(row, counts.get(row.id)!));
+  const ids = rows.map((r) => r.id);
+  const [counts, backups] = await Promise.all([countAccounts(ids), lastBackups(ids)]);
+  return rows.map((row) => summarize(row, counts.get(row.id)!, backups.get(row.id)!));
 }
 
 export async function getServer(name: string): Promise<ServerSummary> {
   const row = await prisma().server.findUnique({ where: { name } });
   if (!row) throw new ServerNotFoundError(name);
-  const counts = await countAccounts([row.id]);
-  return summarize(row, counts.get(row.id)!);
+  const [counts, backups] = await Promise.all([countAccounts([row.id]), lastBackups([row.id])]);
+  return summarize(row, counts.get(row.id)!, backups.get(row.id)!);
 }
 
 export async function listServerNames(): Promise<string[]> {

@@ -1,0 +1,30 @@
+import { Badge, type Tone } from "./ui";
+
+const STATUS_TONE: Record<string, Tone> = { queued: "slate", running: "blue", completed: "green", failed: "red", aborted: "amber", interrupted: "amber" };
+
+export function SessionStatus({ status }: { status: string }) {
+  return <Badge tone={STATUS_TONE[status] ?? "slate"}>{status}</Badge>;
+}
+
+export function SessionKind({ type, mode }: { type: string; mode: string }) {
+  return (
+    <span className="inline-flex gap-1">
+      <Badge tone={type === "full" ? "blue" : "slate"}>{type}</Badge>
+      {mode === "auto_grouped" && <Badge tone="violet">auto-grouped</Badge>}
+    </span>
+  );
+}
+
+export function ProgressBar({ done, total }: { done: number; total: number }) {
+  const pct = total > 0 ? Math.round((Math.min(done, total) / total) * 100) : 0;
+  return (
+    <div className="flex items-center gap-2" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100} aria-label="Accounts backed up">
+      <div className="h-2 w-full min-w-24 overflow-hidden rounded-full bg-slate-200">
+        <div className="h-full rounded-full bg-sky-500 transition-all" style={{ width: `${pct}%` }} />
+      </div>
+      <span className="text-xs tabular-nums text-slate-600">
+        {done}/{total}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,151 @@
+"use client";
+
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { getJson } from "./api";
+import { useSession } from "./queries";
+import { ProgressBar, SessionKind, SessionStatus } from "./session-badges";
+import { Card, EmptyState, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
+import { useDebounced } from "./use-debounced";
+
+function AbortButton({ server, jobId }: { server: string; jobId: string }) {
+  const client = useQueryClient();
+  const abort = useMutation({
+    mutationFn: () => getJson(`/api/jobs/${encodeURIComponent(jobId)}?server=${encodeURIComponent(server)}`, { method: "DELETE" }),
+    onSettled: () => client.invalidateQueries({ queryKey: ["sessions"] }),
+  });
+  return (
+    <button
+      onClick={() => abort.mutate()}
+      disabled={abort.isPending || abort.isSuccess}
+      className="rounded-md border border-red-300 bg-white px-3 py-1.5 text-sm font-medium text-red-700 shadow-sm hover:bg-red-50 disabled:opacity-50"
+    >
+      {abort.isSuccess ? "Aborting…" : "Abort"}
+    </button>
+  );
+}
+
+export function SessionDetailView({ server, label }: { server: string; label: string }) {
+  const [text, setText] = useState("");
+  const q = useDebounced(text.trim(), 250);
+  const query = useSession(server, label, q);
+  if (query.isPending) return <Loading rows={8} />;
+  if (query.isError) return <ErrorState error={query.error} retry={() => query.refetch()} />;
+  const s = query.data;
+  const active = s.status === "running" || s.status === "queued";
+  return (
+    <>
+      <PageHeader
+        title={s.label}
+        subtitle={
+          <span className="flex flex-wrap items-center gap-2">
+            <SessionStatus status={s.status} />
+            <SessionKind type={s.type} mode={s.mode} />
+            <span>
+              on <TextLink href={`/servers/${s.server}`}>{s.server}</TextLink>, requested by {s.requestedBy || "?"}
+            </span>
+          </span>
+        }
+        actions={active && s.jobId ? <AbortButton server={s.server} jobId={s.jobId} /> : undefined}
+      />
+      {active && (
+        <Card className="mb-4">
+          <p className="mb-2 text-sm text-slate-600">{s.currentAccount ? `Backing up ${s.currentAccount}` : s.status === "queued" ? "Waiting for a worker" : "Preparing"}</p>
+          <ProgressBar done={s.accountsDone} total={s.accountsTotal} />
+          <p className="mt-2 text-xs text-slate-500">{formatBytes(s.bytesWritten)} written</p>
+        </Card>
+      )}
+      {s.error && (
+        <div role="alert" className="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
+          {s.error}
+        </div>
+      )}
+      <div className="grid gap-4 lg:grid-cols-3">
+        <Card title="Timing">
+          <dl>
+            <Field label="Queued">{formatDate(s.createdAt)}</Field>
+            <Field label="Started">{formatDate(s.startedAt)}</Field>
+            <Field label="Ended">{formatDate(s.endedAt)}</Field>
+          </dl>
+        </Card>
+        <Card title="Contents">
+          <dl>
+            <Field label="Full snapshots">{s.fullAccounts}</Field>
+            <Field label="Redo">{s.redoThroughSeq === null ? "—" : `${s.redoFromSeq ?? "start"} to ${s.redoThroughSeq} (${s.redoSegments} segments)`}</Field>
+          </dl>
+        </Card>
+        <Card title="Size">
+          <dl>
+            <Field label="Written">{formatBytes(s.bytesWritten)}</Field>
+            <Field label="Blobs referenced">
+              {s.blobsReferenced} ({formatBytes(s.blobBytesReferenced)})
+            </Field>
+            <Field label="Blobs stored new">
+              {s.blobsNew} ({formatBytes(s.blobBytesNew)})
+            </Field>
+            <Field label="Dedup">{s.dedupRatio === null ? (s.blobsReferenced ? "every blob was already stored" : "—") : `${s.dedupRatio.toFixed(1)}×`}</Field>
+          </dl>
+        </Card>
+      </div>
+      {s.warnings.length > 0 && (
+        <Card title="Warnings" className="mt-4">
+          <ul className="list-inside list-disc text-sm text-amber-800">
+            {s.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </Card>
+      )}
+      <Card
+        title="Accounts, under the names they had at the time"
+        className="mt-4"
+        actions={
+          <label>
+            <span className="sr-only">Search accounts in this session</span>
+            <input
+              type="search"
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+              placeholder="Search, old or new name"
+              className="w-56 rounded-md border border-slate-300 px-2 py-1 text-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-200"
+            />
+          </label>
+        }
+      >
+        {s.accounts.length === 0 ? (
+          <EmptyState title={q ? `No account here matches “${q}”` : "No accounts in this session"} />
+        ) : (
+          <div className="overflow-x-auto">
+            <table className="min-w-full text-sm" aria-label="Session accounts">
+              <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
+                <tr>
+                  <th className="px-3 py-2 font-medium">Email then</th>
+                  <th className="px-3 py-2 font-medium">Now</th>
+                  <th className="px-3 py-2 font-medium">In this session</th>
+                  <th className="px-3 py-2 text-right font-medium">Items</th>
+                  <th className="px-3 py-2 text-right font-medium">Change #</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {s.accounts.map((a) => (
+                  <tr key={a.accountId}>
+                    <td className="px-3 py-1.5">
+                      <TextLink href={`/accounts/${a.accountId}`}>{a.email}</TextLink>
+                    </td>
+                    <td className="px-3 py-1.5 text-slate-600">{a.currentEmail === a.email ? "same" : (a.currentEmail ?? "deleted")}</td>
+                    <td className="px-3 py-1.5">
+                      {a.kind === "full" ? "full snapshot" : "changes in redo"}
+                      <span className="ml-2 text-xs text-slate-500">{a.reason}</span>
+                    </td>
+                    <td className="px-3 py-1.5 text-right tabular-nums">{a.kind === "full" ? a.items : ""}</td>
+                    <td className="px-3 py-1.5 text-right tabular-nums">{a.changeNumber ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+    </>
+  );
+}
