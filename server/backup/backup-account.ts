@@ -101,17 +101,14 @@ export async function backupAccount(options: {
   const missingBlobs: string[] = [];
   for (const { digest } of digests) {
     if (options.signal?.aborted) throw new Error("aborted");
-    if (await target.findBlob(digest)) continue;
+    if ((await target.findBlob(digest)) || (await target.isStaged(sessionDir, digest))) continue;
     const bytes = await store.blobs.read(digest).catch(() => null);
     if (!bytes) {
       missingBlobs.push(digest);
       continue;
     }
-    const put = await target.putBlob(digest, bytes);
-    if (put.created) {
-      newBlobs++;
-      newBlobBytes += put.stored;
-    }
+    newBlobs++;
+    newBlobBytes += await target.stageBlob(sessionDir, digest, bytes);
   }
 
   files.push(await target.writeSessionFile(sessionDir, `${dir}/blobs.txt`, Buffer.from(digests.map((d) => d.digest).join("\n"))));

@@ -173,6 +173,11 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
       return { status: "failed", label };
     }
 
+    // New blobs join the shared store only once they are on disk for sure.
+    await ctx.target.syncTree(ctx.dir);
+    const added = await ctx.target.commitStagedBlobs(ctx.dir);
+    await ctx.target.syncTree(ctx.target.root);
+
     const files: FileEntry[] = [...plan.redo.segments, ...done.flatMap((d) => d.files)];
     files.push(await ctx.target.writeSessionFile(ctx.dir, "plan.json", Buffer.from(JSON.stringify(plan, null, 2))));
     files.push(await ctx.target.writeSessionFile(ctx.dir, "global/directory.json.gz", gzipSync(Buffer.from(JSON.stringify(await directorySnapshot(ctx.serverId))))));
@@ -205,15 +210,16 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
         messages: done.reduce((n, d) => n + d.messages, 0),
         blobsReferenced: done.reduce((n, d) => n + d.blobs, 0),
         blobBytesReferenced: done.reduce((n, d) => n + d.blobBytes, 0),
-        blobsNew: done.reduce((n, d) => n + d.newBlobs, 0),
-        blobBytesNew: done.reduce((n, d) => n + d.newBlobBytes, 0),
-        bytesWritten: files.reduce((n, f) => n + f.size, 0) + done.reduce((n, d) => n + d.newBlobBytes, 0),
+        blobsNew: added.count,
+        blobBytesNew: added.bytes,
+        bytesWritten: files.reduce((n, f) => n + f.size, 0) + added.bytes,
       },
       warnings,
     };
     await writeSessionDescription(ctx, description, files);
     if (alive.signal.aborted) throw alive.signal.reason;
 
+    await ctx.target.syncTree(ctx.dir);
     await ctx.target.publish(label);
     await recordCompleted(ctx, description, done);
     await updateAccountsIndex(ctx.target, label, description.accounts!);

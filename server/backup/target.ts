@@ -7,18 +7,25 @@
  *   tmp/<label>/                sessions in progress, failed, aborted or interrupted
  *   accounts-index.json         every account id, every name it had, the sessions holding it
  *
- * Files are written to a temporary name, fsynced and renamed; `writeFile` returns the sha256 and
- * size that go into the session's manifest.
+ * A session's own files are written without a sync each: the whole session folder is made
+ * durable with one syncfs before it is published (a crash before that leaves it in tmp/, never
+ * read). Blobs new to the target are staged inside the session folder and moved into the shared
+ * store only after that sync, so the store never holds a blob that a crash could have left
+ * half-written. Target-level files (target.json, the accounts index) are fsynced one by one.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
 
 export const TARGET_FORMAT = 1;
+
+const execFileAsync = promisify(execFile);
 
 export interface FileEntry {
   /** Path relative to the session folder. */
@@ -103,9 +110,17 @@ export class BackupTarget {
     return { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
   }
 
-  /** A file of a session, written whole; returns its manifest entry. */
+  /** A file of a session, written whole (made durable by `syncSession`); returns its manifest entry. */
   async writeSessionFile(sessionDir: string, relative: string, bytes: Buffer): Promise<FileEntry> {
-    return { path: relative, ...(await this.writeAtomic(path.join(sessionDir, relative), bytes)) };
+    const file = path.join(sessionDir, relative);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, bytes);
+    return { path: relative, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+  }
+
+  /** One syncfs for everything written under `dir` (the filesystem it lives on). */
+  async syncTree(dir: string): Promise<void> {
+    await execFileAsync("sync", ["-f", dir]);
   }
 
   /** A file of a session from a stream (e.g. COPY through gzip); returns its manifest entry. */
@@ -114,7 +129,6 @@ export class BackupTarget {
     await mkdir(path.dirname(file), { recursive: true });
     const hash = hashing();
     await pipeline([source, ...stages, hash, createWriteStream(file)]);
-    await fsyncPath(file);
     return { path: relative, ...hash.digest() };
   }
 
@@ -131,19 +145,69 @@ export class BackupTarget {
     return null;
   }
 
+  private stagedPath(sessionDir: string, digest: string, compressed: boolean): string {
+    return path.join(sessionDir, "blobs-staged", digest.slice(0, 2), compressed ? `${digest}.gz` : digest);
+  }
+
+  /** Whether a session has already staged this blob (another of its accounts shares it). */
+  async isStaged(sessionDir: string, digest: string): Promise<boolean> {
+    for (const compressed of [false, true]) if (await stat(this.stagedPath(sessionDir, digest, compressed)).then(() => true, () => false)) return true;
+    return false;
+  }
+
   /**
-   * Stores a blob once: compressed when gzip saves at least a tenth, checked against its digest
-   * before it is renamed into place. Returns whether it was new and the bytes it took on disk.
+   * Stages a blob new to the target inside the session, checked against its digest, compressed
+   * when gzip saves at least a tenth (judged on a sample first, so incompressible attachments cost
+   * no gzip pass). Returns the bytes it will take in the store.
    */
+  async stageBlob(sessionDir: string, digest: string, bytes: Buffer): Promise<number> {
+    const actual = createHash("sha256").update(bytes).digest("hex");
+    if (actual !== digest) throw new Error(`blob ${digest} has content with digest ${actual}`);
+    const sample = bytes.subarray(0, 64 * 1024);
+    const worthIt = bytes.length > 512 && gzipSync(sample, { level: 1 }).length < sample.length * 0.9;
+    const packed = worthIt ? gzipSync(bytes, { level: 1 }) : null;
+    const compressed = packed !== null && packed.length < bytes.length * 0.9;
+    const data = compressed ? packed : bytes;
+    const file = this.stagedPath(sessionDir, digest, compressed);
+    await mkdir(path.dirname(file), { recursive: true });
+    const temp = `${file}.tmp-${randomBytes(4).toString("hex")}`;
+    await writeFile(temp, data);
+    await rename(temp, file);
+    return data.length;
+  }
+
+  /**
+   * Moves a session's staged blobs into the shared store (after the session was synced); a blob
+   * that reached the store meanwhile is dropped. Returns what was added.
+   */
+  async commitStagedBlobs(sessionDir: string): Promise<{ count: number; bytes: number }> {
+    const staged = path.join(sessionDir, "blobs-staged");
+    let count = 0;
+    let bytes = 0;
+    for (const prefix of await readdir(staged).catch(() => [] as string[])) {
+      for (const name of await readdir(path.join(staged, prefix))) {
+        const match = /^([0-9a-f]{64})(\.gz)?$/.exec(name);
+        if (!match) continue;
+        const from = path.join(staged, prefix, name);
+        if (await this.findBlob(match[1]!)) continue;
+        const to = this.blobPath(match[1]!, Boolean(match[2]));
+        await mkdir(path.dirname(to), { recursive: true });
+        bytes += (await stat(from)).size;
+        await rename(from, to);
+        count++;
+      }
+    }
+    await rm(staged, { recursive: true, force: true });
+    return { count, bytes };
+  }
+
+  /** Stores one blob directly (durably); used where there is no session to stage it in. */
   async putBlob(digest: string, bytes: Buffer): Promise<{ created: boolean; stored: number }> {
     if (await this.findBlob(digest)) return { created: false, stored: 0 };
     const actual = createHash("sha256").update(bytes).digest("hex");
     if (actual !== digest) throw new Error(`blob ${digest} has content with digest ${actual}`);
-    const packed = bytes.length > 512 ? gzipSync(bytes, { level: 1 }) : null;
-    const compressed = packed !== null && packed.length < bytes.length * 0.9;
-    const data = compressed ? packed : bytes;
-    await this.writeAtomic(this.blobPath(digest, compressed), data);
-    return { created: true, stored: data.length };
+    const written = await this.writeAtomic(this.blobPath(digest, false), bytes);
+    return { created: true, stored: written.size };
   }
 
   async readBlob(digest: string): Promise<Buffer> {
