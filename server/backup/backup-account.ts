@@ -39,16 +39,20 @@ export interface AccountBackup {
 
 export async function backupAccount(options: {
   store: Mailstore;
+  /** A connection the caller lends for a batch of accounts (one snapshot transaction each). */
+  client?: import("pg").PoolClient;
   target: BackupTarget;
   sessionDir: string;
   accountId: string;
   reason: string;
   directory: AccountDetail | null;
+  /** Gzip blobs that compress by at least a tenth (the server's backupCompression setting). */
+  compress?: boolean;
   signal?: AbortSignal;
 }): Promise<AccountBackup | { accountId: string; skipped: string }> {
   const { store, target, sessionDir, accountId } = options;
   const dir = `accounts/${accountId}`;
-  const client = await store.pool.connect();
+  const client = options.client ?? (await store.pool.connect());
   let mailbox: MailboxRow;
   let digests: { digest: string; size: number }[];
   const files: FileEntry[] = [];
@@ -78,22 +82,22 @@ export async function backupAccount(options: {
         createGzip({ level: 3 }),
       ),
     );
-    const { rows: blobRows } = await client.query<{ digest: string; size: number }>(
-      `SELECT blob_digest AS digest, max(size) AS size FROM ${schema}.item WHERE mailbox_id = $1 AND blob_digest IS NOT NULL GROUP BY blob_digest ORDER BY blob_digest`,
+    // Digests, and in the same pass the counts (the row with a null digest carries them).
+    const { rows: blobRows } = await client.query<{ total: number; digest: string | null; size: number; items: number; messages: number }>(
+      `SELECT GROUPING(blob_digest) AS total, blob_digest AS digest, max(size) AS size,
+              count(*) AS items, count(*) FILTER (WHERE type = 'message') AS messages
+         FROM ${schema}.item WHERE mailbox_id = $1 GROUP BY ROLLUP (blob_digest) ORDER BY 1, 2`,
       [mailbox.id],
     );
-    digests = blobRows;
-    const { rows: countRows } = await client.query<{ items: number; messages: number }>(
-      `SELECT count(*) AS items, count(*) FILTER (WHERE type = 'message') AS messages FROM ${schema}.item WHERE mailbox_id = $1`,
-      [mailbox.id],
-    );
-    counts = countRows[0]!;
+    const total = blobRows.find((r) => r.total === 1);
+    digests = blobRows.filter((r) => r.total === 0 && r.digest !== null) as { digest: string; size: number }[];
+    counts = { items: Number(total?.items ?? 0), messages: Number(total?.messages ?? 0) };
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   } finally {
-    client.release();
+    if (!options.client) client.release();
   }
 
   let newBlobs = 0;
@@ -101,14 +105,14 @@ export async function backupAccount(options: {
   const missingBlobs: string[] = [];
   for (const { digest } of digests) {
     if (options.signal?.aborted) throw new Error("aborted");
-    if ((await target.findBlob(digest)) || (await target.isStaged(sessionDir, digest))) continue;
+    if ((await target.hasBlob(digest)) || (await target.isStaged(sessionDir, digest))) continue;
     const bytes = await store.blobs.read(digest).catch(() => null);
     if (!bytes) {
       missingBlobs.push(digest);
       continue;
     }
     newBlobs++;
-    newBlobBytes += await target.stageBlob(sessionDir, digest, bytes);
+    newBlobBytes += await target.stageBlob(sessionDir, digest, bytes, options.compress ?? true);
   }
 
   files.push(await target.writeSessionFile(sessionDir, `${dir}/blobs.txt`, Buffer.from(digests.map((d) => d.digest).join("\n"))));

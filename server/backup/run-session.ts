@@ -16,7 +16,7 @@ import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { consolePool, prisma } from "../db/console-db.ts";
-import { getAccount } from "../directory/get-account.ts";
+import { getAccounts } from "../directory/get-account.ts";
 import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
 import { backupAccount, type AccountBackup } from "./backup-account.ts";
 import { addProgress, finishSession, lastCompletedThrough, lastFulls, markRunning, updateSession } from "./catalog.ts";
@@ -25,7 +25,7 @@ import { collectRedo, type MovedRedo } from "./move-redo.ts";
 import { batchAccounts, selectAccounts, type Selected, type Selection } from "./select-accounts.ts";
 import { keepAlive, loadSessionContext, readJson, sessionFile, type SessionContext } from "./session-context.ts";
 import { writeSessionDescription, updateAccountsIndex, type SessionDescription } from "./session-files.ts";
-import type { FileEntry } from "./target.ts";
+import { BackupTarget, type FileEntry } from "./target.ts";
 
 interface Plan {
   selected: Selected[];
@@ -108,6 +108,9 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   if (ctx.session.status !== "running") return accounts.map((a) => ({ accountId: a.accountId, skipped: `session is ${ctx.session.status}` }));
   const alive = keepAlive(sessionId);
   const outcomes: AccountOutcome[] = [];
+  // One connection and one directory query for the whole batch.
+  const client = await ctx.store.pool.connect();
+  const directory = await getAccounts(accounts.map((a) => a.accountId));
   try {
     for (const account of accounts) {
       if (alive.signal.aborted) {
@@ -115,8 +118,17 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
         continue;
       }
       try {
-        const directory = await getAccount(account.accountId).catch(() => null);
-        const result = await backupAccount({ store: ctx.store, target: ctx.target, sessionDir: ctx.dir, accountId: account.accountId, reason: account.reason, directory, signal: alive.signal });
+        const result = await backupAccount({
+          store: ctx.store,
+          client,
+          target: ctx.target,
+          sessionDir: ctx.dir,
+          accountId: account.accountId,
+          reason: account.reason,
+          directory: directory.get(account.accountId) ?? null,
+          compress: ctx.server.settings.backupCompression,
+          signal: alive.signal,
+        });
         outcomes.push(result);
         const bytes = "files" in result ? result.files.reduce((n, f) => n + f.size, 0) + result.newBlobBytes : 0;
         await addProgress(sessionId, { accounts: 1, bytes, current: account.email });
@@ -126,6 +138,7 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
     }
     return outcomes;
   } finally {
+    client.release();
     alive.stop();
   }
 }
@@ -231,6 +244,7 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
     return { status: aborted ? "aborted" : "failed", label };
   } finally {
     alive.stop();
+    BackupTarget.endSession(ctx.target.root, label);
   }
 }
 

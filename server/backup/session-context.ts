@@ -20,7 +20,7 @@ export async function loadSessionContext(serverName: string, sessionId: number):
   const server = await getServer(serverName);
   const session = await prisma().backupSession.findUniqueOrThrow({ where: { id: sessionId } });
   const serverRow = await prisma().server.findUniqueOrThrow({ where: { name: serverName } });
-  const target = new BackupTarget(server.backupTarget, server.name);
+  const target = await BackupTarget.forSession(server.backupTarget, server.name, session.label);
   return { server, serverId: serverRow.id, store: await openMailstore(serverName), target, session, dir: target.sessionDir(session.label, "tmp") };
 }
 

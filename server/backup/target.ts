@@ -2,7 +2,9 @@
  * A backup target: a folder that describes itself (docs/backup-target.md).
  *
  *   target.json                 format, server
- *   blobs/ab/cd/<sha256>[.gz]   every message body once, gzip-compressed when that saves space
+ *   blobs/ab/cd/<sha256>        every message body once, gzip-compressed when that saves space
+ *                               (a message never starts with gzip's magic bytes, so the content
+ *                               says which: one stat finds a blob)
  *   sessions/<label>/           completed sessions only, each renamed into place whole
  *   tmp/<label>/                sessions in progress, failed, aborted or interrupted
  *   accounts-index.json         every account id, every name it had, the sessions holding it
@@ -21,11 +23,16 @@ import { promisify } from "node:util";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync, gzip } from "node:zlib";
 
 export const TARGET_FORMAT = 1;
 
 const execFileAsync = promisify(execFile);
+const gzipAsync = promisify(gzip);
+
+function isGzip(bytes: Buffer): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
 
 export interface FileEntry {
   /** Path relative to the session folder. */
@@ -69,11 +76,33 @@ export function hashing(): Transform & { digest(): { sha256: string; size: numbe
   return Object.assign(stage, { digest: () => (result ??= { sha256: hash.digest("hex"), size }) });
 }
 
+const sessionTargets = new Map<string, Promise<BackupTarget>>();
+
 export class BackupTarget {
   constructor(
     readonly root: string,
     readonly server: string,
   ) {}
+
+  /**
+   * The target as one session's jobs in this process see it: what the store holds is learned
+   * once per session. Safe because retention (the only thing that removes blobs) refuses to run
+   * while a backup runs. `endSession` drops it.
+   */
+  static forSession(root: string, server: string, label: string): Promise<BackupTarget> {
+    const key = `${root}\u0000${label}`;
+    let target = sessionTargets.get(key);
+    if (!target) {
+      const fresh = new BackupTarget(root, server);
+      target = fresh.loadKnownBlobs().then(() => fresh);
+      sessionTargets.set(key, target);
+    }
+    return target;
+  }
+
+  static endSession(root: string, label: string): void {
+    sessionTargets.delete(`${root}\u0000${label}`);
+  }
 
   get sessionsDir(): string {
     return path.join(this.root, "sessions");
@@ -132,47 +161,74 @@ export class BackupTarget {
     return { path: relative, ...hash.digest() };
   }
 
-  blobPath(digest: string, compressed: boolean): string {
-    return path.join(this.root, "blobs", digest.slice(0, 2), digest.slice(2, 4), compressed ? `${digest}.gz` : digest);
+  blobPath(digest: string): string {
+    return path.join(this.root, "blobs", digest.slice(0, 2), digest.slice(2, 4), digest);
   }
 
-  /** Where a blob is stored, or null when the target does not have it. */
-  async findBlob(digest: string): Promise<{ path: string; compressed: boolean } | null> {
-    for (const compressed of [false, true]) {
-      const p = this.blobPath(digest, compressed);
-      if (await stat(p).then(() => true, () => false)) return { path: p, compressed };
+  /** Digests known to be in the store, so blobs shared by many accounts are looked up once. */
+  private readonly known = new Set<string>();
+  /** Digests staged per session folder, and folders already created, to save syscalls per blob. */
+  private readonly staged = new Map<string, Set<string>>();
+  private readonly madeDirs = new Set<string>();
+
+  private async makeDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  /**
+   * Learns, from the published sessions' blob lists, which blobs the store holds: a published
+   * session's blobs are never pruned while it exists. Saves a stat per blob on later backups.
+   */
+  async loadKnownBlobs(): Promise<void> {
+    for (const label of await readdir(this.sessionsDir).catch(() => [] as string[])) {
+      const accounts = path.join(this.sessionsDir, label, "accounts");
+      for (const account of await readdir(accounts).catch(() => [] as string[])) {
+        const list = await readFile(path.join(accounts, account, "blobs.txt"), "utf8").catch(() => "");
+        for (const digest of list.split("\n")) if (digest) this.known.add(digest);
+      }
     }
-    return null;
   }
 
-  private stagedPath(sessionDir: string, digest: string, compressed: boolean): string {
-    return path.join(sessionDir, "blobs-staged", digest.slice(0, 2), compressed ? `${digest}.gz` : digest);
+  async hasBlob(digest: string): Promise<boolean> {
+    if (this.known.has(digest)) return true;
+    const found = await stat(this.blobPath(digest)).then(() => true, () => false);
+    if (found) this.known.add(digest);
+    return found;
+  }
+
+  private stagedPath(sessionDir: string, digest: string): string {
+    return path.join(sessionDir, "blobs-staged", digest.slice(0, 2), digest);
   }
 
   /** Whether a session has already staged this blob (another of its accounts shares it). */
   async isStaged(sessionDir: string, digest: string): Promise<boolean> {
-    for (const compressed of [false, true]) if (await stat(this.stagedPath(sessionDir, digest, compressed)).then(() => true, () => false)) return true;
-    return false;
+    if (this.staged.get(sessionDir)?.has(digest)) return true;
+    return stat(this.stagedPath(sessionDir, digest)).then(() => true, () => false);
   }
 
   /**
    * Stages a blob new to the target inside the session, checked against its digest, compressed
-   * when gzip saves at least a tenth (judged on a sample first, so incompressible attachments cost
-   * no gzip pass). Returns the bytes it will take in the store.
+   * (in the thread pool) when gzip saves at least a tenth, judged on a sample first so that
+   * incompressible attachments cost no full gzip pass. Returns the bytes it will take.
    */
-  async stageBlob(sessionDir: string, digest: string, bytes: Buffer): Promise<number> {
+  async stageBlob(sessionDir: string, digest: string, bytes: Buffer, compress = true): Promise<number> {
     const actual = createHash("sha256").update(bytes).digest("hex");
     if (actual !== digest) throw new Error(`blob ${digest} has content with digest ${actual}`);
+    if (isGzip(bytes)) throw new Error(`blob ${digest} starts with gzip's magic bytes; a message never does`);
+    // Large blobs are judged on a sample first; small ones are simply compressed and compared.
     const sample = bytes.subarray(0, 64 * 1024);
-    const worthIt = bytes.length > 512 && gzipSync(sample, { level: 1 }).length < sample.length * 0.9;
-    const packed = worthIt ? gzipSync(bytes, { level: 1 }) : null;
-    const compressed = packed !== null && packed.length < bytes.length * 0.9;
-    const data = compressed ? packed : bytes;
-    const file = this.stagedPath(sessionDir, digest, compressed);
-    await mkdir(path.dirname(file), { recursive: true });
+    const worthIt = compress && bytes.length > 512 && (bytes.length <= 256 * 1024 || (await gzipAsync(sample, { level: 1 })).length < sample.length * 0.9);
+    const packed = worthIt ? await gzipAsync(bytes, { level: 1 }) : null;
+    const data = packed !== null && packed.length < bytes.length * 0.9 ? packed : bytes;
+    const file = this.stagedPath(sessionDir, digest);
+    await this.makeDir(path.dirname(file));
     const temp = `${file}.tmp-${randomBytes(4).toString("hex")}`;
     await writeFile(temp, data);
     await rename(temp, file);
+    if (!this.staged.has(sessionDir)) this.staged.set(sessionDir, new Set());
+    this.staged.get(sessionDir)!.add(digest);
     return data.length;
   }
 
@@ -186,44 +242,51 @@ export class BackupTarget {
     let bytes = 0;
     for (const prefix of await readdir(staged).catch(() => [] as string[])) {
       for (const name of await readdir(path.join(staged, prefix))) {
-        const match = /^([0-9a-f]{64})(\.gz)?$/.exec(name);
-        if (!match) continue;
+        if (!/^[0-9a-f]{64}$/.test(name)) continue;
         const from = path.join(staged, prefix, name);
-        if (await this.findBlob(match[1]!)) continue;
-        const to = this.blobPath(match[1]!, Boolean(match[2]));
-        await mkdir(path.dirname(to), { recursive: true });
+        if (await this.hasBlob(name)) continue;
+        const to = this.blobPath(name);
+        await this.makeDir(path.dirname(to));
         bytes += (await stat(from)).size;
         await rename(from, to);
+        this.known.add(name);
         count++;
       }
     }
     await rm(staged, { recursive: true, force: true });
+    this.staged.delete(sessionDir);
+    this.madeDirs.clear();
     return { count, bytes };
   }
 
   /** Stores one blob directly (durably); used where there is no session to stage it in. */
   async putBlob(digest: string, bytes: Buffer): Promise<{ created: boolean; stored: number }> {
-    if (await this.findBlob(digest)) return { created: false, stored: 0 };
+    if (await this.hasBlob(digest)) return { created: false, stored: 0 };
     const actual = createHash("sha256").update(bytes).digest("hex");
     if (actual !== digest) throw new Error(`blob ${digest} has content with digest ${actual}`);
-    const written = await this.writeAtomic(this.blobPath(digest, false), bytes);
+    const written = await this.writeAtomic(this.blobPath(digest), bytes);
+    this.known.add(digest);
     return { created: true, stored: written.size };
   }
 
-  async readBlob(digest: string): Promise<Buffer> {
-    const found = await this.findBlob(digest);
-    if (!found) throw new Error(`blob ${digest} is missing from the backup target`);
-    const raw = await readFile(found.path);
-    return found.compressed ? gunzipSync(raw) : raw;
+  /** Forgets what it knew of the store (after blobs were pruned). */
+  forgetKnownBlobs(): void {
+    this.known.clear();
+    this.madeDirs.clear();
   }
 
-  async *listBlobs(): AsyncGenerator<{ digest: string; path: string; compressed: boolean }> {
+  async readBlob(digest: string): Promise<Buffer> {
+    const raw = await readFile(this.blobPath(digest)).catch(() => null);
+    if (!raw) throw new Error(`blob ${digest} is missing from the backup target`);
+    return isGzip(raw) ? gunzipSync(raw) : raw;
+  }
+
+  async *listBlobs(): AsyncGenerator<{ digest: string; path: string }> {
     const base = path.join(this.root, "blobs");
     for (const a of await readdir(base).catch(() => [] as string[])) {
       for (const b of await readdir(path.join(base, a)).catch(() => [] as string[])) {
         for (const name of await readdir(path.join(base, a, b)).catch(() => [] as string[])) {
-          const match = /^([0-9a-f]{64})(\.gz)?$/.exec(name);
-          if (match) yield { digest: match[1]!, path: path.join(base, a, b, name), compressed: Boolean(match[2]) };
+          if (/^[0-9a-f]{64}$/.test(name)) yield { digest: name, path: path.join(base, a, b, name) };
         }
       }
     }

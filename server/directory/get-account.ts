@@ -44,3 +44,35 @@ export async function getAccount(id: string): Promise<AccountDetail> {
     names: names.map((n) => ({ email: n.email, validFrom: n.valid_from.toISOString(), validTo: n.valid_to?.toISOString() ?? null })),
   };
 }
+
+/** Several accounts at once (two queries), for a batch of backups. */
+export async function getAccounts(ids: string[]): Promise<Map<string, AccountDetail>> {
+  const { rows } = await consolePool().query(
+    `SELECT a.id, a.email, a.display_name, a.status, s.name AS server, d.name AS domain, c.name AS cos, c.quota_bytes, a.created_at, a.deleted_at
+       FROM account a JOIN server s ON s.id = a.server_id JOIN domain d ON d.id = a.domain_id JOIN class_of_service c ON c.id = a.cos_id
+      WHERE a.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  const { rows: names } = await consolePool().query<{ account_id: string; email: string; valid_from: Date; valid_to: Date | null }>(
+    "SELECT account_id, email, valid_from, valid_to FROM account_name WHERE account_id = ANY($1::uuid[]) ORDER BY valid_from, id",
+    [ids],
+  );
+  return new Map(
+    rows.map((a) => [
+      a.id,
+      {
+        id: a.id,
+        email: a.email,
+        displayName: a.display_name,
+        status: a.status,
+        server: a.server,
+        domain: a.domain,
+        classOfService: a.cos,
+        quotaBytes: Number(a.quota_bytes),
+        createdAt: a.created_at.toISOString(),
+        deletedAt: a.deleted_at?.toISOString() ?? null,
+        names: names.filter((n) => n.account_id === a.id).map((n) => ({ email: n.email, validFrom: n.valid_from.toISOString(), validTo: n.valid_to?.toISOString() ?? null })),
+      },
+    ]),
+  );
+}
