@@ -27,6 +27,8 @@ export interface AccountBackup {
   mailboxId: number;
   changeNumber: number;
   lastRedoSeq: number;
+  /** When the snapshot transaction started (ISO). */
+  snapshotAt: string;
   items: number;
   messages: number;
   blobs: number;
@@ -57,8 +59,12 @@ export async function backupAccount(options: {
   let digests: { digest: string; size: number }[];
   const files: FileEntry[] = [];
   let counts: { items: number; messages: number };
+  let snapshotAt = "";
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    // The snapshot is taken at the first statement; its time bounds what it can restore to.
+    const { rows: clock } = await client.query<{ now: Date }>("SELECT clock_timestamp() AS now");
+    snapshotAt = clock[0]!.now.toISOString();
     const { rows } = await client.query<MailboxRow>("SELECT * FROM mailstore.mailbox WHERE account_id = $1", [accountId]);
     if (!rows[0]) {
       await client.query("ROLLBACK");
@@ -121,6 +127,7 @@ export async function backupAccount(options: {
     email: mailbox.email,
     reason: options.reason,
     snapshot: {
+      takenAt: snapshotAt,
       mailboxId: mailbox.id,
       groupId: mailbox.group_id,
       changeNumber: mailbox.change_number,
@@ -144,6 +151,7 @@ export async function backupAccount(options: {
     mailboxId: mailbox.id,
     changeNumber: mailbox.change_number,
     lastRedoSeq: mailbox.last_redo_seq,
+    snapshotAt,
     items: counts.items,
     messages: counts.messages,
     blobs: digests.length,

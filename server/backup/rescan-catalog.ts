@@ -66,6 +66,7 @@ export async function rescanCatalog(serverName: string): Promise<{ sessions: num
               reason: a.reason,
               changeNumber: a.changeNumber ?? null,
               redoSeq: a.lastRedoSeq ?? null,
+              snapshotAt: a.snapshotAt ? new Date(a.snapshotAt) : null,
               items: a.items ?? 0,
               messages: a.messages ?? 0,
               bytes: a.blobBytes ?? 0,

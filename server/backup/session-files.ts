@@ -19,6 +19,7 @@ export interface SessionAccountEntry {
   reason: string;
   changeNumber?: number;
   lastRedoSeq?: number;
+  snapshotAt?: string;
   items?: number;
   messages?: number;
   blobs?: number;

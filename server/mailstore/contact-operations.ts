@@ -15,7 +15,7 @@ function checkFields(fields: ContactFields): ContactFields {
   return fields;
 }
 
-function displayName(fields: ContactFields): string {
+export function displayName(fields: ContactFields): string {
   return [fields.firstName, fields.lastName].filter(Boolean).join(" ") || fields.email || fields.company || "(no name)";
 }
 
