@@ -7,6 +7,7 @@ import type { FlowProducer, Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
 import { backupAccounts, finishSessionJob, startSession, type AccountOutcome } from "../server/backup/run-session.ts";
 import { verifyServerBackups } from "../server/backup/verify-session.ts";
+import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
 import { isJobName, jobDefinitions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
 import { queueName } from "../server/jobs/queues.ts";
@@ -51,6 +52,30 @@ const handlers: Handlers = {
     return outcomes;
   },
   "backup.verify": async (context, data) => verifyServerBackups(context.server, data),
+  "restore.start": async (context, data) => {
+    const started = await startRestoreRun(data.runId);
+    if ("skipped" in started) return started;
+    const queue = queueName(context.server);
+    await context.flows.add({
+      name: "restore.finish",
+      queueName: queue,
+      data: { runId: data.runId },
+      opts: { jobId: `restore-${data.runId}-finish` },
+      children: Array.from({ length: started.accounts }, (_, index) => ({
+        name: "restore.account",
+        queueName: queue,
+        data: { runId: data.runId, index },
+        opts: { jobId: `restore-${data.runId}-account-${index}`, ignoreDependencyOnFailure: true },
+      })),
+    });
+    return started;
+  },
+  "restore.account": async (_context, data) => restoreRunAccount(data.runId, data.index),
+  "restore.finish": async (_context, data, job) => {
+    const values = await job.getChildrenValues<RestoreOutcome>();
+    const failures = await job.getIgnoredChildrenFailures();
+    return finishRestoreRun(data.runId, Object.values(values), Object.entries(failures).map(([key, reason]) => `account job ${key.split(":").pop()} failed: ${reason}`));
+  },
   "backup.finish": async (context, data, job) => {
     const values = await job.getChildrenValues<AccountOutcome[]>();
     const failures = await job.getIgnoredChildrenFailures();

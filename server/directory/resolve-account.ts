@@ -10,6 +10,7 @@ export interface NamedAccount {
   id: string;
   email: string;
   server: string;
+  createdAt: Date;
   deletedAt: Date | null;
   /** The name that matched and when it was valid (null validTo: it is the current name). */
   name: { email: string; validFrom: Date; validTo: Date | null };
@@ -22,12 +23,13 @@ export async function accountsByAnyName(name: string): Promise<NamedAccount[]> {
     id: string;
     email: string;
     server: string;
+    created_at: Date;
     deleted_at: Date | null;
     name: string;
     valid_from: Date;
     valid_to: Date | null;
   }>(
-    `SELECT a.id, a.email, s.name AS server, a.deleted_at, n.email AS name, n.valid_from, n.valid_to
+    `SELECT a.id, a.email, s.name AS server, a.created_at, a.deleted_at, n.email AS name, n.valid_from, n.valid_to
        FROM account_name n JOIN account a ON a.id = n.account_id JOIN server s ON s.id = a.server_id
       WHERE ${isId ? "a.id = $1::uuid AND n.valid_to IS NULL" : "n.email = $1"}
       ORDER BY n.valid_from DESC`,
@@ -38,6 +40,7 @@ export async function accountsByAnyName(name: string): Promise<NamedAccount[]> {
     id: r.id,
     email: r.email,
     server: r.server,
+    createdAt: r.created_at,
     deletedAt: r.deleted_at,
     name: { email: r.name, validFrom: r.valid_from, validTo: r.valid_to },
   }));

@@ -75,6 +75,33 @@ export const backupVerify = defineJob({
   backoffMs: 0,
 });
 
+const runRef = z.object({ runId: z.number().int().positive() });
+
+export const restoreStart = defineJob({
+  name: "restore.start",
+  description: "Begin a restore run: fan out one job per account under a restore.finish parent.",
+  schema: runRef,
+  attempts: 1,
+  backoffMs: 0,
+  jobId: (data) => `restore-${data.runId}`,
+});
+
+export const restoreAccountJob = defineJob({
+  name: "restore.account",
+  description: "Restore one account of a run as its plan says (a child of restore.finish).",
+  schema: runRef.extend({ index: z.number().int().nonnegative() }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
+export const restoreFinish = defineJob({
+  name: "restore.finish",
+  description: "Complete a restore run: outcome, failures listed, a full backup of the restored accounts queued.",
+  schema: runRef,
+  attempts: 1,
+  backoffMs: 0,
+});
+
 export const jobDefinitions = {
   "server.ping": serverPing,
   "redo.archive": redoArchive,
@@ -82,6 +109,9 @@ export const jobDefinitions = {
   "backup.accounts": backupAccounts,
   "backup.finish": backupFinish,
   "backup.verify": backupVerify,
+  "restore.start": restoreStart,
+  "restore.account": restoreAccountJob,
+  "restore.finish": restoreFinish,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

@@ -29,7 +29,8 @@ export type RedoOp =
   | "CreateContact"
   | "ModifyContact"
   | "RenameAccount"
-  | "DeleteMailbox";
+  | "DeleteMailbox"
+  | "RestoreMailbox";
 
 export interface Committed {
   mailboxId: number;

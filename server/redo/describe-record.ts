@@ -43,6 +43,8 @@ export function describeRecord(record: Pick<RedoRecord, "op" | "payload">): stri
       return `renamed account ${String(p.oldEmail)} to ${String(p.newEmail)}`;
     case "DeleteMailbox":
       return `deleted mailbox ${String(p.mailboxId)} of ${String(p.email)} (${String(p.items)} items)`;
+    case "RestoreMailbox":
+      return `mailbox reloaded from ${String(p.fromSession)} (through redo ${String(p.throughSeq)})`;
     default:
       return record.op;
   }

@@ -1,0 +1,79 @@
+/** Gathers what the restore planner needs from the directory, the catalog and the redo archive. */
+import { consolePool } from "../db/console-db.ts";
+import { accountsByAnyName } from "../directory/resolve-account.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { MailvaultError } from "../errors.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
+import { lastArchivedSeq, listSegments } from "../redo/archive-redo.ts";
+import type { PlanAccountCandidate, PlanInputs, PlanSession } from "./plan-restore.ts";
+
+export async function loadPlanInputs(serverName: string, requested: string[] | "all"): Promise<{ inputs: PlanInputs; names: string[] }> {
+  const server = await getServer(serverName);
+  const pool = consolePool();
+  const names =
+    requested === "all"
+      ? (await pool.query<{ email: string }>("SELECT a.email FROM account a JOIN server s ON s.id = a.server_id WHERE s.name = $1 AND a.deleted_at IS NULL ORDER BY a.email", [server.name])).rows.map((r) => r.email)
+      : [...new Set(requested.map((n) => n.trim().toLowerCase()))];
+
+  const candidates = new Map<string, PlanAccountCandidate[]>();
+  for (const name of names) {
+    const found = await accountsByAnyName(name).catch((error: MailvaultError) => {
+      if (error.code === "account_not_found") return [];
+      throw error;
+    });
+    const here = found.filter((a) => a.server === server.name);
+    if (found.length && !here.length) throw new MailvaultError("invalid", "wrong_server", `${name} lives on ${found[0]!.server}, not ${server.name}`);
+    candidates.set(
+      name,
+      here.map((a) => ({ accountId: a.id, server: a.server, currentEmail: a.email, createdAt: a.createdAt, deletedAt: a.deletedAt, name: a.name })),
+    );
+  }
+
+  const { rows } = await pool.query<{
+    label: string; type: "full" | "incremental"; created_at: Date; started_at: Date | null; redo_from_seq: string | null; redo_through_seq: string | null;
+    account_id: string | null; email: string | null; change_number: string | null; redo_seq: string | null; snapshot_at: Date | null;
+  }>(
+    `SELECT s.label, s.type, s.created_at, s.started_at, s.redo_from_seq, s.redo_through_seq,
+            a.account_id, a.email, a.change_number, a.redo_seq, a.snapshot_at
+       FROM backup_session s JOIN server v ON v.id = s.server_id
+       LEFT JOIN session_account a ON a.session_id = s.id AND a.kind = 'full'
+      WHERE v.name = $1 AND s.status = 'completed' AND s.redo_through_seq IS NOT NULL
+      ORDER BY s.created_at`,
+    [server.name],
+  );
+  const sessions = new Map<string, PlanSession>();
+  for (const r of rows) {
+    let s = sessions.get(r.label);
+    if (!s) {
+      s = {
+        label: r.label,
+        type: r.type,
+        createdAt: r.created_at,
+        startedAt: r.started_at ?? r.created_at,
+        redoFromSeq: r.redo_from_seq === null ? null : Number(r.redo_from_seq),
+        redoThroughSeq: Number(r.redo_through_seq),
+        fulls: new Map(),
+      };
+      sessions.set(r.label, s);
+    }
+    if (r.account_id && r.snapshot_at) {
+      s.fulls.set(r.account_id, { email: r.email!, changeNumber: Number(r.change_number), lastRedoSeq: Number(r.redo_seq), snapshotAt: r.snapshot_at });
+    }
+  }
+
+  const store = await openMailstore(server.name);
+  const segments = (await listSegments(store.redoArchivePath)).map((s) => ({ firstSeq: s.firstSeq, lastSeq: s.lastSeq }));
+  const { rows: log } = await store.pool.query<{ first: number | null; last: number | null }>("SELECT min(seq) AS first, max(seq) AS last FROM mailstore.redo_log");
+  const { rows: live } = await pool.query<{ email: string }>("SELECT email FROM account WHERE deleted_at IS NULL");
+  return {
+    names,
+    inputs: {
+      now: new Date(),
+      candidates,
+      sessions: [...sessions.values()],
+      archive: { segments, lastArchivedSeq: await lastArchivedSeq(store.pool) },
+      currentLog: log[0]?.first != null ? { firstSeq: log[0].first, lastSeq: log[0].last! } : null,
+      liveEmails: new Set(live.map((r) => r.email)),
+    },
+  };
+}

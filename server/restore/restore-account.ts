@@ -1,0 +1,205 @@
+/**
+ * Restores one account as its plan says, in one mailstore transaction: the target mailbox (in
+ * place: the account's own, emptied; copy: a new account and mailbox named with the prefix),
+ * the snapshot loaded with COPY FROM, the blobs it needs brought back from the backup target,
+ * the redo replayed on top, and a `RestoreMailbox` record that marks the reload in the mailbox's
+ * own history. The source of a copy is never touched. Directory changes commit after the
+ * mailstore's, as for every account operation.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { BackupTarget } from "../backup/target.ts";
+import { consolePool } from "../db/console-db.ts";
+import { insertAccount } from "../directory/accounts.ts";
+import { getServer } from "../directory/list-servers.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
+import { groupSchema } from "../mailstore/schema.ts";
+import type { RedoRecord } from "../redo/segment-format.ts";
+import type { AccountPlan } from "./plan-restore.ts";
+import { replay, ReplayError, type ReplayState } from "./replay.ts";
+import { accountRedo, carriedBytes } from "./restore-redo-source.ts";
+
+export interface AccountRestoreResult {
+  requested: string;
+  accountId: string;
+  target: string;
+  mailboxId: number;
+  snapshotItems: number;
+  blobsCopied: number;
+  replayed: number;
+  skipped: number;
+  gaps: { from: number; to: number }[];
+  changeNumber: number;
+}
+
+interface SnapshotDescription {
+  snapshot: { changeNumber: number; lastRedoSeq: number; quotaBytes: number };
+  columns: { items: string[]; tombstones: string[] };
+  directory: { displayName?: string; classOfService?: string } | null;
+}
+
+/** Rewrites the first column (mailbox id) of COPY text lines. */
+function withMailboxId(mailboxId: number): Transform {
+  let rest = "";
+  return new Transform({
+    transform(chunk: Buffer, _e, done) {
+      const text = rest + chunk.toString("utf8");
+      const lines = text.split("\n");
+      rest = lines.pop()!;
+      done(null, lines.map((l) => `${mailboxId}${l.slice(l.indexOf("\t"))}\n`).join(""));
+    },
+    flush(done) {
+      done(null, rest ? `${mailboxId}${rest.slice(rest.indexOf("\t"))}\n` : "");
+    },
+  });
+}
+
+async function loadTable(client: pg.PoolClient, file: string, table: string, columns: string[], mailboxId: number): Promise<void> {
+  const { createReadStream } = await import("node:fs");
+  await pipeline(createReadStream(file), createGunzip(), withMailboxId(mailboxId), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+}
+
+async function withDirectory<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await consolePool().connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export async function restoreAccount(options: {
+  server: string;
+  account: AccountPlan;
+  skipDeletes: boolean;
+  ignoreRedoErrors: boolean;
+  excludeBlobs: boolean;
+  signal?: AbortSignal;
+}): Promise<AccountRestoreResult> {
+  const { account } = options;
+  const server = await getServer(options.server);
+  const store: Mailstore = await openMailstore(server.name);
+  const target = new BackupTarget(server.backupTarget, server.name);
+  const accountDir = path.join(target.sessionDir(account.snapshot.session, "complete"), "accounts", account.accountId);
+  const description = JSON.parse(await readFile(path.join(accountDir, "mailbox.json"), "utf8")) as SnapshotDescription;
+  const digests = (await readFile(path.join(accountDir, "blobs.txt"), "utf8")).split("\n").filter(Boolean);
+
+  return withDirectory(async (dir) => {
+    // Directory first (inside the still-open console transaction).
+    let accountId = account.accountId;
+    if (account.target.mode === "copy") {
+      const created = await insertAccount(dir, {
+        email: account.target.email,
+        server: server.name,
+        displayName: description.directory?.displayName ?? "",
+        cos: description.directory?.classOfService,
+      });
+      accountId = created.id;
+    } else {
+      // Maintenance is visible at once (its own commit); the mailbox row lock below holds
+      // deliveries back until the reload commits.
+      await consolePool().query("UPDATE account SET status = 'maintenance' WHERE id = $1", [accountId]);
+    }
+
+    let blobsCopied = 0;
+    for (const digest of digests) {
+      if (options.signal?.aborted) throw new Error("restore aborted");
+      if (options.excludeBlobs || (await store.blobs.has(digest))) continue;
+      await store.blobs.put(await target.readBlob(digest), digest);
+      blobsCopied++;
+    }
+
+    const client = await store.pool.connect();
+    try {
+      await client.query("BEGIN");
+      // The target mailbox: the account's own (emptied), or a new one for the copy or for a
+      // deleted account whose mailbox is gone.
+      const { rows: existing } = await client.query<{ id: number; group_id: number; change_number: number }>(
+        "SELECT id, group_id, change_number FROM mailstore.mailbox WHERE account_id = $1 FOR UPDATE",
+        [accountId],
+      );
+      let mailbox = existing[0];
+      let previousChange = 0;
+      if (mailbox) {
+        previousChange = mailbox.change_number;
+        await client.query(`DELETE FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1`, [mailbox.id]);
+        await client.query(`DELETE FROM ${groupSchema(mailbox.group_id)}.tombstone WHERE mailbox_id = $1`, [mailbox.id]);
+      } else {
+        const { rows } = await client.query<{ id: number; group_id: number; change_number: number }>(
+          `INSERT INTO mailstore.mailbox (id, account_id, group_id, email, email_at_creation, item_id_checkpoint, quota_bytes)
+           SELECT id, $1, (id - 1) % $4 + 1, $2, $2, 255, $3 FROM (SELECT nextval('mailstore.mailbox_id_seq') AS id) n
+           RETURNING id, group_id, change_number`,
+          [accountId, account.target.email, description.snapshot.quotaBytes, store.groups],
+        );
+        mailbox = rows[0]!;
+      }
+      const items = `${groupSchema(mailbox.group_id)}.item`;
+      const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
+      await loadTable(client, path.join(accountDir, "items.copy.gz"), items, description.columns.items, mailbox.id);
+      await loadTable(client, path.join(accountDir, "tombstones.copy.gz"), tombstones, description.columns.tombstones, mailbox.id);
+      const { rows: counted } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${items} WHERE mailbox_id = $1`, [mailbox.id]);
+
+      const ensureBlob = async (record: RedoRecord) => {
+        const digest = String(record.payload.digest);
+        if (await store.blobs.has(digest)) return;
+        const bytes =
+          record.blob ??
+          (record.payload.blobSeq ? await carriedBytes(Number(record.payload.blobSeq), account, store, target) : null) ??
+          (await target.readBlob(digest).catch(() => null));
+        if (!bytes) throw new ReplayError("blob_missing", `the message delivered in redo ${record.seq} (${digest}) is in no blob volume, backup or redo record`);
+        await store.blobs.put(bytes, digest);
+        blobsCopied++;
+      };
+      const state: ReplayState = { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] };
+      await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target), state, options);
+
+      // The reload is itself a change of the mailbox: one record that later replays stop at.
+      const changeNumber = Math.max(previousChange, state.changeNumber) + 1;
+      const { rows: seqRows } = await client.query<{ seq: number }>(
+        `INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload)
+         VALUES (nextval('mailstore.redo_seq'), $1, $2, $3, 'RestoreMailbox', $4) RETURNING seq`,
+        [mailbox.id, accountId, changeNumber, { fromSession: account.snapshot.session, sourceAccountId: account.accountId, restoredChangeNumber: state.changeNumber, throughSeq: state.lastRedoSeq, point: account.redo }],
+      );
+      await client.query(
+        `UPDATE mailstore.mailbox SET email = $2, change_number = $3, last_redo_seq = $4,
+                item_id_checkpoint = GREATEST(255, (SELECT coalesce(max(id), 0) FROM ${items} WHERE mailbox_id = $1)),
+                size_bytes = (SELECT coalesce(sum(size), 0) FROM ${items} WHERE mailbox_id = $1 AND type = 'message')
+          WHERE id = $1`,
+        [mailbox.id, account.target.email, changeNumber, seqRows[0]!.seq],
+      );
+      if (options.signal?.aborted) throw new Error("restore aborted");
+      await client.query("COMMIT");
+      if (account.target.mode === "in-place") await dir.query("UPDATE account SET status = 'active', deleted_at = NULL WHERE id = $1", [accountId]);
+      return {
+        requested: account.requested,
+        accountId,
+        target: account.target.email,
+        mailboxId: mailbox.id,
+        snapshotItems: counted[0]!.n,
+        blobsCopied,
+        replayed: state.applied,
+        skipped: state.skipped,
+        gaps: state.gaps,
+        changeNumber,
+      };
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active' WHERE id = $1 AND deleted_at IS NULL", [accountId]).catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * A restore run in the steps its BullMQ flow runs: start (mark running, say how many accounts),
+ * one `restore.account` child per account, and `restore.finish` once they are done. Without -c
+ * the first failure stops the accounts not yet started; with -c every account is tried and the
+ * failures are listed at the end. An abort (backupabort -r) stops the run after the account in
+ * progress. Afterwards the sessions' leases are released and a full backup of the restored
+ * accounts is queued, so the next restore of them starts from their new state.
+ */
+import { prisma } from "../db/console-db.ts";
+import { SessionNotFoundError } from "../backup/errors.ts";
+import { submitBackup } from "../backup/submit-backup.ts";
+import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
+import { restoreAccount, type AccountRestoreResult } from "./restore-account.ts";
+
+interface StoredPlan {
+  plan: RestorePlan;
+  request: RestoreRequest;
+}
+
+async function loadRun(runId: number) {
+  const run = await prisma().restoreRun.findUniqueOrThrow({ where: { id: runId } });
+  return { run, ...(run.plan as unknown as StoredPlan) };
+}
+
+export async function startRestoreRun(runId: number): Promise<{ accounts: number } | { skipped: string }> {
+  const { count } = await prisma().restoreRun.updateMany({ where: { id: runId, status: "queued", abortRequested: false }, data: { status: "running", startedAt: new Date() } });
+  if (count === 0) return { skipped: "the run is no longer queued" };
+  const { plan } = await loadRun(runId);
+  return { accounts: plan.accounts.length };
+}
+
+export type AccountOutcome = AccountRestoreResult | { requested: string; error: string } | { requested: string; skipped: string };
+
+export async function restoreRunAccount(runId: number, index: number): Promise<AccountOutcome> {
+  const { run, plan, request } = await loadRun(runId);
+  const account = plan.accounts[index]!;
+  if (run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
+  if (run.abortRequested) return { requested: account.requested, skipped: "run aborted" };
+  await prisma().restoreRun.update({ where: { id: runId }, data: { currentAccount: account.target.email } });
+  const controller = new AbortController();
+  const watch = setInterval(() => {
+    void prisma()
+      .restoreRun.findUnique({ where: { id: runId }, select: { abortRequested: true } })
+      .then((r) => r?.abortRequested && controller.abort())
+      .catch(() => {});
+  }, 1_000);
+  try {
+    const result = await restoreAccount({
+      server: plan.server,
+      account,
+      skipDeletes: request.skipDeletes ?? false,
+      ignoreRedoErrors: request.ignoreRedoErrors ?? false,
+      excludeBlobs: request.excludeBlobs ?? false,
+      signal: controller.signal,
+    });
+    await prisma().restoreRun.update({ where: { id: runId }, data: { accountsDone: { increment: 1 } } });
+    return result;
+  } catch (error) {
+    // Without -c, the first failure stops what has not started yet.
+    if (!request.continueOnError) await prisma().restoreRun.updateMany({ where: { id: runId, status: "running" }, data: { status: "failing" } });
+    return { requested: account.requested, error: (error as Error).message };
+  } finally {
+    clearInterval(watch);
+  }
+}
+
+export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[], lost: string[]): Promise<{ status: string; label: string }> {
+  const { run, plan } = await loadRun(runId);
+  const done = outcomes.filter((o): o is AccountRestoreResult => "mailboxId" in o);
+  const failures = [...outcomes.filter((o): o is { requested: string; error: string } => "error" in o).map((f) => `${f.requested}: ${f.error}`), ...lost];
+  const skipped = outcomes.filter((o): o is { requested: string; skipped: string } => "skipped" in o);
+  const status = run.abortRequested ? "aborted" : failures.length ? (done.length ? "partial" : "failed") : "completed";
+  let backup: string | null = null;
+  if (done.length) {
+    // The restored accounts' next restore should start from their new state.
+    backup = await submitBackup({ server: plan.server, type: "full", accounts: done.map((d) => d.target), requestedBy: `after ${run.label}` })
+      .then((b) => `queued ${b.label}`)
+      .catch((error: Error) => `not queued: ${error.message}`);
+  }
+  await prisma().restoreRun.update({
+    where: { id: runId },
+    data: {
+      status,
+      endedAt: new Date(),
+      currentAccount: null,
+      error: failures.length ? failures.join("; ") : null,
+      result: JSON.parse(JSON.stringify({ restored: done, failures, skipped, fullBackup: backup })),
+    },
+  });
+  await prisma().sessionLease.deleteMany({ where: { holder: run.label } });
+  return { status, label: run.label };
+}
+
+export async function abortRestore(input: { server: string; label?: string }): Promise<{ label: string; status: string }> {
+  const run = await prisma().restoreRun.findFirst({
+    where: { server: input.server, ...(input.label ? { label: input.label } : { status: { in: ["queued", "running"] } }) },
+    orderBy: { createdAt: "desc" },
+  });
+  if (!run) throw new SessionNotFoundError(input.label ?? `restore running on ${input.server}`);
+  await prisma().restoreRun.update({ where: { id: run.id }, data: { abortRequested: true, ...(run.status === "queued" ? { status: "aborted", endedAt: new Date() } : {}) } });
+  return { label: run.label, status: run.status === "queued" ? "aborted" : "aborting after the current account" };
+}

@@ -1,0 +1,106 @@
+/**
+ * A restore request from the API or the CLI: validated, planned (planning reads only metadata),
+ * returned as it is for a dry run, or recorded as a restore run with its plan, leases taken on
+ * the sessions it reads (retention will not delete them meanwhile), and queued.
+ */
+import { z } from "zod";
+import { consolePool, prisma } from "../db/console-db.ts";
+import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { enqueueJob } from "../jobs/queues.ts";
+import { parseTime } from "../time/parse-time.ts";
+import { loadPlanInputs } from "./load-plan-inputs.ts";
+import { planRestore, RestorePlanError, type RestorePlan, type RestoreRequest } from "./plan-restore.ts";
+
+export const restoreInput = z.object({
+  server: z.string().min(1, "name the server (-s)"),
+  accounts: z.union([z.literal("all"), z.array(z.string().min(3)).min(1, "name at least one account (-a)")]),
+  restoreToTime: z.string().optional(),
+  restoreToRedoSeq: z.coerce.number().int().positive().optional(),
+  restoreToIncrLabel: z.string().optional(),
+  label: z.string().optional(),
+  copy: z.boolean().default(false),
+  prefix: z.string().optional(),
+  backupOnlyRedo: z.boolean().default(false),
+  noRedo: z.boolean().default(false),
+  skipDeletes: z.boolean().default(false),
+  ignoreRedoErrors: z.boolean().default(false),
+  continueOnError: z.boolean().default(false),
+  skipDeletedAccounts: z.boolean().default(false),
+  excludeBlobs: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
+  requestedBy: z.string().max(200).default("console"),
+});
+
+export type RestoreInput = z.input<typeof restoreInput>;
+
+export class RestoreRefusedError extends MailvaultError {
+  constructor(reasons: string[]) {
+    super("invalid", "restore_refused", reasons.join("; "), { reasons });
+  }
+}
+
+export function restoreLabel(at: Date): string {
+  const iso = at.toISOString();
+  return `restore-${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}.${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}.${iso.slice(20, 23)}`;
+}
+
+export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestorePlan; request: RestoreRequest; input: z.output<typeof restoreInput> }> {
+  const input = restoreInput.parse(raw);
+  const { inputs, names } = await loadPlanInputs(input.server, input.accounts);
+  const request: RestoreRequest = {
+    server: input.server,
+    accounts: names,
+    restoreToTime: input.restoreToTime ? parseTime(input.restoreToTime, "restore time") : undefined,
+    restoreToRedoSeq: input.restoreToRedoSeq,
+    restoreToIncrLabel: input.restoreToIncrLabel,
+    label: input.label,
+    copy: input.copy,
+    prefix: input.prefix,
+    backupOnlyRedo: input.backupOnlyRedo,
+    noRedo: input.noRedo,
+    skipDeletes: input.skipDeletes,
+    ignoreRedoErrors: input.ignoreRedoErrors,
+    continueOnError: input.continueOnError,
+    skipDeletedAccounts: input.skipDeletedAccounts,
+    excludeBlobs: input.excludeBlobs,
+  };
+  try {
+    return { plan: planRestore(inputs, request), request, input };
+  } catch (error) {
+    if (error instanceof RestorePlanError) throw new RestoreRefusedError(error.reasons);
+    throw error;
+  }
+}
+
+export interface SubmittedRestore {
+  label: string;
+  runId: number;
+  jobId: string;
+  plan: RestorePlan;
+}
+
+export async function submitRestore(raw: RestoreInput): Promise<{ dryRun: true; plan: RestorePlan } | ({ dryRun: false } & SubmittedRestore)> {
+  const { plan, request, input } = await planFromInput(raw);
+  if (input.dryRun) return { dryRun: true, plan };
+  if (plan.accounts.length === 0) throw new InvalidInputError(`nothing to restore: ${plan.skipped.map((s) => `${s.requested} (${s.reason})`).join("; ")}`);
+  const run = await prisma().restoreRun.create({
+    data: {
+      label: restoreLabel(new Date()),
+      server: plan.server,
+      status: "queued",
+      requestedBy: input.requestedBy,
+      plan: JSON.parse(JSON.stringify({ plan, request })),
+      accountsTotal: plan.accounts.length,
+    },
+  });
+  // Leases: the sessions this restore reads stay until it ends (or the lease runs out).
+  const labels = [...new Set(plan.accounts.flatMap((a) => [a.snapshot.session, ...a.redo.sessions.map((s) => s.label)]))];
+  await consolePool().query(
+    `INSERT INTO session_lease (session_id, holder, expires_at)
+     SELECT s.id, $3, now() + interval '12 hours' FROM backup_session s JOIN server v ON v.id = s.server_id WHERE v.name = $1 AND s.label = ANY($2::text[])`,
+    [plan.server, labels, run.label],
+  );
+  const job = await enqueueJob(plan.server, "restore.start", { runId: run.id });
+  await prisma().restoreRun.update({ where: { id: run.id }, data: { jobId: job.id! } });
+  return { dryRun: false, label: run.label, runId: run.id, jobId: job.id!, plan };
+}
