@@ -16,6 +16,7 @@ import { registerBackup } from "./commands/backup.ts";
 import { registerBackupabort } from "./commands/backupabort.ts";
 import { registerBackupquery } from "./commands/backupquery.ts";
 import { registerCatalog } from "./commands/catalog.ts";
+import { registerRestore } from "./commands/restore.ts";
 import { registerVerify } from "./commands/verify.ts";
 import { registerHealth } from "./commands/health.ts";
 import { registerRedoarchive } from "./commands/redoarchive.ts";
@@ -34,6 +35,7 @@ registerServers(program);
 registerBackup(program, requestedBy);
 registerBackupquery(program);
 registerBackupabort(program);
+registerRestore(program, requestedBy);
 registerVerify(program);
 registerCatalog(program);
 registerAccounts(program);
@@ -59,7 +61,7 @@ function explain(error: unknown): string {
  * -restoreToTime, ...); commander wants two. Rewritten before parsing, so scripts written for
  * zmbackup and zmrestore keep their flags.
  */
-const ZIMBRA_FLAGS: Record<string, string> = { "-lb": "--label", "-del": "--del" };
+const ZIMBRA_FLAGS: Record<string, string> = { "-lb": "--label", "-del": "--del", "-ca": "--ca", "-pre": "--pre", "-br": "--br", "-rf": "--rf" };
 
 function zimbraArgs(argv: string[]): string[] {
   return argv.map((arg, i) => (i < 2 ? arg : (ZIMBRA_FLAGS[arg] ?? (/^-[a-zA-Z]{2,}$/.test(arg) ? `-${arg}` : arg))));

@@ -7,13 +7,17 @@ import { z } from "zod";
 import { consolePool, prisma } from "../db/console-db.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { enqueueJob } from "../jobs/queues.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
+import { groupDdl } from "../mailstore/schema.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { loadPlanInputs } from "./load-plan-inputs.ts";
 import { planRestore, RestorePlanError, type RestorePlan, type RestoreRequest } from "./plan-restore.ts";
 
 export const restoreInput = z.object({
   server: z.string().min(1, "name the server (-s)"),
-  accounts: z.union([z.literal("all"), z.array(z.string().min(3)).min(1, "name at least one account (-a)")]),
+  accounts: z.union([z.literal("all"), z.array(z.string().min(3)).min(1, "name at least one account (-a)")]).optional(),
+  /** Disaster recovery of one mailbox group: every mailbox in it, in place, to the latest change. */
+  group: z.coerce.number().int().positive().optional(),
   restoreToTime: z.string().optional(),
   restoreToRedoSeq: z.coerce.number().int().positive().optional(),
   restoreToIncrLabel: z.string().optional(),
@@ -46,6 +50,15 @@ export function restoreLabel(at: Date): string {
 
 export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestorePlan; request: RestoreRequest; input: z.output<typeof restoreInput> }> {
   const input = restoreInput.parse(raw);
+  if (input.group !== undefined) {
+    if (input.accounts) throw new InvalidInputError("--group restores every mailbox of the group: leave out -a");
+    if (input.copy || input.prefix || input.restoreToTime || input.restoreToRedoSeq || input.restoreToIncrLabel || input.noRedo || input.backupOnlyRedo) {
+      throw new InvalidInputError("--group rebuilds the group in place to the last committed change: it takes no point, -ca, -pre, -br or -rf");
+    }
+    input.accounts = await groupAccounts(input.server, input.group);
+    input.continueOnError = true;
+  }
+  if (!input.accounts) throw new InvalidInputError("name the accounts to restore: -a <names...> or -a all (or --group N)");
   const { inputs, names } = await loadPlanInputs(input.server, input.accounts);
   const request: RestoreRequest = {
     server: input.server,
@@ -70,6 +83,19 @@ export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestoreP
     if (error instanceof RestorePlanError) throw new RestoreRefusedError(error.reasons);
     throw error;
   }
+}
+
+/**
+ * The mailboxes of a group, read from `mailstore.mailbox` (which lives outside the group's
+ * schema, so it survives the loss of the group), and the group's schema recreated empty.
+ */
+async function groupAccounts(serverName: string, group: number): Promise<string[]> {
+  const store = await openMailstore(serverName);
+  if (group > store.groups) throw new InvalidInputError(`${serverName} has mailbox groups 1 to ${store.groups}`);
+  const { rows } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox WHERE group_id = $1 ORDER BY id", [group]);
+  if (rows.length === 0) throw new InvalidInputError(`mailbox group ${group} of ${serverName} holds no mailbox`);
+  await store.pool.query(groupDdl(group));
+  return rows.map((r) => r.email);
 }
 
 export interface SubmittedRestore {
