@@ -11,7 +11,7 @@
 import type pg from "pg";
 import { MailvaultError } from "../errors.ts";
 import { displayName, type ContactFields } from "../mailstore/contact-operations.ts";
-import { TRASH } from "../mailstore/items.ts";
+import { SYSTEM_FOLDERS, TRASH } from "../mailstore/items.ts";
 import type { DeletedItem } from "../mailstore/mailbox-tx.ts";
 import type { RedoRecord } from "../redo/segment-format.ts";
 
@@ -67,8 +67,16 @@ export async function applyRecord(t: ReplayTarget, record: RedoRecord, options: 
   const q = (sql: string, params: unknown[]) => t.client.query(sql, params);
   switch (record.op) {
     case "CreateMailbox":
+      // The mailbox row is the restorer's business; its system folders come with this record.
+      await q(
+        `INSERT INTO ${t.items} (mailbox_id, id, type, parent_id, date, name, change_number)
+         SELECT $1, id, 'folder', parent_id, $2, name, $3 FROM unnest($4::bigint[], $5::bigint[], $6::text[]) AS f(id, parent_id, name)
+         ON CONFLICT (mailbox_id, id) DO NOTHING`,
+        [t.mailboxId, record.at, cn, SYSTEM_FOLDERS.map((f) => f.id), SYSTEM_FOLDERS.map((f) => f.parentId), SYSTEM_FOLDERS.map((f) => f.name)],
+      );
+      return true;
     case "RenameAccount":
-      return true; // the mailbox row and its name are the restore's own business
+      return true; // the mailbox's name is the restorer's business
     case "RestoreMailbox":
       throw new ReplayError("restored_in_place", `the mailbox was restored in place at redo ${record.seq}; restore from a backup taken after that`);
     case "DeliverMessage":
