@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { prisma } from "../../server/db/console-db.ts";
 import { InvalidInputError } from "../../server/errors.ts";
 import type { RestorePlan } from "../../server/restore/plan-restore.ts";
+import { restoreServer } from "../../server/restore/restore-server.ts";
 import { submitRestore } from "../../server/restore/submit-restore.ts";
 import { printJson } from "../output.ts";
 
@@ -25,6 +26,7 @@ interface Options {
   wait?: boolean;
   json?: boolean;
   group?: string;
+  offline?: boolean;
 }
 
 export function printPlan(plan: RestorePlan): void {
@@ -64,11 +66,20 @@ export function registerRestore(program: Command, requestedBy: string): void {
     .option("--skipDeletedAccounts", "leave out deleted accounts")
     .option("--exclude-blobs", "do not copy message bodies from the backup (they are known to exist)")
     .option("--group <n>", "disaster recovery: rebuild every mailbox of mailbox group N in place, to the last committed change")
+    .option("--offline", "whole-server recovery (with -s and no -a): rebuild an empty mailstore from the directory in the newest session, the backups and the archive")
     .option("--plan", "print the plan and stop: nothing is changed")
     .option("--wait", "wait for the restore and exit non-zero unless every account was restored")
     .option("--json", "print JSON")
     .action(async (opts: Options) => {
-      if (!opts.account?.length && opts.group === undefined) throw new InvalidInputError("name the accounts to restore: -a <names...> or -a all (or --group N)");
+      if (opts.offline) {
+        if (opts.account || opts.group) throw new InvalidInputError("--offline rebuilds the whole server: leave out -a and --group");
+        const rebuilt = await restoreServer({ server: opts.server, requestedBy, dryRun: opts.plan });
+        console.log(`directory: ${rebuilt.directoryAccountsRestored} account(s) brought back; new redo starts at ${rebuilt.sequenceFrom}`);
+        if (rebuilt.restore.dryRun) return printPlan(rebuilt.restore.plan);
+        printPlan(rebuilt.restore.plan);
+        return console.log(`\nqueued ${rebuilt.restore.label}`);
+      }
+      if (!opts.account?.length && opts.group === undefined) throw new InvalidInputError("name the accounts to restore: -a <names...> or -a all (or --group N, or --offline)");
       const result = await submitRestore({
         server: opts.server,
         accounts: opts.account === undefined ? undefined : opts.account.length === 1 && opts.account[0] === "all" ? "all" : opts.account,

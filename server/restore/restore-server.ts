@@ -1,0 +1,77 @@
+/**
+ * Whole-server disaster recovery (`restore --server <name> --offline`): the server's mailstore
+ * database and blob volume are gone and have been recreated empty. First the directory entries
+ * the newest session recorded are brought back (accounts and their names, ids kept), then the
+ * redo sequence is moved past every number the backups and the archive already used (new changes
+ * must never reuse one), and then every account with a full backup is restored in place to the
+ * newest change the backups and the surviving archive hold.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { BackupTarget } from "../backup/target.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { InvalidInputError } from "../errors.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
+import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { listSegments } from "../redo/archive-redo.ts";
+import { submitRestore } from "./submit-restore.ts";
+
+interface DirectorySnapshot {
+  accounts: { id: string; email: string; display_name: string; status: string; cos: string; created_at: string; deleted_at: string | null; names: { email: string; validFrom: string; validTo: string | null }[] | null }[];
+}
+
+export async function restoreServer(options: { server: string; requestedBy: string; dryRun?: boolean }) {
+  const server = await getServer(options.server);
+  const serverRow = await prisma().server.findUniqueOrThrow({ where: { name: server.name } });
+  await setUpServerStore(server.name);
+  const store = await openMailstore(server.name);
+  const { rows: present } = await store.pool.query<{ n: number }>("SELECT count(*) AS n FROM mailstore.mailbox");
+  if (present[0]!.n > 0) {
+    throw new InvalidInputError(`${server.name}'s mailstore is not empty (${present[0]!.n} mailboxes): --offline rebuilds an empty one; restore accounts with -a or a group with --group`);
+  }
+  const newest = await prisma().backupSession.findFirst({ where: { serverId: serverRow.id, status: "completed" }, orderBy: { createdAt: "desc" } });
+  if (!newest) throw new InvalidInputError(`${server.name} has no completed backup to rebuild from`);
+
+  // 1. The directory, as the newest session saw it.
+  const target = new BackupTarget(server.backupTarget, server.name);
+  const snapshot = JSON.parse(gunzipSync(await readFile(path.join(target.sessionDir(newest.label, "complete"), "global", "directory.json.gz"))).toString()) as DirectorySnapshot;
+  let accountsRestored = 0;
+  if (!options.dryRun) {
+    for (const a of snapshot.accounts) {
+      const { rowCount } = await consolePool().query(
+        `INSERT INTO account (id, email, display_name, status, domain_id, server_id, cos_id, created_at, deleted_at)
+         SELECT $1, $2, $3, $4::account_status, d.id, $5, c.id, $6, $7 FROM domain d, class_of_service c
+          WHERE d.name = split_part($2, '@', 2) AND c.name = $8
+         ON CONFLICT DO NOTHING`,
+        [a.id, a.email, a.display_name, a.status, serverRow.id, a.created_at, a.deleted_at, a.cos],
+      );
+      if (rowCount) {
+        accountsRestored++;
+        for (const n of a.names ?? []) {
+          await consolePool().query("INSERT INTO account_name (account_id, email, valid_from, valid_to) VALUES ($1, $2, $3, $4)", [a.id, n.email, n.validFrom, n.validTo]);
+        }
+      }
+    }
+  }
+
+  // 2. Sequence numbers: past everything the backups and the archive hold.
+  const segments = await listSegments(store.redoArchivePath);
+  const { rows: through } = await consolePool().query<{ max: string | null }>("SELECT max(redo_through_seq) AS max FROM backup_session WHERE server_id = $1", [serverRow.id]);
+  const used = Math.max(Number(through[0]!.max ?? 0), segments.at(-1)?.lastSeq ?? 0);
+  if (!options.dryRun && used > 0) {
+    await store.pool.query("SELECT setval('mailstore.redo_seq', $1)", [used]);
+    await store.pool.query("UPDATE mailstore.redo_state SET last_archived_seq = $1", [segments.at(-1)?.lastSeq ?? used]);
+  }
+
+  // 3. Every live account with a full backup, in place, to the newest change held.
+  const { rows: live } = await consolePool().query<{ email: string }>(
+    `SELECT DISTINCT a.email FROM account a JOIN session_account sa ON sa.account_id = a.id AND sa.kind = 'full'
+       JOIN backup_session s ON s.id = sa.session_id AND s.status = 'completed'
+      WHERE a.server_id = $1 AND a.deleted_at IS NULL ORDER BY a.email`,
+    [serverRow.id],
+  );
+  const restore = await submitRestore({ server: server.name, accounts: live.map((r) => r.email), continueOnError: true, requestedBy: options.requestedBy, dryRun: options.dryRun });
+  return { directoryAccountsRestored: accountsRestored, sequenceFrom: used + 1, restore };
+}
