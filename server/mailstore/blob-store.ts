@@ -5,7 +5,9 @@
  * blob and a crash leaves at most a stray temporary file. Blobs are written before the
  * transaction that refers to them commits; one whose transaction aborted is only unreferenced.
  */
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
@@ -29,8 +31,12 @@ export class BlobStore {
     );
   }
 
-  /** Stores bytes under their digest; does nothing when the blob is already there. */
-  async put(bytes: Buffer, digest = sha256(bytes)): Promise<{ digest: string; size: number; created: boolean }> {
+  /**
+   * Stores bytes under their digest; does nothing when the blob is already there. With
+   * `sync: false` (bulk restores) the caller makes the volume durable once with `syncVolume`
+   * before anything that refers to the blobs commits.
+   */
+  async put(bytes: Buffer, digest = sha256(bytes), options: { sync?: boolean } = {}): Promise<{ digest: string; size: number; created: boolean }> {
     const target = this.path(digest);
     if (await this.has(digest)) return { digest, size: bytes.length, created: false };
     await mkdir(path.dirname(target), { recursive: true });
@@ -38,12 +44,18 @@ export class BlobStore {
     const file = await open(temp, "wx");
     try {
       await file.writeFile(bytes);
-      await file.sync();
+      if (options.sync ?? true) await file.sync();
     } finally {
       await file.close();
     }
     await rename(temp, target);
     return { digest, size: bytes.length, created: true };
+  }
+
+  /** One syncfs for the volume: everything written to it is on disk afterwards. */
+  async syncVolume(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await promisify(execFile)("sync", ["-f", this.root]);
   }
 
   async read(digest: string): Promise<Buffer> {
