@@ -122,6 +122,9 @@ try {
 
   // 3. Many small accounts: incrementals follow the redo.
   if (opts.accounts > 0) await incrementals();
+} catch (error) {
+  console.error(`bench failed: ${(error as Error).stack ?? error}`);
+  process.exitCode = 1;
 } finally {
   for (const w of workers) await w.close();
   await closeMailstores();

@@ -23,12 +23,13 @@ import { promisify } from "node:util";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
-import { gunzipSync, gzip } from "node:zlib";
+import { gunzip, gzip } from "node:zlib";
 
 export const TARGET_FORMAT = 1;
 
 const execFileAsync = promisify(execFile);
 const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 function isGzip(bytes: Buffer): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -278,7 +279,7 @@ export class BackupTarget {
   async readBlob(digest: string): Promise<Buffer> {
     const raw = await readFile(this.blobPath(digest)).catch(() => null);
     if (!raw) throw new Error(`blob ${digest} is missing from the backup target`);
-    return isGzip(raw) ? gunzipSync(raw) : raw;
+    return isGzip(raw) ? gunzipAsync(raw) : raw;
   }
 
   async *listBlobs(): AsyncGenerator<{ digest: string; path: string }> {

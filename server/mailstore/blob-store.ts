@@ -17,6 +17,9 @@ export function sha256(bytes: Buffer): string {
 }
 
 export class BlobStore {
+  /** Folders known to exist, to spare a mkdir per blob on bulk paths. */
+  private readonly dirs = new Set<string>();
+
   constructor(readonly root: string) {}
 
   path(digest: string): string {
@@ -36,12 +39,20 @@ export class BlobStore {
    * `sync: false` (bulk restores) the caller makes the volume durable once with `syncVolume`
    * before anything that refers to the blobs commits.
    */
-  async put(bytes: Buffer, digest = sha256(bytes), options: { sync?: boolean } = {}): Promise<{ digest: string; size: number; created: boolean }> {
+  async put(bytes: Buffer, digest = sha256(bytes), options: { sync?: boolean; knownAbsent?: boolean } = {}): Promise<{ digest: string; size: number; created: boolean }> {
     const target = this.path(digest);
-    if (await this.has(digest)) return { digest, size: bytes.length, created: false };
-    await mkdir(path.dirname(target), { recursive: true });
-    const temp = path.join(path.dirname(target), `.tmp-${digest.slice(0, 8)}-${randomBytes(6).toString("hex")}`);
-    const file = await open(temp, "wx");
+    if (!options.knownAbsent && (await this.has(digest))) return { digest, size: bytes.length, created: false };
+    const dir = path.dirname(target);
+    if (!this.dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.dirs.add(dir);
+    }
+    const temp = path.join(dir, `.tmp-${digest.slice(0, 8)}-${randomBytes(6).toString("hex")}`);
+    const file = await open(temp, "wx").catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+      await mkdir(dir, { recursive: true }); // the folder went away (a volume being rebuilt)
+      return open(temp, "wx");
+    });
     try {
       await file.writeFile(bytes);
       if (options.sync ?? true) await file.sync();

@@ -36,6 +36,8 @@ export interface AccountRestoreResult {
   skipped: number;
   gaps: { from: number; to: number }[];
   changeNumber: number;
+  /** Where the time went, in milliseconds. */
+  timings: { blobsMs: number; loadMs: number; replayMs: number };
 }
 
 interface SnapshotDescription {
@@ -116,6 +118,7 @@ export async function restoreAccount(options: {
     // Blobs back from the backup, several at a time, made durable by one sync before the
     // metadata that refers to them commits.
     let blobsCopied = 0;
+    const t0 = performance.now();
     if (!options.excludeBlobs) {
       let next = 0;
       const copyOne = async () => {
@@ -123,7 +126,7 @@ export async function restoreAccount(options: {
           const digest = digests[next++]!;
           if (options.signal?.aborted) throw new Error("restore aborted");
           if (await store.blobs.has(digest)) continue;
-          await store.blobs.put(await target.readBlob(digest), digest, { sync: false });
+          await store.blobs.put(await target.readBlob(digest), digest, { sync: false, knownAbsent: true });
           blobsCopied++;
         }
       };
@@ -157,6 +160,7 @@ export async function restoreAccount(options: {
       }
       const items = `${groupSchema(mailbox.group_id)}.item`;
       const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
+      const t1 = performance.now();
       await loadTable(client, path.join(accountDir, "items.copy.gz"), items, description.columns.items, mailbox.id);
       await loadTable(client, path.join(accountDir, "tombstones.copy.gz"), tombstones, description.columns.tombstones, mailbox.id);
       const { rows: counted } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${items} WHERE mailbox_id = $1`, [mailbox.id]);
@@ -172,8 +176,10 @@ export async function restoreAccount(options: {
         await store.blobs.put(bytes, digest);
         blobsCopied++;
       };
+      const t2 = performance.now();
       const state: ReplayState = { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] };
       await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target), state, options);
+      const t3 = performance.now();
 
       // The reload is itself a change of the mailbox: one record that later replays stop at.
       const changeNumber = Math.max(previousChange, state.changeNumber) + 1;
@@ -203,6 +209,7 @@ export async function restoreAccount(options: {
         skipped: state.skipped,
         gaps: state.gaps,
         changeNumber,
+        timings: { blobsMs: Math.round(t1 - t0), loadMs: Math.round(t2 - t1), replayMs: Math.round(t3 - t2) },
       };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});
