@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { ADMIN } from "./e2e/users.ts";
 
 // The console under test is started by e2e/global-setup.ts on this port, with its own database.
 const port = Number(process.env.E2E_PORT ?? 3210);
@@ -13,6 +14,8 @@ export default defineConfig({
   reporter: [["list"]],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
+    // Signed in as the e2e admin unless a test says otherwise (e2e/global-setup.ts saves the state).
+    storageState: ADMIN.state,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     viewport: { width: 1366, height: 860 },

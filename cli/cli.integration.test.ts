@@ -1,5 +1,6 @@
 /** The CLI as cron runs it: a real process, real database; exit status and one-line errors. */
 import { execFile } from "node:child_process";
+import os from "node:os";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName } from "../server/config.ts";
@@ -45,6 +46,29 @@ describe("mailvault CLI", () => {
     const { code, stderr } = await mailvault(...args);
     expect(code).toBe(1);
     expect(stderr.trim()).toBe(line);
+  });
+
+  it("manages console users and audits each change as cli:<os user>", async () => {
+    const added = await mailvault("users", "add", "Ines@Example.com", "--role", "helpdesk");
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^added ines@example.com \(helpdesk\); password: \S{12,}/);
+    const again = await mailvault("users", "add", "ines@example.com", "--role", "helpdesk");
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toBe("mailvault: a user ines@example.com already exists");
+    expect((await mailvault("users", "add", "x@example.com", "--role", "boss")).stderr).toMatch(/role is admin or helpdesk/);
+    expect((await mailvault("users", "disable", "ines@example.com")).code).toBe(0);
+    expect(JSON.parse((await mailvault("users", "--json")).stdout)).toEqual([expect.objectContaining({ email: "ines@example.com", disabled: true })]);
+
+    const { prisma } = await import("../server/db/console-db.ts");
+    const entries = await prisma().auditEntry.findMany({ where: { action: { startsWith: "user." } }, orderBy: { id: "asc" } });
+    const actor = `cli:${os.userInfo().username}`;
+    expect(entries.map((e) => [e.actor, e.action, e.outcome])).toEqual([
+      [actor, "user.create", "ok"],
+      [actor, "user.create", "refused"],
+      [actor, "user.create", "refused"],
+      [actor, "user.update", "ok"],
+    ]);
+    expect(JSON.stringify(entries.map((e) => [e.params, e.message]))).not.toMatch(/password: /);
   });
 
   it("exits 3 from health when no worker runs", async () => {

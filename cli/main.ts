@@ -11,6 +11,7 @@ import { closeQueues } from "../server/jobs/queues.ts";
 import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { closeStatusClient } from "../server/jobs/redis.ts";
 import os from "node:os";
+import { recordAudit } from "../server/audit/audit.ts";
 import { registerAccounts } from "./commands/accounts.ts";
 import { registerBackup } from "./commands/backup.ts";
 import { registerBackupabort } from "./commands/backupabort.ts";
@@ -26,13 +27,14 @@ import { registerHealth } from "./commands/health.ts";
 import { registerRedoarchive } from "./commands/redoarchive.ts";
 import { registerRedodump } from "./commands/redodump.ts";
 import { registerServers } from "./commands/servers.ts";
+import { registerUsers } from "./commands/users.ts";
 
 const program = new Command("mailvault")
   .description("Backup and restore for PostgreSQL mailbox servers")
   .showHelpAfterError("(run `mailvault <command> --help` for its options)")
   .exitOverride();
 
-/** Who the CLI acts as, for the session record and (later) the audit log. */
+/** Who the CLI acts as (an admin), for session records and the audit log. */
 const requestedBy = `cli:${os.userInfo().username}`;
 
 registerServers(program);
@@ -50,6 +52,39 @@ registerAccounts(program);
 registerHealth(program);
 registerRedodump(program);
 registerRedoarchive(program);
+registerUsers(program);
+
+/**
+ * The audit name of a command that changes something; read-only commands (and --plan runs) are
+ * not audited, as the console does not audit reads.
+ */
+function auditedAs(command: Command): string | undefined {
+  const o = command.opts();
+  const parent = command.parent?.name() === "mailvault" ? "" : `${command.parent?.name()}.`;
+  switch (parent + command.name()) {
+    case "backup": return o.del !== undefined ? (o.plan ? undefined : "backup.delete") : "backup.start";
+    case "backupabort": return o.restore ? "restore.abort" : "backup.abort";
+    case "restore": return o.plan ? undefined : "restore.start";
+    case "playredo": return "restore.playredo";
+    case "copyback": return "copyback";
+    case "reconstruct": return "mailbox.reconstruct";
+    case "verify": return "backup.verify";
+    case "catalog": return o.rescan ? "catalog.rescan" : undefined;
+    case "redoarchive": return "redo.archive";
+    case "schedulebackup": return o.query ? undefined : "schedules.update";
+    case "users.add": return "user.create";
+    case "users.passwd": case "users.disable": case "users.enable": return "user.update";
+    default: return undefined;
+  }
+}
+
+let audited: { action: string; target: string; params: Record<string, unknown> } | undefined;
+program.hook("preAction", (_program, command) => {
+  const action = auditedAs(command);
+  if (!action) return;
+  const params: Record<string, unknown> = { ...command.opts(), ...(command.args.length ? { args: command.args } : {}) };
+  audited = { action, target: String(params.server ?? params.account ?? command.args[0] ?? ""), params };
+});
 
 function explain(error: unknown): string {
   if (error instanceof ZodError) return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
@@ -75,14 +110,22 @@ function zimbraArgs(argv: string[]): string[] {
   return argv.map((arg, i) => (i < 2 ? arg : (ZIMBRA_FLAGS[arg] ?? (/^-[a-zA-Z]{2,}$/.test(arg) ? `-${arg}` : arg))));
 }
 
+let failure: string | undefined;
 try {
   await program.parseAsync(zimbraArgs(process.argv));
 } catch (error) {
   if (error instanceof CommanderError) process.exitCode = error.exitCode;
   else {
-    console.error(`mailvault: ${explain(error)}`);
+    failure = explain(error);
+    console.error(`mailvault: ${failure}`);
     process.exitCode = error instanceof MailvaultError && error.kind === "unavailable" ? 3 : 1;
   }
 } finally {
+  if (audited) {
+    const ok = !process.exitCode;
+    await recordAudit({ actor: requestedBy, role: "admin", ...audited, outcome: ok ? "ok" : failure ? "refused" : "failed", status: ok ? 0 : Number(process.exitCode), message: failure ?? "" }).catch(
+      (error: Error) => console.error(`mailvault: could not write the audit log: ${error.message}`),
+    );
+  }
   await Promise.allSettled([closeQueues(), closeStatusClient(), closeMailstores(), closeConsoleDb()]);
 }

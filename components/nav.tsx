@@ -2,21 +2,30 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { useMe } from "./use-me";
 
 const LINKS = [
   { href: "/", label: "Dashboard" },
   { href: "/servers", label: "Servers" },
   { href: "/sessions", label: "Sessions" },
   { href: "/accounts", label: "Accounts" },
+  { href: "/restore", label: "Restore" },
+  { href: "/restores", label: "Restore runs" },
+  { href: "/redo", label: "Redo browser" },
   { href: "/jobs", label: "Jobs" },
+  { href: "/schedules", label: "Schedules", admin: true },
+  { href: "/users", label: "Users", admin: true },
+  { href: "/audit", label: "Audit log", admin: true },
 ];
 
 export function Nav() {
   const pathname = usePathname();
+  const me = useMe();
+  const isAdmin = me.data?.role === "admin";
   return (
-    <nav aria-label="Main" className="flex flex-col gap-0.5">
-      {LINKS.map(({ href, label }) => {
-        const active = href === "/" ? pathname === "/" : pathname.startsWith(href);
+    <nav aria-label="Main" className="flex flex-wrap gap-0.5 lg:flex-col">
+      {LINKS.filter((l) => !l.admin || isAdmin).map(({ href, label }) => {
+        const active = href === "/" ? pathname === "/" : pathname === href || pathname.startsWith(`${href}/`);
         return (
           <Link
             key={href}

@@ -5,10 +5,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FullConfig } from "@playwright/test";
+import { createUser } from "../server/auth/users.ts";
 import { databaseName, resetConfig, withDatabase } from "../server/config.ts";
 import { closeConsoleDb } from "../server/db/console-db.ts";
 import { ensureDatabase } from "../server/db/databases.ts";
@@ -18,6 +19,22 @@ import { seedDemoMail } from "../server/demo/seed-demo-mail.ts";
 import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { deleteRedisKeys, dropDatabasesOf } from "../server/testing/test-env.ts";
 import { buildConsole } from "../scripts/lib/next-build.ts";
+import { ADMIN, HELPDESK } from "./users.ts";
+
+/** Signs in through the API and saves the browser state (the session cookie) for the tests to use. */
+async function saveSignedInState(baseURL: string, user: typeof ADMIN): Promise<void> {
+  const response = await fetch(`${baseURL}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  });
+  if (!response.ok) throw new Error(`could not sign in as ${user.email}: HTTP ${response.status}`);
+  const [pair] = (response.headers.get("set-cookie") ?? "").split(";");
+  const [name, value] = pair!.split("=");
+  const cookie = { name: name!, value: value!, domain: new URL(baseURL).hostname, path: "/", expires: -1, httpOnly: true, secure: false, sameSite: "Lax" };
+  await mkdir(path.dirname(user.state), { recursive: true });
+  await writeFile(user.state, JSON.stringify({ cookies: [cookie], origins: [] }));
+}
 
 export default async function globalSetup(config: FullConfig) {
   const baseURL = config.projects[0]!.use.baseURL!;
@@ -33,6 +50,8 @@ export default async function globalSetup(config: FullConfig) {
   resetConfig();
   await seedDemo({ accounts: 240, dataDir, consoleDatabase: databaseName(databaseUrl), lmtpBasePort: 17025 });
   await seedDemoMail({ opsPerAccount: 8 });
+  await createUser({ email: ADMIN.email, name: "E2E admin", role: "admin", password: ADMIN.password });
+  await createUser({ email: HELPDESK.email, name: "E2E helpdesk", role: "helpdesk", password: HELPDESK.password });
   await closeMailstores();
   await closeConsoleDb();
 
@@ -66,5 +85,7 @@ export default async function globalSetup(config: FullConfig) {
     }
     await new Promise((r) => setTimeout(r, 300));
   }
+  await saveSignedInState(baseURL, ADMIN);
+  await saveSignedInState(baseURL, HELPDESK);
   return teardown;
 }

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { config, databaseName } from "../server/config.ts";
+import { ensureFirstAdmin } from "../server/auth/users.ts";
 import { closeConsoleDb, prisma } from "../server/db/console-db.ts";
 import { ensureDatabase } from "../server/db/databases.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
@@ -21,7 +22,7 @@ const dev = process.argv.includes("--dev");
 /** Operations per demo mailbox on first start: about 30 messages each, a few busy mailboxes far more. */
 const DEMO_OPS_PER_ACCOUNT = 50;
 const log = (line: string) => console.log(`[mailvault] ${line}`);
-const { DATABASE_URL, REDIS_URL, MAILVAULT_DATA_DIR, PORT } = config();
+const { DATABASE_URL, REDIS_URL, MAILVAULT_DATA_DIR, PORT, MAILVAULT_ADMIN_EMAIL, MAILVAULT_ADMIN_PASSWORD } = config();
 
 let services: Services | undefined;
 const children: ChildProcess[] = [];
@@ -59,6 +60,11 @@ try {
   if (await ensureDatabase(DATABASE_URL)) log(`created database ${databaseName(DATABASE_URL)}`);
   const { applied } = await migrateDatabase(DATABASE_URL);
   if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
+  const admin = await ensureFirstAdmin({ email: MAILVAULT_ADMIN_EMAIL, password: MAILVAULT_ADMIN_PASSWORD });
+  if (admin?.password) {
+    log(`created the first admin: sign in as ${admin.email} with password ${admin.password}`);
+    log("this password is shown only now; change it on the Users page, or reset it with ./bin/mailvault users passwd");
+  } else if (admin) log(`created the first admin ${admin.email} with the password from MAILVAULT_ADMIN_PASSWORD`);
   if ((await prisma().server.count()) === 0) {
     const seeded = await seedDemo({ accounts: 240, dataDir: MAILVAULT_DATA_DIR, consoleDatabase: databaseName(DATABASE_URL) });
     log(`seeded the demo directory: ${seeded.servers} servers, ${seeded.accountsCreated} accounts; filling mailboxes (about a minute, once)`);

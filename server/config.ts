@@ -17,6 +17,10 @@ const schema = z.object({
   MAILVAULT_DATA_DIR: z.string().default(path.resolve(/* turbopackIgnore: true */ ".data")),
   /** A running backup session whose heartbeat is older than this is taken for dead (its worker was killed). */
   MAILVAULT_SESSION_STALE_SECONDS: z.coerce.number().int().min(2).max(3600).default(15),
+  /** The first admin, created on the first start when the console has no user yet. */
+  MAILVAULT_ADMIN_EMAIL: z.email().default("admin@mailvault.local"),
+  /** Its password; when unset, the first start generates one and prints it once. */
+  MAILVAULT_ADMIN_PASSWORD: z.string().min(10, "at least 10 characters").optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

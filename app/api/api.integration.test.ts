@@ -5,22 +5,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName } from "@/server/config.ts";
 import { seedDemo } from "@/server/demo/seed-demo.ts";
-import { createTestEnv, type TestEnv } from "@/server/testing/test-env.ts";
+import { createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
 import { GET as getAccounts } from "./accounts/route.ts";
 import { GET as getServers } from "./servers/route.ts";
 import { GET as getServer } from "./servers/[name]/route.ts";
 import { GET as unknownRoute } from "./[...path]/route.ts";
 
 let env: TestEnv;
+let cookie = "";
 
 beforeAll(async () => {
   env = await createTestEnv();
   await seedDemo({ accounts: 240, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+  cookie = await signedInCookie("helpdesk");
 });
 
 afterAll(() => env?.cleanup());
 
-const request = (path: string) => new Request(`http://localhost${path}`);
+const request = (path: string) => new Request(`http://localhost${path}`, { headers: { cookie } });
 const params = (name: string) => ({ params: Promise.resolve({ name }) });
 
 describe("GET /api/accounts", () => {
@@ -49,7 +51,7 @@ describe("GET /api/accounts", () => {
 
 describe("GET /api/servers", () => {
   it("lists both demo servers with their account counts", async () => {
-    const body = await (await getServers()).json();
+    const body = await (await getServers(request("/api/servers"))).json();
     expect(body.servers.map((s: { name: string }) => s.name)).toEqual(["mail1", "mail2"]);
     expect(body.servers[0].accounts.total).toBeGreaterThan(0);
     expect(body.servers[0].settings.mailboxGroups).toBe(8);

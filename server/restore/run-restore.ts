@@ -100,3 +100,10 @@ export async function abortRestore(input: { server: string; label?: string }): P
   await prisma().restoreRun.update({ where: { id: run.id }, data: { abortRequested: true, ...(run.status === "queued" ? { status: "aborted", endedAt: new Date() } : {}) } });
   return { label: run.label, status: run.status === "queued" ? "aborted" : "aborting after the current account" };
 }
+
+/** Aborts a restore run by id (the console's abort on a `restore-<n>` job). */
+export async function abortRestoreRun(runId: number): Promise<{ label: string; status: string }> {
+  const run = await prisma().restoreRun.findUnique({ where: { id: runId } });
+  if (!run) throw new SessionNotFoundError(`restore run ${runId}`);
+  return abortRestore({ server: run.server, label: run.label });
+}

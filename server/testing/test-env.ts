@@ -76,3 +76,17 @@ export async function deleteRedisKeys(pattern: string): Promise<void> {
     redis.disconnect();
   }
 }
+
+/**
+ * A console user of the given role, signed in: the cookie header a browser would send. Route
+ * handler tests put it on their requests, since every API route checks who is asking.
+ */
+export async function signedInCookie(role: "admin" | "helpdesk", email = `${role}@test.example`): Promise<string> {
+  const { createUser, signIn, COOKIE } = await import("../auth/users.ts");
+  const password = "correct horse battery";
+  await createUser({ email, role, password }).catch((error: { code?: string }) => {
+    if (error.code !== "user_exists") throw error;
+  });
+  const { token } = await signIn(email, password);
+  return `${COOKIE}=${token}`;
+}

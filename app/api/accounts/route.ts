@@ -1,6 +1,7 @@
 import { searchAccounts, searchAccountsInput } from "@/server/directory/search-accounts.ts";
-import { queryOf, respond } from "../_lib/respond.ts";
+import { handle } from "../_lib/guard.ts";
+import { queryOf } from "../_lib/respond.ts";
 
 export async function GET(request: Request) {
-  return respond(() => searchAccounts(searchAccountsInput.parse(queryOf(request))));
+  return handle(request, { permission: "read" }, () => searchAccounts(searchAccountsInput.parse(queryOf(request))));
 }

@@ -1,7 +1,10 @@
 import { submitBackup } from "@/server/backup/submit-backup.ts";
-import { respond } from "../_lib/respond.ts";
+import { handle } from "../_lib/guard.ts";
 
 /** Starts a backup session: `{ server, type: "full" | "incremental", accounts?: "all" | string[] }`. */
 export async function POST(request: Request) {
-  return respond(async () => submitBackup({ ...(await request.json().catch(() => ({}))), requestedBy: "console" }), 202);
+  const body = await request.json().catch(() => ({}));
+  return handle(request, { permission: "backup.run", audit: "backup.start", target: body?.server, params: body, status: 202 }, (user) =>
+    submitBackup({ ...body, requestedBy: user.email }),
+  );
 }

@@ -1,7 +1,8 @@
 import { copyBack } from "@/server/restore/copy-back.ts";
-import { respond } from "../_lib/respond.ts";
+import { handle } from "../_lib/guard.ts";
 
-/** `{ server, from, to, folders?: ["/Inbox/x"], itemIds?: [..], onConflict?: "skip" | "replace" }` */
+/** `{ server, from, to, folders?: ["/Inbox/x"], itemIds?: [..], onConflict?: "skip" | "replace" }` (admins) */
 export async function POST(request: Request) {
-  return respond(async () => copyBack(await request.json().catch(() => ({}))));
+  const body = await request.json().catch(() => ({}));
+  return handle(request, { permission: "copyback", audit: "copyback", target: `${body?.from} -> ${body?.to}`, params: body }, () => copyBack(body));
 }

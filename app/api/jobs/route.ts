@@ -1,11 +1,11 @@
 import { listServerNames } from "@/server/directory/list-servers.ts";
 import { listJobs, listJobsInput } from "@/server/jobs/list-jobs.ts";
-import { queryOf, respond } from "../_lib/respond.ts";
+import { handle } from "../_lib/guard.ts";
+import { queryOf } from "../_lib/respond.ts";
 
 export async function GET(request: Request) {
-  return respond(async () => {
+  return handle(request, { permission: "read" }, async () => {
     const input = listJobsInput.parse(queryOf(request));
-    const servers = await listServerNames();
-    return { jobs: await listJobs(servers, input) };
+    return { jobs: await listJobs(await listServerNames(), input) };
   });
 }

@@ -1,16 +1,32 @@
+import { restoreNeeds } from "@/server/auth/permissions.ts";
 import { prisma } from "@/server/db/console-db.ts";
 import { submitRestore } from "@/server/restore/submit-restore.ts";
-import { queryOf, respond } from "../_lib/respond.ts";
+import { handle } from "../_lib/guard.ts";
+import { queryOf } from "../_lib/respond.ts";
 
-/** Plans a restore (`dryRun: true` returns the plan only) or starts it (202). */
+/**
+ * Plans a restore (`dryRun: true`: the plan only, nothing changes) or starts it (202). Helpdesk
+ * staff may only restore one account into a prefixed copy; anything else answers 403.
+ */
 export async function POST(request: Request) {
   const body = await request.json().catch(() => ({}));
-  return respond(async () => submitRestore({ ...body, requestedBy: "console" }), body?.dryRun ? 200 : 202);
+  const dryRun = body?.dryRun === true;
+  return handle(
+    request,
+    {
+      permission: dryRun ? "restore.plan" : restoreNeeds(body ?? {}),
+      audit: dryRun ? undefined : "restore.start",
+      target: Array.isArray(body?.accounts) ? body.accounts.join(", ") : String(body?.accounts ?? body?.group ?? ""),
+      params: body,
+      status: dryRun ? 200 : 202,
+    },
+    (user) => submitRestore({ ...body, requestedBy: user.email }),
+  );
 }
 
 export async function GET(request: Request) {
   const { server } = queryOf(request);
-  return respond(async () => ({
+  return handle(request, { permission: "read" }, async () => ({
     restores: await prisma().restoreRun.findMany({ where: server ? { server } : {}, orderBy: { createdAt: "desc" }, take: 100 }),
   }));
 }

@@ -1,6 +1,6 @@
 import { listServers } from "@/server/directory/list-servers.ts";
-import { respond } from "../_lib/respond.ts";
+import { handle } from "../_lib/guard.ts";
 
-export async function GET() {
-  return respond(async () => ({ servers: await listServers() }));
+export async function GET(request: Request) {
+  return handle(request, { permission: "read" }, async () => ({ servers: await listServers() }));
 }

@@ -1,6 +1,7 @@
 import { querySessions } from "@/server/backup/query-sessions.ts";
-import { queryOf, respond } from "../_lib/respond.ts";
+import { handle } from "../_lib/guard.ts";
+import { queryOf } from "../_lib/respond.ts";
 
 export async function GET(request: Request) {
-  return respond(() => querySessions(queryOf(request)));
+  return handle(request, { permission: "read" }, () => querySessions(queryOf(request)));
 }

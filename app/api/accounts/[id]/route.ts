@@ -2,11 +2,11 @@ import { getAccount } from "@/server/directory/get-account.ts";
 import { MailvaultError } from "@/server/errors.ts";
 import { openMailstore } from "@/server/mailstore/mailstore.ts";
 import { mailboxSummary } from "@/server/mailstore/read-mailbox.ts";
-import { respond } from "../../_lib/respond.ts";
+import { handle } from "../../_lib/guard.ts";
 
-export async function GET(_request: Request, { params }: { params: Promise<{ id: string }> }) {
+export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  return respond(async () => {
+  return handle(request, { permission: "read" }, async () => {
     const account = await getAccount(id);
     // A deleted account has no mailbox; a mailstore that cannot be read should not hide the account.
     const mailbox = account.deletedAt

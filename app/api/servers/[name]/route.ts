@@ -1,7 +1,7 @@
 import { getServer } from "@/server/directory/list-servers.ts";
-import { respond } from "../../_lib/respond.ts";
+import { handle } from "../../_lib/guard.ts";
 
-export async function GET(_request: Request, { params }: { params: Promise<{ name: string }> }) {
+export async function GET(request: Request, { params }: { params: Promise<{ name: string }> }) {
   const { name } = await params;
-  return respond(() => getServer(name));
+  return handle(request, { permission: "read" }, () => getServer(name));
 }

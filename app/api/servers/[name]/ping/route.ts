@@ -1,8 +1,8 @@
 import { getServer } from "@/server/directory/list-servers.ts";
 import { pingWorker } from "@/server/jobs/ping-worker.ts";
-import { respond } from "../../../_lib/respond.ts";
+import { handle } from "../../../_lib/guard.ts";
 
-export async function POST(_request: Request, { params }: { params: Promise<{ name: string }> }) {
+export async function POST(request: Request, { params }: { params: Promise<{ name: string }> }) {
   const { name } = await params;
-  return respond(async () => pingWorker((await getServer(name)).name));
+  return handle(request, { permission: "server.ping", audit: "server.ping", target: name }, async () => pingWorker((await getServer(name)).name));
 }

@@ -1,0 +1,55 @@
+/**
+ * Every API route goes through `handle`: who is asking (the session cookie), whether their role
+ * allows it (server/auth/permissions.ts), the work, the answer, and for changes an audit entry
+ * saying who did what with which parameters and what came of it.
+ */
+import type { NextResponse } from "next/server";
+import { recordAudit } from "@/server/audit/audit.ts";
+import { can, type Permission } from "@/server/auth/permissions.ts";
+import { COOKIE, userForToken, type SessionUser } from "@/server/auth/users.ts";
+import { logger } from "@/server/logger.ts";
+import { errorResponse, respond } from "./respond.ts";
+
+export function cookieValue(request: Request, name: string): string | undefined {
+  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return undefined;
+}
+
+export async function currentUser(request: Request): Promise<SessionUser | null> {
+  return userForToken(cookieValue(request, COOKIE));
+}
+
+export interface HandleOptions {
+  permission: Permission | ((user: SessionUser) => Permission);
+  /** Audit this call under this action name (every change is audited; reads are not). */
+  audit?: string;
+  target?: string;
+  params?: unknown;
+  status?: number;
+}
+
+export async function handle<T>(request: Request, options: HandleOptions, work: (user: SessionUser) => Promise<T> | T): Promise<NextResponse> {
+  const user = await currentUser(request);
+  if (!user) return errorResponse(401, "not_signed_in", "sign in first");
+  const permission = typeof options.permission === "function" ? options.permission(user) : options.permission;
+  const audit = (outcome: "ok" | "refused" | "failed", status: number, message = "") =>
+    options.audit
+      ? recordAudit({ actor: user.email, role: user.role, action: options.audit, target: options.target, params: options.params, outcome, status, message }).catch((error) =>
+          logger.error({ err: error }, "could not write the audit log"),
+        )
+      : undefined;
+  if (!can(user.role, permission)) {
+    await audit("refused", 403, `${user.role} may not ${permission}`);
+    return errorResponse(403, "forbidden", `${user.role} users may not do this (${permission})`);
+  }
+  const response = await respond(() => work(user), options.status ?? 200);
+  if (options.audit) {
+    let message = "";
+    if (response.status >= 400) message = ((await response.clone().json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "";
+    await audit(response.status < 400 ? "ok" : response.status < 500 ? "refused" : "failed", response.status, message);
+  }
+  return response;
+}

@@ -1,0 +1,124 @@
+/**
+ * Sign-in, roles and the audit log through the route handlers, against a real database: who may
+ * do what is decided on the server, and every change (or refused attempt) leaves an audit entry.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseName } from "@/server/config.ts";
+import { seedDemo } from "@/server/demo/seed-demo.ts";
+import { setUpServerStore } from "@/server/mailstore/setup-mailstore.ts";
+import { createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
+import { GET as getAudit } from "../audit/route.ts";
+import { POST as postBackup } from "../backups/route.ts";
+import { GET as getMe } from "../me/route.ts";
+import { POST as postRestore } from "../restores/route.ts";
+import { GET as getServers } from "../servers/route.ts";
+import { PATCH as patchUser } from "../users/[email]/route.ts";
+import { GET as getUsers, POST as postUser } from "../users/route.ts";
+import { POST as login } from "./login/route.ts";
+import { POST as logout } from "./logout/route.ts";
+
+let env: TestEnv;
+let admin = "";
+let helpdesk = "";
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 240, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+  await setUpServerStore("mail1");
+  admin = await signedInCookie("admin");
+  helpdesk = await signedInCookie("helpdesk");
+});
+
+afterAll(() => env?.cleanup());
+
+const call = (path: string, cookie: string, init: { method?: string; body?: unknown } = {}) =>
+  new Request(`http://localhost${path}`, {
+    method: init.method ?? "GET",
+    headers: { cookie, "content-type": "application/json" },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+
+async function auditOf(action: string) {
+  const body = await (await getAudit(call(`/api/audit?action=${action}`, admin))).json();
+  return body.entries as { actor: string; action: string; outcome: string; status: number; params: Record<string, unknown> }[];
+}
+
+describe("sign-in", () => {
+  it("answers 401 without a session, and sets an http-only cookie on a right password", async () => {
+    expect((await getServers(call("/api/servers", ""))).status).toBe(401);
+    expect((await getServers(call("/api/servers", "mailvault_session=forged"))).status).toBe(401);
+
+    const wrong = await login(call("/api/auth/login", "", { method: "POST", body: { email: "admin@test.example", password: "not the password" } }));
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.code).toBe("bad_credentials");
+
+    const right = await login(call("/api/auth/login", "", { method: "POST", body: { email: "Admin@Test.Example", password: "correct horse battery" } }));
+    expect(right.status).toBe(200);
+    const setCookie = right.headers.get("set-cookie") ?? "";
+    expect(setCookie).toMatch(/^mailvault_session=[\w-]{40,};/);
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/SameSite=lax/i);
+    const cookie = setCookie.split(";")[0]!;
+    expect((await (await getMe(call("/api/me", cookie))).json()).user).toMatchObject({ email: "admin@test.example", role: "admin" });
+
+    await logout(call("/api/auth/logout", cookie, { method: "POST" }));
+    expect((await getMe(call("/api/me", cookie))).status).toBe(401);
+
+    const attempts = await auditOf("auth.login");
+    expect(attempts.map((a) => a.outcome)).toEqual(expect.arrayContaining(["ok", "refused"]));
+    expect(JSON.stringify(attempts)).not.toContain("not the password");
+  });
+});
+
+describe("helpdesk", () => {
+  it("reads, but may not back up, restore in place, restore several accounts, read the audit log or manage users", async () => {
+    expect((await getServers(call("/api/servers", helpdesk))).status).toBe(200);
+    const refused = [
+      await postBackup(call("/api/backups", helpdesk, { method: "POST", body: { server: "mail1", type: "full" } })),
+      await postRestore(call("/api/restores", helpdesk, { method: "POST", body: { server: "mail1", accounts: ["carol.white@example.com"] } })),
+      await postRestore(
+        call("/api/restores", helpdesk, { method: "POST", body: { server: "mail1", accounts: ["carol.white@example.com", "dan.brown@example.org"], copy: true, prefix: "restore_" } }),
+      ),
+      await getAudit(call("/api/audit", helpdesk)),
+      await getUsers(call("/api/users", helpdesk)),
+    ];
+    for (const response of refused) {
+      expect(response.status).toBe(403);
+      expect((await response.json()).error.code).toBe("forbidden");
+    }
+    const inPlace = (await auditOf("restore.start")).find((e) => e.actor === "helpdesk@test.example" && (e.params.accounts as string[]).length === 1);
+    expect(inPlace).toMatchObject({ outcome: "refused", status: 403 });
+    expect((await auditOf("backup.start"))[0]).toMatchObject({ actor: "helpdesk@test.example", outcome: "refused" });
+  });
+
+  it("may plan a restore of one account into a prefixed copy (the planner, not the role, answers)", async () => {
+    const response = await postRestore(
+      call("/api/restores", helpdesk, { method: "POST", body: { server: "mail1", accounts: ["carol.white@example.com"], copy: true, prefix: "restore_", dryRun: true } }),
+    );
+    // No backup exists in this database: the plan is refused for that reason, not for the role.
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toMatch(/no full backup of carol.white@example.com/);
+  });
+});
+
+describe("users", () => {
+  it("lets an admin add a helpdesk user, refuses bad input and duplicates, and disabling signs them out", async () => {
+    const bad = await postUser(call("/api/users", admin, { method: "POST", body: { email: "not-an-email", role: "boss", password: "short" } }));
+    expect(bad.status).toBe(400);
+    const created = await postUser(call("/api/users", admin, { method: "POST", body: { email: "Hana@Example.com", role: "helpdesk", password: "a long enough password" } }));
+    expect(created.status).toBe(201);
+    expect((await postUser(call("/api/users", admin, { method: "POST", body: { email: "hana@example.com", role: "helpdesk", password: "another long one" } }))).status).toBe(409);
+
+    const signedIn = await login(call("/api/auth/login", "", { method: "POST", body: { email: "hana@example.com", password: "a long enough password" } }));
+    const cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+    expect((await getMe(call("/api/me", cookie))).status).toBe(200);
+    expect((await patchUser(call("/api/users/hana%40example.com", admin, { method: "PATCH", body: { disabled: true } }), { params: Promise.resolve({ email: "hana%40example.com" }) })).status).toBe(200);
+    expect((await getMe(call("/api/me", cookie))).status).toBe(401);
+
+    const users = (await (await getUsers(call("/api/users", admin))).json()).users as { email: string; disabled: boolean }[];
+    expect(users.find((u) => u.email === "hana@example.com")).toMatchObject({ disabled: true });
+    const created_ = (await auditOf("user.create")).find((e) => e.params.email === "Hana@Example.com");
+    expect(created_).toMatchObject({ actor: "admin@test.example", outcome: "ok", status: 201 });
+    expect(created_!.params.password).toBe("(redacted)");
+  });
+});

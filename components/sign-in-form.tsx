@@ -1,0 +1,70 @@
+"use client";
+
+import { useMutation } from "@tanstack/react-query";
+import { useSearchParams } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { sendJson } from "./api";
+
+/** Only paths inside the console: `next` must not send a signed-in user to another site. */
+function safeNext(next: string | null): string {
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+export function SignInForm() {
+  const params = useSearchParams();
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const signIn = useMutation({
+    mutationFn: () => sendJson("POST", "/api/auth/login", { email, password }),
+    onSuccess: () => window.location.assign(safeNext(params.get("next"))),
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    signIn.mutate();
+  };
+  return (
+    <form onSubmit={submit} className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm" aria-label="Sign in">
+      <h1 className="mb-4 text-base font-semibold">Sign in to the console</h1>
+      <label className="block text-sm font-medium text-slate-700" htmlFor="email">
+        Email
+      </label>
+      <input
+        id="email"
+        type="email"
+        autoComplete="username"
+        required
+        autoFocus
+        value={email}
+        onChange={(e) => setEmail(e.target.value)}
+        className="mt-1 mb-4 w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-200"
+      />
+      <label className="block text-sm font-medium text-slate-700" htmlFor="password">
+        Password
+      </label>
+      <input
+        id="password"
+        type="password"
+        autoComplete="current-password"
+        required
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        className="mt-1 mb-4 w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-200"
+      />
+      {signIn.isError && (
+        <p role="alert" className="mb-3 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
+          {signIn.error.message}
+        </p>
+      )}
+      <button
+        type="submit"
+        disabled={signIn.isPending}
+        className="w-full rounded-md bg-slate-900 px-3 py-2 text-sm font-semibold text-white hover:bg-slate-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-sky-400 disabled:opacity-60"
+      >
+        {signIn.isPending ? "Signing in…" : "Sign in"}
+      </button>
+      <p className="mt-4 text-xs text-slate-500">
+        The first start of the console creates an admin and prints its password once (or takes it from MAILVAULT_ADMIN_PASSWORD).
+      </p>
+    </form>
+  );
+}

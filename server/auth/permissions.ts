@@ -1,0 +1,35 @@
+/**
+ * Who may do what. Admins may do everything. Helpdesk staff may read servers, sessions, accounts,
+ * jobs and redo, and submit exactly one kind of change: a restore of one account into a prefixed
+ * copy. Every API route checks this on the server; the pages only hide what would be refused.
+ */
+export type Role = "admin" | "helpdesk";
+
+export type Permission =
+  | "read"
+  | "backup.run"
+  | "backup.abort"
+  | "backup.delete"
+  | "backup.verify"
+  | "restore.plan"
+  | "restore.copy"
+  | "restore.any"
+  | "restore.abort"
+  | "copyback"
+  | "redo.archive"
+  | "schedules.manage"
+  | "users.manage"
+  | "audit.read"
+  | "server.ping";
+
+const HELPDESK = new Set<Permission>(["read", "restore.plan", "restore.copy"]);
+
+export function can(role: Role, permission: Permission): boolean {
+  return role === "admin" || HELPDESK.has(permission);
+}
+
+/** The one change helpdesk staff may make: one account, into a prefixed copy. */
+export function restoreNeeds(request: { accounts?: unknown; copy?: boolean; prefix?: string; group?: unknown }): Permission {
+  const oneAccount = Array.isArray(request.accounts) && request.accounts.length === 1;
+  return oneAccount && request.copy && request.prefix && request.group === undefined ? "restore.copy" : "restore.any";
+}

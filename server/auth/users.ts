@@ -1,0 +1,90 @@
+/** Console users: creation, listing, password changes, sign-in and session tokens. */
+import { createHash, randomBytes } from "node:crypto";
+import { z } from "zod";
+import { prisma } from "../db/console-db.ts";
+import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { hashPassword, verifyPassword } from "./passwords.ts";
+import { SESSION_DAYS } from "./cookie.ts";
+import type { Role } from "./permissions.ts";
+
+export { SESSION_COOKIE as COOKIE } from "./cookie.ts";
+
+export const newUserInput = z.object({
+  email: z.email("a user's name is an email address").transform((e) => e.toLowerCase()),
+  name: z.string().max(200).default(""),
+  role: z.enum(["admin", "helpdesk"], "role is admin or helpdesk"),
+  password: z.string().min(10, "a password has at least 10 characters").max(200),
+});
+
+export interface SessionUser {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+export class AuthError extends MailvaultError {
+  constructor(message: string) {
+    super("forbidden", "not_signed_in", message);
+  }
+}
+
+export async function createUser(raw: z.input<typeof newUserInput>): Promise<SessionUser> {
+  const input = newUserInput.parse(raw);
+  if (await prisma().user.findUnique({ where: { email: input.email } })) throw new MailvaultError("conflict", "user_exists", `a user ${input.email} already exists`);
+  const user = await prisma().user.create({ data: { email: input.email, name: input.name, role: input.role, passwordHash: await hashPassword(input.password) } });
+  return { id: user.id, email: user.email, name: user.name, role: user.role };
+}
+
+export async function listUsers() {
+  const users = await prisma().user.findMany({ orderBy: { email: "asc" } });
+  return users.map((u) => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt.toISOString(), disabled: u.disabledAt !== null }));
+}
+
+export async function setPassword(email: string, password: string): Promise<void> {
+  if (password.length < 10) throw new InvalidInputError("a password has at least 10 characters");
+  const { count } = await prisma().user.updateMany({ where: { email: email.toLowerCase() }, data: { passwordHash: await hashPassword(password) } });
+  if (!count) throw new MailvaultError("not_found", "user_not_found", `no user ${email}`);
+}
+
+export async function setDisabled(email: string, disabled: boolean): Promise<void> {
+  const user = await prisma().user.findUnique({ where: { email: email.toLowerCase() } });
+  if (!user) throw new MailvaultError("not_found", "user_not_found", `no user ${email}`);
+  await prisma().user.update({ where: { id: user.id }, data: { disabledAt: disabled ? new Date() : null } });
+  if (disabled) await prisma().userSession.deleteMany({ where: { userId: user.id } });
+}
+
+const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/** Checks a password and opens a session; the token goes into an http-only cookie. */
+export async function signIn(email: string, password: string): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
+  const user = await prisma().user.findUnique({ where: { email: email.trim().toLowerCase() } });
+  const ok = user && !user.disabledAt && (await verifyPassword(password, user.passwordHash));
+  if (!ok) throw new AuthError("wrong email or password");
+  const token = randomBytes(32).toString("base64url");
+  const expiresAt = new Date(Date.now() + SESSION_DAYS * 86_400_000);
+  await prisma().userSession.create({ data: { tokenHash: hashToken(token), userId: user.id, expiresAt } });
+  return { token, user: { id: user.id, email: user.email, name: user.name, role: user.role }, expiresAt };
+}
+
+export async function userForToken(token: string | undefined): Promise<SessionUser | null> {
+  if (!token) return null;
+  const session = await prisma().userSession.findUnique({ where: { tokenHash: hashToken(token) }, include: { user: true } });
+  if (!session || session.expiresAt < new Date() || session.user.disabledAt) return null;
+  return { id: session.user.id, email: session.user.email, name: session.user.name, role: session.user.role };
+}
+
+export async function signOut(token: string | undefined): Promise<void> {
+  if (token) await prisma().userSession.deleteMany({ where: { tokenHash: hashToken(token) } });
+}
+
+/**
+ * The first start: when no user exists, an admin is created with MAILVAULT_ADMIN_PASSWORD or a
+ * generated password that is returned (and printed once by `npm start`).
+ */
+export async function ensureFirstAdmin(options: { email: string; password?: string }): Promise<{ email: string; password: string | null } | null> {
+  if ((await prisma().user.count()) > 0) return null;
+  const password = options.password ?? randomBytes(12).toString("base64url");
+  await createUser({ email: options.email, name: "Administrator", role: "admin", password });
+  return { email: options.email, password: options.password ? null : password };
+}
