@@ -15,10 +15,10 @@ export function SessionKind({ type, mode }: { type: string; mode: string }) {
   );
 }
 
-export function ProgressBar({ done, total }: { done: number; total: number }) {
+export function ProgressBar({ done, total, label = "Accounts backed up" }: { done: number; total: number; label?: string }) {
   const pct = total > 0 ? Math.round((Math.min(done, total) / total) * 100) : 0;
   return (
-    <div className="flex items-center gap-2" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100} aria-label="Accounts backed up">
+    <div className="flex items-center gap-2" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100} aria-label={label}>
       <div className="h-2 w-full min-w-24 overflow-hidden rounded-full bg-slate-200">
         <div className="h-full rounded-full bg-sky-500 transition-all" style={{ width: `${pct}%` }} />
       </div>

@@ -1,0 +1,140 @@
+"use client";
+
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { getJson } from "./api";
+import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader, type Tone } from "./ui";
+
+interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  role: string;
+  action: string;
+  target: string;
+  params: Record<string, unknown>;
+  outcome: "ok" | "refused" | "failed";
+  status: number;
+  message: string;
+}
+
+const OUTCOME_TONE: Record<string, Tone> = { ok: "green", refused: "amber", failed: "red" };
+const FILTERS = ["actor", "action", "outcome", "from", "to"] as const;
+
+export function AuditLog() {
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const page = Number(params.get("page") ?? 1) || 1;
+  const query = new URLSearchParams();
+  for (const key of FILTERS) if (params.get(key)) query.set(key, params.get(key)!);
+  query.set("page", String(page));
+  const audit = useQuery({
+    queryKey: ["audit", query.toString()],
+    queryFn: () => getJson<{ entries: AuditEntry[]; total: number; pageSize: number }>(`/api/audit?${query}`),
+    placeholderData: keepPreviousData,
+    refetchInterval: 10_000,
+  });
+  const setParam = (key: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    if (key !== "page") next.delete("page");
+    router.replace(`${pathname}?${next}`);
+  };
+  const pageSize = audit.data?.pageSize ?? 50;
+  const total = audit.data?.total ?? 0;
+  return (
+    <>
+      <PageHeader title="Audit log" subtitle="Every change made through the console or the CLI: who, when, with which parameters, and what came of it. Refused attempts too." />
+      <form className="mb-4 flex flex-wrap items-end gap-3" aria-label="Filter the audit log" onSubmit={(e) => e.preventDefault()}>
+        <label className="flex flex-col gap-1 text-sm">
+          Who
+          <input type="search" defaultValue={params.get("actor") ?? ""} onChange={(e) => setParam("actor", e.target.value.trim())} placeholder="email or cli:user" className={inputClass} />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Action
+          <select value={params.get("action") ?? ""} onChange={(e) => setParam("action", e.target.value)} className={inputClass}>
+            <option value="">any</option>
+            {["auth.", "backup.", "restore.", "copyback", "schedules.", "user.", "redo.", "server."].map((a) => (
+              <option key={a} value={a}>
+                {a.replace(/\.$/, "")}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Outcome
+          <select value={params.get("outcome") ?? ""} onChange={(e) => setParam("outcome", e.target.value)} className={inputClass}>
+            <option value="">any</option>
+            <option value="ok">ok</option>
+            <option value="refused">refused</option>
+            <option value="failed">failed</option>
+          </select>
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          From (UTC)
+          <input type="datetime-local" value={params.get("from") ?? ""} onChange={(e) => setParam("from", e.target.value)} className={inputClass} />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          To (UTC)
+          <input type="datetime-local" value={params.get("to") ?? ""} onChange={(e) => setParam("to", e.target.value)} className={inputClass} />
+        </label>
+      </form>
+      {audit.isPending ? (
+        <Loading rows={6} />
+      ) : audit.isError ? (
+        <ErrorState error={audit.error} retry={() => audit.refetch()} />
+      ) : audit.data.entries.length === 0 ? (
+        <EmptyState title="No entries match">Changes appear here as soon as someone makes one.</EmptyState>
+      ) : (
+        <>
+          <DataTable label="Audit entries" headers={["When", "Who", "Action", "Target", "Outcome", "Parameters"]}>
+            {audit.data.entries.map((e) => (
+              <tr key={e.id} className="align-top">
+                <td className="px-4 py-2 whitespace-nowrap text-slate-500">{formatDate(e.at)}</td>
+                <td className="px-4 py-2">
+                  <span className="font-medium">{e.actor}</span>
+                  {e.role && <span className="ml-1 text-xs text-slate-500">({e.role})</span>}
+                </td>
+                <td className="px-4 py-2 font-mono text-xs">{e.action}</td>
+                <td className="max-w-48 truncate px-4 py-2" title={e.target}>
+                  {e.target || "—"}
+                </td>
+                <td className="px-4 py-2">
+                  <Badge tone={OUTCOME_TONE[e.outcome] ?? "slate"} title={`status ${e.status}`}>
+                    {e.outcome}
+                  </Badge>
+                  {e.message && <p className="mt-1 max-w-xs text-xs text-slate-600">{e.message}</p>}
+                </td>
+                <td className="px-4 py-2">
+                  {Object.keys(e.params ?? {}).length ? (
+                    <details>
+                      <summary className="cursor-pointer text-xs text-sky-700">{Object.keys(e.params).slice(0, 4).join(", ")}</summary>
+                      <pre className="mt-1 max-w-md overflow-x-auto rounded bg-slate-50 p-2 text-xs">{JSON.stringify(e.params, null, 2)}</pre>
+                    </details>
+                  ) : (
+                    <span className="text-slate-400">—</span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
+          <div className="mt-3 flex items-center justify-between text-sm text-slate-600">
+            <span>
+              {(page - 1) * pageSize + 1}–{Math.min(page * pageSize, total)} of {total}
+            </span>
+            <span className="flex gap-2">
+              <button className={buttonClass()} disabled={page <= 1} onClick={() => setParam("page", String(page - 1))}>
+                Previous
+              </button>
+              <button className={buttonClass()} disabled={page * pageSize >= total} onClick={() => setParam("page", String(page + 1))}>
+                Next
+              </button>
+            </span>
+          </div>
+        </>
+      )}
+    </>
+  );
+}
