@@ -1,0 +1,186 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import type { AccountPage } from "@/server/directory/search-accounts";
+import type { RestorePlan, RestoreRequest } from "@/server/restore/plan-restore";
+import { getJson, sendJson } from "./api";
+import { PlanPreview } from "./restore-wizard/plan-preview";
+import { ProgressBar, SessionStatus } from "./session-badges";
+import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
+import { useIsAdmin } from "./use-me";
+
+export interface RestoreRunView {
+  id: number;
+  label: string;
+  server: string;
+  status: string;
+  requestedBy: string;
+  plan: { plan: RestorePlan; request: RestoreRequest };
+  result: {
+    restored: { requested: string; target: string; snapshotItems: number; replayed: number; skipped: number; gaps: { from: number; to: number }[] }[];
+    failures: string[];
+    skipped: { requested: string; skipped: string }[];
+    fullBackup: string | null;
+  } | null;
+  error: string | null;
+  jobId: string | null;
+  accountsTotal: number;
+  accountsDone: number;
+  currentAccount: string | null;
+  abortRequested: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+const ACTIVE = ["queued", "running", "failing"];
+
+export function useRestoreRun(label: string) {
+  return useQuery({
+    queryKey: ["restores", label],
+    queryFn: () => getJson<RestoreRunView>(`/api/restores/${encodeURIComponent(label)}`),
+    refetchInterval: (q) => (ACTIVE.includes(q.state.data?.status ?? "queued") ? 1_000 : false),
+  });
+}
+
+/** A restored account by its email: a link to its page, found through the account search. */
+function AccountLink({ email }: { email: string }) {
+  const hit = useQuery({
+    queryKey: ["accounts", "exact", email],
+    queryFn: () => getJson<AccountPage>(`/api/accounts?q=${encodeURIComponent(email)}&pageSize=5`).then((p) => p.items.find((a) => a.email === email && !a.deletedAt) ?? null),
+  });
+  return hit.data ? <TextLink href={`/accounts/${hit.data.id}`}>{email}</TextLink> : <span>{email}</span>;
+}
+
+function AbortRun({ run }: { run: RestoreRunView }) {
+  const client = useQueryClient();
+  const abort = useMutation({
+    mutationFn: () => sendJson("DELETE", `/api/jobs/${encodeURIComponent(run.jobId ?? `restore-${run.id}`)}?server=${encodeURIComponent(run.server)}`),
+    onSettled: () => client.invalidateQueries({ queryKey: ["restores"] }),
+  });
+  return (
+    <span className="flex flex-col items-end gap-1">
+      <button onClick={() => abort.mutate()} disabled={abort.isPending || run.abortRequested} className={buttonClass("danger")}>
+        {run.abortRequested ? "Aborting…" : "Abort"}
+      </button>
+      <ErrorText error={abort.error} />
+    </span>
+  );
+}
+
+export function RestoreRunDetail({ label }: { label: string }) {
+  const query = useRestoreRun(label);
+  const isAdmin = useIsAdmin();
+  if (query.isPending) return <Loading rows={8} />;
+  if (query.isError) return <ErrorState error={query.error} retry={() => query.refetch()} />;
+  const run = query.data;
+  const active = ACTIVE.includes(run.status);
+  const ended = run.endedAt ?? (active ? null : run.startedAt);
+  return (
+    <>
+      <PageHeader
+        title={run.label}
+        subtitle={
+          <span className="flex flex-wrap items-center gap-2">
+            <SessionStatus status={run.status} />
+            <span>
+              on <TextLink href={`/servers/${run.server}`}>{run.server}</TextLink>, requested by {run.requestedBy || "?"} at {formatDate(run.createdAt)}
+            </span>
+          </span>
+        }
+        actions={active && isAdmin ? <AbortRun run={run} /> : undefined}
+      />
+      {active && (
+        <Card className="mb-4">
+          <p className="mb-2 text-sm text-slate-600">{run.currentAccount ? `Restoring ${run.currentAccount}` : run.status === "queued" ? "Waiting for a worker" : "Preparing"}</p>
+          <ProgressBar done={run.accountsDone} total={run.accountsTotal} label="Accounts restored" />
+        </Card>
+      )}
+      {run.error && (
+        <div role="alert" className="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
+          {run.error}
+        </div>
+      )}
+      <div className="grid gap-4 xl:grid-cols-2">
+        <Card title="Outcome">
+          <dl>
+            <Field label="Accounts">
+              {run.accountsDone} of {run.accountsTotal} restored
+            </Field>
+            <Field label="Started">{formatDate(run.startedAt)}</Field>
+            <Field label="Ended">{formatDate(run.endedAt)}</Field>
+            {run.startedAt && ended && <Field label="Duration">{formatDuration(Date.parse(ended) - Date.parse(run.startedAt))}</Field>}
+            {run.result?.fullBackup && <Field label="Full backup after">{run.result.fullBackup}</Field>}
+          </dl>
+          {run.result && run.result.restored.length > 0 && (
+            <ul aria-label="Restored accounts" className="mt-3 space-y-1 text-sm">
+              {run.result.restored.map((r) => (
+                <li key={r.target} className="rounded-md bg-emerald-50 px-3 py-2 text-emerald-900">
+                  <AccountLink email={r.target} />: {r.snapshotItems} items from the snapshot, {r.replayed} changes replayed
+                  {r.skipped ? `, ${r.skipped} skipped` : ""}
+                  {r.gaps.length ? `, gaps ${r.gaps.map((g) => `${g.from}–${g.to}`).join(", ")}` : ""}
+                </li>
+              ))}
+            </ul>
+          )}
+          {run.result && run.result.failures.length > 0 && (
+            <ul className="mt-3 list-disc pl-5 text-sm text-red-700">
+              {run.result.failures.map((f) => (
+                <li key={f}>{f}</li>
+              ))}
+            </ul>
+          )}
+          {run.jobId && (
+            <p className="mt-3 text-sm">
+              <TextLink href={`/jobs/${encodeURIComponent(run.jobId)}?server=${encodeURIComponent(run.server)}`}>Job {run.jobId}</TextLink>
+            </p>
+          )}
+        </Card>
+        <Card title="Plan">
+          <PlanPreview plan={run.plan.plan} />
+        </Card>
+      </div>
+    </>
+  );
+}
+
+export function RestoreRunsList() {
+  const runs = useQuery({
+    queryKey: ["restores"],
+    queryFn: () => getJson<{ restores: RestoreRunView[] }>("/api/restores").then((r) => r.restores),
+    refetchInterval: (q) => (q.state.data?.some((r) => ACTIVE.includes(r.status)) ? 1_000 : 10_000),
+  });
+  return (
+    <>
+      <PageHeader title="Restore runs" subtitle="Every restore, its plan and what came of it." actions={<Link href="/restore" className={buttonClass("primary")}>New restore</Link>} />
+      {runs.isPending ? (
+        <Loading rows={5} />
+      ) : runs.isError ? (
+        <ErrorState error={runs.error} retry={() => runs.refetch()} />
+      ) : runs.data.length === 0 ? (
+        <EmptyState title="No restores yet">Start one from an account, a session, the redo browser or the Restore page.</EmptyState>
+      ) : (
+        <DataTable label="Restore runs" headers={["Run", "Server", "Accounts", "Status", "Requested"]}>
+          {runs.data.map((r) => (
+            <tr key={r.label}>
+              <td className="px-4 py-2">
+                <TextLink href={`/restores/${encodeURIComponent(r.label)}`}>{r.label}</TextLink>
+              </td>
+              <td className="px-4 py-2">{r.server}</td>
+              <td className="max-w-sm truncate px-4 py-2">
+                {r.plan.plan.accounts.map((a) => `${a.emailAtPoint} → ${a.target.email}`).join(", ")}
+              </td>
+              <td className="px-4 py-2">
+                {ACTIVE.includes(r.status) ? <ProgressBar done={r.accountsDone} total={r.accountsTotal} label="Accounts restored" /> : <SessionStatus status={r.status} />}
+              </td>
+              <td className="px-4 py-2 whitespace-nowrap text-slate-500">
+                {formatDate(r.createdAt)} by {r.requestedBy}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+    </>
+  );
+}

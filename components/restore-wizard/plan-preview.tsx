@@ -1,0 +1,92 @@
+"use client";
+
+import type { RestorePlan } from "@/server/restore/plan-restore";
+import { ApiError } from "../api";
+import { Badge, formatDate } from "../ui";
+
+function redoLine(redo: RestorePlan["accounts"][number]["redo"]): string {
+  const parts = [
+    ...redo.sessions.map((s) => `${s.label} (redo ${s.fromSeq}–${s.throughSeq})`),
+    ...(redo.archive ? [`the redo archive after ${redo.archive.afterSeq} through ${redo.archive.throughSeq}`] : []),
+    ...(redo.currentLog ? ["the current redo log"] : []),
+  ];
+  if (parts.length === 0) return "nothing: the full backup as it is";
+  const until = [redo.untilSeq !== null && `through redo ${redo.untilSeq}`, redo.untilTime && `up to ${formatDate(redo.untilTime)}`, redo.stopBeforeDeletion && "stopping before the mailbox was deleted"].filter(Boolean);
+  return `${parts.join(", then ")}${until.length ? `, ${until.join(", ")}` : ""}`;
+}
+
+/** Why a plan was refused: every reason the planner gave, one per line. */
+export function PlanRefused({ error }: { error: Error }) {
+  const reasons = error instanceof ApiError && Array.isArray((error.details as { reasons?: unknown })?.reasons) ? ((error.details as { reasons: string[] }).reasons) : [error.message];
+  return (
+    <div role="alert" className="rounded-md border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
+      <p className="font-medium">This restore cannot run:</p>
+      <ul className="mt-1 list-disc pl-5">
+        {reasons.map((r) => (
+          <li key={r}>{r}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** Step 5: what the restore will do, exactly as the API planned it, with its warnings. */
+export function PlanPreview({ plan }: { plan: RestorePlan }) {
+  return (
+    <div className="space-y-3 text-sm" aria-label="Restore plan">
+      <p>
+        Restore point: <span className="font-medium">{plan.point.description}</span>
+        {plan.point.time && <> — {formatDate(plan.point.time)}</>}
+        {plan.point.seq !== null && <> — redo {plan.point.seq}</>}
+      </p>
+      {plan.warnings.length > 0 && (
+        <ul aria-label="Warnings" className="space-y-1 rounded-md border border-amber-200 bg-amber-50 px-4 py-2 text-amber-900">
+          {plan.warnings.map((w) => (
+            <li key={w}>⚠ {w}</li>
+          ))}
+        </ul>
+      )}
+      <ul className="space-y-2">
+        {plan.accounts.map((a) => (
+          <li key={a.accountId} className="rounded-md border border-slate-200 bg-white p-3">
+            <p className="flex flex-wrap items-center gap-2">
+              <span className="font-medium">{a.emailAtPoint}</span>
+              {a.deleted && <Badge tone="red">deleted</Badge>}
+              <span aria-hidden>→</span>
+              <code className="rounded bg-slate-100 px-1.5 py-0.5">{a.target.email}</code>
+              <Badge tone={a.target.mode === "copy" ? "green" : "red"}>{a.target.mode === "copy" ? "new copy" : "in place"}</Badge>
+            </p>
+            <dl className="mt-2 grid gap-1 text-slate-600 sm:grid-cols-[9rem_1fr]">
+              <dt>Why this account</dt>
+              <dd>{a.chosenBecause}</dd>
+              <dt>Full backup</dt>
+              <dd>
+                {a.snapshot.session}, snapshot {formatDate(a.snapshot.snapshotAt)}
+              </dd>
+              <dt>Then replays</dt>
+              <dd>{redoLine(a.redo)}</dd>
+              {a.gaps.length > 0 && (
+                <>
+                  <dt className="text-red-700">Gaps</dt>
+                  <dd className="text-red-700">{a.gaps.map((g) => `redo ${g.from}–${g.to}`).join(", ")}</dd>
+                </>
+              )}
+            </dl>
+          </li>
+        ))}
+      </ul>
+      {plan.skipped.length > 0 && (
+        <p className="text-slate-600">
+          Left out: {plan.skipped.map((s) => `${s.requested} (${s.reason})`).join("; ")}
+        </p>
+      )}
+      <ul aria-label="What the options do" className="list-disc pl-5 text-slate-600">
+        {plan.options.map((o) => (
+          <li key={o.name}>
+            <span className="font-medium text-slate-800">{o.name}</span>: {o.effect}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
