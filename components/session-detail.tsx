@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { getJson } from "./api";
 import { useSession } from "./queries";
+import { restoreHref, SessionActions } from "./session-actions";
 import { ProgressBar, SessionKind, SessionStatus } from "./session-badges";
 import { Card, EmptyState, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
 import { useDebounced } from "./use-debounced";
@@ -46,7 +47,9 @@ export function SessionDetailView({ server, label }: { server: string; label: st
             </span>
           </span>
         }
-        actions={active && s.jobId ? <AbortButton server={s.server} jobId={s.jobId} /> : undefined}
+        actions={
+          active && s.jobId ? <AbortButton server={s.server} jobId={s.jobId} /> : s.status === "completed" ? <SessionActions server={s.server} label={s.label} type={s.type} /> : undefined
+        }
       />
       {active && (
         <Card className="mb-4">
@@ -124,6 +127,9 @@ export function SessionDetailView({ server, label }: { server: string; label: st
                   <th className="px-3 py-2 font-medium">In this session</th>
                   <th className="px-3 py-2 text-right font-medium">Items</th>
                   <th className="px-3 py-2 text-right font-medium">Change #</th>
+                  <th className="px-3 py-2 font-medium">
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">
@@ -139,6 +145,11 @@ export function SessionDetailView({ server, label }: { server: string; label: st
                     </td>
                     <td className="px-3 py-1.5 text-right tabular-nums">{a.kind === "full" ? a.items : ""}</td>
                     <td className="px-3 py-1.5 text-right tabular-nums">{a.changeNumber ?? ""}</td>
+                    <td className="px-3 py-1.5 text-right">
+                      {s.status === "completed" && (
+                        <TextLink href={restoreHref({ label: s.label, type: s.type, account: a.accountId })}>Restore</TextLink>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
