@@ -1,7 +1,9 @@
 "use client";
 
+import Link from "next/link";
+import { BackupHistory, RecoverableWindow } from "./account-backups";
 import { useAccount } from "./queries";
-import { Badge, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink } from "./ui";
+import { Badge, buttonClass, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink } from "./ui";
 
 export function AccountDetailView({ id }: { id: string }) {
   const query = useAccount(id);
@@ -21,6 +23,11 @@ export function AccountDetailView({ id }: { id: string }) {
               on <TextLink href={`/servers/${account.server}`}>{account.server}</TextLink>
             </span>
           </span>
+        }
+        actions={
+          <Link href={`/restore?account=${account.id}`} className={buttonClass("primary")}>
+            Restore…
+          </Link>
         }
       />
       <div className="grid gap-4 lg:grid-cols-2">
@@ -50,6 +57,7 @@ export function AccountDetailView({ id }: { id: string }) {
             ))}
           </ol>
         </Card>
+        <RecoverableWindow accountId={account.id} />
         <Card title="Mailbox" className="lg:col-span-2">
           {mailbox ? (
             <>
@@ -107,6 +115,7 @@ export function AccountDetailView({ id }: { id: string }) {
             </p>
           )}
         </Card>
+        <BackupHistory accountId={account.id} />
       </div>
     </>
   );
