@@ -1,0 +1,206 @@
+"use client";
+
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useState } from "react";
+import type { RedoPage } from "@/server/redo/query-redo";
+import { getJson } from "./api";
+import { useServers } from "./queries";
+import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader } from "./ui";
+
+const OPS = ["DeliverMessage", "CreateFolder", "RenameFolder", "MoveItems", "DeleteItems", "SetFlags", "TagItems", "EmptyFolder", "PurgeOldMessages", "CreateContact", "ModifyContact", "RenameAccount", "DeleteMailbox", "CreateMailbox"];
+const DELETING = new Set(["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"]);
+
+interface DeletionEntry {
+  seq: number;
+  at: string;
+  accountId: string;
+  email?: string | null;
+  op: string;
+  folder?: string | null;
+  count: number;
+  items: { id: number; type?: string; subject?: string | null; name?: string | null; folder?: string | null }[];
+  restoreBefore: { restoreToRedoSeq: number; restoreToTime?: string };
+}
+
+function restoreBeforeHref(d: { accountId: string; seq: number; op: string; at: string }): string {
+  const note = `Just before ${d.op} at ${formatDate(d.at)} (redo ${d.seq}).`;
+  return `/restore?${new URLSearchParams({ account: d.accountId, seq: String(d.seq - 1), note })}`;
+}
+
+function Deletions({ server, query }: { server: string; query: URLSearchParams }) {
+  const deletions = useQuery({
+    queryKey: ["deletions", server, query.toString()],
+    queryFn: () => getJson<{ entries: DeletionEntry[] }>(`/api/servers/${encodeURIComponent(server)}/deletions?${query}`),
+  });
+  if (deletions.isPending) return <Loading rows={6} />;
+  if (deletions.isError) return <ErrorState error={deletions.error} retry={() => deletions.refetch()} />;
+  if (deletions.data.entries.length === 0) return <EmptyState title="Nothing was deleted or moved to Trash in this window" />;
+  return (
+    <ol aria-label="Deletion timeline" className="space-y-2">
+      {deletions.data.entries.map((d) => (
+        <li key={d.seq} className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
+          <div className="flex flex-wrap items-center gap-2 text-sm">
+            <span className="whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
+            <Badge tone={d.op === "MoveItems" ? "amber" : "red"}>{d.op === "MoveItems" ? "moved to Trash" : d.op}</Badge>
+            <span className="font-medium">{d.email ?? d.accountId}</span>
+            <span className="text-slate-600">
+              {d.count} item(s){d.folder ? ` from ${d.folder}` : ""}
+            </span>
+            <span className="text-xs text-slate-400">redo {d.seq}</span>
+            <Link href={restoreBeforeHref(d)} className={`${buttonClass("primary")} ml-auto`}>
+              Restore to just before this
+            </Link>
+          </div>
+          {d.items.length > 0 && (
+            <ul className="mt-2 grid gap-x-6 gap-y-0.5 pl-1 text-sm text-slate-700 md:grid-cols-2">
+              {d.items.slice(0, 10).map((i) => (
+                <li key={i.id} className="truncate">
+                  {i.subject ?? i.name ?? `${i.type ?? "item"} ${i.id}`}
+                  {i.folder && <span className="ml-1 text-xs text-slate-500">in {i.folder}</span>}
+                </li>
+              ))}
+              {d.items.length > 10 && <li className="text-slate-500">and {d.items.length - 10} more</li>}
+            </ul>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Operations({ server, query }: { server: string; query: URLSearchParams }) {
+  const pages = useInfiniteQuery({
+    queryKey: ["redo", server, query.toString()],
+    initialPageParam: 0,
+    queryFn: ({ pageParam }) => getJson<RedoPage>(`/api/servers/${encodeURIComponent(server)}/redo?${query}&limit=100${pageParam ? `&afterSeq=${pageParam}` : ""}`),
+    getNextPageParam: (last) => last.nextAfterSeq ?? undefined,
+  });
+  if (pages.isPending) return <Loading rows={6} />;
+  if (pages.isError) return <ErrorState error={pages.error} retry={() => pages.refetch()} />;
+  const records = pages.data.pages.flatMap((p) => p.records);
+  if (records.length === 0) return <EmptyState title="No operation matches">The archive and the current log hold the redo since the last incremental backup moved it.</EmptyState>;
+  return (
+    <>
+      <DataTable label="Redo operations" headers={["Seq", "When", "Operation", "What", ""]}>
+        {records.map((r) => (
+          <tr key={r.seq}>
+            <td className="px-4 py-1.5 tabular-nums text-slate-500">{r.seq}</td>
+            <td className="px-4 py-1.5 whitespace-nowrap text-slate-500">{formatDate(r.at)}</td>
+            <td className="px-4 py-1.5 font-mono text-xs">{r.op}</td>
+            <td className="max-w-xl truncate px-4 py-1.5" title={r.summary}>
+              {r.summary}
+            </td>
+            <td className="px-4 py-1.5 text-right whitespace-nowrap">
+              {DELETING.has(r.op) && (
+                <Link href={restoreBeforeHref(r)} className="text-sm font-medium text-sky-700 hover:underline">
+                  Restore to just before
+                </Link>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+      {pages.hasNextPage && (
+        <button className={`${buttonClass()} mt-3`} onClick={() => pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
+          {pages.isFetchingNextPage ? "Loading…" : "Load more"}
+        </button>
+      )}
+    </>
+  );
+}
+
+/** The redo browser: a server's recorded operations, filtered, and the deletions that people ask about. */
+export function RedoBrowser() {
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const servers = useServers();
+  const server = params.get("server") || servers.data?.[0]?.name || "";
+  const view = params.get("view") === "ops" ? "ops" : "deletions";
+  const [account, setAccount] = useState(params.get("account") ?? "");
+  const set = (changes: Record<string, string>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) if (v) next.set(k, v); else next.delete(k);
+    router.replace(`${pathname}?${next}`, { scroll: false });
+  };
+  const query = new URLSearchParams();
+  for (const key of ["account", "from", "to", ...(view === "ops" ? ["op"] : [])]) if (params.get(key)) query.set(key, params.get(key)!);
+  const utc = (v: string) => (v ? `${v.length === 16 ? `${v}:00` : v}Z` : "");
+  return (
+    <>
+      <PageHeader title="Redo browser" subtitle="Every recorded change of a server: find when something was deleted, and restore to just before it." />
+      <form
+        aria-label="Filter the redo"
+        className="mb-4 flex flex-wrap items-end gap-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          set({ account: account.trim() });
+        }}
+      >
+        <label className="flex flex-col gap-1 text-sm">
+          Server
+          <select value={server} onChange={(e) => set({ server: e.target.value })} className={inputClass}>
+            {servers.data?.map((s) => (
+              <option key={s.name}>{s.name}</option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Account (any name it had)
+          <span className="flex gap-1">
+            <input type="search" aria-label="Account" value={account} onChange={(e) => setAccount(e.target.value)} placeholder="alice@example.com" className={`${inputClass} w-64`} />
+            <button type="submit" className={buttonClass()}>
+              Show
+            </button>
+          </span>
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          From (UTC)
+          <input type="datetime-local" value={(params.get("from") ?? "").replace(/(:00)?Z$/, "")} onChange={(e) => set({ from: utc(e.target.value) })} className={inputClass} />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          To (UTC)
+          <input type="datetime-local" value={(params.get("to") ?? "").replace(/(:00)?Z$/, "")} onChange={(e) => set({ to: utc(e.target.value) })} className={inputClass} />
+        </label>
+        {view === "ops" && (
+          <label className="flex flex-col gap-1 text-sm">
+            Operation
+            <select value={params.get("op") ?? ""} onChange={(e) => set({ op: e.target.value })} className={inputClass}>
+              <option value="">any</option>
+              {OPS.map((o) => (
+                <option key={o}>{o}</option>
+              ))}
+            </select>
+          </label>
+        )}
+      </form>
+      <div role="tablist" aria-label="View" className="mb-4 flex gap-1">
+        {(
+          [
+            ["deletions", "Deletions"],
+            ["ops", "All operations"],
+          ] as const
+        ).map(([v, label]) => (
+          <button
+            key={v}
+            role="tab"
+            aria-selected={view === v}
+            onClick={() => set({ view: v === "ops" ? "ops" : "" })}
+            className={`rounded-md px-3 py-1.5 text-sm font-medium ${view === v ? "bg-slate-900 text-white" : "text-slate-600 hover:bg-slate-200"}`}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      {!server ? (
+        servers.isError ? <ErrorState error={servers.error} retry={() => servers.refetch()} /> : <Loading rows={4} />
+      ) : view === "ops" ? (
+        <Operations server={server} query={query} />
+      ) : (
+        <Deletions server={server} query={query} />
+      )}
+    </>
+  );
+}
