@@ -25,9 +25,14 @@ export function AccountDetailView({ id }: { id: string }) {
           </span>
         }
         actions={
-          <Link href={`/restore?account=${account.id}`} className={buttonClass("primary")}>
-            Restore…
-          </Link>
+          <span className="flex gap-2">
+            <Link href={`/redo?${new URLSearchParams({ server: account.server, account: account.email })}`} className={buttonClass()}>
+              Redo history
+            </Link>
+            <Link href={`/restore?account=${account.id}`} className={buttonClass("primary")}>
+              Restore…
+            </Link>
+          </span>
         }
       />
       <div className="grid gap-4 lg:grid-cols-2">

@@ -4,6 +4,7 @@ import { useMutation } from "@tanstack/react-query";
 import { getJson } from "./api";
 import { useHealth, useServer } from "./queries";
 import { StoreCards } from "./store-cards";
+import { useIsAdmin } from "./use-me";
 import { Badge, Card, Dot, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
 
 interface PingResult {
@@ -31,13 +32,14 @@ function PingButton({ server }: { server: string }) {
 export function ServerDetail({ name }: { name: string }) {
   const server = useServer(name);
   const health = useHealth();
+  const isAdmin = useIsAdmin();
   if (server.isPending) return <Loading rows={8} />;
   if (server.isError) return <ErrorState error={server.error} retry={() => server.refetch()} />;
   const s = server.data;
   const worker = health.data?.workers[s.name];
   return (
     <>
-      <PageHeader title={`Server ${s.name}`} subtitle={s.hostname} actions={<PingButton server={s.name} />} />
+      <PageHeader title={`Server ${s.name}`} subtitle={s.hostname} actions={isAdmin ? <PingButton server={s.name} /> : undefined} />
       <div className="grid gap-4 lg:grid-cols-2">
         <StoreCards server={s.name} maxAgeSeconds={s.settings.redoArchive.maxAgeSeconds} />
         <Card title="Storage">

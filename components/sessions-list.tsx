@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useState } from "react";
 import { BackupNow } from "./backup-now";
+import { useIsAdmin } from "./use-me";
 import { useServers, useSessions } from "./queries";
 import { ProgressBar, SessionKind, SessionStatus } from "./session-badges";
 import { EmptyState, ErrorState, formatBytes, formatDate, Loading, PageHeader } from "./ui";
@@ -12,6 +13,7 @@ const select = "rounded-md border border-slate-300 bg-white px-2 py-2 text-sm sh
 
 export function SessionsList() {
   const servers = useServers();
+  const isAdmin = useIsAdmin();
   const [server, setServer] = useState("");
   const [type, setType] = useState("");
   const [status, setStatus] = useState("");
@@ -20,7 +22,7 @@ export function SessionsList() {
   const sessions = useSessions({ server, type, status, account: debounced });
   return (
     <>
-      <PageHeader title="Backup sessions" subtitle="Full, incremental and auto-grouped sessions, newest first." actions={<BackupNow />} />
+      <PageHeader title="Backup sessions" subtitle="Full, incremental and auto-grouped sessions, newest first." actions={isAdmin ? <BackupNow /> : undefined} />
       <div className="mb-4 flex flex-wrap gap-2">
         <label className="min-w-64 flex-1">
           <span className="sr-only">Account (any name it ever had)</span>

@@ -3,6 +3,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { getJson } from "./api";
 import { useStoreStatus } from "./queries";
+import { useIsAdmin } from "./use-me";
 import { Card, ErrorState, Field, formatBytes, formatDate, Loading } from "./ui";
 
 function formatLag(seconds: number): string {
@@ -38,6 +39,7 @@ function ArchiveNow({ server }: { server: string }) {
 
 export function StoreCards({ server, maxAgeSeconds }: { server: string; maxAgeSeconds: number }) {
   const status = useStoreStatus(server);
+  const isAdmin = useIsAdmin();
   if (status.isPending)
     return (
       <Card title="Mailstore">
@@ -61,7 +63,7 @@ export function StoreCards({ server, maxAgeSeconds }: { server: string; maxAgeSe
           <Field label="Mailbox groups">{s.mailboxGroups}</Field>
         </dl>
       </Card>
-      <Card title="Redo log" actions={<ArchiveNow server={server} />}>
+      <Card title="Redo log" actions={isAdmin ? <ArchiveNow server={server} /> : undefined}>
         <dl>
           <Field label="Current sequence">{s.redo.currentSeq.toLocaleString()}</Field>
           <Field label="Last archived">
