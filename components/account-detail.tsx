@@ -2,11 +2,14 @@
 
 import Link from "next/link";
 import { BackupHistory, RecoverableWindow } from "./account-backups";
+import { MailboxBrowser } from "./mailbox-browser";
 import { useAccount } from "./queries";
+import { useIsAdmin } from "./use-me";
 import { Badge, buttonClass, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink } from "./ui";
 
 export function AccountDetailView({ id }: { id: string }) {
   const query = useAccount(id);
+  const isAdmin = useIsAdmin();
   if (query.isPending) return <Loading rows={8} />;
   if (query.isError) return <ErrorState error={query.error} retry={() => query.refetch()} />;
   const { account, mailbox, mailboxError } = query.data;
@@ -26,6 +29,11 @@ export function AccountDetailView({ id }: { id: string }) {
         }
         actions={
           <span className="flex gap-2">
+            {isAdmin && mailbox && (
+              <Link href={`/accounts/${account.id}/copy-back`} className={buttonClass()}>
+                Copy back…
+              </Link>
+            )}
             <Link href={`/redo?${new URLSearchParams({ server: account.server, account: account.email })}`} className={buttonClass()}>
               Redo history
             </Link>
@@ -120,6 +128,11 @@ export function AccountDetailView({ id }: { id: string }) {
             </p>
           )}
         </Card>
+        {mailbox && (
+          <Card title="Messages" className="lg:col-span-2">
+            <MailboxBrowser accountId={account.id} />
+          </Card>
+        )}
         <BackupHistory accountId={account.id} />
       </div>
     </>

@@ -1,0 +1,58 @@
+import { expect, test } from "@playwright/test";
+import { ADMIN, HELPDESK } from "./users";
+
+test.describe("signed out", () => {
+  test.use({ storageState: { cookies: [], origins: [] } });
+
+  test("a page sends the browser to sign in, a wrong password is refused, the right one comes back to the page", async ({ page }) => {
+    await page.goto("/sessions");
+    await expect(page).toHaveURL(/\/login\?next=%2Fsessions/);
+    await page.getByLabel("Email").fill(ADMIN.email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert")).toHaveText("wrong email or password");
+    await page.screenshot({ path: "test-results/sign-in-refused.png" });
+
+    await page.getByLabel("Password").fill(ADMIN.password);
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(/\/sessions$/);
+    await expect(page.getByRole("heading", { name: "Backup sessions" })).toBeVisible();
+    const cookie = (await page.context().cookies()).find((c) => c.name === "mailvault_session");
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Lax" });
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/login/);
+    expect((await page.request.get("/api/servers")).status()).toBe(401);
+  });
+
+  test("the API answers 401 without a session", async ({ request }) => {
+    const response = await request.get("/api/accounts");
+    expect(response.status()).toBe(401);
+    expect((await response.json()).error.code).toBe("not_signed_in");
+  });
+});
+
+test.describe("helpdesk", () => {
+  test.use({ storageState: HELPDESK.state });
+
+  test("sees no admin pages or buttons, and the API refuses them with 403", async ({ page }) => {
+    await page.goto("/");
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await expect(nav.getByRole("link", { name: "Restore", exact: true })).toBeVisible();
+    for (const name of ["Users", "Audit log", "Schedules"]) await expect(nav.getByRole("link", { name })).toHaveCount(0);
+    await expect(page.getByText("Helpdesk", { exact: true })).toBeVisible();
+    await page.goto("/sessions");
+    await expect(page.getByRole("heading", { name: "Backup sessions" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Back up now: full" })).toHaveCount(0);
+
+    for (const [method, path, data] of [
+      ["post", "/api/backups", { server: "mail1", type: "full" }],
+      ["post", "/api/servers/mail1/redo/archive", {}],
+      ["get", "/api/audit", undefined],
+      ["get", "/api/users", undefined],
+    ] as const) {
+      const response = method === "post" ? await page.request.post(path, { data }) : await page.request.get(path);
+      expect(response.status(), path).toBe(403);
+    }
+  });
+});
