@@ -5,6 +5,8 @@
  */
 import type { FlowProducer, Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
+import { getCatalogSession } from "../server/backup/catalog.ts";
+import { querySessions } from "../server/backup/query-sessions.ts";
 import { backupAccounts, finishSessionJob, startSession, type AccountOutcome } from "../server/backup/run-session.ts";
 import { verifyServerBackups } from "../server/backup/verify-session.ts";
 import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
@@ -12,6 +14,7 @@ import { isJobName, jobDefinitions, type JobData, type JobName } from "../server
 import { answerPing } from "../server/jobs/ping.ts";
 import { queueName } from "../server/jobs/queues.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
+import { runScheduledBackup, runScheduledRetention } from "../server/schedule/run-scheduled-entry.ts";
 
 export interface ProcessorContext {
   server: string;
@@ -21,15 +24,51 @@ export interface ProcessorContext {
   flows: FlowProducer;
 }
 
+/** Human lines for the job log (the Jobs page shows them): what happened, per account. */
+function mib(bytes: number): string {
+  return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+function backupLine(outcome: AccountOutcome, emails: Map<string, string>): string {
+  if ("files" in outcome) {
+    const missing = outcome.missingBlobs.length ? `; ${outcome.missingBlobs.length} blob(s) missing from the volume` : "";
+    return `${outcome.email}: full snapshot (${outcome.reason}), ${outcome.items} items, ${mib(outcome.blobBytes)}, ${outcome.newBlobs} new blob(s)${missing}`;
+  }
+  const email = emails.get(outcome.accountId) ?? outcome.accountId;
+  return "error" in outcome ? `${email}: failed: ${outcome.error}` : `${email}: skipped (${outcome.skipped})`;
+}
+
+function restoreLine(outcome: RestoreOutcome): string {
+  if ("error" in outcome) return `${outcome.requested}: failed: ${outcome.error}`;
+  if ("skipped" in outcome && typeof outcome.skipped === "string") return `${outcome.requested}: skipped (${outcome.skipped})`;
+  const r = outcome as Exclude<RestoreOutcome, { error: string } | { skipped: string }>;
+  const gaps = r.gaps.length ? `; redo gaps ${r.gaps.map((g) => `${g.from}-${g.to}`).join(", ")}` : "";
+  const into = r.target === r.requested ? "in place" : `into ${r.target}`;
+  return `${r.requested}: restored ${into}: ${r.snapshotItems} items from the snapshot, ${r.replayed} redo records replayed (${r.skipped} skipped), ${r.blobsCopied} blob(s) brought back${gaps}`;
+}
+
+async function sessionSummary(server: string, sessionId: number) {
+  const { label } = await getCatalogSession(sessionId);
+  return (await querySessions({ server, label })).sessions[0];
+}
+
 type Handlers = { [N in JobName]: (context: ProcessorContext, data: JobData<N>, job: Job) => Promise<unknown> };
 
 const handlers: Handlers = {
   "server.ping": async (context, data) => answerPing(context.server, context.workerId, data),
   "redo.archive": async (context, data, job) =>
     archiveServerRedo(context.server, { force: data.force, onProgress: (progress) => void job.updateProgress(progress) }),
-  "backup.start": async (context, data) => {
+  "backup.start": async (context, data, job) => {
     const started = await startSession(context.server, data.sessionId, context.concurrency);
-    if ("skipped" in started) return started;
+    if ("skipped" in started) {
+      await job.log(`not started: ${started.skipped}`);
+      return started;
+    }
+    const session = await sessionSummary(context.server, data.sessionId);
+    await job.log(
+      `${session?.label}: sealed redo through ${session?.redoThroughSeq ?? "?"} (${session?.redoSegments ?? 0} segment(s) moved); ` +
+        `${started.batches.flat().length} accounts in ${started.batches.length} batches`,
+    );
     const queue = queueName(context.server);
     await context.flows.add({
       name: "backup.finish",
@@ -48,6 +87,8 @@ const handlers: Handlers = {
   },
   "backup.accounts": async (context, data, job) => {
     const outcomes = await backupAccounts(context.server, data.sessionId, data.accounts);
+    const emails = new Map(data.accounts.map((a) => [a.accountId, a.email]));
+    for (const outcome of outcomes) await job.log(backupLine(outcome, emails));
     await job.updateProgress({ done: outcomes.length });
     return outcomes;
   },
@@ -70,18 +111,37 @@ const handlers: Handlers = {
     });
     return started;
   },
-  "restore.account": async (_context, data) => restoreRunAccount(data.runId, data.index),
+  "restore.account": async (_context, data, job) => {
+    const outcome = await restoreRunAccount(data.runId, data.index);
+    await job.log(restoreLine(outcome));
+    return outcome;
+  },
   "restore.finish": async (_context, data, job) => {
-    const values = await job.getChildrenValues<RestoreOutcome>();
-    const failures = await job.getIgnoredChildrenFailures();
-    return finishRestoreRun(data.runId, Object.values(values), Object.entries(failures).map(([key, reason]) => `account job ${key.split(":").pop()} failed: ${reason}`));
+    const outcomes = Object.values(await job.getChildrenValues<RestoreOutcome>());
+    const lost = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => `account job ${key.split(":").pop()} failed: ${reason}`);
+    const result = await finishRestoreRun(data.runId, outcomes, lost);
+    const failed = outcomes.filter((o) => "error" in o).length + lost.length;
+    const skipped = outcomes.filter((o) => "skipped" in o && typeof o.skipped === "string").length;
+    const restored = outcomes.filter((o) => "mailboxId" in o).length;
+    await job.log(`${result.label} ${result.status}: ${restored} restored, ${failed} failed, ${skipped} skipped`);
+    for (const line of lost) await job.log(line);
+    return result;
   },
   "backup.finish": async (context, data, job) => {
     const values = await job.getChildrenValues<AccountOutcome[]>();
     const failures = await job.getIgnoredChildrenFailures();
     const lost = Object.entries(failures).map(([key, reason]) => `batch ${key.split(":").pop()} failed: ${reason}`);
-    return finishSessionJob(context.server, data.sessionId, Object.values(values).flat(), lost);
+    const result = await finishSessionJob(context.server, data.sessionId, Object.values(values).flat(), lost);
+    const session = await sessionSummary(context.server, data.sessionId);
+    await job.log(
+      result.status === "completed"
+        ? `${result.label} completed: ${session?.fullAccounts ?? 0} full snapshot(s), ${mib(session?.bytesWritten ?? 0)} written, ${session?.blobsNew ?? 0} new blob(s)`
+        : `${result.label} ${result.status}${session?.error ? `: ${session.error}` : ""}`,
+    );
+    return result;
   },
+  "schedule.backup": async (context, data, job) => runScheduledBackup(context.server, data, (line) => job.log(line)),
+  "schedule.retention": async (context, data, job) => runScheduledRetention(context.server, data, (line) => job.log(line)),
 };
 
 export function processorFor(context: ProcessorContext) {

@@ -1,6 +1,7 @@
 /**
  * Starts one BullMQ worker per mailbox server in this process, with heartbeats, and returns a
- * handle that closes them. Used by workers/main.ts and by integration tests.
+ * handle that closes them. On start it puts each server's stored backup schedule back on its
+ * queue (server/schedule). Used by workers/main.ts and by integration tests.
  */
 import os from "node:os";
 import { randomUUID } from "node:crypto";
@@ -13,6 +14,7 @@ import { openMailstore } from "../server/mailstore/mailstore.ts";
 import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
 import { startLmtpListener, type LmtpListener } from "./lmtp-server.ts";
 import { redisOptions } from "../server/jobs/redis.ts";
+import { restoreSchedulers } from "../server/schedule/manage-schedule.ts";
 import { processorFor } from "./processors.ts";
 
 export interface WorkerSet {
@@ -60,6 +62,8 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
   const lmtpPorts: Record<string, number> = {};
   for (const server of servers) {
     await setUpServerStore(server.name);
+    // The console database holds the backup schedule; a restarted Redis gets it back from there.
+    await restoreSchedulers(server.name).catch((error: Error) => onError?.(server.name, new Error(`could not restore the backup schedule: ${error.message}`)));
     if (server.archiveEveryMs) {
       await serverQueue(server.name).upsertJobScheduler(
         `redo-archive:${server.name}`,

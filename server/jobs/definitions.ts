@@ -102,6 +102,31 @@ export const restoreFinish = defineJob({
   backoffMs: 0,
 });
 
+/** What every scheduled job carries: the stored entry it was made from, to check it still is. */
+const scheduledEntry = z.object({
+  /** 1-based position of the entry in the server's stored schedule (scheduler `schedule:<server>:<n>`). */
+  entry: z.number().int().positive(),
+  pattern: z.string().min(1),
+  tz: z.string().min(1),
+});
+
+export const scheduleBackup = defineJob({
+  name: "schedule.backup",
+  description:
+    "A scheduled backup (zmschedulebackup f, i or a), fired by a BullMQ job scheduler: submits the session as `schedule`; a backup already running means this run is skipped and says so in the job log.",
+  schema: scheduledEntry.extend({ type: z.enum(["full", "incremental", "auto_grouped"]) }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
+export const scheduleRetention = defineJob({
+  name: "schedule.retention",
+  description: "Scheduled retention (zmschedulebackup d <age>): deletes sessions older than the age, as `backup -del` does; skipped and logged while a backup runs.",
+  schema: scheduledEntry.extend({ age: z.string().regex(/^[1-9]\d{0,3}[dwmy]$/, "age is a number with d, w, m or y") }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
 export const jobDefinitions = {
   "server.ping": serverPing,
   "redo.archive": redoArchive,
@@ -112,6 +137,8 @@ export const jobDefinitions = {
   "restore.start": restoreStart,
   "restore.account": restoreAccountJob,
   "restore.finish": restoreFinish,
+  "schedule.backup": scheduleBackup,
+  "schedule.retention": scheduleRetention,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

@@ -1,0 +1,145 @@
+/**
+ * Schedule entries, zmschedulebackup's way: `f` full, `i` incremental, `a` auto-grouped and
+ * `d <age>` delete sessions older than the age, each with a five-field cron pattern and a time
+ * zone. This module parses and checks them (pure: the server's backup mode comes in as an
+ * argument) and knows Zimbra's default schedules.
+ */
+import { z } from "zod";
+import { InvalidInputError } from "../errors.ts";
+import { checkCronPattern, checkTimeZone, DEFAULT_TIME_ZONE } from "./cron.ts";
+
+export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention"] as const;
+export type EntryType = (typeof ENTRY_TYPES)[number];
+
+/** zmschedulebackup's letter for each type. */
+export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d" };
+const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", auto: "auto_grouped", delete: "retention" };
+
+export const ENTRY_NAMES: Record<EntryType, string> = {
+  full: "the full backup",
+  incremental: "the incremental backup",
+  auto_grouped: "the auto-grouped backup",
+  retention: "the retention (delete) entry",
+};
+
+export interface ScheduleEntry {
+  type: EntryType;
+  /** Five cron fields, single-spaced. */
+  pattern: string;
+  /** IANA time zone the pattern is read in. */
+  tz: string;
+  /** retention only: delete sessions older than this (7d, 4w, 1m, 1y). */
+  age?: string;
+}
+
+export type BackupMode = "standard" | "auto_grouped";
+
+/** An entry as the API and CLI send it: the type by name or by zmschedulebackup's letter. */
+export const entryInput = z.object({
+  type: z.string().trim().min(1, "each entry needs a type: f, i, a or d"),
+  pattern: z.string({ error: "each entry needs a cron pattern" }),
+  tz: z.string().optional(),
+  age: z.string().optional(),
+});
+export type EntryInput = z.input<typeof entryInput>;
+
+export const scheduleInput = z.object({
+  entries: z.array(entryInput).max(50, "at most 50 entries"),
+  /** Time zone for entries that name none (default UTC). */
+  tz: z.string().optional(),
+});
+export type ScheduleInput = z.input<typeof scheduleInput>;
+
+const AGE = /^([1-9]\d{0,3})([dwmy])$/;
+
+export function checkAge(text: string | undefined): string {
+  const age = (text ?? "").trim().toLowerCase();
+  if (!AGE.test(age)) {
+    throw new InvalidInputError(`bad age "${text ?? ""}" for the retention entry: use a number with d, w, m or y (7d, 4w, 1m, 1y)`);
+  }
+  return age;
+}
+
+export function entryType(text: string): EntryType {
+  const key = text.trim().toLowerCase();
+  const type = (ENTRY_TYPES as readonly string[]).includes(key) ? (key as EntryType) : TYPE_OF_CODE[key];
+  if (!type) throw new InvalidInputError(`unknown schedule entry type "${text}": use f (full), i (incremental), a (auto-grouped) or d <age> (delete)`);
+  return type;
+}
+
+/** One entry checked on its own: type, pattern, zone, age. */
+export function checkEntry(input: EntryInput, defaultTz = DEFAULT_TIME_ZONE): ScheduleEntry {
+  const type = entryType(input.type);
+  const pattern = checkCronPattern(input.pattern, ENTRY_NAMES[type]);
+  const tz = checkTimeZone(input.tz ?? defaultTz);
+  if (type === "retention") return { type, pattern, tz, age: checkAge(input.age) };
+  if (input.age !== undefined && input.age !== "") throw new InvalidInputError(`an age belongs to a d (delete) entry, not to ${ENTRY_NAMES[type]}`);
+  return { type, pattern, tz };
+}
+
+/**
+ * A whole schedule checked against the server's backup mode. Refuses what cannot work or makes
+ * no sense (an incremental on an auto-grouped server, an auto-grouped backup on a standard one,
+ * the same entry twice); see scheduleWarnings for what is allowed but worth a second look.
+ */
+export function checkSchedule(server: string, mode: BackupMode, raw: ScheduleInput): ScheduleEntry[] {
+  const input = scheduleInput.parse(raw);
+  const defaultTz = checkTimeZone(input.tz ?? DEFAULT_TIME_ZONE);
+  const entries = input.entries.map((e) => checkEntry(e, defaultTz));
+  entries.forEach((entry, i) => {
+    if (entry.type === "incremental" && mode === "auto_grouped") {
+      throw new InvalidInputError(`${server} is auto-grouped: it takes no incremental backups (each auto-grouped run moves the redo); use a "<cron>" instead of i`);
+    }
+    if (entry.type === "auto_grouped" && mode === "standard") {
+      throw new InvalidInputError(`${server} uses standard backups: an auto-grouped entry needs the server in auto-grouped mode; use f and i`);
+    }
+    const twin = entries.findIndex((other) => sameEntry(other, entry));
+    if (twin < i) throw new InvalidInputError(`entry ${i + 1} repeats entry ${twin + 1} (${formatEntry(entry)})`);
+  });
+  return entries;
+}
+
+function sameEntry(a: ScheduleEntry, b: ScheduleEntry): boolean {
+  return a.type === b.type && a.pattern === b.pattern && a.tz === b.tz && a.age === b.age;
+}
+
+/** Zimbra's `zmschedulebackup -D` for the server's mode, in the given zone. */
+export function defaultSchedule(mode: BackupMode, tz = DEFAULT_TIME_ZONE): ScheduleEntry[] {
+  const retention: ScheduleEntry = { type: "retention", age: "1m", pattern: "0 0 * * *", tz };
+  if (mode === "auto_grouped") return [{ type: "auto_grouped", pattern: "0 1 * * *", tz }, retention];
+  return [{ type: "full", pattern: "0 1 * * 6", tz }, { type: "incremental", pattern: "0 1 * * 0-5", tz }, retention];
+}
+
+/** `f "0 1 * * 6"`, `d 1m "0 0 * * *"`, with the zone when it is not UTC. */
+export function formatEntry(entry: ScheduleEntry): string {
+  const age = entry.age ? ` ${entry.age}` : "";
+  const tz = entry.tz === DEFAULT_TIME_ZONE ? "" : ` ${entry.tz}`;
+  return `${ENTRY_CODES[entry.type]}${age} "${entry.pattern}"${tz}`;
+}
+
+/**
+ * zmschedulebackup's argument list: `f "0 1 * * 6" i "0 1 * * 0-5" d 1m "0 0 * * *"`. The
+ * pattern may also come unquoted, as five separate words (`f 0 1 * * 6`), as a shell script
+ * written for crontab might pass it.
+ */
+export function parseEntryArgs(args: string[]): EntryInput[] {
+  const entries: EntryInput[] = [];
+  let i = 0;
+  while (i < args.length) {
+    const type = entryType(args[i++]!);
+    const age = type === "retention" ? args[i++] : undefined;
+    if (type === "retention" && (age === undefined || !AGE.test(age.trim().toLowerCase()))) checkAge(age);
+    const next = args[i];
+    if (next === undefined) throw new InvalidInputError(`${ENTRY_CODES[type]} needs a cron pattern, e.g. ${ENTRY_CODES[type]}${age ? ` ${age}` : ""} "0 1 * * 6"`);
+    let pattern = next;
+    i++;
+    if (next.trim().split(/\s+/).length === 1) {
+      // Unquoted: take words until the pattern has five fields or the next entry begins.
+      const words = [next];
+      while (words.length < 5 && i < args.length && !TYPE_OF_CODE[args[i]!.toLowerCase()]) words.push(args[i++]!);
+      pattern = words.join(" ");
+    }
+    entries.push({ type, pattern, ...(age === undefined ? {} : { age }) });
+  }
+  return entries;
+}
