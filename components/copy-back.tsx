@@ -17,7 +17,7 @@ function useOriginalOf(copyEmail: string | undefined) {
     enabled: Boolean(copyEmail),
     queryFn: async () => {
       const { restores } = await getJson<{ restores: RestoreRunView[] }>("/api/restores");
-      for (const run of restores) for (const a of run.plan.plan.accounts) if (a.target.mode === "copy" && a.target.email === copyEmail) return a.currentEmail;
+      for (const run of restores) for (const a of run.plan?.accounts ?? []) if (a.target.mode === "copy" && a.target.email === copyEmail) return a.currentEmail;
       return null;
     },
   });

@@ -1,11 +1,12 @@
 "use client";
 
 import { useState } from "react";
+import { JOB_STATE_TONE as STATE_TONE, jobHref } from "./job-detail";
 import { useJobs } from "./queries";
-import { Badge, EmptyState, ErrorState, formatDate, Loading, PageHeader, type Tone } from "./ui";
+import { Badge, EmptyState, ErrorState, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
 
-const STATE_TONE: Record<string, Tone> = { active: "blue", waiting: "slate", delayed: "amber", completed: "green", failed: "red" };
 const FILTERS = ["", "active", "waiting", "delayed", "completed", "failed"];
+const FILTER_LABEL: Record<string, string> = { "": "all", active: "running", waiting: "queued", delayed: "delayed", completed: "done", failed: "failed" };
 
 export function JobsList() {
   const [state, setState] = useState("");
@@ -22,7 +23,7 @@ export function JobsList() {
             onClick={() => setState(f)}
             className={`rounded-md px-3 py-1.5 text-sm font-medium ${state === f ? "bg-slate-900 text-white" : "text-slate-600 hover:bg-slate-200"}`}
           >
-            {f || "all"}
+            {FILTER_LABEL[f]}
           </button>
         ))}
       </div>
@@ -48,7 +49,9 @@ export function JobsList() {
               {jobs.data.map((job) => (
                 <tr key={`${job.server}/${job.id}`}>
                   <td className="px-4 py-2">
-                    <span className="font-mono text-xs">{job.name}</span>
+                    <TextLink href={jobHref(job)}>
+                      <span className="font-mono text-xs">{job.name}</span>
+                    </TextLink>
                     <span className="ml-2 text-xs text-slate-400">#{job.id}</span>
                   </td>
                   <td className="px-4 py-2">{job.server}</td>
@@ -57,7 +60,7 @@ export function JobsList() {
                   </td>
                   <td className="px-4 py-2 whitespace-nowrap text-slate-500">{formatDate(job.createdAt)}</td>
                   <td className="max-w-md truncate px-4 py-2 text-slate-600">
-                    {job.failedReason ?? (job.finishedAt ? `done in ${Date.parse(job.finishedAt) - Date.parse(job.startedAt ?? job.createdAt)} ms` : "—")}
+                    {job.failedReason ?? (job.finishedAt ? `done in ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt ?? job.createdAt))}` : "—")}
                   </td>
                 </tr>
               ))}

@@ -3,36 +3,22 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import type { AccountPage } from "@/server/directory/search-accounts";
-import type { RestorePlan, RestoreRequest } from "@/server/restore/plan-restore";
+import type { RestoreRunDetail } from "@/server/restore/get-restore-run";
 import { getJson, sendJson } from "./api";
 import { PlanPreview } from "./restore-wizard/plan-preview";
 import { ProgressBar, SessionStatus } from "./session-badges";
 import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
 import { useIsAdmin } from "./use-me";
 
-export interface RestoreRunView {
-  id: number;
-  label: string;
-  server: string;
-  status: string;
-  requestedBy: string;
-  plan: { plan: RestorePlan; request: RestoreRequest };
+/** A run as GET /api/restores answers it, with the outcome the worker records at the end. */
+export type RestoreRunView = Omit<RestoreRunDetail, "result"> & {
   result: {
     restored: { requested: string; target: string; snapshotItems: number; replayed: number; skipped: number; gaps: { from: number; to: number }[] }[];
     failures: string[];
     skipped: { requested: string; skipped: string }[];
     fullBackup: string | null;
   } | null;
-  error: string | null;
-  jobId: string | null;
-  accountsTotal: number;
-  accountsDone: number;
-  currentAccount: string | null;
-  abortRequested: boolean;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-}
+};
 
 const ACTIVE = ["queued", "running", "failing"];
 
@@ -76,7 +62,6 @@ export function RestoreRunDetail({ label }: { label: string }) {
   if (query.isError) return <ErrorState error={query.error} retry={() => query.refetch()} />;
   const run = query.data;
   const active = ACTIVE.includes(run.status);
-  const ended = run.endedAt ?? (active ? null : run.startedAt);
   return (
     <>
       <PageHeader
@@ -110,7 +95,7 @@ export function RestoreRunDetail({ label }: { label: string }) {
             </Field>
             <Field label="Started">{formatDate(run.startedAt)}</Field>
             <Field label="Ended">{formatDate(run.endedAt)}</Field>
-            {run.startedAt && ended && <Field label="Duration">{formatDuration(Date.parse(ended) - Date.parse(run.startedAt))}</Field>}
+            {run.durationMs !== null && <Field label="Duration">{formatDuration(run.durationMs)}</Field>}
             {run.result?.fullBackup && <Field label="Full backup after">{run.result.fullBackup}</Field>}
           </dl>
           {run.result && run.result.restored.length > 0 && (
@@ -138,7 +123,7 @@ export function RestoreRunDetail({ label }: { label: string }) {
           )}
         </Card>
         <Card title="Plan">
-          <PlanPreview plan={run.plan.plan} />
+          {run.plan ? <PlanPreview plan={run.plan} /> : <p className="text-sm text-slate-500">No plan was stored with this run.</p>}
         </Card>
       </div>
     </>
@@ -169,7 +154,7 @@ export function RestoreRunsList() {
               </td>
               <td className="px-4 py-2">{r.server}</td>
               <td className="max-w-sm truncate px-4 py-2">
-                {r.plan.plan.accounts.map((a) => `${a.emailAtPoint} → ${a.target.email}`).join(", ")}
+                {r.plan?.accounts.map((a) => `${a.emailAtPoint} → ${a.target.email}`).join(", ")}
               </td>
               <td className="px-4 py-2">
                 {ACTIVE.includes(r.status) ? <ProgressBar done={r.accountsDone} total={r.accountsTotal} label="Accounts restored" /> : <SessionStatus status={r.status} />}
