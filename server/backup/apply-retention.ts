@@ -47,22 +47,31 @@ export async function applyRetention(serverName: string, ruleText: string, optio
   const lease = await prisma().sessionLease.findFirst({ where: { sessionId: { in: doomed.map((d) => d.id) }, expiresAt: { gt: new Date() } } });
   if (lease) throw new SessionLeasedError(doomed.find((d) => d.id === lease.sessionId)!.label, lease.holder);
 
-  const target = new BackupTarget(server.backupTarget, server.name);
-  for (const session of doomed) {
+  Object.assign(result, await removeSessions(new BackupTarget(server.backupTarget, server.name), doomed), { applied: true });
+  return result;
+}
+
+/**
+ * Deletes sessions from the target and the catalog, drops them from the accounts index, and
+ * prunes the blobs no remaining session refers to. The caller has checked that nothing needs them
+ * and that no backup runs (a running one's new blobs are not referenced by a published session).
+ */
+export async function removeSessions(
+  target: BackupTarget,
+  sessions: { id: number; label: string; status: string }[],
+): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number }> {
+  const removed: string[] = [];
+  for (const session of sessions) {
     await target.removeTree(target.sessionDir(session.label, session.status === "completed" ? "complete" : "tmp"));
     await prisma().backupSession.delete({ where: { id: session.id } });
-    result.removed.push(session.label);
+    removed.push(session.label);
   }
   const index = await readAccountsIndex(target);
-  for (const entry of Object.values(index.accounts)) entry.sessions = entry.sessions.filter((s) => !result.removed.includes(s.label));
+  for (const entry of Object.values(index.accounts)) entry.sessions = entry.sessions.filter((s) => !removed.includes(s.label));
   for (const [id, entry] of Object.entries(index.accounts)) if (entry.sessions.length === 0) delete index.accounts[id];
   await writeAccountsIndex(target, index);
-
   const pruned = await pruneBlobs(target);
-  result.blobsPruned = pruned.count;
-  result.bytesFreed = pruned.bytes;
-  result.applied = true;
-  return result;
+  return { removed, blobsPruned: pruned.count, bytesFreed: pruned.bytes };
 }
 
 /** Deletes the target's blobs that no published session refers to. */

@@ -1,4 +1,5 @@
 import { mkdir, statfs } from "node:fs/promises";
+import path from "node:path";
 import { InsufficientSpaceError } from "./errors.ts";
 
 function human(bytes: number): string {
@@ -12,12 +13,29 @@ function human(bytes: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
+export interface FreeSpace {
+  freeBytes: number;
+  totalBytes: number;
+  freePercent: number;
+}
+
+/** Free space of the filesystem holding `folder` (or, before it exists, its nearest existing parent). */
+export async function measureFreeSpace(folder: string): Promise<FreeSpace> {
+  let at = path.resolve(folder);
+  for (;;) {
+    const fs = await statfs(at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT" && path.dirname(at) !== at) return null;
+      throw error;
+    });
+    if (fs) return { freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize, freePercent: (fs.bavail / fs.blocks) * 100 };
+    at = path.dirname(at);
+  }
+}
+
 /** Refuses, with the numbers, when the target has less free space than the server's minimum. */
 export async function checkFreeSpace(folder: string, minimum: { bytes: number; percent: number }): Promise<{ freeBytes: number; freePercent: number }> {
   await mkdir(folder, { recursive: true });
-  const fs = await statfs(folder);
-  const freeBytes = fs.bavail * fs.bsize;
-  const freePercent = (fs.bavail / fs.blocks) * 100;
+  const { freeBytes, freePercent } = await measureFreeSpace(folder);
   if (freeBytes < minimum.bytes || freePercent < minimum.percent) {
     throw new InsufficientSpaceError(
       `backup target ${folder} has ${human(freeBytes)} (${freePercent.toFixed(1)}%) free; this server needs at least ${human(minimum.bytes)} and ${minimum.percent}% before a backup starts`,

@@ -1,9 +1,11 @@
 /**
  * Jobs as the console shows them, read from each server's BullMQ queue: newest first, with
- * state, progress and outcome. (Job history that outlives Redis comes with the backup jobs.)
+ * state, progress and outcome; optionally of one server, and of one kind (`backup.start`) or
+ * domain (`backup`: every backup.* job). Job history that outlives Redis: server/jobs/get-job.ts.
  */
 import type { Job } from "bullmq";
 import { z } from "zod";
+import { getServer, listServerNames } from "../directory/list-servers.ts";
 import { ServiceUnavailableError } from "../errors.ts";
 import { serverQueue } from "./queues.ts";
 
@@ -12,7 +14,12 @@ export const jobStates = ["active", "waiting", "delayed", "completed", "failed"]
 export const listJobsInput = z.object({
   state: z.enum(jobStates).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+  server: z.string().trim().min(1).optional(),
+  name: z.string().trim().min(1).optional(),
 });
+
+/** With a name filter, this many jobs per server are looked at to find `limit` of that kind. */
+const NAME_SCAN = 1_000;
 
 export interface JobSummary {
   id: string;
@@ -49,16 +56,24 @@ async function summarize(server: string, job: Job): Promise<JobSummary> {
 }
 
 export async function listJobs(servers: string[], input: z.input<typeof listJobsInput>): Promise<JobSummary[]> {
-  const { state, limit } = listJobsInput.parse(input);
+  const { state, limit, server: only, name } = listJobsInput.parse(input);
+  const wanted = (job: Job) => !name || job.name === name || job.name.startsWith(`${name}.`);
   try {
     const perServer = await Promise.all(
-      servers.map(async (server) => {
-        const jobs = await serverQueue(server).getJobs(state ? [state] : [...jobStates], 0, limit - 1);
-        return Promise.all(jobs.filter(Boolean).map((job) => summarize(server, job)));
+      servers.filter((server) => !only || server === only).map(async (server) => {
+        const jobs = await serverQueue(server).getJobs(state ? [state] : [...jobStates], 0, (name ? NAME_SCAN : limit) - 1);
+        return Promise.all(jobs.filter((job) => job && wanted(job)).slice(0, limit).map((job) => summarize(server, job)));
       }),
     );
     return perServer.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit);
   } catch (error) {
     throw new ServiceUnavailableError("redis", (error as Error).message);
   }
+}
+
+/** GET /api/jobs: the jobs of every server, or of `server` (404 `server_not_found` when unknown). */
+export async function listServerJobs(raw: z.input<typeof listJobsInput>): Promise<JobSummary[]> {
+  const input = listJobsInput.parse(raw);
+  const servers = input.server ? [(await getServer(input.server)).name] : await listServerNames();
+  return listJobs(servers, input);
 }

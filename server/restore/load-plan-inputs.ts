@@ -4,7 +4,7 @@ import { accountsByAnyName } from "../directory/resolve-account.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { MailvaultError } from "../errors.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
-import { lastArchivedSeq, listSegments } from "../redo/archive-redo.ts";
+import { redoCoverage } from "../redo/redo-coverage.ts";
 import type { PlanAccountCandidate, PlanInputs, PlanSession } from "./plan-restore.ts";
 
 export async function loadPlanInputs(serverName: string, requested: string[] | "all"): Promise<{ inputs: PlanInputs; names: string[] }> {
@@ -29,6 +29,28 @@ export async function loadPlanInputs(serverName: string, requested: string[] | "
     );
   }
 
+  const sessions = await loadCompletedSessions(server.name);
+  const { archive, currentLog } = await redoCoverage(await openMailstore(server.name));
+  const { rows: live } = await pool.query<{ email: string }>("SELECT email FROM account WHERE deleted_at IS NULL");
+  return {
+    names,
+    inputs: {
+      now: new Date(),
+      candidates,
+      sessions,
+      archive: { segments: archive.segments.map((s) => ({ firstSeq: s.firstSeq, lastSeq: s.lastSeq })), lastArchivedSeq: archive.lastArchivedSeq },
+      currentLog: currentLog && { firstSeq: currentLog.firstSeq, lastSeq: currentLog.lastSeq },
+      liveEmails: new Set(live.map((r) => r.email)),
+    },
+  };
+}
+
+/**
+ * The server's completed sessions with redo, oldest first, each with the full snapshots it holds
+ * (only of `accountIds` when given: one account's restore points need not read every account's).
+ */
+export async function loadCompletedSessions(serverName: string, options: { accountIds?: string[] } = {}): Promise<PlanSession[]> {
+  const pool = consolePool();
   const { rows } = await pool.query<{
     label: string; type: "full" | "incremental"; created_at: Date; started_at: Date | null; redo_from_seq: string | null; redo_through_seq: string | null;
     account_id: string | null; email: string | null; change_number: string | null; redo_seq: string | null; snapshot_at: Date | null;
@@ -36,10 +58,10 @@ export async function loadPlanInputs(serverName: string, requested: string[] | "
     `SELECT s.label, s.type, s.created_at, s.started_at, s.redo_from_seq, s.redo_through_seq,
             a.account_id, a.email, a.change_number, a.redo_seq, a.snapshot_at
        FROM backup_session s JOIN server v ON v.id = s.server_id
-       LEFT JOIN session_account a ON a.session_id = s.id AND a.kind = 'full'
+       LEFT JOIN session_account a ON a.session_id = s.id AND a.kind = 'full' AND ($2::uuid[] IS NULL OR a.account_id = ANY($2::uuid[]))
       WHERE v.name = $1 AND s.status = 'completed' AND s.redo_through_seq IS NOT NULL
       ORDER BY s.created_at`,
-    [server.name],
+    [serverName, options.accountIds ?? null],
   );
   const sessions = new Map<string, PlanSession>();
   for (const r of rows) {
@@ -60,20 +82,5 @@ export async function loadPlanInputs(serverName: string, requested: string[] | "
       s.fulls.set(r.account_id, { email: r.email!, changeNumber: Number(r.change_number), lastRedoSeq: Number(r.redo_seq), snapshotAt: r.snapshot_at });
     }
   }
-
-  const store = await openMailstore(server.name);
-  const segments = (await listSegments(store.redoArchivePath)).map((s) => ({ firstSeq: s.firstSeq, lastSeq: s.lastSeq }));
-  const { rows: log } = await store.pool.query<{ first: number | null; last: number | null }>("SELECT min(seq) AS first, max(seq) AS last FROM mailstore.redo_log");
-  const { rows: live } = await pool.query<{ email: string }>("SELECT email FROM account WHERE deleted_at IS NULL");
-  return {
-    names,
-    inputs: {
-      now: new Date(),
-      candidates,
-      sessions: [...sessions.values()],
-      archive: { segments, lastArchivedSeq: await lastArchivedSeq(store.pool) },
-      currentLog: log[0]?.first != null ? { firstSeq: log[0].first, lastSeq: log[0].last! } : null,
-      liveEmails: new Set(live.map((r) => r.email)),
-    },
-  };
+  return [...sessions.values()];
 }

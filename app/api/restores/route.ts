@@ -1,5 +1,5 @@
 import { restoreNeeds } from "@/server/auth/permissions.ts";
-import { prisma } from "@/server/db/console-db.ts";
+import { listRestoreRuns } from "@/server/restore/get-restore-run.ts";
 import { submitRestore } from "@/server/restore/submit-restore.ts";
 import { handle } from "../_lib/guard.ts";
 import { queryOf } from "../_lib/respond.ts";
@@ -24,9 +24,7 @@ export async function POST(request: Request) {
   );
 }
 
+/** Restore runs, newest first (RestoreRunDetail[]): `?server=&status=&limit=`. */
 export async function GET(request: Request) {
-  const { server } = queryOf(request);
-  return handle(request, { permission: "read" }, async () => ({
-    restores: await prisma().restoreRun.findMany({ where: server ? { server } : {}, orderBy: { createdAt: "desc" }, take: 100 }),
-  }));
+  return handle(request, { permission: "read" }, async () => ({ restores: await listRestoreRuns(queryOf(request)) }));
 }

@@ -1,3 +1,4 @@
+import { deleteSession } from "@/server/backup/delete-session.ts";
 import { getSession } from "@/server/backup/query-sessions.ts";
 import { handle } from "../../_lib/guard.ts";
 import { queryOf } from "../../_lib/respond.ts";
@@ -6,4 +7,13 @@ export async function GET(request: Request, { params }: { params: Promise<{ labe
   const { label } = await params;
   const { server, q } = queryOf(request);
   return handle(request, { permission: "read" }, () => getSession(server || undefined, label, q));
+}
+
+/** Deletes one session (DeleteSessionResult); 409 `session_needed`, `session_in_use` or `backup_in_progress` when it may not go. */
+export async function DELETE(request: Request, { params }: { params: Promise<{ label: string }> }) {
+  const { label } = await params;
+  const { server } = queryOf(request);
+  return handle(request, { permission: "backup.delete", audit: "backup.delete", target: label, params: { server, label } }, () =>
+    deleteSession({ server: server || undefined, label }),
+  );
 }

@@ -1,0 +1,8 @@
+import { restorePoints } from "@/server/restore/restore-points.ts";
+import { handle } from "../../../_lib/guard.ts";
+
+/** The account's full snapshots, redo coverage, gaps and recoverable window (RestorePoints). */
+export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  return handle(request, { permission: "read" }, () => restorePoints(id));
+}

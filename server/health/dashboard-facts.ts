@@ -1,0 +1,69 @@
+/**
+ * What the dashboard shows per server beyond its directory facts: the backup target's free space
+ * (against the server's minimum), how far the redo archive lags, and the jobs on its queue. Each
+ * fact is gathered on its own with a short timeout, so a server whose mailstore, target or Redis
+ * is down gets an error for that fact and the rest of the answer stands.
+ */
+import { measureFreeSpace, type FreeSpace } from "../backup/free-space.ts";
+import { listServers } from "../directory/list-servers.ts";
+import { serverQueue } from "../jobs/queues.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
+import { redoStatus, type StoreStatus } from "../mailstore/store-status.ts";
+
+const TIMEOUT_MS = 3_000;
+
+export interface ServerFacts {
+  server: string;
+  freeSpace: (FreeSpace & { minimumBytes: number; minimumPercent: number; belowMinimum: boolean }) | null;
+  freeSpaceError: string | null;
+  /** The redo log and archive: lagSeconds is the age of the oldest record not yet archived. */
+  redo: StoreStatus["redo"] | null;
+  redoError: string | null;
+  /** Jobs on the server's queue; `active` is what runs now. */
+  jobs: { active: number; waiting: number; delayed: number; failed: number } | null;
+  jobsError: string | null;
+}
+
+export interface DashboardFacts {
+  generatedAt: string;
+  servers: ServerFacts[];
+}
+
+async function settle<T>(what: string, work: () => Promise<T>): Promise<{ value: T | null; error: string | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const value = await Promise.race([
+      work(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS);
+      }),
+    ]);
+    return { value, error: null };
+  } catch (error) {
+    return { value: null, error: `${what}: ${(error as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function dashboardFacts(): Promise<DashboardFacts> {
+  const servers = await listServers();
+  const facts = await Promise.all(
+    servers.map(async (s): Promise<ServerFacts> => {
+      const [space, redo, jobs] = await Promise.all([
+        settle("backup target", async () => {
+          const free = await measureFreeSpace(s.backupTarget);
+          const { minFreeBytes, minFreePercent } = s.settings;
+          return { ...free, minimumBytes: minFreeBytes, minimumPercent: minFreePercent, belowMinimum: free.freeBytes < minFreeBytes || free.freePercent < minFreePercent };
+        }),
+        settle("mailstore", async () => redoStatus(await openMailstore(s.name))),
+        settle("redis", async () => {
+          const counts = await serverQueue(s.name).getJobCounts("active", "waiting", "delayed", "failed");
+          return { active: counts.active ?? 0, waiting: counts.waiting ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 };
+        }),
+      ]);
+      return { server: s.name, freeSpace: space.value, freeSpaceError: space.error, redo: redo.value, redoError: redo.error, jobs: jobs.value, jobsError: jobs.error };
+    }),
+  );
+  return { generatedAt: new Date().toISOString(), servers: facts };
+}
