@@ -1,0 +1,119 @@
+/**
+ * The deletion timeline end to end with real workers: a message deleted between a full backup and
+ * an incremental (so its record lives only in the session on the backup target), a move into
+ * Trash sealed in the redo archive, and Trash emptied in the current log all show, newest first,
+ * with subjects and the folder paths they had then; the account is found by a former name; and
+ * restoring a copy to the point just before the deletion brings the message back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { databaseName } from "../config.ts";
+import { prisma } from "../db/console-db.ts";
+import { seedDemo } from "../demo/seed-demo.ts";
+import { createAccount, renameAccount } from "../mailstore/account-operations.ts";
+import { deliverMessage } from "../mailstore/deliver-message.ts";
+import { createFolder, renameFolder } from "../mailstore/folder-operations.ts";
+import { deleteItems, emptyFolder, moveItems } from "../mailstore/item-operations.ts";
+import { INBOX, TRASH } from "../mailstore/items.ts";
+import { listMessages } from "../mailstore/list-messages.ts";
+import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { getRestoreRun } from "../restore/get-restore-run.ts";
+import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { runBackup, runRestore } from "../testing/wait-for-runs.ts";
+import { archiveRedo, listSegments } from "./archive-redo.ts";
+import { deletionTimeline } from "./deletion-timeline.ts";
+
+let env: TestEnv;
+let store: Mailstore;
+let workers: WorkerSet;
+
+const mime = (subject: string) => Buffer.from(`From: boss@example.net\r\nSubject: ${subject}\r\n\r\n${subject} body\r\n`);
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+  // Archived segments leave the archive as soon as a session holds them: older redo is then only on the target.
+  const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
+  await prisma().server.update({ where: { id: server.id }, data: { settings: { ...(server.settings as object), redoKeepSeconds: 0 } } });
+  await setUpServerStore("mail1");
+  store = await openMailstore("mail1");
+  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+}, 60_000);
+
+afterAll(async () => {
+  await workers?.close();
+  await env?.cleanup();
+});
+
+describe("deletion timeline", () => {
+  it("shows deletions from the target, the archive and the current log, and a restore to just before one brings it back", async () => {
+    const alice = await createAccount(store, { email: "alice@example.com" });
+    await createAccount(store, { email: "bob@example.com" });
+    const ref = { accountId: alice.accountId };
+    const { itemId: projects } = await createFolder(store, ref, { name: "Projects", parentId: INBOX });
+    const report = (await deliverMessage(store, { recipients: ["alice@example.com"], bytes: mime("Quarterly report"), folderId: projects })).delivered[0]!.itemId;
+    const lunch = (await deliverMessage(store, { recipients: ["alice@example.com"], bytes: mime("Lunch plans") })).delivered[0]!.itemId;
+    const other = (await deliverMessage(store, { recipients: ["bob@example.com"], bytes: mime("Bob's memo") })).delivered[0]!.itemId;
+    await runBackup("mail1", "full");
+
+    await deliverMessage(store, { recipients: ["alice@example.com"], bytes: mime("Status update") });
+    const deletion = await deleteItems(store, ref, { itemIds: [report] });
+    await deleteItems(store, { email: "bob@example.com" }, { itemIds: [other] });
+    await renameFolder(store, ref, { folderId: projects, name: "Old projects" });
+    const incr = await runBackup("mail1", "incremental");
+    const archive = (await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } })).redoArchivePath;
+    expect((await listSegments(archive)).every((s) => s.lastSeq > deletion.seq!)).toBe(true); // only the target holds it now
+
+    await moveItems(store, ref, { itemIds: [lunch], folderId: TRASH });
+    await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1 });
+    await emptyFolder(store, ref, { folderId: TRASH });
+
+    const timeline = await deletionTimeline("mail1", { account: "alice@example.com" });
+    expect(timeline.warnings).toEqual([]);
+    expect(timeline.entries.map((e) => e.op)).toEqual(["EmptyFolder", "MoveItems", "DeleteItems"]);
+    const [emptied, trashed, deleted] = timeline.entries;
+    expect(emptied).toMatchObject({ folder: "/Trash", count: 1, items: [{ subject: "Lunch plans", folder: "/Trash" }] });
+    expect(trashed).toMatchObject({ folder: "/Inbox", items: [{ id: lunch, subject: "Lunch plans", folder: "/Inbox" }] });
+    expect(deleted).toMatchObject({
+      seq: deletion.seq,
+      accountId: alice.accountId,
+      email: "alice@example.com",
+      folder: "/Inbox/Projects",
+      items: [{ id: report, type: "message", subject: "Quarterly report", folder: "/Inbox/Projects" }],
+      restoreBefore: { restoreToRedoSeq: deletion.seq! - 1 },
+    });
+    expect(Date.parse(deleted!.restoreBefore.restoreToTime)).toBeLessThan(Date.parse(deleted!.at));
+
+    // Every server's deletions, a page at a time, newest first and each record once.
+    const first = await deletionTimeline("mail1", { limit: 2 });
+    expect(first.entries).toHaveLength(2);
+    const rest = await deletionTimeline("mail1", { beforeSeq: first.nextBeforeSeq! });
+    const all = [...first.entries, ...rest.entries].map((e) => e.seq);
+    expect(all).toEqual([...all].sort((a, b) => b - a));
+    expect(new Set(all).size).toBe(4);
+    expect(rest.nextBeforeSeq).toBeNull();
+    expect((await deletionTimeline("mail1", { from: new Date(Date.now() + 60_000).toISOString() })).entries).toEqual([]);
+
+    const restored = await runRestore({ server: "mail1", accounts: ["alice@example.com"], restoreToRedoSeq: deleted!.restoreBefore.restoreToRedoSeq, copy: true, prefix: "undo_" });
+    expect(restored.plan.accounts[0]!.redo.sessions.map((s) => s.label)).toEqual([incr.label]);
+    expect(await getRestoreRun(restored.label)).toMatchObject({ status: "completed", accountsDone: 1, plan: { accounts: [{ target: { email: "undo_alice@example.com" } }] } });
+    const copy = await prisma().account.findFirstOrThrow({ where: { email: "undo_alice@example.com" } });
+    const back = await listMessages(copy.id, { folder: "/Inbox/Projects" });
+    expect(back.messages.map((m) => m.subject)).toEqual(["Quarterly report"]);
+    expect((await listMessages(copy.id, { folder: "/Inbox" })).messages.map((m) => m.subject).sort()).toEqual(["Lunch plans", "Status update"]);
+
+    // Found by a name the account no longer has, under the name it had at the time.
+    await renameAccount(store, { accountId: alice.accountId, newEmail: "alice.smith@example.com" });
+    const later = await deletionTimeline("mail1", { account: "alice@example.com", limit: 1 });
+    expect(later.entries[0]).toMatchObject({ op: "EmptyFolder", email: "alice@example.com" });
+    expect(later.nextBeforeSeq).toBe(later.entries[0]!.seq);
+  });
+
+  it("refuses a bad time, a too large limit and an account of another server", async () => {
+    await expect(deletionTimeline("mail1", { from: "last tuesday" })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(deletionTimeline("mail1", { limit: 5000 })).rejects.toThrow(/limit can be at most 1000/);
+    await expect(deletionTimeline("mail1", { account: "nobody@example.com" })).rejects.toMatchObject({ code: "account_not_found" });
+    await expect(deletionTimeline("nosuch", {})).rejects.toMatchObject({ code: "server_not_found" });
+  });
+});
