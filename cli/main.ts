@@ -26,6 +26,7 @@ import { registerVerify } from "./commands/verify.ts";
 import { registerHealth } from "./commands/health.ts";
 import { registerRedoarchive } from "./commands/redoarchive.ts";
 import { registerRedodump } from "./commands/redodump.ts";
+import { registerSchedulebackup } from "./commands/schedulebackup.ts";
 import { registerServers } from "./commands/servers.ts";
 import { registerUsers } from "./commands/users.ts";
 
@@ -52,6 +53,7 @@ registerAccounts(program);
 registerHealth(program);
 registerRedodump(program);
 registerRedoarchive(program);
+registerSchedulebackup(program);
 registerUsers(program);
 
 /**

@@ -103,11 +103,15 @@ export async function replaceSchedule(input: ChangeInput): Promise<ScheduleView>
   return save(server, entries, input.by);
 }
 
-/** `schedulebackup -A`: the entries are added after the stored ones. */
+/**
+ * `schedulebackup -A`: the entries are added after the stored ones. Without a zone they take the
+ * zone the stored entries share, so `-A f "0 1 * * 4"` on a Europe/Berlin schedule means 01:00 there.
+ */
 export async function appendToSchedule(input: ChangeInput): Promise<ScheduleView> {
   const server = await getServer(input.server);
   const current = (await readStored([server.name])).get(server.name)?.entries ?? [];
-  const added = checkSchedule(server.name, server.backupMode, input);
+  const zones = [...new Set(current.map((e) => e.tz))];
+  const added = checkSchedule(server.name, server.backupMode, { ...input, tz: input.tz ?? (zones.length === 1 ? zones[0] : undefined) });
   const entries = checkSchedule(server.name, server.backupMode, { entries: [...current, ...added] });
   return save(server, entries, input.by);
 }
