@@ -1,0 +1,99 @@
+/**
+ * Deleting one session with real backups: a full that later incrementals build on is refused, as
+ * is the newest session, one a restore reads, and any while a backup runs; an incremental a later
+ * full makes unnecessary goes, then the old full, from the target, catalog and accounts index,
+ * with the blobs only it held pruned and every remaining session still verifying; a failed
+ * session always goes.
+ */
+import { mkdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { databaseName } from "../config.ts";
+import { prisma } from "../db/console-db.ts";
+import { generateTraffic } from "../demo/generate-traffic.ts";
+import { seedDemo } from "../demo/seed-demo.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { createAccount } from "../mailstore/account-operations.ts";
+import { deliverMessage } from "../mailstore/deliver-message.ts";
+import { deleteItems } from "../mailstore/item-operations.ts";
+import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { runBackup } from "../testing/wait-for-runs.ts";
+import { deleteSession } from "./delete-session.ts";
+import { BackupTarget } from "./target.ts";
+import { verifyServerBackups } from "./verify-session.ts";
+
+let env: TestEnv;
+let store: Mailstore;
+let workers: WorkerSet;
+let target: BackupTarget;
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+  await setUpServerStore("mail1");
+  store = await openMailstore("mail1");
+  for (let i = 0; i < 3; i++) await createAccount(store, { email: `keep${i}@example.com` });
+  await generateTraffic(store, { ops: 60, seed: 5, renames: false, concurrency: 1 });
+  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+  target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
+}, 60_000);
+
+afterAll(async () => {
+  await workers?.close();
+  await env?.cleanup();
+});
+
+describe("deleteSession", () => {
+  it("refuses what later sessions need, deletes what they do not, and prunes blobs only it held", async () => {
+    // A message only the first full holds: deleted before the second full.
+    const only = await deliverMessage(store, { recipients: ["keep0@example.com"], bytes: Buffer.from("Subject: only in full 1\r\n\r\nunique body 8f3a\r\n") });
+    const f1 = await runBackup("mail1", "full");
+    await deleteItems(store, { email: "keep0@example.com" }, { itemIds: [only.delivered[0]!.itemId] });
+    const i1 = await runBackup("mail1", "incremental");
+    const f2 = await runBackup("mail1", "full");
+    await generateTraffic(store, { ops: 20, seed: 6, renames: false, concurrency: 1 });
+    const i2 = await runBackup("mail1", "incremental");
+
+    await expect(deleteSession({ server: "mail1", label: f1.label })).rejects.toMatchObject({ code: "session_needed", message: expect.stringMatching(/later sessions build on it/) });
+    await expect(deleteSession({ label: i2.label })).rejects.toMatchObject({ code: "session_needed", message: expect.stringMatching(/newest completed backup/) });
+    const lease = await prisma().sessionLease.create({ data: { sessionId: f2.sessionId, holder: "restore-test", expiresAt: new Date(Date.now() + 60_000) } });
+    await expect(deleteSession({ server: "mail1", label: f2.label })).rejects.toMatchObject({ code: "session_in_use" });
+    await prisma().sessionLease.delete({ where: { id: lease.id } });
+
+    const blob = only.digest;
+    expect(await exists(target.blobPath(blob))).toBe(true);
+    expect(await deleteSession({ server: "mail1", label: i1.label })).toMatchObject({ label: i1.label, status: "completed", removed: [i1.label] });
+    const gone = await deleteSession({ server: "mail1", label: f1.label });
+    expect(gone.removed).toEqual([f1.label]);
+    expect(gone.blobsPruned).toBeGreaterThanOrEqual(1);
+    expect(await exists(target.blobPath(blob))).toBe(false);
+    expect(await exists(target.sessionDir(f1.label, "complete"))).toBe(false);
+    expect(await prisma().backupSession.count({ where: { label: { in: [f1.label, i1.label] } } })).toBe(0);
+    const index = await readFile(path.join(target.root, "accounts-index.json"), "utf8");
+    expect(index).not.toContain(f1.label);
+    expect(index).toContain(f2.label);
+    const reports = await verifyServerBackups("mail1", { all: true });
+    expect(reports.map((r) => r.label).sort()).toEqual([f2.label, i2.label].sort());
+    expect(reports.every((r) => r.ok)).toBe(true);
+  });
+
+  it("always deletes a failed session, refuses while a backup runs, and 404s an unknown label", async () => {
+    const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
+    const failed = await prisma().backupSession.create({ data: { serverId: server.id, label: "full-20200101.000000.000", type: "full", status: "failed", requestedAccounts: [] } });
+    await mkdir(target.sessionDir(failed.label, "tmp"), { recursive: true });
+    const running = await prisma().backupSession.create({ data: { serverId: server.id, label: "incr-20200101.000001.000", type: "incremental", status: "running", requestedAccounts: [] } });
+    await expect(deleteSession({ server: "mail1", label: failed.label })).rejects.toMatchObject({ code: "backup_in_progress" });
+    await prisma().backupSession.update({ where: { id: running.id }, data: { status: "interrupted" } });
+
+    expect(await deleteSession({ server: "mail1", label: failed.label })).toMatchObject({ status: "failed", removed: [failed.label] });
+    expect(await exists(target.sessionDir(failed.label, "tmp"))).toBe(false);
+    await expect(deleteSession({ server: "mail1", label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
+    await expect(deleteSession({ label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
+    await expect(deleteSession({ server: "nosuch", label: failed.label })).rejects.toMatchObject({ code: "server_not_found" });
+  });
+});
