@@ -1,0 +1,50 @@
+/**
+ * The dashboard's per-server facts against real services: free space of the backup target, the
+ * redo archive's lag, and the queue's job counts; a server whose mailstore was never set up gets
+ * an error for its redo and keeps its other facts, and the other server's answer stands.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseName } from "../config.ts";
+import { seedDemo } from "../demo/seed-demo.ts";
+import { createAccount } from "../mailstore/account-operations.ts";
+import { deliverMessage } from "../mailstore/deliver-message.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
+import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { enqueueJob } from "../jobs/queues.ts";
+import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { dashboardFacts } from "./dashboard-facts.ts";
+
+let env: TestEnv;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
+  await setUpServerStore("mail1");
+}, 60_000);
+
+afterAll(() => env?.cleanup());
+
+describe("dashboardFacts", () => {
+  it("reports free space, archive lag and jobs per server, and a broken mailstore only for its server", async () => {
+    const store = await openMailstore("mail1");
+    await createAccount(store, { email: "dash@example.com" });
+    await deliverMessage(store, { recipients: ["dash@example.com"], bytes: Buffer.from("Subject: hi\r\n\r\nhi\r\n") });
+    await enqueueJob("mail1", "server.ping", { sentAt: new Date().toISOString() }); // no worker runs: it waits
+
+    const facts = await dashboardFacts();
+    expect(facts.servers.map((s) => s.server)).toEqual(["mail1", "mail2"]);
+    const [mail1, mail2] = facts.servers;
+    expect(mail1).toMatchObject({ freeSpaceError: null, redoError: null, jobsError: null, jobs: { active: 0, waiting: 1 } });
+    expect(mail1!.freeSpace!.freeBytes).toBeGreaterThan(0);
+    expect(mail1!.freeSpace!.totalBytes).toBeGreaterThanOrEqual(mail1!.freeSpace!.freeBytes);
+    expect(mail1!.freeSpace).toMatchObject({ minimumBytes: 1024 ** 3, minimumPercent: 5 });
+    expect(mail1!.redo!.unarchivedRecords).toBeGreaterThanOrEqual(2);
+    expect(mail1!.redo!.lagSeconds).toBeGreaterThanOrEqual(0);
+
+    // mail2's mailstore database does not exist in this test: only its redo fact fails.
+    expect(mail2!.redo).toBeNull();
+    expect(mail2!.redoError).toMatch(/^mailstore: /);
+    expect(mail2!.freeSpace).not.toBeNull();
+    expect(mail2!.jobs).toMatchObject({ active: 0 });
+  });
+});
