@@ -93,8 +93,9 @@ const handlers: Handlers = {
     return outcomes;
   },
   "backup.verify": async (context, data) => verifyServerBackups(context.server, data),
-  "restore.start": async (context, data) => {
+  "restore.start": async (context, data, job) => {
     const started = await startRestoreRun(data.runId);
+    await job.log("skipped" in started ? `not started: ${started.skipped}` : `${started.accounts} account(s) to restore, one job each`);
     if ("skipped" in started) return started;
     const queue = queueName(context.server);
     await context.flows.add({

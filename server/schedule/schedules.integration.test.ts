@@ -17,7 +17,7 @@ import { createAccount } from "../mailstore/account-operations.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
-import { submitBackup } from "../backup/submit-backup.ts";
+import { createSession, finishSession } from "../backup/catalog.ts";
 import { applyDefaultSchedule, clearSchedule, getSchedule, listSchedules, replaceSchedule } from "./manage-schedule.ts";
 
 let env: TestEnv;
@@ -49,6 +49,17 @@ async function fire(id: string, change: (data: Record<string, unknown>) => Recor
     if (Date.now() > deadline) throw new Error(`job ${added.id} did not finish`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A job's log once it has finished (a flow's parent logs after the session is marked done). */
+async function logsOf(id: string): Promise<string[]> {
+  const queue = serverQueue("mail1");
+  const deadline = Date.now() + 20_000;
+  while (!(await queue.getJob(id))?.finishedOn) {
+    if (Date.now() > deadline) throw new Error(`job ${id} did not finish`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return (await queue.getJobLogs(id)).logs;
 }
 
 async function waitForSession(label: string) {
@@ -150,21 +161,23 @@ describe("a scheduled job", () => {
 
     const session = await waitForSession(label);
     expect(session).toMatchObject({ status: "completed", type: "full", requestedBy: "schedule", requestedAccounts: [] });
-    const start = (await serverQueue("mail1").getJobLogs(`backup-${session.id}`)).logs;
+    const start = await logsOf(`backup-${session.id}`);
     expect(start[0]).toMatch(new RegExp(`^${label}: sealed redo through \\d+ \\(\\d+ segment\\(s\\) moved\\); 3 accounts in \\d+ batches$`));
-    const finish = (await serverQueue("mail1").getJobLogs(`backup-${session.id}-finish`)).logs;
+    const finish = await logsOf(`backup-${session.id}-finish`);
     expect(finish[0]).toMatch(new RegExp(`^${label} completed: 3 full snapshot\\(s\\), .* written, \\d+ new blob\\(s\\)$`));
-    const batch = (await serverQueue("mail1").getJobLogs(`backup-${session.id}-accounts-0`)).logs;
+    const batch = await logsOf(`backup-${session.id}-accounts-0`);
     expect(batch[0]).toMatch(/^sched\d@example\.com: full snapshot \(.+\), \d+ items, [\d.]+ [KM]iB, \d+ new blob\(s\)$/);
   });
 
   it("is skipped, and says why in its log, while another backup runs", async () => {
-    const running = await submitBackup({ server: "mail1", type: "incremental", requestedBy: "test" });
+    // A session that holds the one-backup lock and stays queued (no job), so the clash is certain.
+    const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
+    const running = await createSession({ serverId: server.id, type: "incremental", mode: "standard", requestedAccounts: [], requestedBy: "test" });
     const { job, logs } = await fire("schedule:mail1:1");
     expect(job.failedReason).toBeUndefined();
     expect(job.returnvalue).toEqual({ skipped: `backup in progress: ${running.label}` });
     expect(logs.at(-1)).toBe(`skipped: backup in progress: ${running.label}`);
-    await waitForSession(running.label);
+    await finishSession(running.id, "failed", { error: "test" });
   });
 
   it("applies retention from a d entry", async () => {
