@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { getAccount } from "../directory/get-account.ts";
 import { MailvaultError } from "../errors.ts";
-import { MailboxNotFoundError } from "./errors.ts";
+import { MailboxNotFoundError, StoreUnavailableError } from "./errors.ts";
 import { flagsToNames, FLAG } from "./items.ts";
 import { openMailstore } from "./mailstore.ts";
 import { mailboxSummary, type FolderSummary } from "./read-mailbox.ts";
@@ -59,7 +59,9 @@ export async function listMessages(accountId: string, raw: z.input<typeof listMe
   const input = listMessagesInput.parse(raw);
   const account = await getAccount(accountId);
   if (account.deletedAt) throw new MailboxNotFoundError(`${account.email} (deleted ${account.deletedAt}; restore it into a copy to browse it)`);
-  const store = await openMailstore(account.server);
+  const store = await openMailstore(account.server).catch((error: Error) => {
+    throw error instanceof MailvaultError ? error : new StoreUnavailableError(account.server, error.message);
+  });
   const summary = await mailboxSummary(store, account.id);
   let folder: FolderSummary | null = null;
   if (input.folder) {

@@ -110,10 +110,12 @@ describe("deletion timeline", () => {
     expect(later.nextBeforeSeq).toBe(later.entries[0]!.seq);
   });
 
-  it("refuses a bad time, a too large limit and an account of another server", async () => {
+  it("refuses a bad time, a too large limit, an unknown account or server, and says when the mailstore is unavailable", async () => {
     await expect(deletionTimeline("mail1", { from: "last tuesday" })).rejects.toMatchObject({ code: "invalid_input" });
     await expect(deletionTimeline("mail1", { limit: 5000 })).rejects.toThrow(/limit can be at most 1000/);
     await expect(deletionTimeline("mail1", { account: "nobody@example.com" })).rejects.toMatchObject({ code: "account_not_found" });
     await expect(deletionTimeline("nosuch", {})).rejects.toMatchObject({ code: "server_not_found" });
+    // mail2's mailstore was never set up here: unavailable (503), not a server error.
+    await expect(deletionTimeline("mail2", {})).rejects.toMatchObject({ code: "store_unavailable" });
   });
 });

@@ -14,6 +14,7 @@ import { consolePool } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { accountsByAnyName, type NamedAccount } from "../directory/resolve-account.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { StoreUnavailableError } from "../mailstore/errors.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { describeRecord } from "./describe-record.ts";
@@ -135,7 +136,9 @@ export async function deletionTimeline(serverName: string, raw: z.input<typeof d
     accounts = found.filter((a) => a.server === server.name);
     if (accounts.length === 0) throw new MailvaultError("invalid", "wrong_server", `${input.account} lives on ${found[0]!.server}, not ${server.name}`);
   }
-  const store = await openMailstore(server.name);
+  const store = await openMailstore(server.name).catch((error: Error) => {
+    throw error instanceof MailvaultError ? error : new StoreUnavailableError(server.name, error.message);
+  });
   const warnings: string[] = [];
   const folders = new FolderNames();
   const found: RedoRecord[] = [];
