@@ -7,7 +7,8 @@
  * horizon, and segments, taken by last sequence number downwards, give only their records below
  * it. Each segment is read forwards (the format has no backward index) and its matching records
  * are yielded in reverse, so memory holds one segment's matches; a caller that stops early
- * leaves the older segments unopened. The archive is locked shared while reading, as readRedo does.
+ * leaves the older segments unopened. The archive is locked shared (as readRedo does) until its
+ * segments have been read, so no record moves from the log into a new segment meanwhile.
  */
 import { open } from "node:fs/promises";
 import path from "node:path";
@@ -68,7 +69,12 @@ async function segmentMatches(file: SegmentFile, below: number, filter: RedoFilt
 }
 
 export async function* readRedoNewestFirst(store: Mailstore, filter: RedoFilter = {}, options: NewestFirstOptions = {}): AsyncGenerator<RedoRecord> {
-  const release = await lockArchiveShared(store);
+  const unlock = await lockArchiveShared(store);
+  let locked = true;
+  const release = async () => {
+    if (locked) await unlock();
+    locked = false;
+  };
   try {
     const files: SegmentFile[] = [];
     for (const dir of [store.redoArchivePath, ...(options.segmentDirs ?? [])]) {
@@ -80,7 +86,11 @@ export async function* readRedoNewestFirst(store: Mailstore, filter: RedoFilter 
 
     let coveredFrom = horizon + 1;
     files.sort((a, b) => b.lastSeq - a.lastSeq || a.firstSeq - b.firstSeq);
+    let archiveLeft = archive.length;
     for (const file of files) {
+      // Once the archive is behind us, the archiver need not wait for the sessions' segments.
+      if (archiveLeft === 0) await release();
+      if (file.dir === store.redoArchivePath) archiveLeft--;
       if (filter.fromSeq !== undefined && file.lastSeq < filter.fromSeq) return;
       if (file.firstSeq >= coveredFrom) continue;
       if (filter.toSeq !== undefined && file.firstSeq > filter.toSeq) continue;
