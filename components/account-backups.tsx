@@ -24,7 +24,7 @@ export function RecoverableWindow({ accountId }: { accountId: string }) {
           {points.data.fulls.length > 0 && (
             <p className="mb-2 text-sm text-slate-700">
               Restorable from <span className="font-medium">{formatDate(points.data.window.earliest)}</span> to{" "}
-              <span className="font-medium">{points.data.window.latest ? formatDate(points.data.window.latest) : "now"}</span>.
+              <span className="font-medium">{points.data.window.latestIsNow || !points.data.window.latest ? "now" : formatDate(points.data.window.latest)}</span>.
             </p>
           )}
           <RestoreTimeline

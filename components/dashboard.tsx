@@ -1,10 +1,58 @@
 "use client";
 
 import Link from "next/link";
+import { useQuery } from "@tanstack/react-query";
 import type { HealthReport } from "@/server/health/check-health";
+import type { DashboardFacts, ServerFacts } from "@/server/health/dashboard-facts";
 import type { ServerSummary } from "@/server/directory/list-servers";
+import { getJson } from "./api";
 import { useHealth, useServers } from "./queries";
-import { Badge, Card, Dot, EmptyState, ErrorState, formatDate, Loading, PageHeader } from "./ui";
+import { Badge, Card, Dot, EmptyState, ErrorState, formatBytes, formatDate, Loading, PageHeader } from "./ui";
+
+function formatLag(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** Redo archive lag, running jobs and backup target space: each fact says its own error. */
+function ServerFactLines({ server, facts, error }: { server: ServerSummary; facts: ServerFacts | undefined; error: Error | null }) {
+  if (!facts) return error ? <p className="text-red-700">Server facts: {error.message}</p> : <p className="text-slate-400">Reading the server…</p>;
+  const lagTooHigh = facts.redo ? facts.redo.lagSeconds > 2 * server.settings.redoArchive.maxAgeSeconds : false;
+  return (
+    <>
+      {facts.redo ? (
+        <p className={lagTooHigh ? "text-amber-700" : "text-slate-600"}>
+          Redo archive lag:{" "}
+          <Link href={`/servers/${server.name}`} className="hover:underline">
+            {facts.redo.unarchivedRecords === 0 ? "none" : `${formatLag(facts.redo.lagSeconds)} (${facts.redo.unarchivedRecords} records)`}
+          </Link>
+        </p>
+      ) : (
+        <p className="text-red-700">Redo: {facts.redoError}</p>
+      )}
+      {facts.jobs ? (
+        <p className="text-slate-600">
+          Jobs:{" "}
+          <Link href={`/jobs?server=${server.name}`} className="hover:underline">
+            {facts.jobs.active} running, {facts.jobs.waiting} queued
+          </Link>
+          {facts.jobs.failed > 0 && <span className="text-red-700">, {facts.jobs.failed} failed</span>}
+        </p>
+      ) : (
+        <p className="text-red-700">Jobs: {facts.jobsError}</p>
+      )}
+      {facts.freeSpace ? (
+        <p className={facts.freeSpace.belowMinimum ? "font-medium text-red-700" : "text-slate-600"}>
+          Backup target: {formatBytes(facts.freeSpace.freeBytes)} free ({facts.freeSpace.freePercent.toFixed(0)}%)
+          {facts.freeSpace.belowMinimum && " — below the minimum, backups will be refused"}
+        </p>
+      ) : (
+        <p className="text-red-700">Backup target: {facts.freeSpaceError}</p>
+      )}
+    </>
+  );
+}
 
 function SystemStatus({ health }: { health: HealthReport | undefined }) {
   if (!health) return null;
@@ -62,6 +110,7 @@ function LastBackupLines({ server }: { server: ServerSummary }) {
 export function Dashboard() {
   const servers = useServers();
   const health = useHealth();
+  const facts = useQuery({ queryKey: ["dashboard"], queryFn: () => getJson<DashboardFacts>("/api/dashboard"), refetchInterval: 5_000 });
   return (
     <>
       <PageHeader title="Dashboard" subtitle="Mailbox servers, their workers and their backups at a glance." />
@@ -106,6 +155,7 @@ export function Dashboard() {
                 <div className="mt-4 flex flex-col gap-1.5 text-sm">
                   <Dot ok={worker?.ok ?? false} label={`Worker: ${worker?.detail ?? "unknown"}`} />
                   <LastBackupLines server={server} />
+                  <ServerFactLines server={server} facts={facts.data?.servers.find((f) => f.server === server.name)} error={facts.error} />
                 </div>
               </Card>
             );

@@ -1,5 +1,6 @@
 "use client";
 
+import { useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { JOB_STATE_TONE as STATE_TONE, jobHref } from "./job-detail";
 import { useJobs } from "./queries";
@@ -10,10 +11,11 @@ const FILTER_LABEL: Record<string, string> = { "": "all", active: "running", wai
 
 export function JobsList() {
   const [state, setState] = useState("");
-  const jobs = useJobs(state || undefined);
+  const server = useSearchParams().get("server") ?? undefined;
+  const jobs = useJobs(state || undefined, server);
   return (
     <>
-      <PageHeader title="Jobs" subtitle="Work queued for and run by each server's workers; refreshed every 2 seconds." />
+      <PageHeader title={server ? `Jobs of ${server}` : "Jobs"} subtitle="Work queued for and run by each server's workers; refreshed every 2 seconds." />
       <div role="tablist" aria-label="Job state" className="mb-4 flex flex-wrap gap-1">
         {FILTERS.map((f) => (
           <button

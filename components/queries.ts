@@ -23,10 +23,11 @@ export function useHealth() {
   return useQuery({ queryKey: ["health"], queryFn: () => getJson<HealthReport>("/api/health"), refetchInterval: 5_000 });
 }
 
-export function useJobs(state?: string) {
-  const query = state ? `?state=${state}` : "";
+export function useJobs(state?: string, server?: string) {
+  const params = new URLSearchParams({ ...(state ? { state } : {}), ...(server ? { server } : {}) });
+  const query = params.size ? `?${params}` : "";
   return useQuery({
-    queryKey: ["jobs", state ?? "all"],
+    queryKey: ["jobs", state ?? "all", server ?? "all"],
     queryFn: () => getJson<{ jobs: JobSummary[] }>(`/api/jobs${query}`).then((r) => r.jobs),
     refetchInterval: 2_000,
   });

@@ -109,7 +109,7 @@ export function ChoosePoint({ accounts, point, onChange }: { accounts: ChosenAcc
           />
           {points.data?.window && (
             <span className="text-xs text-slate-500">
-              Recoverable from {formatDate(points.data.window.earliest)} to {points.data.window.latest ? formatDate(points.data.window.latest) : "now"}.
+              Recoverable from {formatDate(points.data.window.earliest)} to {points.data.window.latestIsNow || !points.data.window.latest ? "now" : formatDate(points.data.window.latest)}.
             </span>
           )}
         </label>

@@ -5,7 +5,7 @@ import type { PointChoice } from "./state";
 
 /** What GET /api/accounts/:id/restore-points answers, as far as the timeline needs it. */
 export interface RestorePointsView {
-  window: { earliest: string | null; latest: string | null };
+  window: { earliest: string | null; latest: string | null; latestIsNow?: boolean };
   fulls: { label: string; snapshotAt: string }[];
   incrementals: { label: string; throughSeq: number; startedAt: string }[];
   segments: { kind: "full" | "incremental" | "archive" | "log" | "gap"; from: string; to: string; fromSeq?: number | null; toSeq?: number | null; label?: string | null }[];
@@ -88,7 +88,7 @@ export function RestoreTimeline({ points, point, onChoose }: { points: RestorePo
           </span>
         ))}
         <span className="ml-auto font-medium text-slate-700">
-          Recoverable: {formatDate(points.window.earliest)} → {points.window.latest ? formatDate(points.window.latest) : "now"}
+          Recoverable: {formatDate(points.window.earliest)} → {points.window.latestIsNow || !points.window.latest ? "now" : formatDate(points.window.latest)}
         </span>
       </figcaption>
     </figure>

@@ -1,8 +1,13 @@
 import type { Metadata } from "next";
+import { Suspense } from "react";
 import { JobsList } from "@/components/jobs-list";
 
 export const metadata: Metadata = { title: "Jobs" };
 
 export default function JobsPage() {
-  return <JobsList />;
+  return (
+    <Suspense>
+      <JobsList />
+    </Suspense>
+  );
 }
