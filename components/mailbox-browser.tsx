@@ -105,9 +105,9 @@ export function MailboxBrowser({ accountId, selection }: { accountId: string; se
                     {m.subject || <span className="text-slate-400">(no subject)</span>}
                     {m.flagged && <span className="ml-1 text-amber-600" title="flagged">★</span>}
                     {m.tags.map((t) => (
-                      <Badge key={t} tone="violet">
-                        {t}
-                      </Badge>
+                      <span key={t} className="ml-1">
+                        <Badge tone="violet">{t}</Badge>
+                      </span>
                     ))}
                   </td>
                   <td className="max-w-xs truncate px-3 py-1.5 font-normal text-slate-600">{m.from}</td>

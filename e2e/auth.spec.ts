@@ -10,7 +10,7 @@ test.describe("signed out", () => {
     await page.getByLabel("Email").fill(ADMIN.email);
     await page.getByLabel("Password").fill("not the password");
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("alert")).toHaveText("wrong email or password");
+    await expect(page.getByRole("form", { name: "Sign in" }).getByRole("alert")).toHaveText("wrong email or password");
     await page.screenshot({ path: "test-results/sign-in-refused.png" });
 
     await page.getByLabel("Password").fill(ADMIN.password);

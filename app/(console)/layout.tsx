@@ -8,7 +8,7 @@ export default function ConsoleLayout({ children }: { children: ReactNode }) {
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-10 focus:rounded focus:bg-white focus:px-3 focus:py-2">
         Skip to content
       </a>
-      <aside className="flex flex-col bg-slate-900 px-3 py-4 lg:sticky lg:top-0 lg:h-screen">
+      <aside className="flex flex-col bg-slate-900 px-3 py-4 lg:sticky lg:top-0 lg:h-screen lg:self-start">
         <div className="mb-6 flex items-center gap-2 px-3">
           <span aria-hidden className="grid h-7 w-7 place-items-center rounded bg-sky-500 text-sm font-bold text-white">
             M

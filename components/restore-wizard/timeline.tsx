@@ -44,6 +44,8 @@ export function RestoreTimeline({ points, point, onChoose }: { points: RestorePo
   const start = Math.min(...times);
   const end = Math.max(...times);
   const span = Math.max(end - start, 1);
+  const covered = points.segments.filter((s) => s.kind !== "gap").map((s) => s.to);
+  const coveredUntil = covered.length ? covered.reduce((a, b) => (a > b ? a : b)) : points.fulls.at(-1)?.snapshotAt;
   const x = (iso: string) => `${(((Date.parse(iso) - start) / span) * 100).toFixed(2)}%`;
   const width = (from: string, to: string) => `${Math.max(((Date.parse(to) - Date.parse(from)) / span) * 100, 0.6).toFixed(2)}%`;
   const chosenTime =
@@ -62,6 +64,13 @@ export function RestoreTimeline({ points, point, onChoose }: { points: RestorePo
               style={{ left: x(s.from), width: width(s.from, s.to) }}
             />
           ))}
+        {coveredUntil && points.window.latestIsNow && Date.now() - Date.parse(coveredUntil) > span / 200 && (
+          <div
+            title={`no change recorded since ${formatDate(coveredUntil)}: restorable up to now`}
+            className={`absolute top-4 h-2 ${COLOR.log} opacity-60`}
+            style={{ left: x(coveredUntil), width: width(coveredUntil, new Date().toISOString()) }}
+          />
+        )}
         {points.fulls.map((f) => (
           <button
             key={f.label}

@@ -58,6 +58,15 @@ function refusal(fn: () => unknown): string[] {
 }
 
 describe("planRestore", () => {
+  it("names an account chosen by its id (as the console does) by its email, also in refusals", () => {
+    const byId = inputs();
+    byId.candidates.set(OLD_ALEX, [{ ...byId.candidates.get("alex@example.com")![0]! }]);
+    const plan = planRestore(byId, request({ accounts: [OLD_ALEX], copy: true, prefix: "r_", restoreToTime: T(8) }));
+    expect(plan.accounts[0]).toMatchObject({ requested: "alex@example.com", accountId: OLD_ALEX, chosenBecause: "chosen by its id", target: { email: "r_alex@example.com" } });
+    expect(plan.point.description).toBe("the time given");
+    expect(refusal(() => planRestore(byId, request({ accounts: [OLD_ALEX], restoreToTime: T(0) })))).toEqual([expect.stringMatching(/^no full backup of alex@example.com /)]);
+  });
+
   it("restores to the latest change from the newest full, its later sessions, the archive and the current log", () => {
     expect(planRestore(inputs(), request({ copy: true, prefix: "restore_" }))).toMatchSnapshot();
   });

@@ -99,6 +99,8 @@ export class RestorePlanError extends Error {
   }
 }
 
+const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function prefixed(prefix: string, email: string): string {
   const [local, domain] = email.split("@");
   return `${prefix}${local}@${domain}`;
@@ -128,7 +130,7 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
   if (untilTime && untilTime > inputs.now) refuse.push(`the restore time ${untilTime.toISOString()} is in the future`);
   const given = [request.restoreToTime && "time", request.restoreToRedoSeq !== undefined && "redo sequence", request.restoreToIncrLabel && "incremental label"].filter(Boolean);
   const pointDescription =
-    given.length === 0 ? (request.noRedo ? "the full backup itself (-rf)" : "the latest committed change") : `${given.join(" and ")} (the earliest wins)`;
+    given.length === 0 ? (request.noRedo ? "the full backup itself (-rf)" : "the latest committed change") : given.length === 1 ? `the ${given[0]} given` : `${given.join(" and ")} (the earliest wins)`;
   if (given.length > 1) warnings.push(`several restore points were given: replay stops at whichever comes first`);
 
   const labelSession = request.label ? sessions.find((s) => s.label === request.label) : undefined;
@@ -136,10 +138,10 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
 
   const accounts: AccountPlan[] = [];
   const skipped: RestorePlan["skipped"] = [];
-  for (const requested of request.accounts) {
-    const candidates = inputs.candidates.get(requested) ?? [];
+  for (const asked of request.accounts) {
+    const candidates = inputs.candidates.get(asked) ?? [];
     if (candidates.length === 0) {
-      refuse.push(`no account has ever been named ${requested}`);
+      refuse.push(`no account has ever been named ${asked}`);
       continue;
     }
     // A name that passed from one account to another means the one that had it at the point.
@@ -147,8 +149,12 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
     const newestFirst = (a: PlanAccountCandidate, b: PlanAccountCandidate) => b.name.validFrom.getTime() - a.name.validFrom.getTime();
     const holders = candidates.filter((c) => c.name.validFrom <= at && (c.name.validTo === null || c.name.validTo > at));
     const pick = [...holders].sort(newestFirst)[0] ?? [...candidates].sort(newestFirst)[0]!;
-    const chosenBecause =
-      candidates.length === 1
+    // An account chosen by its id (the console does) is named by its email from here on.
+    const byId = ACCOUNT_ID.test(asked);
+    const requested = byId ? pick.name.email : asked;
+    const chosenBecause = byId
+      ? "chosen by its id"
+      : candidates.length === 1
         ? pick.currentEmail === requested ? "its current name" : `formerly ${requested}`
         : `${requested} belonged to ${candidates.length} accounts over time; at the point it was ${pick.accountId} (now ${pick.currentEmail}${pick.deletedAt ? ", deleted" : ""})`;
     if (pick.deletedAt && request.skipDeletedAccounts) {

@@ -22,16 +22,18 @@ export async function currentUser(request: Request): Promise<SessionUser | null>
   return userForToken(cookieValue(request, COOKIE));
 }
 
-export interface HandleOptions {
+export interface HandleOptions<T = unknown> {
   permission: Permission | ((user: SessionUser) => Permission);
   /** Audit this call under this action name (every change is audited; reads are not). */
   audit?: string;
   target?: string;
   params?: unknown;
   status?: number;
+  /** What came of a change, in words, for its audit entry (e.g. the session label it started). */
+  summary?(result: T): string;
 }
 
-export async function handle<T>(request: Request, options: HandleOptions, work: (user: SessionUser) => Promise<T> | T): Promise<NextResponse> {
+export async function handle<T>(request: Request, options: HandleOptions<T>, work: (user: SessionUser) => Promise<T> | T): Promise<NextResponse> {
   const user = await currentUser(request);
   if (!user) return errorResponse(401, "not_signed_in", "sign in first");
   const permission = typeof options.permission === "function" ? options.permission(user) : options.permission;
@@ -45,9 +47,13 @@ export async function handle<T>(request: Request, options: HandleOptions, work: 
     await audit("refused", 403, `${user.role} may not ${permission}`);
     return errorResponse(403, "forbidden", `${user.role} users may not do this (${permission})`);
   }
-  const response = await respond(() => work(user), options.status ?? 200);
+  let message = "";
+  const response = await respond(async () => {
+    const result = await work(user);
+    message = options.summary?.(result) ?? "";
+    return result;
+  }, options.status ?? 200);
   if (options.audit) {
-    let message = "";
     if (response.status >= 400) message = ((await response.clone().json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "";
     await audit(response.status < 400 ? "ok" : response.status < 500 ? "refused" : "failed", response.status, message);
   }

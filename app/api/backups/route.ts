@@ -4,7 +4,7 @@ import { handle } from "../_lib/guard.ts";
 /** Starts a backup session: `{ server, type: "full" | "incremental", accounts?: "all" | string[] }`. */
 export async function POST(request: Request) {
   const body = await request.json().catch(() => ({}));
-  return handle(request, { permission: "backup.run", audit: "backup.start", target: body?.server, params: body, status: 202 }, (user) =>
+  return handle(request, { permission: "backup.run", audit: "backup.start", target: body?.server, params: body, status: 202, summary: (r: { label: string }) => r.label }, (user) =>
     submitBackup({ ...body, requestedBy: user.email }),
   );
 }

@@ -19,6 +19,7 @@ export async function POST(request: Request) {
       target: Array.isArray(body?.accounts) ? body.accounts.join(", ") : String(body?.accounts ?? body?.group ?? ""),
       params: body,
       status: dryRun ? 200 : 202,
+      summary: (r: Awaited<ReturnType<typeof submitRestore>>) => (r.dryRun ? "" : `${r.label}: ${r.plan.accounts.map((a) => `${a.emailAtPoint} -> ${a.target.email}`).join(", ")}`),
     },
     (user) => submitRestore({ ...body, requestedBy: user.email }),
   );
