@@ -1,10 +1,11 @@
 "use client";
 
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import type { RedoPage } from "@/server/redo/query-redo";
+import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "./api";
 import { useServers } from "./queries";
 import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader } from "./ui";
@@ -12,61 +13,69 @@ import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inpu
 const OPS = ["DeliverMessage", "CreateFolder", "RenameFolder", "MoveItems", "DeleteItems", "SetFlags", "TagItems", "EmptyFolder", "PurgeOldMessages", "CreateContact", "ModifyContact", "RenameAccount", "DeleteMailbox", "CreateMailbox"];
 const DELETING = new Set(["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"]);
 
-interface DeletionEntry {
-  seq: number;
-  at: string;
-  accountId: string;
-  email?: string | null;
-  op: string;
-  folder?: string | null;
-  count: number;
-  items: { id: number; type?: string; subject?: string | null; name?: string | null; folder?: string | null }[];
-  restoreBefore: { restoreToRedoSeq: number; restoreToTime?: string };
-}
-
 function restoreBeforeHref(d: { accountId: string; seq: number; op: string; at: string }): string {
   const note = `Just before ${d.op} at ${formatDate(d.at)} (redo ${d.seq}).`;
   return `/restore?${new URLSearchParams({ account: d.accountId, seq: String(d.seq - 1), note })}`;
 }
 
 function Deletions({ server, query }: { server: string; query: URLSearchParams }) {
-  const deletions = useQuery({
+  const pages = useInfiniteQuery({
     queryKey: ["deletions", server, query.toString()],
-    queryFn: () => getJson<{ entries: DeletionEntry[] }>(`/api/servers/${encodeURIComponent(server)}/deletions?${query}`),
+    initialPageParam: 0,
+    queryFn: ({ pageParam }) =>
+      getJson<DeletionTimeline>(`/api/servers/${encodeURIComponent(server)}/deletions?${query}&limit=25${pageParam ? `&beforeSeq=${pageParam}` : ""}`),
+    getNextPageParam: (last) => last.nextBeforeSeq ?? undefined,
   });
-  if (deletions.isPending) return <Loading rows={6} />;
-  if (deletions.isError) return <ErrorState error={deletions.error} retry={() => deletions.refetch()} />;
-  if (deletions.data.entries.length === 0) return <EmptyState title="Nothing was deleted or moved to Trash in this window" />;
+  if (pages.isPending) return <Loading rows={6} />;
+  if (pages.isError) return <ErrorState error={pages.error} retry={() => pages.refetch()} />;
+  const entries = pages.data.pages.flatMap((p) => p.entries);
+  const warnings = [...new Set(pages.data.pages.flatMap((p) => p.warnings))];
   return (
-    <ol aria-label="Deletion timeline" className="space-y-2">
-      {deletions.data.entries.map((d) => (
-        <li key={d.seq} className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
-          <div className="flex flex-wrap items-center gap-2 text-sm">
-            <span className="whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
-            <Badge tone={d.op === "MoveItems" ? "amber" : "red"}>{d.op === "MoveItems" ? "moved to Trash" : d.op}</Badge>
-            <span className="font-medium">{d.email ?? d.accountId}</span>
-            <span className="text-slate-600">
-              {d.count} item(s){d.folder ? ` from ${d.folder}` : ""}
-            </span>
-            <span className="text-xs text-slate-400">redo {d.seq}</span>
-            <Link href={restoreBeforeHref(d)} className={`${buttonClass("primary")} ml-auto`}>
-              Restore to just before this
-            </Link>
-          </div>
-          {d.items.length > 0 && (
-            <ul className="mt-2 grid gap-x-6 gap-y-0.5 pl-1 text-sm text-slate-700 md:grid-cols-2">
-              {d.items.slice(0, 10).map((i) => (
-                <li key={i.id} className="truncate">
-                  {i.subject ?? i.name ?? `${i.type ?? "item"} ${i.id}`}
-                  {i.folder && <span className="ml-1 text-xs text-slate-500">in {i.folder}</span>}
-                </li>
-              ))}
-              {d.items.length > 10 && <li className="text-slate-500">and {d.items.length - 10} more</li>}
-            </ul>
-          )}
-        </li>
+    <>
+      {warnings.map((w) => (
+        <p key={w} role="alert" className="mb-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">
+          {w}
+        </p>
       ))}
-    </ol>
+      {entries.length === 0 ? (
+        <EmptyState title="Nothing was deleted or moved to Trash in this window">The timeline reads the redo in backups, in the archive and in the current log.</EmptyState>
+      ) : (
+        <ol aria-label="Deletion timeline" className="space-y-2">
+          {entries.map((d) => (
+            <li key={d.seq} className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
+              <div className="flex flex-wrap items-center gap-2 text-sm">
+                <span className="whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
+                <Badge tone={d.op === "MoveItems" ? "amber" : "red"}>{d.op === "MoveItems" ? "moved to Trash" : d.op}</Badge>
+                <span className="font-medium">{d.email ?? d.accountId}</span>
+                <span className="text-slate-600">
+                  {d.count} item(s){d.folder ? ` from ${d.folder}` : ""}
+                </span>
+                <span className="text-xs text-slate-400">redo {d.seq}</span>
+                <Link href={restoreBeforeHref(d)} className={`${buttonClass("primary")} ml-auto`}>
+                  Restore to just before this
+                </Link>
+              </div>
+              {d.items.length > 0 && (
+                <ul className="mt-2 grid gap-x-6 gap-y-0.5 pl-1 text-sm text-slate-700 md:grid-cols-2">
+                  {d.items.slice(0, 10).map((i) => (
+                    <li key={i.id} className="truncate">
+                      {i.subject ?? i.name ?? `${i.type} ${i.id}`}
+                      {i.folder && i.folder !== d.folder && <span className="ml-1 text-xs text-slate-500">in {i.folder}</span>}
+                    </li>
+                  ))}
+                  {d.count > 10 && <li className="text-slate-500">and {d.count - 10} more</li>}
+                </ul>
+              )}
+            </li>
+          ))}
+        </ol>
+      )}
+      {pages.hasNextPage && (
+        <button className={`${buttonClass()} mt-3`} onClick={() => pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
+          {pages.isFetchingNextPage ? "Loading…" : "Older deletions"}
+        </button>
+      )}
+    </>
   );
 }
 

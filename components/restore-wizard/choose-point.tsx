@@ -1,14 +1,11 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
+import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "../api";
 import { ErrorState, formatDate, inputClass, Loading } from "../ui";
 import { RestoreTimeline, type RestorePointsView } from "./timeline";
 import type { ChosenAccount, PointChoice } from "./state";
-
-interface DeletionView {
-  entries: { seq: number; at: string; op: string; summary?: string; folder?: string | null; items: { subject?: string | null; name?: string | null }[]; count: number }[];
-}
 
 function useRestorePoints(account: ChosenAccount | undefined) {
   return useQuery({
@@ -21,7 +18,7 @@ function useRestorePoints(account: ChosenAccount | undefined) {
 function useDeletions(account: ChosenAccount | undefined) {
   return useQuery({
     queryKey: ["deletions", account?.server, account?.id],
-    queryFn: () => getJson<DeletionView>(`/api/servers/${encodeURIComponent(account!.server)}/deletions?account=${account!.id}&limit=20`),
+    queryFn: () => getJson<DeletionTimeline>(`/api/servers/${encodeURIComponent(account!.server)}/deletions?account=${account!.id}&limit=20`),
     enabled: Boolean(account),
   });
 }

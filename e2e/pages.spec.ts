@@ -1,0 +1,48 @@
+/** Every page at laptop width, as each persona: it loads without an error state and has its heading. */
+import { expect, test } from "@playwright/test";
+import { HELPDESK } from "./users";
+
+const PAGES: [string, string][] = [
+  ["/", "Dashboard"],
+  ["/servers", "Servers"],
+  ["/servers/mail2", "Server mail2"],
+  ["/sessions", "Backup sessions"],
+  ["/accounts", "Accounts"],
+  ["/restore", "Restore"],
+  ["/restores", "Restore runs"],
+  ["/redo?server=mail2", "Redo browser"],
+  ["/jobs", "Jobs"],
+  ["/schedules", "Backup schedules"],
+];
+
+test.use({ viewport: { width: 1280, height: 720 } });
+
+for (const [persona, state] of [["admin", undefined], ["helpdesk", HELPDESK.state]] as const) {
+  test.describe(persona, () => {
+    if (state) test.use({ storageState: state });
+    const pages = persona === "admin" ? [...PAGES, ["/users", "Users"] as [string, string], ["/audit", "Audit log"] as [string, string]] : PAGES;
+    for (const [path, heading] of pages) {
+      test(`${path} loads`, async ({ page }) => {
+        await page.goto(path);
+        await expect(page.getByRole("heading", { level: 1, name: heading, exact: true })).toBeVisible();
+        await expect(page.getByText(/^Could not load this/)).toHaveCount(0);
+        await expect(page.getByLabel("Loading")).toHaveCount(0);
+        const name = path === "/" ? "dashboard" : path.slice(1).replace(/[/?=]/g, "-");
+        await page.screenshot({ path: `test-results/pages/${persona}-${name}.png`, fullPage: true });
+      });
+    }
+  });
+}
+
+test("the console can be driven from the keyboard: skip link, navigation, focus rings", async ({ page }) => {
+  await page.goto("/");
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dashboard" })).toBeFocused();
+  for (let i = 0; i < 3; i++) await page.keyboard.press("Tab");
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/accounts$/);
+  await expect(page.getByRole("searchbox", { name: "Search accounts" })).toBeFocused();
+});
