@@ -78,6 +78,9 @@ export function RestoreWizard() {
         <Step n={1} title={isAdmin ? "Accounts" : "Account"} done={state.accounts.length > 0}>
           <ChooseAccounts chosen={state.accounts} single={!isAdmin} onChange={(accounts) => set({ accounts })} />
         </Step>
+        {state.accounts.length === 0 && (
+          <p className="px-1 text-sm text-slate-500">Then: the restore point on the account&apos;s timeline → where to restore → options → the plan, shown before anything runs.</p>
+        )}
         {state.accounts.length > 0 && (
           <>
             <Step n={2} title="Restore point">
