@@ -56,8 +56,26 @@ export async function setDisabled(email: string, disabled: boolean): Promise<voi
 
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
+/** Failed sign-ins in this window, since the last good one, lock an email out until they age out. */
+export const LOCKOUT = { failures: 10, minutes: 15 };
+
+export class TooManyAttemptsError extends MailvaultError {
+  constructor(email: string) {
+    super("forbidden", "too_many_attempts", `too many failed sign-ins for ${email}: try again in ${LOCKOUT.minutes} minutes`);
+  }
+}
+
+/** Counted from the audit log, which records every attempt: no second store to keep in step. */
+async function assertNotLockedOut(email: string): Promise<void> {
+  const since = new Date(Date.now() - LOCKOUT.minutes * 60_000);
+  const lastGood = await prisma().auditEntry.findFirst({ where: { action: "auth.login", actor: email, outcome: "ok", at: { gte: since } }, orderBy: { at: "desc" }, select: { at: true } });
+  const failures = await prisma().auditEntry.count({ where: { action: "auth.login", actor: email, outcome: "refused", status: 401, at: { gt: lastGood?.at ?? since } } });
+  if (failures >= LOCKOUT.failures) throw new TooManyAttemptsError(email);
+}
+
 /** Checks a password and opens a session; the token goes into an http-only cookie. */
 export async function signIn(email: string, password: string): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
+  await assertNotLockedOut(email.trim().toLowerCase());
   const user = await prisma().user.findUnique({ where: { email: email.trim().toLowerCase() } });
   const ok = user && !user.disabledAt && (await verifyPassword(password, user.passwordHash));
   if (!ok) throw new AuthError("wrong email or password");

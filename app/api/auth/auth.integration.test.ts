@@ -70,6 +70,19 @@ describe("sign-in", () => {
   });
 });
 
+describe("lockout", () => {
+  it("refuses an email for a while after 10 failed sign-ins, even with the right password", async () => {
+    await signedInCookie("helpdesk", "locked@test.example");
+    const attempt = (password: string) => login(call("/api/auth/login", "", { method: "POST", body: { email: "locked@test.example", password } }));
+    for (let i = 0; i < 10; i++) expect((await attempt("wrong password")).status).toBe(401);
+    const locked = await attempt("correct horse battery");
+    expect(locked.status).toBe(429);
+    expect((await locked.json()).error.message).toBe("too many failed sign-ins for locked@test.example: try again in 15 minutes");
+    // Other users are not affected.
+    expect((await login(call("/api/auth/login", "", { method: "POST", body: { email: "admin@test.example", password: "correct horse battery" } }))).status).toBe(200);
+  });
+});
+
 describe("helpdesk", () => {
   it("reads, but may not back up, restore in place, restore several accounts, read the audit log or manage users", async () => {
     expect((await getServers(call("/api/servers", helpdesk))).status).toBe(200);

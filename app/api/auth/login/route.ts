@@ -1,6 +1,6 @@
 import { NextResponse } from "next/server";
 import { recordAudit } from "@/server/audit/audit.ts";
-import { COOKIE, signIn } from "@/server/auth/users.ts";
+import { COOKIE, signIn, TooManyAttemptsError } from "@/server/auth/users.ts";
 import { errorResponse, toErrorResponse } from "../../_lib/respond.ts";
 
 export async function POST(request: Request) {
@@ -14,8 +14,15 @@ export async function POST(request: Request) {
     response.cookies.set(COOKIE, token, { httpOnly: true, sameSite: "lax", secure, path: "/", expires: expiresAt });
     return response;
   } catch (error) {
-    await recordAudit({ actor: body.email.toLowerCase(), role: "", action: "auth.login", outcome: "refused", status: 401, message: "wrong email or password" });
+    const email = body.email.trim().toLowerCase();
+    if (error instanceof TooManyAttemptsError) {
+      await recordAudit({ actor: email, role: "", action: "auth.login", outcome: "refused", status: 429, message: error.message });
+      return errorResponse(429, error.code, error.message);
+    }
     const response = toErrorResponse(error);
-    return response.status === 403 ? errorResponse(401, "bad_credentials", "wrong email or password") : response;
+    if (response.status !== 403) return response;
+    // Unknown user, wrong password or disabled: one answer, so the form does not tell which.
+    await recordAudit({ actor: email, role: "", action: "auth.login", outcome: "refused", status: 401, message: "wrong email or password" });
+    return errorResponse(401, "bad_credentials", "wrong email or password");
   }
 }
