@@ -100,7 +100,7 @@ export function JobDetailView({ server, id }: { server: string; id: string }) {
         </Card>
         <Card title={`Log (${job.logs.length})`}>
           {job.logs.length === 0 ? (
-            <p className="text-sm text-slate-500">{job.source === "history" ? "Log lines live in Redis and are gone with the job." : "No log lines yet."}</p>
+            <p className="text-sm text-slate-500">No log lines{FINISHED.has(job.state) ? "." : " yet."}</p>
           ) : (
             <pre aria-label="Job log" className="max-h-80 overflow-auto rounded bg-slate-900 p-3 text-xs leading-relaxed whitespace-pre-wrap text-slate-100">
               {job.logs.join("\n")}

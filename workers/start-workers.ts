@@ -5,8 +5,8 @@
  */
 import os from "node:os";
 import { randomUUID } from "node:crypto";
-import { FlowProducer, Worker } from "bullmq";
-import { recordJobRun } from "../server/jobs/job-history.ts";
+import { FlowProducer, Worker, type Job } from "bullmq";
+import { KEPT_LOG_LINES, recordJobRun } from "../server/jobs/job-history.ts";
 import { Redis } from "ioredis";
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat } from "../server/jobs/heartbeat.ts";
 import { queueName, queuePrefix, serverQueue } from "../server/jobs/queues.ts";
@@ -52,8 +52,13 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
       concurrency: server.concurrency,
     });
     worker.on("error", (error) => onError?.(server.name, error));
-    worker.on("completed", (job, result) => void recordJobRun(server.name, job, "completed", result).catch(() => {}));
-    worker.on("failed", (job, error) => void (job && recordJobRun(server.name, job, "failed", null, error.message).catch(() => {})));
+    // The outcome and log lines go to the console database, so the job page outlives Redis.
+    const logsOf = (job: Job) =>
+      serverQueue(server.name)
+        .getJobLogs(job.id!, 0, KEPT_LOG_LINES - 1)
+        .then((l) => l.logs, () => []);
+    worker.on("completed", (job, result) => void logsOf(job).then((logs) => recordJobRun(server.name, job, "completed", result, undefined, logs)).catch(() => {}));
+    worker.on("failed", (job, error) => void (job && logsOf(job).then((logs) => recordJobRun(server.name, job, "failed", null, error.message, logs)).catch(() => {})));
     return worker;
   });
 

@@ -74,6 +74,9 @@ describe("job detail", () => {
     expect(remembered.job).toMatchObject({ id, name: "backup.start", state: "completed", source: "history" });
     expect(remembered.related.map((j) => j.id)).toEqual(detail.related.map((j) => j.id));
     expect(remembered.backupSession?.label).toBe(backup.label);
+    // The log lines were kept with the outcome.
+    expect(remembered.job.logs).toEqual(detail.job.logs);
+    expect(remembered.job.logs[0]).toMatch(/sealed redo through/);
   });
 
   it("answers job_not_found for an unknown id and lists jobs by server and kind", async () => {

@@ -5,7 +5,8 @@
  * starts session n and adds `backup-<n>-finish` with children `backup-<n>-accounts-<i>`;
  * restores are `restore-<n>`, `restore-<n>-finish`, `restore-<n>-account-<i>` for run n. Redis
  * answers first; a job it no longer has comes from the job_run table (history that outlives
- * Redis, without log lines). When Redis is down, history answers and a warning says so.
+ * Redis, with the log lines kept when it finished). When Redis is down, history answers and a
+ * warning says so.
  */
 import type { Job } from "bullmq";
 import { getSession, type SessionSummary } from "../backup/query-sessions.ts";
@@ -117,7 +118,7 @@ function fromHistory(row: HistoryRow): JobInfo {
     attemptsMade: null,
     failedReason: row.error,
     result: row.result ?? null,
-    logs: [],
+    logs: row.logs ?? [],
     source: "history",
     role: flow?.role ?? null,
     index: flow?.index ?? null,
