@@ -5,8 +5,11 @@
  * `next start` and one worker process until either exits or the user presses Ctrl-C.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { config, databaseName } from "../server/config.ts";
-import { ensureFirstAdmin } from "../server/auth/users.ts";
+import { createUser, ensureFirstAdmin } from "../server/auth/users.ts";
+import { submitBackup } from "../server/backup/submit-backup.ts";
+import { closeQueues } from "../server/jobs/queues.ts";
 import { closeConsoleDb, prisma } from "../server/db/console-db.ts";
 import { ensureDatabase } from "../server/db/databases.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
@@ -63,17 +66,23 @@ try {
   const admin = await ensureFirstAdmin({ email: MAILVAULT_ADMIN_EMAIL, password: MAILVAULT_ADMIN_PASSWORD });
   if (admin?.password) {
     log(`created the first admin: sign in as ${admin.email} with password ${admin.password}`);
-    log("this password is shown only now; change it on the Users page, or reset it with ./bin/mailvault users passwd");
+    log(`this password is shown only now; change it on the Users page, or reset it with ./bin/mailvault users passwd ${admin.email}`);
   } else if (admin) log(`created the first admin ${admin.email} with the password from MAILVAULT_ADMIN_PASSWORD`);
   if ((await prisma().server.count()) === 0) {
     const seeded = await seedDemo({ accounts: 240, dataDir: MAILVAULT_DATA_DIR, consoleDatabase: databaseName(DATABASE_URL) });
     log(`seeded the demo directory: ${seeded.servers} servers, ${seeded.accountsCreated} accounts; filling mailboxes (about a minute, once)`);
     const mail = await seedDemoMail({ opsPerAccount: DEMO_OPS_PER_ACCOUNT });
     for (const [server, r] of Object.entries(mail)) log(`${server}: ${r.mailboxes} mailboxes, ${r.recipients} messages delivered, ${r.ops} operations in ${r.seconds.toFixed(0)} s`);
+    // So the demo has something to restore from at once: a first full of each server, run by the worker.
+    for (const server of await listServerNames()) log(`queued ${(await submitBackup({ server, type: "full", requestedBy: "demo: first start" })).label} on ${server}`);
+    const helpdesk = { email: "helpdesk@mailvault.local", password: randomBytes(9).toString("base64url") };
+    await createUser({ ...helpdesk, name: "Demo helpdesk", role: "helpdesk" });
+    log(`created a demo helpdesk user: ${helpdesk.email} with password ${helpdesk.password} (shown only now)`);
   } else {
     for (const server of await listServerNames()) await setUpServerStore(server);
   }
   await closeMailstores();
+  await closeQueues();
   await closeConsoleDb();
   if (!dev) buildConsole(log);
 } catch (error) {
