@@ -80,3 +80,20 @@ test("an admin applies Zimbra's default schedule and a bad cron pattern is refus
   const stored = await (await page.request.get("/api/schedules/mail1")).json();
   expect(stored.entries.map((e: { pattern: string }) => e.pattern)).toContain("0 1 * * 6");
 });
+
+test("an in-place restore is offered to admins only behind a typed confirmation", async ({ page }) => {
+  await fullBackup(page.request, "mail1", [ACCOUNT]);
+  await page.goto("/restore");
+  await page.getByRole("searchbox", { name: "Find an account to restore" }).fill(ACCOUNT);
+  await page.getByRole("button", { name: `Choose ${ACCOUNT}` }).click();
+  await page.getByRole("radio", { name: /In place/ }).check();
+  await page.getByRole("button", { name: "Preview the plan" }).click();
+  await expect(page.getByLabel("Restore plan")).toContainText("in place");
+  const run = page.getByRole("button", { name: "Run the restore in place" });
+  await expect(run).toBeDisabled();
+  await page.getByLabel("Type to confirm an in-place restore").fill("carol.white@example.co");
+  await expect(run).toBeDisabled();
+  await page.getByLabel("Type to confirm an in-place restore").fill(ACCOUNT);
+  await expect(run).toBeEnabled();
+  await page.screenshot({ path: "test-results/admin-in-place.png", fullPage: true });
+});
