@@ -66,7 +66,7 @@ export function CopyBack({ accountId }: { accountId: string }) {
           </>
         }
       />
-      <div className="grid gap-4 xl:grid-cols-[20rem_1fr]">
+      <div className="grid gap-4 xl:grid-cols-[20rem_minmax(0,1fr)]">
         <Card title="Copy into">
           <div className="space-y-3 text-sm">
             <label className="flex flex-col gap-1">
