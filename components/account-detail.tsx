@@ -12,7 +12,7 @@ export function AccountDetailView({ id }: { id: string }) {
   const isAdmin = useIsAdmin();
   if (query.isPending) return <Loading rows={8} />;
   if (query.isError) return <ErrorState error={query.error} retry={() => query.refetch()} />;
-  const { account, mailbox, mailboxError } = query.data;
+  const { account, mailbox, mailboxError, copyOf } = query.data;
   const former = account.names.filter((n) => n.validTo !== null);
   return (
     <>
@@ -29,7 +29,7 @@ export function AccountDetailView({ id }: { id: string }) {
         }
         actions={
           <span className="flex gap-2">
-            {isAdmin && mailbox && (
+            {isAdmin && mailbox && copyOf && (
               <Link href={`/accounts/${account.id}/copy-back`} className={buttonClass()}>
                 Copy back…
               </Link>
@@ -43,6 +43,14 @@ export function AccountDetailView({ id }: { id: string }) {
           </span>
         }
       />
+      {copyOf && (
+        <p role="note" className="mb-4 rounded-lg border border-sky-200 bg-sky-50 px-4 py-3 text-sm text-sky-900">
+          A restored copy of <TextLink href={`/accounts/${copyOf.originalAccountId}`}>{copyOf.originalEmail}</TextLink>
+          {copyOf.emailAtPoint !== copyOf.originalEmail && <> (then {copyOf.emailAtPoint})</>} at {copyOf.point.time ? formatDate(copyOf.point.time) : copyOf.point.description}, made by{" "}
+          <TextLink href={`/restores/${encodeURIComponent(copyOf.restoreRun)}`}>{copyOf.restoreRun}</TextLink>. The original was not touched
+          {isAdmin ? "; use Copy back to return chosen messages to it." : "."}
+        </p>
+      )}
       <div className="grid gap-4 lg:grid-cols-2">
         <Card title="Account">
           <dl>

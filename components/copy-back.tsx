@@ -1,40 +1,27 @@
 "use client";
 
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import type { CopyBackResult } from "@/server/restore/copy-back";
-import { getJson, sendJson } from "./api";
+import { sendJson } from "./api";
 import { MailboxBrowser } from "./mailbox-browser";
 import { useAccount } from "./queries";
-import type { RestoreRunView } from "./restore-runs";
 import { buttonClass, Card, ErrorState, ErrorText, inputClass, Loading, PageHeader, TextLink } from "./ui";
 import { useMessages } from "./mailbox-browser";
-
-/** The account a prefixed copy was restored from, when a restore run made it. */
-function useOriginalOf(copyEmail: string | undefined) {
-  return useQuery({
-    queryKey: ["restores", "original", copyEmail],
-    enabled: Boolean(copyEmail),
-    queryFn: async () => {
-      const { restores } = await getJson<{ restores: RestoreRunView[] }>("/api/restores");
-      for (const run of restores) for (const a of run.plan?.accounts ?? []) if (a.target.mode === "copy" && a.target.email === copyEmail) return a.currentEmail;
-      return null;
-    },
-  });
-}
 
 /** Copy-back: choose folders or messages of a prefixed copy and copy them into the original account. */
 export function CopyBack({ accountId }: { accountId: string }) {
   const copy = useAccount(accountId);
-  const original = useOriginalOf(copy.data?.account.email);
   const folders = useMessages(accountId, "", "", 1);
   const [to, setTo] = useState("");
   const [items, setItems] = useState<Set<number>>(new Set());
   const [chosenFolders, setChosenFolders] = useState<Set<string>>(new Set());
   const [onConflict, setOnConflict] = useState<"skip" | "replace">("skip");
+  // Prefilled with the account the copy was restored from, when a restore run made it.
+  const original = copy.data?.copyOf?.originalEmail;
   useEffect(() => {
-    if (original.data && !to) setTo(original.data);
-  }, [original.data, to]);
+    if (original && !to) setTo(original);
+  }, [original, to]);
   const run = useMutation({
     mutationFn: () =>
       sendJson<CopyBackResult>("POST", "/api/copy-back", {

@@ -5,8 +5,7 @@ import type { AccountPage } from "@/server/directory/search-accounts";
 import type { ServerSummary } from "@/server/directory/list-servers";
 import type { HealthReport } from "@/server/health/check-health";
 import type { JobSummary } from "@/server/jobs/list-jobs";
-import type { AccountDetail } from "@/server/directory/get-account";
-import type { MailboxSummary } from "@/server/mailstore/read-mailbox";
+import type { AccountOverview } from "@/server/directory/account-overview";
 import type { StoreStatus } from "@/server/mailstore/store-status";
 import type { SessionDetail, SessionSummary } from "@/server/backup/query-sessions";
 import { getJson } from "./api";
@@ -59,11 +58,7 @@ export function useStoreStatus(server: string) {
   });
 }
 
-export interface AccountPageData {
-  account: AccountDetail;
-  mailbox: MailboxSummary | null;
-  mailboxError: string | null;
-}
+export type AccountPageData = AccountOverview;
 
 export function useAccount(id: string) {
   return useQuery({ queryKey: ["accounts", id], queryFn: () => getJson<AccountPageData>(`/api/accounts/${encodeURIComponent(id)}`) });

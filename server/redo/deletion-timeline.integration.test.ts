@@ -15,6 +15,7 @@ import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { createFolder, renameFolder } from "../mailstore/folder-operations.ts";
 import { deleteItems, emptyFolder, moveItems } from "../mailstore/item-operations.ts";
 import { INBOX, TRASH } from "../mailstore/items.ts";
+import { accountOverview } from "../directory/account-overview.ts";
 import { listMessages } from "../mailstore/list-messages.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
@@ -102,6 +103,9 @@ describe("deletion timeline", () => {
     const back = await listMessages(copy.id, { folder: "/Inbox/Projects" });
     expect(back.messages.map((m) => m.subject)).toEqual(["Quarterly report"]);
     expect((await listMessages(copy.id, { folder: "/Inbox" })).messages.map((m) => m.subject).sort()).toEqual(["Lunch plans", "Status update"]);
+    // The copy's page says what it is a copy of, and copy-back knows where to copy into.
+    expect((await accountOverview(copy.id)).copyOf).toMatchObject({ restoreRun: restored.label, originalAccountId: alice.accountId, originalEmail: "alice@example.com" });
+    expect((await accountOverview(alice.accountId)).copyOf).toBeNull();
 
     // Found by a name the account no longer has, under the name it had at the time.
     await renameAccount(store, { accountId: alice.accountId, newEmail: "alice.smith@example.com" });
