@@ -11,7 +11,7 @@ import { seedDemo } from "@/server/demo/seed-demo.ts";
 import { createAccount } from "@/server/mailstore/account-operations.ts";
 import { openMailstore } from "@/server/mailstore/mailstore.ts";
 import { setUpServerStore } from "@/server/mailstore/setup-mailstore.ts";
-import { createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
+import { apiRequest, createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
 import { GET as getMessages } from "./accounts/[id]/messages/route.ts";
 import { GET as getRestorePoints } from "./accounts/[id]/restore-points/route.ts";
 import { GET as getAudit } from "./audit/route.ts";
@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(() => env?.cleanup());
 
-const call = (path: string, cookie: string, method = "GET") => new Request(`http://localhost${path}`, { method, headers: { cookie } });
+const call = (path: string, cookie: string, method = "GET") => apiRequest(path, cookie, { method });
 const params = <T extends Record<string, string>>(p: T) => ({ params: Promise.resolve(p) });
 
 async function expectError(response: Response, status: number, code: string) {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName } from "@/server/config.ts";
 import { seedDemo } from "@/server/demo/seed-demo.ts";
 import { setUpServerStore } from "@/server/mailstore/setup-mailstore.ts";
-import { createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
+import { apiRequest, createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
 import { GET as getAudit } from "../audit/route.ts";
 import { POST as postBackup } from "../backups/route.ts";
 import { GET as getMe } from "../me/route.ts";
@@ -31,12 +31,7 @@ beforeAll(async () => {
 
 afterAll(() => env?.cleanup());
 
-const call = (path: string, cookie: string, init: { method?: string; body?: unknown } = {}) =>
-  new Request(`http://localhost${path}`, {
-    method: init.method ?? "GET",
-    headers: { cookie, "content-type": "application/json" },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
+const call = apiRequest;
 
 async function auditOf(action: string) {
   const body = await (await getAudit(call(`/api/audit?action=${action}`, admin))).json();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName } from "@/server/config.ts";
 import { prisma } from "@/server/db/console-db.ts";
 import { seedDemo } from "@/server/demo/seed-demo.ts";
-import { createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
+import { apiRequest, createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
 import { GET as listRoute } from "./route.ts";
 import { DELETE as clearRoute, GET as getRoute, PUT as putRoute } from "./[server]/route.ts";
 import { POST as defaultsRoute } from "./[server]/defaults/route.ts";
@@ -25,12 +25,7 @@ beforeAll(async () => {
 
 afterAll(() => env?.cleanup());
 
-const call = (path: string, cookie: string, init: { method?: string; body?: unknown } = {}) =>
-  new Request(`http://localhost${path}`, {
-    method: init.method ?? "GET",
-    headers: { cookie, "content-type": "application/json" },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
+const call = apiRequest;
 const server = (name: string) => ({ params: Promise.resolve({ server: name }) });
 const entries = [{ type: "f", pattern: "0 2 * * 0" }, { type: "d", age: "14d", pattern: "30 0 * * *" }];
 
