@@ -18,6 +18,22 @@ export function cookieValue(request: Request, name: string): string | undefined 
   return undefined;
 }
 
+/**
+ * A change sent by a page of another site: browsers say where a request comes from, and the
+ * console takes changes only from its own pages (defence in depth on top of SameSite cookies).
+ */
+export function crossSite(request: Request): boolean {
+  if (request.method === "GET" || request.method === "HEAD") return false;
+  const origin = request.headers.get("origin");
+  if (!origin) return false;
+  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host") ?? new URL(request.url).host;
+  try {
+    return new URL(origin).host !== host;
+  } catch {
+    return true;
+  }
+}
+
 export async function currentUser(request: Request): Promise<SessionUser | null> {
   return userForToken(cookieValue(request, COOKIE));
 }
@@ -34,6 +50,7 @@ export interface HandleOptions<T = unknown> {
 }
 
 export async function handle<T>(request: Request, options: HandleOptions<T>, work: (user: SessionUser) => Promise<T> | T): Promise<NextResponse> {
+  if (crossSite(request)) return errorResponse(403, "cross_site", "changes are taken only from the console's own pages");
   const user = await currentUser(request);
   if (!user) return errorResponse(401, "not_signed_in", "sign in first");
   const permission = typeof options.permission === "function" ? options.permission(user) : options.permission;

@@ -65,6 +65,20 @@ describe("sign-in", () => {
   });
 });
 
+describe("cross-site requests", () => {
+  it("takes changes only from the console's own pages", async () => {
+    const from = (origin: string) =>
+      new Request("http://console.example:3000/api/backups", { method: "POST", headers: { cookie: admin, origin, host: "console.example:3000", "content-type": "application/json" }, body: JSON.stringify({ server: "mail9", type: "full" }) });
+    const foreign = await postBackup(from("https://evil.example"));
+    expect(foreign.status).toBe(403);
+    expect((await foreign.json()).error.code).toBe("cross_site");
+    // The console's own page gets past the check (and then the unknown server answers).
+    expect((await postBackup(from("http://console.example:3000"))).status).toBe(404);
+    const signIn = await login(new Request("http://console.example:3000/api/auth/login", { method: "POST", headers: { origin: "https://evil.example", host: "console.example:3000" }, body: "{}" }));
+    expect(signIn.status).toBe(403);
+  });
+});
+
 describe("lockout", () => {
   it("refuses an email for a while after 10 failed sign-ins, even with the right password", async () => {
     await signedInCookie("helpdesk", "locked@test.example");

@@ -1,9 +1,11 @@
 import { NextResponse } from "next/server";
 import { recordAudit } from "@/server/audit/audit.ts";
 import { COOKIE, signIn, TooManyAttemptsError } from "@/server/auth/users.ts";
+import { crossSite } from "../../_lib/guard.ts";
 import { errorResponse, toErrorResponse } from "../../_lib/respond.ts";
 
 export async function POST(request: Request) {
+  if (crossSite(request)) return errorResponse(403, "cross_site", "sign in from the console's own page");
   const body = (await request.json().catch(() => ({}))) as { email?: string; password?: string };
   if (!body.email || !body.password) return errorResponse(400, "invalid_input", "give an email and a password");
   try {
