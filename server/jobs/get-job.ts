@@ -14,27 +14,18 @@ import { prisma } from "../db/console-db.ts";
 import { getServer, listServerNames } from "../directory/list-servers.ts";
 import { MailvaultError } from "../errors.ts";
 import { getRestoreRunById, type RestoreRunDetail } from "../restore/get-restore-run.ts";
+import type { JobSummary } from "./list-jobs.ts";
 import { queueName, serverQueue } from "./queues.ts";
 
 /** Children whose details are read; `childrenTotal` says how many there are. */
 const MAX_CHILDREN = 200;
 
-export interface JobInfo {
-  id: string;
-  server: string;
-  name: string;
-  /** BullMQ's state (active, waiting, waiting-children, delayed, completed, failed...) or, from history, completed or failed. */
-  state: string;
-  progress: unknown;
-  data: unknown;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
+/** A job as the list shows it (state: BullMQ's, or from history completed or failed), and more. */
+export interface JobInfo extends Omit<JobSummary, "attemptsMade"> {
   /** Finished minus started, or now minus started while it runs. */
   durationMs: number | null;
+  /** Unknown for a job read from history. */
   attemptsMade: number | null;
-  failedReason: string | null;
-  result: unknown;
   logs: string[];
   /** Where this came from: the queue, or the job_run history once Redis has dropped the job. */
   source: "redis" | "history";
