@@ -34,7 +34,8 @@ export function printPlan(plan: RestorePlan): void {
   for (const a of plan.accounts) {
     console.log(`\n${a.requested} -> ${a.target.email} (${a.target.mode})`);
     console.log(`  account   ${a.accountId}, ${a.chosenBecause}${a.deleted ? ", deleted" : ""}`);
-    console.log(`  full      ${a.snapshot.session} (change ${a.snapshot.changeNumber}, redo ${a.snapshot.lastRedoSeq}, taken ${a.snapshot.snapshotAt})`);
+    if (a.snapshot) console.log(`  full      ${a.snapshot.session} (change ${a.snapshot.changeNumber}, redo ${a.snapshot.lastRedoSeq}, taken ${a.snapshot.snapshotAt})`);
+    else if (a.fromCreate) console.log(`  full      none: rebuilt from redo alone, from its creation (redo ${a.fromCreate.seq}, ${a.fromCreate.at})`);
     for (const s of a.redo.sessions) console.log(`  redo      ${s.label}: ${s.fromSeq}..${s.throughSeq}`);
     if (a.redo.archive) console.log(`  redo      server archive after ${a.redo.archive.afterSeq}`);
     if (a.redo.currentLog) console.log("  redo      server current log");

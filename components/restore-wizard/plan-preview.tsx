@@ -61,7 +61,13 @@ export function PlanPreview({ plan }: { plan: RestorePlan }) {
               <dd>{a.chosenBecause}</dd>
               <dt>Full backup</dt>
               <dd>
-                {a.snapshot.session}, snapshot {formatDate(a.snapshot.snapshotAt)}
+                {a.snapshot ? (
+                  <>
+                    {a.snapshot.session}, snapshot {formatDate(a.snapshot.snapshotAt)}
+                  </>
+                ) : (
+                  <>none: rebuilt from redo alone, from its creation {a.fromCreate ? formatDate(a.fromCreate.at) : ""}</>
+                )}
               </dd>
               <dt>Then replays</dt>
               <dd>{redoLine(a.redo)}</dd>

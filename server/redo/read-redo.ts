@@ -30,7 +30,7 @@ export function matches(record: RedoRecord, filter: RedoFilter): boolean {
   return true;
 }
 
-function headerCanMatch(header: SegmentHeader, filter: RedoFilter): boolean {
+export function headerCanMatch(header: SegmentHeader, filter: RedoFilter): boolean {
   if (filter.fromSeq !== undefined && header.lastSeq < filter.fromSeq) return false;
   if (filter.toSeq !== undefined && header.firstSeq > filter.toSeq) return false;
   if (header.recordCount === 0) return false;

@@ -13,7 +13,7 @@ export interface CopyOrigin {
   originalEmail: string;
   emailAtPoint: string;
   point: RestorePlan["point"];
-  snapshotSession: string;
+  snapshotSession: string | null;
 }
 
 export async function copyOrigin(email: string): Promise<CopyOrigin | null> {
@@ -33,6 +33,6 @@ export async function copyOrigin(email: string): Promise<CopyOrigin | null> {
     originalEmail: account.currentEmail,
     emailAtPoint: account.emailAtPoint,
     point: run.plan.plan!.point,
-    snapshotSession: account.snapshot.session,
+    snapshotSession: account.snapshot?.session ?? null,
   };
 }

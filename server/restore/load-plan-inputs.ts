@@ -1,13 +1,19 @@
 /** Gathers what the restore planner needs from the directory, the catalog and the redo archive. */
+import { BackupTarget } from "../backup/target.ts";
 import { consolePool } from "../db/console-db.ts";
 import { accountsByAnyName } from "../directory/resolve-account.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { MailvaultError } from "../errors.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { redoCoverage } from "../redo/redo-coverage.ts";
+import { findMailboxCreations } from "./find-creations.ts";
 import type { PlanAccountCandidate, PlanInputs, PlanSession } from "./plan-restore.ts";
 
-export async function loadPlanInputs(serverName: string, requested: string[] | "all"): Promise<{ inputs: PlanInputs; names: string[] }> {
+export async function loadPlanInputs(
+  serverName: string,
+  requested: string[] | "all",
+  options: { restoreToTime?: Date } = {},
+): Promise<{ inputs: PlanInputs; names: string[] }> {
   const server = await getServer(serverName);
   const pool = consolePool();
   const names =
@@ -30,7 +36,18 @@ export async function loadPlanInputs(serverName: string, requested: string[] | "
   }
 
   const sessions = await loadCompletedSessions(server.name);
-  const { archive, currentLog } = await redoCoverage(await openMailstore(server.name));
+  const store = await openMailstore(server.name);
+  const { archive, currentLog } = await redoCoverage(store);
+
+  // Accounts with no full backup at or before the point can only be rebuilt from redo alone.
+  const point = options.restoreToTime?.getTime() ?? Infinity;
+  const withoutFull = [...candidates.values()].flat().filter((c) => !sessions.some((s) => (s.fulls.get(c.accountId)?.snapshotAt.getTime() ?? Infinity) <= point));
+  const creations = await findMailboxCreations({
+    store,
+    target: new BackupTarget(server.backupTarget, server.name),
+    sessions: sessions.filter((s) => s.redoFromSeq !== null).map((s) => s.label),
+    accounts: withoutFull,
+  });
   const { rows: live } = await pool.query<{ email: string }>("SELECT email FROM account WHERE deleted_at IS NULL");
   return {
     names,
@@ -41,6 +58,7 @@ export async function loadPlanInputs(serverName: string, requested: string[] | "
       archive: { segments: archive.segments.map((s) => ({ firstSeq: s.firstSeq, lastSeq: s.lastSeq })), lastArchivedSeq: archive.lastArchivedSeq },
       currentLog: currentLog && { firstSeq: currentLog.firstSeq, lastSeq: currentLog.lastSeq },
       liveEmails: new Set(live.map((r) => r.email)),
+      creations,
     },
   };
 }

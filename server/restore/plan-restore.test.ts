@@ -74,7 +74,7 @@ describe("planRestore", () => {
   it("picks the newest full at or before a time and only the sessions it needs", () => {
     const plan = planRestore(inputs(), request({ restoreToTime: T(8) }));
     const a = plan.accounts[0]!;
-    expect(a.snapshot.session).toBe("full-1");
+    expect(a.snapshot?.session).toBe("full-1");
     expect(a.redo.sessions.map((s) => s.label)).toEqual(["incr-2", "full-3"]);
     expect(a.redo.archive).toBeNull();
     expect(a.redo.currentLog).toBe(false);
@@ -83,7 +83,7 @@ describe("planRestore", () => {
 
   it("stops at an incremental label and at the earliest of several points", () => {
     const byLabel = planRestore(inputs(), request({ restoreToIncrLabel: "incr-4" })).accounts[0]!;
-    expect(byLabel.snapshot.session).toBe("full-3");
+    expect(byLabel.snapshot?.session).toBe("full-3");
     expect(byLabel.redo).toMatchObject({ sessions: [{ label: "incr-4" }], archive: null, currentLog: false, untilSeq: 400 });
     const both = planRestore(inputs(), request({ restoreToIncrLabel: "incr-5", restoreToRedoSeq: 350 }));
     expect(both.point).toMatchObject({ seq: 350, description: "redo sequence and incremental label (the earliest wins)" });
@@ -96,7 +96,7 @@ describe("planRestore", () => {
     expect(before.chosenBecause).toMatch(/belonged to 2 accounts over time; at the point it was 22222222/);
     const now = planRestore(inputs(), request({ accounts: ["alex@example.com"], copy: true, prefix: "restore_" })).accounts[0]!;
     expect(now.accountId).toBe(NEW_ALEX);
-    expect(now.snapshot.session).toBe("incr-4");
+    expect(now.snapshot?.session).toBe("incr-4");
   });
 
   it("refuses contradictions, all reasons at once, before anything runs", () => {
@@ -136,5 +136,40 @@ describe("planRestore", () => {
     const br = planRestore(inputs(), request({ backupOnlyRedo: true }));
     expect(br.accounts[0]!.redo).toMatchObject({ archive: null, currentLog: false });
     expect(br.warnings[0]).toMatch(/-br replays only backed-up redo, through 500/);
+  });
+
+  it("builds an account with no full backup from redo alone when the redo holds its creation, and says so", () => {
+    const BOB = "44444444-4444-4444-8444-444444444444";
+    const bob = { accountId: BOB, server: "mail1", currentEmail: "bob@example.com", createdAt: T(15), deletedAt: null, name: { email: "bob@example.com", validFrom: T(15), validTo: null } };
+    const withBob = (creation?: { seq: number; at: Date; quotaBytes: number }) =>
+      inputs({ candidates: new Map([...inputs().candidates, ["bob@example.com", [bob]]]), creations: new Map(creation ? [[BOB, creation]] : []) });
+    const created = { seq: 420, at: T(15), quotaBytes: 1000 };
+
+    const plan = planRestore(withBob(created), request({ accounts: ["bob@example.com"] }));
+    const a = plan.accounts[0]!;
+    expect(a.snapshot).toBeNull();
+    expect(a.fromCreate).toEqual({ seq: 420, at: T(15).toISOString(), quotaBytes: 1000 });
+    // incr-5 holds 401..500, so it is replayed from the creation on, then the archive and the log.
+    expect(a.redo).toMatchObject({ sessions: [{ label: "incr-5", fromSeq: 401, throughSeq: 500 }], archive: { afterSeq: 500, throughSeq: 600 }, currentLog: true });
+    expect(plan.warnings).toContain("bob@example.com: no full backup at or before the point; rebuilt from redo alone, from its creation (redo 420) on");
+
+    // Not held any more (or never looked for): refused, or skipped with -c, as before.
+    expect(refusal(() => planRestore(withBob(), request({ accounts: ["bob@example.com"] })))).toEqual([
+      "no full backup of bob@example.com at or before the restore point, and the redo no longer holds its creation",
+    ]);
+    expect(planRestore(withBob(), request({ accounts: ["bob@example.com", "alice@example.com"], continueOnError: true })).skipped).toEqual([
+      { requested: "bob@example.com", reason: "no full backup of bob@example.com at or before the restore point, and the redo no longer holds its creation" },
+    ]);
+    // -rf replays nothing, so redo alone cannot build it; -lb names a full that does not hold it.
+    expect(refusal(() => planRestore(withBob(created), request({ accounts: ["bob@example.com"], noRedo: true }))).at(0)).toMatch(/^no full backup of bob@example.com at or before the restore point$/);
+    expect(refusal(() => planRestore(withBob(created), request({ accounts: ["bob@example.com"], label: "full-3" })))).toEqual(["full-3 holds no full backup of bob@example.com"]);
+    // A gap after the creation is a gap, as for any account.
+    const holed = withBob(created);
+    holed.archive = { segments: [{ firstSeq: 521, lastSeq: 600 }], lastArchivedSeq: 600 };
+    expect(refusal(() => planRestore(holed, request({ accounts: ["bob@example.com"] })))).toEqual([
+      "gap in redo sequence: missing 501 through 520 (bob@example.com); --ignoreRedoErrors replays around it and reports it",
+    ]);
+    // A creation after the redo sequence asked for: nothing to build.
+    expect(refusal(() => planRestore(withBob(created), request({ accounts: ["bob@example.com"], restoreToRedoSeq: 410 }))).at(0)).toMatch(/^no full backup of bob/);
   });
 });

@@ -7,6 +7,10 @@
  * must be replayed after it (sessions, then the server's archive, then its current log), the
  * target (in place, or a prefixed copy), and what each option changes. Contradictions are
  * refused with every reason at once; options that change nothing in this plan are warned about.
+ *
+ * An account with no usable full backup (created after the last one, say) is built from redo
+ * alone when the redo still holds its `CreateMailbox` record and every record after it: the
+ * replay then starts from an empty mailbox. The plan says so; nothing is skipped in silence.
  */
 
 export interface PlanSession {
@@ -41,6 +45,18 @@ export interface PlanInputs {
   currentLog: { firstSeq: number; lastSeq: number } | null;
   /** Live emails, to refuse a prefixed copy whose name is taken. */
   liveEmails: Set<string>;
+  /**
+   * The `CreateMailbox` record of accounts the loader looked for (those with no full backup at
+   * or before the point), wherever the redo still holds it: a backup session, the archive or
+   * the current log. Missing: not looked for, or no longer held.
+   */
+  creations?: Map<string, MailboxCreation>;
+}
+
+export interface MailboxCreation {
+  seq: number;
+  at: Date;
+  quotaBytes: number;
 }
 
 export interface RestoreRequest {
@@ -68,7 +84,10 @@ export interface AccountPlan {
   emailAtPoint: string;
   currentEmail: string;
   deleted: boolean;
-  snapshot: { session: string; changeNumber: number; lastRedoSeq: number; snapshotAt: string };
+  /** The full backup the mailbox is loaded from; null when it is built from redo alone. */
+  snapshot: { session: string; changeNumber: number; lastRedoSeq: number; snapshotAt: string } | null;
+  /** Built from redo alone: replay starts at this `CreateMailbox` record, into an empty mailbox. */
+  fromCreate: { seq: number; at: string; quotaBytes: number } | null;
   redo: {
     sessions: { label: string; fromSeq: number; throughSeq: number }[];
     archive: { afterSeq: number; throughSeq: number } | null;
@@ -179,29 +198,37 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
       continue;
     }
     const full = labelSession ? (usable(labelSession) ? labelSession : undefined) : [...sessions].reverse().find(usable);
-    if (!full) {
+    // No full to start from: the mailbox's whole history in redo will do, from its creation on.
+    const creation = inputs.creations?.get(pick.accountId);
+    const fromCreate =
+      !full && !labelSession && !request.noRedo && creation && (untilSeq === null || creation.seq <= untilSeq) && (untilTime === null || creation.at <= untilTime)
+        ? creation
+        : undefined;
+    if (!full && !fromCreate) {
       const why = labelSession
         ? labelSession.fulls.has(pick.accountId)
           ? `${request.label}'s snapshot of ${requested} is after the restore point`
           : `${request.label} holds no full backup of ${requested}`
-        : `no full backup of ${requested} at or before the restore point`;
+        : `no full backup of ${requested} at or before the restore point${request.noRedo ? "" : ", and the redo no longer holds its creation"}`;
       if (request.continueOnError) skipped.push({ requested, reason: why });
       else refuse.push(why);
       continue;
     }
-    const snap = full.fulls.get(pick.accountId)!;
-    if (request.noRedo && (untilTime || untilSeq !== null)) {
+    const snap = full?.fulls.get(pick.accountId);
+    if (full && snap && request.noRedo && (untilTime || untilSeq !== null)) {
       const beyond = (untilTime && untilTime > snap.snapshotAt) || (untilSeq !== null && untilSeq > snap.lastRedoSeq);
       if (beyond) refuse.push(`-rf replays nothing, but the restore point is after ${full.label}'s snapshot of ${requested}: drop -rf or the point`);
     }
 
-    // Redo after the snapshot: the sessions that follow the full, in a chain without holes.
+    // Redo after the snapshot (or from the creation on): the sessions that follow, in a chain
+    // without holes.
     const chain: AccountPlan["redo"]["sessions"] = [];
     const gaps: { from: number; to: number }[] = [];
-    let through = full.redoThroughSeq;
+    let through = full ? full.redoThroughSeq : fromCreate!.seq - 1;
     if (!request.noRedo) {
       for (const s of sessions) {
-        if (s.createdAt <= full.createdAt || s.redoFromSeq === null) continue;
+        if (s.redoFromSeq === null) continue;
+        if (full ? s.createdAt <= full.createdAt : s.redoThroughSeq < fromCreate!.seq) continue;
         if (incr && s.createdAt > incr.createdAt) break;
         if (untilSeq !== null && s.redoFromSeq > untilSeq) break;
         if (untilTime && chain.length && sessions.find((x) => x.label === chain.at(-1)!.label)!.startedAt > untilTime) break;
@@ -210,7 +237,7 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
         through = Math.max(through, s.redoThroughSeq);
       }
     }
-    const lastSealed = chain.length ? sessions.find((x) => x.label === chain.at(-1)!.label)!.startedAt : full.startedAt;
+    const lastSealed = chain.length ? sessions.find((x) => x.label === chain.at(-1)!.label)!.startedAt : full ? full.startedAt : fromCreate!.at;
     const needsLive = !request.noRedo && !incr && (untilSeq === null || untilSeq > through) && (untilTime === null || untilTime > lastSealed);
     let archive: AccountPlan["redo"]["archive"] = null;
     let currentLog = false;
@@ -249,7 +276,8 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
       emailAtPoint: pick.name.email,
       currentEmail: pick.currentEmail,
       deleted: pick.deletedAt !== null,
-      snapshot: { session: full.label, changeNumber: snap.changeNumber, lastRedoSeq: snap.lastRedoSeq, snapshotAt: snap.snapshotAt.toISOString() },
+      snapshot: full && snap ? { session: full.label, changeNumber: snap.changeNumber, lastRedoSeq: snap.lastRedoSeq, snapshotAt: snap.snapshotAt.toISOString() } : null,
+      fromCreate: fromCreate ? { seq: fromCreate.seq, at: fromCreate.at.toISOString(), quotaBytes: fromCreate.quotaBytes } : null,
       redo: {
         sessions: chain,
         archive,
@@ -282,6 +310,9 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
   if (request.continueOnError && request.accounts.length === 1) warnings.push("-c has no effect with a single account");
   if (request.skipDeletedAccounts && skipped.length === 0) warnings.push("--skipDeletedAccounts has no effect: none of the accounts is deleted");
   if (request.label && request.noRedo === undefined && !given.length) warnings.push(`-lb ${request.label}: the full backup named is used, and redo after it replayed to the latest change`);
+  for (const a of accounts) {
+    if (a.fromCreate) warnings.push(`${a.requested}: no full backup at or before the point; rebuilt from redo alone, from its creation (redo ${a.fromCreate.seq}) on`);
+  }
   for (const a of accounts) if (a.gaps.length) warnings.push(`${a.requested}: gap in redo sequence: missing ${a.gaps[0]!.from} through ${a.gaps[0]!.to}; replayed around it`);
 
   return {

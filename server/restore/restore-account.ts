@@ -82,6 +82,19 @@ async function withDirectory<T>(work: (client: pg.PoolClient) => Promise<T>): Pr
   }
 }
 
+/** What a snapshot would say of an account built from redo alone: its directory entry and first quota. */
+async function describeFromDirectory(account: AccountPlan): Promise<SnapshotDescription> {
+  const { rows } = await consolePool().query<{ display_name: string; cos: string | null }>(
+    "SELECT a.display_name, c.name AS cos FROM account a LEFT JOIN class_of_service c ON c.id = a.cos_id WHERE a.id = $1",
+    [account.accountId],
+  );
+  return {
+    snapshot: { changeNumber: 0, lastRedoSeq: account.fromCreate!.seq - 1, quotaBytes: account.fromCreate!.quotaBytes },
+    columns: { items: [], tombstones: [] },
+    directory: rows[0] ? { displayName: rows[0].display_name, classOfService: rows[0].cos ?? undefined } : null,
+  };
+}
+
 export async function restoreAccount(options: {
   server: string;
   account: AccountPlan;
@@ -94,9 +107,10 @@ export async function restoreAccount(options: {
   const server = await getServer(options.server);
   const store: Mailstore = await openMailstore(server.name);
   const target = new BackupTarget(server.backupTarget, server.name);
-  const accountDir = path.join(target.sessionDir(account.snapshot.session, "complete"), "accounts", account.accountId);
-  const description = JSON.parse(await readFile(path.join(accountDir, "mailbox.json"), "utf8")) as SnapshotDescription;
-  const digests = (await readFile(path.join(accountDir, "blobs.txt"), "utf8")).split("\n").filter(Boolean);
+  // The base: a full backup's snapshot, or (built from redo alone) an empty mailbox.
+  const accountDir = account.snapshot ? path.join(target.sessionDir(account.snapshot.session, "complete"), "accounts", account.accountId) : null;
+  const description = accountDir ? (JSON.parse(await readFile(path.join(accountDir, "mailbox.json"), "utf8")) as SnapshotDescription) : await describeFromDirectory(account);
+  const digests = accountDir ? (await readFile(path.join(accountDir, "blobs.txt"), "utf8")).split("\n").filter(Boolean) : [];
 
   return withDirectory(async (dir) => {
     // Directory first (inside the still-open console transaction).
@@ -161,8 +175,8 @@ export async function restoreAccount(options: {
       const items = `${groupSchema(mailbox.group_id)}.item`;
       const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
       const t1 = performance.now();
-      await loadTable(client, path.join(accountDir, "items.copy.gz"), items, description.columns.items, mailbox.id);
-      await loadTable(client, path.join(accountDir, "tombstones.copy.gz"), tombstones, description.columns.tombstones, mailbox.id);
+      if (accountDir) await loadTable(client, path.join(accountDir, "items.copy.gz"), items, description.columns.items, mailbox.id);
+      if (accountDir) await loadTable(client, path.join(accountDir, "tombstones.copy.gz"), tombstones, description.columns.tombstones, mailbox.id);
       const { rows: counted } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${items} WHERE mailbox_id = $1`, [mailbox.id]);
 
       const ensureBlob = async (record: RedoRecord) => {
@@ -177,7 +191,9 @@ export async function restoreAccount(options: {
         blobsCopied++;
       };
       const t2 = performance.now();
-      const state: ReplayState = { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] };
+      const state: ReplayState = account.snapshot
+        ? { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] }
+        : { changeNumber: 0, lastRedoSeq: account.fromCreate!.seq - 1, applied: 0, skipped: 0, gaps: [] };
       await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target), state, options);
       const t3 = performance.now();
 
@@ -186,7 +202,7 @@ export async function restoreAccount(options: {
       const { rows: seqRows } = await client.query<{ seq: number }>(
         `INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload)
          VALUES (nextval('mailstore.redo_seq'), $1, $2, $3, 'RestoreMailbox', $4) RETURNING seq`,
-        [mailbox.id, accountId, changeNumber, { fromSession: account.snapshot.session, sourceAccountId: account.accountId, restoredChangeNumber: state.changeNumber, throughSeq: state.lastRedoSeq, point: account.redo }],
+        [mailbox.id, accountId, changeNumber, { fromSession: account.snapshot?.session ?? null, fromCreateSeq: account.fromCreate?.seq ?? null, skipDeletes: options.skipDeletes, sourceAccountId: account.accountId, restoredChangeNumber: state.changeNumber, throughSeq: state.lastRedoSeq, point: account.redo }],
       );
       await client.query(
         `UPDATE mailstore.mailbox SET email = $2, change_number = $3, last_redo_seq = $4,

@@ -34,14 +34,15 @@ export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: 
   const { redo } = plan;
   const untilTime = redo.untilTime ? Date.parse(redo.untilTime) : null;
   const within = (r: RedoRecord) => (redo.untilSeq === null || r.seq <= redo.untilSeq) && (untilTime === null || Date.parse(r.at) <= untilTime);
-  let last = plan.snapshot.lastRedoSeq;
+  const base = plan.snapshot ? plan.snapshot.lastRedoSeq : plan.fromCreate!.seq - 1;
+  let last = base;
   const stream = async function* (): AsyncGenerator<RedoRecord> {
     for (const s of redo.sessions) {
       const { dir, names } = await sessionSegments(target, s.label);
       yield* segmentRecords(dir, names, (r) => r.accountId === plan.accountId && r.seq >= s.fromSeq && r.seq <= s.throughSeq);
     }
     if (redo.archive || redo.currentLog) {
-      const afterSeq = redo.sessions.at(-1)?.throughSeq ?? redo.archive?.afterSeq ?? plan.snapshot.lastRedoSeq;
+      const afterSeq = redo.sessions.at(-1)?.throughSeq ?? redo.archive?.afterSeq ?? base;
       const toSeq = redo.currentLog ? redo.untilSeq : Math.min(redo.untilSeq ?? Infinity, redo.archive!.throughSeq);
       yield* readRedo(store, { accountIds: [plan.accountId], fromSeq: afterSeq + 1, toSeq: Number.isFinite(toSeq) ? (toSeq ?? undefined) : undefined }, { withBlobs: true });
     }

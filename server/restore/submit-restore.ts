@@ -59,11 +59,12 @@ export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestoreP
     input.continueOnError = true;
   }
   if (!input.accounts) throw new InvalidInputError("name the accounts to restore: -a <names...> or -a all (or --group N)");
-  const { inputs, names } = await loadPlanInputs(input.server, input.accounts);
+  const restoreToTime = input.restoreToTime ? parseTime(input.restoreToTime, "restore time") : undefined;
+  const { inputs, names } = await loadPlanInputs(input.server, input.accounts, { restoreToTime });
   const request: RestoreRequest = {
     server: input.server,
     accounts: names,
-    restoreToTime: input.restoreToTime ? parseTime(input.restoreToTime, "restore time") : undefined,
+    restoreToTime,
     restoreToRedoSeq: input.restoreToRedoSeq,
     restoreToIncrLabel: input.restoreToIncrLabel,
     label: input.label,
@@ -120,7 +121,7 @@ export async function submitRestore(raw: RestoreInput): Promise<{ dryRun: true; 
     },
   });
   // Leases: the sessions this restore reads stay until it ends (or the lease runs out).
-  const labels = [...new Set(plan.accounts.flatMap((a) => [a.snapshot.session, ...a.redo.sessions.map((s) => s.label)]))];
+  const labels = [...new Set(plan.accounts.flatMap((a) => [...(a.snapshot ? [a.snapshot.session] : []), ...a.redo.sessions.map((s) => s.label)]))];
   await consolePool().query(
     `INSERT INTO session_lease (session_id, holder, expires_at)
      SELECT s.id, $3, now() + interval '12 hours' FROM backup_session s JOIN server v ON v.id = s.server_id WHERE v.name = $1 AND s.label = ANY($2::text[])`,

@@ -1,0 +1,57 @@
+/**
+ * Where the redo still holds the `CreateMailbox` record of accounts that have no full backup to
+ * restore from. With it, and every record after it, such an account is rebuilt from redo alone.
+ * The search reads the backup sessions' segments, then the server's archive and current log,
+ * skipping by each segment's header every segment that ends before the accounts were created
+ * (an hour of slack covers clocks of the two databases that disagree), and stops as soon as every
+ * account is found.
+ */
+import { open } from "node:fs/promises";
+import path from "node:path";
+import type { BackupTarget } from "../backup/target.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { listSegments } from "../redo/archive-redo.ts";
+import { headerCanMatch, matches, readRedo, type RedoFilter } from "../redo/read-redo.ts";
+import { readSegment, type RedoRecord } from "../redo/segment-format.ts";
+import type { MailboxCreation } from "./plan-restore.ts";
+
+const CLOCK_SLACK_MS = 60 * 60 * 1000;
+
+async function* sessionRecords(dir: string, filter: RedoFilter): AsyncGenerator<RedoRecord> {
+  for (const segment of await listSegments(dir)) {
+    const file = await open(path.join(dir, segment.name), "r");
+    try {
+      for await (const entry of readSegment(segment.name, file)) {
+        if ("header" in entry) {
+          if (!headerCanMatch(entry.header, filter)) break;
+          continue;
+        }
+        if (matches(entry.record, filter)) yield entry.record;
+      }
+    } finally {
+      await file.close();
+    }
+  }
+}
+
+export async function findMailboxCreations(options: {
+  store: Mailstore;
+  target: BackupTarget;
+  /** Labels of the completed sessions that hold redo, oldest first. */
+  sessions: string[];
+  accounts: { accountId: string; createdAt: Date }[];
+}): Promise<Map<string, MailboxCreation>> {
+  const found = new Map<string, MailboxCreation>();
+  if (options.accounts.length === 0) return found;
+  const since = new Date(Math.min(...options.accounts.map((a) => a.createdAt.getTime())) - CLOCK_SLACK_MS);
+  const filter: RedoFilter = { accountIds: options.accounts.map((a) => a.accountId), ops: ["CreateMailbox"], fromTime: since };
+  const take = (r: RedoRecord) => {
+    if (!found.has(r.accountId)) found.set(r.accountId, { seq: r.seq, at: new Date(r.at), quotaBytes: Number(r.payload.quotaBytes ?? 0) });
+    return found.size === options.accounts.length;
+  };
+  for (const label of options.sessions) {
+    for await (const r of sessionRecords(path.join(options.target.sessionDir(label, "complete"), "redologs"), filter)) if (take(r)) return found;
+  }
+  for await (const r of readRedo(options.store, filter)) if (take(r)) return found;
+  return found;
+}
