@@ -2,11 +2,12 @@
  * The LMTP listener of one mailbox server: real mail software (Postfix, Python's smtplib.LMTP)
  * hands messages over here. RCPT answers 550 for an address with no mailbox on this server and
  * 452 when the mailstore cannot be reached; after DATA each recipient gets its own answer: 250
- * delivered, 550 unknown, 552 over quota, 452 store unavailable. Delivery itself is the domain's
- * `deliverMessage`, the same operation the API and the traffic generator use.
+ * delivered, 550 unknown, 552 over quota, 452 store unavailable, and a generic 451 for anything
+ * else, whose detail only the log sees. Delivery itself is the domain's `deliverMessage`, the
+ * same operation the API and the traffic generator use.
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
-import { MailvaultError } from "../server/errors.ts";
+import type { MailvaultError } from "../server/errors.ts";
 import { deliverMessage } from "../server/mailstore/deliver-message.ts";
 import type { Mailstore } from "../server/mailstore/mailstore.ts";
 
@@ -18,12 +19,27 @@ function reply(code: number, message: string): ReplyError {
   return Object.assign(new Error(message), { responseCode: code });
 }
 
-function answerFor(error: unknown): ReplyError {
-  const e = error as MailvaultError;
+const GENERIC_FAILURE = "4.3.0 temporary failure, try again later";
+
+/**
+ * The reply for a recipient that was not delivered to. What a sender can act on keeps its clear
+ * text (no such mailbox, over quota, under maintenance, store unavailable); anything else (an
+ * SQL error, a broken mailbox) is a generic 451, because the reply travels back to whoever sent
+ * the mail: its detail goes to the worker's log only.
+ */
+function answerFor(error: unknown, onUnexpected?: (error: unknown) => void): ReplyError {
+  const e = error as Partial<MailvaultError>;
   if (e.code === "mailbox_not_found") return reply(550, "5.1.1 no such mailbox here");
   if (e.code === "quota_exceeded") return reply(552, "5.2.2 mailbox is over quota");
+  if (typeof e.code === "string" && e.code.endsWith("_maintenance")) return reply(451, "4.2.1 mailbox is under maintenance, try again later");
   if (e.kind === "unavailable") return reply(452, "4.3.0 mail store unavailable, try again later");
-  return reply(451, `4.3.0 delivery failed: ${e.message ?? "internal error"}`);
+  onUnexpected?.(error);
+  return reply(451, GENERIC_FAILURE);
+}
+
+/** The detail of a failure for the log, saying which delivery it was. */
+function deliveryError(recipients: string[], error: unknown): Error {
+  return new Error(`LMTP delivery to ${recipients.join(", ")} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
 }
 
 async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
@@ -52,7 +68,10 @@ export async function startLmtpListener(options: { store: Mailstore; port: numbe
       store.pool
         .query("SELECT 1 FROM mailstore.mailbox WHERE email = $1", [address.address.toLowerCase()])
         .then(({ rowCount }) => callback(rowCount ? undefined : reply(550, `5.1.1 <${address.address}>: no such mailbox here`)))
-        .catch(() => callback(reply(452, "4.3.0 mail store unavailable, try again later")));
+        .catch((error: Error) => {
+          options.onError?.(deliveryError([address.address], error));
+          callback(reply(452, "4.3.0 mail store unavailable, try again later"));
+        });
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
@@ -64,11 +83,13 @@ export async function startLmtpListener(options: { store: Mailstore; port: numbe
           const refused = new Map(result.refused.map((r) => [r.recipient, r.error]));
           callback(
             null,
-            recipients.map((r) => (delivered.has(r) ? `2.1.5 <${r}> delivered` : answerFor(refused.get(r) ?? new Error("not delivered")))),
+            recipients.map((r) =>
+              delivered.has(r) ? `2.1.5 <${r}> delivered` : answerFor(refused.get(r) ?? new Error("not delivered"), (error) => options.onError?.(deliveryError([r], error))),
+            ),
           );
         })
         .catch((error: Error) => {
-          options.onError?.(error);
+          options.onError?.(deliveryError(recipients, error));
           callback(answerFor(error));
         });
     },

@@ -33,8 +33,9 @@ else:
     rcpts = sys.argv[3].split(",")
     out["rcpt"] = [lmtp.rcpt(r)[0] for r in rcpts]
     code, text = lmtp.data(msg)
-    replies = [code] + [lmtp.getreply()[0] for _ in rcpts[1:]]
-    out["data"] = replies
+    replies = [(code, text)] + [lmtp.getreply() for _ in rcpts[1:]]
+    out["data"] = [c for c, _ in replies]
+    out["text"] = [t.decode() for _, t in replies]
 lmtp.quit()
 print(json.dumps(out))
 `;
@@ -42,6 +43,7 @@ print(json.dumps(out))
 let env: TestEnv;
 let store: Mailstore;
 let listener: LmtpListener;
+const logged: Error[] = [];
 let alice: { accountId: string; email: string };
 let bob: { accountId: string; email: string };
 
@@ -63,7 +65,7 @@ beforeAll(async () => {
   store = await openMailstore("mail1");
   alice = await createAccount(store, { email: "alice.lmtp@example.com" });
   bob = await createAccount(store, { email: "bob.lmtp@example.com" });
-  listener = await startLmtpListener({ store, port: 0 });
+  listener = await startLmtpListener({ store, port: 0, onError: (error) => logged.push(error) });
 });
 
 afterAll(async () => {
@@ -84,9 +86,51 @@ describe("LMTP delivery from Python's smtplib", () => {
 
   it("answers each accepted recipient separately after DATA", async () => {
     const result = await python("manual", `${alice.email},${bob.email}`);
-    expect(result).toEqual({ rcpt: [250, 250], data: [250, 250] });
+    expect(result).toMatchObject({ rcpt: [250, 250], data: [250, 250] });
     expect(await inbox(bob.accountId)).toHaveLength(1);
     expect(await inbox(alice.accountId)).toHaveLength(2);
+  });
+
+  it("keeps a sender's failures in clear words and never shows one an SQL error", async () => {
+    const box = (await store.pool.query("SELECT id, group_id FROM mailstore.mailbox WHERE account_id = $1", [bob.accountId])).rows[0];
+    const items = `${groupSchema(box.group_id)}.item`;
+    // A fault of the store itself, for Bob's mailbox only: an SQL error naming a table.
+    await store.pool.query(`CREATE FUNCTION pg_temp_lmtp_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.mailbox_id = ${Number(box.id)} THEN RAISE EXCEPTION 'relation "mboxgroup_secret" is broken'; END IF; RETURN NEW; END $$`);
+    await store.pool.query(`CREATE TRIGGER lmtp_fail BEFORE INSERT ON ${items} FOR EACH ROW EXECUTE FUNCTION pg_temp_lmtp_fail()`);
+    try {
+      const failed = await python("manual", bob.email);
+      expect(failed).toEqual({ rcpt: [250], data: [451], text: ["4.3.0 temporary failure, try again later"] });
+      expect(logged.at(-1)?.message).toBe(`LMTP delivery to ${bob.email} failed: relation "mboxgroup_secret" is broken`);
+    } finally {
+      await store.pool.query(`DROP TRIGGER lmtp_fail ON ${items}`);
+      await store.pool.query("DROP FUNCTION pg_temp_lmtp_fail()");
+    }
+
+    // A mailbox left without its folders (an emptied one): still no internals in the reply.
+    const folders = await store.pool.query(`DELETE FROM ${items} WHERE mailbox_id = $1 RETURNING *`, [box.id]);
+    try {
+      expect(await python("manual", bob.email)).toMatchObject({ data: [451], text: ["4.3.0 temporary failure, try again later"] });
+      expect(logged.at(-1)?.message).toMatch(/no folder 2 in this mailbox/);
+    } finally {
+      for (const row of folders.rows) {
+        const columns = Object.keys(row);
+        await store.pool.query(`INSERT INTO ${items} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`, columns.map((c) => row[c]));
+      }
+    }
+
+    // What a sender can act on keeps its words, one answer per recipient (RFC 2033).
+    await store.pool.query("UPDATE mailstore.mailbox SET quota_bytes = 1 WHERE id = $1", [box.id]);
+    try {
+      expect(await python("manual", `${alice.email},${bob.email}`)).toEqual({
+        rcpt: [250, 250],
+        data: [250, 552],
+        text: [`2.1.5 <${alice.email}> delivered`, "5.2.2 mailbox is over quota"],
+      });
+    } finally {
+      await store.pool.query("UPDATE mailstore.mailbox SET quota_bytes = 0 WHERE id = $1", [box.id]);
+    }
+    expect(await python("manual", bob.email)).toMatchObject({ data: [250] });
   });
 
   it("answers 452 when the mailstore is unavailable", async () => {
