@@ -90,7 +90,8 @@ async function verifyLocked(store: Mailstore): Promise<RedoVerification> {
       account(segment.firstSeq, segment.lastSeq, segment.name);
     } catch (error) {
       if (!(error instanceof SegmentCorruptError)) throw error;
-      report.problems.push({ kind: "damaged", file: error.file, offset: error.offset, message: error.message });
+      // Named with the archive's path, so the message alone says which file to look at.
+      report.problems.push({ kind: "damaged", file: error.file, offset: error.offset, message: `${path.join(store.redoArchivePath, error.file)} is damaged at byte ${error.offset}: ${error.reason}` });
       account(segment.firstSeq, segment.lastSeq, segment.name);
     } finally {
       await file.close();
