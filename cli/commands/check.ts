@@ -7,7 +7,7 @@ import { printJson } from "../output.ts";
 export function registerCheck(program: Command): void {
   program
     .command("check")
-    .description("check mailboxes for missing blobs, orphans, wrong sizes and change numbers out of step; exit 1 if any")
+    .description("check mailboxes for missing system folders or blobs, orphans, wrong sizes and change numbers out of step (empty mailboxes too); exit 1 if any")
     .requiredOption("-s, --server <name>", "mailbox server")
     .option("-a, --account <emails...>", "these mailboxes")
     .option("--all", "every mailbox of the server")

@@ -29,3 +29,21 @@ export class SessionLeasedError extends MailvaultError {
     super("conflict", "session_in_use", `session ${label} is being read by ${holder}; try again when it finishes`);
   }
 }
+
+/**
+ * A file of a published session that cannot be read back (a flipped byte, a truncated or missing
+ * file): names the session, the account it belongs to when there is one, and the file's path on
+ * the target, and says how to see everything else that is damaged there.
+ */
+export class DamagedBackupFileError extends MailvaultError {
+  constructor(
+    readonly label: string,
+    readonly file: string,
+    /** What the reader found, e.g. zlib's `incorrect data check`. */
+    readonly detail: string,
+    /** `email (id)` of the account the file belongs to. */
+    readonly account?: string,
+  ) {
+    super("conflict", "backup_damaged", `session ${label}${account ? `, account ${account}` : ""}: ${file} is damaged: ${detail}; run verify -lb ${label}`);
+  }
+}

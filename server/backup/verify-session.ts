@@ -87,8 +87,9 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
           expected = Math.max(expected, entry.header.lastSeq + 1);
         }
       } catch (error) {
-        if (!(error instanceof SegmentCorruptError)) throw error;
-        problem("redo", relative, `damaged at byte ${error.offset}: ${error.reason}`);
+        // A segment the reader cannot get through is this session's damage, whatever the cause.
+        if (error instanceof SegmentCorruptError) problem("redo", relative, `damaged at byte ${error.offset}: ${error.reason}`);
+        else problem("redo", relative, `cannot be read: ${(error as Error).message}`);
       } finally {
         await file.close();
       }

@@ -29,17 +29,20 @@ export async function checkMailbox(store: Mailstore, email: string): Promise<Mai
   const mailbox = boxes[0];
   if (!mailbox) throw new InvalidInputError(`no mailbox ${email} on ${store.server}`);
   const problems: MailboxProblem[] = [];
-  let items: ItemRow[] = [];
+  let items: ItemRow[] | null = null;
   try {
     items = (await store.pool.query<ItemRow>(`SELECT * FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1`, [mailbox.id])).rows;
   } catch (error) {
     problems.push({ kind: "orphan", message: `the items of mailbox group ${mailbox.group_id} cannot be read: ${(error as Error).message}` });
   }
-  const byId = new Map(items.map((i) => [i.id, i]));
-  for (const f of SYSTEM_FOLDERS) if (!byId.has(f.id) && items.length) problems.push({ kind: "system-folder", itemId: f.id, message: `system folder ${f.name || "root"} (${f.id}) is missing` });
+  // Every mailbox has its system folders from creation on, so an emptied one (no items at all,
+  // as a group that came back without it leaves it) lacks them too. Only unreadable items say
+  // nothing about them.
+  const byId = new Map((items ?? []).map((i) => [i.id, i]));
+  if (items) for (const f of SYSTEM_FOLDERS) if (!byId.has(f.id)) problems.push({ kind: "system-folder", itemId: f.id, message: `system folder ${f.name || "root"} (${f.id}) is missing` });
   const checked = new Set<string>();
   let size = 0;
-  for (const item of items) {
+  for (const item of items ?? []) {
     if (item.type === "message") size += item.size;
     if (item.blob_digest && !checked.has(item.blob_digest)) {
       checked.add(item.blob_digest);
@@ -51,5 +54,5 @@ export async function checkMailbox(store: Mailstore, email: string): Promise<Mai
     if (item.id >= FIRST_USER_ID && item.id > mailbox.item_id_checkpoint) problems.push({ kind: "item-id", itemId: item.id, message: `item id ${item.id} is beyond the mailbox's checkpoint ${mailbox.item_id_checkpoint}` });
   }
   if (size !== mailbox.size_bytes) problems.push({ kind: "size", message: `the mailbox says ${mailbox.size_bytes} bytes; its messages add up to ${size}` });
-  return { email: mailbox.email, mailboxId: mailbox.id, items: items.length, ok: problems.length === 0, problems };
+  return { email: mailbox.email, mailboxId: mailbox.id, items: items?.length ?? 0, ok: problems.length === 0, problems };
 }

@@ -14,11 +14,18 @@ import { readRedo } from "../redo/read-redo.ts";
 import { readSegment, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
 
+/** The records of a session's segments; damage names the session and the segment's path. */
 async function* segmentRecords(dir: string, names: string[], filter: (r: RedoRecord) => boolean): AsyncGenerator<RedoRecord> {
+  const { sessionSegmentError } = await import("../backup/read-session-files.ts");
   for (const name of names) {
-    const file = await open(path.join(dir, name), "r");
+    const where = path.join(dir, name);
+    const file = await open(where, "r").catch((error: unknown) => {
+      throw sessionSegmentError(where, error);
+    });
     try {
       for await (const entry of readSegment(name, file, { withBlobs: true })) if ("record" in entry && filter(entry.record)) yield entry.record;
+    } catch (error) {
+      throw sessionSegmentError(where, error);
     } finally {
       await file.close();
     }

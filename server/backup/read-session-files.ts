@@ -1,0 +1,53 @@
+/**
+ * Reading a published session's files back for a restore, so that damage is named: which
+ * session, which file on the target, what the reader found, and what to run next
+ * (DamagedBackupFileError), rather than zlib's bare `incorrect data check` or a segment's name
+ * without the session it sits in. A failure that is not the file's fault (the database, say)
+ * passes through unchanged.
+ */
+import { createReadStream } from "node:fs";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { SegmentCorruptError } from "../redo/segment-format.ts";
+import { DamagedBackupFileError } from "./errors.ts";
+
+/** Errors of reading a file that mean the file itself is unusable. */
+const FILE_ERRORS = new Set(["ENOENT", "EIO", "EISDIR"]);
+
+function fileProblem(error: unknown): string | null {
+  const code = (error as { code?: string }).code ?? "";
+  if (code === "ENOENT") return "the file is missing";
+  if (code.startsWith("Z_") || FILE_ERRORS.has(code)) return (error as Error).message;
+  return null;
+}
+
+/**
+ * What is wrong with a gzip file that `error` came from reading, or null when the file reads
+ * back whole and the failure lies elsewhere. A flipped byte can reach the consumer as garbage
+ * (COPY's "invalid input syntax") before gunzip's checksum fails, so anything but a plain file
+ * or zlib error is settled by reading the file again to its end.
+ */
+export async function gzipDamage(file: string, error: unknown): Promise<string | null> {
+  const direct = fileProblem(error);
+  if (direct) return direct;
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return pipeline(createReadStream(file), createGunzip(), discard).then(
+    () => null,
+    (again: unknown) => fileProblem(again) ?? (again as Error).message,
+  );
+}
+
+/**
+ * The error to report for `error`, met reading the redo segment `file` of a published session
+ * (`<sessions>/<label>/redologs/<name>`): damage becomes a DamagedBackupFileError naming the
+ * session and the file's path; anything else is returned as it is.
+ */
+export function sessionSegmentError(file: string, error: unknown): unknown {
+  if (error instanceof DamagedBackupFileError) return error;
+  const label = path.basename(path.dirname(path.dirname(file)));
+  if (error instanceof SegmentCorruptError) return new DamagedBackupFileError(label, file, `${error.reason} (at byte ${error.offset})`);
+  const problem = fileProblem(error);
+  return problem ? new DamagedBackupFileError(label, file, problem) : error;
+}

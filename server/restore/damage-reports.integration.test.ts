@@ -1,0 +1,131 @@
+/**
+ * Damage is named where a person can act on it: a restore from a session whose items dump or
+ * redo segment has a flipped byte says which session, account and file (and to run verify), and
+ * `check` reports a mailbox that was emptied, system folders and all, and exits non-zero.
+ */
+import { execFile } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { BackupTarget } from "../backup/target.ts";
+import { verifySession } from "../backup/verify-session.ts";
+import { databaseName } from "../config.ts";
+import { prisma } from "../db/console-db.ts";
+import { generateTraffic } from "../demo/generate-traffic.ts";
+import { seedDemo } from "../demo/seed-demo.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { createAccount } from "../mailstore/account-operations.ts";
+import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import { groupSchema } from "../mailstore/schema.ts";
+import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
+import { checkMailbox } from "./check-mailbox.ts";
+import { submitRestore } from "./submit-restore.ts";
+
+let env: TestEnv;
+let store: Mailstore;
+let workers: WorkerSet;
+let target: BackupTarget;
+let full: string;
+let incremental: string;
+
+const accountIdOf = async (email: string): Promise<string> => (await store.pool.query("SELECT account_id FROM mailstore.mailbox WHERE email = $1", [email])).rows[0].account_id;
+
+/** Flips one byte in the middle of a file for the duration of `work`. */
+async function withFlippedByte<T>(file: string, work: () => Promise<T>): Promise<T> {
+  const original = await readFile(file);
+  const damaged = Buffer.from(original);
+  const at = Math.floor(original.length / 2);
+  damaged[at] = damaged[at]! ^ 0x5a;
+  await writeFile(file, damaged);
+  try {
+    return await work();
+  } finally {
+    await writeFile(file, original);
+  }
+}
+
+/** Restores one account into a prefixed copy and returns the run as it ended. */
+async function restoreCopy(email: string) {
+  const submitted = await submitRestore({ server: "mail1", accounts: [email], copy: true, prefix: "dmg_", requestedBy: "test" });
+  if (submitted.dryRun) throw new Error("expected a run");
+  const run = await waitFor(async () => {
+    const r = await prisma().restoreRun.findUniqueOrThrow({ where: { id: submitted.runId } });
+    return !["queued", "running", "failing"].includes(r.status) && r;
+  }, submitted.label);
+  await backupsSettled();
+  return run;
+}
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl), lmtpBasePort: 20_000 + Math.floor(Math.random() * 20_000) });
+  await setUpServerStore("mail1");
+  store = await openMailstore("mail1");
+  for (let i = 0; i < 3; i++) await createAccount(store, { email: `dmg${i}@example.com` });
+  await generateTraffic(store, { ops: 150, seed: 11, renames: false, concurrency: 2 });
+  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+  target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
+  full = (await runBackup("mail1", "full")).label;
+  await generateTraffic(store, { ops: 80, seed: 12, renames: false, concurrency: 2 });
+  incremental = (await runBackup("mail1", "incremental")).label;
+}, 120_000);
+
+afterAll(async () => {
+  await workers?.close();
+  await env?.cleanup();
+});
+
+describe("a restore from a damaged session", () => {
+  it("names the session, account and file of a damaged items dump, and says to run verify", async () => {
+    const email = "dmg0@example.com";
+    const accountId = await accountIdOf(email);
+    const file = path.join(target.sessionDir(full, "complete"), "accounts", accountId, "items.copy.gz");
+    const run = await withFlippedByte(file, () => restoreCopy(email));
+    expect(run.status).toBe("failed");
+    // The run's summary wraps each account's reason; the reason is the part this test is about.
+    expect(run.error).toContain(`session ${full}, account ${email} (${accountId}): ${file} is damaged: `);
+    expect(run.error).toMatch(new RegExp(`items\\.copy\\.gz is damaged: [^;]+; run verify -lb ${full}`));
+    expect((await prisma().account.findFirst({ where: { email: `dmg_${email}` } })) === null).toBe(true);
+  });
+
+  it("names a damaged redo segment by its path in the session, in the restore and in verify", async () => {
+    const redologs = path.join(target.sessionDir(incremental, "complete"), "redologs");
+    const [segment] = (await readdir(redologs)).filter((n) => n.endsWith(".log"));
+    expect(segment).toBeDefined();
+    const file = path.join(redologs, segment!);
+    const { run, report } = await withFlippedByte(file, async () => ({ run: await restoreCopy("dmg1@example.com"), report: await verifySession(target, incremental) }));
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain(`session ${incremental}: ${file} is damaged: `);
+    expect(run.error).toMatch(new RegExp(`\\.log is damaged: [^;]*(checksum|implausible|digest)[^;]*\\(at byte \\d+\\); run verify -lb ${incremental}`));
+    expect(report.ok).toBe(false);
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: "redo", path: `redologs/${segment}` }));
+  });
+});
+
+describe("check", () => {
+  it("reports a mailbox emptied of every item, system folders included, and the CLI exits 1", async () => {
+    const email = "dmg2@example.com";
+    expect(await checkMailbox(store, email)).toMatchObject({ ok: true, problems: [] });
+    const box = (await store.pool.query("SELECT id, group_id FROM mailstore.mailbox WHERE email = $1", [email])).rows[0];
+    await store.pool.query(`DELETE FROM ${groupSchema(box.group_id)}.item WHERE mailbox_id = $1`, [box.id]);
+
+    const report = await checkMailbox(store, email);
+    expect(report.ok).toBe(false);
+    expect(report.items).toBe(0);
+    const missing = report.problems.filter((p) => p.kind === "system-folder");
+    expect(missing.map((p) => p.message)).toEqual(expect.arrayContaining(["system folder root (1) is missing", "system folder Inbox (2) is missing"]));
+
+    const cli = await promisify(execFile)("./bin/mailvault", ["check", "-s", "mail1", "-a", email], { env: process.env }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toContain(`${email}: ${report.problems.length} problem(s)`);
+    expect(cli.stdout).toContain("  system-folder: system folder Inbox (2) is missing");
+    expect(cli.stdout).toContain("1 mailbox(es) checked, 1 with problems");
+  });
+});
