@@ -81,6 +81,19 @@ function auditedAs(command: Command): string | undefined {
 }
 
 let audited: { action: string; target: string; params: Record<string, unknown> } | undefined;
+
+/**
+ * A reader that stops early (`mailvault backupquery | head`) closes the pipe: the next write
+ * fails with EPIPE, which Node would throw as an unhandled error with a stack trace. A command
+ * that only reads ends there, quietly and successfully, as Unix tools do; one that changes
+ * something carries on without output, so that it finishes and its audit entry says how.
+ */
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    if (!audited) process.exit(0);
+  });
+}
 program.hook("preAction", (_program, command) => {
   const action = auditedAs(command);
   if (!action) return;
