@@ -78,7 +78,8 @@ export function registerRestore(program: Command, requestedBy: string): void {
         console.log(`directory: ${rebuilt.directoryAccountsRestored} account(s) brought back; new redo starts at ${rebuilt.sequenceFrom}`);
         if (rebuilt.restore.dryRun) return printPlan(rebuilt.restore.plan);
         printPlan(rebuilt.restore.plan);
-        return console.log(`\nqueued ${rebuilt.restore.label}`);
+        if (!opts.wait) return console.log(`\nqueued ${rebuilt.restore.label}`);
+        return waitForRun(rebuilt.restore.runId, opts.json ?? false);
       }
       if (!opts.account?.length && opts.group === undefined) throw new InvalidInputError("name the accounts to restore: -a <names...> or -a all (or --group N, or --offline)");
       const result = await submitRestore({
@@ -104,22 +105,28 @@ export function registerRestore(program: Command, requestedBy: string): void {
       if (result.dryRun) return opts.json ? printJson(result.plan) : printPlan(result.plan);
       if (!opts.json) printPlan(result.plan);
       if (!opts.wait) return opts.json ? printJson({ label: result.label, jobId: result.jobId }) : console.log(`\nqueued ${result.label}`);
-      for (;;) {
-        const run = await prisma().restoreRun.findUniqueOrThrow({ where: { id: result.runId } });
-        if (!["queued", "running", "failing"].includes(run.status)) {
-          if (opts.json) printJson(run);
-          else {
-            console.log(`\n${run.label} ${run.status}`);
-            const outcome = run.result as { restored?: { target: string; replayed: number }[]; failures?: string[]; fullBackup?: string } | null;
-            for (const r of outcome?.restored ?? []) console.log(`  restored ${r.target} (${r.replayed} redo records replayed)`);
-            for (const f of outcome?.failures ?? []) console.log(`  FAILED ${f}`);
-            if (outcome?.fullBackup) console.log(`  full backup of the restored accounts: ${outcome.fullBackup}`);
-          }
-          if (run.status !== "completed") process.exitCode = 1;
-          return;
-        }
-        if (process.stderr.isTTY) process.stderr.write(`\r${run.status} ${run.accountsDone}/${run.accountsTotal} ${run.currentAccount ?? ""}`.padEnd(80));
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await waitForRun(result.runId, opts.json ?? false);
     });
+}
+
+/** Follows a run to its end; exits non-zero unless every account was restored. The last line is its summary. */
+async function waitForRun(runId: number, json: boolean): Promise<void> {
+  for (;;) {
+    const run = await prisma().restoreRun.findUniqueOrThrow({ where: { id: runId } });
+    if (!["queued", "running", "failing"].includes(run.status)) {
+      if (json) printJson(run);
+      else {
+        const outcome = run.result as { restored?: { target: string; replayed: number }[]; failures?: string[]; fullBackup?: string; summary?: string } | null;
+        console.log(`\n${run.label} ${run.status}`);
+        for (const r of outcome?.restored ?? []) console.log(`  restored ${r.target} (${r.replayed} redo records replayed)`);
+        for (const f of outcome?.failures ?? []) console.log(`  FAILED ${f}`);
+        if (outcome?.fullBackup) console.log(`  full backup of the restored accounts: ${outcome.fullBackup}`);
+        console.log(outcome?.summary ?? run.error ?? run.status);
+      }
+      if (run.status !== "completed") process.exitCode = 1;
+      return;
+    }
+    if (process.stderr.isTTY) process.stderr.write(`\r${run.status} ${run.accountsDone}/${run.accountsTotal} ${run.currentAccount ?? ""}`.padEnd(80));
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

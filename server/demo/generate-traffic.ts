@@ -48,6 +48,8 @@ export interface TrafficOptions {
   renames?: boolean;
   /** Message dates run from this many days ago up to now, as if the mailboxes had a history. */
   historyDays?: number;
+  /** Only these accounts' mailboxes (default: every mailbox of the server). */
+  accountIds?: string[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -89,7 +91,8 @@ async function pickItem(store: Mailstore, box: Box, where: string, r: number): P
 
 export async function generateTraffic(store: Mailstore, options: TrafficOptions): Promise<TrafficResult> {
   const started = performance.now();
-  const { rows: boxes } = await store.pool.query<Box>(`SELECT id, account_id AS "accountId", email, group_id AS "groupId" FROM mailstore.mailbox ORDER BY id`);
+  const { rows: all } = await store.pool.query<Box>(`SELECT id, account_id AS "accountId", email, group_id AS "groupId" FROM mailstore.mailbox ORDER BY id`);
+  const boxes = options.accountIds ? all.filter((b) => options.accountIds!.includes(b.accountId)) : all;
   if (boxes.length === 0) throw new MailvaultError("invalid", "no_mailboxes", `${store.server} has no mailboxes to send traffic to`);
   const result: TrafficResult = { ops: 0, byKind: {}, refused: 0, deliveries: 0, recipients: 0, deliveredBytes: 0, seconds: 0 };
   const master = new Random(options.seed);

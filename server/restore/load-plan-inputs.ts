@@ -41,7 +41,12 @@ export async function loadPlanInputs(
 
   // Accounts with no full backup at or before the point can only be rebuilt from redo alone.
   const point = options.restoreToTime?.getTime() ?? Infinity;
-  const withoutFull = [...candidates.values()].flat().filter((c) => !sessions.some((s) => (s.fulls.get(c.accountId)?.snapshotAt.getTime() ?? Infinity) <= point));
+  const hasFull = (accountId: string) =>
+    sessions.some((s) => {
+      const full = s.fulls.get(accountId);
+      return full !== undefined && full.snapshotAt.getTime() <= point;
+    });
+  const withoutFull = [...candidates.values()].flat().filter((c) => !hasFull(c.accountId));
   const creations = await findMailboxCreations({
     store,
     target: new BackupTarget(server.backupTarget, server.name),

@@ -158,7 +158,12 @@ describe("planRestore", () => {
       "no full backup of bob@example.com at or before the restore point, and the redo no longer holds its creation",
     ]);
     expect(planRestore(withBob(), request({ accounts: ["bob@example.com", "alice@example.com"], continueOnError: true })).skipped).toEqual([
-      { requested: "bob@example.com", reason: "no full backup of bob@example.com at or before the restore point, and the redo no longer holds its creation" },
+      {
+        requested: "bob@example.com",
+        reason: "no full backup of bob@example.com at or before the restore point, and the redo no longer holds its creation",
+        accountId: BOB,
+        unrestorable: true,
+      },
     ]);
     // -rf replays nothing, so redo alone cannot build it; -lb names a full that does not hold it.
     expect(refusal(() => planRestore(withBob(created), request({ accounts: ["bob@example.com"], noRedo: true }))).at(0)).toMatch(/^no full backup of bob@example.com at or before the restore point$/);

@@ -106,7 +106,11 @@ export interface RestorePlan {
   server: string;
   point: { description: string; seq: number | null; time: string | null };
   accounts: AccountPlan[];
-  skipped: { requested: string; reason: string }[];
+  /**
+   * Accounts left out: by choice (--skipDeletedAccounts), or because they cannot be restored
+   * (`unrestorable`, with -c): a run that leaves one out that way has not restored everything.
+   */
+  skipped: { requested: string; reason: string; accountId?: string; unrestorable?: boolean }[];
   options: { name: string; effect: string }[];
   warnings: string[];
 }
@@ -210,7 +214,7 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
           ? `${request.label}'s snapshot of ${requested} is after the restore point`
           : `${request.label} holds no full backup of ${requested}`
         : `no full backup of ${requested} at or before the restore point${request.noRedo ? "" : ", and the redo no longer holds its creation"}`;
-      if (request.continueOnError) skipped.push({ requested, reason: why });
+      if (request.continueOnError) skipped.push({ requested, reason: why, accountId: pick.accountId, unrestorable: true });
       else refuse.push(why);
       continue;
     }
@@ -258,7 +262,7 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
     if (gaps.length && !request.ignoreRedoErrors) {
       const g = gaps[0]!;
       const message = `gap in redo sequence: missing ${g.from} through ${g.to}`;
-      if (request.continueOnError) skipped.push({ requested, reason: message });
+      if (request.continueOnError) skipped.push({ requested, reason: message, accountId: pick.accountId, unrestorable: true });
       else refuse.push(`${message} (${requested}); --ignoreRedoErrors replays around it and reports it`);
       continue;
     }

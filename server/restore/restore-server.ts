@@ -3,8 +3,9 @@
  * database and blob volume are gone and have been recreated empty. First the directory entries
  * the newest session recorded are brought back (accounts and their names, ids kept), then the
  * redo sequence is moved past every number the backups and the archive already used (new changes
- * must never reuse one), and then every account with a full backup is restored in place to the
- * newest change the backups and the surviving archive hold.
+ * must never reuse one), and then every live account is restored in place to the
+ * newest change the backups and the surviving archive hold; an account created after the newest
+ * full backup is rebuilt from the redo alone.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -65,13 +66,26 @@ export async function restoreServer(options: { server: string; requestedBy: stri
     await store.pool.query("UPDATE mailstore.redo_state SET last_archived_seq = $1", [segments.at(-1)?.lastSeq ?? used]);
   }
 
-  // 3. Every live account with a full backup, in place, to the newest change held.
+  // 3. Every live account that had a mailbox, in place, to the newest change held: from its
+  // full backup, or from redo alone. One that cannot be restored is listed, and put in
+  // maintenance by the run. An account older than the newest full backup of every account and
+  // not in it had no mailbox then, and accounts get theirs when they are created: none to restore.
   const { rows: live } = await consolePool().query<{ email: string }>(
-    `SELECT DISTINCT a.email FROM account a JOIN session_account sa ON sa.account_id = a.id AND sa.kind = 'full'
-       JOIN backup_session s ON s.id = sa.session_id AND s.status = 'completed'
-      WHERE a.server_id = $1 AND a.deleted_at IS NULL ORDER BY a.email`,
+    `WITH everyone AS (
+       SELECT max(coalesce(started_at, created_at)) AS at FROM backup_session
+        WHERE server_id = $1 AND status = 'completed' AND type = 'full' AND mode = 'standard' AND cardinality(requested_accounts) = 0)
+     SELECT a.email FROM account a, everyone
+      WHERE a.server_id = $1 AND a.deleted_at IS NULL
+        AND (everyone.at IS NULL OR a.created_at >= everyone.at
+             OR EXISTS (SELECT 1 FROM session_account sa JOIN backup_session s ON s.id = sa.session_id AND s.status = 'completed'
+                         WHERE sa.account_id = a.id AND sa.kind = 'full'))
+      ORDER BY a.email`,
     [serverRow.id],
   );
-  const restore = await submitRestore({ server: server.name, accounts: live.map((r) => r.email), continueOnError: true, requestedBy: options.requestedBy, dryRun: options.dryRun });
+  if (live.length === 0) throw new InvalidInputError(`${server.name} has no live account to restore`);
+  const restore = await submitRestore(
+    { server: server.name, accounts: live.map((r) => r.email), continueOnError: true, requestedBy: options.requestedBy, dryRun: options.dryRun },
+    { disaster: true },
+  );
   return { directoryAccountsRestored: accountsRestored, sequenceFrom: used + 1, restore };
 }

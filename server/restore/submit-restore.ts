@@ -88,14 +88,13 @@ export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestoreP
 
 /**
  * The mailboxes of a group, read from `mailstore.mailbox` (which lives outside the group's
- * schema, so it survives the loss of the group), and the group's schema recreated empty.
+ * schema, so it survives the loss of the group).
  */
 async function groupAccounts(serverName: string, group: number): Promise<string[]> {
   const store = await openMailstore(serverName);
   if (group > store.groups) throw new InvalidInputError(`${serverName} has mailbox groups 1 to ${store.groups}`);
   const { rows } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox WHERE group_id = $1 ORDER BY id", [group]);
   if (rows.length === 0) throw new InvalidInputError(`mailbox group ${group} of ${serverName} holds no mailbox`);
-  await store.pool.query(groupDdl(group));
   return rows.map((r) => r.email);
 }
 
@@ -106,10 +105,18 @@ export interface SubmittedRestore {
   plan: RestorePlan;
 }
 
-export async function submitRestore(raw: RestoreInput): Promise<{ dryRun: true; plan: RestorePlan } | ({ dryRun: false } & SubmittedRestore)> {
+export async function submitRestore(
+  raw: RestoreInput,
+  options: { disaster?: boolean } = {},
+): Promise<{ dryRun: true; plan: RestorePlan } | ({ dryRun: false } & SubmittedRestore)> {
   const { plan, request, input } = await planFromInput(raw);
   if (input.dryRun) return { dryRun: true, plan };
-  if (plan.accounts.length === 0) throw new InvalidInputError(`nothing to restore: ${plan.skipped.map((s) => `${s.requested} (${s.reason})`).join("; ")}`);
+  // A group or server rebuild runs even when no account can be restored: the run then puts
+  // each broken one in maintenance and says why, rather than leaving them empty and in use.
+  const disaster = options.disaster || input.group !== undefined;
+  if (plan.accounts.length === 0 && !(disaster && plan.skipped.some((s) => s.unrestorable))) throw new InvalidInputError(`nothing to restore: ${plan.skipped.map((s) => `${s.requested} (${s.reason})`).join("; ")}`);
+  // A lost group's schema is recreated empty (a planned one is left as it is).
+  if (input.group !== undefined) await (await openMailstore(input.server)).pool.query(groupDdl(input.group));
   const run = await prisma().restoreRun.create({
     data: {
       label: restoreLabel(new Date()),
