@@ -22,7 +22,9 @@ import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { archiveRedo } from "../redo/archive-redo.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
+import { checkMailbox } from "./check-mailbox.ts";
 import { exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
+import { playRedo } from "./play-redo.ts";
 import { restoreServer } from "./restore-server.ts";
 import { submitRestore } from "./submit-restore.ts";
 
@@ -148,6 +150,26 @@ describe("recovery without data loss", () => {
     expect(account.status).toBe("maintenance");
     expect(account.statusReason).toMatch(new RegExp(`^${run.label} could not restore it .* and its mailbox has lost 7 of its 7 system folders`));
     await followUpDone(lost.runId);
+  });
+
+  it("finds a mailbox emptied under its row, and playredo --from-create rebuilds it from its whole history", async () => {
+    const account = await createAccount(store, { email: "rebuilt@example.com" });
+    await generateTraffic(store, { ops: 60, seed: 51, renames: false, concurrency: 1, accountIds: [account.accountId] });
+    await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1 });
+    await generateTraffic(store, { ops: 20, seed: 52, renames: false, concurrency: 1, accountIds: [account.accountId] });
+    const before = await exportMailbox(store, { accountId: account.accountId });
+    const { rows } = await store.pool.query<{ id: number; group_id: number }>("SELECT id, group_id FROM mailstore.mailbox WHERE account_id = $1", [account.accountId]);
+    await store.pool.query(`DELETE FROM mboxgroup${rows[0]!.group_id}.item WHERE mailbox_id = $1`, [rows[0]!.id]);
+
+    const check = await checkMailbox(store, "rebuilt@example.com");
+    expect(check.problems.filter((p) => p.kind === "system-folder")).toHaveLength(7);
+    // The row says it is at its last change: a plain playredo has nothing to do.
+    expect((await playRedo({ server: "mail1", mailbox: "rebuilt@example.com" })).applied).toBe(0);
+    const rebuilt = await playRedo({ server: "mail1", mailbox: "rebuilt@example.com", fromCreate: true, stopOnError: true });
+    expect(rebuilt.gaps).toEqual([]);
+    expect(await exportMailbox(store, { accountId: account.accountId })).toEqual(before);
+    expect((await checkMailbox(store, "rebuilt@example.com")).ok).toBe(true);
+    await expect(playRedo({ server: "mail1", mailbox: "orphan@example.com", fromCreate: true })).rejects.toThrow(/no longer holds the creation of orphan@example.com/);
   });
 
   it("rebuilds an account created after the last full from redo alone when the whole server is lost", async () => {
