@@ -62,9 +62,18 @@ function withMailboxId(mailboxId: number): Transform {
   });
 }
 
-async function loadTable(client: pg.PoolClient, file: string, table: string, columns: string[], mailboxId: number): Promise<void> {
+/** Loads one COPY dump of the account's snapshot; a damaged file is named with its session and account. */
+async function loadTable(client: pg.PoolClient, file: string, table: string, columns: string[], mailboxId: number, account: AccountPlan): Promise<void> {
   const { createReadStream } = await import("node:fs");
-  await pipeline(createReadStream(file), createGunzip(), withMailboxId(mailboxId), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+  try {
+    await pipeline(createReadStream(file), createGunzip(), withMailboxId(mailboxId), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+  } catch (error) {
+    const { gzipDamage } = await import("../backup/read-session-files.ts");
+    const damage = await gzipDamage(file, error);
+    if (!damage) throw error;
+    const { DamagedBackupFileError } = await import("../backup/errors.ts");
+    throw new DamagedBackupFileError(account.snapshot?.session ?? "", file, damage, `${account.emailAtPoint} (${account.accountId})`);
+  }
 }
 
 async function withDirectory<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -175,8 +184,8 @@ export async function restoreAccount(options: {
       const items = `${groupSchema(mailbox.group_id)}.item`;
       const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
       const t1 = performance.now();
-      if (accountDir) await loadTable(client, path.join(accountDir, "items.copy.gz"), items, description.columns.items, mailbox.id);
-      if (accountDir) await loadTable(client, path.join(accountDir, "tombstones.copy.gz"), tombstones, description.columns.tombstones, mailbox.id);
+      if (accountDir) await loadTable(client, path.join(accountDir, "items.copy.gz"), items, description.columns.items, mailbox.id, account);
+      if (accountDir) await loadTable(client, path.join(accountDir, "tombstones.copy.gz"), tombstones, description.columns.tombstones, mailbox.id, account);
       const { rows: counted } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${items} WHERE mailbox_id = $1`, [mailbox.id]);
 
       const ensureBlob = async (record: RedoRecord) => {
@@ -213,7 +222,7 @@ export async function restoreAccount(options: {
       );
       if (options.signal?.aborted) throw new Error("restore aborted");
       await client.query("COMMIT");
-      if (account.target.mode === "in-place") await dir.query("UPDATE account SET status = 'active', deleted_at = NULL WHERE id = $1", [accountId]);
+      if (account.target.mode === "in-place") await dir.query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = $1", [accountId]);
       return {
         requested: account.requested,
         accountId,
