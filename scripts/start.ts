@@ -2,7 +2,9 @@
  * `npm start`: everything the console needs, in order, and nothing left behind on Ctrl-C.
  * Finds (or starts) PostgreSQL and Redis, creates and migrates the console database, seeds the
  * demo directory when it is empty, builds the console if its sources changed, then runs
- * `next start` and one worker process until either exits or the user presses Ctrl-C.
+ * `next start` and one worker process until the user presses Ctrl-C. A worker that exits (a crash,
+ * a lost service) is started again after a pause that doubles from 1 s to 30 s and starts over
+ * once a worker ran a minute; the console exiting stops everything.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -47,13 +49,31 @@ async function shutdown(code: number): Promise<never> {
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
-function launch(name: string, args: string[]): void {
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+/** A worker that ran this long before exiting was healthy: its next restart waits the first pause again. */
+const RESTART_RESET_AFTER_MS = 60_000;
+
+/** Runs a child; when it exits, `restart` says whether to start it again, else everything stops. */
+function launch(name: string, args: string[], options: { restart?: boolean } = {}, pauseMs = RESTART_FIRST_MS): void {
+  const startedAt = Date.now();
   const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   child.once("exit", (code, signal) => {
+    children.splice(children.indexOf(child), 1);
     // Ctrl-C reaches the children too; their exit is then part of stopping, not a failure.
     if (stopping || signal === "SIGINT" || code === 130) return;
-    log(`${name} exited (${signal ?? code}); stopping the rest`);
-    void shutdown(code === 0 ? 1 : (code ?? 1));
+    if (!options.restart) {
+      log(`${name} exited (${signal ?? code}); stopping the rest`);
+      void shutdown(code === 0 ? 1 : (code ?? 1));
+      return;
+    }
+    const pause = Date.now() - startedAt >= RESTART_RESET_AFTER_MS ? RESTART_FIRST_MS : pauseMs;
+    log(`${name} exited (${signal ?? code}); starting it again in ${pause / 1000} s`);
+    const timer = setTimeout(() => {
+      if (!stopping) launch(name, args, options, Math.min(pause * 2, RESTART_MAX_MS));
+    }, pause);
+    // Ctrl-C during the pause must not wait for it.
+    timer.unref();
   });
   children.push(child);
 }
@@ -92,5 +112,5 @@ try {
 }
 
 launch("console", ["node_modules/next/dist/bin/next", dev ? "dev" : "start", "-p", String(PORT)]);
-launch("worker", ["--import", "tsx", "workers/main.ts"]);
+launch("worker", ["--import", "tsx", "workers/main.ts"], { restart: true });
 log(`console on http://localhost:${PORT} (Ctrl-C stops everything this command started)`);

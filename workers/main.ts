@@ -51,5 +51,9 @@ async function stop(signal: string) {
   await closeConsoleDb();
   process.exit(0);
 }
+// A connection lost under a promise nobody awaits (a progress update while Redis restarts) must
+// not take every server's jobs down with it: the work it belonged to fails and is retried.
+process.on("unhandledRejection", (reason) => log.error({ err: reason instanceof Error ? reason.message : String(reason) }, "unhandled rejection"));
+
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -10,7 +10,7 @@ import { querySessions } from "../server/backup/query-sessions.ts";
 import { backupAccounts, finishSessionJob, startSession, type AccountOutcome } from "../server/backup/run-session.ts";
 import { verifyServerBackups } from "../server/backup/verify-session.ts";
 import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
-import { isJobName, jobDefinitions, type JobData, type JobName } from "../server/jobs/definitions.ts";
+import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
 import { queueName } from "../server/jobs/queues.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
@@ -57,7 +57,8 @@ type Handlers = { [N in JobName]: (context: ProcessorContext, data: JobData<N>, 
 const handlers: Handlers = {
   "server.ping": async (context, data) => answerPing(context.server, context.workerId, data),
   "redo.archive": async (context, data, job) =>
-    archiveServerRedo(context.server, { force: data.force, onProgress: (progress) => void job.updateProgress(progress) }),
+    // Progress is best effort: Redis being restarted must not turn into an unhandled rejection.
+    archiveServerRedo(context.server, { force: data.force, onProgress: (progress) => void job.updateProgress(progress).catch(() => {}) }),
   "backup.start": async (context, data, job) => {
     const started = await startSession(context.server, data.sessionId, context.concurrency);
     if ("skipped" in started) {
@@ -107,13 +108,18 @@ const handlers: Handlers = {
         name: "restore.account",
         queueName: queue,
         data: { runId: data.runId, index },
-        opts: { jobId: `restore-${data.runId}-account-${index}`, ignoreDependencyOnFailure: true },
+        opts: { jobId: `restore-${data.runId}-account-${index}`, ignoreDependencyOnFailure: true, ...retryOptions(jobDefinitions["restore.account"]) },
       })),
     });
     return started;
   },
   "restore.account": async (_context, data, job) => {
-    const outcome = await restoreRunAccount(data.runId, data.index);
+    // attemptsMade counts the attempts already failed; restoreRunAccount rethrows a lost
+    // connection only while another attempt remains.
+    const outcome = await restoreRunAccount(data.runId, data.index, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }).catch(async (error: Error) => {
+      await job.log(`attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: ${error.message}`).catch(() => {});
+      throw error;
+    });
     await job.log(restoreLine(outcome));
     return outcome;
   },

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { FlowProducer, Worker, type Job } from "bullmq";
 import { KEPT_LOG_LINES, recordJobRun } from "../server/jobs/job-history.ts";
 import { Redis } from "ioredis";
+import { jobDefinitions, retryOptions } from "../server/jobs/definitions.ts";
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat } from "../server/jobs/heartbeat.ts";
 import { queueName, queuePrefix, serverQueue } from "../server/jobs/queues.ts";
 import { openMailstore } from "../server/mailstore/mailstore.ts";
@@ -58,7 +59,8 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
         .getJobLogs(job.id!, 0, KEPT_LOG_LINES - 1)
         .then((l) => l.logs, () => []);
     worker.on("completed", (job, result) => void logsOf(job).then((logs) => recordJobRun(server.name, job, "completed", result, undefined, logs)).catch(() => {}));
-    worker.on("failed", (job, error) => void (job && logsOf(job).then((logs) => recordJobRun(server.name, job, "failed", null, error.message, logs)).catch(() => {})));
+    // 'failed' fires for every failed attempt; only the last one (finishedOn set) is the outcome.
+    worker.on("failed", (job, error) => void (job?.finishedOn && logsOf(job).then((logs) => recordJobRun(server.name, job, "failed", null, error.message, logs)).catch(() => {})));
     return worker;
   });
 
@@ -73,7 +75,7 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
       await serverQueue(server.name).upsertJobScheduler(
         `redo-archive:${server.name}`,
         { every: server.archiveEveryMs },
-        { name: "redo.archive", data: { force: false }, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+        { name: "redo.archive", data: { force: false }, opts: { ...retryOptions(jobDefinitions["redo.archive"]), removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
       );
     }
     if (server.lmtpPort !== undefined) {

@@ -6,6 +6,7 @@ import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client.ts";
 import { config } from "../config.ts";
+import { guardPool } from "./guard-connections.ts";
 
 interface ConsoleDb {
   pool: pg.Pool;
@@ -17,14 +18,12 @@ const holder = globalThis as unknown as { __mailvaultConsoleDb?: ConsoleDb };
 
 function open(): ConsoleDb {
   if (!holder.__mailvaultConsoleDb) {
-    const pool = new pg.Pool({
-      connectionString: config().DATABASE_URL,
-      max: 10,
-      connectionTimeoutMillis: 5_000,
-      application_name: "mailvault",
-    });
-    // An idle client losing its connection (a restart of Postgres) must not crash the process.
-    pool.on("error", () => {});
+    // A client losing its connection (a restart of Postgres), idle or checked out, must not
+    // crash the process: the query that needed it fails instead. Prisma's adapter uses this pool.
+    const pool = guardPool(
+      new pg.Pool({ connectionString: config().DATABASE_URL, max: 10, connectionTimeoutMillis: 5_000, application_name: "mailvault" }),
+      "console",
+    );
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     holder.__mailvaultConsoleDb = { pool, prisma };
   }

@@ -5,6 +5,7 @@
 import pg from "pg";
 import { databaseName, withDatabase } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
+import { guardClient } from "./guard-connections.ts";
 
 const OURS = /^mailvault[a-z0-9_]*$/;
 
@@ -17,7 +18,7 @@ export function assertOurDatabaseName(name: string): void {
 }
 
 async function withMaintenance<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: withDatabase(url, "postgres"), connectionTimeoutMillis: 5_000 });
+  const client = guardClient(new pg.Client({ connectionString: withDatabase(url, "postgres"), connectionTimeoutMillis: 5_000 }), "maintenance");
   await client.connect();
   try {
     return await fn(client);

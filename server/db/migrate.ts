@@ -8,6 +8,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
+import { guardClient } from "./guard-connections.ts";
 
 /** The lock key prisma-engines uses for migrations. */
 const PRISMA_MIGRATE_LOCK = 72707369;
@@ -46,7 +47,7 @@ export async function migrateDatabase(
   migrations?: Migration[],
 ): Promise<{ applied: string[] }> {
   const pending = migrations ?? (await readMigrations());
-  const client = new pg.Client({ connectionString });
+  const client = guardClient(new pg.Client({ connectionString }), "migrate");
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_LOCK]);

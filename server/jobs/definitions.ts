@@ -34,8 +34,10 @@ export const redoArchive = defineJob({
   name: "redo.archive",
   description: "Seal the server's committed redo records into segment files once the log passes its size or age limit (or at once with force).",
   schema: z.object({ force: z.boolean().default(false) }),
-  attempts: 1,
-  backoffMs: 0,
+  // A run cut off by a lost database connection is retried: the archiver finishes what the
+  // crashed run left (archive-redo.ts, recover) before it seals anything new.
+  attempts: 5,
+  backoffMs: 2_000,
 });
 
 const sessionRef = z.object({ sessionId: z.number().int().positive() });
@@ -90,8 +92,11 @@ export const restoreAccountJob = defineJob({
   name: "restore.account",
   description: "Restore one account of a run as its plan says (a child of restore.finish).",
   schema: runRef.extend({ index: z.number().int().nonnegative() }),
-  attempts: 1,
-  backoffMs: 0,
+  // Retried only when the database connection was lost (restoreRunAccount rethrows those and
+  // records every other failure in the run): an account is restored in one mailstore
+  // transaction, so a retry starts it again from a clean state. 2 s, 4 s, 8 s: about a restart.
+  attempts: 4,
+  backoffMs: 2_000,
 });
 
 export const restoreFinish = defineJob({
@@ -126,6 +131,14 @@ export const scheduleRetention = defineJob({
   attempts: 1,
   backoffMs: 0,
 });
+
+/** The BullMQ options that carry a definition's retry defaults, for every way a job is added. */
+export function retryOptions(definition: JobDefinition): { attempts: number; backoff?: { type: "exponential"; delay: number } } {
+  return {
+    attempts: definition.attempts,
+    backoff: definition.backoffMs > 0 ? { type: "exponential", delay: definition.backoffMs } : undefined,
+  };
+}
 
 export const jobDefinitions = {
   "server.ping": serverPing,

@@ -6,7 +6,7 @@
 import { Queue } from "bullmq";
 import { config } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
-import { jobDefinitions, type JobDefinition, type JobInput, type JobName } from "./definitions.ts";
+import { jobDefinitions, retryOptions, type JobDefinition, type JobInput, type JobName } from "./definitions.ts";
 import { bullmqConnection } from "./redis.ts";
 
 export function queueName(server: string): string {
@@ -44,8 +44,7 @@ export async function enqueueJob<N extends JobName>(server: string, name: N, dat
     throw new InvalidInputError(`invalid ${name} payload: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   }
   return serverQueue(server).add(name, parsed.data, {
-    attempts: definition.attempts,
-    backoff: definition.backoffMs > 0 ? { type: "exponential", delay: definition.backoffMs } : undefined,
+    ...retryOptions(definition),
     jobId: definition.jobId?.(parsed.data),
     removeOnComplete: { age: 7 * 86_400, count: 1_000 },
     removeOnFail: { age: 30 * 86_400 },

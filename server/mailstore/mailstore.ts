@@ -3,6 +3,7 @@
  * once per process per server (`openMailstore`), closed with `closeMailstores`.
  */
 import pg from "pg";
+import { guardPool } from "../db/guard-connections.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { BlobStore } from "./blob-store.ts";
 import { mailstoreUrl } from "./schema.ts";
@@ -55,7 +56,8 @@ export async function createMailstore(server: MailstoreServer, options: { redo?:
     // Ids, sizes and sequence numbers are bigint columns that stay far below 2^53: read them as numbers.
     types: { getTypeParser: bigintsAsNumbers as typeof pg.types.getTypeParser },
   });
-  pool.on("error", () => {}); // a dropped idle connection is retried by the next query
+  // A dropped connection, idle or checked out, fails the query that needed it, not the process.
+  guardPool(pool, `mailstore:${server.name}`);
   try {
     const { rows } = await pool.query<{ value: number }>("SELECT value FROM mailstore.config WHERE key = 'groups'");
     if (!rows[0]) throw new Error(`mailstore ${server.mailstoreDatabase} is not initialised`);

@@ -7,6 +7,7 @@
  * accounts is queued, so the next restore of them starts from their new state.
  */
 import { prisma } from "../db/console-db.ts";
+import { DatabaseConnectionLostError, isTransientDbError } from "../db/transient-error.ts";
 import { SessionNotFoundError } from "../backup/errors.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
 import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
@@ -31,7 +32,8 @@ export async function startRestoreRun(runId: number): Promise<{ accounts: number
 
 export type AccountOutcome = AccountRestoreResult | { requested: string; error: string } | { requested: string; skipped: string };
 
-export async function restoreRunAccount(runId: number, index: number): Promise<AccountOutcome> {
+/** `attempt`: the BullMQ job's failed attempts so far and its maximum, when it may be retried. */
+export async function restoreRunAccount(runId: number, index: number, attempt?: { made: number; max: number }): Promise<AccountOutcome> {
   const { run, plan, request } = await loadRun(runId);
   const account = plan.accounts[index]!;
   if (run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
@@ -56,6 +58,9 @@ export async function restoreRunAccount(runId: number, index: number): Promise<A
     await prisma().restoreRun.update({ where: { id: runId }, data: { accountsDone: { increment: 1 } } });
     return result;
   } catch (error) {
+    // A lost database connection rolled the account's mailstore transaction back: while the
+    // job has attempts left, BullMQ retries the account from scratch instead of it failing.
+    if (attempt && attempt.made + 1 < attempt.max && isTransientDbError(error)) throw new DatabaseConnectionLostError(`restoring ${account.requested}`, error);
     // Without -c, the first failure stops what has not started yet.
     if (!request.continueOnError) await prisma().restoreRun.updateMany({ where: { id: runId, status: "running" }, data: { status: "failing" } });
     return { requested: account.requested, error: (error as Error).message };
