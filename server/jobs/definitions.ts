@@ -107,6 +107,16 @@ export const restoreFinish = defineJob({
   backoffMs: 0,
 });
 
+export const restoreBackup = defineJob({
+  name: "restore.backup",
+  description:
+    "The full backup of a restore run's restored accounts: queued once no other backup of the server runs (the job waits, re-checking, while one does), never dropped.",
+  schema: runRef.extend({ accounts: z.array(z.string().min(3)).min(1) }),
+  attempts: 3,
+  backoffMs: 5_000,
+  jobId: (data) => `restore-${data.runId}-backup`,
+});
+
 /** What every scheduled job carries: the stored entry it was made from, to check it still is. */
 const scheduledEntry = z.object({
   /** 1-based position of the entry in the server's stored schedule (scheduler `schedule:<server>:<n>`). */
@@ -150,6 +160,7 @@ export const jobDefinitions = {
   "restore.start": restoreStart,
   "restore.account": restoreAccountJob,
   "restore.finish": restoreFinish,
+  "restore.backup": restoreBackup,
   "schedule.backup": scheduleBackup,
   "schedule.retention": scheduleRetention,
 } as const satisfies Record<string, JobDefinition>;

@@ -3,15 +3,18 @@
  * one `restore.account` child per account, and `restore.finish` once they are done. Without -c
  * the first failure stops the accounts not yet started; with -c every account is tried and the
  * failures are listed at the end. An abort (backupabort -r) stops the run after the account in
- * progress. Afterwards the sessions' leases are released and a full backup of the restored
- * accounts is queued, so the next restore of them starts from their new state.
+ * progress. Afterwards every account not restored is accounted for (in place, a mailbox left
+ * broken puts its account in maintenance), the sessions' leases are released, and a full backup
+ * of the restored accounts is queued, so the next restore of them starts from their new state.
  */
-import { prisma } from "../db/console-db.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
 import { DatabaseConnectionLostError, isTransientDbError } from "../db/transient-error.ts";
 import { SessionNotFoundError } from "../backup/errors.ts";
-import { submitBackup } from "../backup/submit-backup.ts";
+import { enqueueJob } from "../jobs/queues.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
 import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
 import { restoreAccount, type AccountRestoreResult } from "./restore-account.ts";
+import { restoreSummary, secureUnrestored } from "./secure-unrestored.ts";
 
 interface StoredPlan {
   plan: RestorePlan;
@@ -69,31 +72,58 @@ export async function restoreRunAccount(runId: number, index: number, attempt?: 
   }
 }
 
-export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[], lost: string[]): Promise<{ status: string; label: string }> {
+/** An account job that failed outright (BullMQ gave up on it), by its index in the plan. */
+export interface LostAccountJob {
+  index: number | null;
+  reason: string;
+}
+
+export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[], lost: LostAccountJob[]): Promise<{ status: string; label: string; summary: string }> {
   const { run, plan } = await loadRun(runId);
   const done = outcomes.filter((o): o is AccountRestoreResult => "mailboxId" in o);
-  const failures = [...outcomes.filter((o): o is { requested: string; error: string } => "error" in o).map((f) => `${f.requested}: ${f.error}`), ...lost];
-  const skipped = outcomes.filter((o): o is { requested: string; skipped: string } => "skipped" in o);
-  const status = run.abortRequested ? "aborted" : failures.length ? (done.length ? "partial" : "failed") : "completed";
-  let backup: string | null = null;
-  if (done.length) {
-    // The restored accounts' next restore should start from their new state.
-    backup = await submitBackup({ server: plan.server, type: "full", accounts: done.map((d) => d.target), requestedBy: `after ${run.label}` })
-      .then((b) => `queued ${b.label}`)
-      .catch((error: Error) => `not queued: ${error.message}`);
+  const byName = new Map(plan.accounts.map((a) => [a.requested, a]));
+  // Every account that was to be restored and was not, with why: failed, skipped when the run
+  // stopped, its job lost, or left out by the plan as impossible to restore.
+  const missed: { requested: string; accountId: string; reason: string; inPlace: boolean }[] = [];
+  for (const o of outcomes) {
+    const a = byName.get(o.requested);
+    if (!a || "mailboxId" in o) continue;
+    missed.push({ requested: o.requested, accountId: a.accountId, reason: "error" in o ? o.error : o.skipped, inPlace: a.target.mode === "in-place" });
   }
+  for (const l of lost) {
+    const a = l.index === null ? undefined : plan.accounts[l.index];
+    if (a) missed.push({ requested: a.requested, accountId: a.accountId, reason: `its job failed: ${l.reason}`, inPlace: a.target.mode === "in-place" });
+  }
+  const copies = Boolean(plan.options.some((o) => o.name.startsWith("-ca")));
+  for (const s of plan.skipped) if (s.unrestorable && s.accountId) missed.push({ requested: s.requested, accountId: s.accountId, reason: s.reason, inPlace: !copies });
+
+  // In place, an account not restored keeps its mailbox, or goes into maintenance if that is broken.
+  const secured = await secureUnrestored(await openMailstore(plan.server), run.label, missed.filter((m) => m.inPlace));
+  const notRestored = missed.map((m) => secured.find((s) => s.accountId === m.accountId) ?? { requested: m.requested, accountId: m.accountId, reason: m.reason, action: "kept" as const });
+  const failures = [...outcomes.filter((o): o is { requested: string; error: string } => "error" in o).map((f) => `${f.requested}: ${f.error}`), ...lost.map((l) => l.reason)];
+  const skipped = outcomes.filter((o): o is { requested: string; skipped: string } => "skipped" in o);
+  const status = run.abortRequested ? "aborted" : notRestored.length ? (done.length ? "partial" : "failed") : "completed";
+  const summary = restoreSummary(done.length, notRestored);
+
   await prisma().restoreRun.update({
     where: { id: runId },
     data: {
       status,
       endedAt: new Date(),
       currentAccount: null,
-      error: failures.length ? failures.join("; ") : null,
-      result: JSON.parse(JSON.stringify({ restored: done, failures, skipped, fullBackup: backup })),
+      error: notRestored.length ? summary : null,
+      result: JSON.parse(JSON.stringify({ restored: done, failures, skipped, notRestored, summary, fullBackup: done.length ? "to be queued once no other backup runs" : null })),
     },
   });
+  // The restored accounts' next restore should start from their new state: their full backup
+  // is a job of its own that waits for a running backup instead of being dropped.
+  if (done.length) {
+    await enqueueJob(plan.server, "restore.backup", { runId, accounts: done.map((d) => d.target) }).catch((error: Error) =>
+      consolePool().query("UPDATE restore_run SET result = jsonb_set(result, '{fullBackup}', to_jsonb($2::text)) WHERE id = $1", [runId, `not queued: ${error.message}`]),
+    );
+  }
   await prisma().sessionLease.deleteMany({ where: { holder: run.label } });
-  return { status, label: run.label };
+  return { status, label: run.label, summary };
 }
 
 export async function abortRestore(input: { server: string; label?: string }): Promise<{ label: string; status: string }> {
