@@ -38,6 +38,7 @@ const set = await startWorkers({
     archiveEveryMs: archiveCheckIntervalMs(s.settings.redoArchive.maxAgeSeconds),
   })),
   onError: (server, error) => log.warn({ server, err: error.message }, "worker error"),
+  onSwept: (swept) => log.warn({ sessions: swept.sessions, runs: swept.runs, removedFiles: swept.removedFiles.length }, "marked dead sessions and restore runs interrupted"),
 });
 log.info({ id: set.id, servers: set.servers, lmtp: set.lmtpPorts }, "workers started");
 

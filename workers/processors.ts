@@ -13,6 +13,7 @@ import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutco
 import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
 import { queueName } from "../server/jobs/queues.ts";
+import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
 import { runScheduledBackup, runScheduledRetention } from "../server/schedule/run-scheduled-entry.ts";
 
@@ -151,6 +152,9 @@ const handlers: Handlers = {
   "schedule.retention": async (context, data, job) => runScheduledRetention(context.server, data, (line) => job.log(line)),
 };
 
+/** The jobs that work on a running restore run (its follow-up backup comes after it ended). */
+const RUN_JOBS = new Set(["restore.start", "restore.account", "restore.finish"]);
+
 export function processorFor(context: ProcessorContext) {
   // Three parameters: BullMQ only creates the AbortSignal for processors that declare it.
   return async (job: Job, _token?: string, _signal?: AbortSignal) => {
@@ -158,6 +162,12 @@ export function processorFor(context: ProcessorContext) {
     const parsed = jobDefinitions[job.name].schema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.message}`);
     const handler = handlers[job.name] as (context: ProcessorContext, data: unknown, job: Job) => Promise<unknown>;
-    return handler(context, parsed.data, job);
+    // Every job of a restore run keeps the run's heartbeat fresh, for the sweep of dead runs.
+    const run = RUN_JOBS.has(job.name) ? keepRestoreRunAlive((parsed.data as { runId: number }).runId) : undefined;
+    try {
+      return await handler(context, parsed.data, job);
+    } finally {
+      run?.stop();
+    }
   };
 }

@@ -8,8 +8,10 @@ import { randomUUID } from "node:crypto";
 import { FlowProducer, Worker, type Job } from "bullmq";
 import { KEPT_LOG_LINES, recordJobRun } from "../server/jobs/job-history.ts";
 import { Redis } from "ioredis";
+import { sweepStale, type SweepResult } from "../server/backup/sweep-stale.ts";
 import { jobDefinitions, retryOptions } from "../server/jobs/definitions.ts";
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat } from "../server/jobs/heartbeat.ts";
+import { hasWorkLeft } from "../server/jobs/job-state.ts";
 import { queueName, queuePrefix, serverQueue } from "../server/jobs/queues.ts";
 import { openMailstore } from "../server/mailstore/mailstore.ts";
 import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
@@ -38,9 +40,15 @@ export interface WorkerServer {
 export interface StartWorkersOptions {
   servers: WorkerServer[];
   onError?: (server: string, error: Error) => void;
+  /** How often the heartbeat loop sweeps dead sessions and restore runs (default 20 s). */
+  sweepEveryMs?: number;
+  /** Told what a sweep marked interrupted, when it marked anything. */
+  onSwept?: (result: SweepResult) => void;
 }
 
-export async function startWorkers({ servers, onError }: StartWorkersOptions): Promise<WorkerSet> {
+export const SWEEP_INTERVAL_MS = 20_000;
+
+export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTERVAL_MS, onSwept }: StartWorkersOptions): Promise<WorkerSet> {
   const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const prefix = queuePrefix();
   const names = servers.map((s) => s.name);
@@ -96,8 +104,27 @@ export async function startWorkers({ servers, onError }: StartWorkersOptions): P
     publishHeartbeat(redis, prefix, names, { id, host: os.hostname(), pid: process.pid, startedAt, at: new Date().toISOString() }).catch(
       () => {},
     );
+  // The heartbeat loop also sweeps, every sweepEveryMs, the sessions and restore runs of these
+  // servers whose jobs died (server/backup/sweep-stale.ts). One sweep at a time; a sweep that
+  // cannot reach the database or Redis is simply tried again next time.
+  let lastSweep = 0;
+  let sweeping = false;
+  const sweep = () => {
+    if (sweeping || Date.now() - lastSweep < sweepEveryMs) return;
+    sweeping = true;
+    lastSweep = Date.now();
+    void sweepStale({ servers: names, hasWorkLeft })
+      .then((result) => {
+        if (result.sessions.length || result.runs.length) onSwept?.(result);
+      })
+      .catch((error: Error) => onError?.(names.join(","), new Error(`sweep of stale sessions failed: ${error.message}`)))
+      .finally(() => (sweeping = false));
+  };
   await beat();
-  const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+  const timer = setInterval(() => {
+    void beat();
+    sweep();
+  }, Math.min(HEARTBEAT_INTERVAL_MS, sweepEveryMs));
 
   return {
     id,
