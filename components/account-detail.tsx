@@ -43,6 +43,11 @@ export function AccountDetailView({ id }: { id: string }) {
           </span>
         }
       />
+      {account.statusReason && !account.deletedAt && (
+        <p role="alert" className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900">
+          <strong className="font-semibold">In {account.status}:</strong> {account.statusReason}
+        </p>
+      )}
       {copyOf && (
         <p role="note" className="mb-4 rounded-lg border border-sky-200 bg-sky-50 px-4 py-3 text-sm text-sky-900">
           A restored copy of <TextLink href={`/accounts/${copyOf.originalAccountId}`}>{copyOf.originalEmail}</TextLink>

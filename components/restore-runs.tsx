@@ -16,6 +16,9 @@ export type RestoreRunView = Omit<RestoreRunDetail, "result"> & {
     restored: { requested: string; target: string; snapshotItems: number; replayed: number; skipped: number; gaps: { from: number; to: number }[] }[];
     failures: string[];
     skipped: { requested: string; skipped: string }[];
+    /** Accounts the run did not restore, why, and what became of them (older runs have none). */
+    notRestored?: { requested: string; accountId: string; reason: string; action: "kept" | "maintenance" }[];
+    summary?: string;
     fullBackup: string | null;
   } | null;
 };
@@ -90,9 +93,7 @@ export function RestoreRunDetail({ label }: { label: string }) {
       <div className="grid gap-4 xl:grid-cols-2">
         <Card title="Outcome">
           <dl>
-            <Field label="Accounts">
-              {run.accountsDone} of {run.accountsTotal} restored
-            </Field>
+            <Field label="Accounts">{run.result?.summary ?? `${run.accountsDone} of ${run.accountsTotal} restored`}</Field>
             <Field label="Started">{formatDate(run.startedAt)}</Field>
             <Field label="Ended">{formatDate(run.endedAt)}</Field>
             {run.durationMs !== null && <Field label="Duration">{formatDuration(run.durationMs)}</Field>}
@@ -105,6 +106,16 @@ export function RestoreRunDetail({ label }: { label: string }) {
                   <AccountLink email={r.target} />: {r.snapshotItems} items from the snapshot, {r.replayed} changes replayed
                   {r.skipped ? `, ${r.skipped} skipped` : ""}
                   {r.gaps.length ? `, gaps ${r.gaps.map((g) => `${g.from}–${g.to}`).join(", ")}` : ""}
+                </li>
+              ))}
+            </ul>
+          )}
+          {run.result?.notRestored && run.result.notRestored.length > 0 && (
+            <ul aria-label="Accounts not restored" className="mt-3 space-y-1 text-sm">
+              {run.result.notRestored.map((n) => (
+                <li key={n.accountId} className="rounded-md bg-amber-50 px-3 py-2 text-amber-900">
+                  <TextLink href={`/accounts/${n.accountId}`}>{n.requested}</TextLink>: not restored, {n.reason}.{" "}
+                  {n.action === "maintenance" ? "Its mailbox was broken: the account is in maintenance until it is restored." : "Its mailbox was kept as it was."}
                 </li>
               ))}
             </ul>

@@ -6,6 +6,8 @@ export interface AccountDetail {
   email: string;
   displayName: string;
   status: string;
+  /** Why the account is not active, when Mailvault put it so (a restore that could not rebuild its mailbox). */
+  statusReason: string | null;
   server: string;
   domain: string;
   classOfService: string;
@@ -19,7 +21,7 @@ export interface AccountDetail {
 export async function getAccount(id: string): Promise<AccountDetail> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new AccountNotFoundError(id);
   const { rows } = await consolePool().query(
-    `SELECT a.id, a.email, a.display_name, a.status, s.name AS server, d.name AS domain, c.name AS cos, c.quota_bytes, a.created_at, a.deleted_at
+    `SELECT a.id, a.email, a.display_name, a.status, a.status_reason, s.name AS server, d.name AS domain, c.name AS cos, c.quota_bytes, a.created_at, a.deleted_at
        FROM account a JOIN server s ON s.id = a.server_id JOIN domain d ON d.id = a.domain_id JOIN class_of_service c ON c.id = a.cos_id
       WHERE a.id = $1`,
     [id],
@@ -35,6 +37,7 @@ export async function getAccount(id: string): Promise<AccountDetail> {
     email: a.email,
     displayName: a.display_name,
     status: a.status,
+    statusReason: a.status_reason ?? null,
     server: a.server,
     domain: a.domain,
     classOfService: a.cos,
@@ -48,7 +51,7 @@ export async function getAccount(id: string): Promise<AccountDetail> {
 /** Several accounts at once (two queries), for a batch of backups. */
 export async function getAccounts(ids: string[]): Promise<Map<string, AccountDetail>> {
   const { rows } = await consolePool().query(
-    `SELECT a.id, a.email, a.display_name, a.status, s.name AS server, d.name AS domain, c.name AS cos, c.quota_bytes, a.created_at, a.deleted_at
+    `SELECT a.id, a.email, a.display_name, a.status, a.status_reason, s.name AS server, d.name AS domain, c.name AS cos, c.quota_bytes, a.created_at, a.deleted_at
        FROM account a JOIN server s ON s.id = a.server_id JOIN domain d ON d.id = a.domain_id JOIN class_of_service c ON c.id = a.cos_id
       WHERE a.id = ANY($1::uuid[])`,
     [ids],
@@ -65,6 +68,7 @@ export async function getAccounts(ids: string[]): Promise<Map<string, AccountDet
         email: a.email,
         displayName: a.display_name,
         status: a.status,
+        statusReason: a.status_reason ?? null,
         server: a.server,
         domain: a.domain,
         classOfService: a.cos,
