@@ -4,11 +4,15 @@
  * The search reads the backup sessions' segments, then the server's archive and current log,
  * skipping by each segment's header every segment that ends before the accounts were created
  * (an hour of slack covers clocks of the two databases that disagree), and stops as soon as every
- * account is found.
+ * account is found. A session segment that cannot be read is passed over with a warning in the
+ * log (verify names it): the creation may still be found elsewhere, and the restore that needs
+ * that segment fails on it by name.
  */
 import { open } from "node:fs/promises";
 import path from "node:path";
+import { sessionSegmentError } from "../backup/read-session-files.ts";
 import type { BackupTarget } from "../backup/target.ts";
+import { logger } from "../logger.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { listSegments } from "../redo/archive-redo.ts";
 import { headerCanMatch, matches, readRedo, type RedoFilter } from "../redo/read-redo.ts";
@@ -19,18 +23,26 @@ const CLOCK_SLACK_MS = 60 * 60 * 1000;
 
 async function* sessionRecords(dir: string, filter: RedoFilter): AsyncGenerator<RedoRecord> {
   for (const segment of await listSegments(dir)) {
-    const file = await open(path.join(dir, segment.name), "r");
+    const where = path.join(dir, segment.name);
+    const found: RedoRecord[] = [];
     try {
-      for await (const entry of readSegment(segment.name, file)) {
-        if ("header" in entry) {
-          if (!headerCanMatch(entry.header, filter)) break;
-          continue;
+      const file = await open(where, "r");
+      try {
+        for await (const entry of readSegment(segment.name, file)) {
+          if ("header" in entry) {
+            if (!headerCanMatch(entry.header, filter)) break;
+            continue;
+          }
+          if (matches(entry.record, filter)) found.push(entry.record);
         }
-        if (matches(entry.record, filter)) yield entry.record;
+      } finally {
+        await file.close();
       }
-    } finally {
-      await file.close();
+    } catch (error) {
+      logger.warn({ err: (sessionSegmentError(where, error) as Error).message }, "looking for mailbox creations: a session segment was passed over");
+      continue;
     }
+    yield* found;
   }
 }
 

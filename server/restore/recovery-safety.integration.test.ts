@@ -169,6 +169,13 @@ describe("recovery without data loss", () => {
     expect(rebuilt.gaps).toEqual([]);
     expect(await exportMailbox(store, { accountId: account.accountId })).toEqual(before);
     expect((await checkMailbox(store, "rebuilt@example.com")).ok).toBe(true);
+
+    // reconstruct (an in-place restore to the last change) repairs the same damage from redo alone.
+    await store.pool.query(`DELETE FROM mboxgroup${rows[0]!.group_id}.item WHERE mailbox_id = $1`, [rows[0]!.id]);
+    const reconstruct = await mailvault("reconstruct", "-s", "mail1", "-a", "rebuilt@example.com");
+    expect(reconstruct.code, reconstruct.stdout).toBe(0);
+    expect(await exportMailbox(store, { accountId: account.accountId })).toEqual(before);
+    await followUpDone((await prisma().restoreRun.findFirstOrThrow({ orderBy: { id: "desc" } })).id);
     await expect(playRedo({ server: "mail1", mailbox: "orphan@example.com", fromCreate: true })).rejects.toThrow(/no longer holds the creation of orphan@example.com/);
   });
 

@@ -7,6 +7,7 @@
  */
 import { open } from "node:fs/promises";
 import path from "node:path";
+import { sessionSegmentError } from "../backup/read-session-files.ts";
 import type { BackupTarget } from "../backup/target.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { listSegments } from "../redo/archive-redo.ts";
@@ -16,7 +17,6 @@ import type { AccountPlan } from "./plan-restore.ts";
 
 /** The records of a session's segments; damage names the session and the segment's path. */
 async function* segmentRecords(dir: string, names: string[], filter: (r: RedoRecord) => boolean): AsyncGenerator<RedoRecord> {
-  const { sessionSegmentError } = await import("../backup/read-session-files.ts");
   for (const name of names) {
     const where = path.join(dir, name);
     const file = await open(where, "r").catch((error: unknown) => {
