@@ -4,11 +4,12 @@
  * BullMQ plumbing (a parent `backup.finish` with one `backup.accounts` child per batch).
  */
 import type { FlowProducer, Job } from "bullmq";
-import { UnrecoverableError } from "bullmq";
+import { DelayedError, UnrecoverableError } from "bullmq";
 import { getCatalogSession } from "../server/backup/catalog.ts";
 import { querySessions } from "../server/backup/query-sessions.ts";
 import { backupAccounts, finishSessionJob, startSession, type AccountOutcome } from "../server/backup/run-session.ts";
 import { verifyServerBackups } from "../server/backup/verify-session.ts";
+import { describeFollowUp, tryFollowUpBackup } from "../server/restore/follow-up-backup.ts";
 import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
 import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
@@ -16,6 +17,9 @@ import { queueName } from "../server/jobs/queues.ts";
 import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
 import { runScheduledBackup, runScheduledRetention } from "../server/schedule/run-scheduled-entry.ts";
+
+/** How often a restore's follow-up backup looks again whether the running backup has ended. */
+const FOLLOW_UP_RECHECK_MS = 3_000;
 
 export interface ProcessorContext {
   server: string;
@@ -126,14 +130,22 @@ const handlers: Handlers = {
   },
   "restore.finish": async (_context, data, job) => {
     const outcomes = Object.values(await job.getChildrenValues<RestoreOutcome>());
-    const lost = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => `account job ${key.split(":").pop()} failed: ${reason}`);
+    const lost = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => {
+      const index = /-account-(\d+)$/.exec(key)?.[1];
+      return { index: index === undefined ? null : Number(index), reason: `account job ${key.split(":").pop()} failed: ${reason}` };
+    });
     const result = await finishRestoreRun(data.runId, outcomes, lost);
-    const failed = outcomes.filter((o) => "error" in o).length + lost.length;
-    const skipped = outcomes.filter((o) => "skipped" in o && typeof o.skipped === "string").length;
-    const restored = outcomes.filter((o) => "mailboxId" in o).length;
-    await job.log(`${result.label} ${result.status}: ${restored} restored, ${failed} failed, ${skipped} skipped`);
-    for (const line of lost) await job.log(line);
+    await job.log(`${result.label} ${result.status}: ${result.summary}`);
+    for (const line of lost) await job.log(line.reason);
     return result;
+  },
+  "restore.backup": async (context, data, job) => {
+    const state = await tryFollowUpBackup({ runId: data.runId, server: context.server, accounts: data.accounts });
+    await job.log(describeFollowUp(state));
+    if (!("waitingFor" in state)) return state;
+    // Another backup runs: look again shortly, without using up an attempt.
+    await job.moveToDelayed(Date.now() + FOLLOW_UP_RECHECK_MS, job.token);
+    throw new DelayedError();
   },
   "backup.finish": async (context, data, job) => {
     const values = await job.getChildrenValues<AccountOutcome[]>();
