@@ -16,6 +16,7 @@ import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
+import { settleEarlierAttempt } from "./earlier-attempt.ts";
 import { submitRestore } from "./submit-restore.ts";
 
 let env: TestEnv;
@@ -124,5 +125,26 @@ describe("follow-up backups after restores", () => {
       }
     });
     await backupsSettled();
+  });
+
+  it("a retried account job finds the work of an attempt that committed before its connection was lost", async () => {
+    const [r] = await restoreCopies("retry");
+    const account = r!.plan.accounts[0]!;
+    const run = await waitFor(async () => {
+      const row = await prisma().restoreRun.findUniqueOrThrow({ where: { id: r!.runId } });
+      return row.status === "completed" && row;
+    }, "the copy restore");
+    // Both halves committed: the retry returns what was done instead of restoring again.
+    const settled = await settleEarlierAttempt(store, run, account);
+    expect(settled).toMatchObject({ target: account.target.email, requested: account.requested });
+    expect(settled!.snapshotItems).toBeGreaterThan(0);
+    await backupsSettled();
+    // Only the mailstore half committed (the copy's directory entry rolled back): its mailbox is
+    // an orphan, removed so the retry starts from a clean state.
+    await consolePool().query("DELETE FROM session_account WHERE account_id = (SELECT id FROM account WHERE email = $1)", [account.target.email]);
+    await consolePool().query("DELETE FROM account WHERE email = $1", [account.target.email]);
+    expect(await settleEarlierAttempt(store, run, account)).toBeNull();
+    const { rows } = await store.pool.query("SELECT 1 FROM mailstore.mailbox WHERE email = $1", [account.target.email]);
+    expect(rows).toHaveLength(0);
   });
 });

@@ -111,6 +111,8 @@ export async function restoreAccount(options: {
   ignoreRedoErrors: boolean;
   excludeBlobs: boolean;
   signal?: AbortSignal;
+  /** The restore run, recorded in the `RestoreMailbox` record so a retry knows the work was done. */
+  runLabel?: string;
 }): Promise<AccountRestoreResult> {
   const { account } = options;
   const server = await getServer(options.server);
@@ -211,7 +213,19 @@ export async function restoreAccount(options: {
       const { rows: seqRows } = await client.query<{ seq: number }>(
         `INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload)
          VALUES (nextval('mailstore.redo_seq'), $1, $2, $3, 'RestoreMailbox', $4) RETURNING seq`,
-        [mailbox.id, accountId, changeNumber, { fromSession: account.snapshot?.session ?? null, fromCreateSeq: account.fromCreate?.seq ?? null, skipDeletes: options.skipDeletes, sourceAccountId: account.accountId, restoredChangeNumber: state.changeNumber, throughSeq: state.lastRedoSeq, point: account.redo }],
+        [mailbox.id, accountId, changeNumber, {
+          run: options.runLabel ?? null,
+          fromSession: account.snapshot?.session ?? null,
+          fromCreateSeq: account.fromCreate?.seq ?? null,
+          skipDeletes: options.skipDeletes,
+          sourceAccountId: account.accountId,
+          restoredChangeNumber: state.changeNumber,
+          throughSeq: state.lastRedoSeq,
+          point: account.redo,
+          replayed: state.applied,
+          skipped: state.skipped,
+          gaps: state.gaps,
+        }],
       );
       await client.query(
         `UPDATE mailstore.mailbox SET email = $2, change_number = $3, last_redo_seq = $4,

@@ -13,6 +13,7 @@ import { SessionNotFoundError } from "../backup/errors.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
+import { settleEarlierAttempt } from "./earlier-attempt.ts";
 import { restoreAccount, type AccountRestoreResult } from "./restore-account.ts";
 import { restoreSummary, secureUnrestored } from "./secure-unrestored.ts";
 
@@ -50,14 +51,19 @@ export async function restoreRunAccount(runId: number, index: number, attempt?: 
       .catch(() => {});
   }, 1_000);
   try {
-    const result = await restoreAccount({
-      server: plan.server,
-      account,
-      skipDeletes: request.skipDeletes ?? false,
-      ignoreRedoErrors: request.ignoreRedoErrors ?? false,
-      excludeBlobs: request.excludeBlobs ?? false,
-      signal: controller.signal,
-    });
+    // A retry after a lost connection: the first attempt may have committed before it was cut off.
+    const earlier = attempt && attempt.made > 0 ? await settleEarlierAttempt(await openMailstore(plan.server), run, account) : null;
+    const result =
+      earlier ??
+      (await restoreAccount({
+        runLabel: run.label,
+        server: plan.server,
+        account,
+        skipDeletes: request.skipDeletes ?? false,
+        ignoreRedoErrors: request.ignoreRedoErrors ?? false,
+        excludeBlobs: request.excludeBlobs ?? false,
+        signal: controller.signal,
+      }));
     await prisma().restoreRun.update({ where: { id: runId }, data: { accountsDone: { increment: 1 } } });
     return result;
   } catch (error) {
