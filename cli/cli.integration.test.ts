@@ -48,7 +48,7 @@ describe("mailvault CLI", () => {
     expect(stderr.trim()).toBe(line);
   });
 
-  it("manages console users and audits each change as cli:<os user>", async () => {
+  it("manages console users and audits each change as cli:<os user>", { timeout: 180_000 }, async () => {
     const added = await mailvault("users", "add", "Ines@Example.com", "--role", "helpdesk");
     expect(added.code).toBe(0);
     expect(added.stdout).toMatch(/^added ines@example.com \(helpdesk\); password: \S{12,}/);
