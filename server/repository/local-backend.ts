@@ -1,0 +1,477 @@
+/**
+ * The local-folder storage backend: each object is a file under the root, at its `/`-separated
+ * name.
+ *
+ * Publishing. `save` writes `<name>.tmp-<8 hex>` beside the object, fsyncs it, renames it over the
+ * name and fsyncs the folder. rename(2) swaps the name in one step, so a reader or a listing sees
+ * the old object, the new one or none, never part of one. `list` hides names that end like a temp
+ * file, and such names are refused as object names. Temp files that a crashed writer left behind
+ * are for `removeStaleTemps`. Folders are created one level at a time and remembered, so a burst
+ * of saves into `packs/ab/` makes the folder once.
+ *
+ * Reading. A restore reads thousands of ranges from the same few packs, so range reads go through
+ * a small LRU cache of open handles. A saved object is never written again in place: a save puts
+ * a new file (a new inode) under the name. So a handle's size is fixed, and the only way it goes
+ * stale is a save over its name or a remove. Both drop the cached handle. An open that was already
+ * under way when that happened still serves the reads that were waiting for it, since they began
+ * before the change, but it is not cached. A handle in use when it is evicted is closed once its
+ * last read is done.
+ *
+ * Containment. Names go through `checkObjectName`, so `..` and absolute names never reach the
+ * filesystem. Symbolic links are refused rather than followed: each folder on an object's path is
+ * lstat'ed once (then remembered), object files are opened with O_NOFOLLOW, and listings and the
+ * temp sweep skip links. This stops links that are already in the folder. It does not stop an
+ * attacker who swaps a checked folder for a link while the backend runs. The root itself is
+ * configuration and may be a link.
+ */
+import { randomBytes } from "node:crypto";
+import { constants, type Stats } from "node:fs";
+import { lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { checkObjectName, ObjectNotFoundError, type ObjectInfo, type StorageBackend } from "./backend.ts";
+
+/** How a temp file is named while `save` writes it: `<name>.tmp-<8 hex>` (as BackupTarget's). */
+export const TEMP_NAME = /\.tmp-[0-9a-f]{8}$/;
+
+/** Asked for bytes the object does not have: a range past its end, or a file cut short underneath. */
+export class ObjectRangeError extends Error {
+  readonly code = "object_range";
+  constructor(
+    readonly location: string,
+    readonly objectName: string,
+    readonly range: { offset: number; length: number },
+    readonly size: number,
+  ) {
+    super(`${objectName} in ${location} has ${size} bytes; ${range.length} bytes at offset ${range.offset} were asked for`);
+  }
+}
+
+/** An object's path passes through a symbolic link; the backend follows none, so nothing outside its root is reachable. */
+export class UnsafeObjectPathError extends Error {
+  readonly code = "object_path_unsafe";
+  constructor(
+    readonly location: string,
+    readonly objectName: string,
+  ) {
+    super(`${objectName} in ${location} passes through a symbolic link; the backend follows none, so nothing outside its folder can be reached`);
+  }
+}
+
+export interface LocalBackendOptions {
+  /** Read handles kept open for range reads, least recently used closed first. Default 16. */
+  maxOpenFiles?: number;
+}
+
+interface CachedHandle {
+  handle: FileHandle;
+  size: number;
+  /** Reads using the handle right now; a retired handle is closed when this drops to 0. */
+  users: number;
+  retired: boolean;
+}
+
+interface PendingOpen {
+  promise: Promise<CachedHandle>;
+  waiters: number;
+  /** Its object was saved over or removed while it opened: serve the waiters, cache nothing. */
+  stale: boolean;
+}
+
+const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
+const isMissing = (error: unknown): boolean => errno(error) === "ENOENT" || errno(error) === "ENOTDIR";
+
+export class LocalBackend implements StorageBackend {
+  readonly location: string;
+  private readonly root: string;
+  /** Folders (relative, "" for the root) known to exist and not to be links. */
+  private readonly folders = new Set<string>();
+  private readonly checkingFolders = new Map<string, Promise<boolean>>();
+  private readonly handles: ReadHandleCache;
+  /** Temp files this process is writing now, which `removeStaleTemps` must leave alone. */
+  private readonly writing = new Set<string>();
+
+  constructor(root: string, options: LocalBackendOptions = {}) {
+    this.root = path.resolve(root);
+    this.location = this.root;
+    this.handles = new ReadHandleCache(Math.max(1, options.maxOpenFiles ?? 16));
+  }
+
+  async save(name: string, data: Buffer): Promise<void> {
+    const { folder, file } = this.resolve(name);
+    await this.ensureFolder(folder, true);
+    const temp = await this.writeTemp(file, data, folder);
+    try {
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    } finally {
+      this.writing.delete(temp);
+    }
+    this.handles.invalidate(name);
+    await syncFolder(path.dirname(file));
+  }
+
+  async read(name: string, range?: { offset: number; length: number }): Promise<Buffer> {
+    const { folder, file } = this.resolve(name);
+    if (!range) return this.readWhole(name, folder, file);
+    const { offset, length } = range;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new RangeError(`invalid range ${JSON.stringify(range)} for ${name} in ${this.location}`);
+    }
+    const entry = await this.handles.acquire(name, () => this.openForCache(name, folder, file));
+    try {
+      if (offset + length > entry.size) throw new ObjectRangeError(this.location, name, range, entry.size);
+      const out = Buffer.allocUnsafe(length);
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await entry.handle.read(out, done, length - done, offset + done);
+        // Only if the file was cut short underneath us: never hand back part of a range.
+        if (bytesRead === 0) throw new ObjectRangeError(this.location, name, range, offset + done);
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      this.handles.release(entry);
+    }
+  }
+
+  async stat(name: string): Promise<ObjectInfo | null> {
+    const { folder, file } = this.resolve(name);
+    if (!(await this.ensureFolder(folder, false))) return null;
+    const stats = await lstat(file).catch((error) => (isMissing(error) ? null : Promise.reject(error)));
+    if (stats?.isSymbolicLink()) throw new UnsafeObjectPathError(this.location, name);
+    return stats?.isFile() ? { name, size: stats.size } : null;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // A prefix may end mid-name ("packs/a"), or be empty: it is valid when a name could follow it.
+    try {
+      checkObjectName(`${prefix}x`);
+    } catch {
+      throw new Error(`invalid object prefix ${JSON.stringify(prefix)}`);
+    }
+    const cut = prefix.lastIndexOf("/");
+    const folder = cut < 0 ? "" : prefix.slice(0, cut);
+    if (!(await this.ensureFolder(folder, false))) return;
+    for await (const { name, stats, temp } of this.walk(folder, prefix.slice(cut + 1))) {
+      if (!temp && stats.isFile()) yield { name, size: stats.size };
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    const { folder, file } = this.resolve(name);
+    if (!(await this.ensureFolder(folder, false))) return;
+    try {
+      await unlink(file);
+    } catch (error) {
+      // A folder is not an object, so there is no such object to remove.
+      if (isMissing(error) || errno(error) === "EISDIR") return;
+      throw error;
+    } finally {
+      this.handles.invalidate(name);
+    }
+    // Durable like save: prune removes an index before the packs it names, and that order must
+    // hold after a crash too.
+    await syncFolder(path.dirname(file));
+  }
+
+  /** Free and total bytes of the filesystem holding the root (or its nearest existing parent). */
+  async freeSpace(): Promise<{ bytes: number; total: number }> {
+    for (let at = this.root; ; at = path.dirname(at)) {
+      try {
+        const fs = await statfs(at);
+        return { bytes: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
+      } catch (error) {
+        if (!isMissing(error) || path.dirname(at) === at) throw error;
+      }
+    }
+  }
+
+  /**
+   * Removes the temp files (`*.tmp-<8 hex>`) that writers which died left behind, last modified
+   * more than `olderThanMs` ago and not being written by this backend. Returns their relative
+   * paths. A live writer in another process keeps its temp file recent, so pick an age well past
+   * the longest save.
+   */
+  async removeStaleTemps(olderThanMs: number): Promise<string[]> {
+    const removed: string[] = [];
+    if (!(await this.ensureFolder("", false))) return removed;
+    const before = Date.now() - olderThanMs;
+    for await (const { name, stats, temp } of this.walk("", "")) {
+      const file = path.join(this.root, ...name.split("/"));
+      if (!temp || !stats.isFile() || stats.mtimeMs > before || this.writing.has(file)) continue;
+      await unlink(file).then(
+        () => removed.push(name),
+        (error) => (isMissing(error) ? undefined : Promise.reject(error)),
+      );
+    }
+    return removed;
+  }
+
+  /** Open read handles and how many were ever opened: for tests and diagnostics. */
+  handleStats(): { open: number; opened: number } {
+    return { open: this.handles.size, opened: this.handles.opened };
+  }
+
+  /** Closes every cached read handle; ones in use close when their read ends. The backend stays usable. */
+  close(): Promise<void> {
+    return this.handles.closeAll();
+  }
+
+  private resolve(name: string): { folder: string; file: string } {
+    const parts = checkObjectName(name).split("/");
+    if (TEMP_NAME.test(parts.at(-1)!)) throw new Error(`invalid object name ${JSON.stringify(name)}: it ends like a temp file`);
+    return { folder: parts.slice(0, -1).join("/"), file: path.join(this.root, ...parts) };
+  }
+
+  /**
+   * Whether the folder exists below the root with no link on the way, checked one level at a time;
+   * with `create`, missing levels are made (and their parent fsynced, so they survive a crash).
+   */
+  private async ensureFolder(folder: string, create: boolean): Promise<boolean> {
+    if (this.folders.has(folder)) return true;
+    const parts = folder === "" ? [] : folder.split("/");
+    for (let depth = 0; depth <= parts.length; depth++) {
+      const level = parts.slice(0, depth).join("/");
+      if (this.folders.has(level)) continue;
+      const key = `${create ? "+" : "?"}${level}`;
+      let check = this.checkingFolders.get(key);
+      if (!check) {
+        check = this.checkFolder(level, create).finally(() => this.checkingFolders.delete(key));
+        this.checkingFolders.set(key, check);
+      }
+      if (!(await check)) return false;
+    }
+    return true;
+  }
+
+  private async checkFolder(level: string, create: boolean): Promise<boolean> {
+    const abs = path.join(this.root, ...level.split("/"));
+    if (level === "") {
+      if (create) {
+        const made = await mkdir(abs, { recursive: true });
+        for (let d = abs; made && d.length >= made.length; d = path.dirname(d)) await syncFolder(path.dirname(d));
+      }
+      const stats = await stat(abs).catch((error) => (isMissing(error) ? null : Promise.reject(error)));
+      if (!stats?.isDirectory()) return false;
+    } else {
+      let stats = await lstat(abs).catch((error) => (isMissing(error) ? null : Promise.reject(error)));
+      if (!stats && create) {
+        await mkdir(abs).then(
+          () => syncFolder(path.dirname(abs)),
+          (error) => (errno(error) === "EEXIST" ? undefined : Promise.reject(error)),
+        );
+        stats = await lstat(abs);
+      }
+      if (stats?.isSymbolicLink()) throw new UnsafeObjectPathError(this.location, level);
+      // A file where a folder should be: not found, or for a save the ENOTDIR of its open.
+      if (!stats?.isDirectory()) return create;
+    }
+    this.folders.add(level);
+    return true;
+  }
+
+  private async writeTemp(file: string, data: Buffer, folder: string): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const temp = `${file}.tmp-${randomBytes(4).toString("hex")}`;
+      let handle: FileHandle;
+      try {
+        // O_EXCL also refuses a link planted at the temp name.
+        handle = await open(temp, "wx");
+      } catch (error) {
+        if (errno(error) === "EEXIST" && attempt < 3) continue;
+        if (errno(error) === "ENOENT" && attempt === 0) {
+          // A folder we remembered was removed behind our back: check again and make it.
+          this.folders.clear();
+          await this.ensureFolder(folder, true);
+          continue;
+        }
+        throw error;
+      }
+      this.writing.add(temp);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+        await handle.close();
+        return temp;
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        await rm(temp, { force: true });
+        this.writing.delete(temp);
+        throw error;
+      }
+    }
+  }
+
+  private async readWhole(name: string, folder: string, file: string): Promise<Buffer> {
+    if (!(await this.ensureFolder(folder, false))) throw new ObjectNotFoundError(this.location, name);
+    const handle = await this.openObject(name, file);
+    try {
+      if (!(await handle.stat()).isFile()) throw new ObjectNotFoundError(this.location, name);
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async openObject(name: string, file: string): Promise<FileHandle> {
+    try {
+      return await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      if (isMissing(error)) throw new ObjectNotFoundError(this.location, name);
+      if (errno(error) === "ELOOP") throw new UnsafeObjectPathError(this.location, name);
+      throw error;
+    }
+  }
+
+  private async openForCache(name: string, folder: string, file: string): Promise<{ handle: FileHandle; size: number }> {
+    if (!(await this.ensureFolder(folder, false))) throw new ObjectNotFoundError(this.location, name);
+    const handle = await this.openObject(name, file);
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw new ObjectNotFoundError(this.location, name);
+      return { handle, size: stats.size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Every entry under a folder, without following links; `startsWith` filters its first level. */
+  private async *walk(folder: string, startsWith: string): AsyncGenerator<{ name: string; stats: Stats; temp: boolean }> {
+    const entries = await readdir(path.join(this.root, ...(folder ? folder.split("/") : [])), { withFileTypes: true }).catch((error) =>
+      isMissing(error) ? [] : Promise.reject(error),
+    );
+    const names = entries.filter((e) => e.name.startsWith(startsWith)).map((e) => (folder ? `${folder}/${e.name}` : e.name));
+    // lstat in batches: a folder of many packs lists quickly, without a burst of thousands of calls.
+    for (let at = 0; at < names.length; at += 256) {
+      const batch = names.slice(at, at + 256);
+      const stats = await Promise.all(
+        batch.map((name) => lstat(path.join(this.root, ...name.split("/"))).catch((error) => (isMissing(error) ? null : Promise.reject(error)))),
+      );
+      for (let i = 0; i < batch.length; i++) {
+        const s = stats[i];
+        const name = batch[i]!;
+        // Gone meanwhile (removed, or a temp renamed into place), or a link: skipped.
+        if (!s || s.isSymbolicLink()) continue;
+        if (s.isDirectory()) yield* this.walk(name, "");
+        else yield { name, stats: s, temp: TEMP_NAME.test(name) };
+      }
+    }
+  }
+}
+
+/**
+ * Open read handles by object name, least recently used closed first. Map order is the LRU
+ * order. An open is shared by everyone who asks while it is under way.
+ */
+class ReadHandleCache {
+  private readonly handles = new Map<string, CachedHandle>();
+  private readonly opening = new Map<string, PendingOpen>();
+  private readonly closing = new Set<Promise<void>>();
+  /** Handles ever opened. */
+  opened = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.handles.size;
+  }
+
+  /** A handle for `name`, in use until `release`. */
+  acquire(name: string, openFile: () => Promise<{ handle: FileHandle; size: number }>): Promise<CachedHandle> {
+    const cached = this.handles.get(name);
+    if (cached) {
+      this.handles.delete(name);
+      this.handles.set(name, cached);
+      cached.users++;
+      return Promise.resolve(cached);
+    }
+    let pending = this.opening.get(name);
+    if (!pending) {
+      const started: PendingOpen = {
+        waiters: 0,
+        stale: false,
+        promise: openFile().then(
+          ({ handle, size }) => {
+            this.opened++;
+            if (this.opening.get(name) === started) this.opening.delete(name);
+            // Counted here, synchronously, so no eviction can close it before its waiters run.
+            const entry: CachedHandle = { handle, size, users: started.waiters, retired: started.stale };
+            if (!started.stale) this.remember(name, entry);
+            return entry;
+          },
+          (error: unknown) => {
+            if (this.opening.get(name) === started) this.opening.delete(name);
+            throw error;
+          },
+        ),
+      };
+      this.opening.set(name, started);
+      pending = started;
+    }
+    pending.waiters++;
+    return pending.promise;
+  }
+
+  release(entry: CachedHandle): void {
+    entry.users--;
+    if (entry.retired && entry.users === 0) this.closeHandle(entry);
+  }
+
+  /** The object was saved over or removed: later reads must open the new file, or find none. */
+  invalidate(name: string): void {
+    const pending = this.opening.get(name);
+    if (pending) {
+      pending.stale = true;
+      this.opening.delete(name);
+    }
+    const entry = this.handles.get(name);
+    if (entry) {
+      this.handles.delete(name);
+      this.retire(entry);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    for (const pending of this.opening.values()) pending.stale = true;
+    this.opening.clear();
+    for (const entry of this.handles.values()) this.retire(entry);
+    this.handles.clear();
+    await Promise.all(this.closing);
+  }
+
+  private remember(name: string, entry: CachedHandle): void {
+    this.handles.set(name, entry);
+    for (const [oldest, old] of this.handles) {
+      if (this.handles.size <= this.capacity) break;
+      this.handles.delete(oldest);
+      this.retire(old);
+    }
+  }
+
+  private retire(entry: CachedHandle): void {
+    entry.retired = true;
+    if (entry.users === 0) this.closeHandle(entry);
+  }
+
+  private closeHandle(entry: CachedHandle): void {
+    // A read-only handle has nothing to flush, so a failed close loses nothing.
+    const closed = entry.handle.close().catch(() => undefined);
+    this.closing.add(closed);
+    void closed.then(() => this.closing.delete(closed));
+  }
+}
+
+/** fsync of a folder, so the names created, renamed or removed in it survive a crash. */
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, "r");
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some filesystems (network, FUSE) cannot fsync a folder; there is nothing more we can do.
+    if (errno(error) !== "EINVAL" && errno(error) !== "ENOTSUP") throw error;
+  } finally {
+    await handle.close();
+  }
+}
