@@ -20,8 +20,10 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["{app,server,workers,scripts,cli}/**/*.integration.test.ts"],
-          testTimeout: 30_000,
-          hookTimeout: 60_000,
+          // Real databases, workers and CLI processes on a shared 2-core machine: a test waits on
+          // events, and these limits only catch a hang, never a slow but healthy run.
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           // Each file has its own database and queue prefix; two at a time suits a 2-core machine.
           maxWorkers: 2,
         },
