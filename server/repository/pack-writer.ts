@@ -1,0 +1,159 @@
+/**
+ * Writes blobs into packs: each blob is checked against its digest, compressed (gzip level 1 in
+ * libuv's thread pool, so both cores work) when that saves a tenth, and appended to the pack being
+ * filled in memory. A full pack is saved as one object, while the next one fills: one write and
+ * one sync per pack, never per blob. `close()` saves the last pack and then one index object for
+ * the packs this writer wrote; a crash before that leaves only packs no index names, which verify
+ * reports and prune removes.
+ */
+import { gzip } from "node:zlib";
+import { promisify } from "node:util";
+import type { StorageBackend } from "./backend.ts";
+import { encodePackTail, PACK_MAGIC, packName, sha256, type PackedBlob } from "./pack-format.ts";
+import { saveIndex, type PackInfo, type RepositoryIndex } from "./repository-index.ts";
+
+const gzipAsync = promisify(gzip);
+
+/** Packs are closed once they pass this size (tens of MiB, as restic and kopia do). */
+export const DEFAULT_PACK_BYTES = 32 * 1024 * 1024;
+
+function isGzip(bytes: Buffer): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** gzip level 1 when it saves at least a tenth; large blobs are judged on a sample first. */
+async function compressed(bytes: Buffer): Promise<Buffer | null> {
+  if (bytes.length <= 512) return null;
+  if (bytes.length > 256 * 1024) {
+    const sample = bytes.subarray(0, 64 * 1024);
+    if ((await gzipAsync(sample, { level: 1 })).length >= sample.length * 0.9) return null;
+  }
+  const packed = await gzipAsync(bytes, { level: 1 });
+  return packed.length < bytes.length * 0.9 ? packed : null;
+}
+
+export class BlobDigestError extends Error {
+  readonly code = "blob_digest_mismatch";
+  constructor(
+    readonly digest: string,
+    readonly actual: string,
+  ) {
+    super(`blob ${digest} has content with digest ${actual}`);
+  }
+}
+
+interface OpenPack {
+  chunks: Buffer[];
+  size: number;
+  blobs: PackedBlob[];
+}
+
+export interface WriterTotals {
+  packs: number;
+  blobs: number;
+  /** Bytes stored (after compression) and the blobs' own bytes. */
+  storedBytes: number;
+  rawBytes: number;
+  index: string | null;
+}
+
+export class PackWriter {
+  private current: OpenPack = PackWriter.empty();
+  private readonly written: PackInfo[] = [];
+  private readonly taken = new Set<string>();
+  private saving: Promise<void> = Promise.resolve();
+  private failed: unknown = null;
+  private readonly totals: WriterTotals = { packs: 0, blobs: 0, storedBytes: 0, rawBytes: 0, index: null };
+
+  constructor(
+    private readonly backend: StorageBackend,
+    private readonly index: RepositoryIndex,
+    private readonly packBytes = DEFAULT_PACK_BYTES,
+  ) {}
+
+  private static empty(): OpenPack {
+    return { chunks: [PACK_MAGIC], size: PACK_MAGIC.length, blobs: [] };
+  }
+
+  /** The packs this writer has saved so far. */
+  get packs(): readonly PackInfo[] {
+    return this.written;
+  }
+
+  /** Whether the repository or this writer already holds the blob. */
+  holds(digest: string): boolean {
+    return this.index.has(digest) || this.taken.has(digest);
+  }
+
+  /**
+   * Adds a blob unless it is already held; returns the bytes it will take (0 when held). The
+   * digest is checked here: the name a blob has on the volume is not trusted blindly.
+   */
+  async add(digest: string, bytes: Buffer, options: { compress?: boolean } = {}): Promise<number> {
+    if (this.holds(digest)) return 0;
+    this.taken.add(digest);
+    const actual = sha256(bytes);
+    if (actual !== digest) {
+      this.taken.delete(digest);
+      throw new BlobDigestError(digest, actual);
+    }
+    if (isGzip(bytes)) throw new Error(`blob ${digest} starts with gzip's magic bytes; a message never does`);
+    const packed = options.compress === false ? null : await compressed(bytes);
+    return this.append(digest, packed ?? bytes, bytes.length, packed ? "gzip" : "none");
+  }
+
+  /** Adds bytes already stored in another pack (prune's repacking), as they are. */
+  async addStored(blob: PackedBlob, stored: Buffer): Promise<number> {
+    if (this.taken.has(blob.digest)) return 0;
+    this.taken.add(blob.digest);
+    return this.append(blob.digest, stored, blob.rawLength, blob.compression);
+  }
+
+  private async append(digest: string, stored: Buffer, rawLength: number, compression: PackedBlob["compression"]): Promise<number> {
+    if (this.failed) throw this.failed;
+    const pack = this.current;
+    pack.blobs.push({ digest, offset: pack.size, length: stored.length, rawLength, compression });
+    pack.chunks.push(stored);
+    pack.size += stored.length;
+    this.totals.blobs++;
+    this.totals.storedBytes += stored.length;
+    this.totals.rawBytes += rawLength;
+    if (pack.size >= this.packBytes) await this.seal();
+    return stored.length;
+  }
+
+  /** Saves the pack being filled (after the previous save, so at most two packs are in memory). */
+  private async seal(): Promise<void> {
+    const pack = this.current;
+    if (pack.blobs.length === 0) return;
+    this.current = PackWriter.empty();
+    const previous = this.saving;
+    this.saving = previous.then(async () => {
+      const bytes = Buffer.concat([...pack.chunks, encodePackTail(pack.blobs)]);
+      const id = sha256(bytes);
+      await this.backend.save(packName(id), bytes);
+      const info: PackInfo = { id, size: bytes.length, blobs: pack.blobs };
+      this.written.push(info);
+      this.index.addPack(info);
+      this.totals.packs++;
+    });
+    this.saving.catch((error: unknown) => {
+      this.failed ??= error;
+    });
+    await previous;
+  }
+
+  /** Saves every pack filled so far (the index object waits for `close`). */
+  async flush(): Promise<void> {
+    await this.seal();
+    await this.saving;
+    if (this.failed) throw this.failed;
+  }
+
+  /** Saves what is left and the index object of this writer's packs. */
+  async close(): Promise<WriterTotals> {
+    await this.flush();
+    if (this.written.length) this.totals.index = await saveIndex(this.backend, this.written);
+    return { ...this.totals };
+  }
+}

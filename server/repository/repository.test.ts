@@ -1,0 +1,134 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LocalBackend } from "./local-backend.ts";
+import { packName, sha256 } from "./pack-format.ts";
+import { BlobDigestError } from "./pack-writer.ts";
+import { Repository } from "./repository.ts";
+
+let root: string;
+let backend: LocalBackend;
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), "mailvault-repo-"));
+  backend = new LocalBackend(root);
+});
+
+afterEach(async () => {
+  await backend.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Blobs like mail: compressible text of many sizes, and some incompressible attachments. */
+function blobs(n: number, seed = 0): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (let i = 0; i < n; i++) {
+    const bytes =
+      i % 5 === 4
+        ? randomBytes(2_000 + ((i * 7919) % 40_000))
+        : Buffer.from(`From: user${i}@example.com\r\nSubject: message ${seed}-${i}\r\n\r\n${"lorem ipsum dolor sit amet ".repeat(20 + (i % 300))}`);
+    out.set(sha256(bytes), bytes);
+  }
+  return out;
+}
+
+async function store(repo: Repository, set: Map<string, Buffer>, packBytes = 64 * 1024) {
+  const writer = repo.writer(packBytes);
+  for (const [digest, bytes] of set) await writer.add(digest, bytes);
+  return writer.close();
+}
+
+describe("format-2 repository", () => {
+  it("gives back every blob's exact bytes from packs, after reopening, and stores each blob once", async () => {
+    const set = blobs(300);
+    const repo = await Repository.open(backend);
+    const totals = await store(repo, set);
+    expect(totals.packs).toBeGreaterThan(5);
+    expect(totals.blobs).toBe(300);
+    expect(totals.storedBytes).toBeLessThan(totals.rawBytes);
+
+    const again = await Repository.open(backend);
+    for (const [digest, bytes] of set) expect(sha256(await again.read(digest))).toBe(sha256(bytes));
+    // A second writer adds nothing it already holds.
+    expect((await store(again, set)).blobs).toBe(0);
+    const seen = new Map<string, string>();
+    const missing = await again.readMany([...set.keys(), "f".repeat(64)], async (d, b) => void seen.set(d, sha256(b)));
+    expect(missing).toEqual(["f".repeat(64)]);
+    expect(seen.size).toBe(300);
+    for (const [d, s] of seen) expect(s).toBe(d);
+  });
+
+  it("refuses a blob whose bytes do not match its digest", async () => {
+    const repo = await Repository.open(backend);
+    const writer = repo.writer();
+    await expect(writer.add("0".repeat(64), Buffer.from("not that"))).rejects.toBeInstanceOf(BlobDigestError);
+    expect((await writer.close()).blobs).toBe(0);
+  });
+
+  it("names a damaged pack and the blobs it touches, and never reads back wrong bytes", async () => {
+    const set = blobs(40);
+    const repo = await Repository.open(backend);
+    await store(repo, set, 1 << 30);
+    const [pack] = repo.index.packs.values();
+    const victim = pack!.blobs[7]!;
+    const file = path.join(root, packName(pack!.id));
+    const bytes = await readFile(file);
+    bytes[victim.offset + Math.floor(victim.length / 2)]! ^= 0xff;
+    await writeFile(file, bytes);
+
+    const reopened = await Repository.open(backend);
+    const report = await reopened.verify();
+    expect(report.damaged).toEqual([{ pack: pack!.id, detail: expect.stringContaining("does not match its name"), blobs: [victim.digest] }]);
+    await expect(reopened.read(victim.digest)).rejects.toThrow(`pack ${pack!.id} is damaged: blob ${victim.digest}`);
+    const other = pack!.blobs[8]!;
+    expect(sha256(await reopened.read(other.digest))).toBe(other.digest);
+  });
+
+  it("reports packs a crashed writer left without an index, and prune removes them", async () => {
+    const set = blobs(60);
+    const repo = await Repository.open(backend);
+    const crashed = repo.writer(16 * 1024);
+    for (const [digest, bytes] of set) await crashed.add(digest, bytes);
+    // Its packs are saved, then the process dies before the index is written (no close()).
+    await crashed.flush();
+    const fresh = await Repository.open(backend);
+    expect(fresh.has([...set.keys()][0]!)).toBe(false);
+    const report = await fresh.verify();
+    expect(report.unindexedPacks.length).toBeGreaterThan(0);
+    expect(report.damaged).toEqual([]);
+    const pruned = await fresh.prune(new Set());
+    expect(pruned.unindexedRemoved).toBe(report.unindexedPacks.length);
+    expect((await fresh.verify()).unindexedPacks).toEqual([]);
+    // And the next backup stores them again.
+    await store(fresh, set);
+    for (const digest of set.keys()) expect(fresh.has(digest)).toBe(true);
+  });
+
+  it("prune frees unneeded blobs, rewrites mostly-garbage packs and keeps every needed blob", async () => {
+    const first = blobs(120, 1);
+    const second = blobs(120, 2);
+    const repo = await Repository.open(backend);
+    await store(repo, first);
+    await store(repo, second);
+    const before = await repo.listPacks();
+    // Keep all of the second set and a tenth of the first.
+    const needed = new Set([...second.keys(), ...[...first.keys()].filter((_, i) => i % 10 === 0)]);
+    const report = await repo.prune(needed);
+    expect(report.packsRemoved + report.packsRewritten).toBeGreaterThan(0);
+    expect(report.bytesFreed).toBeGreaterThan(0);
+    expect(report.blobsRemoved).toBe(first.size - [...first.keys()].filter((_, i) => i % 10 === 0).length);
+    const after = await Repository.open(backend);
+    for (const digest of needed) expect(sha256(await after.read(digest))).toBe(digest);
+    for (const digest of first.keys()) if (!needed.has(digest)) expect(after.has(digest)).toBe(false);
+    const sizeOf = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    expect(sizeOf(await after.listPacks())).toBeLessThan(sizeOf(before));
+    const verified = await after.verify();
+    expect(verified).toMatchObject({ damaged: [], missingPacks: [], unindexedPacks: [] });
+    // One index object names every pack left.
+    const indexes = [];
+    for await (const o of backend.list("index/")) indexes.push(o.name);
+    expect(indexes).toHaveLength(1);
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * A format-2 repository on a storage backend: the blob store of a backup target. Its index is
+ * loaded once per session; blobs are added through pack writers and read back by range, each
+ * checked against its digest so damage is named, never passed on. Verify re-reads every pack;
+ * prune drops packs with no blob still needed, rewrites packs that are mostly garbage, removes
+ * packs no index names (what a crash mid-backup leaves), and replaces the index objects with one.
+ */
+import { gunzip } from "node:zlib";
+import { promisify } from "node:util";
+import type { StorageBackend } from "./backend.ts";
+import { decodePackHeader, PACK_MAGIC, PackFormatError, packIdOf, packName, sha256, type PackedBlob } from "./pack-format.ts";
+import { DEFAULT_PACK_BYTES, PackWriter } from "./pack-writer.ts";
+import { RepositoryIndex, saveIndex, type BlobLocation, type PackInfo } from "./repository-index.ts";
+
+const gunzipAsync = promisify(gunzip);
+
+export class BlobNotInRepositoryError extends Error {
+  readonly code = "blob_missing";
+  constructor(
+    readonly digest: string,
+    location: string,
+  ) {
+    super(`blob ${digest} is missing from the backup target ${location}`);
+  }
+}
+
+export interface PackDamage {
+  pack: string;
+  detail: string;
+  /** Blobs the damage touches (all of the pack's, when its header cannot be read). */
+  blobs: string[];
+}
+
+export interface VerifyReport {
+  packs: number;
+  blobs: number;
+  damaged: PackDamage[];
+  /** Index entries whose pack is gone. */
+  missingPacks: string[];
+  /** Packs no index names: a crashed backup's leftovers, removed by prune. */
+  unindexedPacks: string[];
+}
+
+export interface PruneReport {
+  packsRemoved: number;
+  packsRewritten: number;
+  blobsRemoved: number;
+  bytesFreed: number;
+  bytesRewritten: number;
+  unindexedRemoved: number;
+}
+
+export class Repository {
+  private constructor(
+    readonly backend: StorageBackend,
+    public index: RepositoryIndex,
+  ) {}
+
+  static async open(backend: StorageBackend): Promise<Repository> {
+    return new Repository(backend, await RepositoryIndex.load(backend));
+  }
+
+  async reload(): Promise<void> {
+    this.index = await RepositoryIndex.load(this.backend);
+  }
+
+  has(digest: string): boolean {
+    return this.index.has(digest);
+  }
+
+  writer(packBytes = DEFAULT_PACK_BYTES): PackWriter {
+    return new PackWriter(this.backend, this.index, packBytes);
+  }
+
+  /** A blob's bytes, checked against its digest. */
+  async read(digest: string): Promise<Buffer> {
+    const at = this.index.get(digest);
+    if (!at) throw new BlobNotInRepositoryError(digest, this.backend.location);
+    return this.readAt(digest, at);
+  }
+
+  private async readAt(digest: string, at: BlobLocation): Promise<Buffer> {
+    const stored = await this.backend.read(packName(at.pack), { offset: at.offset, length: at.length });
+    return unpack(at.pack, { digest, ...at }, stored);
+  }
+
+  /**
+   * Reads many blobs, each pack's in offset order and several packs at once, and hands each to
+   * `each` as it arrives. Blobs not in the repository are returned, not thrown.
+   */
+  async readMany(digests: Iterable<string>, each: (digest: string, bytes: Buffer) => Promise<void>, concurrency = 4): Promise<string[]> {
+    const missing: string[] = [];
+    const byPack = new Map<string, { digest: string; at: BlobLocation }[]>();
+    for (const digest of new Set(digests)) {
+      const at = this.index.get(digest);
+      if (!at) missing.push(digest);
+      else byPack.set(at.pack, [...(byPack.get(at.pack) ?? []), { digest, at }]);
+    }
+    const queue = [...byPack.values()].map((list) => list.sort((a, b) => a.at.offset - b.at.offset));
+    const work = async () => {
+      for (let list = queue.shift(); list; list = queue.shift()) {
+        for (const { digest, at } of list) await each(digest, await this.readAt(digest, at));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, work));
+    return missing;
+  }
+
+  /** Every pack object the backend holds, by id. */
+  async listPacks(): Promise<Map<string, number>> {
+    const packs = new Map<string, number>();
+    for await (const o of this.backend.list("packs/")) {
+      const id = packIdOf(o.name);
+      if (id) packs.set(id, o.size);
+    }
+    return packs;
+  }
+
+  /** Reads one pack whole and says what in it is damaged, or null when it is sound. */
+  async checkPack(id: string, indexed?: PackInfo): Promise<PackDamage | null> {
+    const bytes = await this.backend.read(packName(id));
+    let blobs: PackedBlob[] | null = null;
+    try {
+      blobs = decodePackHeader(id, bytes.length, bytes);
+    } catch (error) {
+      const all = (indexed?.blobs ?? []).map((b) => b.digest);
+      return { pack: id, detail: (error as Error).message, blobs: all };
+    }
+    if (sha256(bytes) === id && bytes.subarray(0, PACK_MAGIC.length).equals(PACK_MAGIC)) return null;
+    // The pack is not what its name says: find the blobs the damage reaches.
+    const touched: string[] = [];
+    for (const b of blobs) {
+      try {
+        await unpack(id, b, bytes.subarray(b.offset, b.offset + b.length));
+      } catch {
+        touched.push(b.digest);
+      }
+    }
+    return { pack: id, detail: touched.length ? `its content does not match its name; ${touched.length} blob(s) damaged` : "its content does not match its name", blobs: touched };
+  }
+
+  async verify(): Promise<VerifyReport> {
+    await this.reload();
+    const present = await this.listPacks();
+    const report: VerifyReport = { packs: present.size, blobs: this.index.size, damaged: [], missingPacks: [], unindexedPacks: [] };
+    for (const id of this.index.packs.keys()) if (!present.has(id)) report.missingPacks.push(id);
+    for (const id of present.keys()) {
+      if (!this.index.packs.has(id)) report.unindexedPacks.push(id);
+      const damage = await this.checkPack(id, this.index.packs.get(id));
+      if (damage) report.damaged.push(damage);
+    }
+    return report;
+  }
+
+  /**
+   * Keeps the blobs in `needed`, and frees the rest: a pack with none of them is removed; a pack
+   * whose needed bytes are less than `keepFraction` of it is rewritten with only those.
+   */
+  async prune(needed: Set<string>, options: { keepFraction?: number } = {}): Promise<PruneReport> {
+    const keepFraction = options.keepFraction ?? 0.5;
+    await this.reload();
+    const present = await this.listPacks();
+    const report: PruneReport = { packsRemoved: 0, packsRewritten: 0, blobsRemoved: 0, bytesFreed: 0, bytesRewritten: 0, unindexedRemoved: 0 };
+    const kept: PackInfo[] = [];
+    const writer = this.writer();
+    const doomed: string[] = [];
+    // Which copy of each needed blob is kept: the one the index resolves to.
+    const live = (pack: PackInfo) => pack.blobs.filter((b) => needed.has(b.digest) && this.index.get(b.digest)?.pack === pack.id);
+    for (const pack of this.index.packs.values()) {
+      if (!present.has(pack.id)) continue;
+      const keep = live(pack);
+      const keepBytes = keep.reduce((n, b) => n + b.length, 0);
+      if (keep.length === pack.blobs.length) {
+        kept.push(pack);
+        continue;
+      }
+      if (keep.length && keepBytes >= pack.size * keepFraction) {
+        kept.push(pack);
+        continue;
+      }
+      for (const b of keep) await writer.addStored(b, await this.backend.read(packName(pack.id), { offset: b.offset, length: b.length }));
+      if (keep.length) report.packsRewritten++;
+      else report.packsRemoved++;
+      report.bytesRewritten += keepBytes;
+      report.bytesFreed += pack.size - keepBytes;
+      report.blobsRemoved += pack.blobs.length - keep.length;
+      doomed.push(pack.id);
+    }
+    for (const [id, size] of present) {
+      if (this.index.packs.has(id)) continue;
+      doomed.push(id);
+      report.unindexedRemoved++;
+      report.bytesFreed += size;
+    }
+    // New packs and an index naming every pack kept, before anything is removed: a crash in
+    // between leaves only packs to remove again, never a needed blob without a pack.
+    const rewritten = await writer.close();
+    const old = [...this.index.objects];
+    const index = await saveIndex(this.backend, [...kept, ...writer.packs]);
+    for (const name of [...old, rewritten.index]) if (name && name !== index) await this.backend.remove(name);
+    for (const id of doomed) await this.backend.remove(packName(id));
+    await this.reload();
+    return report;
+  }
+}
+
+/** The raw bytes of a stored blob, checked against its digest. */
+async function unpack(pack: string, blob: Pick<PackedBlob, "digest" | "compression" | "rawLength">, stored: Buffer): Promise<Buffer> {
+  let raw: Buffer;
+  try {
+    raw = blob.compression === "gzip" ? await gunzipAsync(stored) : stored;
+  } catch (error) {
+    throw new PackFormatError(pack, `blob ${blob.digest} cannot be decompressed: ${(error as Error).message}`);
+  }
+  if (raw.length !== blob.rawLength || sha256(raw) !== blob.digest) throw new PackFormatError(pack, `blob ${blob.digest} does not match its digest`);
+  return raw;
+}
