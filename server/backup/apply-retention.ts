@@ -59,7 +59,7 @@ export async function applyRetention(serverName: string, ruleText: string, optio
 export async function removeSessions(
   target: BackupTarget,
   sessions: { id: number; label: string; status: string }[],
-): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number }> {
+): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number }> {
   const removed: string[] = [];
   for (const session of sessions) {
     await target.removeTree(target.sessionDir(session.label, session.status === "completed" ? "complete" : "tmp"));
@@ -71,11 +71,17 @@ export async function removeSessions(
   for (const [id, entry] of Object.entries(index.accounts)) if (entry.sessions.length === 0) delete index.accounts[id];
   await writeAccountsIndex(target, index);
   const pruned = await pruneBlobs(target);
-  return { removed, blobsPruned: pruned.count, bytesFreed: pruned.bytes };
+  return { removed, blobsPruned: pruned.count, bytesFreed: pruned.bytes, packsRemoved: pruned.packsRemoved, packsRewritten: pruned.packsRewritten, bytesRewritten: pruned.bytesRewritten };
 }
 
-/** Deletes the target's blobs that no published session refers to. */
-export async function pruneBlobs(target: BackupTarget): Promise<{ count: number; bytes: number }> {
+/**
+ * Frees the target's blobs that no published session refers to: packs with none left are
+ * removed, packs mostly garbage rewritten with what is still needed (repository.prune), packs no
+ * index names (a crashed backup's) removed, and format-1 blob files no session needs deleted.
+ */
+export async function pruneBlobs(
+  target: BackupTarget,
+): Promise<{ count: number; bytes: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number; unindexedPacksRemoved: number }> {
   const referenced = new Set<string>();
   for (const label of await readdir(target.sessionsDir).catch(() => [] as string[])) {
     const accountsDir = path.join(target.sessionDir(label, "complete"), "accounts");
@@ -84,14 +90,15 @@ export async function pruneBlobs(target: BackupTarget): Promise<{ count: number;
       for (const digest of list.split("\n")) if (digest) referenced.add(digest);
     }
   }
-  let count = 0;
-  let bytes = 0;
-  for await (const blob of target.listBlobs()) {
+  const packs = await (await target.repository()).prune(referenced);
+  let count = packs.blobsRemoved;
+  let bytes = packs.bytesFreed;
+  for await (const blob of target.listLegacyBlobs()) {
     if (referenced.has(blob.digest)) continue;
     const { size } = await stat(blob.path);
     await unlink(blob.path);
     count++;
     bytes += size;
   }
-  return { count, bytes };
+  return { count, bytes, packsRemoved: packs.packsRemoved, packsRewritten: packs.packsRewritten, bytesRewritten: packs.bytesRewritten, unindexedPacksRemoved: packs.unindexedRemoved };
 }

@@ -2,7 +2,8 @@
  * One account's part of a full backup. In a REPEATABLE READ, READ ONLY transaction (so delivery
  * goes on, no maintenance mode): the mailbox row, its items and tombstones dumped with COPY
  * through gzip, and the digests of the blobs they reference. Then, outside the transaction, each
- * blob the target lacks is copied into its content-addressed store (checked against its digest).
+ * blob the target lacks goes into the batch's pack writer (checked against its digest,
+ * compressed in the thread pool), a few at a time so reading, hashing and gzip overlap.
  * The snapshot is exactly the mailbox after its redo record `lastRedoSeq`, change number
  * `changeNumber`: a restore replays this mailbox's records after it.
  */
@@ -12,7 +13,11 @@ import type { AccountDetail } from "../directory/get-account.ts";
 import type { MailboxRow } from "../mailstore/items.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
+import type { PackWriter } from "../repository/pack-writer.ts";
 import type { BackupTarget, FileEntry } from "./target.ts";
+
+/** Blobs read and packed at once per account: enough to keep the disk and both cores busy. */
+const BLOB_CONCURRENCY = 4;
 
 export const ITEM_COLUMNS = [
   "mailbox_id", "id", "type", "parent_id", "folder_id", "date", "size", "blob_digest", "flags", "tags", "sender", "subject", "name", "metadata", "change_number",
@@ -50,6 +55,8 @@ export async function backupAccount(options: {
   directory: AccountDetail | null;
   /** Gzip blobs that compress by at least a tenth (the server's backupCompression setting). */
   compress?: boolean;
+  /** The batch's pack writer: new blobs go into its packs. */
+  writer: PackWriter;
   signal?: AbortSignal;
 }): Promise<AccountBackup | { accountId: string; skipped: string }> {
   const { store, target, sessionDir, accountId } = options;
@@ -109,17 +116,26 @@ export async function backupAccount(options: {
   let newBlobs = 0;
   let newBlobBytes = 0;
   const missingBlobs: string[] = [];
-  for (const { digest } of digests) {
-    if (options.signal?.aborted) throw new Error("aborted");
-    if ((await target.hasBlob(digest)) || (await target.isStaged(sessionDir, digest))) continue;
-    const bytes = await store.blobs.read(digest).catch(() => null);
-    if (!bytes) {
-      missingBlobs.push(digest);
-      continue;
+  const { writer } = options;
+  let next = 0;
+  const packOne = async () => {
+    while (next < digests.length) {
+      const { digest } = digests[next++]!;
+      if (options.signal?.aborted) throw new Error("aborted");
+      if (writer.holds(digest) || (await target.hasBlob(digest))) continue;
+      const bytes = await store.blobs.read(digest).catch(() => null);
+      if (!bytes) {
+        missingBlobs.push(digest);
+        continue;
+      }
+      const stored = await writer.add(digest, bytes, { compress: options.compress ?? true });
+      if (stored) {
+        newBlobs++;
+        newBlobBytes += stored;
+      }
     }
-    newBlobs++;
-    newBlobBytes += await target.stageBlob(sessionDir, digest, bytes, options.compress ?? true);
-  }
+  };
+  await Promise.all(Array.from({ length: BLOB_CONCURRENCY }, packOne));
 
   files.push(await target.writeSessionFile(sessionDir, `${dir}/blobs.txt`, Buffer.from(digests.map((d) => d.digest).join("\n"))));
   const description = {

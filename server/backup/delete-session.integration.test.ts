@@ -66,12 +66,13 @@ describe("deleteSession", () => {
     await prisma().sessionLease.delete({ where: { id: lease.id } });
 
     const blob = only.digest;
-    expect(await exists(target.blobPath(blob))).toBe(true);
+    const stored = async (digest: string) => (await target.repository({ reload: true })).has(digest);
+    expect(await stored(blob)).toBe(true);
     expect(await deleteSession({ server: "mail1", label: i1.label })).toMatchObject({ label: i1.label, status: "completed", removed: [i1.label] });
     const gone = await deleteSession({ server: "mail1", label: f1.label });
     expect(gone.removed).toEqual([f1.label]);
     expect(gone.blobsPruned).toBeGreaterThanOrEqual(1);
-    expect(await exists(target.blobPath(blob))).toBe(false);
+    expect(await stored(blob)).toBe(false);
     expect(await exists(target.sessionDir(f1.label, "complete"))).toBe(false);
     expect(await prisma().backupSession.count({ where: { label: { in: [f1.label, i1.label] } } })).toBe(0);
     const index = await readFile(path.join(target.root, "accounts-index.json"), "utf8");

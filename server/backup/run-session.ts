@@ -12,7 +12,7 @@
  * declared interrupted meanwhile) and keeps its heartbeat fresh. A session that does not reach
  * the rename stays in tmp/ marked failed, aborted or interrupted, and no restore reads it.
  */
-import { readdir, rm, stat } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { consolePool, prisma } from "../db/console-db.ts";
@@ -111,6 +111,9 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   // One connection and one directory query for the whole batch.
   const client = await ctx.store.pool.connect();
   const directory = await getAccounts(accounts.map((a) => a.accountId));
+  // One pack writer per batch: its packs and then its index object are saved when the batch
+  // ends, before its accounts count as backed up.
+  const writer = await ctx.target.blobWriter();
   try {
     for (const account of accounts) {
       if (alive.signal.aborted) {
@@ -128,6 +131,7 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
           directory: directory.get(account.accountId) ?? null,
           compress: ctx.server.settings.backupCompression,
           signal: alive.signal,
+          writer,
         });
         outcomes.push(result);
         const bytes = "files" in result ? result.files.reduce((n, f) => n + f.size, 0) + result.newBlobBytes : 0;
@@ -135,6 +139,12 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
       } catch (error) {
         outcomes.push({ accountId: account.accountId, email: account.email, error: alive.signal.aborted ? "session aborted" : (error as Error).message });
       }
+    }
+    try {
+      await writer.close();
+    } catch (error) {
+      // The blobs of this batch are not all safely stored: none of its accounts is backed up.
+      return outcomes.map((o) => ("files" in o ? { accountId: o.accountId, email: o.email, error: `its blobs could not be stored: ${(error as Error).message}` } : o));
     }
     return outcomes;
   } finally {
@@ -155,6 +165,20 @@ async function trimArchive(ctx: SessionContext, throughSeq: number): Promise<str
     removed.push(segment.name);
   }
   return removed;
+}
+
+/** Blobs named by the session's accounts that no index names (other workers' packs included). */
+async function unstoredBlobs(ctx: SessionContext, done: AccountBackup[]): Promise<string[]> {
+  const repo = await ctx.target.repository({ reload: true });
+  const unstored: string[] = [];
+  for (const d of done) {
+    const list = await readFile(sessionFile(ctx, `accounts/${d.accountId}/blobs.txt`), "utf8");
+    for (const digest of list.split("\n")) {
+      if (!digest || repo.has(digest) || d.missingBlobs.includes(digest)) continue;
+      if (!(await ctx.target.hasBlob(digest))) unstored.push(digest);
+    }
+  }
+  return unstored;
 }
 
 export async function finishSessionJob(serverName: string, sessionId: number, outcomes: AccountOutcome[], lostChildren: string[]): Promise<{ status: string; label: string }> {
@@ -186,10 +210,14 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
       return { status: "failed", label };
     }
 
-    // New blobs join the shared store only once they are on disk for sure.
-    await ctx.target.syncTree(ctx.dir);
-    const added = await ctx.target.commitStagedBlobs(ctx.dir);
-    await ctx.target.syncTree(ctx.target.root);
+    // Never publish a session with a blob the target cannot give back: every blob its accounts
+    // name must be in a pack an index names (or a format-1 file).
+    const unstored = await unstoredBlobs(ctx, done);
+    if (unstored.length) {
+      await fail(ctx, "failed", `${unstored.length} blob(s) the session needs are not in the target (${unstored.slice(0, 3).join(", ")}); nothing was published`);
+      return { status: "failed", label };
+    }
+    const added = { count: done.reduce((n, d) => n + d.newBlobs, 0), bytes: done.reduce((n, d) => n + d.newBlobBytes, 0) };
 
     const files: FileEntry[] = [...plan.redo.segments, ...done.flatMap((d) => d.files)];
     files.push(await ctx.target.writeSessionFile(ctx.dir, "plan.json", Buffer.from(JSON.stringify(plan, null, 2))));

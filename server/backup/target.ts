@@ -2,18 +2,21 @@
  * A backup target: a folder that describes itself (docs/backup-target.md).
  *
  *   target.json                 format, server
- *   blobs/ab/cd/<sha256>        every message body once, gzip-compressed when that saves space
- *                               (a message never starts with gzip's magic bytes, so the content
- *                               says which: one stat finds a blob)
+ *   packs/ab/<sha256>           format 2: message bodies, each once, appended to packs of tens
+ *                               of MiB, each pack named by its hash and describing itself
+ *   index/<sha256>              format 2: which pack holds each blob (server/repository)
+ *   blobs/ab/cd/<sha256>        format 1: one file per message body (read, never written now)
  *   sessions/<label>/           completed sessions only, each renamed into place whole
  *   tmp/<label>/                sessions in progress, failed, aborted or interrupted
  *   accounts-index.json         every account id, every name it had, the sessions holding it
  *
  * A session's own files are written without a sync each: the whole session folder is made
  * durable with one syncfs before it is published (a crash before that leaves it in tmp/, never
- * read). Blobs new to the target are staged inside the session folder and moved into the shared
- * store only after that sync, so the store never holds a blob that a crash could have left
- * half-written. Target-level files (target.json, the accounts index) are fsynced one by one.
+ * read). Blobs go into packs through the repository (server/repository): each pack is saved
+ * atomically and durably, then an index object names the packs of a batch; a crash leaves only
+ * packs no index names, which verify reports and prune removes. A session is published only
+ * once every blob it names is in the index. Target-level files (target.json, the accounts index)
+ * are fsynced one by one.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -23,12 +26,14 @@ import { promisify } from "node:util";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
-import { gunzip, gzip } from "node:zlib";
+import { gunzip } from "node:zlib";
+import { LocalBackend } from "../repository/local-backend.ts";
+import type { PackWriter } from "../repository/pack-writer.ts";
+import { Repository } from "../repository/repository.ts";
 
-export const TARGET_FORMAT = 1;
+export const TARGET_FORMAT = 2;
 
 const execFileAsync = promisify(execFile);
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 function isGzip(bytes: Buffer): boolean {
@@ -78,6 +83,15 @@ export function hashing(): Transform & { digest(): { sha256: string; size: numbe
 }
 
 const sessionTargets = new Map<string, Promise<BackupTarget>>();
+/** One repository (and its index) per target folder in a process, loaded once, reloaded on a miss. */
+const repositories = new Map<string, Promise<Repository>>();
+
+/** Drops the process's cached repositories (tests that remove targets; after a prune elsewhere). */
+export async function closeRepositories(): Promise<void> {
+  const open = [...repositories.values()];
+  repositories.clear();
+  for (const repo of open) await repo.then((r) => (r.backend as LocalBackend).close?.(), () => {});
+}
 
 export class BackupTarget {
   constructor(
@@ -95,10 +109,25 @@ export class BackupTarget {
     let target = sessionTargets.get(key);
     if (!target) {
       const fresh = new BackupTarget(root, server);
-      target = fresh.loadKnownBlobs().then(() => fresh);
+      // A session sees the index as it was when it began (and what its own writers add).
+      target = fresh.repository({ reload: true }).then(() => fresh);
       sessionTargets.set(key, target);
     }
     return target;
+  }
+
+  /** The format-2 blob store of this target; `reload` re-reads its index. */
+  async repository(options: { reload?: boolean } = {}): Promise<Repository> {
+    let repo = repositories.get(this.root);
+    if (!repo) {
+      repo = Repository.open(new LocalBackend(this.root));
+      repositories.set(this.root, repo);
+      repo.catch(() => repositories.delete(this.root));
+      return repo;
+    }
+    const opened = await repo;
+    if (options.reload) await opened.reload();
+    return opened;
   }
 
   static endSession(root: string, label: string): void {
@@ -162,127 +191,65 @@ export class BackupTarget {
     return { path: relative, ...hash.digest() };
   }
 
+  /** Where format 1 kept a blob, as a file of its own. */
   blobPath(digest: string): string {
     return path.join(this.root, "blobs", digest.slice(0, 2), digest.slice(2, 4), digest);
   }
 
-  /** Digests known to be in the store, so blobs shared by many accounts are looked up once. */
-  private readonly known = new Set<string>();
-  /** Digests staged per session folder, and folders already created, to save syscalls per blob. */
-  private readonly staged = new Map<string, Set<string>>();
-  private readonly madeDirs = new Set<string>();
-
-  private async makeDir(dir: string): Promise<void> {
-    if (this.madeDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    this.madeDirs.add(dir);
-  }
-
-  /**
-   * Learns, from the published sessions' blob lists, which blobs the store holds: a published
-   * session's blobs are never pruned while it exists. Saves a stat per blob on later backups.
-   */
-  async loadKnownBlobs(): Promise<void> {
-    for (const label of await readdir(this.sessionsDir).catch(() => [] as string[])) {
-      const accounts = path.join(this.sessionsDir, label, "accounts");
-      for (const account of await readdir(accounts).catch(() => [] as string[])) {
-        const list = await readFile(path.join(accounts, account, "blobs.txt"), "utf8").catch(() => "");
-        for (const digest of list.split("\n")) if (digest) this.known.add(digest);
-      }
-    }
-  }
-
+  /** Whether the target holds the blob: in a pack, or as a format-1 file. */
   async hasBlob(digest: string): Promise<boolean> {
-    if (this.known.has(digest)) return true;
-    const found = await stat(this.blobPath(digest)).then(() => true, () => false);
-    if (found) this.known.add(digest);
-    return found;
+    if ((await this.repository()).has(digest)) return true;
+    return stat(this.blobPath(digest)).then(() => true, () => false);
   }
 
-  private stagedPath(sessionDir: string, digest: string): string {
-    return path.join(sessionDir, "blobs-staged", digest.slice(0, 2), digest);
+  /** A pack writer for a batch of a session; its `close()` must come before the session is published. */
+  async blobWriter(): Promise<PackWriter> {
+    return (await this.repository()).writer();
   }
 
-  /** Whether a session has already staged this blob (another of its accounts shares it). */
-  async isStaged(sessionDir: string, digest: string): Promise<boolean> {
-    if (this.staged.get(sessionDir)?.has(digest)) return true;
-    return stat(this.stagedPath(sessionDir, digest)).then(() => true, () => false);
-  }
-
-  /**
-   * Stages a blob new to the target inside the session, checked against its digest, compressed
-   * (in the thread pool) when gzip saves at least a tenth, judged on a sample first so that
-   * incompressible attachments cost no full gzip pass. Returns the bytes it will take.
-   */
-  async stageBlob(sessionDir: string, digest: string, bytes: Buffer, compress = true): Promise<number> {
-    const actual = createHash("sha256").update(bytes).digest("hex");
-    if (actual !== digest) throw new Error(`blob ${digest} has content with digest ${actual}`);
-    if (isGzip(bytes)) throw new Error(`blob ${digest} starts with gzip's magic bytes; a message never does`);
-    // Large blobs are judged on a sample first; small ones are simply compressed and compared.
-    const sample = bytes.subarray(0, 64 * 1024);
-    const worthIt = compress && bytes.length > 512 && (bytes.length <= 256 * 1024 || (await gzipAsync(sample, { level: 1 })).length < sample.length * 0.9);
-    const packed = worthIt ? await gzipAsync(bytes, { level: 1 }) : null;
-    const data = packed !== null && packed.length < bytes.length * 0.9 ? packed : bytes;
-    const file = this.stagedPath(sessionDir, digest);
-    await this.makeDir(path.dirname(file));
-    const temp = `${file}.tmp-${randomBytes(4).toString("hex")}`;
-    await writeFile(temp, data);
-    await rename(temp, file);
-    if (!this.staged.has(sessionDir)) this.staged.set(sessionDir, new Set());
-    this.staged.get(sessionDir)!.add(digest);
-    return data.length;
-  }
-
-  /**
-   * Moves a session's staged blobs into the shared store (after the session was synced); a blob
-   * that reached the store meanwhile is dropped. Returns what was added.
-   */
-  async commitStagedBlobs(sessionDir: string): Promise<{ count: number; bytes: number }> {
-    const staged = path.join(sessionDir, "blobs-staged");
-    let count = 0;
-    let bytes = 0;
-    for (const prefix of await readdir(staged).catch(() => [] as string[])) {
-      for (const name of await readdir(path.join(staged, prefix))) {
-        if (!/^[0-9a-f]{64}$/.test(name)) continue;
-        const from = path.join(staged, prefix, name);
-        if (await this.hasBlob(name)) continue;
-        const to = this.blobPath(name);
-        await this.makeDir(path.dirname(to));
-        bytes += (await stat(from)).size;
-        await rename(from, to);
-        this.known.add(name);
-        count++;
-      }
-    }
-    await rm(staged, { recursive: true, force: true });
-    this.staged.delete(sessionDir);
-    this.madeDirs.clear();
-    return { count, bytes };
-  }
-
-  /** Stores one blob directly (durably); used where there is no session to stage it in. */
+  /** Stores one blob at once (in a pack of its own); used where there is no session. */
   async putBlob(digest: string, bytes: Buffer): Promise<{ created: boolean; stored: number }> {
     if (await this.hasBlob(digest)) return { created: false, stored: 0 };
-    const actual = createHash("sha256").update(bytes).digest("hex");
-    if (actual !== digest) throw new Error(`blob ${digest} has content with digest ${actual}`);
-    const written = await this.writeAtomic(this.blobPath(digest), bytes);
-    this.known.add(digest);
-    return { created: true, stored: written.size };
+    const writer = await this.blobWriter();
+    const stored = await writer.add(digest, bytes);
+    await writer.close();
+    return { created: stored > 0, stored };
   }
 
-  /** Forgets what it knew of the store (after blobs were pruned). */
-  forgetKnownBlobs(): void {
-    this.known.clear();
-    this.madeDirs.clear();
-  }
-
+  /** A blob's bytes, checked against its digest: from its pack, or from a format-1 file. */
   async readBlob(digest: string): Promise<Buffer> {
+    const repo = await this.repository();
+    if (repo.has(digest)) return repo.read(digest);
     const raw = await readFile(this.blobPath(digest)).catch(() => null);
-    if (!raw) throw new Error(`blob ${digest} is missing from the backup target`);
-    return isGzip(raw) ? gunzipAsync(raw) : raw;
+    if (raw) {
+      const bytes = isGzip(raw) ? await gunzipAsync(raw) : raw;
+      if (createHash("sha256").update(bytes).digest("hex") !== digest) throw new Error(`blob ${digest} of the backup target (${this.blobPath(digest)}) is damaged: its content does not hash to its name`);
+      return bytes;
+    }
+    // Written since this process loaded the index (another worker's session)?
+    await repo.reload();
+    if (repo.has(digest)) return repo.read(digest);
+    throw new Error(`blob ${digest} is missing from the backup target`);
   }
 
-  async *listBlobs(): AsyncGenerator<{ digest: string; path: string }> {
+  /**
+   * Reads many blobs, each pack once and in order (several packs at a time), handing each to
+   * `each`; format-1 files are read one by one. Returns the digests the target does not hold.
+   */
+  async readBlobs(digests: string[], each: (digest: string, bytes: Buffer) => Promise<void>, concurrency = 4): Promise<string[]> {
+    const repo = await this.repository();
+    if (digests.some((d) => !repo.has(d))) await repo.reload();
+    const missing: string[] = [];
+    for (const digest of await repo.readMany(digests, each, concurrency)) {
+      const bytes = await this.readBlob(digest).catch(() => null);
+      if (bytes) await each(digest, bytes);
+      else missing.push(digest);
+    }
+    return missing;
+  }
+
+  /** Format-1 blob files, for prune. */
+  async *listLegacyBlobs(): AsyncGenerator<{ digest: string; path: string }> {
     const base = path.join(this.root, "blobs");
     for (const a of await readdir(base).catch(() => [] as string[])) {
       for (const b of await readdir(path.join(base, a)).catch(() => [] as string[])) {

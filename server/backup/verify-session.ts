@@ -4,6 +4,7 @@
  * accounts refer to (present, and its content hashes to its name), and the redo segments (their
  * own checksums, and that together they cover the session's sequence range without a hole).
  */
+import { PackFormatError } from "../repository/pack-format.ts";
 import { createHash } from "node:crypto";
 import { open, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -61,8 +62,13 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
     for (const digest of list.split("\n").filter(Boolean)) {
       report.blobs++;
       if (blobCache.get(digest)) continue;
-      const bytes = await target.readBlob(digest).catch(() => null);
-      if (!bytes) problem("blob", digest, `missing from the target (needed by accounts/${account})`);
+      // A blob in a damaged pack is named with the pack; bytes are checked against the digest.
+      let failure = "";
+      const bytes = await target.readBlob(digest).catch((error: Error) => {
+        failure = error instanceof PackFormatError ? error.message : "";
+        return null;
+      });
+      if (!bytes) problem("blob", digest, failure ? `${failure} (needed by accounts/${account})` : `missing from the target (needed by accounts/${account})`);
       else if (createHash("sha256").update(bytes).digest("hex") !== digest) problem("blob", digest, `content does not hash to its name (needed by accounts/${account})`);
       else blobCache.set(digest, true);
     }

@@ -154,10 +154,13 @@ export class Repository {
 
   /**
    * Keeps the blobs in `needed`, and frees the rest: a pack with none of them is removed; a pack
-   * whose needed bytes are less than `keepFraction` of it is rewritten with only those.
+   * whose needed bytes are less than `keepFraction` of it is rewritten with only those, and so is
+   * any pack under `smallPackBytes` that holds garbage (cheap to rewrite, and it merges the small
+   * packs that incrementals leave). Garbage in a big, mostly needed pack stays until it grows.
    */
-  async prune(needed: Set<string>, options: { keepFraction?: number } = {}): Promise<PruneReport> {
+  async prune(needed: Set<string>, options: { keepFraction?: number; smallPackBytes?: number } = {}): Promise<PruneReport> {
     const keepFraction = options.keepFraction ?? 0.5;
+    const smallPackBytes = options.smallPackBytes ?? DEFAULT_PACK_BYTES / 4;
     await this.reload();
     const present = await this.listPacks();
     const report: PruneReport = { packsRemoved: 0, packsRewritten: 0, blobsRemoved: 0, bytesFreed: 0, bytesRewritten: 0, unindexedRemoved: 0 };
@@ -174,7 +177,7 @@ export class Repository {
         kept.push(pack);
         continue;
       }
-      if (keep.length && keepBytes >= pack.size * keepFraction) {
+      if (keep.length && keepBytes >= pack.size * keepFraction && pack.size >= smallPackBytes) {
         kept.push(pack);
         continue;
       }

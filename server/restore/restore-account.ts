@@ -140,22 +140,21 @@ export async function restoreAccount(options: {
       await consolePool().query("UPDATE account SET status = 'maintenance' WHERE id = $1", [accountId]);
     }
 
-    // Blobs back from the backup, several at a time, made durable by one sync before the
-    // metadata that refers to them commits.
+    // Blobs back from the backup: only those the volume lacks, each pack read once and in
+    // order, several packs at a time, and made durable by one sync before the metadata that
+    // refers to them commits. A blob the backup cannot give back (damaged, missing) fails the
+    // account before anything is written wrong.
     let blobsCopied = 0;
     const t0 = performance.now();
     if (!options.excludeBlobs) {
-      let next = 0;
-      const copyOne = async () => {
-        while (next < digests.length) {
-          const digest = digests[next++]!;
-          if (options.signal?.aborted) throw new Error("restore aborted");
-          if (await store.blobs.has(digest)) continue;
-          await store.blobs.put(await target.readBlob(digest), digest, { sync: false, knownAbsent: true });
-          blobsCopied++;
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, copyOne));
+      const lacking: string[] = [];
+      for (const digest of digests) if (!(await store.blobs.has(digest))) lacking.push(digest);
+      const missing = await target.readBlobs(lacking, async (digest, bytes) => {
+        if (options.signal?.aborted) throw new Error("restore aborted");
+        await store.blobs.put(bytes, digest, { sync: false, knownAbsent: true });
+        blobsCopied++;
+      });
+      if (missing.length) throw new Error(`${missing.length} blob(s) of ${account.snapshot?.session ?? "the backup"} are missing from the backup target (${missing.slice(0, 3).join(", ")}); run verify`);
       if (blobsCopied) await store.blobs.syncVolume();
     }
 
