@@ -11,7 +11,7 @@ export function registerVerify(program: Command): void {
     .description("re-read backup sessions: every checksum, every blob, redo continuity; exit 1 on damage")
     .requiredOption("-s, --server <name>", "mailbox server")
     .option("--label <label>", "one session (also -lb)")
-    .option("--all", "every published session")
+    .option("--all", "every published session, and every pack of the repository")
     .option("--json", "print JSON")
     .action(async (opts: { server: string; label?: string; all?: boolean; json?: boolean }) => {
       if (Boolean(opts.label) === Boolean(opts.all)) throw new InvalidInputError("verify one session (-lb <label>) or all of them (--all)");
@@ -21,7 +21,11 @@ export function registerVerify(program: Command): void {
       if (opts.json) printJson(reports);
       else
         for (const r of reports) {
-          console.log(`${r.label}: ${r.ok ? "ok" : "DAMAGED"} (${r.files} files, ${r.blobs} blob references, ${r.segments} redo segments)`);
+          console.log(
+            r.label === "repository"
+              ? `repository: ${r.ok ? "ok" : "DAMAGED"} (${r.files} packs, ${r.blobs} blobs)`
+              : `${r.label}: ${r.ok ? "ok" : "DAMAGED"} (${r.files} files, ${r.blobs} blob references, ${r.segments} redo segments)`,
+          );
           for (const p of r.problems) console.log(`  ${p.kind} ${p.path}: ${p.message}`);
         }
       if (reports.some((r) => !r.ok)) process.exitCode = 1;

@@ -17,6 +17,8 @@ import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { abortBackup } from "./abort-backup.ts";
+import { pruneBlobs } from "./apply-retention.ts";
+import { verifyServerBackups } from "./verify-session.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { BackupTarget } from "./target.ts";
 
@@ -25,9 +27,9 @@ let store: Mailstore;
 let target: BackupTarget;
 const children: ChildProcess[] = [];
 
-function spawnWorker(): ChildProcess {
+function spawnWorker(env: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "workers/main.ts", "--server", "mail1"], {
-    env: { ...process.env, LOG_LEVEL: "warn" },
+    env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: "ignore",
   });
   children.push(child);
@@ -68,9 +70,10 @@ afterAll(async () => {
 
 describe("a worker killed in the middle of a backup", () => {
   it("leaves an interrupted session and last_backup_at unchanged, and the next backup succeeds", async () => {
-    const worker = spawnWorker();
+    // Small packs, so the worker dies with packs saved whose index it never wrote.
+    const worker = spawnWorker({ MAILVAULT_PACK_BYTES: "65536" });
     const { label } = await submitBackup({ server: "mail1", type: "full" });
-    await until("the backup to be under way", async () => (await session(label)).accountsDone >= 1);
+    await until("the backup to be under way with packs saved", async () => (await session(label)).accountsDone >= 1 && (await (await target.repository()).listPacks()).size > 0);
     worker.kill("SIGKILL");
     await new Promise((r) => worker.once("exit", r));
 
@@ -92,6 +95,16 @@ describe("a worker killed in the middle of a backup", () => {
     expect(await readdir(target.sessionsDir)).toEqual([next.label]);
     const { rows: after } = await store.pool.query("SELECT count(*)::int AS n FROM mailstore.mailbox WHERE last_backup_at IS NOT NULL");
     expect(after[0].n).toBe(40);
+
+    // Verify finds nothing missing or damaged, and reports the dead worker's packs as garbage;
+    // prune removes them, and what the session needs stays.
+    const reports = await verifyServerBackups("mail1", { all: true });
+    expect(reports.every((r) => r.ok)).toBe(true);
+    const garbage = reports.find((r) => r.label === "repository")!.problems.filter((p) => p.kind === "garbage");
+    expect(garbage.length).toBeGreaterThan(0);
+    expect((await pruneBlobs(target)).unindexedPacksRemoved).toBe(garbage.length);
+    const again = await verifyServerBackups("mail1", { all: true });
+    expect(again.every((r) => r.ok && r.problems.length === 0)).toBe(true);
   });
 });
 

@@ -79,8 +79,10 @@ describe("deleteSession", () => {
     expect(index).not.toContain(f1.label);
     expect(index).toContain(f2.label);
     const reports = await verifyServerBackups("mail1", { all: true });
-    expect(reports.map((r) => r.label).sort()).toEqual([f2.label, i2.label].sort());
+    expect(reports.map((r) => r.label).sort()).toEqual([f2.label, i2.label, "repository"].sort());
     expect(reports.every((r) => r.ok)).toBe(true);
+    // Prune left no garbage: every pack is named by the index.
+    expect(reports.find((r) => r.label === "repository")!.problems).toEqual([]);
   });
 
   it("always deletes a failed session, refuses while a backup runs, and 404s an unknown label", async () => {

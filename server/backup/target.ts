@@ -27,6 +27,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
 import { gunzip } from "node:zlib";
+import { config } from "../config.ts";
 import { LocalBackend } from "../repository/local-backend.ts";
 import type { PackWriter } from "../repository/pack-writer.ts";
 import { Repository } from "../repository/repository.ts";
@@ -204,7 +205,7 @@ export class BackupTarget {
 
   /** A pack writer for a batch of a session; its `close()` must come before the session is published. */
   async blobWriter(): Promise<PackWriter> {
-    return (await this.repository()).writer();
+    return (await this.repository()).writer(config().MAILVAULT_PACK_BYTES);
   }
 
   /** Stores one blob at once (in a pack of its own); used where there is no session. */

@@ -4,7 +4,7 @@
  * accounts refer to (present, and its content hashes to its name), and the redo segments (their
  * own checksums, and that together they cover the session's sequence range without a hole).
  */
-import { PackFormatError } from "../repository/pack-format.ts";
+import { PackFormatError, packName } from "../repository/pack-format.ts";
 import { createHash } from "node:crypto";
 import { open, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -15,7 +15,7 @@ import { getServer } from "../directory/list-servers.ts";
 import { BackupTarget, hashFile, type FileEntry } from "./target.ts";
 
 export interface VerifyProblem {
-  kind: "manifest" | "file" | "blob" | "redo";
+  kind: "manifest" | "file" | "blob" | "redo" | "pack" | "garbage";
   path: string;
   message: string;
 }
@@ -117,10 +117,28 @@ export async function publishedLabels(target: BackupTarget): Promise<string[]> {
   return (await readdir(target.sessionsDir).catch(() => [] as string[])).sort();
 }
 
-/** The `backup.verify` job: one session or every published one of a server. */
+/**
+ * The repository as a whole: every pack re-read against its name, index entries whose pack is
+ * gone, and packs no index names (garbage a crashed or running backup left, which prune removes:
+ * reported, but not damage).
+ */
+export async function verifyRepository(target: BackupTarget): Promise<SessionVerification> {
+  const repo = await target.repository();
+  const found = await repo.verify();
+  const problems: VerifyProblem[] = [
+    ...found.damaged.map((d) => ({ kind: "pack" as const, path: packName(d.pack), message: `${d.detail}${d.blobs.length ? `; blobs touched: ${d.blobs.join(", ")}` : ""}` })),
+    ...found.missingPacks.map((id) => ({ kind: "pack" as const, path: packName(id), message: "is named by the index but missing" })),
+    ...found.unindexedPacks.map((id) => ({ kind: "garbage" as const, path: packName(id), message: "no index names it (left by a crashed or running backup); prune removes it" })),
+  ];
+  return { label: "repository", ok: found.damaged.length === 0 && found.missingPacks.length === 0, files: found.packs, blobs: found.blobs, segments: 0, problems };
+}
+
+/** The `backup.verify` job: one session, or every published one of a server and its repository. */
 export async function verifyServerBackups(serverName: string, options: { label?: string; all?: boolean }): Promise<SessionVerification[]> {
   const server = await getServer(serverName);
   const target = new BackupTarget(server.backupTarget, server.name);
   const labels = options.all ? await publishedLabels(target) : [options.label!];
-  return verifySessions(target, labels);
+  const reports = await verifySessions(target, labels);
+  if (options.all) reports.push(await verifyRepository(target));
+  return reports;
 }
