@@ -1,8 +1,8 @@
 /**
  * The full backup a restore run asks for once its accounts are restored, so their next restore
- * starts from their new state (a prefixed copy has no other full backup). It runs as its own job
- * (`restore.backup`): when another backup of the server is running, the job waits for it and
- * tries again, for as long as it takes, rather than being dropped. A backup that snapshotted the
+ * starts from their new state (a prefixed copy has no other full backup). The run queues it as
+ * it ends; when another backup of the server is running, a job of its own (`restore.backup`)
+ * waits for that one and tries again, for as long as it takes, rather than dropping it. A backup that snapshotted the
  * restored accounts after the run ended already did the work: the job then queues nothing. The
  * run's result says where it stands: waiting for which session, included in which, or queued as
  * which.

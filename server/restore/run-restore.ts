@@ -7,13 +7,15 @@
  * broken puts its account in maintenance), the sessions' leases are released, and a full backup
  * of the restored accounts is queued, so the next restore of them starts from their new state.
  */
-import { consolePool, prisma } from "../db/console-db.ts";
+import { prisma } from "../db/console-db.ts";
 import { DatabaseConnectionLostError, isTransientDbError } from "../db/transient-error.ts";
-import { SessionNotFoundError } from "../backup/errors.ts";
+import { BackupInProgressError, SessionNotFoundError } from "../backup/errors.ts";
+import { submitBackup } from "../backup/submit-backup.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
 import { settleEarlierAttempt } from "./earlier-attempt.ts";
+import { describeFollowUp, type FollowUpState } from "./follow-up-backup.ts";
 import { restoreAccount, type AccountRestoreResult } from "./restore-account.ts";
 import { restoreSummary, secureUnrestored } from "./secure-unrestored.ts";
 
@@ -111,6 +113,23 @@ export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[]
   const status = run.abortRequested ? "aborted" : notRestored.length ? (done.length ? "partial" : "failed") : "completed";
   const summary = restoreSummary(done.length, notRestored);
 
+  // The restored accounts' next restore should start from their new state: their full backup is
+  // queued now, or, while another backup runs, by a job of its own that waits for it.
+  let fullBackup: string | null = null;
+  if (done.length) {
+    const accounts = done.map((d) => d.target);
+    const first = await submitBackup({ server: plan.server, type: "full", accounts, requestedBy: `after ${run.label}` }).then(
+      (b): FollowUpState => ({ queued: b.label }),
+      (error: Error): FollowUpState => (error instanceof BackupInProgressError ? { waitingFor: error.label } : { notQueued: error.message }),
+    );
+    fullBackup = describeFollowUp(first);
+    if ("waitingFor" in first) {
+      await enqueueJob(plan.server, "restore.backup", { runId, accounts }).catch((error: Error) => {
+        fullBackup = `not queued: ${error.message}`;
+      });
+    }
+  }
+
   await prisma().restoreRun.update({
     where: { id: runId },
     data: {
@@ -118,16 +137,9 @@ export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[]
       endedAt: new Date(),
       currentAccount: null,
       error: notRestored.length ? summary : null,
-      result: JSON.parse(JSON.stringify({ restored: done, failures, skipped, notRestored, summary, fullBackup: done.length ? "to be queued once no other backup runs" : null })),
+      result: JSON.parse(JSON.stringify({ restored: done, failures, skipped, notRestored, summary, fullBackup })),
     },
   });
-  // The restored accounts' next restore should start from their new state: their full backup
-  // is a job of its own that waits for a running backup instead of being dropped.
-  if (done.length) {
-    await enqueueJob(plan.server, "restore.backup", { runId, accounts: done.map((d) => d.target) }).catch((error: Error) =>
-      consolePool().query("UPDATE restore_run SET result = jsonb_set(result, '{fullBackup}', to_jsonb($2::text)) WHERE id = $1", [runId, `not queued: ${error.message}`]),
-    );
-  }
   await prisma().sessionLease.deleteMany({ where: { holder: run.label } });
   return { status, label: run.label, summary };
 }

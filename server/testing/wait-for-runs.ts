@@ -3,7 +3,7 @@
  * outcome in the catalog, the way a user watching the console would.
  */
 import { submitBackup } from "../backup/submit-backup.ts";
-import { prisma } from "../db/console-db.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
 import { submitRestore, type RestoreInput, type SubmittedRestore } from "../restore/submit-restore.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,12 +20,27 @@ export async function waitFor<T>(probe: () => Promise<T | null | undefined | fal
 
 /** Waits until no backup is queued or running (a restore queues one when it ends). */
 export async function backupsSettled(): Promise<void> {
-  await waitFor(async () => (await prisma().backupSession.count({ where: { status: { in: ["queued", "running"] } } })) === 0, "running backups to end");
+  await waitFor(async () => (await prisma().backupSession.count({ where: { status: { in: ["queued", "running"] } } })) === 0, "running backups to end", 120_000);
+}
+
+/**
+ * Waits until no restore runs and no restore's follow-up backup is still to be queued, then
+ * until no backup runs: a test that seals or moves redo must not race a follow-up backup.
+ */
+export async function restoresSettled(): Promise<void> {
+  await waitFor(async () => {
+    const { rows } = await consolePool().query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM restore_run
+        WHERE status IN ('queued', 'running', 'failing') OR result->>'fullBackup' LIKE 'to be queued%' OR result->>'fullBackup' LIKE 'waiting for%'`,
+    );
+    return rows[0]!.n === 0;
+  }, "restores and their follow-up backups to be queued", 120_000);
+  await backupsSettled();
 }
 
 /** Runs a backup session to its end and returns its label; throws unless it completed. */
 export async function runBackup(server: string, type: "full" | "incremental"): Promise<{ label: string; sessionId: number; jobId: string }> {
-  await backupsSettled();
+  await restoresSettled();
   const submitted = await submitBackup({ server, type, accounts: type === "full" ? "all" : undefined });
   const row = await waitFor(async () => {
     const s = await prisma().backupSession.findFirstOrThrow({ where: { label: submitted.label } });
