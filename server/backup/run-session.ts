@@ -263,8 +263,9 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
 
     await ctx.target.syncTree(ctx.dir);
     await ctx.target.publish(label);
-    await recordCompleted(ctx, description, done);
+    // The target is complete (accounts index included) before the catalog says the session is.
     await updateAccountsIndex(ctx.target, label, description.accounts!);
+    await recordCompleted(ctx, description, done);
     const trimmed = await trimArchive(ctx, plan.redo.throughSeq);
     return { status: "completed", label, ...{ trimmedSegments: trimmed.length } };
   } catch (error) {

@@ -197,9 +197,18 @@ export class BackupTarget {
     return path.join(this.root, "blobs", digest.slice(0, 2), digest.slice(2, 4), digest);
   }
 
+  /** Whether this target has format-1 blob files at all (asked once: most targets have none). */
+  private legacy: Promise<boolean> | undefined;
+
+  private hasLegacyBlobs(): Promise<boolean> {
+    this.legacy ??= stat(path.join(this.root, "blobs")).then((s) => s.isDirectory(), () => false);
+    return this.legacy;
+  }
+
   /** Whether the target holds the blob: in a pack, or as a format-1 file. */
   async hasBlob(digest: string): Promise<boolean> {
     if ((await this.repository()).has(digest)) return true;
+    if (!(await this.hasLegacyBlobs())) return false;
     return stat(this.blobPath(digest)).then(() => true, () => false);
   }
 

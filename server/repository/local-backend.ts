@@ -259,7 +259,16 @@ export class LocalBackend implements StorageBackend {
       if (!stats && create) {
         await mkdir(abs).then(
           () => syncFolder(path.dirname(abs)),
-          (error) => (errno(error) === "EEXIST" ? undefined : Promise.reject(error)),
+          async (error) => {
+            if (errno(error) === "EEXIST") return;
+            if (errno(error) !== "ENOENT") throw error;
+            // A parent we remembered was removed behind our back (a target wiped and made
+            // again): forget what we knew and check every level again.
+            this.folders.clear();
+            const parent = level.split("/").slice(0, -1).join("/");
+            if (!(await this.ensureFolder(parent, true))) throw error;
+            await mkdir(abs).then(() => syncFolder(path.dirname(abs)), (again) => (errno(again) === "EEXIST" ? undefined : Promise.reject(again)));
+          },
         );
         stats = await lstat(abs);
       }
