@@ -14,6 +14,13 @@ import { RepositoryIndex, saveIndex, type BlobLocation, type PackInfo } from "./
 
 const gunzipAsync = promisify(gunzip);
 
+/** readMany reads neighbouring blobs of a pack in one span when they are closer than this... */
+const SPAN_GAP_BYTES = 1024 * 1024;
+/** ...and the span stays under this. */
+const SPAN_MAX_BYTES = 16 * 1024 * 1024;
+/** Blobs of a span decompressed, checked and handed on at once (the volume's writes overlap). */
+const HAND_ON_CONCURRENCY = 8;
+
 export class BlobNotInRepositoryError extends Error {
   readonly code = "blob_missing";
   constructor(
@@ -85,8 +92,11 @@ export class Repository {
   }
 
   /**
-   * Reads many blobs, each pack's in offset order and several packs at once, and hands each to
-   * `each` as it arrives. Blobs not in the repository are returned, not thrown.
+   * Reads many blobs and hands each to `each`. The blobs of a pack are read in offset order as
+   * a few large spans (neighbours less than a MiB apart are read in one go, up to 16 MiB), several
+   * spans at once, and each span's blobs are handed on together, so a restore reads each pack
+   * once and sequentially while the volume is written in parallel. Blobs not in the repository
+   * are returned, not thrown.
    */
   async readMany(digests: Iterable<string>, each: (digest: string, bytes: Buffer) => Promise<void>, concurrency = 4): Promise<string[]> {
     const missing: string[] = [];
@@ -94,12 +104,37 @@ export class Repository {
     for (const digest of new Set(digests)) {
       const at = this.index.get(digest);
       if (!at) missing.push(digest);
-      else byPack.set(at.pack, [...(byPack.get(at.pack) ?? []), { digest, at }]);
+      else {
+        let list = byPack.get(at.pack);
+        if (!list) byPack.set(at.pack, (list = []));
+        list.push({ digest, at });
+      }
     }
-    const queue = [...byPack.values()].map((list) => list.sort((a, b) => a.at.offset - b.at.offset));
+    const spans: { pack: string; offset: number; end: number; blobs: { digest: string; at: BlobLocation }[] }[] = [];
+    for (const [pack, list] of byPack) {
+      list.sort((a, b) => a.at.offset - b.at.offset);
+      let span: (typeof spans)[number] | undefined;
+      for (const blob of list) {
+        const end = blob.at.offset + blob.at.length;
+        if (span && blob.at.offset - span.end < SPAN_GAP_BYTES && end - span.offset <= SPAN_MAX_BYTES) {
+          span.end = Math.max(span.end, end);
+          span.blobs.push(blob);
+        } else spans.push((span = { pack, offset: blob.at.offset, end, blobs: [blob] }));
+      }
+    }
     const work = async () => {
-      for (let list = queue.shift(); list; list = queue.shift()) {
-        for (const { digest, at } of list) await each(digest, await this.readAt(digest, at));
+      for (let span = spans.shift(); span; span = spans.shift()) {
+        const bytes = await this.backend.read(packName(span.pack), { offset: span.offset, length: span.end - span.offset });
+        const from = span.offset;
+        const blobs = span.blobs;
+        let next = 0;
+        const handOn = async () => {
+          for (let i = next++; i < blobs.length; i = next++) {
+            const { digest, at } = blobs[i]!;
+            await each(digest, await unpack(at.pack, { digest, ...at }, bytes.subarray(at.offset - from, at.offset - from + at.length)));
+          }
+        };
+        await Promise.all(Array.from({ length: HAND_ON_CONCURRENCY }, handOn));
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, work));

@@ -148,7 +148,11 @@ export async function restoreAccount(options: {
     const t0 = performance.now();
     if (!options.excludeBlobs) {
       const lacking: string[] = [];
-      for (const digest of digests) if (!(await store.blobs.has(digest))) lacking.push(digest);
+      for (let i = 0; i < digests.length; i += 64) {
+        const batch = digests.slice(i, i + 64);
+        const present = await Promise.all(batch.map((d) => store.blobs.has(d)));
+        batch.forEach((d, j) => present[j] || lacking.push(d));
+      }
       const missing = await target.readBlobs(lacking, async (digest, bytes) => {
         if (options.signal?.aborted) throw new Error("restore aborted");
         await store.blobs.put(bytes, digest, { sync: false, knownAbsent: true });
