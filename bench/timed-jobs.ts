@@ -1,0 +1,57 @@
+/**
+ * Backups and restores timed the way a user sees them (submit to "completed" in the catalog), and
+ * the wait a bench needs before it touches a server's folders again: the catalog says
+ * "completed" while the finish job may still be running (trimming the redo archive, recording
+ * its outcome), and a restore queues a follow-up full as it ends.
+ */
+import { submitBackup } from "../server/backup/submit-backup.ts";
+import { consolePool, prisma } from "../server/db/console-db.ts";
+import { serverQueue } from "../server/jobs/queues.ts";
+import { submitRestore } from "../server/restore/submit-restore.ts";
+import { secondsSince, until } from "./bench-env.ts";
+
+export async function timedBackup(server: string, type: "full" | "incremental") {
+  const started = performance.now();
+  const { label } = await submitBackup({ server, type, accounts: type === "full" ? "all" : undefined, requestedBy: "bench" });
+  const session = await until(async () => {
+    const s = await prisma().backupSession.findFirstOrThrow({ where: { label } });
+    return !["queued", "running"].includes(s.status) && s;
+  });
+  if (session.status !== "completed") throw new Error(`${label} ${session.status}: ${session.error}`);
+  return { seconds: secondsSince(started), session };
+}
+
+export interface RestoredAccount {
+  replayed: number;
+  blobsCopied: number;
+  timings: { blobsMs: number; loadMs: number; replayMs: number };
+}
+
+export async function timedRestore(input: Parameters<typeof submitRestore>[0]) {
+  const started = performance.now();
+  const run = await submitRestore(input);
+  if (run.dryRun) throw new Error("expected a restore run, got a plan");
+  const row = await until(async () => {
+    const r = await prisma().restoreRun.findUniqueOrThrow({ where: { id: run.runId } });
+    return !["queued", "running", "failing"].includes(r.status) && r;
+  }, 20);
+  if (row.status !== "completed") throw new Error(`${row.label} ${row.status}: ${row.error}`);
+  return { seconds: secondsSince(started), result: row.result as unknown as { restored: RestoredAccount[] } };
+}
+
+/**
+ * Waits until no restore runs or still has its follow-up full to queue, no backup is queued or
+ * running, and the server's queue has no job left.
+ */
+export async function queueIdle(server: string): Promise<void> {
+  await until(async () => {
+    const { rows } = await consolePool().query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM restore_run
+                WHERE status IN ('queued', 'running', 'failing') OR result->>'fullBackup' LIKE 'to be queued%' OR result->>'fullBackup' LIKE 'waiting for%')
+            + (SELECT count(*) FROM backup_session WHERE status IN ('queued', 'running')) AS n`,
+    );
+    if (Number(rows[0]!.n) > 0) return false;
+    const counts = await serverQueue(server).getJobCounts("active", "waiting", "delayed", "prioritized", "waiting-children");
+    return Object.values(counts).every((n) => n === 0);
+  }, 100);
+}
