@@ -60,6 +60,7 @@ export interface WriterTotals {
 export class PackWriter {
   private current: OpenPack = PackWriter.empty();
   private readonly written: PackInfo[] = [];
+  /** Blobs this writer took on; `claimed` holds every writer's of this repository in the process. */
   private readonly taken = new Set<string>();
   private saving: Promise<void> = Promise.resolve();
   private failed: unknown = null;
@@ -69,6 +70,11 @@ export class PackWriter {
     private readonly backend: StorageBackend,
     private readonly index: RepositoryIndex,
     private readonly packBytes = DEFAULT_PACK_BYTES,
+    /**
+     * Blobs taken on by any writer of the repository in this process and not yet closed, so that
+     * batches running side by side store a blob new to all of them once, not once each.
+     */
+    private readonly claimed: Set<string> = new Set(),
   ) {}
 
   private static empty(): OpenPack {
@@ -82,7 +88,17 @@ export class PackWriter {
 
   /** Whether the repository or this writer already holds the blob. */
   holds(digest: string): boolean {
-    return this.index.has(digest) || this.taken.has(digest);
+    return this.index.has(digest) || this.taken.has(digest) || this.claimed.has(digest);
+  }
+
+  private take(digest: string): void {
+    this.taken.add(digest);
+    this.claimed.add(digest);
+  }
+
+  private release(digest: string): void {
+    this.taken.delete(digest);
+    this.claimed.delete(digest);
   }
 
   /**
@@ -91,10 +107,10 @@ export class PackWriter {
    */
   async add(digest: string, bytes: Buffer, options: { compress?: boolean } = {}): Promise<number> {
     if (this.holds(digest)) return 0;
-    this.taken.add(digest);
+    this.take(digest);
     const actual = sha256(bytes);
     if (actual !== digest) {
-      this.taken.delete(digest);
+      this.release(digest);
       throw new BlobDigestError(digest, actual);
     }
     if (isGzip(bytes)) throw new Error(`blob ${digest} starts with gzip's magic bytes; a message never does`);
@@ -152,8 +168,14 @@ export class PackWriter {
 
   /** Saves what is left and the index object of this writer's packs. */
   async close(): Promise<WriterTotals> {
-    await this.flush();
-    if (this.written.length) this.totals.index = await saveIndex(this.backend, this.written);
-    return { ...this.totals };
+    try {
+      await this.flush();
+      if (this.written.length) this.totals.index = await saveIndex(this.backend, this.written);
+      return { ...this.totals };
+    } finally {
+      // Stored (and in the index) or not stored at all: either way no longer this writer's
+      // to vouch for, so another writer stores what this one could not.
+      for (const digest of this.taken) this.claimed.delete(digest);
+    }
   }
 }

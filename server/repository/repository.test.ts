@@ -131,4 +131,34 @@ describe("format-2 repository", () => {
     for await (const o of backend.list("index/")) indexes.push(o.name);
     expect(indexes).toHaveLength(1);
   });
+
+  it("stores a blob once when two writers of the process take it on side by side, and again once one fails", async () => {
+    const set = blobs(80, 3);
+    const repo = await Repository.open(backend);
+    const [a, b] = [repo.writer(16 * 1024), repo.writer(16 * 1024)];
+    const stored = await Promise.all([a, b].map(async (w) => {
+      let n = 0;
+      for (const [digest, bytes] of set) if (await w.add(digest, bytes)) n++;
+      return n;
+    }));
+    expect(stored[0]! + stored[1]!).toBe(set.size);
+    await Promise.all([a.close(), b.close()]);
+    const reopened = await Repository.open(backend);
+    const copies = [...reopened.index.packs.values()].reduce((n, p) => n + p.blobs.length, 0);
+    expect(copies).toBe(set.size);
+
+    // A writer that fails to save releases what it took on, so the next one stores it.
+    const fresh = blobs(5, 4);
+    const failing = reopened.writer();
+    const save = backend.save.bind(backend);
+    backend.save = async () => {
+      throw new Error("disk full");
+    };
+    for (const [digest, bytes] of fresh) await failing.add(digest, bytes);
+    await expect(failing.close()).rejects.toThrow("disk full");
+    backend.save = save;
+    const retry = reopened.writer();
+    for (const [digest, bytes] of fresh) expect(await retry.add(digest, bytes)).toBeGreaterThan(0);
+    await retry.close();
+  });
 });

@@ -58,6 +58,9 @@ export interface PruneReport {
 }
 
 export class Repository {
+  /** Blobs the open writers of this process have taken on (shared, so concurrent batches dedup). */
+  private readonly claimed = new Set<string>();
+
   private constructor(
     readonly backend: StorageBackend,
     public index: RepositoryIndex,
@@ -76,7 +79,7 @@ export class Repository {
   }
 
   writer(packBytes = DEFAULT_PACK_BYTES): PackWriter {
-    return new PackWriter(this.backend, this.index, packBytes);
+    return new PackWriter(this.backend, this.index, packBytes, this.claimed);
   }
 
   /** A blob's bytes, checked against its digest. */
