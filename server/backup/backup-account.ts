@@ -2,8 +2,8 @@
  * One account's part of a full backup. In a REPEATABLE READ, READ ONLY transaction (so delivery
  * goes on, no maintenance mode): the mailbox row, its items and tombstones dumped with COPY
  * through gzip, and the digests of the blobs they reference. Then, outside the transaction, each
- * blob the target lacks goes into the batch's pack writer (checked against its digest,
- * compressed in the thread pool), a few at a time so reading, hashing and gzip overlap.
+ * blob the target lacks is read, checked against its digest and compressed on the blob I/O
+ * threads (blob-io.ts) and appended to the batch's pack writer.
  * The snapshot is exactly the mailbox after its redo record `lastRedoSeq`, change number
  * `changeNumber`: a restore replays this mailbox's records after it.
  */
@@ -13,11 +13,13 @@ import type { AccountDetail } from "../directory/get-account.ts";
 import type { MailboxRow } from "../mailstore/items.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
-import type { PackWriter } from "../repository/pack-writer.ts";
+import { blobIo } from "../repository/blob-io.ts";
+import { BlobDigestError, type PackWriter } from "../repository/pack-writer.ts";
 import type { BackupTarget, FileEntry } from "./target.ts";
 
-/** Blobs read and packed at once per account: enough to keep the disk and both cores busy. */
-const BLOB_CONCURRENCY = 4;
+/** Blobs per request to the blob I/O threads, and requests in flight per account. */
+const BLOB_CHUNK = 16;
+const CHUNKS_IN_FLIGHT = 2;
 
 export const ITEM_COLUMNS = [
   "mailbox_id", "id", "type", "parent_id", "folder_id", "date", "size", "blob_digest", "flags", "tags", "sender", "subject", "name", "metadata", "change_number",
@@ -113,29 +115,47 @@ export async function backupAccount(options: {
     if (!options.client) client.release();
   }
 
+  // The blobs the target lacks, claimed at once so that batches running beside this one leave
+  // them to it; then read, checked and compressed on the blob I/O threads a chunk at a time,
+  // two chunks in flight, and appended to the batch's pack as they come back.
+  const { writer } = options;
+  const wanted: string[] = [];
+  for (const { digest } of digests) {
+    if (writer.holds(digest) || (await target.hasBlob(digest))) continue;
+    if (writer.claim(digest)) wanted.push(digest);
+  }
   let newBlobs = 0;
   let newBlobBytes = 0;
   const missingBlobs: string[] = [];
-  const { writer } = options;
+  const settled = new Set<string>();
+  const io = blobIo();
   let next = 0;
-  const packOne = async () => {
-    while (next < digests.length) {
-      const { digest } = digests[next++]!;
+  const packChunk = async () => {
+    while (next < wanted.length) {
+      const chunk = wanted.slice(next, (next += BLOB_CHUNK));
       if (options.signal?.aborted) throw new Error("aborted");
-      if (writer.holds(digest) || (await target.hasBlob(digest))) continue;
-      const bytes = await store.blobs.read(digest).catch(() => null);
-      if (!bytes) {
+      const result = await io.run("pack", { root: store.blobs.root, digests: chunk, compress: options.compress ?? true });
+      for (const digest of result.missing) {
+        writer.release(digest);
+        settled.add(digest);
         missingBlobs.push(digest);
-        continue;
       }
-      const stored = await writer.add(digest, bytes, { compress: options.compress ?? true });
-      if (stored) {
+      const wrong = result.mismatched[0];
+      if (wrong) throw new BlobDigestError(wrong.digest, wrong.actual);
+      for (const blob of result.blobs) {
+        newBlobBytes += await writer.addPrepared(blob);
         newBlobs++;
-        newBlobBytes += stored;
+        settled.add(blob.digest);
       }
     }
   };
-  await Promise.all(Array.from({ length: BLOB_CONCURRENCY }, packOne));
+  try {
+    await Promise.all(Array.from({ length: CHUNKS_IN_FLIGHT }, packChunk));
+  } catch (error) {
+    // What this account claimed and did not store is not the writer's to vouch for.
+    for (const digest of wanted) if (!settled.has(digest)) writer.release(digest);
+    throw error;
+  }
 
   files.push(await target.writeSessionFile(sessionDir, `${dir}/blobs.txt`, Buffer.from(digests.map((d) => d.digest).join("\n"))));
   const description = {

@@ -16,6 +16,7 @@ import { prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { seedDemo } from "../demo/seed-demo.ts";
 import { getServer } from "../directory/list-servers.ts";
+import { BlobStore } from "../mailstore/blob-store.ts";
 import { createAccount, renameAccount } from "../mailstore/account-operations.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
@@ -116,6 +117,10 @@ describe("verify", () => {
       expect(run.code).toBe(1);
       expect(run.stdout).toContain(`file accounts/${account}/items.copy.gz: checksum mismatch`);
       expect(run.stdout).toMatch(new RegExp(`blob ${blob}: pack ${at.pack} is damaged: blob ${blob} (does not match its digest|cannot be decompressed)`));
+      // A restore that needs the blob refuses in verify's words, and writes no wrong bytes.
+      const volume = new BlobStore(path.join(env.dataDir, "restore-volume"));
+      await expect(target.restoreBlobs([blob], volume)).rejects.toThrow(new RegExp(`pack ${at.pack} is damaged: blob ${blob} (does not match its digest|cannot be decompressed)`));
+      expect(await volume.has(blob)).toBe(false);
     } finally {
       await writeFile(items, original);
       await writeFile(packFile, pack);

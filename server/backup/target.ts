@@ -28,7 +28,10 @@ import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
 import { gunzip } from "node:zlib";
 import { config } from "../config.ts";
+import type { BlobStore } from "../mailstore/blob-store.ts";
+import { blobIo } from "../repository/blob-io.ts";
 import { LocalBackend } from "../repository/local-backend.ts";
+import { PackFormatError } from "../repository/pack-format.ts";
 import type { PackWriter } from "../repository/pack-writer.ts";
 import { Repository } from "../repository/repository.ts";
 
@@ -249,13 +252,47 @@ export class BackupTarget {
   async readBlobs(digests: string[], each: (digest: string, bytes: Buffer) => Promise<void>, concurrency = 4): Promise<string[]> {
     const repo = await this.repository();
     if (digests.some((d) => !repo.has(d))) await repo.reload();
+    return this.readLegacy(await repo.readMany(digests, each, concurrency), each);
+  }
+
+  private async readLegacy(digests: string[], each: (digest: string, bytes: Buffer) => Promise<void>): Promise<string[]> {
     const missing: string[] = [];
-    for (const digest of await repo.readMany(digests, each, concurrency)) {
+    for (const digest of digests) {
       const bytes = await this.readBlob(digest).catch(() => null);
       if (bytes) await each(digest, bytes);
       else missing.push(digest);
     }
     return missing;
+  }
+
+  /**
+   * Brings blobs back into a blob volume (`volume.root`): those the volume lacks are read from
+   * their packs a span at a time, and checked, decompressed and written by the blob I/O threads
+   * (blob-io.ts), without a sync each: the caller syncs the volume once before anything that
+   * refers to them commits. A damaged blob throws the PackFormatError verify reports; nothing
+   * wrong is written. Returns how many were written and the digests the target does not hold.
+   */
+  async restoreBlobs(digests: string[], volume: BlobStore, signal?: AbortSignal): Promise<{ written: number; missing: string[] }> {
+    const io = blobIo();
+    const lacking: string[] = [];
+    const chunks: string[][] = [];
+    for (let i = 0; i < digests.length; i += 512) chunks.push(digests.slice(i, i + 512));
+    for (const found of await Promise.all(chunks.map((chunk) => io.run("absent", { root: volume.root, digests: chunk })))) lacking.push(...found);
+    const repo = await this.repository();
+    if (lacking.some((d) => !repo.has(d))) await repo.reload();
+    let written = 0;
+    const unpacked = await repo.readSpans(lacking, async (span) => {
+      if (signal?.aborted) throw new Error("restore aborted");
+      const result = await io.run("unpack", { root: volume.root, span: span.bytes, blobs: span.blobs });
+      written += result.written;
+      const damage = result.damaged[0];
+      if (damage) throw new PackFormatError(span.pack, damage.detail);
+    });
+    const missing = await this.readLegacy(unpacked, async (digest, bytes) => {
+      await volume.put(bytes, digest, { sync: false, knownAbsent: true });
+      written++;
+    });
+    return { written, missing };
   }
 
   /** Format-1 blob files, for prune. */

@@ -9,6 +9,7 @@
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
 import type { StorageBackend } from "./backend.ts";
+import type { PreparedBlob } from "./blob-io.ts";
 import { encodePackTail, PACK_MAGIC, packName, sha256, type PackedBlob } from "./pack-format.ts";
 import { saveIndex, type PackInfo, type RepositoryIndex } from "./repository-index.ts";
 
@@ -91,12 +92,23 @@ export class PackWriter {
     return this.index.has(digest) || this.taken.has(digest) || this.claimed.has(digest);
   }
 
+  /**
+   * Takes a blob on before its bytes are at hand (they are read elsewhere, as by blob-io.ts):
+   * false when it is already held. What is taken must then be added with `addPrepared` or let go
+   * with `release`.
+   */
+  claim(digest: string): boolean {
+    if (this.holds(digest)) return false;
+    this.take(digest);
+    return true;
+  }
+
   private take(digest: string): void {
     this.taken.add(digest);
     this.claimed.add(digest);
   }
 
-  private release(digest: string): void {
+  release(digest: string): void {
     this.taken.delete(digest);
     this.claimed.delete(digest);
   }
@@ -116,6 +128,13 @@ export class PackWriter {
     if (isGzip(bytes)) throw new Error(`blob ${digest} starts with gzip's magic bytes; a message never does`);
     const packed = options.compress === false ? null : await compressed(bytes);
     return this.append(digest, packed ?? bytes, bytes.length, packed ? "gzip" : "none");
+  }
+
+  /** Adds a claimed blob whose bytes were read, checked and compressed already (blob-io.ts). */
+  async addPrepared(blob: PreparedBlob): Promise<number> {
+    if (!this.taken.has(blob.digest)) throw new Error(`blob ${blob.digest} was not claimed by this writer`);
+    const stored = Buffer.from(blob.stored.buffer, blob.stored.byteOffset, blob.stored.byteLength);
+    return this.append(blob.digest, stored, blob.rawLength, blob.compression);
   }
 
   /** Adds bytes already stored in another pack (prune's repacking), as they are. */

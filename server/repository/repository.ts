@@ -31,6 +31,13 @@ export class BlobNotInRepositoryError extends Error {
   }
 }
 
+/** A range of a pack read in one go, and the blobs stored in it (offsets into `bytes`). */
+export interface PackSpan {
+  pack: string;
+  bytes: Buffer;
+  blobs: PackedBlob[];
+}
+
 export interface PackDamage {
   pack: string;
   detail: string;
@@ -95,13 +102,12 @@ export class Repository {
   }
 
   /**
-   * Reads many blobs and hands each to `each`. The blobs of a pack are read in offset order as
-   * a few large spans (neighbours less than a MiB apart are read in one go, up to 16 MiB), several
-   * spans at once, and each span's blobs are handed on together, so a restore reads each pack
-   * once and sequentially while the volume is written in parallel. Blobs not in the repository
-   * are returned, not thrown.
+   * Reads the stored bytes of many blobs as spans of their packs and hands each span on: the
+   * blobs of a pack are read in offset order, neighbours less than a MiB apart in one go (up to
+   * 16 MiB), several spans at once, so a restore reads each pack once and sequentially. Each
+   * span's blobs carry offsets into the span. Blobs not in the repository are returned.
    */
-  async readMany(digests: Iterable<string>, each: (digest: string, bytes: Buffer) => Promise<void>, concurrency = 4): Promise<string[]> {
+  async readSpans(digests: Iterable<string>, each: (span: PackSpan) => Promise<void>, concurrency = 4): Promise<string[]> {
     const missing: string[] = [];
     const byPack = new Map<string, { digest: string; at: BlobLocation }[]>();
     for (const digest of new Set(digests)) {
@@ -129,19 +135,33 @@ export class Repository {
       for (let span = spans.shift(); span; span = spans.shift()) {
         const bytes = await this.backend.read(packName(span.pack), { offset: span.offset, length: span.end - span.offset });
         const from = span.offset;
-        const blobs = span.blobs;
-        let next = 0;
-        const handOn = async () => {
-          for (let i = next++; i < blobs.length; i = next++) {
-            const { digest, at } = blobs[i]!;
-            await each(digest, await unpack(at.pack, { digest, ...at }, bytes.subarray(at.offset - from, at.offset - from + at.length)));
-          }
-        };
-        await Promise.all(Array.from({ length: HAND_ON_CONCURRENCY }, handOn));
+        await each({
+          pack: span.pack,
+          bytes,
+          blobs: span.blobs.map(({ digest, at }) => ({ digest, offset: at.offset - from, length: at.length, rawLength: at.rawLength, compression: at.compression })),
+        });
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, work));
     return missing;
+  }
+
+  /** Reads many blobs (as `readSpans` does) and hands each to `each`, checked against its digest. */
+  async readMany(digests: Iterable<string>, each: (digest: string, bytes: Buffer) => Promise<void>, concurrency = 4): Promise<string[]> {
+    return this.readSpans(
+      digests,
+      async (span) => {
+        let next = 0;
+        const handOn = async () => {
+          for (let i = next++; i < span.blobs.length; i = next++) {
+            const blob = span.blobs[i]!;
+            await each(blob.digest, await unpack(span.pack, blob, span.bytes.subarray(blob.offset, blob.offset + blob.length)));
+          }
+        };
+        await Promise.all(Array.from({ length: HAND_ON_CONCURRENCY }, handOn));
+      },
+      concurrency,
+    );
   }
 
   /** Every pack object the backend holds, by id. */

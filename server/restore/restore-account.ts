@@ -147,17 +147,9 @@ export async function restoreAccount(options: {
     let blobsCopied = 0;
     const t0 = performance.now();
     if (!options.excludeBlobs) {
-      const lacking: string[] = [];
-      for (let i = 0; i < digests.length; i += 64) {
-        const batch = digests.slice(i, i + 64);
-        const present = await Promise.all(batch.map((d) => store.blobs.has(d)));
-        batch.forEach((d, j) => present[j] || lacking.push(d));
-      }
-      const missing = await target.readBlobs(lacking, async (digest, bytes) => {
-        if (options.signal?.aborted) throw new Error("restore aborted");
-        await store.blobs.put(bytes, digest, { sync: false, knownAbsent: true });
-        blobsCopied++;
-      });
+      const restored = await target.restoreBlobs(digests, store.blobs, options.signal);
+      blobsCopied = restored.written;
+      const { missing } = restored;
       if (missing.length) throw new Error(`${missing.length} blob(s) of ${account.snapshot?.session ?? "the backup"} are missing from the backup target (${missing.slice(0, 3).join(", ")}); run verify`);
       if (blobsCopied) await store.blobs.syncVolume();
     }

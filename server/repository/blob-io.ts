@@ -1,0 +1,117 @@
+/**
+ * Blob-volume file work on worker threads (blob-io.worker.mjs): reading, hashing and compressing
+ * blobs for a backup, and checking, decompressing and writing them for a restore. One thread per
+ * core, each doing plain synchronous calls on batches of blobs, while the main thread keeps the
+ * packs, the database and the queue moving. The threads are started on first use and do not keep
+ * a process alive.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { Compression } from "./pack-format.ts";
+
+export interface PreparedBlob {
+  digest: string;
+  stored: Uint8Array;
+  rawLength: number;
+  compression: Compression;
+}
+
+export interface PackedInput {
+  missing: string[];
+  mismatched: { digest: string; actual: string }[];
+  blobs: PreparedBlob[];
+}
+
+interface Operations {
+  pack: { input: { root: string; digests: string[]; compress: boolean }; output: PackedInput };
+  absent: { input: { root: string; digests: string[] }; output: string[] };
+  unpack: {
+    input: { root: string; span: Uint8Array; blobs: { digest: string; offset: number; length: number; rawLength: number; compression: Compression }[] };
+    output: { written: number; damaged: { digest: string; detail: string }[] };
+  };
+}
+
+interface Pending {
+  resolve(output: unknown): void;
+  reject(error: Error): void;
+}
+
+class Thread {
+  readonly worker: Worker;
+  readonly pending = new Map<number, Pending>();
+
+  constructor() {
+    this.worker = new Worker(new URL("./blob-io.worker.mjs", import.meta.url));
+    this.worker.unref();
+    this.worker.on("message", ({ id, output, error }: { id: number; output?: unknown; error?: { message: string; code?: string } }) => {
+      const pending = this.pending.get(id);
+      if (!pending) return;
+      this.pending.delete(id);
+      if (!this.pending.size) this.worker.unref();
+      if (error) pending.reject(Object.assign(new Error(error.message), { code: error.code }));
+      else pending.resolve(output);
+    });
+    const failAll = (error: Error) => {
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+    };
+    this.worker.on("error", failAll);
+    this.worker.on("exit", (code) => failAll(new Error(`a blob I/O thread stopped (exit code ${code})`)));
+  }
+}
+
+let nextId = 1;
+
+export class BlobIo {
+  private threads: Thread[] = [];
+  private dead = false;
+
+  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+
+  /** How many requests keep every thread busy (two each: one running, one waiting). */
+  get width(): number {
+    return this.size * 2;
+  }
+
+  private pick(): Thread {
+    this.threads = this.threads.filter((t) => t.worker.threadId !== -1);
+    if (this.threads.length < this.size) {
+      const thread = new Thread();
+      thread.worker.on("exit", () => (this.threads = this.threads.filter((t) => t !== thread)));
+      this.threads.push(thread);
+      return thread;
+    }
+    return this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  }
+
+  run<K extends keyof Operations>(op: K, input: Operations[K]["input"]): Promise<Operations[K]["output"]> {
+    if (this.dead) return Promise.reject(new Error("the blob I/O threads are closed"));
+    const thread = this.pick();
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      thread.pending.set(id, { resolve: resolve as (o: unknown) => void, reject });
+      thread.worker.ref();
+      thread.worker.postMessage({ id, op, input });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.dead = true;
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+    this.threads = [];
+  }
+}
+
+let shared: BlobIo | null = null;
+
+/** The process's blob I/O threads. */
+export function blobIo(): BlobIo {
+  shared ??= new BlobIo();
+  return shared;
+}
+
+export async function closeBlobIo(): Promise<void> {
+  const io = shared;
+  shared = null;
+  await io?.close();
+}
