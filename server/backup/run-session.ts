@@ -114,6 +114,11 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   // One pack writer per batch: its packs and then its index object are saved when the batch
   // ends, before its accounts count as backed up.
   const writer = await ctx.target.blobWriter();
+  const progress = { accounts: 0, bytes: 0, current: "", at: performance.now() };
+  const reportProgress = async () => {
+    if (progress.accounts) await addProgress(sessionId, { accounts: progress.accounts, bytes: progress.bytes, current: progress.current });
+    Object.assign(progress, { accounts: 0, bytes: 0, at: performance.now() });
+  };
   try {
     for (const account of accounts) {
       if (alive.signal.aborted) {
@@ -134,12 +139,16 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
           writer,
         });
         outcomes.push(result);
-        const bytes = "files" in result ? result.files.reduce((n, f) => n + f.size, 0) + result.newBlobBytes : 0;
-        await addProgress(sessionId, { accounts: 1, bytes, current: account.email });
+        progress.accounts++;
+        progress.bytes += "files" in result ? result.files.reduce((n, f) => n + f.size, 0) + result.newBlobBytes : 0;
+        progress.current = account.email;
+        // The catalog's progress moves about once a second, not once an account.
+        if (performance.now() - progress.at > 1000) await reportProgress();
       } catch (error) {
         outcomes.push({ accountId: account.accountId, email: account.email, error: alive.signal.aborted ? "session aborted" : (error as Error).message });
       }
     }
+    await reportProgress();
     try {
       await writer.close();
     } catch (error) {

@@ -151,7 +151,7 @@ export class BackupTarget {
   }
 
   async init(): Promise<void> {
-    for (const dir of [this.root, this.sessionsDir, this.tmpDir, path.join(this.root, "blobs")]) await mkdir(dir, { recursive: true });
+    for (const dir of [this.root, this.sessionsDir, this.tmpDir]) await mkdir(dir, { recursive: true });
     const marker = path.join(this.root, "target.json");
     const existing = await readFile(marker, "utf8").then(JSON.parse, () => null);
     if (existing && existing.server !== this.server) throw new Error(`backup target ${this.root} belongs to server ${existing.server}, not ${this.server}`);
@@ -173,11 +173,26 @@ export class BackupTarget {
     return { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
   }
 
+  /** Folders this object made (or found) already: a session's files need no mkdir each. */
+  private readonly folders = new Set<string>();
+
+  private async folderFor(file: string): Promise<void> {
+    const dir = path.dirname(file);
+    if (this.folders.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.folders.add(dir);
+  }
+
   /** A file of a session, written whole (made durable by `syncSession`); returns its manifest entry. */
   async writeSessionFile(sessionDir: string, relative: string, bytes: Buffer): Promise<FileEntry> {
     const file = path.join(sessionDir, relative);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, bytes);
+    await this.folderFor(file);
+    await writeFile(file, bytes).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+      this.folders.delete(path.dirname(file)); // removed behind this object's back
+      await this.folderFor(file);
+      await writeFile(file, bytes);
+    });
     return { path: relative, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
   }
 
@@ -189,7 +204,7 @@ export class BackupTarget {
   /** A file of a session from a stream (e.g. COPY through gzip); returns its manifest entry. */
   async streamSessionFile(sessionDir: string, relative: string, source: Readable, ...stages: Transform[]): Promise<FileEntry> {
     const file = path.join(sessionDir, relative);
-    await mkdir(path.dirname(file), { recursive: true });
+    await this.folderFor(file);
     const hash = hashing();
     await pipeline([source, ...stages, hash, createWriteStream(file)]);
     return { path: relative, ...hash.digest() };
@@ -204,7 +219,8 @@ export class BackupTarget {
   private legacy: Promise<boolean> | undefined;
 
   private hasLegacyBlobs(): Promise<boolean> {
-    this.legacy ??= stat(path.join(this.root, "blobs")).then((s) => s.isDirectory(), () => false);
+    // Earlier versions made an empty blobs/ in every target: only one with files in it counts.
+    this.legacy ??= readdir(path.join(this.root, "blobs")).then((names) => names.length > 0, () => false);
     return this.legacy;
   }
 
