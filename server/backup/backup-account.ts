@@ -43,6 +43,11 @@ export interface AccountBackup {
   newBlobs: number;
   newBlobBytes: number;
   missingBlobs: string[];
+  /**
+   * Blobs the account names that its batch's writer did not see stored (another batch took them
+   * on): the session's finish checks these against the repository index before it publishes.
+   */
+  unconfirmedBlobs?: string[];
   files: FileEntry[];
 }
 
@@ -60,7 +65,7 @@ export async function backupAccount(options: {
   /** The batch's pack writer: new blobs go into its packs. */
   writer: PackWriter;
   signal?: AbortSignal;
-}): Promise<AccountBackup | { accountId: string; skipped: string }> {
+}): Promise<(AccountBackup & { digests: string[] }) | { accountId: string; skipped: string }> {
   const { store, target, sessionDir, accountId } = options;
   const dir = `accounts/${accountId}`;
   const client = options.client ?? (await store.pool.connect());
@@ -196,5 +201,6 @@ export async function backupAccount(options: {
     newBlobBytes,
     missingBlobs,
     files,
+    digests: digests.map((d) => d.digest),
   };
 }

@@ -15,7 +15,7 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { consolePool, prisma } from "../db/console-db.ts";
+import { consolePool } from "../db/console-db.ts";
 import { getAccounts } from "../directory/get-account.ts";
 import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
 import { backupAccount, type AccountBackup } from "./backup-account.ts";
@@ -107,7 +107,7 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   const ctx = await loadSessionContext(serverName, sessionId);
   if (ctx.session.status !== "running") return accounts.map((a) => ({ accountId: a.accountId, skipped: `session is ${ctx.session.status}` }));
   const alive = keepAlive(sessionId);
-  const outcomes: AccountOutcome[] = [];
+  const outcomes: (AccountOutcome | (AccountBackup & { digests: string[] }))[] = [];
   // One connection and one directory query for the whole batch.
   const client = await ctx.store.pool.connect();
   const directory = await getAccounts(accounts.map((a) => a.accountId));
@@ -155,7 +155,15 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
       // The blobs of this batch are not all safely stored: none of its accounts is backed up.
       return outcomes.map((o) => ("files" in o ? { accountId: o.accountId, email: o.email, error: `its blobs could not be stored: ${(error as Error).message}` } : o));
     }
-    return outcomes;
+    // Each account's digest list stays here: the finish step is handed only the blobs this
+    // batch did not see stored, so it need not read every account's list again.
+    const repo = await ctx.target.repository();
+    return outcomes.map((o) => {
+      if (!("digests" in o)) return o;
+      const { digests, ...backup } = o;
+      const missing = new Set(backup.missingBlobs);
+      return { ...backup, unconfirmedBlobs: digests.filter((d) => !missing.has(d) && !writer.stored(d) && !repo.has(d)) };
+    });
   } finally {
     client.release();
     alive.stop();
@@ -176,17 +184,21 @@ async function trimArchive(ctx: SessionContext, throughSeq: number): Promise<str
   return removed;
 }
 
-/** Blobs named by the session's accounts that no index names (other workers' packs included). */
+/**
+ * Blobs named by the session's accounts that no index names (other workers' packs included):
+ * those their batches could not confirm (every blob, for outcomes that do not say).
+ */
 async function unstoredBlobs(ctx: SessionContext, done: AccountBackup[]): Promise<string[]> {
+  const unconfirmed: string[] = [];
+  for (const d of done) {
+    const list = d.unconfirmedBlobs ?? (await readFile(sessionFile(ctx, `accounts/${d.accountId}/blobs.txt`), "utf8")).split("\n");
+    const missing = new Set(d.missingBlobs);
+    for (const digest of list) if (digest && !missing.has(digest)) unconfirmed.push(digest);
+  }
+  if (!unconfirmed.length) return [];
   const repo = await ctx.target.repository({ reload: true });
   const unstored: string[] = [];
-  for (const d of done) {
-    const list = await readFile(sessionFile(ctx, `accounts/${d.accountId}/blobs.txt`), "utf8");
-    for (const digest of list.split("\n")) {
-      if (!digest || repo.has(digest) || d.missingBlobs.includes(digest)) continue;
-      if (!(await ctx.target.hasBlob(digest))) unstored.push(digest);
-    }
-  }
+  for (const digest of unconfirmed) if (!repo.has(digest) && !(await ctx.target.hasBlob(digest))) unstored.push(digest);
   return unstored;
 }
 
@@ -307,37 +319,40 @@ async function directorySnapshot(serverId: number) {
 async function recordCompleted(ctx: SessionContext, description: Partial<SessionDescription>, done: AccountBackup[]): Promise<void> {
   const accounts = description.accounts!;
   const counts = description.counts!;
-  await prisma().$transaction([
-    prisma().sessionAccount.createMany({
-      data: accounts.map((a) => ({
-        sessionId: ctx.session.id,
-        accountId: a.accountId,
-        email: a.email,
-        kind: a.kind,
-        reason: a.reason,
-        changeNumber: a.changeNumber ?? null,
-        redoSeq: a.lastRedoSeq ?? null,
-        snapshotAt: a.snapshotAt ? new Date(a.snapshotAt) : null,
-        items: a.items ?? 0,
-        messages: a.messages ?? 0,
-        bytes: a.blobBytes ?? 0,
-      })),
-    }),
-    prisma().backupSession.update({
-      where: { id: ctx.session.id },
-      data: {
-        status: "completed",
-        endedAt: new Date(description.endedAt!),
-        currentAccount: null,
-        bytesWritten: counts.bytesWritten,
-        blobsReferenced: counts.blobsReferenced,
-        blobBytesReferenced: counts.blobBytesReferenced,
-        blobsNew: counts.blobsNew,
-        blobBytesNew: counts.blobBytesNew,
-        warnings: description.warnings ?? [],
-      },
-    }),
-  ]);
+  const column = <T>(pick: (a: (typeof accounts)[number]) => T) => accounts.map(pick);
+  const client = await consolePool().connect();
+  try {
+    await client.query("BEGIN");
+    // One statement for every account of the session (a full of 10,000 accounts included).
+    await client.query(
+      `INSERT INTO session_account (session_id, account_id, email, kind, reason, change_number, redo_seq, snapshot_at, items, messages, bytes)
+       SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::int[], $10::int[], $11::bigint[])`,
+      [
+        ctx.session.id,
+        column((a) => a.accountId),
+        column((a) => a.email),
+        column((a) => a.kind),
+        column((a) => a.reason),
+        column((a) => a.changeNumber ?? null),
+        column((a) => a.lastRedoSeq ?? null),
+        column((a) => a.snapshotAt ?? null),
+        column((a) => a.items ?? 0),
+        column((a) => a.messages ?? 0),
+        column((a) => a.blobBytes ?? 0),
+      ],
+    );
+    await client.query(
+      `UPDATE backup_session SET status = 'completed', ended_at = $2, current_account = NULL, bytes_written = $3, blobs_referenced = $4,
+              blob_bytes_referenced = $5, blobs_new = $6, blob_bytes_new = $7, warnings = $8::jsonb WHERE id = $1`,
+      [ctx.session.id, description.endedAt, counts.bytesWritten, counts.blobsReferenced, counts.blobBytesReferenced, counts.blobsNew, counts.blobBytesNew, JSON.stringify(description.warnings ?? [])],
+    );
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
   // last_backup_at moves only for accounts a completed session holds a full snapshot of.
   if (done.length) {
     await ctx.store.pool.query("UPDATE mailstore.mailbox SET last_backup_at = $2 WHERE account_id = ANY($1::uuid[])", [done.map((d) => d.accountId), description.endedAt]);

@@ -87,6 +87,11 @@ export class PackWriter {
     return this.written;
   }
 
+  /** Whether the blob is in a pack an index names, as far as this writer knows (after `close`, its own packs count). */
+  stored(digest: string): boolean {
+    return this.index.has(digest);
+  }
+
   /** Whether the repository or this writer already holds the blob. */
   holds(digest: string): boolean {
     return this.index.has(digest) || this.taken.has(digest) || this.claimed.has(digest);
