@@ -87,6 +87,7 @@ await runBench("backup", async (env) => {
     `issue 11, bench:backup --scale ${opts.scale}: ${mail1.messages} messages, ${mail1.blobs} distinct blobs, ${mib(mail1.volumeBytes)} MiB of blobs`,
     measures,
   );
+  console.log(`peak RSS of the bench process (workers included) during the fulls: ${Math.max(raw.peakRssMiB, first.peakRssMiB, second.peakRssMiB).toFixed(0)} MiB (issue 11: under 512 MiB)`);
 });
 
 async function timedArchive(server: string): Promise<number> {

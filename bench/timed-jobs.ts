@@ -10,15 +10,30 @@ import { serverQueue } from "../server/jobs/queues.ts";
 import { submitRestore } from "../server/restore/submit-restore.ts";
 import { secondsSince, until } from "./bench-env.ts";
 
+/**
+ * The bench process's resident memory, sampled every 50 ms while a job runs. The workers run in
+ * this process, so its peak is what a worker needed (plus the bench's own data, a bound above).
+ */
+function sampleRss(): () => number {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, process.memoryUsage.rss()) / 1048576;
+  };
+}
+
 export async function timedBackup(server: string, type: "full" | "incremental") {
   const started = performance.now();
+  const rss = sampleRss();
   const { label } = await submitBackup({ server, type, accounts: type === "full" ? "all" : undefined, requestedBy: "bench" });
   const session = await until(async () => {
     const s = await prisma().backupSession.findFirstOrThrow({ where: { label } });
     return !["queued", "running"].includes(s.status) && s;
   });
+  const peakRssMiB = rss();
   if (session.status !== "completed") throw new Error(`${label} ${session.status}: ${session.error}`);
-  return { seconds: secondsSince(started), session };
+  return { seconds: secondsSince(started), session, peakRssMiB };
 }
 
 export interface RestoredAccount {
@@ -29,14 +44,16 @@ export interface RestoredAccount {
 
 export async function timedRestore(input: Parameters<typeof submitRestore>[0]) {
   const started = performance.now();
+  const rss = sampleRss();
   const run = await submitRestore(input);
   if (run.dryRun) throw new Error("expected a restore run, got a plan");
   const row = await until(async () => {
     const r = await prisma().restoreRun.findUniqueOrThrow({ where: { id: run.runId } });
     return !["queued", "running", "failing"].includes(r.status) && r;
   }, 20);
+  const peakRssMiB = rss();
   if (row.status !== "completed") throw new Error(`${row.label} ${row.status}: ${row.error}`);
-  return { seconds: secondsSince(started), result: row.result as unknown as { restored: RestoredAccount[] } };
+  return { seconds: secondsSince(started), result: row.result as unknown as { restored: RestoredAccount[] }, peakRssMiB };
 }
 
 /**
