@@ -46,6 +46,7 @@ function ServerFactLines({ server, facts, error }: { server: ServerSummary; fact
         <p className={facts.freeSpace.belowMinimum ? "font-medium text-red-700" : "text-slate-600"}>
           Backup target: {formatBytes(facts.freeSpace.freeBytes)} free ({facts.freeSpace.freePercent.toFixed(0)}%)
           {facts.freeSpace.belowMinimum && " — below the minimum, backups will be refused"}
+          <span className="text-slate-500"> · measured by the {facts.freeSpace.measuredBy}</span>
         </p>
       ) : (
         <p className="text-red-700">Backup target: {facts.freeSpaceError}</p>

@@ -10,7 +10,9 @@ import { KEPT_LOG_LINES, recordJobRun } from "../server/jobs/job-history.ts";
 import { Redis } from "ioredis";
 import { sweepStale, type SweepResult } from "../server/backup/sweep-stale.ts";
 import { jobDefinitions, retryOptions } from "../server/jobs/definitions.ts";
-import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat } from "../server/jobs/heartbeat.ts";
+import { measureFreeSpace } from "../server/backup/free-space.ts";
+import { getServer } from "../server/directory/list-servers.ts";
+import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type TargetSpace } from "../server/jobs/heartbeat.ts";
 import { hasWorkLeft } from "../server/jobs/job-state.ts";
 import { queueName, queuePrefix, serverQueue } from "../server/jobs/queues.ts";
 import { openMailstore } from "../server/mailstore/mailstore.ts";
@@ -100,10 +102,10 @@ export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTE
   const redis = new Redis({ ...redisOptions(), maxRetriesPerRequest: 1, retryStrategy: () => 1_000 });
   redis.on("error", () => {}); // a missed beat is what the health check reports
   const startedAt = new Date().toISOString();
-  const beat = () =>
-    publishHeartbeat(redis, prefix, names, { id, host: os.hostname(), pid: process.pid, startedAt, at: new Date().toISOString() }).catch(
-      () => {},
-    );
+  const beat = async () => {
+    const targets = await measureTargets(names).catch(() => undefined);
+    await publishHeartbeat(redis, prefix, names, { id, host: os.hostname(), pid: process.pid, startedAt, at: new Date().toISOString(), targets }).catch(() => {});
+  };
   // The heartbeat loop also sweeps, every sweepEveryMs, the sessions and restore runs of these
   // servers whose jobs died (server/backup/sweep-stale.ts). One sweep at a time; a sweep that
   // cannot reach the database or Redis is simply tried again next time.
@@ -139,4 +141,18 @@ export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTE
       redis.disconnect();
     },
   };
+}
+
+/** The free space of each server's backup target, as this worker sees it, for its heartbeat. */
+async function measureTargets(servers: string[]): Promise<Record<string, TargetSpace>> {
+  const targets: Record<string, TargetSpace> = {};
+  for (const name of servers) {
+    const server = await getServer(name);
+    const at = new Date().toISOString();
+    targets[name] = await measureFreeSpace(server.backupTarget).then(
+      (space) => ({ path: server.backupTarget, at, ...space }),
+      (error: Error) => ({ path: server.backupTarget, at, error: error.message }),
+    );
+  }
+  return targets;
 }

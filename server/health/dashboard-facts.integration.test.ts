@@ -3,7 +3,9 @@
  * redo archive's lag, and the queue's job counts; a server whose mailstore was never set up gets
  * an error for its redo and keeps its other facts, and the other server's answer stands.
  */
+import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { databaseName } from "../config.ts";
 import { seedDemo } from "../demo/seed-demo.ts";
 import { createAccount } from "../mailstore/account-operations.ts";
@@ -46,5 +48,23 @@ describe("dashboardFacts", () => {
     expect(mail2!.redoError).toMatch(/^mailstore: /);
     expect(mail2!.freeSpace).not.toBeNull();
     expect(mail2!.jobs).toMatchObject({ active: 0 });
+    // No worker runs: the console measured the targets itself, and says so.
+    expect(mail1!.freeSpace!.measuredBy).toBe("console");
+  });
+
+  it("takes a target's free space from the heartbeat of the server's live worker", async () => {
+    const workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 1, lmtpPort: 0 }] });
+    try {
+      // The first beat is published before startWorkers returns.
+      const facts = await dashboardFacts();
+      const [mail1, mail2] = facts.servers;
+      expect(mail1!.freeSpace).toMatchObject({ measuredBy: `worker on ${hostname()}` });
+      expect(mail1!.freeSpaceError).toBeNull();
+      expect(mail1!.freeSpace!.freeBytes).toBeGreaterThan(0);
+      expect(Date.now() - Date.parse(mail1!.freeSpace!.measuredAt)).toBeLessThan(60_000);
+      expect(mail2!.freeSpace!.measuredBy).toBe("console");
+    } finally {
+      await workers.close();
+    }
   });
 });

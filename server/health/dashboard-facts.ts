@@ -1,12 +1,18 @@
 /**
  * What the dashboard shows per server beyond its directory facts: the backup target's free space
- * (against the server's minimum), how far the redo archive lags, and the jobs on its queue. Each
+ * (against the server's minimum), how far the redo archive lags, and the jobs on its queue. The
+ * free space is what the server's workers measured for their last heartbeat: they, not the
+ * console, must reach the target. Only when no live worker reports it does the console measure
+ * the folder itself (one machine, or no worker running). Each
  * fact is gathered on its own with a short timeout, so a server whose mailstore, target or Redis
  * is down gets an error for that fact and the rest of the answer stands.
  */
 import { measureFreeSpace, type FreeSpace } from "../backup/free-space.ts";
 import { listServers } from "../directory/list-servers.ts";
+import { config } from "../config.ts";
+import { liveWorkers, newestTargetSpace } from "../jobs/heartbeat.ts";
 import { serverQueue } from "../jobs/queues.ts";
+import { readyStatusClient } from "../jobs/redis.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { redoStatus, type StoreStatus } from "../mailstore/store-status.ts";
 
@@ -14,7 +20,7 @@ const TIMEOUT_MS = 3_000;
 
 export interface ServerFacts {
   server: string;
-  freeSpace: (FreeSpace & { minimumBytes: number; minimumPercent: number; belowMinimum: boolean }) | null;
+  freeSpace: (FreeSpace & { minimumBytes: number; minimumPercent: number; belowMinimum: boolean; measuredBy: string; measuredAt: string }) | null;
   freeSpaceError: string | null;
   /** The redo log and archive: lagSeconds is the age of the oldest record not yet archived. */
   redo: StoreStatus["redo"] | null;
@@ -52,7 +58,16 @@ export async function dashboardFacts(): Promise<DashboardFacts> {
     servers.map(async (s): Promise<ServerFacts> => {
       const [space, redo, jobs] = await Promise.all([
         settle("backup target", async () => {
-          const free = await measureFreeSpace(s.backupTarget);
+          // Redis down: no beats to read, so the console measures (the jobs fact reports Redis).
+          const beats = await readyStatusClient().then(
+            async (redis) => (await liveWorkers(redis, config().MAILVAULT_QUEUE_PREFIX, [s.name])).get(s.name) ?? [],
+            () => [],
+          );
+          const reported = newestTargetSpace(beats, s.name, s.backupTarget);
+          if (reported && "error" in reported) throw new Error(`${reported.error} (worker on ${reported.host})`);
+          const free: FreeSpace & { measuredBy: string; measuredAt: string } = reported
+            ? { freeBytes: reported.freeBytes, totalBytes: reported.totalBytes, freePercent: reported.freePercent, measuredBy: `worker on ${reported.host}`, measuredAt: reported.at }
+            : { ...(await measureFreeSpace(s.backupTarget)), measuredBy: "console", measuredAt: new Date().toISOString() };
           const { minFreeBytes, minFreePercent } = s.settings;
           return { ...free, minimumBytes: minFreeBytes, minimumPercent: minFreePercent, belowMinimum: free.freeBytes < minFreeBytes || free.freePercent < minFreePercent };
         }),

@@ -9,12 +9,17 @@ import type { Redis } from "ioredis";
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 export const HEARTBEAT_STALE_MS = 15_000;
 
+/** A backup target's free space as a worker measured it (workers, not the console, reach targets). */
+export type TargetSpace = { path: string; at: string } & ({ freeBytes: number; totalBytes: number; freePercent: number } | { error: string });
+
 export interface WorkerBeat {
   id: string;
   host: string;
   pid: number;
   startedAt: string;
   at: string;
+  /** Per server this worker serves: the free space of its backup target. */
+  targets?: Record<string, TargetSpace>;
 }
 
 function key(prefix: string, server: string): string {
@@ -32,6 +37,16 @@ export async function publishHeartbeat(redis: Redis, prefix: string, servers: st
 
 export async function removeHeartbeat(redis: Redis, prefix: string, servers: string[], id: string): Promise<void> {
   await Promise.all(servers.map((server) => redis.hdel(key(prefix, server), id)));
+}
+
+/** The newest measurement of a server's target (at `path`) among its live workers' beats. */
+export function newestTargetSpace(beats: WorkerBeat[], server: string, path: string): (TargetSpace & { host: string }) | null {
+  let newest: (TargetSpace & { host: string }) | null = null;
+  for (const beat of beats) {
+    const space = beat.targets?.[server];
+    if (space && space.path === path && (!newest || space.at > newest.at)) newest = { ...space, host: beat.host };
+  }
+  return newest;
 }
 
 /** Live workers per server; stale entries are dropped from the answer and from Redis. */
