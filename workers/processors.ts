@@ -9,6 +9,8 @@ import { getCatalogSession } from "../server/backup/catalog.ts";
 import { querySessions } from "../server/backup/query-sessions.ts";
 import { backupAccounts, finishSessionJob, startSession, type AccountOutcome } from "../server/backup/run-session.ts";
 import { verifyServerBackups } from "../server/backup/verify-session.ts";
+import { deleteSession, type DeleteRefusal, type DeleteSessionResult } from "../server/backup/delete-session.ts";
+import { MailvaultError } from "../server/errors.ts";
 import { describeFollowUp, tryFollowUpBackup } from "../server/restore/follow-up-backup.ts";
 import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
 import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
@@ -99,6 +101,12 @@ const handlers: Handlers = {
     return outcomes;
   },
   "backup.verify": async (context, data) => verifyServerBackups(context.server, data),
+  // A refusal (the state moved since the console checked) is an answer, not a failure.
+  "backup.delete": async (context, data): Promise<DeleteSessionResult | DeleteRefusal> =>
+    deleteSession({ server: context.server, label: data.label }).catch((error: unknown) => {
+      if (error instanceof MailvaultError && error.kind !== "unavailable") return { refused: { kind: error.kind, code: error.code, message: error.message } };
+      throw error;
+    }),
   "restore.start": async (context, data, job) => {
     const started = await startRestoreRun(data.runId);
     await job.log("skipped" in started ? `not started: ${started.skipped}` : `${started.accounts} account(s) to restore, one job each`);

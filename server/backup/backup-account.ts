@@ -1,14 +1,21 @@
 /**
- * One account's part of a full backup. In a REPEATABLE READ, READ ONLY transaction (so delivery
- * goes on, no maintenance mode): the mailbox row, its items and tombstones dumped with COPY
- * through gzip, and the digests of the blobs they reference. Then, outside the transaction, each
- * blob the target lacks is read, checked against its digest and compressed on the blob I/O
- * threads (blob-io.ts) and appended to the batch's pack writer.
- * The snapshot is exactly the mailbox after its redo record `lastRedoSeq`, change number
+ * A batch of accounts' part of a full backup, in two steps.
+ *
+ *   snapshotAccounts  one REPEATABLE READ, READ ONLY transaction for the whole batch (so delivery
+ *                     goes on, no maintenance mode, and one snapshot): the mailbox rows, each
+ *                     mailbox's items and tombstones dumped with COPY through gzip, and the
+ *                     digests and counts of every mailbox in one query per mailbox group. An
+ *                     account with no tombstones gets an empty dump without a COPY.
+ *   storeAccount      outside the transaction: each blob the target lacks is read, checked
+ *                     against its digest and compressed on the blob I/O threads (blob-io.ts) and
+ *                     appended to the batch's pack writer; then the digest list and mailbox.json.
+ *
+ * A snapshot is exactly the mailbox after its redo record `lastRedoSeq`, change number
  * `changeNumber`: a restore replays this mailbox's records after it.
  */
-import { createGzip } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 import { to as copyTo } from "pg-copy-streams";
+import type { PoolClient } from "pg";
 import type { AccountDetail } from "../directory/get-account.ts";
 import type { MailboxRow } from "../mailstore/items.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
@@ -25,6 +32,9 @@ export const ITEM_COLUMNS = [
   "mailbox_id", "id", "type", "parent_id", "folder_id", "date", "size", "blob_digest", "flags", "tags", "sender", "subject", "name", "metadata", "change_number",
 ] as const;
 export const TOMBSTONE_COLUMNS = ["mailbox_id", "item_id", "type", "change_number", "deleted_at"] as const;
+
+/** What `gzip` of an empty COPY gives: the dump of a mailbox without tombstones. */
+const EMPTY_DUMP = gzipSync(Buffer.alloc(0), { level: 3 });
 
 export interface AccountBackup {
   accountId: string;
@@ -51,74 +61,128 @@ export interface AccountBackup {
   files: FileEntry[];
 }
 
-export async function backupAccount(options: {
-  store: Mailstore;
-  /** A connection the caller lends for a batch of accounts (one snapshot transaction each). */
-  client?: import("pg").PoolClient;
-  target: BackupTarget;
-  sessionDir: string;
+export interface AccountSnapshot {
   accountId: string;
   reason: string;
-  directory: AccountDetail | null;
-  /** Gzip blobs that compress by at least a tenth (the server's backupCompression setting). */
-  compress?: boolean;
-  /** The batch's pack writer: new blobs go into its packs. */
-  writer: PackWriter;
+  mailbox: MailboxRow;
+  snapshotAt: string;
+  files: FileEntry[];
+  digests: { digest: string; size: number }[];
+  counts: { items: number; messages: number };
+}
+
+export async function snapshotAccounts(options: {
+  store: Mailstore;
+  /** A connection the caller lends for the batch. */
+  client: PoolClient;
+  target: BackupTarget;
+  sessionDir: string;
+  accounts: { accountId: string; reason: string }[];
   signal?: AbortSignal;
-}): Promise<(AccountBackup & { digests: string[] }) | { accountId: string; skipped: string }> {
-  const { store, target, sessionDir, accountId } = options;
-  const dir = `accounts/${accountId}`;
-  const client = options.client ?? (await store.pool.connect());
-  let mailbox: MailboxRow;
-  let digests: { digest: string; size: number }[];
-  const files: FileEntry[] = [];
-  let counts: { items: number; messages: number };
-  let snapshotAt = "";
+}): Promise<(AccountSnapshot | { accountId: string; skipped: string })[]> {
+  const { client, target, sessionDir } = options;
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     // The snapshot is taken at the first statement; its time bounds what it can restore to.
     const { rows: clock } = await client.query<{ now: Date }>("SELECT clock_timestamp() AS now");
-    snapshotAt = clock[0]!.now.toISOString();
-    const { rows } = await client.query<MailboxRow>("SELECT * FROM mailstore.mailbox WHERE account_id = $1", [accountId]);
-    if (!rows[0]) {
-      await client.query("ROLLBACK");
-      return { accountId, skipped: "no mailbox (deleted meanwhile?)" };
+    const snapshotAt = clock[0]!.now.toISOString();
+    const { rows: mailboxes } = await client.query<MailboxRow>("SELECT * FROM mailstore.mailbox WHERE account_id = ANY($1::uuid[])", [
+      options.accounts.map((a) => a.accountId),
+    ]);
+    const byAccount = new Map(mailboxes.map((m) => [m.account_id, m]));
+
+    // Digests and counts of every mailbox of the batch, one query per mailbox group (the row
+    // with a null digest and grouping 1 carries a mailbox's counts); tombstone counts alike.
+    const digests = new Map<number, { digest: string; size: number }[]>();
+    const counts = new Map<number, { items: number; messages: number }>();
+    const tombstones = new Map<number, number>();
+    const groups = new Map<number, number[]>();
+    for (const m of mailboxes) groups.set(m.group_id, [...(groups.get(m.group_id) ?? []), m.id]);
+    for (const [group, ids] of groups) {
+      const schema = groupSchema(group);
+      const { rows } = await client.query<{ mailbox_id: number; total: number; digest: string | null; size: number; items: number; messages: number }>(
+        `SELECT mailbox_id, GROUPING(blob_digest) AS total, blob_digest AS digest, max(size) AS size,
+                count(*) AS items, count(*) FILTER (WHERE type = 'message') AS messages
+           FROM ${schema}.item WHERE mailbox_id = ANY($1::bigint[]) GROUP BY mailbox_id, ROLLUP (blob_digest) ORDER BY 1, 2, 3`,
+        [ids],
+      );
+      for (const r of rows) {
+        if (r.total === 1) counts.set(r.mailbox_id, { items: Number(r.items), messages: Number(r.messages) });
+        else if (r.digest !== null) {
+          let list = digests.get(r.mailbox_id);
+          if (!list) digests.set(r.mailbox_id, (list = []));
+          list.push({ digest: r.digest, size: Number(r.size) });
+        }
+      }
+      const { rows: dead } = await client.query<{ mailbox_id: number; n: number }>(
+        `SELECT mailbox_id, count(*) AS n FROM ${schema}.tombstone WHERE mailbox_id = ANY($1::bigint[]) GROUP BY 1`,
+        [ids],
+      );
+      for (const r of dead) tombstones.set(r.mailbox_id, Number(r.n));
     }
-    mailbox = rows[0];
-    const schema = groupSchema(mailbox.group_id);
-    files.push(
-      await target.streamSessionFile(
-        sessionDir,
-        `${dir}/items.copy.gz`,
-        client.query(copyTo(`COPY (SELECT ${ITEM_COLUMNS.join(", ")} FROM ${schema}.item WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY id) TO STDOUT`)),
-        createGzip({ level: 3 }),
-      ),
-    );
-    files.push(
-      await target.streamSessionFile(
-        sessionDir,
-        `${dir}/tombstones.copy.gz`,
-        client.query(copyTo(`COPY (SELECT ${TOMBSTONE_COLUMNS.join(", ")} FROM ${schema}.tombstone WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY item_id) TO STDOUT`)),
-        createGzip({ level: 3 }),
-      ),
-    );
-    // Digests, and in the same pass the counts (the row with a null digest carries them).
-    const { rows: blobRows } = await client.query<{ total: number; digest: string | null; size: number; items: number; messages: number }>(
-      `SELECT GROUPING(blob_digest) AS total, blob_digest AS digest, max(size) AS size,
-              count(*) AS items, count(*) FILTER (WHERE type = 'message') AS messages
-         FROM ${schema}.item WHERE mailbox_id = $1 GROUP BY ROLLUP (blob_digest) ORDER BY 1, 2`,
-      [mailbox.id],
-    );
-    const total = blobRows.find((r) => r.total === 1);
-    digests = blobRows.filter((r) => r.total === 0 && r.digest !== null) as { digest: string; size: number }[];
-    counts = { items: Number(total?.items ?? 0), messages: Number(total?.messages ?? 0) };
+
+    const snapshots: (AccountSnapshot | { accountId: string; skipped: string })[] = [];
+    for (const { accountId, reason } of options.accounts) {
+      if (options.signal?.aborted) throw new Error("aborted");
+      const mailbox = byAccount.get(accountId);
+      if (!mailbox) {
+        snapshots.push({ accountId, skipped: "no mailbox (deleted meanwhile?)" });
+        continue;
+      }
+      const schema = groupSchema(mailbox.group_id);
+      const dir = `accounts/${accountId}`;
+      const files = [
+        await target.streamSessionFile(
+          sessionDir,
+          `${dir}/items.copy.gz`,
+          client.query(copyTo(`COPY (SELECT ${ITEM_COLUMNS.join(", ")} FROM ${schema}.item WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY id) TO STDOUT`)),
+          createGzip({ level: 3 }),
+        ),
+        tombstones.get(mailbox.id)
+          ? await target.streamSessionFile(
+              sessionDir,
+              `${dir}/tombstones.copy.gz`,
+              client.query(copyTo(`COPY (SELECT ${TOMBSTONE_COLUMNS.join(", ")} FROM ${schema}.tombstone WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY item_id) TO STDOUT`)),
+              createGzip({ level: 3 }),
+            )
+          : await target.writeSessionFile(sessionDir, `${dir}/tombstones.copy.gz`, EMPTY_DUMP),
+      ];
+      snapshots.push({
+        accountId,
+        reason,
+        mailbox,
+        snapshotAt,
+        files,
+        digests: digests.get(mailbox.id) ?? [],
+        counts: counts.get(mailbox.id) ?? { items: 0, messages: 0 },
+      });
+    }
     await client.query("COMMIT");
+    return snapshots;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;
-  } finally {
-    if (!options.client) client.release();
   }
+}
+
+export async function storeAccount(
+  snapshot: AccountSnapshot,
+  options: {
+    store: Mailstore;
+    target: BackupTarget;
+    sessionDir: string;
+    directory: AccountDetail | null;
+    /** Gzip blobs that compress by at least a tenth (the server's backupCompression setting). */
+    compress?: boolean;
+    /** The batch's pack writer: new blobs go into its packs. */
+    writer: PackWriter;
+    signal?: AbortSignal;
+  },
+): Promise<AccountBackup & { digests: string[] }> {
+  const { store, target, sessionDir } = options;
+  const { accountId, mailbox, snapshotAt, digests, counts } = snapshot;
+  const dir = `accounts/${accountId}`;
+  const files = [...snapshot.files];
 
   // The blobs the target lacks, claimed at once so that batches running beside this one leave
   // them to it; then read, checked and compressed on the blob I/O threads a chunk at a time,
@@ -166,7 +230,7 @@ export async function backupAccount(options: {
   const description = {
     accountId,
     email: mailbox.email,
-    reason: options.reason,
+    reason: snapshot.reason,
     snapshot: {
       takenAt: snapshotAt,
       mailboxId: mailbox.id,
@@ -188,7 +252,7 @@ export async function backupAccount(options: {
   return {
     accountId,
     email: mailbox.email,
-    reason: options.reason,
+    reason: snapshot.reason,
     mailboxId: mailbox.id,
     changeNumber: mailbox.change_number,
     lastRedoSeq: mailbox.last_redo_seq,

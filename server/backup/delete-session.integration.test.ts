@@ -3,7 +3,8 @@
  * is the newest session, one a restore reads, and any while a backup runs; an incremental a later
  * full makes unnecessary goes, then the old full, from the target, catalog and accounts index,
  * with the blobs only it held pruned and every remaining session still verifying; a failed
- * session always goes.
+ * session always goes. Every deletion goes the console's way: checked, then run as a
+ * backup.delete job on the server's worker.
  */
 import { mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
@@ -19,9 +20,10 @@ import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { deleteItems } from "../mailstore/item-operations.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { serverQueue } from "../jobs/queues.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { runBackup } from "../testing/wait-for-runs.ts";
-import { deleteSession } from "./delete-session.ts";
+import { requestSessionDelete } from "./delete-session.ts";
 import { BackupTarget } from "./target.ts";
 import { verifyServerBackups } from "./verify-session.ts";
 
@@ -48,7 +50,7 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-describe("deleteSession", () => {
+describe("deleting a session (checked in the console, done on the worker)", () => {
   it("refuses what later sessions need, deletes what they do not, and prunes blobs only it held", async () => {
     // A message only the first full holds: deleted before the second full.
     const only = await deliverMessage(store, { recipients: ["keep0@example.com"], bytes: Buffer.from("Subject: only in full 1\r\n\r\nunique body 8f3a\r\n") });
@@ -59,17 +61,17 @@ describe("deleteSession", () => {
     await generateTraffic(store, { ops: 20, seed: 6, renames: false, concurrency: 1 });
     const i2 = await runBackup("mail1", "incremental");
 
-    await expect(deleteSession({ server: "mail1", label: f1.label })).rejects.toMatchObject({ code: "session_needed", message: expect.stringMatching(/later sessions build on it/) });
-    await expect(deleteSession({ label: i2.label })).rejects.toMatchObject({ code: "session_needed", message: expect.stringMatching(/newest completed backup/) });
+    await expect(requestSessionDelete({ server: "mail1", label: f1.label })).rejects.toMatchObject({ code: "session_needed", message: expect.stringMatching(/later sessions build on it/) });
+    await expect(requestSessionDelete({ label: i2.label })).rejects.toMatchObject({ code: "session_needed", message: expect.stringMatching(/newest completed backup/) });
     const lease = await prisma().sessionLease.create({ data: { sessionId: f2.sessionId, holder: "restore-test", expiresAt: new Date(Date.now() + 60_000) } });
-    await expect(deleteSession({ server: "mail1", label: f2.label })).rejects.toMatchObject({ code: "session_in_use" });
+    await expect(requestSessionDelete({ server: "mail1", label: f2.label })).rejects.toMatchObject({ code: "session_in_use" });
     await prisma().sessionLease.delete({ where: { id: lease.id } });
 
     const blob = only.digest;
     const stored = async (digest: string) => (await target.repository({ reload: true })).has(digest);
     expect(await stored(blob)).toBe(true);
-    expect(await deleteSession({ server: "mail1", label: i1.label })).toMatchObject({ label: i1.label, status: "completed", removed: [i1.label] });
-    const gone = await deleteSession({ server: "mail1", label: f1.label });
+    expect(await requestSessionDelete({ server: "mail1", label: i1.label })).toMatchObject({ label: i1.label, status: "completed", removed: [i1.label] });
+    const gone = await requestSessionDelete({ server: "mail1", label: f1.label });
     expect(gone.removed).toEqual([f1.label]);
     expect(gone.blobsPruned).toBeGreaterThanOrEqual(1);
     expect(await stored(blob)).toBe(false);
@@ -83,6 +85,9 @@ describe("deleteSession", () => {
     expect(reports.every((r) => r.ok)).toBe(true);
     // Prune left no garbage: every pack is named by the index.
     expect(reports.find((r) => r.label === "repository")!.problems).toEqual([]);
+    // The worker did the removal: the job is in the queue's history with its result.
+    const jobs = await serverQueue("mail1").getJobs(["completed"]);
+    expect(jobs.filter((j) => j.name === "backup.delete").map((j) => (j.returnvalue as { label: string }).label)).toEqual(expect.arrayContaining([i1.label, f1.label]));
   });
 
   it("always deletes a failed session, refuses while a backup runs, and 404s an unknown label", async () => {
@@ -90,13 +95,13 @@ describe("deleteSession", () => {
     const failed = await prisma().backupSession.create({ data: { serverId: server.id, label: "full-20200101.000000.000", type: "full", status: "failed", requestedAccounts: [] } });
     await mkdir(target.sessionDir(failed.label, "tmp"), { recursive: true });
     const running = await prisma().backupSession.create({ data: { serverId: server.id, label: "incr-20200101.000001.000", type: "incremental", status: "running", requestedAccounts: [] } });
-    await expect(deleteSession({ server: "mail1", label: failed.label })).rejects.toMatchObject({ code: "backup_in_progress" });
+    await expect(requestSessionDelete({ server: "mail1", label: failed.label })).rejects.toMatchObject({ code: "backup_in_progress" });
     await prisma().backupSession.update({ where: { id: running.id }, data: { status: "interrupted" } });
 
-    expect(await deleteSession({ server: "mail1", label: failed.label })).toMatchObject({ status: "failed", removed: [failed.label] });
+    expect(await requestSessionDelete({ server: "mail1", label: failed.label })).toMatchObject({ status: "failed", removed: [failed.label] });
     expect(await exists(target.sessionDir(failed.label, "tmp"))).toBe(false);
-    await expect(deleteSession({ server: "mail1", label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
-    await expect(deleteSession({ label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
-    await expect(deleteSession({ server: "nosuch", label: failed.label })).rejects.toMatchObject({ code: "server_not_found" });
+    await expect(requestSessionDelete({ server: "mail1", label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
+    await expect(requestSessionDelete({ label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
+    await expect(requestSessionDelete({ server: "nosuch", label: failed.label })).rejects.toMatchObject({ code: "server_not_found" });
   });
 });

@@ -8,10 +8,15 @@
  * newest completed session always stays (later backups continue its redo chain). Failed, aborted
  * and interrupted sessions are never read by a restore and may always go. Then the session is
  * removed from the target, the catalog and the accounts index, and unreferenced blobs are pruned.
+ *
+ * The console does not touch the target: `requestSessionDelete` checks the refusals (answered at
+ * once as 4xx), then the server's worker runs `deleteSession` as a `backup.delete` job, which
+ * checks again (the state may have moved) and does the removal and the prune.
  */
 import { prisma } from "../db/console-db.ts";
 import { getServer, listServerNames } from "../directory/list-servers.ts";
-import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { InvalidInputError, MailvaultError, type ErrorKind } from "../errors.ts";
+import { runJob } from "../jobs/run-job.ts";
 import { removeSessions } from "./apply-retention.ts";
 import { BackupInProgressError, SessionLeasedError, SessionNotFoundError } from "./errors.ts";
 import { planRetention } from "./retention-plan.ts";
@@ -41,7 +46,8 @@ async function findServer(server: string | undefined, label: string): Promise<st
   return rows[0]!.server.name;
 }
 
-export async function deleteSession(input: { server?: string; label: string }): Promise<DeleteSessionResult> {
+/** Why the session may not go, thrown; else its server and catalog row. */
+async function checkDeletable(input: { server?: string; label: string }) {
   const serverName = await findServer(input.server, input.label);
   const server = await getServer(serverName);
   const rows = await prisma().backupSession.findMany({
@@ -73,6 +79,26 @@ export async function deleteSession(input: { server?: string; label: string }): 
       );
     }
   }
+  return { server, session };
+}
+
+/** Deletes the session where the target is reachable: on the server's worker (job `backup.delete`). */
+export async function deleteSession(input: { server?: string; label: string }): Promise<DeleteSessionResult> {
+  const { server, session } = await checkDeletable(input);
   const result = await removeSessions(new BackupTarget(server.backupTarget, server.name), [session]);
   return { server: server.name, label: session.label, status: session.status, ...result };
+}
+
+/** A refusal as a job returns it: the worker's answer keeps its 4xx kind and code. */
+export interface DeleteRefusal {
+  refused: { kind: ErrorKind; code: string; message: string };
+}
+
+/** The console's way to delete a session: checks here, removal on the server's worker. */
+export async function requestSessionDelete(input: { server?: string; label: string }): Promise<DeleteSessionResult> {
+  const { server } = await checkDeletable(input);
+  const { result } = await runJob(server.name, "backup.delete", { label: input.label }, 600_000);
+  const outcome = result as DeleteSessionResult | DeleteRefusal;
+  if ("refused" in outcome) throw new MailvaultError(outcome.refused.kind, outcome.refused.code, outcome.refused.message);
+  return outcome;
 }

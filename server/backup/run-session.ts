@@ -18,7 +18,7 @@ import { gzipSync } from "node:zlib";
 import { consolePool } from "../db/console-db.ts";
 import { getAccounts } from "../directory/get-account.ts";
 import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
-import { backupAccount, type AccountBackup } from "./backup-account.ts";
+import { snapshotAccounts, storeAccount, type AccountBackup } from "./backup-account.ts";
 import { addProgress, finishSession, lastCompletedThrough, lastFulls, markRunning, updateSession } from "./catalog.ts";
 import { checkFreeSpace } from "./free-space.ts";
 import { collectRedo, type MovedRedo } from "./move-redo.ts";
@@ -116,38 +116,56 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   const writer = await ctx.target.blobWriter();
   const progress = { accounts: 0, bytes: 0, current: "", at: performance.now() };
   const reportProgress = async () => {
-    if (progress.accounts) await addProgress(sessionId, { accounts: progress.accounts, bytes: progress.bytes, current: progress.current });
+    const delta = { accounts: progress.accounts, bytes: progress.bytes, current: progress.current };
     Object.assign(progress, { accounts: 0, bytes: 0, at: performance.now() });
+    if (delta.accounts) await addProgress(sessionId, delta);
   };
   try {
-    for (const account of accounts) {
-      if (alive.signal.aborted) {
-        outcomes.push({ accountId: account.accountId, skipped: "session aborted" });
-        continue;
-      }
-      try {
-        const result = await backupAccount({
-          store: ctx.store,
-          client,
-          target: ctx.target,
-          sessionDir: ctx.dir,
-          accountId: account.accountId,
-          reason: account.reason,
-          directory: directory.get(account.accountId) ?? null,
-          compress: ctx.server.settings.backupCompression,
-          signal: alive.signal,
-          writer,
-        });
-        outcomes.push(result);
-        progress.accounts++;
-        progress.bytes += "files" in result ? result.files.reduce((n, f) => n + f.size, 0) + result.newBlobBytes : 0;
-        progress.current = account.email;
-        // The catalog's progress moves about once a second, not once an account.
-        if (performance.now() - progress.at > 1000) await reportProgress();
-      } catch (error) {
-        outcomes.push({ accountId: account.accountId, email: account.email, error: alive.signal.aborted ? "session aborted" : (error as Error).message });
-      }
+    let snapshots: Awaited<ReturnType<typeof snapshotAccounts>>;
+    try {
+      snapshots = await snapshotAccounts({ store: ctx.store, client, target: ctx.target, sessionDir: ctx.dir, accounts, signal: alive.signal });
+    } catch (error) {
+      const reason = alive.signal.aborted ? "session aborted" : (error as Error).message;
+      return accounts.map((a) => ({ accountId: a.accountId, email: a.email, error: reason }));
     }
+    // Two accounts' blobs at a time, so the I/O threads always have the next chunk waiting.
+    const results: (typeof outcomes)[number][] = new Array(snapshots.length);
+    let next = 0;
+    const storeNext = async () => {
+      for (let i = next++; i < snapshots.length; i = next++) {
+        const snapshot = snapshots[i]!;
+        const email = accounts[i]!.email;
+        if (alive.signal.aborted) {
+          results[i] = { accountId: snapshot.accountId, skipped: "session aborted" };
+          continue;
+        }
+        if ("skipped" in snapshot) {
+          results[i] = snapshot;
+          continue;
+        }
+        try {
+          const result = await storeAccount(snapshot, {
+            store: ctx.store,
+            target: ctx.target,
+            sessionDir: ctx.dir,
+            directory: directory.get(snapshot.accountId) ?? null,
+            compress: ctx.server.settings.backupCompression,
+            signal: alive.signal,
+            writer,
+          });
+          results[i] = result;
+          progress.accounts++;
+          progress.bytes += result.files.reduce((n, f) => n + f.size, 0) + result.newBlobBytes;
+          progress.current = email;
+          // The catalog's progress moves about once a second, not once an account.
+          if (performance.now() - progress.at > 1000) await reportProgress();
+        } catch (error) {
+          results[i] = { accountId: snapshot.accountId, email, error: alive.signal.aborted ? "session aborted" : (error as Error).message };
+        }
+      }
+    };
+    await Promise.all([storeNext(), storeNext()]);
+    outcomes.push(...results);
     await reportProgress();
     try {
       await writer.close();

@@ -77,6 +77,14 @@ export const backupVerify = defineJob({
   backoffMs: 0,
 });
 
+export const backupDelete = defineJob({
+  name: "backup.delete",
+  description: "Delete one session from the target and the catalog, then prune the blobs no session needs.",
+  schema: z.object({ label: z.string().min(1) }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
 const runRef = z.object({ runId: z.number().int().positive() });
 
 export const restoreStart = defineJob({
@@ -157,6 +165,7 @@ export const jobDefinitions = {
   "backup.accounts": backupAccounts,
   "backup.finish": backupFinish,
   "backup.verify": backupVerify,
+  "backup.delete": backupDelete,
   "restore.start": restoreStart,
   "restore.account": restoreAccountJob,
   "restore.finish": restoreFinish,
