@@ -29,6 +29,11 @@ export interface StorageBackend {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Removes an object; removing one that is not there is not an error. */
   remove(name: string): Promise<void>;
+  /**
+   * Backends that save through temporary names (a folder) remove those a dead writer left under
+   * `folder`, last touched more than `olderThanMs` ago, and return their names. Prune calls it.
+   */
+  removeStaleTemps?(olderThanMs: number, folder?: string): Promise<string[]>;
 }
 
 export class ObjectNotFoundError extends Error {

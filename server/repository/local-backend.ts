@@ -190,14 +190,15 @@ export class LocalBackend implements StorageBackend {
   /**
    * Removes the temp files (`*.tmp-<8 hex>`) that writers which died left behind, last modified
    * more than `olderThanMs` ago and not being written by this backend. Returns their relative
-   * paths. A live writer in another process keeps its temp file recent, so pick an age well past
-   * the longest save.
+   * paths (under `folder`, or the whole root). A live writer in another process keeps its temp
+   * file recent, so pick an age well past the longest save.
    */
-  async removeStaleTemps(olderThanMs: number): Promise<string[]> {
+  async removeStaleTemps(olderThanMs: number, folder = ""): Promise<string[]> {
     const removed: string[] = [];
-    if (!(await this.ensureFolder("", false))) return removed;
+    if (folder) checkObjectName(folder);
+    if (!(await this.ensureFolder(folder, false))) return removed;
     const before = Date.now() - olderThanMs;
-    for await (const { name, stats, temp } of this.walk("", "")) {
+    for await (const { name, stats, temp } of this.walk(folder, "")) {
       const file = path.join(this.root, ...name.split("/"));
       if (!temp || !stats.isFile() || stats.mtimeMs > before || this.writing.has(file)) continue;
       await unlink(file).then(

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -91,8 +91,15 @@ describe("format-2 repository", () => {
     const repo = await Repository.open(backend);
     const crashed = repo.writer(16 * 1024);
     for (const [digest, bytes] of set) await crashed.add(digest, bytes);
-    // Its packs are saved, then the process dies before the index is written (no close()).
+    // Its packs are saved, then the process dies before the index is written (no close()), in
+    // the middle of saving one more pack: its temporary file stays, an hour old by now.
     await crashed.flush();
+    await mkdir(path.join(root, "packs", "ab"), { recursive: true });
+    const halfSaved = path.join(root, "packs", "ab", `${"ab".repeat(32)}.tmp-0badc0de`);
+    await writeFile(halfSaved, "half a pack");
+    await utimes(halfSaved, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+    const saving = path.join(root, "packs", "ab", `${"ab".repeat(32)}.tmp-00c0ffee`); // a live writer's
+    await writeFile(saving, "being written");
     const fresh = await Repository.open(backend);
     expect(fresh.has([...set.keys()][0]!)).toBe(false);
     const report = await fresh.verify();
@@ -100,6 +107,10 @@ describe("format-2 repository", () => {
     expect(report.damaged).toEqual([]);
     const pruned = await fresh.prune(new Set());
     expect(pruned.unindexedRemoved).toBe(report.unindexedPacks.length);
+    expect(pruned.tempsRemoved).toBe(1);
+    expect(await stat(halfSaved).then(() => true, () => false)).toBe(false);
+    expect(await stat(saving).then(() => true, () => false)).toBe(true);
+    await rm(saving);
     expect((await fresh.verify()).unindexedPacks).toEqual([]);
     // And the next backup stores them again.
     await store(fresh, set);

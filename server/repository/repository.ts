@@ -14,6 +14,8 @@ import { RepositoryIndex, saveIndex, type BlobLocation, type PackInfo } from "./
 
 const gunzipAsync = promisify(gunzip);
 
+/** A temporary file older than this is a dead writer's: prune removes it. */
+const TEMP_AGE_MS = 60 * 60 * 1000;
 /** readMany reads neighbouring blobs of a pack in one span when they are closer than this... */
 const SPAN_GAP_BYTES = 1024 * 1024;
 /** ...and the span stays under this. */
@@ -62,6 +64,8 @@ export interface PruneReport {
   bytesFreed: number;
   bytesRewritten: number;
   unindexedRemoved: number;
+  /** Temporary files of saves that never finished (a killed writer's), removed. */
+  tempsRemoved: number;
 }
 
 export class Repository {
@@ -221,7 +225,7 @@ export class Repository {
     const smallPackBytes = options.smallPackBytes ?? DEFAULT_PACK_BYTES / 4;
     await this.reload();
     const present = await this.listPacks();
-    const report: PruneReport = { packsRemoved: 0, packsRewritten: 0, blobsRemoved: 0, bytesFreed: 0, bytesRewritten: 0, unindexedRemoved: 0 };
+    const report: PruneReport = { packsRemoved: 0, packsRewritten: 0, blobsRemoved: 0, bytesFreed: 0, bytesRewritten: 0, unindexedRemoved: 0, tempsRemoved: 0 };
     const kept: PackInfo[] = [];
     const writer = this.writer();
     const doomed: string[] = [];
@@ -260,6 +264,8 @@ export class Repository {
     const index = await saveIndex(this.backend, [...kept, ...writer.packs]);
     for (const name of [...old, rewritten.index]) if (name && name !== index) await this.backend.remove(name);
     for (const id of doomed) await this.backend.remove(packName(id));
+    // Half-saved packs and index objects of killed writers: an hour is far past any save.
+    for (const folder of ["packs", "index"]) report.tempsRemoved += (await this.backend.removeStaleTemps?.(TEMP_AGE_MS, folder))?.length ?? 0;
     await this.reload();
     return report;
   }
