@@ -12,7 +12,7 @@ import { getServer } from "../directory/list-servers.ts";
 import { BackupInProgressError, SessionLeasedError } from "./errors.ts";
 import { parseLabel } from "./labels.ts";
 import { parseAge, planRetention, type RetentionPlan, type RetentionRule } from "./retention-plan.ts";
-import { readAccountsIndex, writeAccountsIndex } from "./session-files.ts";
+import { dropFromAccountsIndex } from "./session-files.ts";
 import { BackupTarget } from "./target.ts";
 
 export function parseRetentionRule(text: string, now = new Date()): RetentionRule {
@@ -66,10 +66,7 @@ export async function removeSessions(
     await prisma().backupSession.delete({ where: { id: session.id } });
     removed.push(session.label);
   }
-  const index = await readAccountsIndex(target);
-  for (const entry of Object.values(index.accounts)) entry.sessions = entry.sessions.filter((s) => !removed.includes(s.label));
-  for (const [id, entry] of Object.entries(index.accounts)) if (entry.sessions.length === 0) delete index.accounts[id];
-  await writeAccountsIndex(target, index);
+  await dropFromAccountsIndex(target, removed);
   const pruned = await pruneBlobs(target);
   return { removed, blobsPruned: pruned.count, bytesFreed: pruned.bytes, packsRemoved: pruned.packsRemoved, packsRewritten: pruned.packsRewritten, bytesRewritten: pruned.bytesRewritten };
 }

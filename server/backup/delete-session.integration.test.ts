@@ -6,7 +6,7 @@
  * session always goes. Every deletion goes the console's way: checked, then run as a
  * backup.delete job on the server's worker.
  */
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
@@ -24,6 +24,7 @@ import { serverQueue } from "../jobs/queues.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { runBackup } from "../testing/wait-for-runs.ts";
 import { requestSessionDelete } from "./delete-session.ts";
+import { readAccountsIndex } from "./session-files.ts";
 import { BackupTarget } from "./target.ts";
 import { verifyServerBackups } from "./verify-session.ts";
 
@@ -77,9 +78,10 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     expect(await stored(blob)).toBe(false);
     expect(await exists(target.sessionDir(f1.label, "complete"))).toBe(false);
     expect(await prisma().backupSession.count({ where: { label: { in: [f1.label, i1.label] } } })).toBe(0);
-    const index = await readFile(path.join(target.root, "accounts-index.json"), "utf8");
+    const index = JSON.stringify(await readAccountsIndex(target));
     expect(index).not.toContain(f1.label);
     expect(index).toContain(f2.label);
+    expect(await exists(path.join(target.root, "accounts-index", `${f1.label}.json`))).toBe(false);
     const reports = await verifyServerBackups("mail1", { all: true });
     expect(reports.map((r) => r.label).sort()).toEqual([f2.label, i2.label, "repository"].sort());
     expect(reports.every((r) => r.ok)).toBe(true);

@@ -1,10 +1,10 @@
 /**
  * The self-describing files of a session and of the target: session.json (what the session is
  * and holds), manifest.json (every file with its sha256 and size; manifest.sha256 checks the
- * manifest itself), and the target's accounts-index.json (every account, every name it had, the
+ * manifest itself), and the target's accounts index (every account, every name it had, the
  * sessions that hold it), from which alone the catalog can be rebuilt.
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { consolePool } from "../db/console-db.ts";
 import type { SessionContext } from "./session-context.ts";
@@ -94,28 +94,82 @@ export interface AccountsIndex {
   accounts: Record<string, { names: { email: string; validFrom: string; validTo: string | null }[]; sessions: { label: string; kind: "full" | "redo" }[] }>;
 }
 
+/** One session's part of the accounts index: its accounts, with every name each had by then. */
+interface AccountsIndexDelta {
+  format: number;
+  server: string;
+  label: string;
+  accounts: Record<string, { names: { email: string; validFrom: string; validTo: string | null }[]; kind: "full" | "redo" }>;
+}
+
+const INDEX_FILE = "accounts-index.json";
+const DELTA_FOLDER = "accounts-index";
+/** Retention folds the deltas into accounts-index.json once there are more than this. */
+const DELTAS_BEFORE_FOLDING = 64;
+
+/**
+ * The accounts index: accounts-index.json (every account, every name it had, the sessions
+ * holding it, as of its last folding) plus one small file per session published since, so a
+ * session writes only its own accounts: an incremental of 100 accounts on a server of 10,000
+ * costs 100 entries, not 10,000.
+ */
 export async function readAccountsIndex(target: BackupTarget): Promise<AccountsIndex> {
-  const text = await readFile(path.join(target.root, "accounts-index.json"), "utf8").catch(() => null);
-  return text ? (JSON.parse(text) as AccountsIndex) : { format: SESSION_FORMAT, server: target.server, accounts: {} };
+  const text = await readFile(path.join(target.root, INDEX_FILE), "utf8").catch(() => null);
+  const index: AccountsIndex = text ? (JSON.parse(text) as AccountsIndex) : { format: SESSION_FORMAT, server: target.server, accounts: {} };
+  const deltas = await readDeltas(target);
+  for (const delta of deltas) {
+    for (const [id, entry] of Object.entries(delta.accounts)) {
+      const account = (index.accounts[id] ??= { names: [], sessions: [] });
+      account.names = entry.names;
+      if (!account.sessions.some((s) => s.label === delta.label)) account.sessions.push({ label: delta.label, kind: entry.kind });
+    }
+  }
+  return index;
 }
 
-export async function writeAccountsIndex(target: BackupTarget, index: AccountsIndex): Promise<void> {
-  await target.writeAtomic(path.join(target.root, "accounts-index.json"), Buffer.from(JSON.stringify(index)));
+async function readDeltas(target: BackupTarget): Promise<AccountsIndexDelta[]> {
+  const folder = path.join(target.root, DELTA_FOLDER);
+  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
+  const deltas: AccountsIndexDelta[] = [];
+  for (const name of names) deltas.push(JSON.parse(await readFile(path.join(folder, name), "utf8")) as AccountsIndexDelta);
+  // Oldest first, so the newest names win.
+  return deltas.sort((a, b) => a.label.slice(5).localeCompare(b.label.slice(5)));
 }
 
-/** Adds a published session to the accounts index, refreshing each account's names. */
-export async function updateAccountsIndex(target: BackupTarget, label: string, accounts: SessionAccountEntry[]): Promise<void> {
+/**
+ * Drops removed sessions from the index: their delta files go, and accounts-index.json is
+ * rewritten when it names one of them, or folded with every delta once there are many. The
+ * folded file is written before the deltas are removed, so a crash between leaves both, which
+ * read the same.
+ */
+export async function dropFromAccountsIndex(target: BackupTarget, removed: string[]): Promise<void> {
+  for (const label of removed) await rm(path.join(target.root, DELTA_FOLDER, `${label}.json`), { force: true });
+  const deltas = await readDeltas(target);
+  const base = await readFile(path.join(target.root, INDEX_FILE), "utf8").catch(() => null);
+  const stale = base !== null && removed.some((label) => base.includes(`"${label}"`));
+  if (!stale && deltas.length <= DELTAS_BEFORE_FOLDING) return;
   const index = await readAccountsIndex(target);
+  for (const entry of Object.values(index.accounts)) entry.sessions = entry.sessions.filter((s) => !removed.includes(s.label));
+  for (const [id, entry] of Object.entries(index.accounts)) if (entry.sessions.length === 0) delete index.accounts[id];
+  await target.writeAtomic(path.join(target.root, INDEX_FILE), Buffer.from(JSON.stringify(index)));
+  for (const delta of deltas) await rm(path.join(target.root, DELTA_FOLDER, `${delta.label}.json`), { force: true });
+}
+
+/** Adds a published session to the accounts index: its own delta file, with each account's names. */
+export async function updateAccountsIndex(target: BackupTarget, label: string, accounts: SessionAccountEntry[]): Promise<void> {
   const { rows } = await consolePool().query<{ account_id: string; email: string; valid_from: Date; valid_to: Date | null }>(
     "SELECT account_id, email, valid_from, valid_to FROM account_name WHERE account_id = ANY($1::uuid[]) ORDER BY valid_from",
     [accounts.map((a) => a.accountId)],
   );
-  for (const a of accounts) {
-    const entry = (index.accounts[a.accountId] ??= { names: [], sessions: [] });
-    const names = rows.filter((r) => r.account_id === a.accountId).map((r) => ({ email: r.email, validFrom: r.valid_from.toISOString(), validTo: r.valid_to?.toISOString() ?? null }));
-    if (names.length) entry.names = names;
-    else if (!entry.names.some((n) => n.email === a.email)) entry.names.push({ email: a.email, validFrom: new Date(0).toISOString(), validTo: null });
-    if (!entry.sessions.some((s) => s.label === label)) entry.sessions.push({ label, kind: a.kind });
+  const names = new Map<string, AccountsIndexDelta["accounts"][string]["names"]>();
+  for (const r of rows) {
+    let list = names.get(r.account_id);
+    if (!list) names.set(r.account_id, (list = []));
+    list.push({ email: r.email, validFrom: r.valid_from.toISOString(), validTo: r.valid_to?.toISOString() ?? null });
   }
-  await writeAccountsIndex(target, index);
+  const delta: AccountsIndexDelta = { format: SESSION_FORMAT, server: target.server, label, accounts: {} };
+  for (const a of accounts) {
+    delta.accounts[a.accountId] = { names: names.get(a.accountId) ?? [{ email: a.email, validFrom: new Date(0).toISOString(), validTo: null }], kind: a.kind };
+  }
+  await target.writeAtomic(path.join(target.root, DELTA_FOLDER, `${label}.json`), Buffer.from(JSON.stringify(delta)));
 }

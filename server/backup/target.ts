@@ -8,7 +8,8 @@
  *   blobs/ab/cd/<sha256>        format 1: one file per message body (read, never written now)
  *   sessions/<label>/           completed sessions only, each renamed into place whole
  *   tmp/<label>/                sessions in progress, failed, aborted or interrupted
- *   accounts-index.json         every account id, every name it had, the sessions holding it
+ *   accounts-index.json         every account id, every name it had, the sessions holding it,
+ *   accounts-index/<label>.json   and what each session published since added to that
  *
  * A session's own files are written without a sync each: the whole session folder is made
  * durable with one syncfs before it is published (a crash before that leaves it in tmp/, never
