@@ -15,11 +15,17 @@ import { secondsSince, until } from "./bench-env.ts";
  * this process, so its peak is what a worker needed (plus the bench's own data, a bound above).
  */
 function sampleRss(): () => number {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  const start = process.memoryUsage();
+  let peak = start;
+  const timer = setInterval(() => {
+    const now = process.memoryUsage();
+    if (now.rss > peak.rss) peak = now;
+  }, 50);
   return () => {
     clearInterval(timer);
-    return Math.max(peak, process.memoryUsage.rss()) / 1048576;
+    const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
+    if (process.env.BENCH_MEMORY) console.log(`memory: rss ${mib(start.rss)} at the start, peak ${mib(peak.rss)} (main thread heap ${mib(peak.heapUsed)}, buffers ${mib(peak.arrayBuffers)})`);
+    return peak.rss / 1048576;
   };
 }
 

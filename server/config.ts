@@ -18,7 +18,7 @@ const schema = z.object({
   /** A running backup session whose heartbeat is older than this is taken for dead (its worker was killed). */
   MAILVAULT_SESSION_STALE_SECONDS: z.coerce.number().int().min(2).max(3600).default(15),
   /** Packs of the backup repository are closed once they pass this size (tests use small ones). */
-  MAILVAULT_PACK_BYTES: z.coerce.number().int().min(4096).max(1 << 30).default(32 * 1024 * 1024),
+  MAILVAULT_PACK_BYTES: z.coerce.number().int().min(4096).max(1 << 30).default(16 * 1024 * 1024),
   /** The first admin, created on the first start when the console has no user yet. */
   MAILVAULT_ADMIN_EMAIL: z.email().default("admin@mailvault.local"),
   /** Its password; when unset, the first start generates one and prints it once. */

@@ -122,9 +122,16 @@ function unpack({ root, span, blobs }) {
 
 const operations = { pack, absent, unpack };
 
+/** Buffers that own their memory are moved to the main thread, not copied (see blob-io.ts). */
+function transferable(output) {
+  const views = output && Array.isArray(output.blobs) ? output.blobs.map((b) => b.stored).filter((v) => v instanceof Uint8Array) : [];
+  return views.filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer).map((v) => v.buffer);
+}
+
 parentPort.on("message", ({ id, op, input }) => {
   try {
-    parentPort.postMessage({ id, output: operations[op](input) });
+    const output = operations[op](input);
+    parentPort.postMessage({ id, output }, transferable(output));
   } catch (error) {
     parentPort.postMessage({ id, error: { message: error.message, code: error.code } });
   }
