@@ -37,7 +37,7 @@ import { openMailstore, type Mailstore } from "../server/mailstore/mailstore.ts"
 import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
 import { config } from "../server/config.ts";
 import { liveWorkers } from "../server/jobs/heartbeat.ts";
-import { statusClient } from "../server/jobs/redis.ts";
+import { readyStatusClient } from "../server/jobs/redis.ts";
 import { runBench, secondsSince, until, type BenchEnv } from "./bench-env.ts";
 import { printRatioTable, type Measure } from "./ratio-table.ts";
 import { queueIdle, timedBackup, timedRestore } from "./timed-jobs.ts";
@@ -76,7 +76,7 @@ async function rssMiB(pid: number, which: "VmHWM" | "VmRSS" = "VmHWM"): Promise<
 
 /** Waits for the worker's first heartbeat, then says what it holds before any job. */
 async function idleRss(pid: number): Promise<number> {
-  await until(async () => ((await liveWorkers(statusClient(), config().MAILVAULT_QUEUE_PREFIX, ["mail1"])).get("mail1") ?? []).length > 0);
+  await until(async () => ((await liveWorkers(await readyStatusClient(), config().MAILVAULT_QUEUE_PREFIX, ["mail1"])).get("mail1") ?? []).length > 0);
   return rssMiB(pid, "VmRSS");
 }
 
