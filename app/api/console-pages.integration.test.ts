@@ -11,6 +11,7 @@ import { seedDemo } from "@/server/demo/seed-demo.ts";
 import { createAccount } from "@/server/mailstore/account-operations.ts";
 import { openMailstore } from "@/server/mailstore/mailstore.ts";
 import { setUpServerStore } from "@/server/mailstore/setup-mailstore.ts";
+import { startWorkers } from "@/workers/start-workers.ts";
 import { apiRequest, createTestEnv, signedInCookie, type TestEnv } from "@/server/testing/test-env.ts";
 import { GET as getMessages } from "./accounts/[id]/messages/route.ts";
 import { GET as getRestorePoints } from "./accounts/[id]/restore-points/route.ts";
@@ -92,9 +93,15 @@ describe("DELETE /api/sessions/:label", () => {
 
     await expectError(await deleteSession(call(`/api/sessions/${label}?server=mail1`, helpdesk, "DELETE"), params({ label })), 403, "forbidden");
     await expectError(await deleteSession(call("/api/sessions/full-19990101.000000.000?server=mail1", admin, "DELETE"), params({ label: "full-19990101.000000.000" })), 404, "session_not_found");
-    const deleted = await deleteSession(call(`/api/sessions/${label}?server=mail1`, admin, "DELETE"), params({ label }));
-    expect(deleted.status).toBe(200);
-    expect(await deleted.json()).toMatchObject({ label, status: "failed", removed: [label] });
+    // The removal runs on the server's worker (a backup.delete job).
+    const workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 1, lmtpPort: 0 }] });
+    try {
+      const deleted = await deleteSession(call(`/api/sessions/${label}?server=mail1`, admin, "DELETE"), params({ label }));
+      expect(deleted.status).toBe(200);
+      expect(await deleted.json()).toMatchObject({ label, status: "failed", removed: [label] });
+    } finally {
+      await workers.close();
+    }
 
     const audit = (await (await getAudit(call("/api/audit?action=backup.delete", admin))).json()).entries as { actor: string; outcome: string; status: number; target: string }[];
     expect(audit.map((e) => [e.actor, e.outcome, e.status])).toEqual(

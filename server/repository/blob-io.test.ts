@@ -45,6 +45,9 @@ describe("blob I/O threads", () => {
     const span = Buffer.concat(stored.map((b) => Buffer.from(b.stored)));
     let offset = 0;
     const blobs = stored.map((b) => ({ digest: b.digest, offset: (offset += b.stored.length) - b.stored.length, length: b.stored.length, rawLength: b.rawLength, compression: b.compression }));
+    // The span is moved to the thread that unpacks it: keep a damaged copy made beforehand.
+    const damaged = Buffer.from(span);
+    damaged[blobs[1]!.offset + 100]! ^= 0x01;
     const copy = new BlobStore(path.join(dir, "copy"));
     expect(await io.run("absent", { root: copy.root, digests: [sha256(text), sha256(noise)] })).toEqual([sha256(text), sha256(noise)]);
     expect(await io.run("unpack", { root: copy.root, span, blobs })).toEqual({ written: 2, damaged: [] });
@@ -53,8 +56,6 @@ describe("blob I/O threads", () => {
     expect(await io.run("absent", { root: copy.root, digests: [sha256(text), sha256(noise)] })).toEqual([]);
 
     const other = new BlobStore(path.join(dir, "other"));
-    const damaged = Buffer.from(span);
-    damaged[blobs[1]!.offset + 100]! ^= 0x01;
     const result = await io.run("unpack", { root: other.root, span: damaged, blobs });
     expect(result.written).toBe(1);
     expect(result.damaged).toEqual([{ digest: sha256(noise), detail: `blob ${sha256(noise)} does not match its digest` }]);

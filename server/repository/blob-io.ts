@@ -94,6 +94,7 @@ export class BlobIo {
     return this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
   }
 
+  /** Runs one request on the least busy thread. An `unpack` span that owns its memory is moved there: do not use it afterwards. */
   run<K extends keyof Operations>(op: K, input: Operations[K]["input"]): Promise<Operations[K]["output"]> {
     if (this.dead) return Promise.reject(new Error("the blob I/O threads are closed"));
     const thread = this.pick();
