@@ -15,7 +15,7 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { consolePool } from "../db/console-db.ts";
+import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { getAccounts } from "../directory/get-account.ts";
 import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
 import { snapshotAccounts, storeAccount, type AccountBackup } from "./backup-account.ts";
@@ -338,9 +338,7 @@ async function recordCompleted(ctx: SessionContext, description: Partial<Session
   const accounts = description.accounts!;
   const counts = description.counts!;
   const column = <T>(pick: (a: (typeof accounts)[number]) => T) => accounts.map(pick);
-  const client = await consolePool().connect();
-  try {
-    await client.query("BEGIN");
+  await inConsoleTransaction(async (client) => {
     // One statement for every account of the session (a full of 10,000 accounts included).
     await client.query(
       `INSERT INTO session_account (session_id, account_id, email, kind, reason, change_number, redo_seq, snapshot_at, items, messages, bytes)
@@ -364,13 +362,7 @@ async function recordCompleted(ctx: SessionContext, description: Partial<Session
               blob_bytes_referenced = $5, blobs_new = $6, blob_bytes_new = $7, warnings = $8::jsonb WHERE id = $1`,
       [ctx.session.id, description.endedAt, counts.bytesWritten, counts.blobsReferenced, counts.blobBytesReferenced, counts.blobsNew, counts.blobBytesNew, JSON.stringify(description.warnings ?? [])],
     );
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   // last_backup_at moves only for accounts a completed session holds a full snapshot of.
   if (done.length) {
     await ctx.store.pool.query("UPDATE mailstore.mailbox SET last_backup_at = $2 WHERE account_id = ANY($1::uuid[])", [done.map((d) => d.accountId), description.endedAt]);

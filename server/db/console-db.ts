@@ -38,6 +38,22 @@ export function consolePool(): pg.Pool {
   return open().pool;
 }
 
+/** Runs `work` in one transaction on a connection of the console pool: committed, or rolled back and rethrown. */
+export async function inConsoleTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await consolePool().connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export async function closeConsoleDb(): Promise<void> {
   const current = holder.__mailvaultConsoleDb;
   holder.__mailvaultConsoleDb = undefined;

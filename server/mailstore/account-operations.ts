@@ -6,33 +6,18 @@
  * directory back; the window in which the mailstore has committed and the directory has not is
  * one COMMIT wide, and the redo record then still says what happened.
  */
-import { consolePool } from "../db/console-db.ts";
+import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { insertAccount, lockAccount, normalizeEmail, recordDeletion, recordRename } from "../directory/accounts.ts";
 import { InvalidInputError } from "../errors.ts";
 import { createMailbox } from "./create-mailbox.ts";
 import { commitChange, inTransaction, lockMailbox, MailboxTx, type Committed } from "./mailbox-tx.ts";
 import type { Mailstore } from "./mailstore.ts";
 
-async function withDirectory<T>(work: (client: import("pg").PoolClient) => Promise<T>): Promise<T> {
-  const client = await consolePool().connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 export async function createAccount(
   store: Mailstore,
   input: { email: string; displayName?: string; cos?: string },
 ): Promise<Committed & { accountId: string; email: string }> {
-  return withDirectory(async (client) => {
+  return inConsoleTransaction(async (client) => {
     const account = await insertAccount(client, { ...input, server: store.server });
     const committed = await createMailbox(store, { accountId: account.id, email: account.email, quotaBytes: account.quotaBytes });
     return { ...committed, accountId: account.id, email: account.email };
@@ -43,7 +28,7 @@ export async function createAccount(
 export async function renameAccount(store: Mailstore, input: { accountId: string; newEmail: string; at?: Date }): Promise<Committed & { oldEmail: string; newEmail: string }> {
   const newEmail = normalizeEmail(input.newEmail);
   const at = input.at ?? new Date();
-  return withDirectory(async (client) => {
+  return inConsoleTransaction(async (client) => {
     const account = await lockAccount(client, input.accountId);
     if (account.deletedAt) throw new InvalidInputError(`account ${account.email} is deleted`);
     if (account.email === newEmail) throw new InvalidInputError(`the account is already named ${newEmail}`);
@@ -63,7 +48,7 @@ export async function renameAccount(store: Mailstore, input: { accountId: string
  */
 export async function deleteAccount(store: Mailstore, input: { accountId: string; at?: Date }): Promise<Committed & { email: string; deletedItems: number }> {
   const at = input.at ?? new Date();
-  return withDirectory(async (client) => {
+  return inConsoleTransaction(async (client) => {
     const account = await lockAccount(client, input.accountId);
     if (account.deletedAt) throw new InvalidInputError(`account ${account.email} is already deleted`);
     await recordDeletion(client, account.id, at);

@@ -14,7 +14,7 @@ import { createGunzip } from "node:zlib";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { BackupTarget } from "../backup/target.ts";
-import { consolePool } from "../db/console-db.ts";
+import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { insertAccount } from "../directory/accounts.ts";
 import { getServer } from "../directory/list-servers.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
@@ -76,21 +76,6 @@ async function loadTable(client: pg.PoolClient, file: string, table: string, col
   }
 }
 
-async function withDirectory<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await consolePool().connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 /** What a snapshot would say of an account built from redo alone: its directory entry and first quota. */
 async function describeFromDirectory(account: AccountPlan): Promise<SnapshotDescription> {
   const { rows } = await consolePool().query<{ display_name: string; cos: string | null }>(
@@ -123,7 +108,7 @@ export async function restoreAccount(options: {
   const description = accountDir ? (JSON.parse(await readFile(path.join(accountDir, "mailbox.json"), "utf8")) as SnapshotDescription) : await describeFromDirectory(account);
   const digests = accountDir ? (await readFile(path.join(accountDir, "blobs.txt"), "utf8")).split("\n").filter(Boolean) : [];
 
-  return withDirectory(async (dir) => {
+  return inConsoleTransaction(async (dir) => {
     // Directory first (inside the still-open console transaction).
     let accountId = account.accountId;
     if (account.target.mode === "copy") {
