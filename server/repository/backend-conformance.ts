@@ -184,6 +184,71 @@ export function describeBackendConformance(name: string, make: () => Promise<Bac
       });
     });
 
+    describe("streams and staged saves", () => {
+      async function* chunks(parts: Buffer[], failAfter?: number): AsyncGenerator<Buffer> {
+        for (let i = 0; i < parts.length; i++) {
+          if (i === failAfter) throw new Error("the source broke");
+          yield parts[i]!;
+        }
+      }
+
+      it("saves an object from a stream of chunks", async () => {
+        const parts = [randomBytes(70_000), Buffer.alloc(0), randomBytes(3), randomBytes(2 * MiB)];
+        await backend.save("stream/x", chunks(parts));
+        expect((await backend.read("stream/x")).equals(Buffer.concat(parts))).toBe(true);
+        expect(await backend.stat("stream/x")).toEqual({ name: "stream/x", size: Buffer.concat(parts).length });
+      });
+
+      it("keeps the old object when the stream of a new one fails", async () => {
+        await backend.save("stream/kept", Buffer.from("old"));
+        await expect(backend.save("stream/kept", chunks([randomBytes(MiB), randomBytes(MiB)], 1))).rejects.toThrow("the source broke");
+        expect((await backend.read("stream/kept")).toString()).toBe("old");
+        await expect(backend.save("stream/never", chunks([randomBytes(10), randomBytes(10)], 1))).rejects.toThrow("the source broke");
+        expect(await backend.stat("stream/never")).toBeNull();
+        expect(await names(backend, "stream/")).toEqual(["stream/kept"]);
+      });
+
+      it("reads staged saves back, whole and in ranges, and flushes them", async () => {
+        const bytes = randomBytes(300_000);
+        await backend.save("staged/a/b", bytes, { staged: true });
+        await backend.save("staged/c", chunks([bytes.subarray(0, 10), bytes.subarray(10)]), { staged: true });
+        await backend.flush();
+        for (const n of ["staged/a/b", "staged/c"]) {
+          expect((await backend.read(n)).equals(bytes)).toBe(true);
+          expect((await backend.read(n, { offset: 299_990, length: 10 })).equals(bytes.subarray(299_990))).toBe(true);
+        }
+        await backend.save("staged/c", Buffer.from("again"), { staged: true });
+        expect((await backend.read("staged/c")).toString()).toBe("again");
+        expect(await names(backend, "staged/")).toEqual(["staged/a/b", "staged/c"]);
+      });
+    });
+
+    describe("folders", () => {
+      it("lists the folders right under a folder, not its objects", async () => {
+        for (const n of ["f/s1/a", "f/s1/deep/b", "f/s2/c", "f/plain", "g/x/y"]) await backend.save(n, Buffer.from(n));
+        expect((await backend.listFolders("f/")).sort()).toEqual(["s1", "s2"]);
+        expect((await backend.listFolders("f/s1/")).sort()).toEqual(["deep"]);
+        expect((await backend.listFolders("")).sort()).toEqual(["f", "g"]);
+        expect(await backend.listFolders("missing/")).toEqual([]);
+        expect(await backend.listFolders("f/s2/")).toEqual([]);
+        for (const bad of ["f", "/", "../", "f//"]) await expect(backend.listFolders(bad), bad).rejects.toThrow(/invalid/);
+      });
+
+      it("removes everything under a folder and nothing beside it", async () => {
+        for (const n of ["r/s1/a", "r/s1/deep/b", "r/s1x/c", "r/s2/d"]) await backend.save(n, Buffer.from(n));
+        await backend.read("r/s1/a", { offset: 0, length: 1 });
+        expect(await backend.removeAll("r/s1/")).toBe(2);
+        expect(await names(backend, "r/")).toEqual(["r/s1x/c", "r/s2/d"]);
+        await expect(backend.read("r/s1/a", { offset: 0, length: 1 })).rejects.toBeInstanceOf(ObjectNotFoundError);
+        expect((await backend.listFolders("r/")).sort()).toEqual(["s1x", "s2"]);
+        expect(await backend.removeAll("r/s1/")).toBe(0);
+        // Saving under a removed folder works again.
+        await backend.save("r/s1/a", Buffer.from("again"));
+        expect((await backend.read("r/s1/a")).toString()).toBe("again");
+        for (const bad of ["", "r", "/r/"]) await expect(backend.removeAll(bad), bad).rejects.toThrow(/invalid|refused/);
+      });
+    });
+
     describe("names", () => {
       const invalid = ["", "/abs", "a/../b", "..", "../a", "a/..", "./a", "a/./b", "a//b", "a/", "a\u0000b"];
 

@@ -12,23 +12,46 @@ export interface ObjectInfo {
   size: number;
 }
 
+export interface SaveOptions {
+  /**
+   * The object is one of a set that a later object commits (a session's files, committed by
+   * its manifest.sha256; docs/backup-target.md). The backend may then skip what makes each save
+   * atomic and durable on its own (a folder: the temp name and the fsync), and `flush()` makes
+   * every staged save durable at once. Until its set is committed, nobody may rely on a staged
+   * object: a crash can leave it short or missing.
+   */
+  staged?: boolean;
+}
+
 export interface StorageBackend {
   /** Where the backend keeps its objects, for messages (a folder, a bucket URL). */
   readonly location: string;
   /**
    * Stores an object atomically and durably: once this resolves the whole object is there and
    * survives a crash; a reader or a listing never sees part of it. An existing object of that
-   * name is replaced whole.
+   * name is replaced whole. The bytes may come as a stream (a COPY through gzip), which is
+   * consumed once; if it fails, nothing is stored under the name. `staged` relaxes this (above).
    */
-  save(name: string, data: Buffer): Promise<void>;
+  save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options?: SaveOptions): Promise<void>;
+  /** Makes every staged save of this backend durable (a folder: one syncfs). */
+  flush(): Promise<void>;
   /** An object's bytes, or `length` bytes of it from `offset`. Throws ObjectNotFoundError. */
   read(name: string, range?: { offset: number; length: number }): Promise<Buffer>;
   /** Its size, or null when there is no such object. */
   stat(name: string): Promise<ObjectInfo | null>;
   /** Every complete object whose name starts with `prefix`, in no set order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * The folders right under `folder` (which is "" or ends with `/`): the distinct next name
+   * parts of the objects below it that have more parts after them (S3: the common prefixes of a
+   * listing with delimiter `/`). Without their trailing `/`, in no set order. Lets a reader find
+   * the sessions of a target without listing every file of every session.
+   */
+  listFolders(folder: string): Promise<string[]>;
   /** Removes an object; removing one that is not there is not an error. */
   remove(name: string): Promise<void>;
+  /** Removes every object under `folder` (which ends with `/`); returns how many there were. */
+  removeAll(folder: string): Promise<number>;
   /**
    * Backends that save through temporary names (a folder) remove those a dead writer left under
    * `folder`, last touched more than `olderThanMs` ago, and return their names. Prune calls it.
@@ -43,6 +66,21 @@ export class ObjectNotFoundError extends Error {
     readonly objectName: string,
   ) {
     super(`${objectName} is missing from ${location}`);
+  }
+}
+
+/** A folder argument: "" (the root) or a valid name followed by `/`. */
+export function checkFolderName(folder: string): string {
+  if (folder !== "" && (!folder.endsWith("/") || !isValidName(folder.slice(0, -1)))) throw new Error(`invalid object folder ${JSON.stringify(folder)}: a name ending with /, or "" for the root`);
+  return folder;
+}
+
+function isValidName(name: string): boolean {
+  try {
+    checkObjectName(name);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -24,11 +24,15 @@
  * attacker who swaps a checked folder for a link while the backend runs. The root itself is
  * configuration and may be a link.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { checkObjectName, ObjectNotFoundError, type ObjectInfo, type StorageBackend } from "./backend.ts";
+import { promisify } from "node:util";
+import { checkFolderName, checkObjectName, ObjectNotFoundError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
+
+const execFileAsync = promisify(execFile);
 
 /** How a temp file is named while `save` writes it: `<name>.tmp-<8 hex>` (as BackupTarget's). */
 export const TEMP_NAME = /\.tmp-[0-9a-f]{8}$/;
@@ -96,9 +100,10 @@ export class LocalBackend implements StorageBackend {
     this.handles = new ReadHandleCache(Math.max(1, options.maxOpenFiles ?? 16));
   }
 
-  async save(name: string, data: Buffer): Promise<void> {
+  async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options: SaveOptions = {}): Promise<void> {
     const { folder, file } = this.resolve(name);
     await this.ensureFolder(folder, true);
+    if (options.staged) return this.saveInPlace(name, file, folder, data);
     const temp = await this.writeTemp(file, data, folder);
     try {
       await rename(temp, file);
@@ -110,6 +115,60 @@ export class LocalBackend implements StorageBackend {
     }
     this.handles.invalidate(name);
     await syncFolder(path.dirname(file));
+  }
+
+  /**
+   * A staged save writes the object at its name, with no temp file and no fsync: a session writes
+   * thousands of small files, and its manifest.sha256, saved last, is what commits them.
+   */
+  private async saveInPlace(name: string, file: string, folder: string, data: Buffer | AsyncIterable<Uint8Array>): Promise<void> {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+    const handle = await open(file, flags, 0o644).catch(async (error: unknown) => {
+      if (errno(error) === "ELOOP") throw new UnsafeObjectPathError(this.location, name);
+      if (errno(error) !== "ENOENT") throw error;
+      // A folder we remembered was removed behind our back: check again and make it.
+      this.folders.clear();
+      await this.ensureFolder(folder, true);
+      return open(file, flags, 0o644);
+    });
+    this.handles.invalidate(name);
+    try {
+      await writeAll(handle, data);
+      await handle.close();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await rm(file, { force: true });
+      throw error;
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (!(await this.ensureFolder("", false))) return;
+    // syncfs(2) of the filesystem holding the root: every staged file, written or not yet synced.
+    await execFileAsync("sync", ["-f", this.root]);
+  }
+
+  async listFolders(folder: string): Promise<string[]> {
+    checkFolderName(folder);
+    const parent = folder.slice(0, -1);
+    if (!(await this.ensureFolder(parent, false))) return [];
+    const entries = await readdir(path.join(this.root, ...(parent ? parent.split("/") : [])), { withFileTypes: true }).catch((error) => (isMissing(error) ? [] : Promise.reject(error)));
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  }
+
+  async removeAll(folder: string): Promise<number> {
+    if (checkFolderName(folder) === "") throw new Error(`removeAll of the whole of ${this.location} is refused`);
+    const level = folder.slice(0, -1);
+    if (!(await this.ensureFolder(level, false))) return 0;
+    let count = 0;
+    for await (const { stats, temp } of this.walk(level, "")) if (!temp && stats.isFile()) count++;
+    const abs = path.join(this.root, ...level.split("/"));
+    // rm does not follow links inside the folder, and ensureFolder checked the folder itself.
+    await rm(abs, { recursive: true, force: true });
+    for (const known of [...this.folders]) if (known === level || known.startsWith(folder)) this.folders.delete(known);
+    this.handles.invalidatePrefix(folder);
+    await syncFolder(path.dirname(abs));
+    return count;
   }
 
   async read(name: string, range?: { offset: number; length: number }): Promise<Buffer> {
@@ -281,7 +340,7 @@ export class LocalBackend implements StorageBackend {
     return true;
   }
 
-  private async writeTemp(file: string, data: Buffer, folder: string): Promise<string> {
+  private async writeTemp(file: string, data: Buffer | AsyncIterable<Uint8Array>, folder: string): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       const temp = `${file}.tmp-${randomBytes(4).toString("hex")}`;
       let handle: FileHandle;
@@ -300,7 +359,7 @@ export class LocalBackend implements StorageBackend {
       }
       this.writing.add(temp);
       try {
-        await handle.writeFile(data);
+        await writeAll(handle, data);
         await handle.sync();
         await handle.close();
         return temp;
@@ -429,6 +488,11 @@ class ReadHandleCache {
     if (entry.retired && entry.users === 0) this.closeHandle(entry);
   }
 
+  /** Every object under `folder` was removed. */
+  invalidatePrefix(folder: string): void {
+    for (const name of [...this.opening.keys(), ...this.handles.keys()]) if (name.startsWith(folder)) this.invalidate(name);
+  }
+
   /** The object was saved over or removed: later reads must open the new file, or find none. */
   invalidate(name: string): void {
     const pending = this.opening.get(name);
@@ -470,6 +534,14 @@ class ReadHandleCache {
     const closed = entry.handle.close().catch(() => undefined);
     this.closing.add(closed);
     void closed.then(() => this.closing.delete(closed));
+  }
+}
+
+/** Writes a buffer, or a stream chunk by chunk, to the end of a freshly opened file. */
+async function writeAll(handle: FileHandle, data: Buffer | AsyncIterable<Uint8Array>): Promise<void> {
+  if (Buffer.isBuffer(data)) return handle.writeFile(data);
+  for await (const chunk of data) {
+    for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
   }
 }
 
