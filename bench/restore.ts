@@ -22,7 +22,6 @@ import { createGunzip } from "node:zlib";
 import { Command } from "commander";
 import { from as copyFrom } from "pg-copy-streams";
 import { startWorkers } from "../workers/start-workers.ts";
-import { BackupTarget } from "../server/backup/target.ts";
 import { prisma } from "../server/db/console-db.ts";
 import { composeMessage } from "../server/demo/compose-message.ts";
 import { generateTraffic } from "../server/demo/generate-traffic.ts";
@@ -109,7 +108,7 @@ await runBench("restore", async (env) => {
     await idleRss(worker.pid);
   }
   const session = await prisma().backupSession.findFirstOrThrow({ where: { status: "completed" }, orderBy: { createdAt: "desc" } });
-  const accountDir = path.join(new BackupTarget(server.backupTarget, "mail1").sessionDir(session.label, "complete"), "accounts", big.accountId);
+  const accountDir = path.join(server.backupTarget, "sessions", session.label, "accounts", big.accountId);
   const digests = (await readFile(path.join(accountDir, "blobs.txt"), "utf8")).split("\n").filter(Boolean);
   console.log(`big@example.com: ${messages} messages, ${digests.length} blobs, backed up in ${session.label}`);
 

@@ -4,9 +4,6 @@
  * remaining session refers to. Refuses while a backup runs on the server (its new blobs are not
  * referenced by any published session yet) or while a restore holds a lease on a session to go.
  */
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
-import { stat, unlink } from "node:fs/promises";
 import { prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { BackupInProgressError, SessionLeasedError } from "./errors.ts";
@@ -62,7 +59,7 @@ export async function removeSessions(
 ): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number }> {
   const removed: string[] = [];
   for (const session of sessions) {
-    await target.removeTree(target.sessionDir(session.label, session.status === "completed" ? "complete" : "tmp"));
+    await target.removeSession(session.label);
     await prisma().backupSession.delete({ where: { id: session.id } });
     removed.push(session.label);
   }
@@ -80,10 +77,9 @@ export async function pruneBlobs(
   target: BackupTarget,
 ): Promise<{ count: number; bytes: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number; unindexedPacksRemoved: number }> {
   const referenced = new Set<string>();
-  for (const label of await readdir(target.sessionsDir).catch(() => [] as string[])) {
-    const accountsDir = path.join(target.sessionDir(label, "complete"), "accounts");
-    for (const account of await readdir(accountsDir).catch(() => [] as string[])) {
-      const list = await readFile(path.join(accountsDir, account, "blobs.txt"), "utf8").catch(() => "");
+  for (const label of await target.publishedLabels()) {
+    for (const account of await target.sessionFolders(label, "accounts/")) {
+      const list = await target.readSessionFile(label, `accounts/${account}/blobs.txt`).then((b) => b.toString("utf8"), () => "");
       for (const digest of list.split("\n")) if (digest) referenced.add(digest);
     }
   }
@@ -92,10 +88,9 @@ export async function pruneBlobs(
   let bytes = packs.bytesFreed;
   for await (const blob of target.listLegacyBlobs()) {
     if (referenced.has(blob.digest)) continue;
-    const { size } = await stat(blob.path);
-    await unlink(blob.path);
+    await target.backend.remove(blob.name);
     count++;
-    bytes += size;
+    bytes += blob.size;
   }
   return { count, bytes, packsRemoved: packs.packsRemoved, packsRewritten: packs.packsRewritten, bytesRewritten: packs.bytesRewritten, unindexedPacksRemoved: packs.unindexedRemoved };
 }

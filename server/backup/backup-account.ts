@@ -76,11 +76,11 @@ export async function snapshotAccounts(options: {
   /** A connection the caller lends for the batch. */
   client: PoolClient;
   target: BackupTarget;
-  sessionDir: string;
+  label: string;
   accounts: { accountId: string; reason: string }[];
   signal?: AbortSignal;
 }): Promise<(AccountSnapshot | { accountId: string; skipped: string })[]> {
-  const { client, target, sessionDir } = options;
+  const { client, target, label } = options;
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     // The snapshot is taken at the first statement; its time bounds what it can restore to.
@@ -133,19 +133,19 @@ export async function snapshotAccounts(options: {
       const dir = `accounts/${accountId}`;
       const files = [
         await target.streamSessionFile(
-          sessionDir,
+          label,
           `${dir}/items.copy.gz`,
           client.query(copyTo(`COPY (SELECT ${ITEM_COLUMNS.join(", ")} FROM ${schema}.item WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY id) TO STDOUT`)),
           createGzip({ level: 3 }),
         ),
         tombstones.get(mailbox.id)
           ? await target.streamSessionFile(
-              sessionDir,
+              label,
               `${dir}/tombstones.copy.gz`,
               client.query(copyTo(`COPY (SELECT ${TOMBSTONE_COLUMNS.join(", ")} FROM ${schema}.tombstone WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY item_id) TO STDOUT`)),
               createGzip({ level: 3 }),
             )
-          : await target.writeSessionFile(sessionDir, `${dir}/tombstones.copy.gz`, EMPTY_DUMP),
+          : await target.writeSessionFile(label, `${dir}/tombstones.copy.gz`, EMPTY_DUMP),
       ];
       snapshots.push({
         accountId,
@@ -170,7 +170,7 @@ export async function storeAccount(
   options: {
     store: Mailstore;
     target: BackupTarget;
-    sessionDir: string;
+    label: string;
     directory: AccountDetail | null;
     /** Gzip blobs that compress by at least a tenth (the server's backupCompression setting). */
     compress?: boolean;
@@ -179,7 +179,7 @@ export async function storeAccount(
     signal?: AbortSignal;
   },
 ): Promise<AccountBackup & { digests: string[] }> {
-  const { store, target, sessionDir } = options;
+  const { store, target, label } = options;
   const { accountId, mailbox, snapshotAt, digests, counts } = snapshot;
   const dir = `accounts/${accountId}`;
   const files = [...snapshot.files];
@@ -226,7 +226,7 @@ export async function storeAccount(
     throw error;
   }
 
-  files.push(await target.writeSessionFile(sessionDir, `${dir}/blobs.txt`, Buffer.from(digests.map((d) => d.digest).join("\n"))));
+  files.push(await target.writeSessionFile(label, `${dir}/blobs.txt`, Buffer.from(digests.map((d) => d.digest).join("\n"))));
   const description = {
     accountId,
     email: mailbox.email,
@@ -248,7 +248,7 @@ export async function storeAccount(
     missingBlobs,
     directory: options.directory,
   };
-  files.push(await target.writeSessionFile(sessionDir, `${dir}/mailbox.json`, Buffer.from(JSON.stringify(description, null, 2))));
+  files.push(await target.writeSessionFile(label, `${dir}/mailbox.json`, Buffer.from(JSON.stringify(description, null, 2))));
   return {
     accountId,
     email: mailbox.email,

@@ -6,7 +6,7 @@
  */
 import { packName } from "../repository/pack-format.ts";
 import { execFile } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,7 +97,7 @@ describe("verify", () => {
     const label = labels[2]!;
     expect((await mailvault("verify", "-s", "mail1", "-lb", label)).code).toBe(0);
 
-    const dir = target.sessionDir(label, "complete");
+    const dir = path.join(target.root, "sessions", label);
     const [account] = await readdir(path.join(dir, "accounts"));
     const items = path.join(dir, "accounts", account!, "items.copy.gz");
     const original = await readFile(items);
@@ -138,12 +138,13 @@ describe("retention", () => {
     expect(plan.stdout).toContain(`delete  ${labels[1]}`);
     expect(plan.stdout).toMatch(new RegExp(`keep    ${labels[2]}  \\(holds the newest full of \\d+ account`));
     expect(plan.stdout).toContain("plan only: nothing deleted");
-    expect((await readdir(target.sessionsDir)).sort()).toEqual([...labels].sort());
+    expect(await target.publishedLabels()).toEqual([...labels].sort());
 
     const applied = await mailvault("backup", "-del", lastIncr, "-s", "mail1");
     expect(applied.code).toBe(0);
     expect(applied.stdout).toMatch(/deleted 2 session\(s\); pruned \d+ blob\(s\)/);
-    expect((await readdir(target.sessionsDir)).sort()).toEqual([labels[2], labels[3]].sort());
+    expect(await target.publishedLabels()).toEqual([labels[2], labels[3]].sort());
+    expect((await readdir(path.join(target.root, "sessions"))).sort()).toEqual([labels[2], labels[3]].sort());
     expect((await mailvault("verify", "-s", "mail1", "--all")).code).toBe(0);
 
     const bad = await mailvault("backup", "-del", "7 days", "-s", "mail1");
@@ -162,5 +163,26 @@ describe("catalog rescan", () => {
     const shape = (rows: typeof before) =>
       rows.map((s) => ({ label: s.label, status: s.status, type: s.type, through: s.redoThroughSeq, accounts: s.accounts.map((a) => `${a.accountId}:${a.email}:${a.kind}`).sort() }));
     expect(shape(after)).toEqual(shape(before));
+  });
+
+  it("takes a session killed after writing its files but before its commit object as interrupted, and never reads it", async () => {
+    // What a worker killed between the flush and the commit leaves: every file, session.json
+    // saying completed, and no manifest.sha256.
+    const [published] = await target.publishedLabels();
+    const label = "full-20260101.000000.000";
+    const from = path.join(target.root, "sessions", published!);
+    const to = path.join(target.root, "sessions", label);
+    await cp(from, to, { recursive: true });
+    await rm(path.join(to, "manifest.sha256"));
+    const description = JSON.parse(await readFile(path.join(to, "session.json"), "utf8"));
+    await writeFile(path.join(to, "session.json"), JSON.stringify({ ...description, label, status: "completed" }));
+
+    expect(await target.publishedLabels()).not.toContain(label);
+    const run = await mailvault("catalog", "--rescan", "-s", "mail1");
+    expect(run.code).toBe(0);
+    expect(await prisma().backupSession.findFirstOrThrow({ where: { label } })).toMatchObject({ status: "interrupted" });
+    const verify = await mailvault("verify", "-lb", label, "-s", "mail1");
+    expect(verify.code).not.toBe(0);
+    await rm(to, { recursive: true });
   });
 });

@@ -3,7 +3,7 @@
  * of a session, an abort on request, and the auto-grouped rotation.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
@@ -78,7 +78,7 @@ describe("a worker killed in the middle of a backup", () => {
     await new Promise((r) => worker.once("exit", r));
 
     expect((await session(label)).status).toBe("running"); // nobody has noticed yet
-    expect(await readdir(target.sessionsDir)).not.toContain(label);
+    expect(await target.publishedLabels()).not.toContain(label);
     const { rows } = await store.pool.query("SELECT count(*)::int AS n FROM mailstore.mailbox WHERE last_backup_at IS NOT NULL");
     expect(rows[0].n).toBe(0);
 
@@ -88,11 +88,11 @@ describe("a worker killed in the middle of a backup", () => {
     spawnWorker();
     const next = await submitBackup({ server: "mail1", type: "full" });
     expect(await session(label)).toMatchObject({ status: "interrupted" });
-    const leftBehind = JSON.parse(await readFile(path.join(target.sessionDir(label, "tmp"), "session.json"), "utf8"));
+    const leftBehind = JSON.parse(await readFile(path.join(target.root, "sessions", label, "session.json"), "utf8"));
     expect(leftBehind.status).toBe("interrupted");
 
     expect(await finished(next.label)).toMatchObject({ status: "completed", accountsDone: 40, accountsTotal: 40 });
-    expect(await readdir(target.sessionsDir)).toEqual([next.label]);
+    expect(await target.publishedLabels()).toEqual([next.label]);
     const { rows: after } = await store.pool.query("SELECT count(*)::int AS n FROM mailstore.mailbox WHERE last_backup_at IS NOT NULL");
     expect(after[0].n).toBe(40);
 
@@ -117,8 +117,8 @@ describe("abort", () => {
     const ended = await finished(label);
     expect(ended.status).toBe("aborted");
     expect(Date.now() - asked).toBeLessThan(8_000);
-    expect(await readdir(target.sessionsDir)).not.toContain(label);
-    const description = JSON.parse(await readFile(path.join(target.sessionDir(label, "tmp"), "session.json"), "utf8"));
+    expect(await target.publishedLabels()).not.toContain(label);
+    const description = JSON.parse(await readFile(path.join(target.root, "sessions", label, "session.json"), "utf8"));
     expect(description.status).toBe("aborted");
   });
 });

@@ -46,7 +46,7 @@ async function backup(type: "full" | "incremental", accounts?: "all" | string[])
 }
 
 async function sessionJson(label: string) {
-  return JSON.parse(await readFile(path.join(target.sessionDir(label, "complete"), "session.json"), "utf8"));
+  return JSON.parse(await readFile(path.join(target.root, "sessions", label, "session.json"), "utf8"));
 }
 
 beforeAll(async () => {
@@ -69,13 +69,14 @@ afterAll(async () => {
 describe("full backup", () => {
   let label: string;
 
-  it("completes, publishes the session by rename and leaves nothing in tmp/", async () => {
+  it("completes, and publishes the session by saving its commit object last", async () => {
     const session = await backup("full");
     expect(session.status).toBe("completed");
     label = session.label;
     expect(label).toMatch(/^full-\d{8}\.\d{6}\.\d{3}$/);
-    expect(await readdir(target.tmpDir)).toEqual([]);
-    expect(await readdir(target.sessionsDir)).toEqual([label]);
+    expect(await target.sessions()).toEqual([{ label, published: true, legacy: false }]);
+    expect(await readdir(path.join(target.root, "sessions"))).toEqual([label]);
+    expect((await readdir(target.root)).sort()).not.toContain("tmp");
   });
 
   it("holds every account with counts and items that match the mailstore", async () => {
@@ -86,7 +87,7 @@ describe("full backup", () => {
       const entry = description.accounts.find((a: { accountId: string }) => a.accountId === mailbox.account_id);
       const { rows: items } = await store.pool.query(`SELECT id, blob_digest FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1 ORDER BY id`, [mailbox.id]);
       expect(entry).toMatchObject({ kind: "full", items: items.length, changeNumber: mailbox.change_number, lastRedoSeq: mailbox.last_redo_seq });
-      const dumped = gunzipSync(await readFile(path.join(target.sessionDir(label, "complete"), "accounts", mailbox.account_id, "items.copy.gz"))).toString().trim().split("\n");
+      const dumped = gunzipSync(await readFile(path.join(target.root, "sessions", label, "accounts", mailbox.account_id, "items.copy.gz"))).toString().trim().split("\n");
       expect(dumped.map((line) => Number(line.split("\t")[1]))).toEqual(items.map((i) => i.id));
       for (const digest of new Set(items.map((i) => i.blob_digest).filter(Boolean))) {
         const bytes = await target.readBlob(digest);
@@ -97,7 +98,7 @@ describe("full backup", () => {
   });
 
   it("lists every file in the manifest with its checksum", async () => {
-    const dir = target.sessionDir(label, "complete");
+    const dir = path.join(target.root, "sessions", label);
     const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
     expect(manifest.files.length).toBeGreaterThan(10);
     for (const file of manifest.files) {
@@ -137,7 +138,7 @@ describe("incremental backup", () => {
 
     // Every number of (from, through] is in the session's segments, once, as a record or a void.
     const covered: number[] = [];
-    const dir = target.sessionDir(incr.label, "complete");
+    const dir = path.join(target.root, "sessions", incr.label);
     for (const name of description.redo.segments) {
       const file = await open(path.join(dir, "redologs", name), "r");
       for await (const entry of readSegment(name, file)) {

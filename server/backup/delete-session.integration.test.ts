@@ -76,7 +76,7 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     expect(gone.removed).toEqual([f1.label]);
     expect(gone.blobsPruned).toBeGreaterThanOrEqual(1);
     expect(await stored(blob)).toBe(false);
-    expect(await exists(target.sessionDir(f1.label, "complete"))).toBe(false);
+    expect(await exists(path.join(target.root, "sessions", f1.label))).toBe(false);
     expect(await prisma().backupSession.count({ where: { label: { in: [f1.label, i1.label] } } })).toBe(0);
     const index = JSON.stringify(await readAccountsIndex(target));
     expect(index).not.toContain(f1.label);
@@ -95,13 +95,13 @@ describe("deleting a session (checked in the console, done on the worker)", () =
   it("always deletes a failed session, refuses while a backup runs, and 404s an unknown label", async () => {
     const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
     const failed = await prisma().backupSession.create({ data: { serverId: server.id, label: "full-20200101.000000.000", type: "full", status: "failed", requestedAccounts: [] } });
-    await mkdir(target.sessionDir(failed.label, "tmp"), { recursive: true });
+    await mkdir(path.join(target.root, "tmp", failed.label), { recursive: true });
     const running = await prisma().backupSession.create({ data: { serverId: server.id, label: "incr-20200101.000001.000", type: "incremental", status: "running", requestedAccounts: [] } });
     await expect(requestSessionDelete({ server: "mail1", label: failed.label })).rejects.toMatchObject({ code: "backup_in_progress" });
     await prisma().backupSession.update({ where: { id: running.id }, data: { status: "interrupted" } });
 
     expect(await requestSessionDelete({ server: "mail1", label: failed.label })).toMatchObject({ status: "failed", removed: [failed.label] });
-    expect(await exists(target.sessionDir(failed.label, "tmp"))).toBe(false);
+    expect(await exists(path.join(target.root, "tmp", failed.label))).toBe(false);
     await expect(requestSessionDelete({ server: "mail1", label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
     await expect(requestSessionDelete({ label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
     await expect(requestSessionDelete({ server: "nosuch", label: failed.label })).rejects.toMatchObject({ code: "server_not_found" });

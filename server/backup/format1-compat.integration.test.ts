@@ -19,7 +19,7 @@ import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { runBackup, runRestore } from "../testing/wait-for-runs.ts";
-import { BackupTarget, closeRepositories } from "./target.ts";
+import { BackupTarget, closeRepositories, legacyBlobName } from "./target.ts";
 
 let env: TestEnv;
 let store: Mailstore;
@@ -53,8 +53,9 @@ describe("format-1 targets", () => {
     expect(digests.length).toBeGreaterThan(20);
     for (const [i, digest] of digests.entries()) {
       const bytes = await repo.read(digest);
-      await mkdir(path.dirname(target.blobPath(digest)), { recursive: true });
-      await writeFile(target.blobPath(digest), i % 2 ? gzipSync(bytes) : bytes);
+      const file = path.join(target.root, legacyBlobName(digest));
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, i % 2 ? gzipSync(bytes) : bytes);
     }
     await rm(path.join(target.root, "packs"), { recursive: true });
     await rm(path.join(target.root, "index"), { recursive: true });

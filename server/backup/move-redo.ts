@@ -4,13 +4,13 @@
  * Every copy is re-read and verified, and the segments must join without a hole; a hole means
  * redo was lost, and the chain can only restart with a full backup.
  */
-import { copyFile, mkdir, open } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { listSegments } from "../redo/archive-redo.ts";
 import { readSegment } from "../redo/segment-format.ts";
 import { RedoGapError } from "./errors.ts";
-import { fsyncPath, hashFile, type FileEntry } from "./target.ts";
+import type { BackupTarget, FileEntry } from "./target.ts";
 
 export interface MovedRedo {
   fromSeq: number | null;
@@ -20,7 +20,7 @@ export interface MovedRedo {
   accountIds: string[];
 }
 
-export async function collectRedo(store: Mailstore, sessionDir: string, prevThrough: number | null, throughSeq: number): Promise<MovedRedo> {
+export async function collectRedo(store: Mailstore, target: BackupTarget, label: string, prevThrough: number | null, throughSeq: number): Promise<MovedRedo> {
   if (prevThrough === null) return { fromSeq: null, throughSeq, segments: [], accountIds: [] };
   const wanted = (await listSegments(store.redoArchivePath)).filter((s) => s.lastSeq > prevThrough && s.firstSeq <= throughSeq);
   let expected = prevThrough + 1;
@@ -32,20 +32,12 @@ export async function collectRedo(store: Mailstore, sessionDir: string, prevThro
 
   const segments: FileEntry[] = [];
   const accounts = new Set<string>();
-  await mkdir(path.join(sessionDir, "redologs"), { recursive: true });
   for (const segment of wanted) {
     const relative = `redologs/${segment.name}`;
-    const copy = path.join(sessionDir, relative);
-    await copyFile(path.join(store.redoArchivePath, segment.name), copy);
-    await fsyncPath(copy);
+    // Segments are sealed and at most a few MiB each: read whole, saved as one object.
+    segments.push(await target.writeSessionFile(label, relative, await readFile(path.join(store.redoArchivePath, segment.name))));
     // Verify the copy as a restore will read it, and learn whose changes it holds.
-    const file = await open(copy, "r");
-    try {
-      for await (const entry of readSegment(segment.name, file)) if ("record" in entry) accounts.add(entry.record.accountId);
-    } finally {
-      await file.close();
-    }
-    segments.push(await hashFile(copy, relative));
+    for await (const entry of readSegment(segment.name, target.sessionFileReader(label, relative))) if ("record" in entry) accounts.add(entry.record.accountId);
   }
   return { fromSeq: prevThrough + 1, throughSeq, segments, accountIds: [...accounts] };
 }

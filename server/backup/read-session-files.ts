@@ -5,35 +5,34 @@
  * without the session it sits in. A failure that is not the file's fault (the database, say)
  * passes through unchanged.
  */
-import { createReadStream } from "node:fs";
 import path from "node:path";
-import { Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import { gunzip } from "node:zlib";
+import { promisify } from "node:util";
 import { SegmentCorruptError } from "../redo/segment-format.ts";
 import { DamagedBackupFileError } from "./errors.ts";
 
 /** Errors of reading a file that mean the file itself is unusable. */
 const FILE_ERRORS = new Set(["ENOENT", "EIO", "EISDIR"]);
 
+const gunzipAsync = promisify(gunzip);
+
 function fileProblem(error: unknown): string | null {
   const code = (error as { code?: string }).code ?? "";
-  if (code === "ENOENT") return "the file is missing";
+  if (code === "ENOENT" || code === "object_not_found") return "the file is missing";
   if (code.startsWith("Z_") || FILE_ERRORS.has(code)) return (error as Error).message;
   return null;
 }
 
 /**
- * What is wrong with a gzip file that `error` came from reading, or null when the file reads
- * back whole and the failure lies elsewhere. A flipped byte can reach the consumer as garbage
- * (COPY's "invalid input syntax") before gunzip's checksum fails, so anything but a plain file
- * or zlib error is settled by reading the file again to its end.
+ * What is wrong with a gzip file (its bytes, when they could be read) that `error` came from
+ * reading, or null when the file unpacks whole and the failure lies elsewhere. A flipped byte can
+ * reach the consumer as garbage (COPY's "invalid input syntax") before gunzip's checksum fails,
+ * so anything but a plain file or zlib error is settled by unpacking the file again to its end.
  */
-export async function gzipDamage(file: string, error: unknown): Promise<string | null> {
+export async function gzipDamage(bytes: Buffer | null, error: unknown): Promise<string | null> {
   const direct = fileProblem(error);
-  if (direct) return direct;
-  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  return pipeline(createReadStream(file), createGunzip(), discard).then(
+  if (direct || !bytes) return direct;
+  return gunzipAsync(bytes).then(
     () => null,
     (again: unknown) => fileProblem(again) ?? (again as Error).message,
   );
@@ -41,7 +40,7 @@ export async function gzipDamage(file: string, error: unknown): Promise<string |
 
 /**
  * The error to report for `error`, met reading the redo segment `file` of a published session
- * (`<sessions>/<label>/redologs/<name>`): damage becomes a DamagedBackupFileError naming the
+ * (`<target>/sessions/<label>/redologs/<name>`, as BackupTarget.describe names it): damage becomes a DamagedBackupFileError naming the
  * session and the file's path; anything else is returned as it is.
  */
 export function sessionSegmentError(file: string, error: unknown): unknown {

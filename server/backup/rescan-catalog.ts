@@ -1,11 +1,9 @@
 /**
  * `catalog --rescan`: rebuilds a server's catalog from its backup target alone (after losing the
- * console database, or to check the cache). Published sessions come from sessions/, the others
- * from tmp/ (a session there still marked running has no worker any more: interrupted). Sessions
- * the catalog has as queued or running right now are left alone.
+ * console database, or to check the cache). Every session folder's session.json says what the
+ * session was; one that is not published but says running or completed has no worker any more
+ * (interrupted). Sessions the catalog has as queued or running right now are left alone.
  */
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
 import { prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import type { SessionDescription } from "./session-files.ts";
@@ -17,14 +15,12 @@ export async function rescanCatalog(serverName: string): Promise<{ sessions: num
   const target = new BackupTarget(server.backupTarget, server.name);
   const active = await prisma().backupSession.findMany({ where: { serverId: serverRow.id, status: { in: ["queued", "running"] } } });
   const found: SessionDescription[] = [];
-  for (const [dir, published] of [[target.sessionsDir, true], [target.tmpDir, false]] as const) {
-    for (const label of await readdir(dir).catch(() => [] as string[])) {
-      if (active.some((a) => a.label === label)) continue;
-      const description = await readFile(path.join(dir, label, "session.json"), "utf8").then((t) => JSON.parse(t) as SessionDescription, () => null);
-      if (!description) continue;
-      if (!published && (description.status === "running" || description.status === "completed")) description.status = "interrupted";
-      found.push(description);
-    }
+  for (const { label, published } of await target.sessions()) {
+    if (active.some((a) => a.label === label)) continue;
+    const description = await target.readSessionJson<SessionDescription>(label).catch(() => null);
+    if (!description) continue;
+    if (!published && (description.status === "running" || description.status === "completed")) description.status = "interrupted";
+    found.push(description);
   }
   const byStatus: Record<string, number> = {};
   let accounts = 0;

@@ -5,14 +5,14 @@
  *             into it, choose which accounts get a full snapshot, and split them into batches;
  *   accounts  one child job per batch: snapshot each account (backup-account.ts);
  *   finish    the parent, once every child is done: write the global parts, session.json and the
- *             manifest, then publish the session by renaming tmp/<label> to sessions/<label>,
+ *             manifest, then publish the session by saving its commit object (manifest.sha256),
  *             update the accounts index, the catalog and last_backup_at, and trim the archive.
  *
  * Every step first checks that the session is still running (it may have been aborted or
  * declared interrupted meanwhile) and keeps its heartbeat fresh. A session that does not reach
- * the rename stays in tmp/ marked failed, aborted or interrupted, and no restore reads it.
+ * the commit stays unpublished, marked failed, aborted or interrupted, and no restore reads it.
  */
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
@@ -23,7 +23,7 @@ import { addProgress, finishSession, lastCompletedThrough, lastFulls, markRunnin
 import { checkFreeSpace } from "./free-space.ts";
 import { collectRedo, type MovedRedo } from "./move-redo.ts";
 import { batchAccounts, selectAccounts, type Selected, type Selection } from "./select-accounts.ts";
-import { keepAlive, loadSessionContext, readJson, sessionFile, type SessionContext } from "./session-context.ts";
+import { keepAlive, loadSessionContext, readSessionJsonFile, type SessionContext } from "./session-context.ts";
 import { writeSessionDescription, updateAccountsIndex, type SessionDescription } from "./session-files.ts";
 import { BackupTarget, type FileEntry } from "./target.ts";
 
@@ -62,7 +62,7 @@ export async function startSession(serverName: string, sessionId: number, slots:
     await ctx.target.init();
     await writeSessionDescription(ctx, { status: "running" });
     const throughSeq = await seal(ctx);
-    const redo = await collectRedo(ctx.store, ctx.dir, await lastCompletedThrough(ctx.serverId), throughSeq);
+    const redo = await collectRedo(ctx.store, ctx.target, ctx.label, await lastCompletedThrough(ctx.serverId), throughSeq);
 
     const { rows: candidates } = await consolePool().query<{ id: string; email: string }>(
       "SELECT id, email FROM account WHERE server_id = $1 AND deleted_at IS NULL ORDER BY email",
@@ -83,7 +83,7 @@ export async function startSession(serverName: string, sessionId: number, slots:
       selection,
     );
     const plan: Plan = { selected, redo };
-    await ctx.target.writeSessionFile(ctx.dir, "plan.json", Buffer.from(JSON.stringify(plan, null, 2)));
+    await ctx.target.writeSessionFile(ctx.label, "plan.json", Buffer.from(JSON.stringify(plan, null, 2)));
     await updateSession(sessionId, {
       accountsTotal: selected.length,
       redoFromSeq: redo.fromSeq,
@@ -123,7 +123,7 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   try {
     let snapshots: Awaited<ReturnType<typeof snapshotAccounts>>;
     try {
-      snapshots = await snapshotAccounts({ store: ctx.store, client, target: ctx.target, sessionDir: ctx.dir, accounts, signal: alive.signal });
+      snapshots = await snapshotAccounts({ store: ctx.store, client, target: ctx.target, label: ctx.label, accounts, signal: alive.signal });
     } catch (error) {
       const reason = alive.signal.aborted ? "session aborted" : (error as Error).message;
       return accounts.map((a) => ({ accountId: a.accountId, email: a.email, error: reason }));
@@ -147,7 +147,7 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
           const result = await storeAccount(snapshot, {
             store: ctx.store,
             target: ctx.target,
-            sessionDir: ctx.dir,
+            label: ctx.label,
             directory: directory.get(snapshot.accountId) ?? null,
             compress: ctx.server.settings.backupCompression,
             signal: alive.signal,
@@ -209,7 +209,7 @@ async function trimArchive(ctx: SessionContext, throughSeq: number): Promise<str
 async function unstoredBlobs(ctx: SessionContext, done: AccountBackup[]): Promise<string[]> {
   const unconfirmed: string[] = [];
   for (const d of done) {
-    const list = d.unconfirmedBlobs ?? (await readFile(sessionFile(ctx, `accounts/${d.accountId}/blobs.txt`), "utf8")).split("\n");
+    const list = d.unconfirmedBlobs ?? (await ctx.target.readSessionFile(ctx.label, `accounts/${d.accountId}/blobs.txt`)).toString("utf8").split("\n");
     const missing = new Set(d.missingBlobs);
     for (const digest of list) if (digest && !missing.has(digest)) unconfirmed.push(digest);
   }
@@ -230,7 +230,7 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
   }
   const alive = keepAlive(sessionId);
   try {
-    const plan = await readJson<Plan>(sessionFile(ctx, "plan.json"));
+    const plan = await readSessionJsonFile<Plan>(ctx, "plan.json");
     const done = outcomes.filter((o): o is AccountBackup => "files" in o);
     const errors = outcomes.filter((o): o is { accountId: string; email: string; error: string } => "error" in o);
     const missing = plan.selected.filter((s) => !outcomes.some((o) => o.accountId === s.accountId));
@@ -259,8 +259,8 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
     const added = { count: done.reduce((n, d) => n + d.newBlobs, 0), bytes: done.reduce((n, d) => n + d.newBlobBytes, 0) };
 
     const files: FileEntry[] = [...plan.redo.segments, ...done.flatMap((d) => d.files)];
-    files.push(await ctx.target.writeSessionFile(ctx.dir, "plan.json", Buffer.from(JSON.stringify(plan, null, 2))));
-    files.push(await ctx.target.writeSessionFile(ctx.dir, "global/directory.json.gz", gzipSync(Buffer.from(JSON.stringify(await directorySnapshot(ctx.serverId))))));
+    files.push(await ctx.target.writeSessionFile(ctx.label, "plan.json", Buffer.from(JSON.stringify(plan, null, 2))));
+    files.push(await ctx.target.writeSessionFile(ctx.label, "global/directory.json.gz", gzipSync(Buffer.from(JSON.stringify(await directorySnapshot(ctx.serverId))))));
     const fullIds = new Set(done.map((d) => d.accountId));
     const redoOnly = plan.redo.accountIds.filter((id) => !fullIds.has(id));
     const { rows: redoEmails } = await consolePool().query<{ id: string; email: string }>("SELECT id, email FROM account WHERE id = ANY($1::uuid[])", [redoOnly]);
@@ -297,11 +297,10 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
       },
       warnings,
     };
-    await writeSessionDescription(ctx, description, files);
+    const commit = (await writeSessionDescription(ctx, description, files))!;
     if (alive.signal.aborted) throw alive.signal.reason;
 
-    await ctx.target.syncTree(ctx.dir);
-    await ctx.target.publish(label);
+    await ctx.target.publish(label, commit);
     // The target is complete (accounts index included) before the catalog says the session is.
     await updateAccountsIndex(ctx.target, label, description.accounts!);
     await recordCompleted(ctx, description, done);
@@ -367,8 +366,4 @@ async function recordCompleted(ctx: SessionContext, description: Partial<Session
   if (done.length) {
     await ctx.store.pool.query("UPDATE mailstore.mailbox SET last_backup_at = $2 WHERE account_id = ANY($1::uuid[])", [done.map((d) => d.accountId), description.endedAt]);
   }
-}
-
-export async function listTmpSessions(ctx: SessionContext): Promise<string[]> {
-  return readdir(ctx.target.tmpDir).catch(() => []);
 }

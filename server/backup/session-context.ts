@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { prisma } from "../db/console-db.ts";
 import { getServer, type ServerSummary } from "../directory/list-servers.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
@@ -12,8 +10,8 @@ export interface SessionContext {
   store: Mailstore;
   target: BackupTarget;
   session: Awaited<ReturnType<ReturnType<typeof prisma>["backupSession"]["findUniqueOrThrow"]>>;
-  /** The session's folder while it is being written. */
-  dir: string;
+  /** The session's label: its files are `sessions/<label>/...` on the target. */
+  label: string;
 }
 
 export async function loadSessionContext(serverName: string, sessionId: number): Promise<SessionContext> {
@@ -21,7 +19,7 @@ export async function loadSessionContext(serverName: string, sessionId: number):
   const session = await prisma().backupSession.findUniqueOrThrow({ where: { id: sessionId } });
   const serverRow = await prisma().server.findUniqueOrThrow({ where: { name: serverName } });
   const target = await BackupTarget.forSession(server.backupTarget, server.name, session.label);
-  return { server, serverId: serverRow.id, store: await openMailstore(serverName), target, session, dir: target.sessionDir(session.label, "tmp") };
+  return { server, serverId: serverRow.id, store: await openMailstore(serverName), target, session, label: session.label };
 }
 
 /**
@@ -40,10 +38,7 @@ export function keepAlive(sessionId: number): { signal: AbortSignal; stop(): voi
   return { signal: controller.signal, stop: () => clearInterval(timer) };
 }
 
-export async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await readFile(file, "utf8")) as T;
-}
-
-export function sessionFile(ctx: SessionContext, relative: string): string {
-  return path.join(ctx.dir, relative);
+/** A JSON file of the session being written. */
+export async function readSessionJsonFile<T>(ctx: SessionContext, relative: string): Promise<T> {
+  return JSON.parse((await ctx.target.readSessionFile(ctx.label, relative)).toString("utf8")) as T;
 }

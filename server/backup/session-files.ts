@@ -4,8 +4,6 @@
  * manifest itself), and the target's accounts index (every account, every name it had, the
  * sessions that hold it), from which alone the catalog can be rebuilt.
  */
-import { readdir, readFile, rm } from "node:fs/promises";
-import path from "node:path";
 import { consolePool } from "../db/console-db.ts";
 import type { SessionContext } from "./session-context.ts";
 import type { BackupTarget, FileEntry } from "./target.ts";
@@ -55,10 +53,14 @@ export interface SessionDescription {
   error: string | null;
 }
 
-export async function writeSessionDescription(ctx: SessionContext, update: Partial<SessionDescription>, files?: FileEntry[]): Promise<void> {
+/**
+ * Writes session.json, merged with what it said before. With `files` (the session's every other
+ * file), the manifest is written too and the commit object (manifest.sha256) is returned for
+ * `target.publish`; the session is not published until that is saved.
+ */
+export async function writeSessionDescription(ctx: SessionContext, update: Partial<SessionDescription>, files?: FileEntry[]): Promise<Buffer | null> {
   const s = ctx.session;
-  const file = path.join(ctx.dir, "session.json");
-  const previous = await readFile(file, "utf8").then((t) => JSON.parse(t) as SessionDescription, () => null);
+  const previous = await ctx.target.readSessionJson<SessionDescription>(ctx.label).catch(() => null);
   const description: SessionDescription = {
     format: SESSION_FORMAT,
     label: s.label,
@@ -80,12 +82,16 @@ export async function writeSessionDescription(ctx: SessionContext, update: Parti
     ...update,
   };
   if (description.status !== "running" && !description.endedAt) description.endedAt = new Date().toISOString();
-  const entry = await ctx.target.writeSessionFile(ctx.dir, "session.json", Buffer.from(JSON.stringify(description, null, 2)));
-  if (files) {
-    const manifest = Buffer.from(JSON.stringify({ format: SESSION_FORMAT, label: s.label, files: [...files, entry].sort((a, b) => a.path.localeCompare(b.path)) }, null, 2));
-    const written = await ctx.target.writeSessionFile(ctx.dir, "manifest.json", manifest);
-    await ctx.target.writeSessionFile(ctx.dir, "manifest.sha256", Buffer.from(`${written.sha256}  manifest.json\n`));
+  const bytes = Buffer.from(JSON.stringify(description, null, 2));
+  // Before publishing, session.json is what the target says of the session: saved durably.
+  if (!files) {
+    await ctx.target.rewriteSessionJson(ctx.label, description);
+    return null;
   }
+  const entry = await ctx.target.writeSessionFile(ctx.label, "session.json", bytes);
+  const manifest = Buffer.from(JSON.stringify({ format: SESSION_FORMAT, label: s.label, files: [...files, entry].sort((a, b) => a.path.localeCompare(b.path)) }, null, 2));
+  const written = await ctx.target.writeSessionFile(ctx.label, "manifest.json", manifest);
+  return Buffer.from(`${written.sha256}  manifest.json\n`);
 }
 
 export interface AccountsIndex {
@@ -114,8 +120,7 @@ const DELTAS_BEFORE_FOLDING = 64;
  * costs 100 entries, not 10,000.
  */
 export async function readAccountsIndex(target: BackupTarget): Promise<AccountsIndex> {
-  const text = await readFile(path.join(target.root, INDEX_FILE), "utf8").catch(() => null);
-  const index: AccountsIndex = text ? (JSON.parse(text) as AccountsIndex) : { format: SESSION_FORMAT, server: target.server, accounts: {} };
+  const index: AccountsIndex = (await target.readJsonObject<AccountsIndex>(INDEX_FILE)) ?? { format: SESSION_FORMAT, server: target.server, accounts: {} };
   const deltas = await readDeltas(target);
   for (const delta of deltas) {
     for (const [id, entry] of Object.entries(delta.accounts)) {
@@ -128,10 +133,12 @@ export async function readAccountsIndex(target: BackupTarget): Promise<AccountsI
 }
 
 async function readDeltas(target: BackupTarget): Promise<AccountsIndexDelta[]> {
-  const folder = path.join(target.root, DELTA_FOLDER);
-  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
   const deltas: AccountsIndexDelta[] = [];
-  for (const name of names) deltas.push(JSON.parse(await readFile(path.join(folder, name), "utf8")) as AccountsIndexDelta);
+  for await (const info of target.backend.list(`${DELTA_FOLDER}/`)) {
+    if (!info.name.endsWith(".json")) continue;
+    const delta = await target.readJsonObject<AccountsIndexDelta>(info.name);
+    if (delta) deltas.push(delta);
+  }
   // Oldest first, so the newest names win.
   return deltas.sort((a, b) => a.label.slice(5).localeCompare(b.label.slice(5)));
 }
@@ -143,16 +150,16 @@ async function readDeltas(target: BackupTarget): Promise<AccountsIndexDelta[]> {
  * read the same.
  */
 export async function dropFromAccountsIndex(target: BackupTarget, removed: string[]): Promise<void> {
-  for (const label of removed) await rm(path.join(target.root, DELTA_FOLDER, `${label}.json`), { force: true });
+  for (const label of removed) await target.backend.remove(`${DELTA_FOLDER}/${label}.json`);
   const deltas = await readDeltas(target);
-  const base = await readFile(path.join(target.root, INDEX_FILE), "utf8").catch(() => null);
+  const base = await target.backend.read(INDEX_FILE).then((b) => b.toString("utf8"), () => null);
   const stale = base !== null && removed.some((label) => base.includes(`"${label}"`));
   if (!stale && deltas.length <= DELTAS_BEFORE_FOLDING) return;
   const index = await readAccountsIndex(target);
   for (const entry of Object.values(index.accounts)) entry.sessions = entry.sessions.filter((s) => !removed.includes(s.label));
   for (const [id, entry] of Object.entries(index.accounts)) if (entry.sessions.length === 0) delete index.accounts[id];
-  await target.writeAtomic(path.join(target.root, INDEX_FILE), Buffer.from(JSON.stringify(index)));
-  for (const delta of deltas) await rm(path.join(target.root, DELTA_FOLDER, `${delta.label}.json`), { force: true });
+  await target.backend.save(INDEX_FILE, Buffer.from(JSON.stringify(index)));
+  for (const delta of deltas) await target.backend.remove(`${DELTA_FOLDER}/${delta.label}.json`);
 }
 
 /** Adds a published session to the accounts index: its own delta file, with each account's names. */
@@ -171,5 +178,5 @@ export async function updateAccountsIndex(target: BackupTarget, label: string, a
   for (const a of accounts) {
     delta.accounts[a.accountId] = { names: names.get(a.accountId) ?? [{ email: a.email, validFrom: new Date(0).toISOString(), validTo: null }], kind: a.kind };
   }
-  await target.writeAtomic(path.join(target.root, DELTA_FOLDER, `${label}.json`), Buffer.from(JSON.stringify(delta)));
+  await target.backend.save(`${DELTA_FOLDER}/${label}.json`, Buffer.from(JSON.stringify(delta)));
 }

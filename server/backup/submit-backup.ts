@@ -4,8 +4,6 @@
  * the server's queue as a `backup.start` job (its id derived from the session, so a double
  * submit cannot start two).
  */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { z } from "zod";
 import { consolePool, prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -15,12 +13,11 @@ import { createSession, finishSession, setJob } from "./catalog.ts";
 import { checkFreeSpace } from "./free-space.ts";
 import { BackupTarget } from "./target.ts";
 
-/** The folder of a session whose worker died still says "running": say what became of it. */
+/** The session.json of a session whose worker died still says "running": say what became of it. */
 async function markLeftBehind(target: BackupTarget, replaced: { label: string; status: string }): Promise<void> {
-  const file = path.join(target.sessionDir(replaced.label, "tmp"), "session.json");
-  const description = await readFile(file, "utf8").then((t) => JSON.parse(t) as Record<string, unknown>, () => null);
+  const description = await target.readSessionJson<Record<string, unknown>>(replaced.label).catch(() => null);
   if (!description) return;
-  await target.writeAtomic(file, Buffer.from(JSON.stringify({ ...description, status: replaced.status, endedAt: new Date().toISOString(), error: "its worker stopped; nothing it wrote was published" }, null, 2)));
+  await target.rewriteSessionJson(replaced.label, { ...description, status: replaced.status, endedAt: new Date().toISOString(), error: "its worker stopped; nothing it wrote was published" });
 }
 
 export const backupRequest = z.object({

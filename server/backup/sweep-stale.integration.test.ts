@@ -18,7 +18,6 @@ import { openMailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { submitBackup } from "./submit-backup.ts";
-import { BackupTarget } from "./target.ts";
 
 let env: TestEnv;
 let workers: WorkerSet | undefined;
@@ -41,7 +40,7 @@ async function leftRunning(server: string): Promise<{ id: number; label: string;
     data: { status: "running", startedAt: new Date(Date.now() - 600_000), heartbeatAt: new Date(Date.now() - 600_000) },
   });
   const s = await getServer(server);
-  const dir = new BackupTarget(s.backupTarget, s.name).sessionDir(label, "tmp");
+  const dir = path.join(s.backupTarget, "sessions", label);
   await mkdir(path.join(dir, "accounts", "a1"), { recursive: true });
   await writeFile(path.join(dir, "session.json"), JSON.stringify({ label, status: "running", endedAt: null }));
   await writeFile(path.join(dir, "plan.json"), "{}");

@@ -16,11 +16,9 @@
  * beats between the reads and the write is left alone, and two workers sweeping the same server
  * cannot both act. Only then is the session's folder on the backup target told (session.json)
  * and the temporary files its writes left there removed: files named `<name>.tmp-<8 hex>`
- * (BackupTarget's atomic writes and staged blobs), inside that session's own tmp/<label> folder,
+ * (the local backend's atomic saves), inside that session's own sessions/<label>/ folder,
  * nothing else. A dead restore run releases its session leases, as a finished one does.
  */
-import { readdir, readFile, rm } from "node:fs/promises";
-import path from "node:path";
 import { config } from "../config.ts";
 import { consolePool } from "../db/console-db.ts";
 import { BackupTarget } from "./target.ts";
@@ -43,8 +41,6 @@ export interface SweepResult {
 
 const SESSION_ERROR = "its worker stopped or its jobs were lost (no heartbeat, no job left in Redis); nothing it wrote was published";
 const RUN_ERROR = "its worker stopped or its jobs were lost (no heartbeat, no job left in Redis)";
-/** What BackupTarget names a file while it is being written (`${file}.tmp-${randomBytes(4).hex}`). */
-const TARGET_TEMP = /\.tmp-[0-9a-f]{8}$/;
 
 async function anyAlive(server: string, jobIds: (string | null)[], hasWorkLeft: SweepOptions["hasWorkLeft"]): Promise<boolean> {
   for (const id of jobIds) if (id && (await hasWorkLeft(server, id))) return true;
@@ -74,9 +70,8 @@ export async function sweepStale(options: SweepOptions): Promise<SweepResult> {
     if (!rowCount) continue;
     result.sessions.push({ server: s.server, label: s.label });
     const target = new BackupTarget(s.backup_target, s.server);
-    const dir = target.sessionDir(s.label, "tmp");
-    await markFolderInterrupted(target, dir);
-    result.removedFiles.push(...(await removeTempFiles(dir)));
+    await markInterrupted(target, s.label);
+    result.removedFiles.push(...(await target.removeSessionTemps(s.label)));
   }
 
   const { rows: runs } = await pool.query<{ id: number; label: string; job_id: string | null; server: string }>(
@@ -99,23 +94,9 @@ export async function sweepStale(options: SweepOptions): Promise<SweepResult> {
   return result;
 }
 
-/** The folder says what became of the session (the target is the truth the catalog rebuilds from). */
-async function markFolderInterrupted(target: BackupTarget, dir: string): Promise<void> {
-  const file = path.join(dir, "session.json");
-  const description = await readFile(file, "utf8").then((t) => JSON.parse(t) as Record<string, unknown>, () => null);
+/** The target says what became of the session (it is the truth the catalog rebuilds from). */
+async function markInterrupted(target: BackupTarget, label: string): Promise<void> {
+  const description = await target.readSessionJson<Record<string, unknown>>(label).catch(() => null);
   if (!description || description.status !== "running") return;
-  const updated = { ...description, status: "interrupted", endedAt: new Date().toISOString(), error: SESSION_ERROR };
-  await target.writeAtomic(file, Buffer.from(JSON.stringify(updated, null, 2)));
-}
-
-async function removeTempFiles(dir: string): Promise<string[]> {
-  const removed: string[] = [];
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    if (!entry.isFile() || !TARGET_TEMP.test(entry.name)) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    await rm(file, { force: true });
-    removed.push(file);
-  }
-  return removed;
+  await target.rewriteSessionJson(label, { ...description, status: "interrupted", endedAt: new Date().toISOString(), error: SESSION_ERROR });
 }

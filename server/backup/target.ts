@@ -1,35 +1,35 @@
 /**
- * A backup target: a folder that describes itself (docs/backup-target.md).
+ * A backup target: a store of objects that describes itself (docs/backup-target.md), reached
+ * only through a storage backend (server/repository/backend.ts; the local folder by default).
  *
  *   target.json                 format, server
  *   packs/ab/<sha256>           format 2: message bodies, each once, appended to packs of tens
  *                               of MiB, each pack named by its hash and describing itself
  *   index/<sha256>              format 2: which pack holds each blob (server/repository)
  *   blobs/ab/cd/<sha256>        format 1: one file per message body (read, never written now)
- *   sessions/<label>/           completed sessions only, each renamed into place whole
- *   tmp/<label>/                sessions in progress, failed, aborted or interrupted
+ *   sessions/<label>/           every session's files; published once its manifest.sha256 is
+ *                               there (the commit object, saved last)
+ *   tmp/<label>/                sessions that earlier versions never published (read only)
  *   accounts-index.json         every account id, every name it had, the sessions holding it,
  *   accounts-index/<label>.json   and what each session published since added to that
  *
- * A session's own files are written without a sync each: the whole session folder is made
- * durable with one syncfs before it is published (a crash before that leaves it in tmp/, never
- * read). Blobs go into packs through the repository (server/repository): each pack is saved
- * atomically and durably, then an index object names the packs of a batch; a crash leaves only
- * packs no index names, which verify reports and prune removes. A session is published only
- * once every blob it names is in the index. Target-level files (target.json, the accounts index)
- * are fsynced one by one.
+ * A session's files are staged saves (no sync each): the backend's flush makes them all durable
+ * before the commit object is saved, so a crash before the commit leaves a session nobody
+ * reads, and one after it a session whose every file is on disk. Blobs go into packs through the
+ * repository: each pack is saved atomically and durably, then an index object names the packs of
+ * a batch; a crash leaves only packs no index names, which verify reports and prune removes. A
+ * session is published only once every blob it names is in the index. Nothing outside the
+ * backend module joins paths under the target: everything here is an object name.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { execFile } from "node:child_process";
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { promisify } from "node:util";
-import path from "node:path";
+import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
 import { gunzip } from "node:zlib";
+import { promisify } from "node:util";
 import { config } from "../config.ts";
 import type { BlobStore } from "../mailstore/blob-store.ts";
+import { parseSegmentName, type SegmentFile } from "../redo/segment-format.ts";
+import { ObjectNotFoundError, type StorageBackend } from "../repository/backend.ts";
 import { blobIo } from "../repository/blob-io.ts";
 import { LocalBackend } from "../repository/local-backend.ts";
 import { PackFormatError } from "../repository/pack-format.ts";
@@ -38,7 +38,6 @@ import { Repository } from "../repository/repository.ts";
 
 export const TARGET_FORMAT = 2;
 
-const execFileAsync = promisify(execFile);
 const gunzipAsync = promisify(gunzip);
 
 function isGzip(bytes: Buffer): boolean {
@@ -52,24 +51,9 @@ export interface FileEntry {
   size: number;
 }
 
-export async function fsyncPath(p: string): Promise<void> {
-  const handle = await open(p, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The manifest entry of a file already on disk. */
-export async function hashFile(file: string, relative: string): Promise<FileEntry> {
-  const hash = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { path: relative, sha256: hash.digest("hex"), size };
+/** The manifest entry of bytes. */
+export function fileEntry(relative: string, bytes: Buffer): FileEntry {
+  return { path: relative, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
 }
 
 /** A stream stage that hashes and counts what passes through it. */
@@ -87,22 +71,48 @@ export function hashing(): Transform & { digest(): { sha256: string; size: numbe
   return Object.assign(stage, { digest: () => (result ??= { sha256: hash.digest("hex"), size }) });
 }
 
+/** Where format 1 kept a blob, as an object of its own. */
+export function legacyBlobName(digest: string): string {
+  return `blobs/${digest.slice(0, 2)}/${digest.slice(2, 4)}/${digest}`;
+}
+
+/** The object that commits a session: once it is saved, the session is published. */
+const COMMIT = "manifest.sha256";
+const LABEL = /^[a-z]+-\d{8}\.\d{6}\.\d{3}$/;
+
+function checkLabel(label: string): string {
+  if (!LABEL.test(label)) throw new Error(`invalid session label ${JSON.stringify(label)}`);
+  return label;
+}
+
 const sessionTargets = new Map<string, Promise<BackupTarget>>();
-/** One repository (and its index) per target folder in a process, loaded once, reloaded on a miss. */
+/** One backend (its folder and handle caches) and one repository (its index) per target in a process. */
+const backends = new Map<string, LocalBackend>();
 const repositories = new Map<string, Promise<Repository>>();
 
-/** Drops the process's cached repositories (tests that remove targets; after a prune elsewhere). */
+function backendFor(root: string): LocalBackend {
+  let backend = backends.get(root);
+  if (!backend) backends.set(root, (backend = new LocalBackend(root)));
+  return backend;
+}
+
+/** Drops the process's cached backends and repositories (tests that remove targets; after a prune elsewhere). */
 export async function closeRepositories(): Promise<void> {
-  const open = [...repositories.values()];
+  const open = [...backends.values()];
   repositories.clear();
-  for (const repo of open) await repo.then((r) => (r.backend as LocalBackend).close?.(), () => {});
+  backends.clear();
+  for (const backend of open) await backend.close();
 }
 
 export class BackupTarget {
+  readonly backend: StorageBackend;
+
   constructor(
     readonly root: string,
     readonly server: string,
-  ) {}
+  ) {
+    this.backend = backendFor(root);
+  }
 
   /**
    * The target as one session's jobs in this process see it: what the store holds is learned
@@ -125,7 +135,7 @@ export class BackupTarget {
   async repository(options: { reload?: boolean } = {}): Promise<Repository> {
     let repo = repositories.get(this.root);
     if (!repo) {
-      repo = Repository.open(new LocalBackend(this.root));
+      repo = Repository.open(this.backend);
       repositories.set(this.root, repo);
       repo.catch(() => repositories.delete(this.root));
       return repo;
@@ -139,89 +149,152 @@ export class BackupTarget {
     sessionTargets.delete(`${root}\u0000${label}`);
   }
 
-  get sessionsDir(): string {
-    return path.join(this.root, "sessions");
-  }
-
-  get tmpDir(): string {
-    return path.join(this.root, "tmp");
-  }
-
-  sessionDir(label: string, state: "tmp" | "complete"): string {
-    return path.join(state === "tmp" ? this.tmpDir : this.sessionsDir, label);
+  /** How an object is named in messages: the backend's location and the object's name. */
+  describe(name: string): string {
+    return `${this.backend.location}/${name}`;
   }
 
   async init(): Promise<void> {
-    for (const dir of [this.root, this.sessionsDir, this.tmpDir]) await mkdir(dir, { recursive: true });
-    const marker = path.join(this.root, "target.json");
-    const existing = await readFile(marker, "utf8").then(JSON.parse, () => null);
-    if (existing && existing.server !== this.server) throw new Error(`backup target ${this.root} belongs to server ${existing.server}, not ${this.server}`);
-    if (!existing) await this.writeAtomic(marker, Buffer.from(JSON.stringify({ format: TARGET_FORMAT, server: this.server, createdAt: new Date().toISOString() }, null, 2)));
+    const existing = await this.readJsonObject<{ server: string }>("target.json");
+    if (existing && existing.server !== this.server) throw new Error(`backup target ${this.backend.location} belongs to server ${existing.server}, not ${this.server}`);
+    if (!existing) await this.backend.save("target.json", Buffer.from(JSON.stringify({ format: TARGET_FORMAT, server: this.server, createdAt: new Date().toISOString() }, null, 2)));
   }
 
-  /** Writes bytes durably under a temporary name, then renames them into place. */
-  async writeAtomic(file: string, bytes: Buffer): Promise<{ sha256: string; size: number }> {
-    await mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.tmp-${randomBytes(4).toString("hex")}`;
-    const handle = await open(temp, "w");
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-    return { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+  /** A JSON object of the target, or null when there is none. */
+  async readJsonObject<T>(name: string): Promise<T | null> {
+    const bytes = await this.backend.read(name).catch((error: unknown) => (error instanceof ObjectNotFoundError ? null : Promise.reject(error)));
+    return bytes ? (JSON.parse(bytes.toString("utf8")) as T) : null;
   }
 
-  /** Folders this object made (or found) already: a session's files need no mkdir each. */
-  private readonly folders = new Set<string>();
+  // ---- a session's files (sessions/<label>/...) ----
 
-  private async folderFor(file: string): Promise<void> {
-    const dir = path.dirname(file);
-    if (this.folders.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    this.folders.add(dir);
+  /** The object name of a file of a session. */
+  sessionObject(label: string, relative: string): string {
+    return `sessions/${checkLabel(label)}/${relative}`;
   }
 
-  /** A file of a session, written whole (made durable by `syncSession`); returns its manifest entry. */
-  async writeSessionFile(sessionDir: string, relative: string, bytes: Buffer): Promise<FileEntry> {
-    const file = path.join(sessionDir, relative);
-    await this.folderFor(file);
-    await writeFile(file, bytes).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== "ENOENT") throw error;
-      this.folders.delete(path.dirname(file)); // removed behind this object's back
-      await this.folderFor(file);
-      await writeFile(file, bytes);
-    });
-    return { path: relative, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
-  }
-
-  /** One syncfs for everything written under `dir` (the filesystem it lives on). */
-  async syncTree(dir: string): Promise<void> {
-    await execFileAsync("sync", ["-f", dir]);
+  /** A file of a session, written whole (made durable by `publish`); returns its manifest entry. */
+  async writeSessionFile(label: string, relative: string, bytes: Buffer): Promise<FileEntry> {
+    await this.backend.save(this.sessionObject(label, relative), bytes, { staged: true });
+    return fileEntry(relative, bytes);
   }
 
   /** A file of a session from a stream (e.g. COPY through gzip); returns its manifest entry. */
-  async streamSessionFile(sessionDir: string, relative: string, source: Readable, ...stages: Transform[]): Promise<FileEntry> {
-    const file = path.join(sessionDir, relative);
-    await this.folderFor(file);
+  async streamSessionFile(label: string, relative: string, source: Readable, ...stages: Transform[]): Promise<FileEntry> {
     const hash = hashing();
-    await pipeline([source, ...stages, hash, createWriteStream(file)]);
+    const name = this.sessionObject(label, relative);
+    // The backend reads the last stage as a stream; a failure on either side stops both.
+    const [flow, save] = await Promise.allSettled([pipeline([source, ...stages, hash]), this.backend.save(name, hash, { staged: true })]);
+    const failures = [flow, save].filter((r) => r.status === "rejected").map((r) => r.reason as { code?: string });
+    // The side that failed first is the cause; the other only saw the stream cut.
+    if (failures.length) throw failures.find((e) => e?.code !== "ERR_STREAM_PREMATURE_CLOSE" && e?.code !== "ABORT_ERR") ?? failures[0];
     return { path: relative, ...hash.digest() };
   }
 
-  /** Where format 1 kept a blob, as a file of its own. */
-  blobPath(digest: string): string {
-    return path.join(this.root, "blobs", digest.slice(0, 2), digest.slice(2, 4), digest);
+  /** A file of a session; throws ObjectNotFoundError when it is not there. */
+  readSessionFile(label: string, relative: string): Promise<Buffer> {
+    return this.backend.read(this.sessionObject(label, relative));
   }
+
+  /** A file of a session for random-access reads (redo segments), through the backend. */
+  sessionFileReader(label: string, relative: string): SegmentFile {
+    return objectReader(this.backend, this.sessionObject(label, relative));
+  }
+
+  /** The files of a session under `folder` (e.g. "accounts/"), as names relative to the session. */
+  async sessionFiles(label: string, folder: string): Promise<{ path: string; size: number }[]> {
+    const base = this.sessionObject(label, "");
+    const out: { path: string; size: number }[] = [];
+    for await (const info of this.backend.list(`${base}${folder}`)) out.push({ path: info.name.slice(base.length), size: info.size });
+    return out;
+  }
+
+  /** The folders right under `folder` of a session (e.g. the account ids under "accounts/"). */
+  sessionFolders(label: string, folder: string): Promise<string[]> {
+    return this.backend.listFolders(this.sessionObject(label, folder));
+  }
+
+  /** The redo segments a session holds, in sequence order. */
+  async sessionSegments(label: string): Promise<{ name: string; firstSeq: number; lastSeq: number }[]> {
+    const segments: { name: string; firstSeq: number; lastSeq: number }[] = [];
+    for (const file of await this.sessionFiles(label, "redologs/")) {
+      const name = file.path.slice("redologs/".length);
+      const range = parseSegmentName(name);
+      if (range) segments.push({ name, ...range });
+    }
+    return segments.sort((a, b) => a.firstSeq - b.firstSeq);
+  }
+
+  /** Whether a session is published (its commit object is there). */
+  async isPublished(label: string): Promise<boolean> {
+    return (await this.backend.stat(this.sessionObject(label, COMMIT))) !== null;
+  }
+
+  /**
+   * Every session the target holds, published or not; `legacy` marks those an earlier version
+   * left in tmp/ (never published).
+   */
+  async sessions(): Promise<{ label: string; published: boolean; legacy: boolean }[]> {
+    const found: { label: string; published: boolean; legacy: boolean }[] = [];
+    for (const label of await this.backend.listFolders("sessions/")) {
+      if (LABEL.test(label)) found.push({ label, published: await this.isPublished(label), legacy: false });
+    }
+    for (const label of await this.backend.listFolders("tmp/")) {
+      if (LABEL.test(label) && !found.some((f) => f.label === label)) found.push({ label, published: false, legacy: true });
+    }
+    return found.sort((a, b) => a.label.localeCompare(b.label));
+  }
+
+  /** The labels of the published sessions, sorted. */
+  async publishedLabels(): Promise<string[]> {
+    return (await this.sessions()).filter((s) => s.published).map((s) => s.label);
+  }
+
+  /** A session's session.json, wherever it is (tmp/ for an earlier version's unpublished one). */
+  async readSessionJson<T>(label: string): Promise<T | null> {
+    return (await this.readJsonObject<T>(this.sessionObject(label, "session.json"))) ?? (await this.readJsonObject<T>(`tmp/${checkLabel(label)}/session.json`));
+  }
+
+  /** Rewrites the session.json of an unpublished session (what became of it); durable at once. */
+  async rewriteSessionJson(label: string, description: unknown): Promise<void> {
+    if (await this.isPublished(label)) return;
+    const legacy = (await this.backend.stat(this.sessionObject(label, "session.json"))) === null && (await this.backend.stat(`tmp/${label}/session.json`)) !== null;
+    await this.backend.save(legacy ? `tmp/${label}/session.json` : this.sessionObject(label, "session.json"), Buffer.from(JSON.stringify(description, null, 2)));
+  }
+
+  /**
+   * The step that makes a session visible: every staged file is made durable, then the commit
+   * object (the manifest's checksum) is saved, atomically and durably.
+   */
+  async publish(label: string, commit: Buffer): Promise<void> {
+    await this.backend.flush();
+    await this.backend.save(this.sessionObject(label, COMMIT), commit);
+  }
+
+  /** Removes a session: its commit object first, so a crash midway leaves an unpublished one. */
+  async removeSession(label: string): Promise<void> {
+    await this.backend.remove(this.sessionObject(label, COMMIT));
+    await this.backend.removeAll(`sessions/${checkLabel(label)}/`);
+    await this.backend.removeAll(`tmp/${label}/`);
+  }
+
+  /** Temporary files a dead writer left in a session's folder (a folder backend's `*.tmp-*`). */
+  async removeSessionTemps(label: string): Promise<string[]> {
+    const removed = (await this.backend.removeStaleTemps?.(0, `sessions/${checkLabel(label)}`)) ?? [];
+    return removed.map((name) => this.describe(name));
+  }
+
+  // ---- blobs ----
 
   /** Whether this target has format-1 blob files at all (asked once: most targets have none). */
   private legacy: Promise<boolean> | undefined;
 
   private hasLegacyBlobs(): Promise<boolean> {
     // Earlier versions made an empty blobs/ in every target: only one with files in it counts.
-    this.legacy ??= readdir(path.join(this.root, "blobs")).then((names) => names.length > 0, () => false);
+    this.legacy ??= (async () => {
+      for await (const _ of this.backend.list("blobs/")) return true;
+      return false;
+    })();
     return this.legacy;
   }
 
@@ -229,7 +302,7 @@ export class BackupTarget {
   async hasBlob(digest: string): Promise<boolean> {
     if ((await this.repository()).has(digest)) return true;
     if (!(await this.hasLegacyBlobs())) return false;
-    return stat(this.blobPath(digest)).then(() => true, () => false);
+    return (await this.backend.stat(legacyBlobName(digest))) !== null;
   }
 
   /** A pack writer for a batch of a session; its `close()` must come before the session is published. */
@@ -250,10 +323,11 @@ export class BackupTarget {
   async readBlob(digest: string): Promise<Buffer> {
     const repo = await this.repository();
     if (repo.has(digest)) return repo.read(digest);
-    const raw = await readFile(this.blobPath(digest)).catch(() => null);
+    const name = legacyBlobName(digest);
+    const raw = (await this.hasLegacyBlobs()) ? await this.backend.read(name).catch(() => null) : null;
     if (raw) {
       const bytes = isGzip(raw) ? await gunzipAsync(raw) : raw;
-      if (createHash("sha256").update(bytes).digest("hex") !== digest) throw new Error(`blob ${digest} of the backup target (${this.blobPath(digest)}) is damaged: its content does not hash to its name`);
+      if (createHash("sha256").update(bytes).digest("hex") !== digest) throw new Error(`blob ${digest} of the backup target (${this.describe(name)}) is damaged: its content does not hash to its name`);
       return bytes;
     }
     // Written since this process loaded the index (another worker's session)?
@@ -313,29 +387,26 @@ export class BackupTarget {
   }
 
   /** Format-1 blob files, for prune. */
-  async *listLegacyBlobs(): AsyncGenerator<{ digest: string; path: string }> {
-    const base = path.join(this.root, "blobs");
-    for (const a of await readdir(base).catch(() => [] as string[])) {
-      for (const b of await readdir(path.join(base, a)).catch(() => [] as string[])) {
-        for (const name of await readdir(path.join(base, a, b)).catch(() => [] as string[])) {
-          if (/^[0-9a-f]{64}$/.test(name)) yield { digest: name, path: path.join(base, a, b, name) };
-        }
-      }
+  async *listLegacyBlobs(): AsyncGenerator<{ digest: string; name: string; size: number }> {
+    for await (const info of this.backend.list("blobs/")) {
+      const digest = info.name.slice(info.name.lastIndexOf("/") + 1);
+      if (/^[0-9a-f]{64}$/.test(digest) && info.name === legacyBlobName(digest)) yield { digest, name: info.name, size: info.size };
     }
   }
+}
 
-  async removeTree(dir: string): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
-  }
-
-  /** The atomic step that makes a session visible: tmp/<label> becomes sessions/<label>. */
-  async publish(label: string): Promise<void> {
-    await rename(this.sessionDir(label, "tmp"), this.sessionDir(label, "complete"));
-    await fsyncPath(this.sessionsDir);
-    await fsyncPath(this.tmpDir);
-  }
-
-  stream(file: string): Readable {
-    return createReadStream(file);
-  }
+/** Random-access reads of one object through its backend, in the shape the segment reader takes. */
+export function objectReader(backend: StorageBackend, name: string): SegmentFile {
+  return {
+    async stat() {
+      const info = await backend.stat(name);
+      if (!info) throw new ObjectNotFoundError(backend.location, name);
+      return { size: info.size };
+    },
+    async read(buffer, offset, length, position) {
+      const bytes = await backend.read(name, { offset: position, length });
+      bytes.copy(buffer, offset);
+      return { bytesRead: bytes.length };
+    },
+  };
 }

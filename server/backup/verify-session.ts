@@ -6,13 +6,12 @@
  */
 import { PackFormatError, packName } from "../repository/pack-format.ts";
 import { createHash } from "node:crypto";
-import { open, readdir, readFile } from "node:fs/promises";
-import path from "node:path";
 import { readSegment, SegmentCorruptError } from "../redo/segment-format.ts";
+import { ObjectNotFoundError } from "../repository/backend.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import type { SessionDescription } from "./session-files.ts";
 import { getServer } from "../directory/list-servers.ts";
-import { BackupTarget, hashFile, type FileEntry } from "./target.ts";
+import { BackupTarget, fileEntry, type FileEntry } from "./target.ts";
 
 export interface VerifyProblem {
   kind: "manifest" | "file" | "blob" | "redo" | "pack" | "garbage";
@@ -33,13 +32,14 @@ export interface SessionVerification {
 export type BlobCache = Map<string, boolean>;
 
 export async function verifySession(target: BackupTarget, label: string, blobCache: BlobCache = new Map()): Promise<SessionVerification> {
-  const dir = target.sessionDir(label, "complete");
   const report: SessionVerification = { label, ok: true, files: 0, blobs: 0, segments: 0, problems: [] };
   const problem = (kind: VerifyProblem["kind"], p: string, message: string) => report.problems.push({ kind, path: p, message });
 
-  const manifestBytes = await readFile(path.join(dir, "manifest.json")).catch(() => null);
-  if (!manifestBytes) throw new SessionNotFoundError(label);
-  const recorded = (await readFile(path.join(dir, "manifest.sha256"), "utf8").catch(() => "")).split(/\s+/)[0];
+  const read = (relative: string) => target.readSessionFile(label, relative).catch((error: unknown) => (error instanceof ObjectNotFoundError ? null : Promise.reject(error)));
+  const commit = await read("manifest.sha256");
+  if (!commit) throw new SessionNotFoundError(label);
+  const manifestBytes = (await read("manifest.json")) ?? Buffer.alloc(0);
+  const recorded = commit.toString("utf8").split(/\s+/)[0];
   if (createHash("sha256").update(manifestBytes).digest("hex") !== recorded) problem("manifest", "manifest.json", "does not match manifest.sha256");
   let files: FileEntry[] = [];
   try {
@@ -50,15 +50,15 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
 
   for (const entry of files) {
     report.files++;
-    const actual = await hashFile(path.join(dir, entry.path), entry.path).catch(() => null);
+    const bytes = await read(entry.path).catch(() => null);
+    const actual = bytes && fileEntry(entry.path, bytes);
     if (!actual) problem("file", entry.path, "is missing");
     else if (actual.size !== entry.size) problem("file", entry.path, `has ${actual.size} bytes, the manifest says ${entry.size}`);
     else if (actual.sha256 !== entry.sha256) problem("file", entry.path, "checksum mismatch (content changed)");
   }
 
-  const accountsDir = path.join(dir, "accounts");
-  for (const account of await readdir(accountsDir).catch(() => [] as string[])) {
-    const list = await readFile(path.join(accountsDir, account, "blobs.txt"), "utf8").catch(() => "");
+  for (const account of await target.sessionFolders(label, "accounts/")) {
+    const list = ((await read(`accounts/${account}/blobs.txt`).catch(() => null)) ?? "").toString();
     for (const digest of list.split("\n").filter(Boolean)) {
       report.blobs++;
       if (blobCache.get(digest)) continue;
@@ -74,20 +74,19 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
     }
   }
 
-  const description = JSON.parse(await readFile(path.join(dir, "session.json"), "utf8").catch(() => "{}")) as Partial<SessionDescription>;
+  const description = JSON.parse(((await read("session.json").catch(() => null)) ?? "{}").toString()) as Partial<SessionDescription>;
   const redo = description.redo;
   if (redo?.fromSeq != null) {
     let expected = redo.fromSeq;
     for (const name of redo.segments) {
       report.segments++;
       const relative = `redologs/${name}`;
-      const file = await open(path.join(dir, relative), "r").catch(() => null);
-      if (!file) {
+      if (!(await target.backend.stat(target.sessionObject(label, relative)))) {
         problem("redo", relative, "is missing");
         continue;
       }
       try {
-        for await (const entry of readSegment(name, file)) {
+        for await (const entry of readSegment(name, target.sessionFileReader(label, relative))) {
           if (!("header" in entry)) continue;
           if (entry.header.firstSeq > expected) problem("redo", relative, `gap in redo sequence: missing ${expected} through ${entry.header.firstSeq - 1}`);
           expected = Math.max(expected, entry.header.lastSeq + 1);
@@ -96,8 +95,6 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
         // A segment the reader cannot get through is this session's damage, whatever the cause.
         if (error instanceof SegmentCorruptError) problem("redo", relative, `damaged at byte ${error.offset}: ${error.reason}`);
         else problem("redo", relative, `cannot be read: ${(error as Error).message}`);
-      } finally {
-        await file.close();
       }
     }
     if (expected <= redo.throughSeq) problem("redo", "redologs/", `gap in redo sequence: missing ${expected} through ${redo.throughSeq}`);
@@ -111,10 +108,6 @@ export async function verifySessions(target: BackupTarget, labels: string[]): Pr
   const reports: SessionVerification[] = [];
   for (const label of labels) reports.push(await verifySession(target, label, cache));
   return reports;
-}
-
-export async function publishedLabels(target: BackupTarget): Promise<string[]> {
-  return (await readdir(target.sessionsDir).catch(() => [] as string[])).sort();
 }
 
 /**
@@ -137,7 +130,7 @@ export async function verifyRepository(target: BackupTarget): Promise<SessionVer
 export async function verifyServerBackups(serverName: string, options: { label?: string; all?: boolean }): Promise<SessionVerification[]> {
   const server = await getServer(serverName);
   const target = new BackupTarget(server.backupTarget, server.name);
-  const labels = options.all ? await publishedLabels(target) : [options.label!];
+  const labels = options.all ? await target.publishedLabels() : [options.label!];
   const reports = await verifySessions(target, labels);
   if (options.all) reports.push(await verifyRepository(target));
   return reports;

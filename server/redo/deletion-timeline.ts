@@ -6,8 +6,6 @@
  * redo archive and the current log; stops after `limit` entries. Folder ids are turned into
  * paths as they were at the time (folder-names.ts).
  */
-import { readdir } from "node:fs/promises";
-import path from "node:path";
 import { z } from "zod";
 import { BackupTarget } from "../backup/target.ts";
 import { consolePool } from "../db/console-db.ts";
@@ -19,7 +17,7 @@ import { openMailstore } from "../mailstore/mailstore.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { describeRecord } from "./describe-record.ts";
 import { FolderNames } from "./folder-names.ts";
-import { readRedoNewestFirst } from "./read-redo-newest-first.ts";
+import { readRedoNewestFirst, type SegmentSource } from "./read-redo-newest-first.ts";
 import type { RedoRecord } from "./segment-format.ts";
 
 export const DELETION_OPS = ["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"] as const;
@@ -80,10 +78,17 @@ function isDeletion(r: RedoRecord): boolean {
   return (DELETION_OPS as readonly string[]).includes(r.op);
 }
 
-async function sessionRedoDirs(backupTarget: string, server: string): Promise<string[]> {
+/** The redo segments every published session holds on the backup target. */
+async function sessionSegments(backupTarget: string, server: string): Promise<SegmentSource[]> {
   const target = new BackupTarget(backupTarget, server);
-  const labels = await readdir(target.sessionsDir).catch(() => [] as string[]);
-  return labels.map((label) => path.join(target.sessionDir(label, "complete"), "redologs"));
+  const sources: SegmentSource[] = [];
+  for (const label of await target.publishedLabels()) {
+    for (const segment of await target.sessionSegments(label)) {
+      const relative = `redologs/${segment.name}`;
+      sources.push({ ...segment, where: target.describe(target.sessionObject(label, relative)), open: async () => ({ file: target.sessionFileReader(label, relative), close: async () => {} }) });
+    }
+  }
+  return sources;
 }
 
 async function namesOf(accountIds: string[]): Promise<Map<string, { email: string; from: number; to: number }[]>> {
@@ -150,8 +155,8 @@ export async function deletionTimeline(serverName: string, raw: z.input<typeof d
     toTime,
     toSeq: input.beforeSeq === undefined ? undefined : input.beforeSeq - 1,
   };
-  const segmentDirs = await sessionRedoDirs(server.backupTarget, server.name);
-  for await (const record of readRedoNewestFirst(store, filter, { segmentDirs, onWarning: (w) => warnings.push(w) })) {
+  const segments = await sessionSegments(server.backupTarget, server.name);
+  for await (const record of readRedoNewestFirst(store, filter, { segments, onWarning: (w) => warnings.push(w) })) {
     folders.observe(record);
     if (!isDeletion(record)) continue;
     if (found.length === input.limit) {

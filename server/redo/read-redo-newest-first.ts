@@ -15,18 +15,21 @@ import path from "node:path";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, lockArchiveShared } from "./archive-redo.ts";
 import { matches, rowToRecord, type RedoFilter } from "./read-redo.ts";
-import { readSegment, type RedoRecord } from "./segment-format.ts";
+import { readSegment, type RedoRecord, type SegmentFile } from "./segment-format.ts";
 
-interface SegmentFile {
-  dir: string;
+/** A sealed segment somewhere: in the redo archive, or a session's on the backup target. */
+export interface SegmentSource {
   name: string;
   firstSeq: number;
   lastSeq: number;
+  /** Where it is, for messages. */
+  where: string;
+  open(): Promise<{ file: SegmentFile; close(): Promise<void> }>;
 }
 
 export interface NewestFirstOptions {
-  /** Further folders of segment files, e.g. `<target>/sessions/<label>/redologs`. */
-  segmentDirs?: string[];
+  /** Further segments, e.g. those of the backup target's sessions. */
+  segments?: SegmentSource[];
   /** A segment that cannot be read is skipped and reported here. */
   onWarning?: (message: string) => void;
 }
@@ -49,11 +52,11 @@ async function* currentLogNewestFirst(store: Mailstore, afterSeq: number, filter
   }
 }
 
-async function segmentMatches(file: SegmentFile, below: number, filter: RedoFilter): Promise<RedoRecord[]> {
-  const handle = await open(path.join(file.dir, file.name), "r");
+async function segmentMatches(source: SegmentSource, below: number, filter: RedoFilter): Promise<RedoRecord[]> {
+  const { file, close } = await source.open();
   const found: RedoRecord[] = [];
   try {
-    for await (const entry of readSegment(file.name, handle)) {
+    for await (const entry of readSegment(source.name, file)) {
       if ("header" in entry) {
         const h = entry.header;
         if (filter.fromTime && h.lastAt && Date.parse(h.lastAt) < filter.fromTime.getTime()) break;
@@ -63,7 +66,7 @@ async function segmentMatches(file: SegmentFile, below: number, filter: RedoFilt
       if (entry.record.seq < below && matches(entry.record, filter)) found.push(entry.record);
     }
   } finally {
-    await handle.close();
+    await close();
   }
   return found.reverse();
 }
@@ -76,11 +79,11 @@ export async function* readRedoNewestFirst(store: Mailstore, filter: RedoFilter 
     locked = false;
   };
   try {
-    const files: SegmentFile[] = [];
-    for (const dir of [store.redoArchivePath, ...(options.segmentDirs ?? [])]) {
-      for (const s of await listSegments(dir)) files.push({ dir, ...s });
-    }
-    const archive = files.filter((f) => f.dir === store.redoArchivePath);
+    const archive: SegmentSource[] = (await listSegments(store.redoArchivePath)).map((s) => {
+      const where = path.join(store.redoArchivePath, s.name);
+      return { ...s, where, open: async () => open(where, "r").then((handle) => ({ file: handle, close: () => handle.close() })) };
+    });
+    const files = [...archive, ...(options.segments ?? [])];
     const horizon = Math.max(await lastArchivedSeq(store.pool), ...archive.map((s) => s.lastSeq));
     yield* currentLogNewestFirst(store, horizon, filter);
 
@@ -90,7 +93,7 @@ export async function* readRedoNewestFirst(store: Mailstore, filter: RedoFilter 
     for (const file of files) {
       // Once the archive is behind us, the archiver need not wait for the sessions' segments.
       if (archiveLeft === 0) await release();
-      if (file.dir === store.redoArchivePath) archiveLeft--;
+      if (archive.includes(file)) archiveLeft--;
       if (filter.fromSeq !== undefined && file.lastSeq < filter.fromSeq) return;
       if (file.firstSeq >= coveredFrom) continue;
       if (filter.toSeq !== undefined && file.firstSeq > filter.toSeq) continue;
@@ -99,7 +102,7 @@ export async function* readRedoNewestFirst(store: Mailstore, filter: RedoFilter 
         records = await segmentMatches(file, coveredFrom, filter);
       } catch (error) {
         // A session removed meanwhile, or a damaged segment: what it held may be elsewhere.
-        options.onWarning?.(`${path.join(file.dir, file.name)}: ${(error as Error).message}`);
+        options.onWarning?.(`${file.where}: ${(error as Error).message}`);
         continue;
       }
       coveredFrom = Math.min(coveredFrom, file.firstSeq);

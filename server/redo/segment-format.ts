@@ -146,6 +146,12 @@ export class SegmentWriter {
   }
 }
 
+/** What the reader needs of a segment: its size and positioned reads (a FileHandle, or an object of a backup target). */
+export interface SegmentFile {
+  stat(): Promise<{ size: number }>;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
 /** Sequential reads over a file handle with a buffer, keeping the offset for error reports. */
 class FileCursor {
   private buffer = Buffer.alloc(0);
@@ -153,7 +159,7 @@ class FileCursor {
   offset = 0;
 
   constructor(
-    private readonly file: FileHandle,
+    private readonly file: SegmentFile,
     private readonly size: number,
   ) {}
 
@@ -183,7 +189,7 @@ class FileCursor {
  */
 export async function* readSegment(
   name: string,
-  file: FileHandle,
+  file: SegmentFile,
   options: { withBlobs?: boolean } = {},
 ): AsyncGenerator<{ header: SegmentHeader } | { record: RedoRecord }> {
   const size = (await file.stat()).size;

@@ -83,7 +83,7 @@ describe("a restore from a damaged session", () => {
   it("names the session, account and file of a damaged items dump, and says to run verify", async () => {
     const email = "dmg0@example.com";
     const accountId = await accountIdOf(email);
-    const file = path.join(target.sessionDir(full, "complete"), "accounts", accountId, "items.copy.gz");
+    const file = path.join(target.root, "sessions", full, "accounts", accountId, "items.copy.gz");
     const run = await withFlippedByte(file, () => restoreCopy(email));
     expect(run.status).toBe("failed");
     // The run's summary wraps each account's reason; the reason is the part this test is about.
@@ -93,7 +93,7 @@ describe("a restore from a damaged session", () => {
   });
 
   it("names a damaged redo segment by its path in the session, in the restore and in verify", async () => {
-    const redologs = path.join(target.sessionDir(incremental, "complete"), "redologs");
+    const redologs = path.join(target.root, "sessions", incremental, "redologs");
     const [segment] = (await readdir(redologs)).filter((n) => n.endsWith(".log"));
     expect(segment).toBeDefined();
     const file = path.join(redologs, segment!);

@@ -8,35 +8,28 @@
  * log (verify names it): the creation may still be found elsewhere, and the restore that needs
  * that segment fails on it by name.
  */
-import { open } from "node:fs/promises";
-import path from "node:path";
 import { sessionSegmentError } from "../backup/read-session-files.ts";
 import type { BackupTarget } from "../backup/target.ts";
 import { logger } from "../logger.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { listSegments } from "../redo/archive-redo.ts";
 import { headerCanMatch, matches, readRedo, type RedoFilter } from "../redo/read-redo.ts";
 import { readSegment, type RedoRecord } from "../redo/segment-format.ts";
 import type { MailboxCreation } from "./plan-restore.ts";
 
 const CLOCK_SLACK_MS = 60 * 60 * 1000;
 
-async function* sessionRecords(dir: string, filter: RedoFilter): AsyncGenerator<RedoRecord> {
-  for (const segment of await listSegments(dir)) {
-    const where = path.join(dir, segment.name);
+async function* sessionRecords(target: BackupTarget, label: string, filter: RedoFilter): AsyncGenerator<RedoRecord> {
+  for (const segment of await target.sessionSegments(label)) {
+    const relative = `redologs/${segment.name}`;
+    const where = target.describe(target.sessionObject(label, relative));
     const found: RedoRecord[] = [];
     try {
-      const file = await open(where, "r");
-      try {
-        for await (const entry of readSegment(segment.name, file)) {
-          if ("header" in entry) {
-            if (!headerCanMatch(entry.header, filter)) break;
-            continue;
-          }
-          if (matches(entry.record, filter)) found.push(entry.record);
+      for await (const entry of readSegment(segment.name, target.sessionFileReader(label, relative))) {
+        if ("header" in entry) {
+          if (!headerCanMatch(entry.header, filter)) break;
+          continue;
         }
-      } finally {
-        await file.close();
+        if (matches(entry.record, filter)) found.push(entry.record);
       }
     } catch (error) {
       logger.warn({ err: (sessionSegmentError(where, error) as Error).message }, "looking for mailbox creations: a session segment was passed over");
@@ -62,7 +55,7 @@ export async function findMailboxCreations(options: {
     return found.size === options.accounts.length;
   };
   for (const label of options.sessions) {
-    for await (const r of sessionRecords(path.join(options.target.sessionDir(label, "complete"), "redologs"), filter)) if (take(r)) return found;
+    for await (const r of sessionRecords(options.target, label, filter)) if (take(r)) return found;
   }
   for await (const r of readRedo(options.store, filter)) if (take(r)) return found;
   return found;

@@ -6,13 +6,13 @@
  * own history. The source of a copy is never touched. Directory changes commit after the
  * mailstore's, as for every account operation.
  */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { Transform } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { DamagedBackupFileError } from "../backup/errors.ts";
+import { gzipDamage } from "../backup/read-session-files.ts";
 import { BackupTarget } from "../backup/target.ts";
 import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { insertAccount } from "../directory/accounts.ts";
@@ -63,16 +63,16 @@ function withMailboxId(mailboxId: number): Transform {
 }
 
 /** Loads one COPY dump of the account's snapshot; a damaged file is named with its session and account. */
-async function loadTable(client: pg.PoolClient, file: string, table: string, columns: string[], mailboxId: number, account: AccountPlan): Promise<void> {
-  const { createReadStream } = await import("node:fs");
+async function loadTable(client: pg.PoolClient, target: BackupTarget, relative: string, table: string, columns: string[], mailboxId: number, account: AccountPlan): Promise<void> {
+  const label = account.snapshot!.session;
+  let bytes: Buffer | null = null;
   try {
-    await pipeline(createReadStream(file), createGunzip(), withMailboxId(mailboxId), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+    bytes = await target.readSessionFile(label, relative);
+    await pipeline(Readable.from([bytes]), createGunzip(), withMailboxId(mailboxId), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
   } catch (error) {
-    const { gzipDamage } = await import("../backup/read-session-files.ts");
-    const damage = await gzipDamage(file, error);
+    const damage = await gzipDamage(bytes, error);
     if (!damage) throw error;
-    const { DamagedBackupFileError } = await import("../backup/errors.ts");
-    throw new DamagedBackupFileError(account.snapshot?.session ?? "", file, damage, `${account.emailAtPoint} (${account.accountId})`);
+    throw new DamagedBackupFileError(label, target.describe(target.sessionObject(label, relative)), damage, `${account.emailAtPoint} (${account.accountId})`);
   }
 }
 
@@ -104,9 +104,10 @@ export async function restoreAccount(options: {
   const store: Mailstore = await openMailstore(server.name);
   const target = new BackupTarget(server.backupTarget, server.name);
   // The base: a full backup's snapshot, or (built from redo alone) an empty mailbox.
-  const accountDir = account.snapshot ? path.join(target.sessionDir(account.snapshot.session, "complete"), "accounts", account.accountId) : null;
-  const description = accountDir ? (JSON.parse(await readFile(path.join(accountDir, "mailbox.json"), "utf8")) as SnapshotDescription) : await describeFromDirectory(account);
-  const digests = accountDir ? (await readFile(path.join(accountDir, "blobs.txt"), "utf8")).split("\n").filter(Boolean) : [];
+  const accountDir = account.snapshot ? `accounts/${account.accountId}` : null;
+  const read = (relative: string) => target.readSessionFile(account.snapshot!.session, `${accountDir}/${relative}`).then((b) => b.toString("utf8"));
+  const description = accountDir ? (JSON.parse(await read("mailbox.json")) as SnapshotDescription) : await describeFromDirectory(account);
+  const digests = accountDir ? (await read("blobs.txt")).split("\n").filter(Boolean) : [];
 
   return inConsoleTransaction(async (dir) => {
     // Directory first (inside the still-open console transaction).
@@ -166,8 +167,8 @@ export async function restoreAccount(options: {
       const items = `${groupSchema(mailbox.group_id)}.item`;
       const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
       const t1 = performance.now();
-      if (accountDir) await loadTable(client, path.join(accountDir, "items.copy.gz"), items, description.columns.items, mailbox.id, account);
-      if (accountDir) await loadTable(client, path.join(accountDir, "tombstones.copy.gz"), tombstones, description.columns.tombstones, mailbox.id, account);
+      if (accountDir) await loadTable(client, target, `${accountDir}/items.copy.gz`, items, description.columns.items, mailbox.id, account);
+      if (accountDir) await loadTable(client, target, `${accountDir}/tombstones.copy.gz`, tombstones, description.columns.tombstones, mailbox.id, account);
       const { rows: counted } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${items} WHERE mailbox_id = $1`, [mailbox.id]);
 
       const ensureBlob = async (record: RedoRecord) => {

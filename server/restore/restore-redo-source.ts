@@ -5,36 +5,23 @@
  * when the target blob volume lacks them: in the record itself, in the record that carried them
  * (`blobSeq`), or in the backup target's blob store.
  */
-import { open } from "node:fs/promises";
-import path from "node:path";
 import { sessionSegmentError } from "../backup/read-session-files.ts";
 import type { BackupTarget } from "../backup/target.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { listSegments } from "../redo/archive-redo.ts";
 import { readRedo } from "../redo/read-redo.ts";
 import { readSegment, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
 
 /** The records of a session's segments; damage names the session and the segment's path. */
-async function* segmentRecords(dir: string, names: string[], filter: (r: RedoRecord) => boolean): AsyncGenerator<RedoRecord> {
-  for (const name of names) {
-    const where = path.join(dir, name);
-    const file = await open(where, "r").catch((error: unknown) => {
-      throw sessionSegmentError(where, error);
-    });
+async function* segmentRecords(target: BackupTarget, label: string, filter: (r: RedoRecord) => boolean): AsyncGenerator<RedoRecord> {
+  for (const { name } of await target.sessionSegments(label)) {
+    const relative = `redologs/${name}`;
     try {
-      for await (const entry of readSegment(name, file, { withBlobs: true })) if ("record" in entry && filter(entry.record)) yield entry.record;
+      for await (const entry of readSegment(name, target.sessionFileReader(label, relative), { withBlobs: true })) if ("record" in entry && filter(entry.record)) yield entry.record;
     } catch (error) {
-      throw sessionSegmentError(where, error);
-    } finally {
-      await file.close();
+      throw sessionSegmentError(target.describe(target.sessionObject(label, relative)), error);
     }
   }
-}
-
-async function sessionSegments(target: BackupTarget, label: string): Promise<{ dir: string; names: string[] }> {
-  const dir = path.join(target.sessionDir(label, "complete"), "redologs");
-  return { dir, names: (await listSegments(dir)).map((s) => s.name) };
 }
 
 export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: BackupTarget): AsyncGenerator<RedoRecord> {
@@ -45,8 +32,7 @@ export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: 
   let last = base;
   const stream = async function* (): AsyncGenerator<RedoRecord> {
     for (const s of redo.sessions) {
-      const { dir, names } = await sessionSegments(target, s.label);
-      yield* segmentRecords(dir, names, (r) => r.accountId === plan.accountId && r.seq >= s.fromSeq && r.seq <= s.throughSeq);
+      yield* segmentRecords(target, s.label, (r) => r.accountId === plan.accountId && r.seq >= s.fromSeq && r.seq <= s.throughSeq);
     }
     if (redo.archive || redo.currentLog) {
       const afterSeq = redo.sessions.at(-1)?.throughSeq ?? redo.archive?.afterSeq ?? base;
@@ -67,8 +53,7 @@ export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: 
 export async function carriedBytes(seq: number, plan: AccountPlan, store: Mailstore, target: BackupTarget): Promise<Buffer | null> {
   for (const s of plan.redo.sessions) {
     if (seq < s.fromSeq || seq > s.throughSeq) continue;
-    const { dir, names } = await sessionSegments(target, s.label);
-    for await (const r of segmentRecords(dir, names, (r) => r.seq === seq)) return r.blob ?? null;
+    for await (const r of segmentRecords(target, s.label, (r) => r.seq === seq)) return r.blob ?? null;
   }
   for await (const r of readRedo(store, { fromSeq: seq, toSeq: seq }, { withBlobs: true })) return r.blob ?? null;
   return null;

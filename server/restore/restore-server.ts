@@ -7,8 +7,6 @@
  * newest change the backups and the surviving archive hold; an account created after the newest
  * full backup is rebuilt from the redo alone.
  */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { BackupTarget } from "../backup/target.ts";
 import { consolePool, prisma } from "../db/console-db.ts";
@@ -37,7 +35,7 @@ export async function restoreServer(options: { server: string; requestedBy: stri
 
   // 1. The directory, as the newest session saw it.
   const target = new BackupTarget(server.backupTarget, server.name);
-  const snapshot = JSON.parse(gunzipSync(await readFile(path.join(target.sessionDir(newest.label, "complete"), "global", "directory.json.gz"))).toString()) as DirectorySnapshot;
+  const snapshot = JSON.parse(gunzipSync(await target.readSessionFile(newest.label, "global/directory.json.gz")).toString()) as DirectorySnapshot;
   let accountsRestored = 0;
   if (!options.dryRun) {
     for (const a of snapshot.accounts) {
