@@ -102,8 +102,9 @@ export class LocalBackend implements StorageBackend {
 
   async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options: SaveOptions = {}): Promise<void> {
     const { folder, file } = this.resolve(name);
-    await this.ensureFolder(folder, true);
+    await this.ensureFolder(folder, options.staged ? "staged" : "durable");
     if (options.staged) return this.saveInPlace(name, file, folder, data);
+    await this.syncStagedFolders(folder);
     const temp = await this.writeTemp(file, data, folder);
     try {
       await rename(temp, file);
@@ -128,7 +129,7 @@ export class LocalBackend implements StorageBackend {
       if (errno(error) !== "ENOENT") throw error;
       // A folder we remembered was removed behind our back: check again and make it.
       this.folders.clear();
-      await this.ensureFolder(folder, true);
+      await this.ensureFolder(folder, "staged");
       return open(file, flags, 0o644);
     });
     this.handles.invalidate(name);
@@ -143,15 +144,17 @@ export class LocalBackend implements StorageBackend {
   }
 
   async flush(): Promise<void> {
-    if (!(await this.ensureFolder("", false))) return;
-    // syncfs(2) of the filesystem holding the root: every staged file, written or not yet synced.
+    if (!(await this.ensureFolder("", "check"))) return;
+    // syncfs(2) of the filesystem holding the root: every staged file and folder.
+    const folders = [...this.unsynced];
     await execFileAsync("sync", ["-f", this.root]);
+    for (const level of folders) this.unsynced.delete(level);
   }
 
   async listFolders(folder: string): Promise<string[]> {
     checkFolderName(folder);
     const parent = folder.slice(0, -1);
-    if (!(await this.ensureFolder(parent, false))) return [];
+    if (!(await this.ensureFolder(parent, "check"))) return [];
     const entries = await readdir(path.join(this.root, ...(parent ? parent.split("/") : [])), { withFileTypes: true }).catch((error) => (isMissing(error) ? [] : Promise.reject(error)));
     return entries.filter((e) => e.isDirectory()).map((e) => e.name);
   }
@@ -159,13 +162,14 @@ export class LocalBackend implements StorageBackend {
   async removeAll(folder: string): Promise<number> {
     if (checkFolderName(folder) === "") throw new Error(`removeAll of the whole of ${this.location} is refused`);
     const level = folder.slice(0, -1);
-    if (!(await this.ensureFolder(level, false))) return 0;
+    if (!(await this.ensureFolder(level, "check"))) return 0;
     let count = 0;
     for await (const { stats, temp } of this.walk(level, "")) if (!temp && stats.isFile()) count++;
     const abs = path.join(this.root, ...level.split("/"));
     // rm does not follow links inside the folder, and ensureFolder checked the folder itself.
     await rm(abs, { recursive: true, force: true });
     for (const known of [...this.folders]) if (known === level || known.startsWith(folder)) this.folders.delete(known);
+    for (const known of [...this.unsynced]) if (known === level || known.startsWith(folder)) this.unsynced.delete(known);
     this.handles.invalidatePrefix(folder);
     await syncFolder(path.dirname(abs));
     return count;
@@ -196,7 +200,7 @@ export class LocalBackend implements StorageBackend {
 
   async stat(name: string): Promise<ObjectInfo | null> {
     const { folder, file } = this.resolve(name);
-    if (!(await this.ensureFolder(folder, false))) return null;
+    if (!(await this.ensureFolder(folder, "check"))) return null;
     const stats = await lstat(file).catch((error) => (isMissing(error) ? null : Promise.reject(error)));
     if (stats?.isSymbolicLink()) throw new UnsafeObjectPathError(this.location, name);
     return stats?.isFile() ? { name, size: stats.size } : null;
@@ -211,7 +215,7 @@ export class LocalBackend implements StorageBackend {
     }
     const cut = prefix.lastIndexOf("/");
     const folder = cut < 0 ? "" : prefix.slice(0, cut);
-    if (!(await this.ensureFolder(folder, false))) return;
+    if (!(await this.ensureFolder(folder, "check"))) return;
     for await (const { name, stats, temp } of this.walk(folder, prefix.slice(cut + 1))) {
       if (!temp && stats.isFile()) yield { name, size: stats.size };
     }
@@ -219,7 +223,7 @@ export class LocalBackend implements StorageBackend {
 
   async remove(name: string): Promise<void> {
     const { folder, file } = this.resolve(name);
-    if (!(await this.ensureFolder(folder, false))) return;
+    if (!(await this.ensureFolder(folder, "check"))) return;
     try {
       await unlink(file);
     } catch (error) {
@@ -255,7 +259,7 @@ export class LocalBackend implements StorageBackend {
   async removeStaleTemps(olderThanMs: number, folder = ""): Promise<string[]> {
     const removed: string[] = [];
     if (folder) checkObjectName(folder);
-    if (!(await this.ensureFolder(folder, false))) return removed;
+    if (!(await this.ensureFolder(folder, "check"))) return removed;
     const before = Date.now() - olderThanMs;
     for await (const { name, stats, temp } of this.walk(folder, "")) {
       const file = path.join(this.root, ...name.split("/"));
@@ -284,20 +288,36 @@ export class LocalBackend implements StorageBackend {
     return { folder: parts.slice(0, -1).join("/"), file: path.join(this.root, ...parts) };
   }
 
+  /** Folders made for staged saves, whose names are durable only after the next flush. */
+  private readonly unsynced = new Set<string>();
+
+  /** A durable save into a folder a staged save made: that folder's name must be durable first. */
+  private async syncStagedFolders(folder: string): Promise<void> {
+    if (this.unsynced.size === 0) return;
+    const parts = folder === "" ? [] : folder.split("/");
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const level = parts.slice(0, depth).join("/");
+      if (!this.unsynced.has(level)) continue;
+      await syncFolder(path.dirname(path.join(this.root, ...parts.slice(0, depth))));
+      this.unsynced.delete(level);
+    }
+  }
+
   /**
    * Whether the folder exists below the root with no link on the way, checked one level at a time;
-   * with `create`, missing levels are made (and their parent fsynced, so they survive a crash).
+   * with `create`, missing levels are made: "durable" fsyncs each new level's parent, so it
+   * survives a crash; "staged" leaves that to the next flush.
    */
-  private async ensureFolder(folder: string, create: boolean): Promise<boolean> {
+  private async ensureFolder(folder: string, mode: "check" | "durable" | "staged"): Promise<boolean> {
     if (this.folders.has(folder)) return true;
     const parts = folder === "" ? [] : folder.split("/");
     for (let depth = 0; depth <= parts.length; depth++) {
       const level = parts.slice(0, depth).join("/");
       if (this.folders.has(level)) continue;
-      const key = `${create ? "+" : "?"}${level}`;
+      const key = `${mode}:${level}`;
       let check = this.checkingFolders.get(key);
       if (!check) {
-        check = this.checkFolder(level, create).finally(() => this.checkingFolders.delete(key));
+        check = this.checkFolder(level, mode).finally(() => this.checkingFolders.delete(key));
         this.checkingFolders.set(key, check);
       }
       if (!(await check)) return false;
@@ -305,8 +325,13 @@ export class LocalBackend implements StorageBackend {
     return true;
   }
 
-  private async checkFolder(level: string, create: boolean): Promise<boolean> {
+  private async checkFolder(level: string, mode: "check" | "durable" | "staged"): Promise<boolean> {
+    const create = mode !== "check";
     const abs = path.join(this.root, ...level.split("/"));
+    const made = async () => {
+      if (mode === "staged") this.unsynced.add(level);
+      else await syncFolder(path.dirname(abs));
+    };
     if (level === "") {
       if (create) {
         const made = await mkdir(abs, { recursive: true });
@@ -318,7 +343,7 @@ export class LocalBackend implements StorageBackend {
       let stats = await lstat(abs).catch((error) => (isMissing(error) ? null : Promise.reject(error)));
       if (!stats && create) {
         await mkdir(abs).then(
-          () => syncFolder(path.dirname(abs)),
+          made,
           async (error) => {
             if (errno(error) === "EEXIST") return;
             if (errno(error) !== "ENOENT") throw error;
@@ -326,8 +351,8 @@ export class LocalBackend implements StorageBackend {
             // again): forget what we knew and check every level again.
             this.folders.clear();
             const parent = level.split("/").slice(0, -1).join("/");
-            if (!(await this.ensureFolder(parent, true))) throw error;
-            await mkdir(abs).then(() => syncFolder(path.dirname(abs)), (again) => (errno(again) === "EEXIST" ? undefined : Promise.reject(again)));
+            if (!(await this.ensureFolder(parent, mode))) throw error;
+            await mkdir(abs).then(made, (again) => (errno(again) === "EEXIST" ? undefined : Promise.reject(again)));
           },
         );
         stats = await lstat(abs);
@@ -352,7 +377,7 @@ export class LocalBackend implements StorageBackend {
         if (errno(error) === "ENOENT" && attempt === 0) {
           // A folder we remembered was removed behind our back: check again and make it.
           this.folders.clear();
-          await this.ensureFolder(folder, true);
+          await this.ensureFolder(folder, "durable");
           continue;
         }
         throw error;
@@ -373,7 +398,7 @@ export class LocalBackend implements StorageBackend {
   }
 
   private async readWhole(name: string, folder: string, file: string): Promise<Buffer> {
-    if (!(await this.ensureFolder(folder, false))) throw new ObjectNotFoundError(this.location, name);
+    if (!(await this.ensureFolder(folder, "check"))) throw new ObjectNotFoundError(this.location, name);
     const handle = await this.openObject(name, file);
     try {
       if (!(await handle.stat()).isFile()) throw new ObjectNotFoundError(this.location, name);
@@ -394,7 +419,7 @@ export class LocalBackend implements StorageBackend {
   }
 
   private async openForCache(name: string, folder: string, file: string): Promise<{ handle: FileHandle; size: number }> {
-    if (!(await this.ensureFolder(folder, false))) throw new ObjectNotFoundError(this.location, name);
+    if (!(await this.ensureFolder(folder, "check"))) throw new ObjectNotFoundError(this.location, name);
     const handle = await this.openObject(name, file);
     try {
       const stats = await handle.stat();
