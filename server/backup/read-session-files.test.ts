@@ -9,23 +9,26 @@ import { gzipDamage, sessionSegmentError } from "./read-session-files.ts";
 const good = gzipSync(Buffer.from("1\t2\tfolder\tInbox\n".repeat(2000)));
 const bad = Buffer.from(good);
 bad[bad.length - 6] = bad[bad.length - 6]! ^ 0xff; // inside the gzip trailer's CRC
+const once = (bytes: Buffer) => async function* () {
+  yield bytes;
+};
 
 describe("gzipDamage", () => {
   it("takes zlib's own error as the damage", async () => {
-    expect(await gzipDamage(bad, Object.assign(new Error("incorrect data check"), { code: "Z_DATA_ERROR" }))).toBe("incorrect data check");
+    expect(await gzipDamage(once(bad), Object.assign(new Error("incorrect data check"), { code: "Z_DATA_ERROR" }))).toBe("incorrect data check");
   });
 
   it("unpacks the file again when the consumer failed first, and finds the damage", async () => {
     const copyError = Object.assign(new Error('invalid input syntax for type integer: "\u0007"'), { code: "22P02" });
-    expect(await gzipDamage(bad, copyError)).toBe("incorrect data check");
+    expect(await gzipDamage(once(bad), copyError)).toBe("incorrect data check");
   });
 
   it("blames nothing on a file that reads back whole", async () => {
-    expect(await gzipDamage(good, Object.assign(new Error("terminating connection"), { code: "57P01" }))).toBeNull();
+    expect(await gzipDamage(once(good), Object.assign(new Error("terminating connection"), { code: "57P01" }))).toBeNull();
   });
 
   it("says a missing file is missing", async () => {
-    expect(await gzipDamage(null, new ObjectNotFoundError("/backups/mail1", "sessions/full-20261203.082440.882/accounts/a/items.copy.gz"))).toBe("the file is missing");
+    expect(await gzipDamage(once(Buffer.alloc(0)), new ObjectNotFoundError("/backups/mail1", "sessions/full-20261203.082440.882/accounts/a/items.copy.gz"))).toBe("the file is missing");
   });
 });
 

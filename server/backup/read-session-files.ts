@@ -6,15 +6,14 @@
  * passes through unchanged.
  */
 import path from "node:path";
-import { gunzip } from "node:zlib";
-import { promisify } from "node:util";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
 import { SegmentCorruptError } from "../redo/segment-format.ts";
 import { DamagedBackupFileError } from "./errors.ts";
 
 /** Errors of reading a file that mean the file itself is unusable. */
 const FILE_ERRORS = new Set(["ENOENT", "EIO", "EISDIR"]);
-
-const gunzipAsync = promisify(gunzip);
 
 function fileProblem(error: unknown): string | null {
   const code = (error as { code?: string }).code ?? "";
@@ -24,15 +23,16 @@ function fileProblem(error: unknown): string | null {
 }
 
 /**
- * What is wrong with a gzip file (its bytes, when they could be read) that `error` came from
- * reading, or null when the file unpacks whole and the failure lies elsewhere. A flipped byte can
- * reach the consumer as garbage (COPY's "invalid input syntax") before gunzip's checksum fails,
- * so anything but a plain file or zlib error is settled by unpacking the file again to its end.
+ * What is wrong with a gzip file that `error` came from reading, or null when the file unpacks
+ * whole and the failure lies elsewhere. A flipped byte can reach the consumer as garbage (COPY's
+ * "invalid input syntax") before gunzip's checksum fails, so anything but a plain file or zlib
+ * error is settled by reading the file again (`reread`) and unpacking it to its end.
  */
-export async function gzipDamage(bytes: Buffer | null, error: unknown): Promise<string | null> {
+export async function gzipDamage(reread: () => AsyncIterable<Buffer>, error: unknown): Promise<string | null> {
   const direct = fileProblem(error);
-  if (direct || !bytes) return direct;
-  return gunzipAsync(bytes).then(
+  if (direct) return direct;
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return pipeline(Readable.from(reread()), createGunzip(), discard).then(
     () => null,
     (again: unknown) => fileProblem(again) ?? (again as Error).message,
   );

@@ -196,6 +196,14 @@ export class BackupTarget {
     return this.backend.read(this.sessionObject(label, relative));
   }
 
+  /** A file of a session as a stream of range reads (at most `chunk` bytes in memory), for files too big to hold whole. */
+  async *sessionFileChunks(label: string, relative: string, chunk = 4 << 20): AsyncGenerator<Buffer> {
+    const name = this.sessionObject(label, relative);
+    const info = await this.backend.stat(name);
+    if (!info) throw new ObjectNotFoundError(this.backend.location, name);
+    for (let offset = 0; offset < info.size; offset += chunk) yield await this.backend.read(name, { offset, length: Math.min(chunk, info.size - offset) });
+  }
+
   /** A file of a session for random-access reads (redo segments), through the backend. */
   sessionFileReader(label: string, relative: string): SegmentFile {
     return objectReader(this.backend, this.sessionObject(label, relative));

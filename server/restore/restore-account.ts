@@ -65,12 +65,11 @@ function withMailboxId(mailboxId: number): Transform {
 /** Loads one COPY dump of the account's snapshot; a damaged file is named with its session and account. */
 async function loadTable(client: pg.PoolClient, target: BackupTarget, relative: string, table: string, columns: string[], mailboxId: number, account: AccountPlan): Promise<void> {
   const label = account.snapshot!.session;
-  let bytes: Buffer | null = null;
+  const chunks = () => target.sessionFileChunks(label, relative);
   try {
-    bytes = await target.readSessionFile(label, relative);
-    await pipeline(Readable.from([bytes]), createGunzip(), withMailboxId(mailboxId), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+    await pipeline(Readable.from(chunks()), createGunzip(), withMailboxId(mailboxId), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
   } catch (error) {
-    const damage = await gzipDamage(bytes, error);
+    const damage = await gzipDamage(chunks, error);
     if (!damage) throw error;
     throw new DamagedBackupFileError(label, target.describe(target.sessionObject(label, relative)), damage, `${account.emailAtPoint} (${account.accountId})`);
   }
