@@ -4,7 +4,7 @@
  * Every copy is re-read and verified, and the segments must join without a hole; a hole means
  * redo was lost, and the chain can only restart with a full backup.
  */
-import { readFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import path from "node:path";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { listSegments } from "../redo/archive-redo.ts";
@@ -34,8 +34,8 @@ export async function collectRedo(store: Mailstore, target: BackupTarget, label:
   const accounts = new Set<string>();
   for (const segment of wanted) {
     const relative = `redologs/${segment.name}`;
-    // Segments are sealed and at most a few MiB each: read whole, saved as one object.
-    segments.push(await target.writeSessionFile(label, relative, await readFile(path.join(store.redoArchivePath, segment.name))));
+    // Streamed: a segment may be 100 MiB (redo carries message bodies).
+    segments.push(await target.streamSessionFile(label, relative, createReadStream(path.join(store.redoArchivePath, segment.name))));
     // Verify the copy as a restore will read it, and learn whose changes it holds.
     for await (const entry of readSegment(segment.name, target.sessionFileReader(label, relative))) if ("record" in entry) accounts.add(entry.record.accountId);
   }
