@@ -13,7 +13,7 @@ import { seedDemo } from "../demo/seed-demo.ts";
 import { createAccount, renameAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { createFolder, renameFolder } from "../mailstore/folder-operations.ts";
-import { deleteItems, emptyFolder, moveItems } from "../mailstore/item-operations.ts";
+import { deleteItems, emptyFolder, moveItems, purgeOldMessages } from "../mailstore/item-operations.ts";
 import { INBOX, TRASH } from "../mailstore/items.ts";
 import { accountOverview } from "../directory/account-overview.ts";
 import { listMessages } from "../mailstore/list-messages.ts";
@@ -112,6 +112,39 @@ describe("deletion timeline", () => {
     const later = await deletionTimeline("mail1", { account: "alice@example.com", limit: 1 });
     expect(later.entries[0]).toMatchObject({ op: "EmptyFolder", email: "alice@example.com" });
     expect(later.nextBeforeSeq).toBe(later.entries[0]!.seq);
+  });
+
+  it("names a folder deleted with its contents as one entry, hides what changed nothing, searches, and says which points cannot be restored", async () => {
+    const carol = await createAccount(store, { email: "carol@example.com" });
+    const ref = { accountId: carol.accountId };
+    const memo = (await deliverMessage(store, { recipients: ["carol@example.com"], bytes: mime("Old memo") })).delivered[0]!.itemId;
+    await deleteItems(store, ref, { itemIds: [memo] }); // before carol's first full backup
+    const { itemId: projects } = await createFolder(store, ref, { name: "Projects", parentId: INBOX });
+    const { itemId: specs } = await createFolder(store, ref, { name: "Specs", parentId: projects });
+    for (const subject of ["Offsite planning contract", "Meeting proposal", "Budget 2027"]) {
+      await deliverMessage(store, { recipients: ["carol@example.com"], bytes: mime(subject), folderId: projects });
+    }
+    await deliverMessage(store, { recipients: ["carol@example.com"], bytes: mime("Spec draft"), folderId: specs });
+    await runBackup("mail1", "full");
+    await purgeOldMessages(store, ref, { folderId: TRASH, before: new Date(Date.now() - 3_600_000) }); // finds nothing
+    await deleteItems(store, ref, { itemIds: [projects] });
+
+    const timeline = await deletionTimeline("mail1", { account: "carol@example.com" });
+    expect(timeline.entries.map((e) => e.op)).toEqual(["DeleteItems", "DeleteItems"]);
+    const [folder, old] = timeline.entries;
+    expect(folder).toMatchObject({
+      what: "Folder /Inbox/Projects and its 4 messages and 1 subfolder deleted",
+      folders: [{ path: "/Inbox/Projects", messages: 4, subfolders: 1 }],
+      messages: 4,
+      restorable: { ok: true },
+    });
+    expect(old).toMatchObject({ what: "1 message deleted from /Inbox: Old memo", folders: [], messages: 1 });
+    expect(old!.restorable).toMatchObject({ ok: false, reason: expect.stringMatching(/^before the oldest backup of this account, \d{4}-\d\d-\d\d \d\d:\d\d UTC$/) });
+
+    expect((await deletionTimeline("mail1", { account: "carol@example.com", q: "projects" })).entries.map((e) => e.seq)).toEqual([folder!.seq]);
+    expect((await deletionTimeline("mail1", { account: "carol@example.com", q: "Meeting PROPOSAL" })).entries.map((e) => e.seq)).toEqual([folder!.seq]);
+    expect((await deletionTimeline("mail1", { account: "carol@example.com", q: "old memo" })).entries.map((e) => e.seq)).toEqual([old!.seq]);
+    expect((await deletionTimeline("mail1", { account: "carol@example.com", q: "nothing like this" })).entries).toEqual([]);
   });
 
   it("refuses a bad time, a too large limit, an unknown account or server, and says when the mailstore is unavailable", async () => {

@@ -13,10 +13,13 @@ import { getServer } from "../directory/list-servers.ts";
 import { accountsByAnyName, type NamedAccount } from "../directory/resolve-account.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { StoreUnavailableError } from "../mailstore/errors.ts";
-import { openMailstore } from "../mailstore/mailstore.ts";
+import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import { loadCompletedSessions } from "../restore/load-plan-inputs.ts";
+import { buildRestoreTimeline } from "../restore/restore-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { describeRecord } from "./describe-record.ts";
 import { FolderNames } from "./folder-names.ts";
+import { redoCoverage } from "./redo-coverage.ts";
 import { readRedoNewestFirst, type SegmentSource } from "./read-redo-newest-first.ts";
 import type { RedoRecord } from "./segment-format.ts";
 
@@ -27,6 +30,8 @@ const ITEMS_PER_ENTRY = 100;
 
 export const deletionQueryInput = z.object({
   account: z.string().trim().min(1).optional(),
+  /** Matches folder names and paths, subjects and item names, ignoring case. */
+  q: z.string().trim().max(200, "the search is at most 200 characters").optional(),
   from: z.string().optional(),
   to: z.string().optional(),
   /** Older entries than this sequence number: pass the previous page's `nextBeforeSeq`. */
@@ -57,7 +62,15 @@ export interface DeletionEntry {
   folder: string | null;
   items: DeletedItemView[];
   count: number;
+  /** What the user lost, in plain words: "Folder /Inbox/Projects and its 3 messages deleted". */
+  what: string;
+  /** Folders that went with their contents (deleted, emptied or moved to Trash), with what they held as far as the redo says. */
+  folders: { path: string; messages: number; subfolders: number }[];
+  /** Messages that went (inside those folders included). */
+  messages: number;
   restoreBefore: { restoreToRedoSeq: number; restoreToTime: string };
+  /** Whether "just before this" can be restored, and if not, why (outside the account's recoverable window). */
+  restorable: { ok: true } | { ok: false; reason: string };
 }
 
 export interface DeletionTimeline {
@@ -101,6 +114,95 @@ async function namesOf(accountIds: string[]): Promise<Map<string, { email: strin
   return names;
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+function subjects(items: P[]): string {
+  const named = items.map((d) => (typeof d.subject === "string" && d.subject ? d.subject : typeof d.name === "string" ? d.name : null)).filter(Boolean) as string[];
+  const cut = (t: string) => (t.length > 40 ? `${t.slice(0, 39)}…` : t);
+  return named.length ? `: ${named.slice(0, 2).map(cut).join(", ")}${named.length > 2 ? ` and ${named.length - 2} more` : ""}` : "";
+}
+
+function kinds(items: P[]): string {
+  const messages = items.filter((d) => d.type === "message").length;
+  const others = items.length - messages;
+  const parts = [messages ? plural(messages, "message") : "", others ? plural(others, "item") : ""].filter(Boolean);
+  return parts.join(" and ");
+}
+
+/**
+ * What went, from the record's own list: the folders taken whole (each with the messages and
+ * subfolders under it) and the loose items, so a folder deleted with its contents is one phrase.
+ */
+function describeLoss(r: RedoRecord, raw: P[], folderPath: (id: number | null) => string | null): Pick<DeletionEntry, "what" | "folders" | "messages"> {
+  const p = r.payload as P;
+  const messages = raw.filter((d) => d.type === "message").length;
+  const ids = new Set(raw.map((d) => num(d.id)));
+  const parentOf = (d: P) => num(d.folderId);
+  /** `start` and every listed item below it. */
+  const below = (start: (number | null)[], among: P[]) => {
+    const found = new Set(start);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const d of among) {
+        if (found.has(num(d.id)) || !found.has(parentOf(d))) continue;
+        found.add(num(d.id));
+        grew = true;
+      }
+    }
+    return found;
+  };
+  // A folder whose parent is not in the list was taken whole (the others went inside it); a move
+  // lists only what was moved.
+  const gone = raw.filter((d) => d.type === "folder");
+  const roots = r.op === "MoveItems" ? gone : gone.filter((d) => !ids.has(parentOf(d)));
+  const under = (root: number | null) => {
+    const inside = below([root], gone);
+    return { folders: inside.size - 1, messages: raw.filter((d) => d.type === "message" && inside.has(parentOf(d))).length };
+  };
+  const pathOf = (d: P) => {
+    const parent = folderPath(parentOf(d));
+    const name = typeof d.name === "string" ? d.name : `#${String(d.id)}`;
+    return parent && parent !== "/" ? `${parent}/${name}` : `/${name}`;
+  };
+  const taken = roots.map((d) => {
+    const inside = under(num(d.id));
+    return { path: pathOf(d), messages: inside.messages, subfolders: inside.folders };
+  });
+  const inTaken = below(roots.map((d) => num(d.id)), raw);
+  const loose = raw.filter((d) => !inTaken.has(num(d.id)));
+  const looseFolders = [...new Set(loose.map(parentOf))];
+  const from = looseFolders.length === 1 ? ` from ${folderPath(looseFolders[0]!) ?? "a folder"}` : looseFolders.length > 1 ? ` from ${looseFolders.length} folders` : "";
+  const folderPhrase = (f: { path: string; messages: number; subfolders: number }) => {
+    const held = [f.messages ? plural(f.messages, "message") : "", f.subfolders ? plural(f.subfolders, "subfolder") : ""].filter(Boolean).join(" and ");
+    return `Folder ${f.path}${held ? ` and its ${held}` : ""}`;
+  };
+  let what: string;
+  switch (r.op) {
+    case "EmptyFolder": {
+      const path = folderPath(num(p.folderId)) ?? `folder ${String(p.folderId)}`;
+      const subfolders = taken.length;
+      what = `Folder ${path} emptied (${[plural(messages, "message"), subfolders ? plural(subfolders, "subfolder") : ""].filter(Boolean).join(", ")})`;
+      break;
+    }
+    case "PurgeOldMessages":
+      what = `${plural(messages, "message")} purged by the retention policy from ${folderPath(num(p.folderId)) ?? `folder ${String(p.folderId)}`}`;
+      break;
+    case "DeleteMailbox":
+      what = `Mailbox of ${String(p.email ?? "the account")} deleted (${plural(Number(p.items ?? 0), "item")})`;
+      break;
+    case "MoveItems": {
+      if (!taken.length) what = `${kinds(loose)} moved to Trash${from}${subjects(loose)}`;
+      else what = `${[...taken.map((f) => `Folder ${f.path}`), loose.length ? `${kinds(loose)}${from}` : ""].filter(Boolean).join(" and ")} moved to Trash`;
+      break;
+    }
+    default: {
+      if (!taken.length) what = `${kinds(loose)} deleted${from}${subjects(loose)}`;
+      else what = `${[...taken.map(folderPhrase), loose.length ? `${kinds(loose)}${from}` : ""].filter(Boolean).join(", and ")} deleted`;
+    }
+  }
+  return { what, folders: taken, messages };
+}
+
 function toEntry(r: RedoRecord, folders: FolderNames, email: string | null): DeletionEntry {
   const p = r.payload as P;
   const where = (id: unknown) => ({ folderId: num(id), folder: folders.pathAt(r.accountId, num(id), r.seq) });
@@ -125,8 +227,23 @@ function toEntry(r: RedoRecord, folders: FolderNames, email: string | null): Del
     ...where(folderId),
     items,
     count: r.op === "DeleteMailbox" ? Number(p.items ?? 0) : raw.length,
+    ...describeLoss(r, raw, (id) => folders.pathAt(r.accountId, id, r.seq)),
     restoreBefore: { restoreToRedoSeq: r.seq - 1, restoreToTime: new Date(Date.parse(r.at) - 1).toISOString() },
+    restorable: { ok: true },
   };
+}
+
+/** Entries that changed nothing (a purge that found nothing, an empty folder emptied) are noise. */
+function changedSomething(r: RedoRecord): boolean {
+  const p = r.payload as P;
+  if (r.op === "DeleteMailbox") return true;
+  return (r.op === "MoveItems" ? list(p.moved) : list(p.deleted)).length > 0;
+}
+
+function matchesQuery(entry: DeletionEntry, q: string): boolean {
+  const needle = q.toLowerCase();
+  const texts = [entry.what, entry.folder, ...entry.folders.map((f) => f.path), ...entry.items.flatMap((i) => [i.subject, i.name, i.folder])];
+  return texts.some((t) => typeof t === "string" && t.toLowerCase().includes(needle));
 }
 
 export async function deletionTimeline(serverName: string, raw: z.input<typeof deletionQueryInput>): Promise<DeletionTimeline> {
@@ -156,10 +273,13 @@ export async function deletionTimeline(serverName: string, raw: z.input<typeof d
     toSeq: input.beforeSeq === undefined ? undefined : input.beforeSeq - 1,
   };
   const segments = await sessionSegments(server.backupTarget, server.name);
+  // Names and folder paths are settled once the scan is done (the current folders are loaded for
+  // the accounts found), so with a search every deletion is kept until then and matched after.
+  const limit = input.q ? Math.max(input.limit * 20, 1000) : input.limit;
   for await (const record of readRedoNewestFirst(store, filter, { segments, onWarning: (w) => warnings.push(w) })) {
     folders.observe(record);
-    if (!isDeletion(record)) continue;
-    if (found.length === input.limit) {
+    if (!isDeletion(record) || !changedSomething(record)) continue;
+    if (found.length === limit) {
       more = true;
       break;
     }
@@ -172,6 +292,45 @@ export async function deletionTimeline(serverName: string, raw: z.input<typeof d
     const at = Date.parse(r.at);
     return names.get(r.accountId)?.find((n) => n.from <= at && at < n.to)?.email ?? names.get(r.accountId)?.at(-1)?.email ?? null;
   };
-  const entries = found.map((r) => toEntry(r, folders, emailAt(r)));
-  return { server: server.name, accounts, entries, nextBeforeSeq: more ? entries.at(-1)!.seq : null, warnings };
+  let entries = found.map((r) => toEntry(r, folders, emailAt(r)));
+  if (input.q) {
+    const matching = entries.filter((e) => matchesQuery(e, input.q!));
+    more = more || matching.length > input.limit;
+    entries = matching.slice(0, input.limit);
+  }
+  await markRestorable(server.name, store, entries, warnings);
+  return { server: server.name, accounts, entries, nextBeforeSeq: more ? (entries.at(-1)?.seq ?? found.at(-1)!.seq) : null, warnings };
+}
+
+/**
+ * Marks the entries whose "just before" lies outside their account's recoverable window (before
+ * its oldest full backup, or in a hole of the redo), with the reason in the caller's terms. An
+ * account with no full backup at all is left to the planner, which may rebuild it from the redo
+ * alone.
+ */
+async function markRestorable(serverName: string, store: Mailstore, entries: DeletionEntry[], warnings: string[]): Promise<void> {
+  if (entries.length === 0) return;
+  const accountIds = [...new Set(entries.map((e) => e.accountId))];
+  const sessions = await loadCompletedSessions(serverName, { accountIds });
+  const coverage = await redoCoverage(store, { withTimes: true }).catch((error: Error) => {
+    warnings.push(`the redo archive and current log cannot be read: ${error.message}`);
+    return null;
+  });
+  const { rows } = await consolePool().query<{ id: string; deleted_at: Date | null }>("SELECT id, deleted_at FROM account WHERE id = ANY($1::uuid[])", [accountIds]);
+  const deletedAt = new Map(rows.map((r) => [r.id, r.deleted_at]));
+  const now = new Date();
+  const timelines = new Map(
+    accountIds.map((id) => [id, buildRestoreTimeline({ accountId: id, sessions, coverage, now, deletedAt: deletedAt.get(id) ?? null })]),
+  );
+  for (const entry of entries) {
+    const timeline = timelines.get(entry.accountId)!;
+    if (timeline.fulls.length === 0) continue;
+    const point = entry.restoreBefore.restoreToRedoSeq;
+    if (timeline.recoverable.some((r) => r.fromSeq <= point && point <= r.toSeq)) continue;
+    const oldest = timeline.fulls[0]!;
+    entry.restorable =
+      point < oldest.redoSeq
+        ? { ok: false, reason: `before the oldest backup of this account, ${oldest.snapshotAt.slice(0, 16).replace("T", " ")} UTC` }
+        : { ok: false, reason: "the redo that leads to this moment is missing (a gap in the backups), so it cannot be restored" };
+  }
 }
