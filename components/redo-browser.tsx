@@ -13,8 +13,8 @@ import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inpu
 const OPS = ["DeliverMessage", "CreateFolder", "RenameFolder", "MoveItems", "DeleteItems", "SetFlags", "TagItems", "EmptyFolder", "PurgeOldMessages", "CreateContact", "ModifyContact", "RenameAccount", "DeleteMailbox", "CreateMailbox"];
 const DELETING = new Set(["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"]);
 
-function restoreBeforeHref(d: { accountId: string; seq: number; op: string; at: string }): string {
-  const note = `Just before ${d.op} at ${formatDate(d.at)} (redo ${d.seq}).`;
+function restoreBeforeHref(d: { accountId: string; seq: number; op: string; at: string; event?: string }): string {
+  const note = d.event ? `${formatDate(d.at)}, just before ${d.event}` : `${formatDate(d.at)}, just before ${d.op} (redo ${d.seq})`;
   return `/restore?${new URLSearchParams({ account: d.accountId, seq: String(d.seq - 1), note })}`;
 }
 
@@ -47,15 +47,17 @@ function Deletions({ server, query }: { server: string; query: URLSearchParams }
                 <span className="whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
                 <Badge tone={d.op === "MoveItems" ? "amber" : "red"}>{d.op === "MoveItems" ? "moved to Trash" : d.op}</Badge>
                 <span className="font-medium">{d.email ?? d.accountId}</span>
-                <span className="text-slate-600">
-                  {d.count} item(s){d.folder ? ` from ${d.folder}` : ""}
-                </span>
+                <span className="text-slate-700">{d.what}</span>
                 <span className="text-xs text-slate-400">redo {d.seq}</span>
-                <Link href={restoreBeforeHref(d)} className={`${buttonClass("primary")} ml-auto`}>
-                  Restore to just before this
-                </Link>
+                {d.restorable.ok ? (
+                  <Link href={restoreBeforeHref(d)} className={`${buttonClass("primary")} ml-auto`}>
+                    Restore to just before this
+                  </Link>
+                ) : (
+                  <span className="ml-auto text-xs text-amber-800">Cannot be restored: {d.restorable.reason}</span>
+                )}
               </div>
-              {d.items.length > 0 && (
+              {d.items.length > 0 && (d.count > 2 || d.folders.length > 0) && (
                 <ul className="mt-2 grid gap-x-6 gap-y-0.5 pl-1 text-sm text-slate-700 md:grid-cols-2">
                   {d.items.slice(0, 10).map((i) => (
                     <li key={i.id} className="truncate">
@@ -129,13 +131,14 @@ export function RedoBrowser() {
   const server = params.get("server") || servers.data?.[0]?.name || "";
   const view = params.get("view") === "ops" ? "ops" : "deletions";
   const [account, setAccount] = useState(params.get("account") ?? "");
+  const [search, setSearch] = useState(params.get("q") ?? "");
   const set = (changes: Record<string, string>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(changes)) if (v) next.set(k, v); else next.delete(k);
     router.replace(`${pathname}?${next}`, { scroll: false });
   };
   const query = new URLSearchParams();
-  for (const key of ["account", "from", "to", ...(view === "ops" ? ["op"] : [])]) if (params.get(key)) query.set(key, params.get(key)!);
+  for (const key of ["account", "from", "to", ...(view === "ops" ? ["op"] : ["q"])]) if (params.get(key)) query.set(key, params.get(key)!);
   const utc = (v: string) => (v ? `${v.length === 16 ? `${v}:00` : v}Z` : "");
   return (
     <>
@@ -145,7 +148,7 @@ export function RedoBrowser() {
         className="mb-4 flex flex-wrap items-end gap-3"
         onSubmit={(e) => {
           e.preventDefault();
-          set({ account: account.trim() });
+          set({ account: account.trim(), q: view === "deletions" ? search.trim() : "" });
         }}
       >
         <label className="flex flex-col gap-1 text-sm">
@@ -165,6 +168,12 @@ export function RedoBrowser() {
             </button>
           </span>
         </label>
+        {view === "deletions" && (
+          <label className="flex flex-col gap-1 text-sm">
+            Folder or subject
+            <input type="search" aria-label="Search deletions" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Projects" className={`${inputClass} w-48`} />
+          </label>
+        )}
         <label className="flex flex-col gap-1 text-sm">
           From (UTC)
           <input type="datetime-local" value={(params.get("from") ?? "").replace(/(:00)?Z$/, "")} onChange={(e) => set({ from: utc(e.target.value) })} className={inputClass} />

@@ -28,12 +28,15 @@ test("a message deleted after the backup is found in the redo browser, restored 
   await entry.getByRole("link", { name: "Restore to just before this" }).click();
 
   await expect(page.getByRole("list", { name: "Chosen accounts" })).toContainText(ACCOUNT);
-  await expect(page.getByRole("radio", { name: /Just before an operation/ })).toBeChecked();
+  await expect(page.getByRole("radio", { name: /Just before a deletion/ })).toBeChecked();
+  await expect(page.getByLabel("Chosen point")).toContainText(`just before 1 message was deleted from /Inbox`);
   const seq = Number(await page.getByLabel("Restore through redo sequence").inputValue());
   expect(seq).toBeGreaterThan(0);
   await page.getByLabel("Prefix of the copy").fill("before_");
   await page.getByRole("button", { name: "Preview the plan" }).click();
   await expect(page.getByLabel("Restore plan")).toContainText(`the redo sequence given — redo ${seq}`);
+  await expect(page.getByLabel("Restore plan")).toContainText("just before 1 message was deleted from /Inbox");
+  await page.screenshot({ path: "test-results/restore-point.png", fullPage: true });
   await page.getByRole("button", { name: "Run the restore" }).click();
   await expect(page.getByText("completed", { exact: true })).toBeVisible({ timeout: 90_000 });
   await page.getByRole("list", { name: "Restored accounts" }).getByRole("link", { name: `before_${ACCOUNT}` }).click();

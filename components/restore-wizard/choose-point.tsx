@@ -1,8 +1,10 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
+import { useState } from "react";
+import type { DeletionEntry, DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "../api";
+import { useDebounced } from "../use-debounced";
 import { ErrorState, formatDate, inputClass, Loading } from "../ui";
 import { RestoreTimeline, type RestorePointsView } from "./timeline";
 import type { ChosenAccount, PointChoice } from "./state";
@@ -15,26 +17,82 @@ function useRestorePoints(account: ChosenAccount | undefined) {
   });
 }
 
-function useDeletions(account: ChosenAccount | undefined) {
+function useDeletions(account: ChosenAccount | undefined, q: string) {
   return useQuery({
-    queryKey: ["deletions", account?.server, account?.id],
-    queryFn: () => getJson<DeletionTimeline>(`/api/servers/${encodeURIComponent(account!.server)}/deletions?account=${account!.id}&limit=20`),
+    queryKey: ["deletions", account?.server, account?.id, q],
+    queryFn: () =>
+      getJson<DeletionTimeline>(`/api/servers/${encodeURIComponent(account!.server)}/deletions?${new URLSearchParams({ account: account!.id, limit: "20", ...(q ? { q } : {}) })}`),
     enabled: Boolean(account),
   });
 }
 
+/** The restore point a deletion entry offers, in the caller's terms. */
+export function justBefore(d: Pick<DeletionEntry, "at" | "event">): string {
+  return `${formatDate(d.at)}, just before ${d.event}`;
+}
+
 const KINDS: { kind: PointChoice["kind"]; label: string; help: string }[] = [
+  { kind: "seq", label: "Just before a deletion", help: "Find what the user lost, by folder name or subject, and stop right before it went." },
   { kind: "latest", label: "The latest change", help: "Everything up to now: the newest full backup, then every change recorded since." },
   { kind: "session", label: "A backup session", help: "Exactly as a full backup held it, or up to the end of an incremental." },
   { kind: "time", label: "A point in time", help: "As the mailbox was at this moment (UTC)." },
-  { kind: "seq", label: "Just before an operation", help: "Stop right before a recorded change, such as a deletion." },
 ];
+
+/** The account's deletions, searchable, each either a point to choose or the reason it cannot be one. */
+function Deletions({ account, point, onChange }: { account: ChosenAccount | undefined; point: PointChoice; onChange: (p: PointChoice) => void }) {
+  const [search, setSearch] = useState("");
+  const q = useDebounced(search.trim(), 250);
+  const deletions = useDeletions(account, q);
+  const chosen = point.kind === "seq" ? point.seq : null;
+  return (
+    <div className="space-y-2">
+      <input
+        type="search"
+        aria-label="Search deletions"
+        placeholder="What did they lose? A folder name or a subject, e.g. Projects"
+        value={search}
+        onChange={(e) => setSearch(e.target.value)}
+        className={`${inputClass} w-full max-w-md`}
+      />
+      {deletions.isPending ? (
+        <Loading rows={2} />
+      ) : deletions.isError ? (
+        <ErrorState error={deletions.error} retry={() => deletions.refetch()} />
+      ) : deletions.data.entries.length === 0 ? (
+        <p className="text-slate-500">{q ? `No deletion of ${account?.email} matches "${q}".` : `No deletions of ${account?.email} are recorded.`}</p>
+      ) : (
+        <ul aria-label="Deletions" className="divide-y divide-slate-100 rounded-md border border-slate-200">
+          {deletions.data.entries.map((d) => {
+            const isChosen = chosen === d.restoreBefore.restoreToRedoSeq;
+            return (
+              <li key={d.seq} aria-current={isChosen ? "true" : undefined} className={`flex flex-wrap items-center gap-2 px-3 py-2 ${isChosen ? "bg-sky-50 ring-1 ring-sky-300" : ""}`}>
+                <span className="text-xs whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
+                <span className="min-w-0 flex-1">{d.what}</span>
+                {!d.restorable.ok ? (
+                  <span className="text-xs text-amber-800">Cannot be restored: {d.restorable.reason}</span>
+                ) : isChosen ? (
+                  <span className="text-xs font-medium text-sky-800">Chosen</span>
+                ) : (
+                  <button
+                    className="text-xs font-medium text-sky-700 hover:underline"
+                    onClick={() => onChange({ kind: "seq", seq: d.restoreBefore.restoreToRedoSeq, note: justBefore(d), at: d.restoreBefore.restoreToTime })}
+                  >
+                    Just before this
+                  </button>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </div>
+  );
+}
 
 /** Step 2: the restore point, chosen on the account's timeline of backups and recorded changes. */
 export function ChoosePoint({ accounts, point, onChange }: { accounts: ChosenAccount[]; point: PointChoice; onChange: (p: PointChoice) => void }) {
   const first = accounts[0];
   const points = useRestorePoints(first);
-  const deletions = useDeletions(point.kind === "seq" ? first : undefined);
   const choose = (kind: PointChoice["kind"]) => {
     if (kind === point.kind) return;
     if (kind === "latest") onChange({ kind: "latest" });
@@ -113,40 +171,26 @@ export function ChoosePoint({ accounts, point, onChange }: { accounts: ChosenAcc
       )}
       {point.kind === "seq" && (
         <div className="space-y-2 text-sm">
-          <label className="flex flex-col gap-1">
-            Replay through redo sequence number
-            <input
-              type="number"
-              min={1}
-              aria-label="Restore through redo sequence"
-              value={point.seq || ""}
-              onChange={(e) => onChange({ kind: "seq", seq: Number(e.target.value) })}
-              className={`${inputClass} max-w-xs`}
-            />
-          </label>
-          {point.note && <p className="text-slate-600">{point.note}</p>}
-          {deletions.data && deletions.data.entries.length > 0 && (
-            <div>
-              <p className="mb-1 text-slate-600">Recent deletions of {first?.email}:</p>
-              <ul className="divide-y divide-slate-100 rounded-md border border-slate-200">
-                {deletions.data.entries.map((d) => (
-                  <li key={d.seq} className="flex flex-wrap items-center gap-2 px-3 py-1.5">
-                    <span className="text-xs text-slate-500">{formatDate(d.at)}</span>
-                    <span className="font-mono text-xs">{d.op}</span>
-                    <span className="min-w-0 flex-1 truncate">
-                      {d.count} item(s){d.folder ? ` in ${d.folder}` : ""}: {d.items.map((i) => i.subject ?? i.name).filter(Boolean).slice(0, 2).join(", ")}
-                    </span>
-                    <button
-                      className="text-xs font-medium text-sky-700 hover:underline"
-                      onClick={() => onChange({ kind: "seq", seq: d.seq - 1, note: `Just before ${d.op} at ${formatDate(d.at)} (redo ${d.seq}).` })}
-                    >
-                      Just before this
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            </div>
+          {point.note && (
+            <p className="rounded-md bg-sky-50 px-3 py-2 text-sky-900" aria-label="Chosen point">
+              Restore to {point.note}.
+            </p>
           )}
+          <Deletions account={first} point={point} onChange={onChange} />
+          <details className="text-xs text-slate-500">
+            <summary className="cursor-pointer">By redo sequence number</summary>
+            <label className="mt-1 flex flex-col gap-1">
+              Replay through redo sequence number
+              <input
+                type="number"
+                min={1}
+                aria-label="Restore through redo sequence"
+                value={point.seq || ""}
+                onChange={(e) => onChange({ kind: "seq", seq: Number(e.target.value) })}
+                className={`${inputClass} max-w-xs`}
+              />
+            </label>
+          </details>
         </div>
       )}
     </div>

@@ -31,14 +31,28 @@ export function PlanRefused({ error }: { error: Error }) {
 }
 
 /** Step 5: what the restore will do, exactly as the API planned it, with its warnings. */
-export function PlanPreview({ plan }: { plan: RestorePlan }) {
+export function PlanPreview({ plan, pointNote }: { plan: RestorePlan; /** The point in the caller's terms, when the wizard knows it. */ pointNote?: string }) {
+  const technical = (
+    <>
+      {plan.point.description}
+      {plan.point.time && <> — {formatDate(plan.point.time)}</>}
+      {plan.point.seq !== null && <> — redo {plan.point.seq}</>}
+    </>
+  );
   return (
     <div className="space-y-3 text-sm" aria-label="Restore plan">
-      <p>
-        Restore point: <span className="font-medium">{plan.point.description}</span>
-        {plan.point.time && <> — {formatDate(plan.point.time)}</>}
-        {plan.point.seq !== null && <> — redo {plan.point.seq}</>}
-      </p>
+      {pointNote ? (
+        <div>
+          <p>
+            Restore point: <span className="font-medium">{pointNote}</span>
+          </p>
+          <p className="text-xs text-slate-500">Details: {technical}</p>
+        </div>
+      ) : (
+        <p>
+          Restore point: <span className="font-medium">{technical}</span>
+        </p>
+      )}
       {plan.warnings.length > 0 && (
         <ul aria-label="Warnings" className="space-y-1 rounded-md border border-amber-200 bg-amber-50 px-4 py-2 text-amber-900">
           {plan.warnings.map((w) => (

@@ -47,6 +47,12 @@ export function RestoreWizard() {
   const isAdmin = me.data?.role === "admin";
   const [state, setState] = useState<WizardState>(() => ({ accounts: [], point: pointFromUrl(params), target: { mode: "copy", prefix: "restore_" }, options: NO_OPTIONS }));
   const set = (patch: Partial<WizardState>) => setState((s) => ({ ...s, ...patch }));
+  // Helpdesk is called about something lost: their point step opens on the deletions.
+  const role = me.data?.role;
+  useEffect(() => {
+    const asked = ["label", "time", "seq"].some((key) => params.has(key));
+    if (role && role !== "admin" && !asked) setState((s) => (s.point.kind === "latest" ? { ...s, point: { kind: "seq", seq: 0 } } : s));
+  }, [role, params]);
 
   // Prefilled from a session, an account or the redo browser: ?account=<id>
   const prefillId = params.get("account");
@@ -90,7 +96,16 @@ export function RestoreWizard() {
               <ChooseTarget accounts={state.accounts} target={state.target} onChange={(target) => set({ target })} allowInPlace={isAdmin} />
             </Step>
             <Step n={4} title="Options">
-              <ChooseOptions options={state.options} onChange={(options) => set({ options })} several={state.accounts.length > 1} />
+              {state.target.mode === "copy" ? (
+                <details>
+                  <summary className="cursor-pointer text-sm text-slate-600">More options (they change what the copy holds; none is needed to bring back lost mail)</summary>
+                  <div className="mt-3">
+                    <ChooseOptions options={state.options} onChange={(options) => set({ options })} several={state.accounts.length > 1} />
+                  </div>
+                </details>
+              ) : (
+                <ChooseOptions options={state.options} onChange={(options) => set({ options })} several={state.accounts.length > 1} />
+              )}
             </Step>
             <Step n={5} title="Plan" done={Boolean(planned)}>
               <div className="space-y-3">
@@ -102,7 +117,7 @@ export function RestoreWizard() {
                   {!planned && !stale && <span className="text-sm text-slate-500">Nothing changes until you run it.</span>}
                 </div>
                 {plan.isError && <PlanRefused error={plan.error} />}
-                {planned && <PlanPreview plan={planned} />}
+                {planned && <PlanPreview plan={planned} pointNote={state.point.kind === "seq" ? state.point.note : undefined} />}
                 {planned && (
                   <div className="flex flex-wrap items-center gap-3 border-t border-slate-100 pt-3">
                     <button className={buttonClass(state.target.mode === "in-place" ? "danger" : "primary")} disabled={!confirmed || run.isPending} onClick={() => run.mutate()}>

@@ -14,7 +14,7 @@ export type PointChoice =
   | { kind: "latest" }
   | { kind: "session"; label: string; type: "full" | "incremental" }
   | { kind: "time"; time: string }
-  | { kind: "seq"; seq: number; note?: string };
+  | { kind: "seq"; seq: number; note?: string; /** The time of that point, for the timeline's marker. */ at?: string };
 
 export interface WizardOptions {
   skipDeletes: boolean;

@@ -134,11 +134,12 @@ describe("deletion timeline", () => {
     const [folder, old] = timeline.entries;
     expect(folder).toMatchObject({
       what: "Folder /Inbox/Projects and its 4 messages and 1 subfolder deleted",
+      event: "folder /Inbox/Projects was deleted",
       folders: [{ path: "/Inbox/Projects", messages: 4, subfolders: 1 }],
       messages: 4,
       restorable: { ok: true },
     });
-    expect(old).toMatchObject({ what: "1 message deleted from /Inbox: Old memo", folders: [], messages: 1 });
+    expect(old).toMatchObject({ what: "1 message deleted from /Inbox: Old memo", event: "1 message was deleted from /Inbox", folders: [], messages: 1 });
     expect(old!.restorable).toMatchObject({ ok: false, reason: expect.stringMatching(/^before the oldest backup of this account, \d{4}-\d\d-\d\d \d\d:\d\d UTC$/) });
 
     expect((await deletionTimeline("mail1", { account: "carol@example.com", q: "projects" })).entries.map((e) => e.seq)).toEqual([folder!.seq]);

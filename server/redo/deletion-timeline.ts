@@ -64,6 +64,8 @@ export interface DeletionEntry {
   count: number;
   /** What the user lost, in plain words: "Folder /Inbox/Projects and its 3 messages deleted". */
   what: string;
+  /** The same as an event, for "just before …": "folder /Inbox/Projects was deleted". */
+  event: string;
   /** Folders that went with their contents (deleted, emptied or moved to Trash), with what they held as far as the redo says. */
   folders: { path: string; messages: number; subfolders: number }[];
   /** Messages that went (inside those folders included). */
@@ -133,7 +135,7 @@ function kinds(items: P[]): string {
  * What went, from the record's own list: the folders taken whole (each with the messages and
  * subfolders under it) and the loose items, so a folder deleted with its contents is one phrase.
  */
-function describeLoss(r: RedoRecord, raw: P[], folderPath: (id: number | null) => string | null): Pick<DeletionEntry, "what" | "folders" | "messages"> {
+function describeLoss(r: RedoRecord, raw: P[], folderPath: (id: number | null) => string | null): Pick<DeletionEntry, "what" | "event" | "folders" | "messages"> {
   const p = r.payload as P;
   const messages = raw.filter((d) => d.type === "message").length;
   const ids = new Set(raw.map((d) => num(d.id)));
@@ -177,30 +179,38 @@ function describeLoss(r: RedoRecord, raw: P[], folderPath: (id: number | null) =
     return `Folder ${f.path}${held ? ` and its ${held}` : ""}`;
   };
   let what: string;
+  let event: string;
+  const was = (n: number) => (n === 1 ? "was" : "were");
+  const first = taken[0];
   switch (r.op) {
     case "EmptyFolder": {
       const path = folderPath(num(p.folderId)) ?? `folder ${String(p.folderId)}`;
       const subfolders = taken.length;
       what = `Folder ${path} emptied (${[plural(messages, "message"), subfolders ? plural(subfolders, "subfolder") : ""].filter(Boolean).join(", ")})`;
+      event = `folder ${path} was emptied`;
       break;
     }
     case "PurgeOldMessages":
       what = `${plural(messages, "message")} purged by the retention policy from ${folderPath(num(p.folderId)) ?? `folder ${String(p.folderId)}`}`;
+      event = `${plural(messages, "message")} ${was(messages)} purged from ${folderPath(num(p.folderId)) ?? `folder ${String(p.folderId)}`}`;
       break;
     case "DeleteMailbox":
       what = `Mailbox of ${String(p.email ?? "the account")} deleted (${plural(Number(p.items ?? 0), "item")})`;
+      event = "the mailbox was deleted";
       break;
     case "MoveItems": {
       if (!taken.length) what = `${kinds(loose)} moved to Trash${from}${subjects(loose)}`;
       else what = `${[...taken.map((f) => `Folder ${f.path}`), loose.length ? `${kinds(loose)}${from}` : ""].filter(Boolean).join(" and ")} moved to Trash`;
+      event = first ? `folder ${first.path} was moved to Trash` : `${kinds(loose)} ${was(loose.length)} moved to Trash${from}`;
       break;
     }
     default: {
       if (!taken.length) what = `${kinds(loose)} deleted${from}${subjects(loose)}`;
       else what = `${[...taken.map(folderPhrase), loose.length ? `${kinds(loose)}${from}` : ""].filter(Boolean).join(", and ")} deleted`;
+      event = first ? `folder ${first.path} was deleted` : `${kinds(loose)} ${was(loose.length)} deleted${from}`;
     }
   }
-  return { what, folders: taken, messages };
+  return { what, event, folders: taken, messages };
 }
 
 function toEntry(r: RedoRecord, folders: FolderNames, email: string | null): DeletionEntry {
