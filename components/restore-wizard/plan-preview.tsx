@@ -16,8 +16,20 @@ function redoLine(redo: RestorePlan["accounts"][number]["redo"]): string {
 }
 
 /** Why a plan was refused: every reason the planner gave, one per line. */
-export function PlanRefused({ error }: { error: Error }) {
-  const reasons = error instanceof ApiError && Array.isArray((error.details as { reasons?: unknown })?.reasons) ? ((error.details as { reasons: string[] }).reasons) : [error.message];
+export function PlanRefused({ error, onUsePrefix }: { error: Error; /** Takes the free prefix the planner proposed when only the copy's name was taken. */ onUsePrefix?: (prefix: string) => void }) {
+  const details = error instanceof ApiError ? (error.details as { reasons?: unknown; suggestedPrefix?: unknown } | undefined) : undefined;
+  const reasons = Array.isArray(details?.reasons) ? (details.reasons as string[]) : [error.message];
+  const suggested = typeof details?.suggestedPrefix === "string" ? details.suggestedPrefix : null;
+  if (suggested && onUsePrefix) {
+    return (
+      <div role="status" className="flex flex-wrap items-center gap-3 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900">
+        <span>{reasons.join(" ")} A copy from an earlier restore has that name.</span>
+        <button className="rounded-md bg-sky-600 px-3 py-1.5 font-medium text-white hover:bg-sky-700" onClick={() => onUsePrefix(suggested)}>
+          Use {suggested} instead
+        </button>
+      </div>
+    );
+  }
   return (
     <div role="alert" className="rounded-md border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
       <p className="font-medium">This restore cannot run:</p>

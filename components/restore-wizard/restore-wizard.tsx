@@ -116,7 +116,16 @@ export function RestoreWizard() {
                   {stale && <span className="text-sm text-amber-700">The choices changed since this plan: preview it again.</span>}
                   {!planned && !stale && <span className="text-sm text-slate-500">Nothing changes until you run it.</span>}
                 </div>
-                {plan.isError && <PlanRefused error={plan.error} />}
+                {plan.isError && (
+                  <PlanRefused
+                    error={plan.error}
+                    onUsePrefix={(prefix) => {
+                      const next = { ...state, target: { mode: "copy" as const, prefix } };
+                      setState(next);
+                      plan.mutate(toRequest(next, true));
+                    }}
+                  />
+                )}
                 {planned && <PlanPreview plan={planned} pointNote={state.point.kind === "seq" ? state.point.note : undefined} />}
                 {planned && (
                   <div className="flex flex-wrap items-center gap-3 border-t border-slate-100 pt-3">

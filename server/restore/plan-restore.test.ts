@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planRestore, RestorePlanError, type PlanInputs, type PlanSession, type RestoreRequest } from "./plan-restore.ts";
+import { freeCopyPrefix, planRestore, RestorePlanError, type PlanInputs, type PlanSession, type RestoreRequest } from "./plan-restore.ts";
 
 const T = (h: number) => new Date(Date.UTC(2026, 10, 20, h));
 const ALICE = "11111111-1111-4111-8111-111111111111";
@@ -115,6 +115,20 @@ describe("planRestore", () => {
       "restore_taken@example.com already exists: choose another prefix or remove that account",
     ]);
     expect(refusal(() => planRestore(inputs(), request({ restoreToIncrLabel: "full-3" })))).toEqual(["full-3 is a full backup, not an incremental: use -lb for a full"]);
+  });
+
+  it("proposes a free prefix when the only trouble is a copy name already taken", () => {
+    const taken = new Map([["taken@example.com", inputs().candidates.get("alice@example.com")!.map((c) => ({ ...c, name: { ...c.name, email: "taken@example.com" } }))]]);
+    const liveEmails = new Set([...inputs().liveEmails, "restore2_taken@example.com"]);
+    const thrown = (() => {
+      try {
+        planRestore(inputs({ candidates: taken, liveEmails }), request({ accounts: ["taken@example.com"], copy: true, prefix: "restore_" }));
+      } catch (error) {
+        return error as RestorePlanError;
+      }
+    })();
+    expect(thrown?.suggestedPrefix).toBe("restore3_");
+    expect(freeCopyPrefix("restore_", ["a@x.org"], new Set(Array.from({ length: 8 }, (_, i) => `restore${i + 2}_a@x.org`)), new Date("2026-12-03T14:52:00Z"))).toBe("restore-20261203_");
   });
 
   it("refuses a gap in the redo, or replays around it with --ignoreRedoErrors and says so", () => {

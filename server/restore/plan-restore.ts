@@ -117,9 +117,24 @@ export interface RestorePlan {
 
 export class RestorePlanError extends Error {
   readonly code = "restore_refused";
-  constructor(readonly reasons: string[]) {
+  constructor(
+    readonly reasons: string[],
+    /** When the only trouble is copy names already taken: a prefix whose names are all free. */
+    readonly suggestedPrefix?: string,
+  ) {
     super(reasons.join("; "));
   }
+}
+
+/**
+ * A prefix like `wanted` under which every copy name is free: restore2_, restore3_ … restore9_,
+ * then one with today's date (restore-20261203_), then with the time too.
+ */
+export function freeCopyPrefix(wanted: string, emails: string[], taken: Set<string>, now: Date): string | undefined {
+  const stem = wanted.replace(/[_.-]+$/, "") || "restore";
+  const stamp = now.toISOString().replace(/[-:]/g, "").slice(0, 13).replace("T", "-"); // 20261203-1452
+  const candidates = [...Array.from({ length: 8 }, (_, i) => `${stem}${i + 2}_`), `${stem}-${stamp.slice(0, 8)}_`, `${stem}-${stamp}_`];
+  return candidates.find((prefix) => emails.every((email) => !taken.has(prefixed(prefix, email))));
 }
 
 const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -131,6 +146,7 @@ function prefixed(prefix: string, email: string): string {
 
 export function planRestore(inputs: PlanInputs, request: RestoreRequest): RestorePlan {
   const refuse: string[] = [];
+  let namesTaken = 0;
   const warnings: string[] = [];
   const sessions = [...inputs.sessions].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 
@@ -269,7 +285,10 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
 
     const copy = Boolean(request.copy && request.prefix);
     const targetEmail = copy ? prefixed(request.prefix!, pick.name.email) : pick.currentEmail;
-    if (copy && inputs.liveEmails.has(targetEmail)) refuse.push(`${targetEmail} already exists: choose another prefix or remove that account`);
+    if (copy && inputs.liveEmails.has(targetEmail)) {
+      refuse.push(`${targetEmail} already exists: choose another prefix or remove that account`);
+      namesTaken++;
+    }
     if (!copy && pick.deletedAt && inputs.liveEmails.has(pick.currentEmail)) {
       refuse.push(`${requested} was deleted and its name ${pick.currentEmail} now belongs to another account: restore it into a copy (-ca -pre)`);
     }
@@ -294,7 +313,10 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
       gaps,
     });
   }
-  if (refuse.length) throw new RestorePlanError(refuse);
+  if (refuse.length) {
+    const onlyNames = namesTaken === refuse.length;
+    throw new RestorePlanError(refuse, onlyNames ? freeCopyPrefix(request.prefix!, accounts.map((a) => a.emailAtPoint), inputs.liveEmails, inputs.now) : undefined);
+  }
 
   const options: RestorePlan["options"] = [];
   const anyRedo = accounts.some((a) => a.redo.sessions.length || a.redo.archive || a.redo.currentLog);

@@ -38,8 +38,8 @@ export const restoreInput = z.object({
 export type RestoreInput = z.input<typeof restoreInput>;
 
 export class RestoreRefusedError extends MailvaultError {
-  constructor(reasons: string[]) {
-    super("invalid", "restore_refused", reasons.join("; "), { reasons });
+  constructor(reasons: string[], suggestedPrefix?: string) {
+    super("invalid", "restore_refused", reasons.join("; "), { reasons, ...(suggestedPrefix ? { suggestedPrefix } : {}) });
   }
 }
 
@@ -81,7 +81,7 @@ export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestoreP
   try {
     return { plan: planRestore(inputs, request), request, input };
   } catch (error) {
-    if (error instanceof RestorePlanError) throw new RestoreRefusedError(error.reasons);
+    if (error instanceof RestorePlanError) throw new RestoreRefusedError(error.reasons, error.suggestedPrefix);
     throw error;
   }
 }

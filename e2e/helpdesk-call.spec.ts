@@ -1,0 +1,93 @@
+/**
+ * The helpdesk call, played as the person takes it: "I deleted my Projects folder", from a caller
+ * who gives the name he had before a rename. Every click and typed field after sign-in is
+ * counted; the task must take at most 8. Then the caller phones back, and a second restore of
+ * the same account gets a free copy name proposed instead of a refusal.
+ */
+import { expect, test, type Page } from "@playwright/test";
+import { deliverMessage } from "../server/mailstore/deliver-message.ts";
+import { createFolder } from "../server/mailstore/folder-operations.ts";
+import { deleteItems } from "../server/mailstore/item-operations.ts";
+import { INBOX } from "../server/mailstore/items.ts";
+import { closeMailstores, openMailstore } from "../server/mailstore/mailstore.ts";
+import { fullBackup, signIn } from "./helpers";
+import { ADMIN, HELPDESK } from "./users";
+
+test.describe.configure({ mode: "serial" });
+test.use({ storageState: { cookies: [], origins: [] } });
+
+const ACCOUNT = "dan.brown@example.org";
+const FORMER = "daniel.brown";
+const SUBJECTS = ["Offsite planning contract", "Meeting proposal", "Budget 2027"];
+
+/** Opens the wizard for the caller, found by his former name, and picks the Projects deletion. */
+async function toTheDeletion(page: Page, act: (step: () => Promise<unknown>) => Promise<void>) {
+  await act(() => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Restore", exact: true }).click());
+  await act(() => page.getByRole("searchbox", { name: "Find an account to restore" }).fill(FORMER));
+  const hit = page.getByRole("list", { name: "Matching accounts" }).getByRole("listitem").filter({ hasText: ACCOUNT });
+  await expect(hit).toContainText(`formerly ${FORMER}@example.org`);
+  await act(() => hit.getByRole("button", { name: `Choose ${ACCOUNT}` }).click());
+  await expect(page.getByRole("radio", { name: /Just before a deletion/ })).toBeChecked();
+  await act(() => page.getByRole("searchbox", { name: "Search deletions" }).fill("Projects"));
+  const entry = page.getByRole("list", { name: "Deletions" }).getByRole("listitem").filter({ hasText: "Folder /Inbox/Projects" });
+  await expect(entry).toHaveCount(1);
+  await expect(entry).toContainText("Folder /Inbox/Projects and its 3 messages deleted");
+  await act(() => entry.getByRole("button", { name: "Just before this" }).click());
+  await expect(entry).toHaveAttribute("aria-current", "true");
+  await expect(page.getByLabel("Chosen point")).toContainText("just before folder /Inbox/Projects was deleted");
+}
+
+test("a helpdesk user brings back a deleted folder for a renamed caller in at most 8 steps", async ({ page, browser }) => {
+  test.setTimeout(180_000);
+  const store = await openMailstore("mail2");
+  const { itemId: projects } = await createFolder(store, { email: ACCOUNT }, { name: "Projects", parentId: INBOX });
+  for (const subject of SUBJECTS) {
+    await deliverMessage(store, { recipients: [ACCOUNT], bytes: Buffer.from(`From: boss@example.net\r\nSubject: ${subject}\r\n\r\n${subject}\r\n`), folderId: projects });
+  }
+  const admin = await browser.newContext({ storageState: ADMIN.state, baseURL: test.info().project.use.baseURL });
+  await fullBackup(admin.request, "mail2", [ACCOUNT]);
+  await admin.close();
+  await deleteItems(store, { email: ACCOUNT }, { itemIds: [projects] });
+  await closeMailstores();
+
+  await signIn(page, HELPDESK);
+  let steps = 0;
+  const act = async (step: () => Promise<unknown>) => {
+    steps++;
+    await step();
+  };
+  await toTheDeletion(page, act);
+  await act(() => page.getByRole("button", { name: "Preview the plan" }).click());
+  const plan = page.getByLabel("Restore plan");
+  await expect(plan).toContainText("just before folder /Inbox/Projects was deleted");
+  await expect(plan).toContainText(`restore_${ACCOUNT}`);
+  await page.screenshot({ path: "test-results/helpdesk-call-plan.png", fullPage: true });
+  await act(() => page.getByRole("button", { name: "Run the restore" }).click());
+  await expect(page.getByText("completed", { exact: true })).toBeVisible({ timeout: 90_000 });
+  await act(() => page.getByRole("list", { name: "Restored accounts" }).getByRole("link", { name: `restore_${ACCOUNT}` }).click());
+  await expect(page.getByRole("heading", { name: `restore_${ACCOUNT}` })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Folders" })).toContainText("Projects");
+  console.log(`the helpdesk call took ${steps} clicks and typed fields after sign-in`);
+  expect(steps).toBeLessThanOrEqual(8);
+
+  const { items } = await (await page.request.get(`/api/accounts?q=restore_${ACCOUNT}`)).json();
+  const copy = items.find((a: { email: string }) => a.email === `restore_${ACCOUNT}`);
+  const back = await (await page.request.get(`/api/accounts/${copy.id}/messages?folder=/Inbox/Projects`)).json();
+  expect(back.messages.map((m: { subject: string }) => m.subject).sort()).toEqual([...SUBJECTS].sort());
+});
+
+test("when the caller phones back, a second restore of the same account gets a free name proposed and completes", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signIn(page, HELPDESK);
+  await toTheDeletion(page, async (step) => {
+    await step();
+  });
+  await page.getByRole("button", { name: "Preview the plan" }).click();
+  const proposal = page.getByRole("status").filter({ hasText: `restore_${ACCOUNT} already exists` });
+  await expect(proposal).toBeVisible();
+  await proposal.getByRole("button", { name: "Use restore2_ instead" }).click();
+  await expect(page.getByLabel("Restore plan")).toContainText(`restore2_${ACCOUNT}`);
+  await page.getByRole("button", { name: "Run the restore" }).click();
+  await expect(page.getByText("completed", { exact: true })).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByRole("list", { name: "Restored accounts" }).getByRole("link", { name: `restore2_${ACCOUNT}` })).toBeVisible();
+});
