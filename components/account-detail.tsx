@@ -51,7 +51,7 @@ export function AccountDetailView({ id }: { id: string }) {
       {copyOf && (
         <p role="note" className="mb-4 rounded-lg border border-sky-200 bg-sky-50 px-4 py-3 text-sm text-sky-900">
           A restored copy of <TextLink href={`/accounts/${copyOf.originalAccountId}`}>{copyOf.originalEmail}</TextLink>
-          {copyOf.emailAtPoint !== copyOf.originalEmail && <> (then {copyOf.emailAtPoint})</>} at {copyOf.point.time ? formatDate(copyOf.point.time) : copyOf.point.description}, made by{" "}
+          {copyOf.emailAtPoint !== copyOf.originalEmail && <> (then {copyOf.emailAtPoint})</>} as of {copyOf.point.justBefore ?? (copyOf.point.time ? formatDate(copyOf.point.time) : copyOf.point.description)}, made by{" "}
           <TextLink href={`/restores/${encodeURIComponent(copyOf.restoreRun)}`}>{copyOf.restoreRun}</TextLink>. The original was not touched
           {isAdmin ? "; use Copy back to return chosen messages to it." : "."}
         </p>

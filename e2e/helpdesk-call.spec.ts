@@ -64,9 +64,12 @@ test("a helpdesk user brings back a deleted folder for a renamed caller in at mo
   await page.screenshot({ path: "test-results/helpdesk-call-plan.png", fullPage: true });
   await act(() => page.getByRole("button", { name: "Run the restore" }).click());
   await expect(page.getByText("completed", { exact: true })).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByLabel("Restore plan")).toContainText("just before folder /Inbox/Projects was deleted");
   await act(() => page.getByRole("list", { name: "Restored accounts" }).getByRole("link", { name: `restore_${ACCOUNT}` }).click());
   await expect(page.getByRole("heading", { name: `restore_${ACCOUNT}` })).toBeVisible();
   await expect(page.getByRole("table", { name: "Folders" })).toContainText("Projects");
+  await expect(page.getByRole("note")).toContainText(`as of`);
+  await expect(page.getByRole("note")).toContainText("just before folder /Inbox/Projects was deleted");
   console.log(`the helpdesk call took ${steps} clicks and typed fields after sign-in`);
   expect(steps).toBeLessThanOrEqual(8);
 

@@ -51,12 +51,13 @@ export function PlanPreview({ plan, pointNote }: { plan: RestorePlan; /** The po
       {plan.point.seq !== null && <> — redo {plan.point.seq}</>}
     </>
   );
+  const inCallersTerms = plan.point.justBefore ?? pointNote;
   return (
     <div className="space-y-3 text-sm" aria-label="Restore plan">
-      {pointNote ? (
+      {inCallersTerms ? (
         <div>
           <p>
-            Restore point: <span className="font-medium">{pointNote}</span>
+            Restore point: <span className="font-medium">{inCallersTerms}</span>
           </p>
           <p className="text-xs text-slate-500">Details: {technical}</p>
         </div>

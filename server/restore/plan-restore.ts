@@ -104,7 +104,13 @@ export interface AccountPlan {
 
 export interface RestorePlan {
   server: string;
-  point: { description: string; seq: number | null; time: string | null };
+  point: {
+    description: string;
+    seq: number | null;
+    time: string | null;
+    /** The point in the caller's terms, when it lies just before a deletion: "2026-12-01 14:52 UTC, just before folder /Inbox/Projects was deleted". */
+    justBefore?: string;
+  };
   accounts: AccountPlan[];
   /**
    * Accounts left out: by choice (--skipDeletedAccounts), or because they cannot be restored

@@ -9,6 +9,7 @@ import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupDdl } from "../mailstore/schema.ts";
+import { deletionTimeline } from "../redo/deletion-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { loadPlanInputs } from "./load-plan-inputs.ts";
 import { planRestore, RestorePlanError, type RestorePlan, type RestoreRequest } from "./plan-restore.ts";
@@ -79,11 +80,30 @@ export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestoreP
     excludeBlobs: input.excludeBlobs,
   };
   try {
-    return { plan: planRestore(inputs, request), request, input };
+    const plan = planRestore(inputs, request);
+    const justBefore = await deletionAfter(input.server, plan);
+    if (justBefore) plan.point.justBefore = justBefore;
+    return { plan, request, input };
   } catch (error) {
     if (error instanceof RestorePlanError) throw new RestoreRefusedError(error.reasons, error.suggestedPrefix);
     throw error;
   }
+}
+
+/**
+ * When a restore stops just before a deletion of one of its accounts (the point the deletion
+ * timeline offers), that deletion in the caller's terms; the plan, the run and the copy's page
+ * say it so. Read from the redo, not taken from the request.
+ */
+async function deletionAfter(serverName: string, plan: RestorePlan): Promise<string | undefined> {
+  const seq = plan.point.seq;
+  if (seq === null || plan.accounts.length === 0) return undefined;
+  for (const account of plan.accounts.slice(0, 3)) {
+    const found = await deletionTimeline(serverName, { account: account.accountId, beforeSeq: seq + 2, limit: 1 }).catch(() => null);
+    const entry = found?.entries[0];
+    if (entry?.seq === seq + 1) return `${entry.at.slice(0, 16).replace("T", " ")} UTC, just before ${entry.event}`;
+  }
+  return undefined;
 }
 
 /**
