@@ -1,6 +1,7 @@
 "use client";
 
 import Link from "next/link";
+import { RecentDeletions } from "./account-deletions";
 import { BackupHistory, RecoverableWindow } from "./account-backups";
 import { MailboxBrowser } from "./mailbox-browser";
 import { useAccount } from "./queries";
@@ -146,6 +147,7 @@ export function AccountDetailView({ id }: { id: string }) {
             <MailboxBrowser accountId={account.id} />
           </Card>
         )}
+        <RecentDeletions accountId={account.id} server={account.server} email={account.email} />
         <BackupHistory accountId={account.id} />
       </div>
     </>

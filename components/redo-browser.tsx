@@ -7,16 +7,12 @@ import { useState } from "react";
 import type { RedoPage } from "@/server/redo/query-redo";
 import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "./api";
+import { restoreBeforeHref } from "./deletion-links";
 import { useServers } from "./queries";
 import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader } from "./ui";
 
 const OPS = ["DeliverMessage", "CreateFolder", "RenameFolder", "MoveItems", "DeleteItems", "SetFlags", "TagItems", "EmptyFolder", "PurgeOldMessages", "CreateContact", "ModifyContact", "RenameAccount", "DeleteMailbox", "CreateMailbox"];
 const DELETING = new Set(["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"]);
-
-function restoreBeforeHref(d: { accountId: string; seq: number; op: string; at: string; event?: string }): string {
-  const note = d.event ? `${formatDate(d.at)}, just before ${d.event}` : `${formatDate(d.at)}, just before ${d.op} (redo ${d.seq})`;
-  return `/restore?${new URLSearchParams({ account: d.accountId, seq: String(d.seq - 1), note })}`;
-}
 
 function Deletions({ server, query }: { server: string; query: URLSearchParams }) {
   const pages = useInfiniteQuery({

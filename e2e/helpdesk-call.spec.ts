@@ -1,8 +1,9 @@
 /**
  * The helpdesk call, played as the person takes it: "I deleted my Projects folder", from a caller
  * who gives the name he had before a rename. Every click and typed field after sign-in is
- * counted; the task must take at most 8. Then the caller phones back, and a second restore of
- * the same account gets a free copy name proposed instead of a refusal.
+ * counted; the task must take at most 8. Then the caller phones back: from the account's page and
+ * its recent deletions, a second restore of the same account gets a free copy name proposed
+ * instead of a refusal.
  */
 import { expect, test, type Page } from "@playwright/test";
 import { deliverMessage } from "../server/mailstore/deliver-message.ts";
@@ -82,9 +83,14 @@ test("a helpdesk user brings back a deleted folder for a renamed caller in at mo
 test("when the caller phones back, a second restore of the same account gets a free name proposed and completes", async ({ page }) => {
   test.setTimeout(120_000);
   await signIn(page, HELPDESK);
-  await toTheDeletion(page, async (step) => {
-    await step();
-  });
+  // This time from the account's page, where its recent deletions are listed.
+  const { items } = await (await page.request.get(`/api/accounts?q=${ACCOUNT}`)).json();
+  const dan = items.find((a: { email: string }) => a.email === ACCOUNT);
+  await page.goto(`/accounts/${dan.id}`);
+  const recent = page.getByRole("list", { name: "Recent deletions" }).getByRole("listitem").filter({ hasText: "Folder /Inbox/Projects and its 3 messages deleted" });
+  await recent.getByRole("link", { name: "Restore to just before this" }).click();
+  await expect(page.getByLabel("Chosen point")).toContainText("just before folder /Inbox/Projects was deleted");
+  await expect(page.getByRole("list", { name: "Deletions" }).getByRole("listitem").filter({ hasText: "Folder /Inbox/Projects" })).toHaveAttribute("aria-current", "true");
   await page.getByRole("button", { name: "Preview the plan" }).click();
   const proposal = page.getByRole("status").filter({ hasText: `restore_${ACCOUNT} already exists` });
   await expect(proposal).toBeVisible();

@@ -2,8 +2,9 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import type { DeletionEntry, DeletionTimeline } from "@/server/redo/deletion-timeline";
+import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "../api";
+import { justBefore } from "../deletion-links";
 import { useDebounced } from "../use-debounced";
 import { ErrorState, formatDate, inputClass, Loading } from "../ui";
 import { RestoreTimeline, type RestorePointsView } from "./timeline";
@@ -24,11 +25,6 @@ function useDeletions(account: ChosenAccount | undefined, q: string) {
       getJson<DeletionTimeline>(`/api/servers/${encodeURIComponent(account!.server)}/deletions?${new URLSearchParams({ account: account!.id, limit: "20", ...(q ? { q } : {}) })}`),
     enabled: Boolean(account),
   });
-}
-
-/** The restore point a deletion entry offers, in the caller's terms. */
-export function justBefore(d: Pick<DeletionEntry, "at" | "event">): string {
-  return `${formatDate(d.at)}, just before ${d.event}`;
 }
 
 const KINDS: { kind: PointChoice["kind"]; label: string; help: string }[] = [
