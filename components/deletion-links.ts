@@ -10,5 +10,6 @@ export function justBefore(d: Pick<DeletionEntry, "at" | "event">): string {
 /** The wizard, opened at the point just before a recorded change (a deletion entry, or any operation). */
 export function restoreBeforeHref(d: { accountId: string; seq: number; op: string; at: string; event?: string }): string {
   const note = d.event ? justBefore({ at: d.at, event: d.event }) : `${formatDate(d.at)}, just before ${d.op} (redo ${d.seq})`;
-  return `/restore?${new URLSearchParams({ account: d.accountId, seq: String(d.seq - 1), note })}`;
+  const at = new Date(Date.parse(d.at) - 1).toISOString();
+  return `/restore?${new URLSearchParams({ account: d.accountId, seq: String(d.seq - 1), note, at })}`;
 }

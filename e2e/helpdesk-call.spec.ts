@@ -35,6 +35,7 @@ async function toTheDeletion(page: Page, act: (step: () => Promise<unknown>) => 
   await expect(entry).toContainText("Folder /Inbox/Projects and its 3 messages deleted");
   await act(() => entry.getByRole("button", { name: "Just before this" }).click());
   await expect(entry).toHaveAttribute("aria-current", "true");
+  await expect(page.getByRole("figure", { name: "Restore points" }).getByRole("img", { name: /^Marker at / })).toBeVisible();
   await expect(page.getByLabel("Chosen point")).toContainText("just before folder /Inbox/Projects was deleted");
 }
 

@@ -85,6 +85,16 @@ function Deletions({ account, point, onChange }: { account: ChosenAccount | unde
   );
 }
 
+/** Why a time typed by hand lies outside the account's recoverable window, or null. */
+function outsideWindow(points: RestorePointsView, time: string): string | null {
+  const at = Date.parse(time.length === 16 ? `${time}:00Z` : `${time}Z`);
+  const { earliest, latest, latestIsNow } = points.window;
+  if (Number.isNaN(at) || !earliest) return null;
+  if (at < Date.parse(earliest)) return `before the oldest backup of this account, ${formatDate(earliest)}`;
+  if (!latestIsNow && latest && at > Date.parse(latest)) return `after the last recoverable moment, ${formatDate(latest)}`;
+  return null;
+}
+
 /** Step 2: the restore point, chosen on the account's timeline of backups and recorded changes. */
 export function ChoosePoint({ accounts, point, onChange }: { accounts: ChosenAccount[]; point: PointChoice; onChange: (p: PointChoice) => void }) {
   const first = accounts[0];
@@ -161,6 +171,11 @@ export function ChoosePoint({ accounts, point, onChange }: { accounts: ChosenAcc
           {points.data?.window && (
             <span className="text-xs text-slate-500">
               Recoverable from {formatDate(points.data.window.earliest)} to {points.data.window.latestIsNow || !points.data.window.latest ? "now" : formatDate(points.data.window.latest)}.
+            </span>
+          )}
+          {points.data && outsideWindow(points.data, point.time) && (
+            <span role="alert" className="text-xs text-amber-800">
+              Cannot be restored: {outsideWindow(points.data, point.time)}
             </span>
           )}
         </label>

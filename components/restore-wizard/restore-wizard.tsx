@@ -32,11 +32,11 @@ function Step({ n, title, children, done }: { n: number; title: string; children
   );
 }
 
-/** The point a link asked for: ?label=…&type=incremental, ?time=…, ?seq=…&note=… */
+/** The point a link asked for: ?label=…&type=incremental, ?time=…, ?seq=…&note=…&at=… */
 function pointFromUrl(params: URLSearchParams): PointChoice {
   if (params.get("label")) return { kind: "session", label: params.get("label")!, type: params.get("type") === "incremental" ? "incremental" : "full" };
   if (params.get("time")) return { kind: "time", time: params.get("time")!.replace(/Z$/, "").slice(0, 19) };
-  if (params.get("seq")) return { kind: "seq", seq: Number(params.get("seq")), note: params.get("note") ?? undefined };
+  if (params.get("seq")) return { kind: "seq", seq: Number(params.get("seq")), note: params.get("note") ?? undefined, at: params.get("at") ?? undefined };
   return { kind: "latest" };
 }
 

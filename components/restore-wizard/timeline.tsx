@@ -49,7 +49,13 @@ export function RestoreTimeline({ points, point, onChoose }: { points: RestorePo
   const x = (iso: string) => `${(((Date.parse(iso) - start) / span) * 100).toFixed(2)}%`;
   const width = (from: string, to: string) => `${Math.max(((Date.parse(to) - Date.parse(from)) / span) * 100, 0.6).toFixed(2)}%`;
   const chosenTime =
-    point.kind === "time" ? new Date(point.time.length === 16 ? `${point.time}:00Z` : `${point.time}Z`).toISOString() : point.kind === "session" ? points.fulls.find((f) => f.label === point.label)?.snapshotAt : undefined;
+    point.kind === "time"
+      ? new Date(point.time.length === 16 ? `${point.time}:00Z` : `${point.time}Z`).toISOString()
+      : point.kind === "session"
+        ? points.fulls.find((f) => f.label === point.label)?.snapshotAt
+        : point.kind === "seq"
+          ? point.at
+          : undefined;
   return (
     <figure aria-label="Restore points" className="rounded-md border border-slate-200 bg-white p-3">
       <div className="relative h-10">
@@ -83,7 +89,9 @@ export function RestoreTimeline({ points, point, onChoose }: { points: RestorePo
             style={{ left: x(f.snapshotAt) }}
           />
         ))}
-        {chosenTime && <div aria-hidden className="absolute top-0 z-30 h-10 w-0.5 bg-slate-900" style={{ left: x(chosenTime) }} />}
+        {chosenTime && !Number.isNaN(Date.parse(chosenTime)) && (
+          <div role="img" aria-label={`Marker at ${formatDate(chosenTime)}`} title={`chosen: ${formatDate(chosenTime)}`} className="absolute top-0 z-30 h-10 w-0.5 bg-slate-900" style={{ left: x(chosenTime) }} />
+        )}
       </div>
       <div className="mt-1 flex justify-between text-xs text-slate-500">
         <span>{formatDate(new Date(start).toISOString())}</span>
