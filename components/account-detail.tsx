@@ -4,6 +4,7 @@ import Link from "next/link";
 import { RecentDeletions } from "./account-deletions";
 import { BackupHistory, RecoverableWindow } from "./account-backups";
 import { MailboxBrowser } from "./mailbox-browser";
+import { RemoveCopy } from "./remove-copy";
 import { useAccount } from "./queries";
 import { useIsAdmin } from "./use-me";
 import { Badge, buttonClass, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink } from "./ui";
@@ -55,6 +56,7 @@ export function AccountDetailView({ id }: { id: string }) {
           {copyOf.emailAtPoint !== copyOf.originalEmail && <> (then {copyOf.emailAtPoint})</>} as of {copyOf.point.justBefore ?? (copyOf.point.time ? formatDate(copyOf.point.time) : copyOf.point.description)}, made by{" "}
           <TextLink href={`/restores/${encodeURIComponent(copyOf.restoreRun)}`}>{copyOf.restoreRun}</TextLink>. The original was not touched
           {isAdmin ? "; use Copy back to return chosen messages to it." : "."}
+          <RemoveCopy accountId={account.id} email={account.email} madeBy={copyOf.requestedBy} />
         </p>
       )}
       <div className="grid gap-4 lg:grid-cols-2">

@@ -99,5 +99,41 @@ test("when the caller phones back, a second restore of the same account gets a f
   await expect(page.getByLabel("Restore plan")).toContainText(`restore2_${ACCOUNT}`);
   await page.getByRole("button", { name: "Run the restore" }).click();
   await expect(page.getByText("completed", { exact: true })).toBeVisible({ timeout: 90_000 });
-  await expect(page.getByRole("list", { name: "Restored accounts" }).getByRole("link", { name: `restore2_${ACCOUNT}` })).toBeVisible();
+  await page.getByRole("list", { name: "Restored accounts" }).getByRole("link", { name: `restore2_${ACCOUNT}` }).click();
+
+  // The helpdesk user removes the copy they made, after typing its name.
+  await page.getByRole("button", { name: "Remove this copy…" }).click();
+  await page.getByLabel("Type the copy's email to remove it").fill(`restore2_${ACCOUNT}`);
+  await page.getByRole("button", { name: "Remove the copy" }).click();
+  await expect(page).toHaveURL(/\/accounts$/);
+  const after = await (await page.request.get(`/api/accounts?q=restore2_${ACCOUNT}`)).json();
+  expect(after.items.filter((a: { email: string; deletedAt: string | null }) => a.email === `restore2_${ACCOUNT}` && !a.deletedAt)).toEqual([]);
+});
+
+test("helpdesk cannot remove a copy an admin made, nor an original, and a wrong confirmation changes nothing", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const admin = await browser.newContext({ storageState: ADMIN.state, baseURL: test.info().project.use.baseURL });
+  const started = await admin.request.post("/api/restores", { data: { server: "mail2", accounts: [ACCOUNT], copy: true, prefix: "admincopy_" } });
+  expect(started.status()).toBe(202);
+  const { label } = await started.json();
+  await expect.poll(async () => (await (await admin.request.get(`/api/restores/${label}`)).json()).status, { timeout: 90_000, intervals: [500] }).toBe("completed");
+  const find = async (email: string) => ((await (await admin.request.get(`/api/accounts?q=${email}`)).json()).items as { id: string; email: string }[]).find((a) => a.email === email)!;
+  const adminCopy = await find(`admincopy_${ACCOUNT}`);
+  const original = await find(ACCOUNT);
+  const ownCopy = await find(`restore_${ACCOUNT}`);
+
+  await signIn(page, HELPDESK);
+  const refused = await page.request.delete(`/api/accounts/${adminCopy.id}`, { data: { confirm: adminCopy.email } });
+  expect(refused.status()).toBe(403);
+  expect((await refused.json()).error.message).toContain("only the copies they made");
+  const notACopy = await page.request.delete(`/api/accounts/${original.id}`, { data: { confirm: original.email } });
+  expect(notACopy.status()).toBe(400);
+  expect((await notACopy.json()).error.code).toBe("not_a_copy");
+  const unconfirmed = await page.request.delete(`/api/accounts/${ownCopy.id}`, { data: { confirm: "restore_someone@example.org" } });
+  expect(unconfirmed.status()).toBe(400);
+  for (const account of [adminCopy, original, ownCopy]) expect((await (await admin.request.get(`/api/accounts/${account.id}`)).json()).account.deletedAt).toBeNull();
+  await page.goto(`/accounts/${adminCopy.id}`);
+  await expect(page.getByRole("note")).toContainText("A restored copy of");
+  await expect(page.getByRole("button", { name: "Remove this copy…" })).toHaveCount(0);
+  await admin.close();
 });

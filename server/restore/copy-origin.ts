@@ -14,11 +14,13 @@ export interface CopyOrigin {
   emailAtPoint: string;
   point: RestorePlan["point"];
   snapshotSession: string | null;
+  /** Who asked for the restore that made it. */
+  requestedBy: string;
 }
 
 export async function copyOrigin(email: string): Promise<CopyOrigin | null> {
-  const { rows } = await consolePool().query<{ label: string; ended_at: Date | null; created_at: Date; plan: { plan?: RestorePlan } }>(
-    `SELECT label, ended_at, created_at, plan FROM restore_run
+  const { rows } = await consolePool().query<{ label: string; ended_at: Date | null; created_at: Date; requested_by: string; plan: { plan?: RestorePlan } }>(
+    `SELECT label, ended_at, created_at, requested_by, plan FROM restore_run
       WHERE result->'restored' @> jsonb_build_array(jsonb_build_object('target', $1::text))
       ORDER BY created_at DESC LIMIT 1`,
     [email.toLowerCase()],
@@ -34,5 +36,6 @@ export async function copyOrigin(email: string): Promise<CopyOrigin | null> {
     emailAtPoint: account.emailAtPoint,
     point: run.plan.plan!.point,
     snapshotSession: account.snapshot?.session ?? null,
+    requestedBy: run.requested_by,
   };
 }
