@@ -97,7 +97,16 @@ export function PlanPreview({ plan, pointNote }: { plan: RestorePlan; /** The po
                 )}
               </dd>
               <dt>Then replays</dt>
-              <dd>{redoLine(a.redo)}</dd>
+              <dd>
+                {inCallersTerms ? (
+                  <>
+                    {a.redo.sessions.length || a.redo.archive || a.redo.currentLog ? "the changes recorded after that backup, up to that moment" : "nothing: the backup already stands at that moment"}
+                    <span className="block text-xs text-slate-500">Details: {redoLine(a.redo)}</span>
+                  </>
+                ) : (
+                  redoLine(a.redo)
+                )}
+              </dd>
               {a.gaps.length > 0 && (
                 <>
                   <dt className="text-red-700">Gaps</dt>
