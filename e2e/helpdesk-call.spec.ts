@@ -6,6 +6,7 @@
  * instead of a refusal.
  */
 import { expect, test, type Page } from "@playwright/test";
+import { createAccount } from "../server/mailstore/account-operations.ts";
 import { deliverMessage } from "../server/mailstore/deliver-message.ts";
 import { createFolder } from "../server/mailstore/folder-operations.ts";
 import { deleteItems } from "../server/mailstore/item-operations.ts";
@@ -136,4 +137,26 @@ test("helpdesk cannot remove a copy an admin made, nor an original, and a wrong 
   await expect(page.getByRole("note")).toContainText("A restored copy of");
   await expect(page.getByRole("button", { name: "Remove this copy…" })).toHaveCount(0);
   await admin.close();
+});
+
+test("a deletion older than the account's oldest full backup says why, and offers no point to restore to", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const email = "erin.new@example.org";
+  const store = await openMailstore("mail2");
+  await createAccount(store, { email });
+  const memo = (await deliverMessage(store, { recipients: [email], bytes: Buffer.from("From: a@example.net\r\nSubject: Old memo\r\n\r\nmemo\r\n") })).delivered[0]!.itemId;
+  await deleteItems(store, { email }, { itemIds: [memo] });
+  await closeMailstores();
+  const admin = await browser.newContext({ storageState: ADMIN.state, baseURL: test.info().project.use.baseURL });
+  await fullBackup(admin.request, "mail2", [email]);
+  await admin.close();
+
+  await signIn(page, HELPDESK);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Restore", exact: true }).click();
+  await page.getByRole("searchbox", { name: "Find an account to restore" }).fill(email);
+  await page.getByRole("list", { name: "Matching accounts" }).getByRole("button", { name: `Choose ${email}` }).click();
+  const entry = page.getByRole("list", { name: "Deletions" }).getByRole("listitem").filter({ hasText: "Old memo" });
+  await expect(entry).toContainText("1 message deleted from /Inbox: Old memo");
+  await expect(entry).toContainText("Cannot be restored: before the oldest backup of this account");
+  await expect(entry.getByRole("button", { name: "Just before this" })).toHaveCount(0);
 });
