@@ -22,6 +22,7 @@ import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
 import { buildConsole } from "./lib/next-build.ts";
 import { ensureServices, ServiceSetupError, type Services } from "./lib/services.ts";
+import { WORKER_PROCESS_ENV } from "../workers/process-env.ts";
 
 const dev = process.argv.includes("--dev");
 /** Operations per demo mailbox on first start: about 30 messages each, a few busy mailboxes far more. */
@@ -55,9 +56,9 @@ const RESTART_MAX_MS = 30_000;
 const RESTART_RESET_AFTER_MS = 60_000;
 
 /** Runs a child; when it exits, `restart` says whether to start it again, else everything stops. */
-function launch(name: string, args: string[], options: { restart?: boolean } = {}, pauseMs = RESTART_FIRST_MS): void {
+function launch(name: string, args: string[], options: { restart?: boolean; env?: Record<string, string> } = {}, pauseMs = RESTART_FIRST_MS): void {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...options.env } });
   child.once("exit", (code, signal) => {
     children.splice(children.indexOf(child), 1);
     // Ctrl-C reaches the children too; their exit is then part of stopping, not a failure.
@@ -112,5 +113,5 @@ try {
 }
 
 launch("console", ["node_modules/next/dist/bin/next", dev ? "dev" : "start", "-p", String(PORT)]);
-launch("worker", ["--import", "tsx", "workers/main.ts"], { restart: true });
+launch("worker", ["--import", "tsx", "workers/main.ts"], { restart: true, env: WORKER_PROCESS_ENV });
 log(`console on http://localhost:${PORT} (Ctrl-C stops everything this command started)`);
