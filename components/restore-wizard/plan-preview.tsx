@@ -2,7 +2,16 @@
 
 import type { RestorePlan } from "@/server/restore/plan-restore";
 import { ApiError } from "../api";
+import { useAccount } from "../queries";
 import { Badge, formatDate } from "../ui";
+
+/** "formerly daniel.brown@…": the names the caller may still give, beside the one shown. */
+function FormerNames({ accountId, shown }: { accountId: string; shown: string }) {
+  const account = useAccount(accountId);
+  const former = (account.data?.account.names ?? []).filter((n) => n.validTo !== null && n.email !== shown).map((n) => n.email);
+  if (former.length === 0) return null;
+  return <span className="text-xs text-slate-500">formerly {former.join(", ")}</span>;
+}
 
 function redoLine(redo: RestorePlan["accounts"][number]["redo"]): string {
   const parts = [
@@ -78,6 +87,7 @@ export function PlanPreview({ plan, pointNote }: { plan: RestorePlan; /** The po
           <li key={a.accountId} className="rounded-md border border-slate-200 bg-white p-3">
             <p className="flex flex-wrap items-center gap-2">
               <span className="font-medium">{a.emailAtPoint}</span>
+              <FormerNames accountId={a.accountId} shown={a.emailAtPoint} />
               {a.deleted && <Badge tone="red">deleted</Badge>}
               <span aria-hidden>→</span>
               <code className="rounded bg-slate-100 px-1.5 py-0.5">{a.target.email}</code>
