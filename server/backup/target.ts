@@ -27,6 +27,7 @@ import { Transform, type Readable } from "node:stream";
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
 import { config } from "../config.ts";
+import { SessionNotFoundError } from "./errors.ts";
 import type { BlobStore } from "../mailstore/blob-store.ts";
 import { parseSegmentName, type SegmentFile } from "../redo/segment-format.ts";
 import { ObjectNotFoundError, type StorageBackend } from "../repository/backend.ts";
@@ -80,8 +81,9 @@ export function legacyBlobName(digest: string): string {
 const COMMIT = "manifest.sha256";
 const LABEL = /^[a-z]+-\d{8}\.\d{6}\.\d{3}$/;
 
+/** A label that could not name a session names none (and never reaches an object name). */
 function checkLabel(label: string): string {
-  if (!LABEL.test(label)) throw new Error(`invalid session label ${JSON.stringify(label)}`);
+  if (!LABEL.test(label)) throw new SessionNotFoundError(label.slice(0, 100));
   return label;
 }
 
