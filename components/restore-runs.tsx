@@ -5,7 +5,7 @@ import Link from "next/link";
 import type { AccountPage } from "@/server/directory/search-accounts";
 import type { RestoreRunDetail } from "@/server/restore/get-restore-run";
 import { getJson, sendJson } from "./api";
-import { PlanPreview } from "./restore-wizard/plan-preview";
+import { FormerNames, PlanPreview, pointPhrase } from "./restore-wizard/plan-preview";
 import { ProgressBar, SessionStatus } from "./session-badges";
 import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
 import { useIsAdmin } from "./use-me";
@@ -58,6 +58,26 @@ function AbortRun({ run }: { run: RestoreRunView }) {
   );
 }
 
+/** One line in the caller's terms: whose mail, into which account, as of when. */
+function RunSentence({ plan, status }: { plan: NonNullable<RestoreRunDetail["plan"]>; status: string }) {
+  const accounts = plan.accounts;
+  if (accounts.length === 0) return null;
+  const verb = status === "completed" ? "Restored" : ACTIVE.includes(status) ? "Restoring" : "Asked to restore";
+  const what =
+    accounts.length === 1 ? (
+      <>
+        {accounts[0]!.emailAtPoint} <FormerNames accountId={accounts[0]!.accountId} shown={accounts[0]!.emailAtPoint} /> into {accounts[0]!.target.email}
+      </>
+    ) : (
+      <>{accounts.length} accounts</>
+    );
+  return (
+    <p aria-label="What this restore does" className="mb-4 rounded-lg border border-slate-200 bg-white px-4 py-3 text-sm text-slate-800 shadow-sm">
+      {verb} {what}, as of {pointPhrase(plan.point)}.
+    </p>
+  );
+}
+
 export function RestoreRunDetail({ label }: { label: string }) {
   const query = useRestoreRun(label);
   const isAdmin = useIsAdmin();
@@ -79,6 +99,7 @@ export function RestoreRunDetail({ label }: { label: string }) {
         }
         actions={active && isAdmin ? <AbortRun run={run} /> : undefined}
       />
+      {run.plan && <RunSentence plan={run.plan} status={run.status} />}
       {active && (
         <Card className="mb-4">
           <p className="mb-2 text-sm text-slate-600">{run.currentAccount ? `Restoring ${run.currentAccount}` : run.status === "queued" ? "Waiting for a worker" : "Preparing"}</p>

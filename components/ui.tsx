@@ -130,6 +130,14 @@ export function formatDate(iso: string | null | undefined): string {
   return new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 }
 
+/** " (Tue, 1 Dec, 15:52 your time)" when the reader's time zone is not UTC at that moment, else "". Client-only: it reads the browser's zone. */
+export function localTimeHint(iso: string | null | undefined): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime()) || date.getTimezoneOffset() === 0) return "";
+  return ` (${date.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })} your time)`;
+}
+
 const BUTTON = {
   primary: "bg-sky-600 text-white hover:bg-sky-700",
   secondary: "border border-slate-300 bg-white text-slate-700 hover:bg-slate-50",

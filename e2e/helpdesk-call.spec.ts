@@ -60,15 +60,19 @@ test("a helpdesk user brings back a deleted folder for a renamed caller in at mo
     await step();
   };
   await toTheDeletion(page, act);
-  await act(() => page.getByRole("button", { name: "Preview the plan" }).click());
+  // The plan button follows the chosen point: no scrolling past the options.
+  await act(() => page.getByRole("button", { name: "Plan this restore" }).click());
   const plan = page.getByLabel("Restore plan");
   await expect(plan).toContainText("just before folder /Inbox/Projects was deleted");
   await expect(plan).toContainText(`restore_${ACCOUNT}`);
+  await expect(plan).toContainText(/the (1 change|\d+ changes) recorded after that backup, up to that moment|nothing: the backup already stands at that moment/);
   await expect(plan).toContainText(new RegExp(`formerly [^→]*${FORMER}@example\\.org`));
   await page.screenshot({ path: "test-results/helpdesk-call-plan.png", fullPage: true });
   await act(() => page.getByRole("button", { name: "Run the restore" }).click());
   await expect(page.getByText("completed", { exact: true })).toBeVisible({ timeout: 90_000 });
   await expect(page.getByLabel("Restore plan")).toContainText("just before folder /Inbox/Projects was deleted");
+  await expect(page.getByLabel("What this restore does")).toContainText(`into restore_${ACCOUNT}, as of`);
+  await expect(page.getByLabel("What this restore does")).toContainText("just before folder /Inbox/Projects was deleted");
   await act(() => page.getByRole("list", { name: "Restored accounts" }).getByRole("link", { name: `restore_${ACCOUNT}` }).click());
   await expect(page.getByRole("heading", { name: `restore_${ACCOUNT}` })).toBeVisible();
   await expect(page.getByRole("table", { name: "Folders" })).toContainText("Projects");

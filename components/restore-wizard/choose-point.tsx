@@ -1,10 +1,9 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "../api";
-import { justBefore } from "../deletion-links";
 import { useDebounced } from "../use-debounced";
 import { ErrorState, formatDate, inputClass, Loading } from "../ui";
 import { RestoreTimeline, type RestorePointsView } from "./timeline";
@@ -25,6 +24,17 @@ function useDeletions(account: ChosenAccount | undefined, q: string) {
       getJson<DeletionTimeline>(`/api/servers/${encodeURIComponent(account!.server)}/deletions?${new URLSearchParams({ account: account!.id, limit: "20", ...(q ? { q } : {}) })}`),
     enabled: Boolean(account),
   });
+}
+
+/** Why a time typed by hand cannot be restored, as the server judges it against the account's window, or null. */
+function useTimeCheck(account: ChosenAccount | undefined, time: string | null): string | null {
+  const at = useDebounced(time ? `${time}Z` : "", 300);
+  const check = useQuery({
+    queryKey: ["restore-points", account?.id, at],
+    queryFn: () => getJson<RestorePointsView>(`/api/accounts/${account!.id}/restore-points?${new URLSearchParams({ at })}`),
+    enabled: Boolean(account && at && !Number.isNaN(Date.parse(at))),
+  });
+  return time ? (check.data?.pointCheck?.reason ?? null) : null;
 }
 
 const KINDS: { kind: PointChoice["kind"]; label: string; help: string }[] = [
@@ -71,7 +81,7 @@ function Deletions({ account, point, onChange }: { account: ChosenAccount | unde
                 ) : (
                   <button
                     className="text-xs font-medium text-sky-700 hover:underline"
-                    onClick={() => onChange({ kind: "seq", seq: d.restoreBefore.restoreToRedoSeq, note: justBefore(d), at: d.restoreBefore.restoreToTime })}
+                    onClick={() => onChange({ kind: "seq", seq: d.restoreBefore.restoreToRedoSeq, note: d.justBefore, at: d.restoreBefore.restoreToTime })}
                   >
                     Just before this
                   </button>
@@ -85,20 +95,22 @@ function Deletions({ account, point, onChange }: { account: ChosenAccount | unde
   );
 }
 
-/** Why a time typed by hand lies outside the account's recoverable window, or null. */
-function outsideWindow(points: RestorePointsView, time: string): string | null {
-  const at = Date.parse(time.length === 16 ? `${time}:00Z` : `${time}Z`);
-  const { earliest, latest, latestIsNow } = points.window;
-  if (Number.isNaN(at) || !earliest) return null;
-  if (at < Date.parse(earliest)) return `before the oldest backup of this account, ${formatDate(earliest)}`;
-  if (!latestIsNow && latest && at > Date.parse(latest)) return `after the last recoverable moment, ${formatDate(latest)}`;
-  return null;
-}
-
 /** Step 2: the restore point, chosen on the account's timeline of backups and recorded changes. */
-export function ChoosePoint({ accounts, point, onChange }: { accounts: ChosenAccount[]; point: PointChoice; onChange: (p: PointChoice) => void }) {
+export function ChoosePoint({
+  accounts,
+  point,
+  onChange,
+  next,
+}: {
+  accounts: ChosenAccount[];
+  point: PointChoice;
+  onChange: (p: PointChoice) => void;
+  /** What to do once the point is chosen (the plan button), shown right beside it. */
+  next?: ReactNode;
+}) {
   const first = accounts[0];
   const points = useRestorePoints(first);
+  const outside = useTimeCheck(first, point.kind === "time" ? point.time : null);
   const choose = (kind: PointChoice["kind"]) => {
     if (kind === point.kind) return;
     if (kind === "latest") onChange({ kind: "latest" });
@@ -173,9 +185,9 @@ export function ChoosePoint({ accounts, point, onChange }: { accounts: ChosenAcc
               Recoverable from {formatDate(points.data.window.earliest)} to {points.data.window.latestIsNow || !points.data.window.latest ? "now" : formatDate(points.data.window.latest)}.
             </span>
           )}
-          {points.data && outsideWindow(points.data, point.time) && (
+          {outside && (
             <span role="alert" className="text-xs text-amber-800">
-              Cannot be restored: {outsideWindow(points.data, point.time)}
+              Cannot be restored: {outside}
             </span>
           )}
         </label>
@@ -183,9 +195,12 @@ export function ChoosePoint({ accounts, point, onChange }: { accounts: ChosenAcc
       {point.kind === "seq" && (
         <div className="space-y-2 text-sm">
           {point.note && (
-            <p className="rounded-md bg-sky-50 px-3 py-2 text-sky-900" aria-label="Chosen point">
-              Restore to {point.note}.
-            </p>
+            <div className="flex flex-wrap items-center gap-3 rounded-md bg-sky-50 px-3 py-2">
+              <p className="min-w-0 flex-1 text-sky-900" aria-label="Chosen point">
+                Restore to {point.note}.
+              </p>
+              {next}
+            </div>
           )}
           <Deletions account={first} point={point} onChange={onChange} />
           <details className="text-xs text-slate-500">

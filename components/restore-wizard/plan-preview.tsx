@@ -3,14 +3,25 @@
 import type { RestorePlan } from "@/server/restore/plan-restore";
 import { ApiError } from "../api";
 import { useAccount } from "../queries";
-import { Badge, formatDate } from "../ui";
+import { Badge, formatDate, localTimeHint } from "../ui";
+
+/** The restore point as one phrase, the same on the plan, the run and the copy's page: "2026-12-01 14:52 UTC, just before folder /Inbox/Projects was deleted". */
+export function pointPhrase(point: RestorePlan["point"]): string {
+  if (point.justBefore) return `${point.justBefore}${localTimeHint(point.justBeforeAt)}`;
+  if (point.time) return `${formatDate(point.time)}${localTimeHint(point.time)}`;
+  return point.description;
+}
 
 /** "formerly daniel.brown@…": the names the caller may still give, beside the one shown. */
-function FormerNames({ accountId, shown }: { accountId: string; shown: string }) {
+export function FormerNames({ accountId, shown }: { accountId: string; shown: string }) {
   const account = useAccount(accountId);
   const former = (account.data?.account.names ?? []).filter((n) => n.validTo !== null && n.email !== shown).map((n) => n.email);
   if (former.length === 0) return null;
   return <span className="text-xs text-slate-500">formerly {former.join(", ")}</span>;
+}
+
+function replaysNothing(redo: RestorePlan["accounts"][number]["redo"]): boolean {
+  return redo.changes === 0 || (redo.sessions.length === 0 && !redo.archive && !redo.currentLog);
 }
 
 function redoLine(redo: RestorePlan["accounts"][number]["redo"]): string {
@@ -60,7 +71,7 @@ export function PlanPreview({ plan, pointNote }: { plan: RestorePlan; /** The po
       {plan.point.seq !== null && <> — redo {plan.point.seq}</>}
     </>
   );
-  const inCallersTerms = plan.point.justBefore ?? pointNote;
+  const inCallersTerms = plan.point.justBefore ? pointPhrase(plan.point) : pointNote;
   return (
     <div className="space-y-3 text-sm" aria-label="Restore plan">
       {inCallersTerms ? (
@@ -110,7 +121,11 @@ export function PlanPreview({ plan, pointNote }: { plan: RestorePlan; /** The po
               <dd>
                 {inCallersTerms ? (
                   <>
-                    {a.redo.sessions.length || a.redo.archive || a.redo.currentLog ? "the changes recorded after that backup, up to that moment" : "nothing: the backup already stands at that moment"}
+                    {replaysNothing(a.redo)
+                      ? "nothing: the backup already stands at that moment"
+                      : a.redo.changes === undefined
+                        ? "the changes recorded after that backup, up to that moment"
+                        : `the ${a.redo.changes === 1 ? "1 change" : `${a.redo.changes} changes`} recorded after that backup, up to that moment`}
                     <span className="block text-xs text-slate-500">Details: {redoLine(a.redo)}</span>
                   </>
                 ) : (

@@ -90,7 +90,25 @@ export function RestoreWizard() {
         {state.accounts.length > 0 && (
           <>
             <Step n={2} title="Restore point">
-              <ChoosePoint accounts={state.accounts} point={state.point} onChange={(point) => set({ point })} />
+              <ChoosePoint
+                accounts={state.accounts}
+                point={state.point}
+                onChange={(point) => set({ point })}
+                next={
+                  ready && state.target.mode === "copy" && !planned ? (
+                    <button
+                      className={buttonClass("primary")}
+                      disabled={plan.isPending}
+                      onClick={() => {
+                        plan.mutate(request);
+                        document.getElementById("step-5")?.scrollIntoView({ behavior: "smooth", block: "start" });
+                      }}
+                    >
+                      {plan.isPending ? "Planning…" : "Plan this restore"}
+                    </button>
+                  ) : undefined
+                }
+              />
             </Step>
             <Step n={3} title="Where to">
               <ChooseTarget accounts={state.accounts} target={state.target} onChange={(target) => set({ target })} allowInPlace={isAdmin} />

@@ -7,6 +7,8 @@ import type { PointChoice } from "./state";
 export interface RestorePointsView {
   window: { earliest: string | null; latest: string | null; latestIsNow?: boolean };
   fulls: { label: string; snapshotAt: string }[];
+  /** Asked with `?at=`: why that moment cannot be restored, or null. */
+  pointCheck?: { at: string; reason: string | null };
   incrementals: { label: string; throughSeq: number; startedAt: string }[];
   segments: { kind: "full" | "incremental" | "archive" | "log" | "gap"; from: string; to: string; fromSeq?: number | null; toSeq?: number | null; label?: string | null }[];
 }

@@ -20,6 +20,8 @@ import { listMessages } from "../mailstore/list-messages.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { getRestoreRun } from "../restore/get-restore-run.ts";
+import { restorePoints } from "../restore/restore-points.ts";
+import { submitRestore } from "../restore/submit-restore.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { runBackup, runRestore } from "../testing/wait-for-runs.ts";
 import { archiveRedo, listSegments } from "./archive-redo.ts";
@@ -146,6 +148,16 @@ describe("deletion timeline", () => {
     expect((await deletionTimeline("mail1", { account: "carol@example.com", q: "Meeting PROPOSAL" })).entries.map((e) => e.seq)).toEqual([folder!.seq]);
     expect((await deletionTimeline("mail1", { account: "carol@example.com", q: "old memo" })).entries.map((e) => e.seq)).toEqual([old!.seq]);
     expect((await deletionTimeline("mail1", { account: "carol@example.com", q: "nothing like this" })).entries).toEqual([]);
+
+    // The plan for "just before" says it in the same words, and counts what it replays after the full.
+    expect(folder!.justBefore).toBe(`${folder!.at.slice(0, 16).replace("T", " ")} UTC, just before folder /Inbox/Projects was deleted`);
+    const preview = await submitRestore({ server: "mail1", accounts: ["carol@example.com"], copy: true, prefix: "before_", restoreToRedoSeq: folder!.restoreBefore.restoreToRedoSeq, dryRun: true });
+    expect(preview.plan.point).toMatchObject({ justBefore: folder!.justBefore, justBeforeAt: folder!.at });
+    expect(preview.plan.accounts[0]!.redo.changes).toBe(1); // the purge that found nothing
+    // A time typed by hand is judged against the same window.
+    expect((await restorePoints(carol.accountId, { at: old!.at })).pointCheck).toEqual({ at: old!.at, reason: old!.restorable.ok ? null : old!.restorable.reason });
+    expect((await restorePoints(carol.accountId, { at: folder!.at })).pointCheck).toEqual({ at: folder!.at, reason: null });
+    await expect(restorePoints(carol.accountId, { at: "last tuesday" })).rejects.toMatchObject({ code: "invalid_input" });
   });
 
   it("refuses a bad time, a too large limit, an unknown account or server, and says when the mailstore is unavailable", async () => {

@@ -15,7 +15,7 @@ import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { StoreUnavailableError } from "../mailstore/errors.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { loadCompletedSessions } from "../restore/load-plan-inputs.ts";
-import { buildRestoreTimeline } from "../restore/restore-timeline.ts";
+import { buildRestoreTimeline, whyNotRecoverable } from "../restore/restore-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { describeRecord } from "./describe-record.ts";
 import { FolderNames } from "./folder-names.ts";
@@ -66,6 +66,8 @@ export interface DeletionEntry {
   what: string;
   /** The same as an event, for "just before …": "folder /Inbox/Projects was deleted". */
   event: string;
+  /** The restore point this entry offers, in the caller's terms: "2026-12-01 14:52 UTC, just before folder /Inbox/Projects was deleted". */
+  justBefore: string;
   /** Folders that went with their contents (deleted, emptied or moved to Trash), with what they held as far as the redo says. */
   folders: { path: string; messages: number; subfolders: number }[];
   /** Messages that went (inside those folders included). */
@@ -213,6 +215,11 @@ function describeLoss(r: RedoRecord, raw: P[], folderPath: (id: number | null) =
   return { what, event, folders: taken, messages };
 }
 
+/** "2026-12-01 14:52 UTC, just before folder /Inbox/Projects was deleted": the plan, the run and the copy say it so. */
+export function justBeforePhrase(at: string, event: string): string {
+  return `${at.slice(0, 16).replace("T", " ")} UTC, just before ${event}`;
+}
+
 function toEntry(r: RedoRecord, folders: FolderNames, email: string | null): DeletionEntry {
   const p = r.payload as P;
   const where = (id: unknown) => ({ folderId: num(id), folder: folders.pathAt(r.accountId, num(id), r.seq) });
@@ -226,6 +233,7 @@ function toEntry(r: RedoRecord, folders: FolderNames, email: string | null): Del
   }));
   const itemFolders = [...new Set(raw.map((d) => num(d.folderId)))];
   const folderId = r.op === "EmptyFolder" || r.op === "PurgeOldMessages" ? num(p.folderId) : itemFolders.length === 1 ? itemFolders[0]! : null;
+  const loss = describeLoss(r, raw, (id) => folders.pathAt(r.accountId, id, r.seq));
   return {
     seq: r.seq,
     at: r.at,
@@ -237,7 +245,8 @@ function toEntry(r: RedoRecord, folders: FolderNames, email: string | null): Del
     ...where(folderId),
     items,
     count: r.op === "DeleteMailbox" ? Number(p.items ?? 0) : raw.length,
-    ...describeLoss(r, raw, (id) => folders.pathAt(r.accountId, id, r.seq)),
+    ...loss,
+    justBefore: justBeforePhrase(r.at, loss.event),
     restoreBefore: { restoreToRedoSeq: r.seq - 1, restoreToTime: new Date(Date.parse(r.at) - 1).toISOString() },
     restorable: { ok: true },
   };
@@ -333,14 +342,7 @@ async function markRestorable(serverName: string, store: Mailstore, entries: Del
     accountIds.map((id) => [id, buildRestoreTimeline({ accountId: id, sessions, coverage, now, deletedAt: deletedAt.get(id) ?? null })]),
   );
   for (const entry of entries) {
-    const timeline = timelines.get(entry.accountId)!;
-    if (timeline.fulls.length === 0) continue;
-    const point = entry.restoreBefore.restoreToRedoSeq;
-    if (timeline.recoverable.some((r) => r.fromSeq <= point && point <= r.toSeq)) continue;
-    const oldest = timeline.fulls[0]!;
-    entry.restorable =
-      point < oldest.redoSeq
-        ? { ok: false, reason: `before the oldest backup of this account, ${oldest.snapshotAt.slice(0, 16).replace("T", " ")} UTC` }
-        : { ok: false, reason: "the redo that leads to this moment is missing (a gap in the backups), so it cannot be restored" };
+    const reason = whyNotRecoverable(timelines.get(entry.accountId)!, { seq: entry.restoreBefore.restoreToRedoSeq });
+    if (reason) entry.restorable = { ok: false, reason };
   }
 }

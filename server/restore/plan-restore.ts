@@ -97,6 +97,8 @@ export interface AccountPlan {
     untilTime: string | null;
     /** Stop before the record that deleted the mailbox (a deleted account restored to "latest"). */
     stopBeforeDeletion: boolean;
+    /** How many recorded changes the replay applies: counted from the redo for small plans (submit-restore.ts), absent otherwise. */
+    changes?: number;
   };
   target: { mode: "in-place" | "copy"; email: string };
   gaps: { from: number; to: number }[];
@@ -110,6 +112,8 @@ export interface RestorePlan {
     time: string | null;
     /** The point in the caller's terms, when it lies just before a deletion: "2026-12-01 14:52 UTC, just before folder /Inbox/Projects was deleted". */
     justBefore?: string;
+    /** When that deletion was recorded (ISO), so a page can add the reader's local time. */
+    justBeforeAt?: string;
   };
   accounts: AccountPlan[];
   /**

@@ -9,7 +9,8 @@ import { getAccount, type AccountDetail } from "../directory/get-account.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { redoCoverage, type RedoCoverage } from "../redo/redo-coverage.ts";
 import { loadCompletedSessions } from "./load-plan-inputs.ts";
-import { buildRestoreTimeline, type RestoreTimeline } from "./restore-timeline.ts";
+import { parseTime } from "../time/parse-time.ts";
+import { buildRestoreTimeline, whyNotRecoverable, type RestoreTimeline } from "./restore-timeline.ts";
 
 export type { TimelineSegment } from "./restore-timeline.ts";
 
@@ -18,9 +19,12 @@ export interface RestorePoints extends RestoreTimeline {
   /** Why the archive and current log are missing from the answer, when they are. */
   liveRedoError: string | null;
   generatedAt: string;
+  /** With `at`: whether that moment can be restored, and if not, why in the caller's terms. */
+  pointCheck?: { at: string; reason: string | null };
 }
 
-export async function restorePoints(accountId: string, now = new Date()): Promise<RestorePoints> {
+export async function restorePoints(accountId: string, { now = new Date(), at }: { now?: Date; at?: string | null } = {}): Promise<RestorePoints> {
+  const asked = at ? parseTime(at, "time") : undefined;
   const account = await getAccount(accountId);
   const sessions = await loadCompletedSessions(account.server, { accountIds: [account.id] });
   let coverage: RedoCoverage | null = null;
@@ -38,5 +42,6 @@ export async function restorePoints(accountId: string, now = new Date()): Promis
     deletedAt: account.deletedAt ? new Date(account.deletedAt) : null,
   });
   const { id, email, server, status, createdAt, deletedAt, names } = account;
-  return { account: { id, email, server, status, createdAt, deletedAt, names }, ...timeline, liveRedoError, generatedAt: now.toISOString() };
+  const pointCheck = asked ? { at: asked.toISOString(), reason: whyNotRecoverable(timeline, { time: asked.toISOString() }) } : undefined;
+  return { account: { id, email, server, status, createdAt, deletedAt, names }, ...timeline, liveRedoError, generatedAt: now.toISOString(), pointCheck };
 }

@@ -13,18 +13,19 @@ import { readSegment, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
 
 /** The records of a session's segments; damage names the session and the segment's path. */
-async function* segmentRecords(target: BackupTarget, label: string, filter: (r: RedoRecord) => boolean): AsyncGenerator<RedoRecord> {
+async function* segmentRecords(target: BackupTarget, label: string, filter: (r: RedoRecord) => boolean, withBlobs = true): AsyncGenerator<RedoRecord> {
   for (const { name } of await target.sessionSegments(label)) {
     const relative = `redologs/${name}`;
     try {
-      for await (const entry of readSegment(name, target.sessionFileReader(label, relative), { withBlobs: true })) if ("record" in entry && filter(entry.record)) yield entry.record;
+      for await (const entry of readSegment(name, target.sessionFileReader(label, relative), { withBlobs })) if ("record" in entry && filter(entry.record)) yield entry.record;
     } catch (error) {
       throw sessionSegmentError(target.describe(target.sessionObject(label, relative)), error);
     }
   }
 }
 
-export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: BackupTarget): AsyncGenerator<RedoRecord> {
+/** The records the plan replays for its account; `withBlobs: false` leaves the carried message bytes unread. */
+export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: BackupTarget, { withBlobs = true } = {}): AsyncGenerator<RedoRecord> {
   const { redo } = plan;
   const untilTime = redo.untilTime ? Date.parse(redo.untilTime) : null;
   const within = (r: RedoRecord) => (redo.untilSeq === null || r.seq <= redo.untilSeq) && (untilTime === null || Date.parse(r.at) <= untilTime);
@@ -32,12 +33,12 @@ export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: 
   let last = base;
   const stream = async function* (): AsyncGenerator<RedoRecord> {
     for (const s of redo.sessions) {
-      yield* segmentRecords(target, s.label, (r) => r.accountId === plan.accountId && r.seq >= s.fromSeq && r.seq <= s.throughSeq);
+      yield* segmentRecords(target, s.label, (r) => r.accountId === plan.accountId && r.seq >= s.fromSeq && r.seq <= s.throughSeq, withBlobs);
     }
     if (redo.archive || redo.currentLog) {
       const afterSeq = redo.sessions.at(-1)?.throughSeq ?? redo.archive?.afterSeq ?? base;
       const toSeq = redo.currentLog ? redo.untilSeq : Math.min(redo.untilSeq ?? Infinity, redo.archive!.throughSeq);
-      yield* readRedo(store, { accountIds: [plan.accountId], fromSeq: afterSeq + 1, toSeq: Number.isFinite(toSeq) ? (toSeq ?? undefined) : undefined }, { withBlobs: true });
+      yield* readRedo(store, { accountIds: [plan.accountId], fromSeq: afterSeq + 1, toSeq: Number.isFinite(toSeq) ? (toSeq ?? undefined) : undefined }, { withBlobs });
     }
   };
   for await (const record of stream()) {
@@ -47,6 +48,13 @@ export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: 
     last = record.seq;
     yield record;
   }
+}
+
+/** How many recorded changes the plan replays for its account. */
+export async function countReplayed(plan: AccountPlan, store: Mailstore, target: BackupTarget): Promise<number> {
+  let count = 0;
+  for await (const _ of accountRedo(plan, store, target, { withBlobs: false })) count++;
+  return count;
 }
 
 /** The message bytes of the record with sequence number `seq` (a delivery that carried them). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RedoCoverage } from "../redo/redo-coverage.ts";
 import type { PlanSession } from "./plan-restore.ts";
-import { buildRestoreTimeline } from "./restore-timeline.ts";
+import { buildRestoreTimeline, whyNotRecoverable } from "./restore-timeline.ts";
 
 const A = "00000000-0000-4000-8000-00000000000a";
 const t = (minute: number) => new Date(Date.UTC(2026, 0, 10, 12, minute));
@@ -73,5 +73,36 @@ describe("buildRestoreTimeline", () => {
     expect(result.fulls).toEqual([]);
     expect(result.gaps).toEqual([]);
     expect(result.window).toEqual({ earliest: null, latest: null, earliestSeq: null, latestSeq: null, latestIsNow: false });
+  });
+});
+
+describe("whyNotRecoverable", () => {
+  const gapped = () => {
+    const sessions = [session("full-1", 1, [null, 10], { redoSeq: 8 }), session("incr-1", 10, [11, 20]), session("full-2", 40, [31, 40], { redoSeq: 42 })];
+    return buildRestoreTimeline({ accountId: A, sessions, coverage: coverage([segment(41, 50, 41)], [51, 52]), now, deletedAt: null });
+  };
+
+  it("accepts points inside the window, by sequence number and by time, up to now", () => {
+    const timeline = gapped();
+    expect(whyNotRecoverable(timeline, { seq: 15 })).toBeNull();
+    expect(whyNotRecoverable(timeline, { seq: 52 })).toBeNull();
+    expect(whyNotRecoverable(timeline, { time: t(5).toISOString() })).toBeNull();
+    expect(whyNotRecoverable(timeline, { time: new Date(now.getTime() + 60_000).toISOString() })).toBeNull();
+  });
+
+  it("names the oldest backup for a point before it, and the gap for a point in one", () => {
+    const timeline = gapped();
+    expect(whyNotRecoverable(timeline, { seq: 5 })).toBe("before the oldest backup of this account, 2026-01-10 12:01 UTC");
+    expect(whyNotRecoverable(timeline, { time: t(0).toISOString() })).toBe("before the oldest backup of this account, 2026-01-10 12:01 UTC");
+    expect(whyNotRecoverable(timeline, { seq: 25 })).toMatch(/^the redo that leads to this moment is missing/);
+    expect(whyNotRecoverable(timeline, { time: t(20).toISOString() })).toMatch(/^the redo that leads to this moment is missing/);
+  });
+
+  it("names the last recoverable moment when the window does not reach now, and leaves an account with no full to the planner", () => {
+    const sessions = [session("full-1", 1, [null, 10], { redoSeq: 8 })];
+    const ended = buildRestoreTimeline({ accountId: A, sessions, coverage: null, now, deletedAt: null });
+    expect(whyNotRecoverable(ended, { time: t(30).toISOString() })).toMatch(/^after the last recoverable moment, 2026-01-10 12:01 UTC$/);
+    const none = buildRestoreTimeline({ accountId: A, sessions: [], coverage: null, now, deletedAt: null });
+    expect(whyNotRecoverable(none, { seq: 1 })).toBeNull();
   });
 });

@@ -156,3 +156,25 @@ export function buildRestoreTimeline(input: { accountId: string; sessions: PlanS
     segments,
   };
 }
+
+const utcMinute = (t: string) => `${t.slice(0, 16).replace("T", " ")} UTC`;
+
+/**
+ * Why a restore point (a time, or the redo sequence a restore replays through) lies outside the
+ * account's recoverable window, in the caller's terms, or null when it can be restored. An
+ * account with no full backup is left to the planner, which may rebuild it from redo alone.
+ */
+export function whyNotRecoverable(timeline: Pick<RestoreTimeline, "fulls" | "recoverable" | "window">, point: { seq: number } | { time: string }): string | null {
+  const oldest = timeline.fulls[0];
+  if (!oldest) return null;
+  const at = "time" in point ? Date.parse(point.time) : null;
+  if (at !== null && Number.isNaN(at)) return null;
+  const inside = (r: RestoreTimeline["recoverable"][number]) => ("seq" in point ? r.fromSeq <= point.seq && point.seq <= r.toSeq : Date.parse(r.from) <= at! && at! <= Date.parse(r.to));
+  if (timeline.recoverable.some(inside)) return null;
+  const beforeOldest = "seq" in point ? point.seq < oldest.redoSeq : at! < Date.parse(oldest.snapshotAt);
+  if (beforeOldest) return `before the oldest backup of this account, ${utcMinute(oldest.snapshotAt)}`;
+  const latest = timeline.window.latest;
+  const afterLatest = "seq" in point ? point.seq > (timeline.window.latestSeq ?? Infinity) : latest !== null && at! > Date.parse(latest);
+  if (afterLatest) return timeline.window.latestIsNow ? null : `after the last recoverable moment, ${utcMinute(latest!)}`;
+  return "the redo that leads to this moment is missing (a gap in the backups), so it cannot be restored";
+}

@@ -11,7 +11,10 @@ import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupDdl } from "../mailstore/schema.ts";
 import { deletionTimeline } from "../redo/deletion-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
+import { BackupTarget } from "../backup/target.ts";
+import { getServer } from "../directory/list-servers.ts";
 import { loadPlanInputs } from "./load-plan-inputs.ts";
+import { countReplayed } from "./restore-redo-source.ts";
 import { planRestore, RestorePlanError, type RestorePlan, type RestoreRequest } from "./plan-restore.ts";
 
 export const restoreInput = z.object({
@@ -81,8 +84,9 @@ export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestoreP
   };
   try {
     const plan = planRestore(inputs, request);
-    const justBefore = await deletionAfter(input.server, plan);
-    if (justBefore) plan.point.justBefore = justBefore;
+    const deletion = await deletionAfter(input.server, plan);
+    if (deletion) Object.assign(plan.point, { justBefore: deletion.justBefore, justBeforeAt: deletion.at });
+    await countChanges(input.server, plan);
     return { plan, request, input };
   } catch (error) {
     if (error instanceof RestorePlanError) throw new RestoreRefusedError(error.reasons, error.suggestedPrefix);
@@ -95,15 +99,28 @@ export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestoreP
  * timeline offers), that deletion in the caller's terms; the plan, the run and the copy's page
  * say it so. Read from the redo, not taken from the request.
  */
-async function deletionAfter(serverName: string, plan: RestorePlan): Promise<string | undefined> {
+async function deletionAfter(serverName: string, plan: RestorePlan): Promise<{ justBefore: string; at: string } | undefined> {
   const seq = plan.point.seq;
   if (seq === null || plan.accounts.length === 0) return undefined;
   for (const account of plan.accounts.slice(0, 3)) {
     const found = await deletionTimeline(serverName, { account: account.accountId, beforeSeq: seq + 2, limit: 1 }).catch(() => null);
     const entry = found?.entries[0];
-    if (entry?.seq === seq + 1) return `${entry.at.slice(0, 16).replace("T", " ")} UTC, just before ${entry.event}`;
+    if (entry?.seq === seq + 1) return { justBefore: entry.justBefore, at: entry.at };
   }
   return undefined;
+}
+
+/** Plans of up to this many accounts say how many changes each replays (the redo is read once per account). */
+const COUNTED_ACCOUNTS = 5;
+
+/** "Then replays the 12 changes recorded after that backup": read from the redo, without message bytes. */
+async function countChanges(serverName: string, plan: RestorePlan): Promise<void> {
+  if (plan.accounts.length > COUNTED_ACCOUNTS || plan.accounts.every((a) => !a.redo.sessions.length && !a.redo.archive && !a.redo.currentLog)) return;
+  const server = await getServer(serverName);
+  const [store, target] = [await openMailstore(server.name), new BackupTarget(server.backupTarget, server.name)];
+  for (const account of plan.accounts) {
+    account.redo.changes = await countReplayed(account, store, target).catch(() => undefined);
+  }
 }
 
 /**
