@@ -5,7 +5,7 @@ import { RecentDeletions } from "./account-deletions";
 import { BackupHistory, RecoverableWindow } from "./account-backups";
 import { MailboxBrowser } from "./mailbox-browser";
 import { RemoveCopy } from "./remove-copy";
-import { pointPhrase } from "./restore-wizard/plan-preview";
+import { FormerNames, pointPhrase } from "./restore-wizard/plan-preview";
 import { useAccount } from "./queries";
 import { useIsAdmin } from "./use-me";
 import { Badge, buttonClass, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink } from "./ui";
@@ -53,7 +53,8 @@ export function AccountDetailView({ id }: { id: string }) {
       )}
       {copyOf && (
         <p role="note" className="mb-4 rounded-lg border border-sky-200 bg-sky-50 px-4 py-3 text-sm text-sky-900">
-          A restored copy of <TextLink href={`/accounts/${copyOf.originalAccountId}`}>{copyOf.originalEmail}</TextLink>
+          A restored copy of <TextLink href={`/accounts/${copyOf.originalAccountId}`}>{copyOf.originalEmail}</TextLink>{" "}
+          <FormerNames accountId={copyOf.originalAccountId} shown={copyOf.originalEmail} inSentence />
           {copyOf.emailAtPoint !== copyOf.originalEmail && <> (then {copyOf.emailAtPoint})</>} as of {pointPhrase(copyOf.point)}, made by{" "}
           <TextLink href={`/restores/${encodeURIComponent(copyOf.restoreRun)}`}>{copyOf.restoreRun}</TextLink>. The original was not touched
           {isAdmin ? "; use Copy back to return chosen messages to it." : "."}

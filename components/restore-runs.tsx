@@ -66,7 +66,7 @@ function RunSentence({ plan, status }: { plan: NonNullable<RestoreRunDetail["pla
   const what =
     accounts.length === 1 ? (
       <>
-        {accounts[0]!.emailAtPoint} <FormerNames accountId={accounts[0]!.accountId} shown={accounts[0]!.emailAtPoint} /> into {accounts[0]!.target.email}
+        {accounts[0]!.emailAtPoint} <FormerNames accountId={accounts[0]!.accountId} shown={accounts[0]!.emailAtPoint} inSentence /> into {accounts[0]!.target.email}
       </>
     ) : (
       <>{accounts.length} accounts</>

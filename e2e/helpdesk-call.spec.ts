@@ -78,6 +78,7 @@ test("a helpdesk user brings back a deleted folder for a renamed caller in at mo
   await expect(page.getByRole("table", { name: "Folders" })).toContainText("Projects");
   await expect(page.getByRole("note")).toContainText(`as of`);
   await expect(page.getByRole("note")).toContainText("just before folder /Inbox/Projects was deleted");
+  await expect(page.getByRole("note")).toContainText(new RegExp(`\\(formerly [^)]*${FORMER}@example\\.org\\)`));
   console.log(`the helpdesk call took ${steps} clicks and typed fields after sign-in`);
   expect(steps).toBeLessThanOrEqual(8);
 

@@ -13,11 +13,12 @@ export function pointPhrase(point: RestorePlan["point"]): string {
 }
 
 /** "formerly daniel.brown@…": the names the caller may still give, beside the one shown. */
-export function FormerNames({ accountId, shown }: { accountId: string; shown: string }) {
+export function FormerNames({ accountId, shown, inSentence = false }: { accountId: string; shown: string; /** Inside running text: in parentheses. */ inSentence?: boolean }) {
   const account = useAccount(accountId);
   const former = (account.data?.account.names ?? []).filter((n) => n.validTo !== null && n.email !== shown).map((n) => n.email);
   if (former.length === 0) return null;
-  return <span className="text-xs text-slate-500">formerly {former.join(", ")}</span>;
+  const text = `formerly ${former.join(", ")}`;
+  return <span className={inSentence ? "" : "text-xs text-slate-500"}>{inSentence ? `(${text})` : text}</span>;
 }
 
 function replaysNothing(redo: RestorePlan["accounts"][number]["redo"]): boolean {
