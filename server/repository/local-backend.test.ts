@@ -38,6 +38,17 @@ describe("LocalBackend", () => {
 
   const files = async () => (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => !e.isDirectory()).map((e) => path.relative(root, path.join(e.parentPath, e.name)));
 
+  it("saves a stream of many small chunks and a few large ones byte for byte, staged or not", async () => {
+    const chunks = [...Array.from({ length: 3000 }, (_, i) => randomBytes(1 + (i % 13))), randomBytes(3 * 1024 * 1024), Buffer.alloc(0), randomBytes(5)];
+    async function* stream() {
+      yield* chunks;
+    }
+    await backend.save("packs/ab/many", stream());
+    await backend.save("sessions/s/many", stream(), { staged: true });
+    expect((await backend.read("packs/ab/many")).equals(Buffer.concat(chunks))).toBe(true);
+    expect((await backend.read("sessions/s/many")).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
   describe("temp files", () => {
     it("keeps objects at their names and leaves no temp file behind a save", async () => {
       await backend.save("packs/ab/one", Buffer.from("1"));

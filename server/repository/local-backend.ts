@@ -562,12 +562,40 @@ class ReadHandleCache {
   }
 }
 
-/** Writes a buffer, or a stream chunk by chunk, to the end of a freshly opened file. */
+/** Chunks of a stream are gathered up to this many bytes (or IOV_MAX chunks) into one writev. */
+const GATHER_BYTES = 1024 * 1024;
+const GATHER_CHUNKS = 1024;
+
+/**
+ * Writes a buffer, or a stream, to the end of a freshly opened file. A stream's chunks (a pack's
+ * blobs, say: hundreds of small ones) are gathered into one writev per megabyte, not written one
+ * system call each.
+ */
 async function writeAll(handle: FileHandle, data: Buffer | AsyncIterable<Uint8Array>): Promise<void> {
   if (Buffer.isBuffer(data)) return handle.writeFile(data);
+  let batch: Uint8Array[] = [];
+  let size = 0;
+  const drain = async () => {
+    const written = batch.length === 1 ? (await handle.write(batch[0]!)).bytesWritten : (await handle.writev(batch)).bytesWritten;
+    if (written < size) {
+      // A short write (rare on a file): the rest one chunk at a time.
+      let skip = written;
+      for (const chunk of batch) {
+        const from = Math.min(skip, chunk.length);
+        skip -= from;
+        for (let done = from; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+      }
+    }
+    batch = [];
+    size = 0;
+  };
   for await (const chunk of data) {
-    for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+    if (chunk.length === 0) continue;
+    batch.push(chunk);
+    size += chunk.length;
+    if (size >= GATHER_BYTES || batch.length >= GATHER_CHUNKS) await drain();
   }
+  if (batch.length) await drain();
 }
 
 /** fsync of a folder, so the names created, renamed or removed in it survive a crash. */

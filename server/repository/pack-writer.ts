@@ -6,6 +6,7 @@
  * the packs this writer wrote; a crash before that leaves only packs no index names, which verify
  * reports and prune removes.
  */
+import { createHash } from "node:crypto";
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
 import type { StorageBackend } from "./backend.ts";
@@ -22,6 +23,10 @@ const gzipAsync = promisify(gzip);
  * memory.
  */
 export const DEFAULT_PACK_BYTES = 16 * 1024 * 1024;
+
+async function* fromChunks(chunks: Buffer[]): AsyncGenerator<Buffer> {
+  yield* chunks;
+}
 
 function isGzip(bytes: Buffer): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -174,10 +179,14 @@ export class PackWriter {
     this.current = PackWriter.empty();
     const previous = this.saving;
     this.saving = previous.then(async () => {
-      const bytes = Buffer.concat([...pack.chunks, encodePackTail(pack.blobs)]);
-      const id = sha256(bytes);
-      await this.backend.save(packName(id), bytes);
-      const info: PackInfo = { id, size: bytes.length, blobs: pack.blobs };
+      // The blobs are saved as the chunks they came in, never copied into one buffer: a 16 MiB
+      // copy per pack cost more than hashing it.
+      const chunks = [...pack.chunks, encodePackTail(pack.blobs)];
+      const hash = createHash("sha256");
+      for (const chunk of chunks) hash.update(chunk);
+      const id = hash.digest("hex");
+      await this.backend.save(packName(id), fromChunks(chunks));
+      const info: PackInfo = { id, size: pack.size + chunks.at(-1)!.length, blobs: pack.blobs };
       this.written.push(info);
       this.index.addPack(info);
       this.totals.packs++;
