@@ -69,6 +69,18 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
+export class ObjectRangeError extends Error {
+  readonly code = "object_range";
+  constructor(
+    readonly location: string,
+    readonly objectName: string,
+    readonly range: { offset: number; length: number },
+    readonly size: number,
+  ) {
+    super(`${objectName} in ${location} has ${size} bytes; ${range.length} bytes at offset ${range.offset} were asked for`);
+  }
+}
+
 /** A folder argument: "" (the root) or a valid name followed by `/`. */
 export function checkFolderName(folder: string): string {
   if (folder !== "" && (!folder.endsWith("/") || !isValidName(folder.slice(0, -1)))) throw new Error(`invalid object folder ${JSON.stringify(folder)}: a name ending with /, or "" for the root`);

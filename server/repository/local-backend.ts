@@ -30,7 +30,9 @@ import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { checkFolderName, checkObjectName, ObjectNotFoundError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
+import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
+
+export { ObjectRangeError };
 
 const execFileAsync = promisify(execFile);
 
@@ -38,17 +40,6 @@ const execFileAsync = promisify(execFile);
 export const TEMP_NAME = /\.tmp-[0-9a-f]{8}$/;
 
 /** Asked for bytes the object does not have: a range past its end, or a file cut short underneath. */
-export class ObjectRangeError extends Error {
-  readonly code = "object_range";
-  constructor(
-    readonly location: string,
-    readonly objectName: string,
-    readonly range: { offset: number; length: number },
-    readonly size: number,
-  ) {
-    super(`${objectName} in ${location} has ${size} bytes; ${range.length} bytes at offset ${range.offset} were asked for`);
-  }
-}
 
 /** An object's path passes through a symbolic link; the backend follows none, so nothing outside its root is reachable. */
 export class UnsafeObjectPathError extends Error {
