@@ -48,6 +48,8 @@ function ServerFactLines({ server, facts, error }: { server: ServerSummary; fact
           {facts.freeSpace.belowMinimum && " — below the minimum, backups will be refused"}
           <span className="text-slate-500"> · measured by the {facts.freeSpace.measuredBy}</span>
         </p>
+      ) : facts.objectStore ? (
+        <p className="text-slate-600">Backup target: object store {facts.objectStore} (no fixed free space to watch)</p>
       ) : (
         <p className="text-red-700">Backup target: {facts.freeSpaceError}</p>
       )}

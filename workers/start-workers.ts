@@ -10,7 +10,7 @@ import { KEPT_LOG_LINES, recordJobRun } from "../server/jobs/job-history.ts";
 import { Redis } from "ioredis";
 import { sweepStale, type SweepResult } from "../server/backup/sweep-stale.ts";
 import { jobDefinitions, retryOptions } from "../server/jobs/definitions.ts";
-import { measureFreeSpace } from "../server/backup/free-space.ts";
+import { isObjectStore, measureFreeSpace } from "../server/backup/free-space.ts";
 import { getServer } from "../server/directory/list-servers.ts";
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type TargetSpace } from "../server/jobs/heartbeat.ts";
 import { hasWorkLeft } from "../server/jobs/job-state.ts";
@@ -148,6 +148,7 @@ async function measureTargets(servers: string[]): Promise<Record<string, TargetS
   const targets: Record<string, TargetSpace> = {};
   for (const name of servers) {
     const server = await getServer(name);
+    if (isObjectStore(server.backupTarget)) continue; // no fixed free space to report
     const at = new Date().toISOString();
     targets[name] = await measureFreeSpace(server.backupTarget).then(
       (space) => ({ path: server.backupTarget, at, ...space }),

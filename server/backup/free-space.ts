@@ -19,8 +19,21 @@ export interface FreeSpace {
   freePercent: number;
 }
 
+/** An object store (an `s3://` target) has no fixed free space to watch. */
+export class NoFixedSpaceError extends Error {
+  readonly code = "no_fixed_space";
+  constructor(target: string) {
+    super(`${target.replace(/\?.*$/, "")} is an object store: it has no fixed free space to watch`);
+  }
+}
+
+export function isObjectStore(target: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//.test(target);
+}
+
 /** Free space of the filesystem holding `folder` (or, before it exists, its nearest existing parent). */
 export async function measureFreeSpace(folder: string): Promise<FreeSpace> {
+  if (isObjectStore(folder)) throw new NoFixedSpaceError(folder);
   let at = path.resolve(folder);
   for (;;) {
     const fs = await statfs(at).catch((error: NodeJS.ErrnoException) => {
@@ -33,7 +46,8 @@ export async function measureFreeSpace(folder: string): Promise<FreeSpace> {
 }
 
 /** Refuses, with the numbers, when the target has less free space than the server's minimum. */
-export async function checkFreeSpace(folder: string, minimum: { bytes: number; percent: number }): Promise<{ freeBytes: number; freePercent: number }> {
+export async function checkFreeSpace(folder: string, minimum: { bytes: number; percent: number }): Promise<{ freeBytes: number; freePercent: number } | null> {
+  if (isObjectStore(folder)) return null;
   await mkdir(folder, { recursive: true });
   const { freeBytes, freePercent } = await measureFreeSpace(folder);
   if (freeBytes < minimum.bytes || freePercent < minimum.percent) {

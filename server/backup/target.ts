@@ -33,6 +33,7 @@ import { parseSegmentName, type SegmentFile } from "../redo/segment-format.ts";
 import { ObjectNotFoundError, type StorageBackend } from "../repository/backend.ts";
 import { blobIo } from "../repository/blob-io.ts";
 import { LocalBackend } from "../repository/local-backend.ts";
+import { isS3Url, S3Backend } from "../repository/s3-backend.ts";
 import { PackFormatError } from "../repository/pack-format.ts";
 import type { PackWriter } from "../repository/pack-writer.ts";
 import { Repository } from "../repository/repository.ts";
@@ -89,12 +90,13 @@ function checkLabel(label: string): string {
 
 const sessionTargets = new Map<string, Promise<BackupTarget>>();
 /** One backend (its folder and handle caches) and one repository (its index) per target in a process. */
-const backends = new Map<string, LocalBackend>();
+const backends = new Map<string, StorageBackend & { close(): Promise<void> }>();
 const repositories = new Map<string, Promise<Repository>>();
 
-function backendFor(root: string): LocalBackend {
+/** A target is a folder, or an object store named by its URL (`s3://bucket/prefix?…`, s3-backend.ts). */
+function backendFor(root: string): StorageBackend & { close(): Promise<void> } {
   let backend = backends.get(root);
-  if (!backend) backends.set(root, (backend = new LocalBackend(root)));
+  if (!backend) backends.set(root, (backend = isS3Url(root) ? S3Backend.fromUrl(root) : new LocalBackend(root)));
   return backend;
 }
 

@@ -7,7 +7,7 @@
  * fact is gathered on its own with a short timeout, so a server whose mailstore, target or Redis
  * is down gets an error for that fact and the rest of the answer stands.
  */
-import { measureFreeSpace, type FreeSpace } from "../backup/free-space.ts";
+import { isObjectStore, measureFreeSpace, type FreeSpace } from "../backup/free-space.ts";
 import { listServers } from "../directory/list-servers.ts";
 import { config } from "../config.ts";
 import { liveWorkers, newestTargetSpace } from "../jobs/heartbeat.ts";
@@ -22,6 +22,8 @@ export interface ServerFacts {
   server: string;
   freeSpace: (FreeSpace & { minimumBytes: number; minimumPercent: number; belowMinimum: boolean; measuredBy: string; measuredAt: string }) | null;
   freeSpaceError: string | null;
+  /** An object store (an s3:// target, its URL without settings): it has no free space to watch, so both fields above are null. */
+  objectStore: string | null;
   /** The redo log and archive: lagSeconds is the age of the oldest record not yet archived. */
   redo: StoreStatus["redo"] | null;
   redoError: string | null;
@@ -58,6 +60,7 @@ export async function dashboardFacts(): Promise<DashboardFacts> {
     servers.map(async (s): Promise<ServerFacts> => {
       const [space, redo, jobs] = await Promise.all([
         settle("backup target", async () => {
+          if (isObjectStore(s.backupTarget)) return null;
           // Redis down: no beats to read, so the console measures (the jobs fact reports Redis).
           const beats = await readyStatusClient().then(
             async (redis) => (await liveWorkers(redis, config().MAILVAULT_QUEUE_PREFIX, [s.name])).get(s.name) ?? [],
@@ -77,7 +80,8 @@ export async function dashboardFacts(): Promise<DashboardFacts> {
           return { active: counts.active ?? 0, waiting: counts.waiting ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 };
         }),
       ]);
-      return { server: s.name, freeSpace: space.value, freeSpaceError: space.error, redo: redo.value, redoError: redo.error, jobs: jobs.value, jobsError: jobs.error };
+      const objectStore = isObjectStore(s.backupTarget) ? s.backupTarget.replace(/\?.*$/, "") : null;
+      return { server: s.name, freeSpace: space.value, freeSpaceError: objectStore ? null : space.error, objectStore, redo: redo.value, redoError: redo.error, jobs: jobs.value, jobsError: jobs.error };
     }),
   );
   return { generatedAt: new Date().toISOString(), servers: facts };

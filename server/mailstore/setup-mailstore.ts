@@ -6,6 +6,7 @@ import { ensureMailstore } from "./schema.ts";
 export async function setUpServerStore(serverName: string): Promise<{ groups: number; created: boolean }> {
   const server = await getServer(serverName);
   const result = await ensureMailstore({ server: server.name, database: server.mailstoreDatabase, groups: server.settings.mailboxGroups });
-  for (const dir of [server.blobVolumePath, server.redoArchivePath, server.backupTarget]) await mkdir(dir, { recursive: true });
+  // An object-store target (s3://…) has no folder to make.
+  for (const dir of [server.blobVolumePath, server.redoArchivePath, server.backupTarget]) if (!dir.includes("://")) await mkdir(dir, { recursive: true });
   return result;
 }
