@@ -69,6 +69,7 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
+/** Asked for bytes the object does not have: a range past its end, or a file cut short underneath. */
 export class ObjectRangeError extends Error {
   readonly code = "object_range";
   constructor(

@@ -39,8 +39,6 @@ const execFileAsync = promisify(execFile);
 /** How a temp file is named while `save` writes it: `<name>.tmp-<8 hex>` (as BackupTarget's). */
 export const TEMP_NAME = /\.tmp-[0-9a-f]{8}$/;
 
-/** Asked for bytes the object does not have: a range past its end, or a file cut short underneath. */
-
 /** An object's path passes through a symbolic link; the backend follows none, so nothing outside its root is reachable. */
 export class UnsafeObjectPathError extends Error {
   readonly code = "object_path_unsafe";

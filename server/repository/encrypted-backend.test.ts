@@ -1,0 +1,83 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describeBackendConformance } from "./backend-conformance.ts";
+import { EncryptedBackend, ObjectAuthenticationError, plainSize, sealedSize, SEGMENT_BYTES } from "./encrypted-backend.ts";
+import { LocalBackend } from "./local-backend.ts";
+
+describeBackendConformance("encrypted, over a local folder", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mailvault-encrypted-"));
+  const inner = new LocalBackend(path.join(dir, "target"));
+  return {
+    backend: new EncryptedBackend(inner, randomBytes(32)),
+    cleanup: async () => {
+      await inner.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("EncryptedBackend", () => {
+  let dir: string;
+  let inner: LocalBackend;
+  let key: Buffer;
+  let backend: EncryptedBackend;
+  const stored = (name: string) => path.join(dir, "target", ...name.split("/"));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "mailvault-encrypted-"));
+    inner = new LocalBackend(path.join(dir, "target"));
+    key = randomBytes(32);
+    backend = new EncryptedBackend(inner, key);
+  });
+  afterEach(async () => {
+    await inner.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("maps every plaintext size to its stored size and back", () => {
+    for (const n of [0, 1, SEGMENT_BYTES - 1, SEGMENT_BYTES, SEGMENT_BYTES + 1, 3 * SEGMENT_BYTES, 5_000_000]) expect(plainSize(sealedSize(n)), String(n)).toBe(n);
+    expect(plainSize(10)).toBeNull();
+  });
+
+  it("stores no plaintext: a message's words are not in the stored object", async () => {
+    const mail = Buffer.from("Subject: Quarterly report\r\n\r\nThe merger closes on Friday.\r\n".repeat(2000));
+    await backend.save("packs/ab/one", mail);
+    const raw = await readFile(stored("packs/ab/one"));
+    expect(raw.length).toBe(sealedSize(mail.length));
+    expect(raw.includes(Buffer.from("merger"))).toBe(false);
+    expect((await backend.read("packs/ab/one")).equals(mail)).toBe(true);
+  });
+
+  it("refuses a flipped byte, a cut at a segment boundary, a swapped name and another key, whole and in ranges", async () => {
+    const bytes = randomBytes(3 * SEGMENT_BYTES + 100);
+    await backend.save("packs/ab/x", bytes);
+    await backend.save("packs/ab/y", bytes);
+    const raw = await readFile(stored("packs/ab/x"));
+
+    const flipped = Buffer.from(raw);
+    flipped[raw.length - 50]! ^= 1;
+    await writeFile(stored("packs/ab/x"), flipped);
+    await expect(backend.read("packs/ab/x")).rejects.toBeInstanceOf(ObjectAuthenticationError);
+    await expect(new EncryptedBackend(inner, key).read("packs/ab/x", { offset: bytes.length - 10, length: 10 })).rejects.toThrow(/fails authentication \(segment 3\)/);
+    // The segments before the damage still read.
+    expect((await new EncryptedBackend(inner, key).read("packs/ab/x", { offset: 0, length: 100 })).equals(bytes.subarray(0, 100))).toBe(true);
+
+    // Cut after its second segment: the second is not marked last, so the cut shows.
+    await writeFile(stored("packs/ab/x"), raw.subarray(0, 40 + 2 * (SEGMENT_BYTES + 16)));
+    await expect(new EncryptedBackend(inner, key).read("packs/ab/x")).rejects.toBeInstanceOf(ObjectAuthenticationError);
+
+    // The same bytes under another name: the name is bound in.
+    await writeFile(stored("packs/ab/x"), await readFile(stored("packs/ab/y")));
+    await expect(new EncryptedBackend(inner, key).read("packs/ab/x")).rejects.toThrow(/fails authentication/);
+    await expect(new EncryptedBackend(inner, randomBytes(32)).read("packs/ab/y")).rejects.toThrow(/not written with this repository's key/);
+  });
+
+  it("leaves key objects as they are", async () => {
+    await backend.save("keys/k1", Buffer.from('{"kdf":"scrypt"}'));
+    expect(await readFile(stored("keys/k1"), "utf8")).toBe('{"kdf":"scrypt"}');
+    expect(await backend.stat("keys/k1")).toEqual({ name: "keys/k1", size: 16 });
+  });
+});
