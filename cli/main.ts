@@ -26,6 +26,7 @@ import { registerVerify } from "./commands/verify.ts";
 import { registerHealth } from "./commands/health.ts";
 import { registerRedoarchive } from "./commands/redoarchive.ts";
 import { registerRedodump } from "./commands/redodump.ts";
+import { registerRepo } from "./commands/repo.ts";
 import { registerSchedulebackup } from "./commands/schedulebackup.ts";
 import { registerServers } from "./commands/servers.ts";
 import { registerUsers } from "./commands/users.ts";
@@ -55,6 +56,7 @@ registerRedodump(program);
 registerRedoarchive(program);
 registerSchedulebackup(program);
 registerUsers(program);
+registerRepo(program);
 
 /**
  * The audit name of a command that changes something; read-only commands (and --plan runs) are
@@ -75,6 +77,9 @@ function auditedAs(command: Command): string | undefined {
     case "redoarchive": return "redo.archive";
     case "schedulebackup": return o.query ? undefined : "schedules.update";
     case "users.add": return "user.create";
+    case "repo.init": return "target.encrypt";
+    case "key.add": return "target.key.add";
+    case "key.remove": return "target.key.remove";
     case "users.passwd": case "users.disable": case "users.enable": return "user.update";
     default: return undefined;
   }

@@ -32,8 +32,7 @@ import type { BlobStore } from "../mailstore/blob-store.ts";
 import { parseSegmentName, type SegmentFile } from "../redo/segment-format.ts";
 import { ObjectNotFoundError, type StorageBackend } from "../repository/backend.ts";
 import { blobIo } from "../repository/blob-io.ts";
-import { LocalBackend } from "../repository/local-backend.ts";
-import { isS3Url, S3Backend } from "../repository/s3-backend.ts";
+import { TargetBackend } from "../repository/open-backend.ts";
 import { PackFormatError } from "../repository/pack-format.ts";
 import type { PackWriter } from "../repository/pack-writer.ts";
 import { Repository } from "../repository/repository.ts";
@@ -90,13 +89,16 @@ function checkLabel(label: string): string {
 
 const sessionTargets = new Map<string, Promise<BackupTarget>>();
 /** One backend (its folder and handle caches) and one repository (its index) per target in a process. */
-const backends = new Map<string, StorageBackend & { close(): Promise<void> }>();
+const backends = new Map<string, TargetBackend>();
 const repositories = new Map<string, Promise<Repository>>();
 
-/** A target is a folder, or an object store named by its URL (`s3://bucket/prefix?…`, s3-backend.ts). */
-function backendFor(root: string): StorageBackend & { close(): Promise<void> } {
+/**
+ * A target is a folder, or an object store named by its URL (`s3://bucket/prefix?…`,
+ * s3-backend.ts); either may be encrypted (open-backend.ts).
+ */
+export function backendFor(root: string): TargetBackend {
   let backend = backends.get(root);
-  if (!backend) backends.set(root, (backend = isS3Url(root) ? S3Backend.fromUrl(root) : new LocalBackend(root)));
+  if (!backend) backends.set(root, (backend = new TargetBackend(root)));
   return backend;
 }
 
@@ -109,7 +111,7 @@ export async function closeRepositories(): Promise<void> {
 }
 
 export class BackupTarget {
-  readonly backend: StorageBackend;
+  readonly backend: TargetBackend;
 
   constructor(
     readonly root: string,

@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { backendFor } from "../../server/backup/target.ts";
+import { getServer } from "../../server/directory/list-servers.ts";
+import { InvalidInputError } from "../../server/errors.ts";
+import { addKey, configuredPassphrase, initEncryption, listKeys, removeKey } from "../../server/repository/repository-keys.ts";
+import { printJson, table } from "../output.ts";
+
+/** The passphrase to add: MAILVAULT_NEW_TARGET_PASSPHRASE, or the file given. */
+function newPassphrase(file: string | undefined): string {
+  if (file) return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  const value = process.env.MAILVAULT_NEW_TARGET_PASSPHRASE;
+  if (!value) throw new InvalidInputError("give the new passphrase in MAILVAULT_NEW_TARGET_PASSPHRASE or with --new-passphrase-file <file>");
+  return value;
+}
+
+async function targetOf(serverName: string) {
+  const server = await getServer(serverName);
+  return backendFor(server.backupTarget);
+}
+
+export function registerRepo(program: Command): void {
+  const repo = program.command("repo").description("a server's backup target: encryption and its passphrases");
+  repo
+    .command("init")
+    .description("set up an empty target before its first backup; --encrypt seals everything with the passphrase in MAILVAULT_TARGET_PASSPHRASE")
+    .requiredOption("-s, --server <name>", "mailbox server")
+    .option("--encrypt", "encrypt the target (fixed once chosen)")
+    .action(async (opts: { server: string; encrypt?: boolean }) => {
+      if (!opts.encrypt) throw new InvalidInputError("a target is set up unencrypted by its first backup: repo init is for --encrypt");
+      const target = await targetOf(opts.server);
+      const passphrase = configuredPassphrase();
+      if (!passphrase) throw new InvalidInputError("set MAILVAULT_TARGET_PASSPHRASE (or MAILVAULT_TARGET_PASSPHRASE_FILE) to the passphrase to encrypt with");
+      const id = await initEncryption(target.raw, passphrase);
+      target.reset();
+      console.log(`${target.location}: encrypted (AES-256-GCM), key ${id}; keep the passphrase: without it the backups cannot be read`);
+    });
+  const key = repo.command("key").description("the passphrases that open an encrypted target");
+  key
+    .command("list")
+    .requiredOption("-s, --server <name>", "mailbox server")
+    .option("--json", "print JSON")
+    .action(async (opts: { server: string; json?: boolean }) => {
+      const keys = await listKeys((await targetOf(opts.server)).raw);
+      if (opts.json) return printJson(keys);
+      if (!keys.length) return console.log("the target is not encrypted");
+      console.log(table(["ID", "CREATED", "HOST"], keys.map((k) => [k.id, k.created, k.host])));
+    });
+  key
+    .command("add")
+    .description("add a passphrase (MAILVAULT_NEW_TARGET_PASSPHRASE); the current one (MAILVAULT_TARGET_PASSPHRASE) must open the target")
+    .requiredOption("-s, --server <name>", "mailbox server")
+    .option("--new-passphrase-file <file>", "read the new passphrase from this file")
+    .action(async (opts: { server: string; newPassphraseFile?: string }) => {
+      const target = await targetOf(opts.server);
+      const id = await addKey(target.raw, configuredPassphrase(), newPassphrase(opts.newPassphraseFile));
+      console.log(`added key ${id}`);
+    });
+  key
+    .command("remove")
+    .description("remove a passphrase's key; the last one stays")
+    .requiredOption("-s, --server <name>", "mailbox server")
+    .argument("<id>", "the key's id (repo key list)")
+    .action(async (id: string, opts: { server: string }) => {
+      await removeKey((await targetOf(opts.server)).raw, configuredPassphrase(), id);
+      console.log(`removed key ${id}`);
+    });
+}

@@ -1,0 +1,87 @@
+/**
+ * The backend of a target named by a folder or a URL, opened as the target says: a target that
+ * has keys (repository-keys.ts) is read and written through the encrypted backend, with the key
+ * this process's passphrase opens; any other, as it is. The check (one listing of `keys/`) and
+ * the unlocking (one scrypt) are done on first use, once per target and process.
+ */
+import type { ObjectInfo, SaveOptions, StorageBackend } from "./backend.ts";
+import { EncryptedBackend } from "./encrypted-backend.ts";
+import { LocalBackend } from "./local-backend.ts";
+import { configuredPassphrase, isEncrypted, unlock } from "./repository-keys.ts";
+import { isS3Url, S3Backend } from "./s3-backend.ts";
+
+export interface ClosableBackend extends StorageBackend {
+  close(): Promise<void>;
+}
+
+export class TargetBackend implements ClosableBackend {
+  readonly location: string;
+  readonly raw: ClosableBackend;
+  private opened: Promise<StorageBackend> | null = null;
+
+  constructor(root: string) {
+    this.raw = isS3Url(root) ? S3Backend.fromUrl(root) : new LocalBackend(root);
+    this.location = this.raw.location;
+  }
+
+  /** The backend objects go through: encrypted when the target has keys. A wrong passphrase is retried on the next use. */
+  private ready(): Promise<StorageBackend> {
+    this.opened ??= (async () => {
+      if (!(await isEncrypted(this.raw))) return this.raw;
+      const { key } = await unlock(this.raw, configuredPassphrase());
+      return new EncryptedBackend(this.raw, key);
+    })();
+    this.opened.catch(() => (this.opened = null));
+    return this.opened;
+  }
+
+  /** Whether the target's objects are sealed (it has keys). */
+  async encrypted(): Promise<boolean> {
+    return (await this.ready()) instanceof EncryptedBackend;
+  }
+
+  /** Forgets what was learned of the target (after `repo init`, or keys changed). */
+  reset(): void {
+    this.opened = null;
+  }
+
+  async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options?: SaveOptions): Promise<void> {
+    return (await this.ready()).save(name, data, options);
+  }
+
+  async flush(): Promise<void> {
+    return (await this.ready()).flush();
+  }
+
+  async read(name: string, range?: { offset: number; length: number }): Promise<Buffer> {
+    return (await this.ready()).read(name, range);
+  }
+
+  async stat(name: string): Promise<ObjectInfo | null> {
+    return (await this.ready()).stat(name);
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    yield* (await this.ready()).list(prefix);
+  }
+
+  async listFolders(folder: string): Promise<string[]> {
+    return (await this.ready()).listFolders(folder);
+  }
+
+  async remove(name: string): Promise<void> {
+    return (await this.ready()).remove(name);
+  }
+
+  async removeAll(folder: string): Promise<number> {
+    return (await this.ready()).removeAll(folder);
+  }
+
+  async removeStaleTemps(olderThanMs: number, folder?: string): Promise<string[]> {
+    return (await this.ready()).removeStaleTemps?.(olderThanMs, folder) ?? [];
+  }
+
+  close(): Promise<void> {
+    return this.raw.close();
+  }
+}
