@@ -17,8 +17,12 @@ beforeAll(async () => {
 afterAll(() => env?.cleanup());
 
 async function mailvault(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return mailvaultWith({}, ...args);
+}
+
+async function mailvaultWith(extra: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)("./bin/mailvault", args, { env: process.env });
+    const { stdout, stderr } = await promisify(execFile)("./bin/mailvault", args, { env: { ...process.env, ...extra } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -69,6 +73,45 @@ describe("mailvault CLI", () => {
       [actor, "user.update", "ok"],
     ]);
     expect(JSON.stringify(entries.map((e) => [e.params, e.message]))).not.toMatch(/password: /);
+  });
+
+  it("encrypts an empty target once, manages its passphrases, and refuses mistakes in one line", { timeout: 400_000 }, async () => {
+    const pass = { MAILVAULT_TARGET_PASSPHRASE: "correct horse battery staple" };
+    const line = async (extra: Record<string, string>, ...args: string[]) => {
+      const r = await mailvaultWith(extra, ...args);
+      return [r.code, r.stderr.trim()];
+    };
+    expect(await line(pass, "repo", "init", "-s", "mail2")).toEqual([1, "mailvault: a target is set up unencrypted by its first backup: repo init is for --encrypt"]);
+    expect(await line({ MAILVAULT_TARGET_PASSPHRASE: "short" }, "repo", "init", "-s", "mail2", "--encrypt")).toEqual([1, "mailvault: a target passphrase has at least 12 characters"]);
+    const init = await mailvaultWith(pass, "repo", "init", "-s", "mail2", "--encrypt");
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/: encrypted \(AES-256-GCM\), key [0-9a-f]{16}/);
+    expect(await line(pass, "repo", "init", "-s", "mail2", "--encrypt")).toEqual([1, expect.stringMatching(/^mailvault: .* already holds keys\/[0-9a-f]{16}: encryption is chosen when a target is created, before its first backup$/)]);
+    expect(await line(pass, "repo", "key", "add", "-s", "mail2")).toEqual([1, "mailvault: give the new passphrase in MAILVAULT_NEW_TARGET_PASSPHRASE or with --new-passphrase-file <file>"]);
+    expect(await line({ MAILVAULT_TARGET_PASSPHRASE: "not the right passphrase", MAILVAULT_NEW_TARGET_PASSPHRASE: "a second good passphrase" }, "repo", "key", "add", "-s", "mail2")).toEqual([
+      1,
+      expect.stringMatching(/^mailvault: wrong passphrase: no key of .* opens with the one in MAILVAULT_TARGET_PASSPHRASE$/),
+    ]);
+    expect((await mailvaultWith({ ...pass, MAILVAULT_NEW_TARGET_PASSPHRASE: "a second good passphrase" }, "repo", "key", "add", "-s", "mail2")).code).toBe(0);
+    const keys = JSON.parse((await mailvault("repo", "key", "list", "-s", "mail2", "--json")).stdout) as { id: string }[];
+    expect(keys).toHaveLength(2);
+    expect((await mailvaultWith(pass, "repo", "key", "remove", "-s", "mail2", keys[1]!.id)).code).toBe(0);
+    expect(await line(pass, "repo", "key", "remove", "-s", "mail2", keys[0]!.id)).toEqual([1, expect.stringMatching(/is the last key of .*: add another passphrase first/)]);
+
+    const { prisma } = await import("../server/db/console-db.ts");
+    const entries = await prisma().auditEntry.findMany({ where: { action: { startsWith: "target." } }, orderBy: { id: "asc" } });
+    expect(entries.map((e) => [e.action, e.outcome])).toEqual([
+      ["target.encrypt", "refused"],
+      ["target.encrypt", "refused"],
+      ["target.encrypt", "ok"],
+      ["target.encrypt", "refused"],
+      ["target.key.add", "refused"],
+      ["target.key.add", "refused"],
+      ["target.key.add", "ok"],
+      ["target.key.remove", "ok"],
+      ["target.key.remove", "refused"],
+    ]);
+    expect(JSON.stringify(entries.map((e) => e.params))).not.toMatch(/horse|second good/);
   });
 
   it("exits 3 from health when no worker runs", async () => {
