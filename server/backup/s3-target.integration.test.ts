@@ -20,7 +20,8 @@ import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
-import { runBackup, runRestore } from "../testing/wait-for-runs.ts";
+import { restoresSettled, runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
+import { submitBackup } from "./submit-backup.ts";
 import { BackupTarget, closeRepositories } from "./target.ts";
 import { verifyRepository, verifySession } from "./verify-session.ts";
 
@@ -98,6 +99,25 @@ describe("an S3 backup target", () => {
     expect(await exportMailbox(store, { accountId: copy.id })).toEqual(before);
     for (const digest of digests) expect(createHash("sha256").update(await readFile(store.blobs.path(digest))).digest("hex")).toBe(digest);
     expect(restored.plan.accounts[0]!.snapshot?.session).toBe(full);
+  });
+
+  it("leaves nothing published when the store goes away mid-session, and the next session succeeds", async () => {
+    await restoresSettled(); // the restore above queued a full of its copy
+    await generateTraffic(store, { ops: 60, seed: 13, renames: false, concurrency: 2 });
+    // Cut the network the moment the session stores its first account's files.
+    const stopped = s3.stopOnPut((key) => key.startsWith("mail1/sessions/full-") && key.includes("/accounts/"));
+    const submitted = await submitBackup({ server: "mail1", type: "full", accounts: "all", requestedBy: "test" });
+    await stopped;
+    const ended = await waitFor(async () => {
+      const s = await prisma().backupSession.findFirstOrThrow({ where: { label: submitted.label } });
+      return !["queued", "running"].includes(s.status) && s;
+    }, `${submitted.label} to end`, 180_000);
+    expect(["failed", "interrupted"]).toContain(ended.status);
+    expect(ended.error).toMatch(/ECONNREFUSED|socket hang up|ECONNRESET|connect/i);
+    await s3.restart();
+    expect(await target.sessions()).not.toContainEqual(expect.objectContaining({ label: submitted.label, published: true }));
+    const next = await runBackup("mail1", "full");
+    expect(await verifySession(target, next.label)).toMatchObject({ ok: true, problems: [] });
   });
 
   it("names a pack whose bytes were flipped on the bucket, and the blobs it touches", async () => {

@@ -64,6 +64,14 @@ export interface S3TestServer {
   directory: string;
   /** Where s3rver keeps the bytes of an object. */
   objectPath(bucket: string, key: string): string;
+  /**
+   * Stops the server, as a network failure would, the moment an object whose key matches is
+   * being stored: that request and every open connection are cut, and later ones are refused.
+   * Resolves once it has stopped.
+   */
+  stopOnPut(match: (key: string) => boolean): Promise<void>;
+  /** Starts it again on the same port and folder, with everything it held. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,6 +87,8 @@ export async function startS3Server(options: { buckets: string[]; port?: number 
     getObject(bucket: string, key: string, options?: Range): Promise<StoredRead | null>;
     listObjects(bucket: string, options: ListOptions): Promise<Listing>;
   };
+  let onPut: ((key: string) => boolean) | null = null;
+  let halted: () => void = () => {};
   class AtomicStore extends FilesystemStore {
     /** s3rver reads `bytes=N-0` as "to the end" (0 is falsy there); S3 gives the one byte. */
     override async getObject(this: FilesystemStoreLike & { getObjectAsStored(b: string, k: string, o?: Range): Promise<StoredRead | null> }, bucket: string, key: string, options?: Range): Promise<StoredRead | null> {
@@ -113,6 +123,11 @@ export async function startS3Server(options: { buckets: string[]; port?: number 
     }
 
     async putObject(this: FilesystemStoreLike, object: StoredObject): Promise<{ size: number; md5: string }> {
+      if (onPut?.(object.key)) {
+        onPut = null;
+        halt();
+        throw new Error("the server stopped");
+      }
       const file = this.getResourcePath(object.bucket, object.key, "object");
       await mkdir(path.dirname(file), { recursive: true });
       const temp = `${file}.tmp-${randomBytes(6).toString("hex")}`;
@@ -142,11 +157,21 @@ export async function startS3Server(options: { buckets: string[]; port?: number 
     }
   }
   const directory = await mkdtemp(path.join(os.tmpdir(), "mailvault-s3-"));
-  const server = new S3rver({ port: options.port ?? 0, address: "127.0.0.1", directory, silent: true, configureBuckets: options.buckets.map((name) => ({ name })) });
   const store = new AtomicStore(directory);
-  server.store = store;
-  server.context.store = store;
-  const { port } = (await server.run()) as { port: number };
+  const serve = async (port: number) => {
+    const server = new S3rver({ port, address: "127.0.0.1", directory, silent: true, configureBuckets: options.buckets.map((name) => ({ name })) });
+    server.store = store;
+    server.context.store = store;
+    const address = (await server.run()) as { port: number };
+    return { server, port: address.port };
+  };
+  let running = await serve(options.port ?? 0);
+  const { port } = running;
+  const halt = () => {
+    const http = running.server.httpServer as import("node:http").Server;
+    http.close(() => halted());
+    http.closeAllConnections();
+  };
   const endpoint = `http://127.0.0.1:${port}`;
   useTestCredentials();
   return {
@@ -154,8 +179,16 @@ export async function startS3Server(options: { buckets: string[]; port?: number 
     directory,
     url: (bucket, prefix = "") => `s3://${bucket}${prefix ? `/${prefix}` : ""}?${new URLSearchParams({ endpoint, pathStyle: "1" })}`,
     objectPath: (bucket, key) => (store as unknown as FilesystemStoreLike).getResourcePath(bucket, key, "object"),
+    stopOnPut: (match) =>
+      new Promise<void>((resolve) => {
+        halted = resolve;
+        onPut = match;
+      }),
+    restart: async () => {
+      running = await serve(port);
+    },
     stop: async () => {
-      await server.close();
+      await running.server.close().catch(() => undefined);
       await rm(directory, { recursive: true, force: true });
     },
   };
