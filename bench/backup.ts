@@ -10,7 +10,9 @@
  *      uncompressed one; then a second full of unchanged data, against that first full;
  *   3. on a second server with many small accounts: incrementals after changing few accounts
  *      and ten times as many, showing that an incremental's time follows what changed.
- * It ends with the table of the ratios issue 11 tracks. `--scale` multiplies `--messages`, so the
+ *   4. (issue 13) the compressed full again into an S3 bucket (s3rver started on 127.0.0.1) and
+ *      into an encrypted folder, each against the compressed full into a folder.
+ * It ends with the table of the ratios issues 11 and 13 track. `--scale` multiplies `--messages`, so the
  * same command at --scale 1 and 4 shows how the cost grows with the blob count.
  *
  * Each full starts from a folder no worker has seen, and the bench waits until the server's
@@ -25,7 +27,7 @@ import { pipeline } from "node:stream/promises";
 import { Command } from "commander";
 import { to as copyTo } from "pg-copy-streams";
 import { startWorkers } from "../workers/start-workers.ts";
-import { closeRepositories } from "../server/backup/target.ts";
+import { backendFor, closeRepositories } from "../server/backup/target.ts";
 import { prisma } from "../server/db/console-db.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
 import { generateTraffic } from "../server/demo/generate-traffic.ts";
@@ -34,6 +36,8 @@ import { getServer } from "../server/directory/list-servers.ts";
 import { ensureMailboxes } from "../server/mailstore/account-operations.ts";
 import { openMailstore } from "../server/mailstore/mailstore.ts";
 import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
+import { initEncryption } from "../server/repository/repository-keys.ts";
+import { startS3Server } from "../server/testing/s3-server.ts";
 import { runBench, secondsSince, type BenchEnv } from "./bench-env.ts";
 import { prepareManyAccounts } from "./many-accounts.ts";
 import { queueIdle, timedBackup } from "./timed-jobs.ts";
@@ -69,6 +73,18 @@ await runBench("backup", async (env) => {
   console.log(`second full, unchanged: ${second.seconds.toFixed(2)} s, ${second.session.blobsNew} new blobs`);
   await queueIdle("mail1");
 
+  // Issue 13: the same compressed full into an S3 bucket (s3rver on 127.0.0.1, over HTTP through
+  // the AWS SDK), and into an encrypted folder.
+  const s3 = await startS3Server({ buckets: ["bench"] });
+  env.defer(() => s3.stop());
+  const inS3 = await fullIntoEmptyTarget(env, "s3", true, s3.url("bench", `mail1-${Date.now()}`));
+  console.log(`full backup into S3 (s3rver): ${inS3.seconds.toFixed(2)} s`);
+  process.env.MAILVAULT_TARGET_PASSPHRASE ??= "bench passphrase, not a secret";
+  const encryptedFolder = path.join(env.dataDir, "servers", "mail1", "backups-encrypted");
+  const encrypted = await fullIntoEmptyTarget(env, "encrypted", true, encryptedFolder, () => initEncryption(backendFor(encryptedFolder).raw, process.env.MAILVAULT_TARGET_PASSPHRASE!));
+  console.log(`full backup into an encrypted folder: ${encrypted.seconds.toFixed(2)} s`);
+  await queueIdle("mail1");
+
   const measures: Measure[] = [
     { measure: "full backup / (tar -cf blobs + COPY TO rows)", kind: "ratio", measured: raw.seconds, baseline, mustReach: 1.5 },
     { measure: "second full of unchanged data / first full", kind: "ratio", measured: second.seconds, baseline: first.seconds, mustReach: 0.1 },
@@ -83,6 +99,8 @@ await runBench("backup", async (env) => {
     );
   }
   measures.push({ measure: "compressed full / uncompressed full, time", kind: "ratio", measured: first.seconds, baseline: raw.seconds, mustReach: 1.3 });
+  measures.push({ measure: "full into S3 (s3rver) / full into a folder", kind: "ratio", measured: inS3.seconds, baseline: first.seconds, mustReach: 2 });
+  measures.push({ measure: "encrypted full / compressed full, folder", kind: "ratio", measured: encrypted.seconds, baseline: first.seconds, mustReach: 1.2 });
   printRatioTable(
     `issue 11, bench:backup --scale ${opts.scale}: ${mail1.messages} messages, ${mail1.blobs} distinct blobs, ${mib(mail1.volumeBytes)} MiB of blobs`,
     measures,
@@ -139,15 +157,17 @@ async function physicalBaseline(env: BenchEnv, mail1: Awaited<ReturnType<typeof 
  * A full of mail1 into a target folder of its own, with compression on or off. The previous
  * target is removed only once no job of the server is left (see the file's opening comment).
  */
-async function fullIntoEmptyTarget(env: BenchEnv, name: string, compress: boolean) {
+async function fullIntoEmptyTarget(env: BenchEnv, name: string, compress: boolean, target = path.join(env.dataDir, "servers", "mail1", `backups-${name}`), prepare?: () => Promise<unknown>) {
   await queueIdle("mail1");
   const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
   await prisma().backupSession.deleteMany({ where: { serverId: server.id } });
-  await rm(server.backupTarget, { recursive: true, force: true });
+  if (!server.backupTarget.includes("://")) await rm(server.backupTarget, { recursive: true, force: true });
   await closeRepositories(); // what this process knew of the removed target, and its open packs
+  await prepare?.();
+  await closeRepositories();
   await prisma().server.update({
     where: { id: server.id },
-    data: { backupTarget: path.join(env.dataDir, "servers", "mail1", `backups-${name}`), settings: { ...(server.settings as object), backupCompression: compress } },
+    data: { backupTarget: target, settings: { ...(server.settings as object), backupCompression: compress } },
   });
   return timedBackup("mail1", "full");
 }
