@@ -5,6 +5,14 @@
  * delivered, 550 unknown, 552 over quota, 452 store unavailable, and a generic 451 for anything
  * else, whose detail only the log sees. Delivery itself is the domain's `deliverMessage`, the
  * same operation the API and the traffic generator use.
+ *
+ * RFC 2033 wants one reply after DATA for every RCPT that was accepted. smtp-server keeps one
+ * envelope entry per distinct address, so a repeated RCPT (or the same address in another case)
+ * would get no reply of its own and the client would wait, give up and send the mail again. The
+ * accepted RCPTs are therefore counted here, the message is delivered once per mailbox, and each
+ * RCPT gets its mailbox's answer. A message over the size limit (announced with SIZE in the LHLO
+ * reply) is not kept in memory: once the limit is passed the rest is read and dropped, and every
+ * RCPT gets 552.
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import type { MailvaultError } from "../server/errors.ts";
@@ -42,10 +50,16 @@ function deliveryError(recipients: string[], error: unknown): Error {
   return new Error(`LMTP delivery to ${recipients.join(", ")} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
 }
 
-async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
+/** The message, or null once it passes `limit` bytes (the rest is read and dropped). */
+async function readWithin(stream: SMTPServerDataStream, limit: number): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size <= limit) chunks.push(chunk as Buffer);
+    else chunks.length = 0;
+  }
+  return size <= limit && !stream.sizeExceeded ? Buffer.concat(chunks) : null;
 }
 
 export interface LmtpListener {
@@ -53,44 +67,61 @@ export interface LmtpListener {
   close(): Promise<void>;
 }
 
-export async function startLmtpListener(options: { store: Mailstore; port: number; host?: string; onError?: (error: Error) => void }): Promise<LmtpListener> {
+export async function startLmtpListener(options: {
+  store: Mailstore;
+  port: number;
+  host?: string;
+  onError?: (error: Error) => void;
+  /** The largest message accepted, in bytes (MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: number;
+}): Promise<LmtpListener> {
   const { store } = options;
+  const limit = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+  /** The RCPTs accepted in each transaction, repeats included, in order (keyed by its envelope). */
+  const accepted = new WeakMap<object, string[]>();
   const server = new SMTPServer({
     lmtp: true,
     name: `${store.server}.lmtp`,
     banner: "Mailvault LMTP",
     authOptional: true,
     disabledCommands: ["AUTH", "STARTTLS"],
-    size: MAX_MESSAGE_BYTES,
-    rejectOversized: true,
+    size: limit,
+    // Oversized messages are answered here, once per accepted RCPT (smtp-server would answer once per distinct address).
+    rejectOversized: false,
     logger: false,
-    onRcptTo(address, _session, callback) {
+    onRcptTo(address, session, callback) {
       store.pool
         .query("SELECT 1 FROM mailstore.mailbox WHERE email = $1", [address.address.toLowerCase()])
-        .then(({ rowCount }) => callback(rowCount ? undefined : reply(550, `5.1.1 <${address.address}>: no such mailbox here`)))
+        .then(({ rowCount }) => {
+          if (!rowCount) return callback(reply(550, `5.1.1 <${address.address}>: no such mailbox here`));
+          const list = accepted.get(session.envelope) ?? [];
+          list.push(address.address.toLowerCase());
+          accepted.set(session.envelope, list);
+          callback();
+        })
         .catch((error: Error) => {
           options.onError?.(deliveryError([address.address], error));
           callback(reply(452, "4.3.0 mail store unavailable, try again later"));
         });
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
-      const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
-      readAll(stream)
+      const rcpts = accepted.get(session.envelope) ?? session.envelope.rcptTo.map((r) => r.address.toLowerCase());
+      const recipients = [...new Set(rcpts)];
+      const everyone = (answer: ReplyError) => callback(null, rcpts.map(() => answer));
+      readWithin(stream, limit)
         .then(async (bytes) => {
-          if (stream.sizeExceeded) return callback(reply(552, "5.3.4 message too big"));
+          if (!bytes) return everyone(reply(552, `5.3.4 message exceeds the fixed maximum size of ${limit} bytes`));
           const result = await deliverMessage(store, { recipients, bytes });
           const delivered = new Set(result.delivered.map((d) => d.recipient));
           const refused = new Map(result.refused.map((r) => [r.recipient, r.error]));
-          callback(
-            null,
-            recipients.map((r) =>
-              delivered.has(r) ? `2.1.5 <${r}> delivered` : answerFor(refused.get(r) ?? new Error("not delivered"), (error) => options.onError?.(deliveryError([r], error))),
-            ),
+          const answers = new Map(
+            recipients.map((r) => [r, delivered.has(r) ? `2.1.5 <${r}> delivered` : answerFor(refused.get(r) ?? new Error("not delivered"), (error) => options.onError?.(deliveryError([r], error)))]),
           );
+          callback(null, rcpts.map((r) => answers.get(r)!));
         })
         .catch((error: Error) => {
           options.onError?.(deliveryError(recipients, error));
-          callback(answerFor(error));
+          everyone(answerFor(error));
         });
     },
   });

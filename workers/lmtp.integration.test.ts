@@ -3,6 +3,7 @@
  * against the listener the worker starts, delivering into real mailboxes and the redo log.
  */
 import { execFile } from "node:child_process";
+import net from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName } from "../server/config.ts";
@@ -19,7 +20,10 @@ import json, smtplib, sys
 port, mode = int(sys.argv[1]), sys.argv[2]
 msg = ("From: Pat Sender <pat@example.net>\r\nTo: team@example.com\r\nSubject: Budget 2027\r\n"
        "Date: Tue, 03 Nov 2026 09:30:00 +0000\r\nMessage-ID: <budget-2027@example.net>\r\n\r\nNumbers attached.\r\n")
-lmtp = smtplib.LMTP("127.0.0.1", port)
+if mode == "big":
+    # 200 MB, built and sent by this process, so the listener's memory is measured alone.
+    msg, mode = "Subject: huge\r\n\r\n" + ("x" * 998 + "\r\n") * (200 * 1024), "manual"
+lmtp = smtplib.LMTP("127.0.0.1", port, timeout=60)
 out = {}
 if mode == "sendmail":
     try:
@@ -144,4 +148,106 @@ describe("LMTP delivery from Python's smtplib", () => {
       await broken.pool.end();
     }
   });
+
+  it("answers every accepted RCPT after DATA, repeats and case variants included, and delivers once per mailbox (RFC 2033)", async () => {
+    const before = { alice: (await inbox(alice.accountId)).length, bob: (await inbox(bob.accountId)).length };
+    const rcpts = [alice.email, alice.email.toUpperCase(), bob.email, alice.email, bob.email];
+    const result = await python("manual", rcpts.join(","));
+    expect(result).toMatchObject({ rcpt: [250, 250, 250, 250, 250], data: [250, 250, 250, 250, 250] });
+    expect((result.text as string[])[1]).toBe(`2.1.5 <${alice.email}> delivered`);
+    expect((await inbox(alice.accountId)).length).toBe(before.alice + 1);
+    expect((await inbox(bob.accountId)).length).toBe(before.bob + 1);
+
+    // The same on a raw socket, counting the lines after the final dot.
+    const replies = await rawLmtp(listener.port, [alice.email, alice.email, "nobody@example.com", bob.email.toUpperCase()], "Subject: raw\r\n\r\nhi\r\n");
+    expect(replies.rcpt).toEqual([250, 250, 550, 250]);
+    expect(replies.data).toEqual([250, 250, 250]);
+  });
+
+  it("stores a header with a NUL in it safely instead of answering a temporary failure forever", async () => {
+    const bytes = "From: pat@example.net\r\nSubject: Budget\u0000 2027\r\n\r\nNumbers.\r\n";
+    const replies = await rawLmtp(listener.port, [alice.email], bytes);
+    expect(replies.data).toEqual([250]);
+    expect((await inbox(alice.accountId)).map((m) => m.subject)).toContain("Budget\uFFFD 2027");
+  });
+
+  it("refuses an oversized message with 552 for every RCPT while it streams, without holding it in memory", { timeout: 120_000 }, async () => {
+    const small = await startLmtpListener({ store, port: 0, maxMessageBytes: 20 * 1024 * 1024 });
+    try {
+      const lhlo = await rawLmtp(small.port, [], "");
+      expect(lhlo.lhlo).toContain(`SIZE ${20 * 1024 * 1024}`);
+      const before = (await inbox(bob.accountId)).length;
+      let peak = process.memoryUsage().rss;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      const start = process.memoryUsage().rss;
+      const { stdout } = await promisify(execFile)("python3", ["-c", PYTHON, String(small.port), "big", `${bob.email},${bob.email}`], { maxBuffer: 1 << 20 });
+      clearInterval(sampler);
+      expect(JSON.parse(stdout)).toMatchObject({ rcpt: [250, 250], data: [552, 552] });
+      expect((await inbox(bob.accountId)).length).toBe(before);
+      // Reading it as it streams costs the listener far less than the 200 MB it would hold whole.
+      expect((peak - start) / 1048576).toBeLessThan(120);
+    } finally {
+      await small.close();
+    }
+  });
 });
+
+/** One LMTP transaction on a plain socket: the codes of each RCPT and of each reply after the final dot. */
+async function rawLmtp(port: number, rcpts: string[], message: string): Promise<{ lhlo: string; rcpt: number[]; data: number[] }> {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.setEncoding("utf8");
+  let buffer = "";
+  const lines: string[] = [];
+  let wake: (() => void) | null = null;
+  socket.on("data", (chunk: string) => {
+    buffer += chunk;
+    let cut;
+    while ((cut = buffer.indexOf("\r\n")) >= 0) {
+      lines.push(buffer.slice(0, cut));
+      buffer = buffer.slice(cut + 2);
+    }
+    wake?.();
+  });
+  const deadline = Date.now() + 60_000;
+  /** The next complete reply (its last line has a space after the code). */
+  const reply = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for (;;) {
+      while (lines.length) {
+        const line = lines.shift()!;
+        out.push(line);
+        if (line[3] === " ") return out;
+      }
+      if (Date.now() > deadline) throw new Error(`no reply from the LMTP listener; got ${JSON.stringify(out)}`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 1000);
+      });
+    }
+  };
+  const send = (text: string) => new Promise<void>((resolve) => socket.write(text, () => resolve()));
+  const code = (r: string[]) => Number(r.at(-1)!.slice(0, 3));
+  try {
+    await reply(); // banner
+    await send("LHLO client.example\r\n");
+    const lhlo = (await reply()).join("\n");
+    if (!rcpts.length) return { lhlo, rcpt: [], data: [] };
+    await send("MAIL FROM:<pat@example.net>\r\n");
+    await reply();
+    const rcpt: number[] = [];
+    for (const r of rcpts) {
+      await send(`RCPT TO:<${r}>\r\n`);
+      rcpt.push(code(await reply()));
+    }
+    await send("DATA\r\n");
+    await reply(); // 354
+    await send(message.replace(/^\./gm, ".."));
+    await send(`${message.endsWith("\r\n") ? "" : "\r\n"}.\r\n`);
+    const data: number[] = [];
+    for (let i = 0; i < rcpt.filter((c) => c === 250).length; i++) data.push(code(await reply()));
+    await send("QUIT\r\n");
+    return { lhlo, rcpt, data };
+  } finally {
+    socket.destroy();
+  }
+}

@@ -36,9 +36,12 @@ export async function parseHeaders(bytes: Buffer): Promise<ParsedHeaders> {
   const endLf = bytes.indexOf("\n\n");
   const cut = end >= 0 ? end + 4 : endLf >= 0 ? endLf + 2 : bytes.length;
   const parsed = await simpleParser(bytes.subarray(0, cut), { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
+  // PostgreSQL's text holds no NUL: a header carrying one (a broken or hostile sender) is stored
+  // with U+FFFD in its place, as a mail reader shows it; the message's bytes stay as they came.
+  const clean = (value: string | null | undefined) => (value == null ? null : value.replaceAll("\u0000", "\uFFFD"));
   return {
-    sender: parsed.from?.value[0]?.address?.toLowerCase() ?? parsed.from?.text ?? null,
-    subject: parsed.subject ?? null,
+    sender: clean(parsed.from?.value[0]?.address?.toLowerCase() ?? parsed.from?.text),
+    subject: clean(parsed.subject),
     date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
   };
 }
