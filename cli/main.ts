@@ -11,7 +11,7 @@ import { closeQueues } from "../server/jobs/queues.ts";
 import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { closeStatusClient } from "../server/jobs/redis.ts";
 import os from "node:os";
-import { recordAudit } from "../server/audit/audit.ts";
+import { beginAudit, finishAudit } from "../server/audit/audit.ts";
 import { registerAccounts } from "./commands/accounts.ts";
 import { registerBackup } from "./commands/backup.ts";
 import { registerBackupabort } from "./commands/backupabort.ts";
@@ -99,11 +99,19 @@ for (const stream of [process.stdout, process.stderr]) {
     if (!audited) process.exit(0);
   });
 }
-program.hook("preAction", (_program, command) => {
+let auditId: bigint | null = null;
+program.hook("preAction", async (_program, command) => {
   const action = auditedAs(command);
   if (!action) return;
   const params: Record<string, unknown> = { ...command.opts(), ...(command.args.length ? { args: command.args } : {}) };
   audited = { action, target: String(params.server ?? params.account ?? command.args[0] ?? ""), params };
+  // Recorded before it runs: a change whose entry cannot be written is not made.
+  try {
+    auditId = await beginAudit({ actor: requestedBy, role: "admin", ...audited });
+  } catch (error) {
+    audited = undefined;
+    throw new MailvaultError("unavailable", "audit_unavailable", `the audit log cannot be written, so nothing was changed (${explain(error)})`);
+  }
 });
 
 function explain(error: unknown): string {
@@ -141,10 +149,10 @@ try {
     process.exitCode = error instanceof MailvaultError && error.kind === "unavailable" ? 3 : 1;
   }
 } finally {
-  if (audited) {
+  if (audited && auditId !== null) {
     const ok = !process.exitCode;
-    await recordAudit({ actor: requestedBy, role: "admin", ...audited, outcome: ok ? "ok" : failure ? "refused" : "failed", status: ok ? 0 : Number(process.exitCode), message: failure ?? "" }).catch(
-      (error: Error) => console.error(`mailvault: could not write the audit log: ${error.message}`),
+    await finishAudit(auditId, { outcome: ok ? "ok" : failure ? "refused" : "failed", status: ok ? 0 : Number(process.exitCode), message: failure ?? "" }).catch((error: Error) =>
+      console.error(`mailvault: could not record the outcome in the audit log: ${error.message}`),
     );
   }
   await Promise.allSettled([closeQueues(), closeStatusClient(), closeMailstores(), closeConsoleDb()]);

@@ -13,7 +13,8 @@ interface AuditEntry {
   action: string;
   target: string;
   params: Record<string, unknown>;
-  outcome: "ok" | "refused" | "failed";
+  /** pending: recorded before the change and never finished (the process stopped meanwhile). */
+  outcome: "ok" | "refused" | "failed" | "pending";
   status: number;
   message: string;
 }
@@ -70,6 +71,7 @@ export function AuditLog() {
             <option value="ok">ok</option>
             <option value="refused">refused</option>
             <option value="failed">failed</option>
+            <option value="pending">pending</option>
           </select>
         </label>
         <label className="flex flex-col gap-1 text-sm">

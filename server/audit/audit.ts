@@ -9,36 +9,84 @@ export interface AuditRecord {
   action: string;
   target?: string;
   params?: unknown;
-  outcome: "ok" | "refused" | "failed";
+  outcome: "ok" | "refused" | "failed" | "pending";
   status: number;
   message?: string;
 }
 
-/** Secrets never reach the log. */
-function redact(params: unknown): unknown {
-  if (!params || typeof params !== "object") return params ?? {};
-  return Object.fromEntries(Object.entries(params as Record<string, unknown>).map(([k, v]) => [k, /password|token/i.test(k) ? "(redacted)" : v]));
+/** Parameter names whose values never reach the log, at any depth ("newPassword", "apiKey" too). */
+const SECRET = /password|passwd|passphrase|secret|token|key$/i;
+/** How deep, how many items and how many bytes of parameters an entry keeps. */
+const MAX_DEPTH = 8;
+const MAX_ITEMS = 100;
+export const MAX_PARAM_BYTES = 16 * 1024;
+
+/** Text PostgreSQL can store: no NUL (U+FFFD in its place), and at most `max` characters. */
+function storable(text: string, max = 2000): string {
+  const clean = text.replaceAll("\u0000", "\uFFFD");
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+function sanitize(value: unknown, depth: number): unknown {
+  if (typeof value === "string") return storable(value);
+  if (value === null || typeof value === "number" || typeof value === "boolean") return value;
+  if (typeof value !== "object") return value === undefined ? null : String(value);
+  if (depth >= MAX_DEPTH) return "(nested too deep)";
+  if (Array.isArray(value)) {
+    const kept = value.slice(0, MAX_ITEMS).map((v) => sanitize(v, depth + 1));
+    return value.length > MAX_ITEMS ? [...kept, `(${value.length - MAX_ITEMS} more)`] : kept;
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  const kept = entries.slice(0, MAX_ITEMS).map(([k, v]) => [storable(k, 200), SECRET.test(k) ? "(redacted)" : sanitize(v, depth + 1)]);
+  if (entries.length > MAX_ITEMS) kept.push(["(more)", `${entries.length - MAX_ITEMS} more fields`]);
+  return Object.fromEntries(kept);
+}
+
+/**
+ * What an entry stores of a call's parameters: secrets redacted at every depth, text without
+ * NUL, nesting, lists and size capped. Whatever a caller sends, the entry can be written.
+ */
+export function auditParams(params: unknown): unknown {
+  const clean = sanitize(params ?? {}, 0);
+  const bytes = Buffer.byteLength(JSON.stringify(clean));
+  return bytes > MAX_PARAM_BYTES ? { "(truncated)": `${bytes} bytes of parameters, over the ${MAX_PARAM_BYTES} the audit log keeps` } : clean;
+}
+
+function row(entry: AuditRecord) {
+  return {
+    actor: storable(entry.actor, 320),
+    role: entry.role,
+    action: entry.action,
+    target: storable(entry.target ?? "", 500),
+    params: auditParams(entry.params) as object,
+    outcome: entry.outcome,
+    status: entry.status,
+    message: storable(entry.message ?? ""),
+  };
 }
 
 export async function recordAudit(entry: AuditRecord): Promise<void> {
-  await prisma().auditEntry.create({
-    data: {
-      actor: entry.actor,
-      role: entry.role,
-      action: entry.action,
-      target: entry.target ?? "",
-      params: JSON.parse(JSON.stringify(redact(entry.params) ?? {})),
-      outcome: entry.outcome,
-      status: entry.status,
-      message: (entry.message ?? "").slice(0, 2000),
-    },
-  });
+  await prisma().auditEntry.create({ data: row(entry) });
+}
+
+/**
+ * Writes a change's entry before the change is made, as `pending`: a change whose entry cannot
+ * be written is not made (the caller refuses it), and one that is made is never unrecorded. A
+ * crash before `finishAudit` leaves it `pending`, which says just that. Returns the entry's id.
+ */
+export async function beginAudit(entry: Omit<AuditRecord, "outcome" | "status" | "message">): Promise<bigint> {
+  const created = await prisma().auditEntry.create({ data: row({ ...entry, outcome: "pending", status: 0 }), select: { id: true } });
+  return created.id;
+}
+
+export async function finishAudit(id: bigint, result: Pick<AuditRecord, "outcome" | "status" | "message">): Promise<void> {
+  await prisma().auditEntry.update({ where: { id }, data: { outcome: result.outcome, status: result.status, message: storable(result.message ?? "") } });
 }
 
 export const auditQueryInput = z.object({
   actor: z.string().optional(),
   action: z.string().optional(),
-  outcome: z.enum(["ok", "refused", "failed"]).optional(),
+  outcome: z.enum(["ok", "refused", "failed", "pending"]).optional(),
   from: z.string().optional(),
   to: z.string().optional(),
   page: z.coerce.number().int().min(1).default(1),

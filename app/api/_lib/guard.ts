@@ -4,7 +4,7 @@
  * saying who did what with which parameters and what came of it.
  */
 import type { NextResponse } from "next/server";
-import { recordAudit } from "@/server/audit/audit.ts";
+import { beginAudit, finishAudit, recordAudit } from "@/server/audit/audit.ts";
 import { can, type Permission } from "@/server/auth/permissions.ts";
 import { COOKIE, userForToken, type SessionUser } from "@/server/auth/users.ts";
 import { logger } from "@/server/logger.ts";
@@ -54,15 +54,20 @@ export async function handle<T>(request: Request, options: HandleOptions<T>, wor
   const user = await currentUser(request);
   if (!user) return errorResponse(401, "not_signed_in", "sign in first");
   const permission = typeof options.permission === "function" ? options.permission(user) : options.permission;
-  const audit = (outcome: "ok" | "refused" | "failed", status: number, message = "") =>
-    options.audit
-      ? recordAudit({ actor: user.email, role: user.role, action: options.audit, target: options.target, params: options.params, outcome, status, message }).catch((error) =>
-          logger.error({ err: error }, "could not write the audit log"),
-        )
-      : undefined;
+  const entry = options.audit ? { actor: user.email, role: user.role, action: options.audit, target: options.target, params: options.params } : null;
   if (!can(user.role, permission)) {
-    await audit("refused", 403, `${user.role} may not ${permission}`);
+    if (entry) await recordAudit({ ...entry, outcome: "refused", status: 403, message: `${user.role} may not ${permission}` }).catch((error) => logger.error({ err: error }, "could not write the audit log"));
     return errorResponse(403, "forbidden", `${user.role} users may not do this (${permission})`);
+  }
+  // A change is recorded before it is made: if its entry cannot be written, it is not made.
+  let auditId: bigint | null = null;
+  if (entry) {
+    try {
+      auditId = await beginAudit(entry);
+    } catch (error) {
+      logger.error({ err: error }, "could not write the audit log");
+      return errorResponse(503, "audit_unavailable", "the audit log cannot be written, so nothing was changed: try again later");
+    }
   }
   let message = "";
   const response = await respond(async () => {
@@ -70,9 +75,10 @@ export async function handle<T>(request: Request, options: HandleOptions<T>, wor
     message = options.summary?.(result) ?? "";
     return result;
   }, options.status ?? 200);
-  if (options.audit) {
+  if (auditId !== null) {
     if (response.status >= 400) message = ((await response.clone().json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "";
-    await audit(response.status < 400 ? "ok" : response.status < 500 ? "refused" : "failed", response.status, message);
+    const outcome = response.status < 400 ? "ok" : response.status < 500 ? "refused" : "failed";
+    await finishAudit(auditId, { outcome, status: response.status, message }).catch((error) => logger.error({ err: error, auditId: String(auditId) }, "could not record a change's outcome in the audit log"));
   }
   return response;
 }

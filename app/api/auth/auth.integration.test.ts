@@ -144,3 +144,33 @@ describe("users", () => {
     expect(created_!.params.password).toBe("(redacted)");
   });
 });
+
+describe("the audit log cannot be skipped", () => {
+  it("records a change whose body carries NUL, deep nesting and nested secrets, cleaned and redacted", async () => {
+    const fields = { email: "ivo@example.com", role: "helpdesk", password: "a long enough password", note: "bad\u0000byte", extra: { nested: { passphrase: "p", apiKey: "k", list: [{ token: "t" }] } } };
+    // 10,000 levels of nesting, written out: JSON.stringify itself cannot go that deep.
+    const raw = `${JSON.stringify(fields).slice(0, -1)},"deep":${'{"d":'.repeat(10_000)}{}${"}".repeat(10_000)}}`;
+    const response = await postUser(new Request("http://localhost/api/users", { method: "POST", headers: { cookie: admin, "content-type": "application/json" }, body: raw }));
+    expect(response.status).toBe(201);
+    const entry = (await auditOf("user.create")).find((e) => e.params.email === "ivo@example.com");
+    expect(entry).toMatchObject({ outcome: "ok", status: 201 });
+    expect(entry!.params).toMatchObject({ password: "(redacted)", note: "bad\uFFFDbyte", extra: { nested: { passphrase: "(redacted)", apiKey: "(redacted)", list: [{ token: "(redacted)" }] } } });
+    expect(JSON.stringify(entry!.params)).toContain("(nested too deep)");
+    expect(JSON.stringify(entry!.params)).not.toMatch(/long enough|"p"|"k"|"t"/);
+  });
+
+  it("makes no change when its entry cannot be written", async () => {
+    const { consolePool } = await import("@/server/db/console-db.ts");
+    await consolePool().query("ALTER TABLE audit_log RENAME TO audit_log_away");
+    let response: Response;
+    try {
+      response = await postUser(call("/api/users", admin, { method: "POST", body: { email: "uma@example.com", role: "helpdesk", password: "a long enough password" } }));
+    } finally {
+      await consolePool().query("ALTER TABLE audit_log_away RENAME TO audit_log");
+    }
+    expect(response.status).toBe(503);
+    expect((await response.json()).error).toMatchObject({ code: "audit_unavailable", message: expect.stringMatching(/nothing was changed/) });
+    const users = (await (await getUsers(call("/api/users", admin))).json()).users as { email: string }[];
+    expect(users.map((u) => u.email)).not.toContain("uma@example.com");
+  });
+});
