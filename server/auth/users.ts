@@ -74,10 +74,19 @@ async function assertNotLockedOut(email: string): Promise<void> {
 }
 
 /** Checks a password and opens a session; the token goes into an http-only cookie. */
+let dummy: Promise<string> | null = null;
+/** A hash of nothing anyone knows, made once per process with the current cost. */
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(16).toString("hex"));
+  return dummy;
+}
+
 export async function signIn(email: string, password: string): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
   await assertNotLockedOut(email.trim().toLowerCase());
   const user = await prisma().user.findUnique({ where: { email: email.trim().toLowerCase() } });
-  const ok = user && !user.disabledAt && (await verifyPassword(password, user.passwordHash));
+  // The same hash work for an unknown email, so the answer's timing does not say which exist.
+  const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
+  const ok = user && !user.disabledAt && matches;
   if (!ok) throw new AuthError("wrong email or password");
   const token = randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + SESSION_DAYS * 86_400_000);

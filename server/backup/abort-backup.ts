@@ -4,11 +4,13 @@
  * aborted at once. Nothing half-written is visible: an unpublished session never leaves tmp/.
  */
 import { prisma } from "../db/console-db.ts";
-import { InvalidInputError } from "../errors.ts";
+import { InvalidInputError, ServerNotFoundError } from "../errors.ts";
 import { SessionNotFoundError } from "./errors.ts";
 
 export async function abortBackup(input: { server: string; label?: string; jobId?: string }): Promise<{ label: string; status: string }> {
-  const server = await prisma().server.findUnique({ where: { name: input.server } });
+  // A server that was named must exist: "unknown server", not "no session is running".
+  const server = input.server ? await prisma().server.findUnique({ where: { name: input.server } }) : null;
+  if (input.server && !server) throw new ServerNotFoundError(input.server);
   const session = await prisma().backupSession.findFirst({
     where: {
       ...(server ? { serverId: server.id } : {}),

@@ -156,7 +156,8 @@ export async function abortRestore(input: { server: string; label?: string }): P
 
 /** Aborts a restore run by id (the console's abort on a `restore-<n>` job). */
 export async function abortRestoreRun(runId: number): Promise<{ label: string; status: string }> {
-  const run = await prisma().restoreRun.findUnique({ where: { id: runId } });
+  // An id past what the column holds names no run (and would make the query itself fail).
+  const run = Number.isSafeInteger(runId) && runId > 0 && runId <= 2 ** 31 - 1 ? await prisma().restoreRun.findUnique({ where: { id: runId } }) : null;
   if (!run) throw new SessionNotFoundError(`restore run ${runId}`);
   return abortRestore({ server: run.server, label: run.label });
 }

@@ -8,6 +8,7 @@ import { beginAudit, finishAudit, recordAudit } from "@/server/audit/audit.ts";
 import { can, type Permission } from "@/server/auth/permissions.ts";
 import { COOKIE, userForToken, type SessionUser } from "@/server/auth/users.ts";
 import { logger } from "@/server/logger.ts";
+import { malformedAddress } from "./malformed.ts";
 import { errorResponse, respond } from "./respond.ts";
 
 export function cookieValue(request: Request, name: string): string | undefined {
@@ -51,6 +52,8 @@ export interface HandleOptions<T = unknown> {
 
 export async function handle<T>(request: Request, options: HandleOptions<T>, work: (user: SessionUser) => Promise<T> | T): Promise<NextResponse> {
   if (crossSite(request)) return errorResponse(403, "cross_site", "changes are taken only from the console's own pages");
+  const malformed = malformedAddress(new URL(request.url));
+  if (malformed) return errorResponse(400, "invalid_input", malformed);
   const user = await currentUser(request);
   if (!user) return errorResponse(401, "not_signed_in", "sign in first");
   const permission = typeof options.permission === "function" ? options.permission(user) : options.permission;

@@ -1,13 +1,20 @@
 import { NextResponse } from "next/server";
+import { z } from "zod";
 import { recordAudit } from "@/server/audit/audit.ts";
 import { COOKIE, signIn, TooManyAttemptsError } from "@/server/auth/users.ts";
 import { crossSite } from "../../_lib/guard.ts";
 import { errorResponse, toErrorResponse } from "../../_lib/respond.ts";
 
+const loginInput = z.object({
+  email: z.string().trim().min(1).max(320),
+  password: z.string().min(1).max(1024),
+});
+
 export async function POST(request: Request) {
   if (crossSite(request)) return errorResponse(403, "cross_site", "sign in from the console's own page");
-  const body = (await request.json().catch(() => ({}))) as { email?: string; password?: string };
-  if (!body.email || !body.password) return errorResponse(400, "invalid_input", "give an email and a password");
+  const parsed = loginInput.safeParse(await request.json().catch(() => null));
+  if (!parsed.success) return errorResponse(400, "invalid_input", "give an email and a password, as text (an email of at most 320 characters)");
+  const body = parsed.data;
   try {
     const { token, user, expiresAt } = await signIn(body.email, body.password);
     await recordAudit({ actor: user.email, role: user.role, action: "auth.login", outcome: "ok", status: 200 });
