@@ -65,6 +65,16 @@ describe("sign-in", () => {
   });
 });
 
+describe("sign-in input", () => {
+  it("answers 400, never 500, for a null body, non-text or huge fields", async () => {
+    for (const body of [null, [], "text", { email: 5, password: "a long enough password" }, { email: "admin@test.example", password: { $ne: "" } }, { email: "admin@test.example", password: null }, { email: "x".repeat(1_000_000), password: "p" }]) {
+      const response = await login(new Request("http://localhost/api/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
+      expect(response.status, JSON.stringify(body).slice(0, 60)).toBe(400);
+      expect((await response.json()).error.code).toBe("invalid_input");
+    }
+  });
+});
+
 describe("cross-site requests", () => {
   it("takes changes only from the console's own pages", async () => {
     const from = (origin: string) =>
