@@ -6,8 +6,15 @@ import { useState, type FormEvent } from "react";
 import { sendJson } from "./api";
 
 /** Only paths inside the console: `next` must not send a signed-in user to another site. */
-function safeNext(next: string | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+export function safeNext(next: string | null, origin = "http://console.invalid"): string {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.includes("\\")) return "/";
+  // Browsers read "/\\evil.example" as "//evil.example": only a path that stays on this origin counts.
+  try {
+    const url = new URL(next, origin);
+    return url.origin === origin ? `${url.pathname}${url.search}${url.hash}` : "/";
+  } catch {
+    return "/";
+  }
 }
 
 export function SignInForm() {
@@ -16,7 +23,7 @@ export function SignInForm() {
   const [password, setPassword] = useState("");
   const signIn = useMutation({
     mutationFn: () => sendJson("POST", "/api/auth/login", { email, password }),
-    onSuccess: () => window.location.assign(safeNext(params.get("next"))),
+    onSuccess: () => window.location.assign(safeNext(params.get("next"), window.location.origin)),
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();

@@ -25,6 +25,23 @@ test.describe("signed out", () => {
     expect((await page.request.get("/api/servers")).status()).toBe(401);
   });
 
+  test("sign-in sends the browser only to a page of the console, whatever next= says", async ({ page, baseURL }) => {
+    for (const next of ["/%5Cevil.example/phish", "//evil.example/", "https://evil.example/"]) {
+      await page.context().clearCookies();
+      await page.goto(`/login?next=${next}`);
+      await page.getByLabel("Email").fill(ADMIN.email);
+      await page.getByLabel("Password").fill(ADMIN.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect(page, next).toHaveURL(`${baseURL}/`, { timeout: 30_000 });
+    }
+  });
+
+  test("a sign-out from another site is refused", async ({ request }) => {
+    const response = await request.post("/api/auth/logout", { headers: { origin: "https://evil.example" } });
+    expect(response.status()).toBe(403);
+    expect((await response.json()).error.code).toBe("cross_site");
+  });
+
   test("the API answers 401 without a session", async ({ request }) => {
     const response = await request.get("/api/accounts");
     expect(response.status()).toBe(401);

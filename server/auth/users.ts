@@ -41,10 +41,34 @@ export async function listUsers() {
   return users.map((u) => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt.toISOString(), disabled: u.disabledAt !== null }));
 }
 
-export async function setPassword(email: string, password: string): Promise<void> {
-  if (password.length < 10) throw new InvalidInputError("a password has at least 10 characters");
-  const { count } = await prisma().user.updateMany({ where: { email: email.toLowerCase() }, data: { passwordHash: await hashPassword(password) } });
-  if (!count) throw new MailvaultError("not_found", "user_not_found", `no user ${email}`);
+/**
+ * Sets a user's password and ends their sessions, but for `keepToken`'s (the caller's own, when
+ * they change their own password): whoever knew the old one is signed out.
+ */
+export async function setPassword(email: string, password: string, keepToken?: string): Promise<void> {
+  if (typeof password !== "string" || password.length < 10) throw new InvalidInputError("a password has at least 10 characters");
+  if (password.length > 1024) throw new InvalidInputError("a password has at most 1024 characters");
+  const user = await prisma().user.findUnique({ where: { email: email.toLowerCase() } });
+  if (!user) throw new MailvaultError("not_found", "user_not_found", `no user ${email}`);
+  await prisma().user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });
+  await prisma().userSession.deleteMany({ where: { userId: user.id, ...(keepToken ? { tokenHash: { not: hashToken(keepToken) } } : {}) } });
+}
+
+export const userPatchInput = z
+  .object({
+    password: z.string().optional(),
+    /** A JSON boolean: "false" is not false. */
+    disabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((p) => p.password !== undefined || p.disabled !== undefined, "give a password or disabled (true or false)");
+
+/** PATCH of a user: a new password, or disabled true/false; anything else is refused. */
+export async function updateUser(email: string, raw: unknown, keepToken?: string): Promise<{ email: string; updated: true }> {
+  const patch = userPatchInput.parse(raw);
+  if (patch.password !== undefined) await setPassword(email, patch.password, keepToken);
+  if (patch.disabled !== undefined) await setDisabled(email, patch.disabled);
+  return { email, updated: true };
 }
 
 export async function setDisabled(email: string, disabled: boolean): Promise<void> {

@@ -155,6 +155,34 @@ describe("users", () => {
   });
 });
 
+describe("user changes", () => {
+  const patch = (email: string, body: unknown, cookie = admin) =>
+    patchUser(call(`/api/users/${encodeURIComponent(email)}`, cookie, { method: "PATCH", body }), { params: Promise.resolve({ email: encodeURIComponent(email) }) });
+  const signInAs = async (email: string, password: string) => {
+    const response = await login(call("/api/auth/login", "", { method: "POST", body: { email, password } }));
+    return (response.headers.get("set-cookie") ?? "").split(";")[0]!;
+  };
+
+  it("takes disabled only as a JSON boolean, and refuses an empty or unknown patch without changing anything", async () => {
+    await postUser(call("/api/users", admin, { method: "POST", body: { email: "olga@example.com", role: "helpdesk", password: "a long enough password" } }));
+    for (const body of [{ disabled: "false" }, { disabled: 1 }, {}, null, { role: "admin" }, { password: 12345678901 }]) {
+      const response = await patch("olga@example.com", body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+    }
+    const users = (await (await getUsers(call("/api/users", admin))).json()).users as { email: string; disabled: boolean }[];
+    expect(users.find((u) => u.email === "olga@example.com")).toMatchObject({ disabled: false });
+  });
+
+  it("ends the user's other sessions when the password changes, keeping the caller's own", async () => {
+    const elsewhere = await signInAs("olga@example.com", "a long enough password");
+    expect((await getMe(call("/api/me", elsewhere))).status).toBe(200);
+    expect((await patch("olga@example.com", { password: "a brand new password" })).status).toBe(200);
+    expect((await getMe(call("/api/me", elsewhere))).status).toBe(401);
+    expect((await getMe(call("/api/me", admin))).status).toBe(200);
+    expect(await signInAs("olga@example.com", "a brand new password")).not.toBe("");
+  });
+});
+
 describe("the audit log cannot be skipped", () => {
   it("records a change whose body carries NUL, deep nesting and nested secrets, cleaned and redacted", async () => {
     const fields = { email: "ivo@example.com", role: "helpdesk", password: "a long enough password", note: "bad\u0000byte", extra: { nested: { passphrase: "p", apiKey: "k", list: [{ token: "t" }] } } };

@@ -1,15 +1,14 @@
-import { setDisabled, setPassword } from "@/server/auth/users.ts";
-import { InvalidInputError } from "@/server/errors.ts";
-import { handle } from "../../_lib/guard.ts";
+import { COOKIE, updateUser } from "@/server/auth/users.ts";
+import { cookieValue, handle } from "../../_lib/guard.ts";
 
-/** `{ password }` to set a new one, `{ disabled: true | false }` to lock or unlock. */
+/** `{ password }` to set a new one (ending the user's other sessions), `{ disabled: true | false }` to lock or unlock. */
 export async function PATCH(request: Request, { params }: { params: Promise<{ email: string }> }) {
-  const email = decodeURIComponent((await params).email);
-  const body = (await request.json().catch(() => ({}))) as { password?: string; disabled?: boolean };
-  return handle(request, { permission: "users.manage", audit: "user.update", target: email, params: body }, async () => {
-    if (body.password === undefined && body.disabled === undefined) throw new InvalidInputError("give a password or disabled");
-    if (body.password !== undefined) await setPassword(email, body.password);
-    if (body.disabled !== undefined) await setDisabled(email, body.disabled);
-    return { email, updated: true };
-  });
+  const raw = (await params).email;
+  // Next may hand the segment over still encoded (%40 for @); a lone % is taken as it is.
+  let email = raw;
+  try {
+    email = decodeURIComponent(raw);
+  } catch {}
+  const body: unknown = await request.json().catch(() => null);
+  return handle(request, { permission: "users.manage", audit: "user.update", target: email, params: body }, () => updateUser(email, body, cookieValue(request, COOKIE)));
 }
