@@ -115,6 +115,8 @@ export async function signIn(email: string, password: string): Promise<{ token: 
   const token = randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + SESSION_DAYS * 86_400_000);
   await prisma().userSession.create({ data: { tokenHash: hashToken(token), userId: user.id, expiresAt } });
+  // Expired sessions are purged as new ones begin: they open nothing, but need not pile up.
+  await prisma().userSession.deleteMany({ where: { expiresAt: { lt: new Date() } } });
   return { token, user: { id: user.id, email: user.email, name: user.name, role: user.role }, expiresAt };
 }
 

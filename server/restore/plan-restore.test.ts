@@ -114,6 +114,10 @@ describe("planRestore", () => {
     expect(refusal(() => planRestore(inputs({ candidates: new Map([["taken@example.com", inputs().candidates.get("alice@example.com")!.map((c) => ({ ...c, name: { ...c.name, email: "taken@example.com" } }))]]) }), request({ accounts: ["taken@example.com"], copy: true, prefix: "restore_" })))).toEqual([
       "restore_taken@example.com already exists: choose another prefix or remove that account",
     ]);
+    // A prefix that differs only in case names the same copy: refused now, not when the run starts.
+    expect(refusal(() => planRestore(inputs({ candidates: new Map([["taken@example.com", inputs().candidates.get("alice@example.com")!.map((c) => ({ ...c, name: { ...c.name, email: "taken@example.com" } }))]]) }), request({ accounts: ["taken@example.com"], copy: true, prefix: "Restore_" })))).toEqual([
+      "restore_taken@example.com already exists: choose another prefix or remove that account",
+    ]);
     expect(refusal(() => planRestore(inputs(), request({ restoreToIncrLabel: "full-3" })))).toEqual(["full-3 is a full backup, not an incremental: use -lb for a full"]);
   });
 

@@ -149,9 +149,10 @@ export function freeCopyPrefix(wanted: string, emails: string[], taken: Set<stri
 
 const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The copy's email: addresses are kept in lower case, so `Restore_` names the same copy as `restore_`. */
 function prefixed(prefix: string, email: string): string {
   const [local, domain] = email.split("@");
-  return `${prefix}${local}@${domain}`;
+  return `${prefix}${local}@${domain}`.toLowerCase();
 }
 
 export function planRestore(inputs: PlanInputs, request: RestoreRequest): RestorePlan {

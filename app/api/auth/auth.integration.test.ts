@@ -181,6 +181,14 @@ describe("user changes", () => {
     expect((await getMe(call("/api/me", admin))).status).toBe(200);
     expect(await signInAs("olga@example.com", "a brand new password")).not.toBe("");
   });
+
+  it("purges expired sessions when someone signs in", async () => {
+    const { prisma } = await import("@/server/db/console-db.ts");
+    const olga = await prisma().user.findUniqueOrThrow({ where: { email: "olga@example.com" } });
+    await prisma().userSession.create({ data: { tokenHash: "expired-session-of-olga", userId: olga.id, expiresAt: new Date(Date.now() - 60_000) } });
+    await signInAs("olga@example.com", "a brand new password");
+    expect(await prisma().userSession.count({ where: { tokenHash: "expired-session-of-olga" } })).toBe(0);
+  });
 });
 
 describe("the audit log cannot be skipped", () => {
