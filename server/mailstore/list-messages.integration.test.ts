@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName } from "../config.ts";
 import { seedDemo } from "../demo/seed-demo.ts";
+import { consolePool } from "../db/console-db.ts";
 import { copyBack } from "../restore/copy-back.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { createAccount, deleteAccount } from "./account-operations.ts";
@@ -35,6 +36,14 @@ describe("listMessages", () => {
   it("lists folders and pages of messages, and answers the ids and paths copy-back takes", async () => {
     const original = await createAccount(store, { email: "frank@example.com" });
     const copy = await createAccount(store, { email: "restore_frank@example.com" });
+    // The catalog's record of the restore that made the copy (copy-back takes only such copies).
+    await consolePool().query(
+      `INSERT INTO restore_run (label, server, status, plan, result) VALUES ('restore-20261204.000000.000', 'mail1', 'completed', $1, $2)`,
+      [
+        { plan: { point: { description: "the latest change", seq: null, time: null }, accounts: [{ accountId: original.accountId, currentEmail: original.email, emailAtPoint: original.email, snapshot: null, target: { mode: "copy", email: copy.email } }] } },
+        { restored: [{ target: copy.email }] },
+      ],
+    );
     const ref = { accountId: copy.accountId };
     const { itemId: projects } = await createFolder(store, ref, { name: "Projects", parentId: INBOX });
     const ids: number[] = [];
@@ -62,6 +71,10 @@ describe("listMessages", () => {
     expect((await listMessages(copy.accountId, { q: "%" })).total).toBe(1);
 
     // What the page answers is what copy-back takes: one item by id, one folder by path.
+    // Never between unrelated mailboxes: not into another account, not from one no restore made.
+    const stranger = await createAccount(store, { email: "stranger@example.com" });
+    await expect(copyBack({ server: "mail1", from: copy.email, to: stranger.email, itemIds: [hello] })).rejects.toThrow(/is a copy of frank@example.com \(made by restore-20261204.000000.000\), not of stranger@example.com/);
+    await expect(copyBack({ server: "mail1", from: stranger.email, to: original.email, itemIds: [hello] })).rejects.toThrow(/is not a copy made by a restore/);
     const result = await copyBack({ server: "mail1", from: copy.email, to: original.email, itemIds: [hello], folders: [byPath.folder!.path] });
     expect(result).toMatchObject({ copied: 6, problems: [] });
     const back = await listMessages(original.accountId, { folder: "/Inbox/Projects" });

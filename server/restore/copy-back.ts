@@ -15,6 +15,7 @@ import { deleteItems, tagItems } from "../mailstore/item-operations.ts";
 import { flagsToNames, ROOT, type ItemRow } from "../mailstore/items.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
+import { copyOrigin } from "./copy-origin.ts";
 import { folderPaths } from "./export-mailbox.ts";
 
 export const copyBackInput = z
@@ -51,6 +52,13 @@ export async function copyBack(raw: z.input<typeof copyBackInput>): Promise<Copy
   const store = await openMailstore(input.server);
   const source = await itemsOf(store, input.from);
   const target = await itemsOf(store, input.to);
+  // Only from a copy a restore made, into the account it was restored from: never between two
+  // unrelated mailboxes.
+  const origin = await copyOrigin(input.from);
+  if (!origin) throw new InvalidInputError(`${input.from} is not a copy made by a restore: copy back takes items from a prefixed copy into the account it copies`);
+  if (origin.originalAccountId !== target.accountId) {
+    throw new InvalidInputError(`${input.from} is a copy of ${origin.originalEmail} (made by ${origin.restoreRun}), not of ${input.to}: copy back into ${origin.originalEmail}`);
+  }
   const sourcePaths = folderPaths(source.items);
   const tagNames = new Map(source.items.filter((i) => i.type === "tag").map((t) => [t.id, t.name!]));
 
