@@ -46,6 +46,8 @@ describe("mailvault CLI", () => {
   it.each([
     [["accounts", "--page", "-1"], "mailvault: page: page starts at 1"],
     [["servers", "mail9"], "mailvault: unknown server: mail9"],
+    [["verify", "-s", "mail1", "-lb", "../../../etc"], "mailvault: no backup session ../../../etc"],
+    [["backupabort", "-s", "nosuch"], "mailvault: unknown server: nosuch"],
   ])("exits non-zero with one line for %j", async (args, line) => {
     const { code, stderr } = await mailvault(...args);
     expect(code).toBe(1);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { SessionVerification } from "../../server/backup/verify-session.ts";
+import { getSession } from "../../server/backup/query-sessions.ts";
 import { getServer } from "../../server/directory/list-servers.ts";
 import { InvalidInputError } from "../../server/errors.ts";
 import { runJob } from "../../server/jobs/run-job.ts";
@@ -16,6 +17,8 @@ export function registerVerify(program: Command): void {
     .action(async (opts: { server: string; label?: string; all?: boolean; json?: boolean }) => {
       if (Boolean(opts.label) === Boolean(opts.all)) throw new InvalidInputError("verify one session (-lb <label>) or all of them (--all)");
       const server = await getServer(opts.server);
+      // A label the catalog does not know is the caller's mistake (exit 1), not a failed job.
+      if (opts.label) await getSession(server.name, opts.label);
       const { result } = await runJob(server.name, "backup.verify", { label: opts.label, all: opts.all ?? false }, 3_600_000);
       const reports = result as SessionVerification[];
       if (opts.json) printJson(reports);
