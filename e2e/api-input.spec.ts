@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { ADMIN } from "./users";
 
 // Addresses no route could read reach the real console's proxy first: each answers 400 with the
 // usual error body, not Next's plain-text 500.
@@ -10,4 +11,17 @@ test("an API address with bad percent-encoding or a NUL answers 400 with an erro
   }
   // A sound address still works, and pages still need a session.
   expect((await request.get("/api/servers/mail1")).status()).toBe(200);
+});
+
+test("a body over 1 MiB answers 413, and a change from nobody signed in 401, both before the body is read", async ({ playwright, baseURL }) => {
+  const signedIn = await playwright.request.newContext({ baseURL, storageState: ADMIN.state });
+  const big = await signedIn.post("/api/users", { data: { email: "big@example.com", role: "helpdesk", password: "x".repeat(2 * 1024 * 1024) } });
+  expect(big.status()).toBe(413);
+  expect((await big.json()).error.code).toBe("body_too_large");
+  const anonymous = await playwright.request.newContext({ baseURL });
+  const refused = await anonymous.post("/api/backups", { data: { server: "mail1", type: "full", filler: "x".repeat(512 * 1024) } });
+  expect(refused.status()).toBe(401);
+  expect((await refused.json()).error.code).toBe("not_signed_in");
+  await signedIn.dispose();
+  await anonymous.dispose();
 });
