@@ -36,10 +36,13 @@ test.describe("signed out", () => {
     }
   });
 
-  test("a sign-out from another site is refused", async ({ request }) => {
-    const response = await request.post("/api/auth/logout", { headers: { origin: "https://evil.example" } });
+  test("a sign-out from another site is refused, and the session stays", async ({ playwright, baseURL }) => {
+    const signedIn = await playwright.request.newContext({ baseURL, storageState: ADMIN.state });
+    const response = await signedIn.post("/api/auth/logout", { headers: { origin: "https://evil.example" } });
     expect(response.status()).toBe(403);
     expect((await response.json()).error.code).toBe("cross_site");
+    expect((await signedIn.get("/api/me")).status()).toBe(200);
+    await signedIn.dispose();
   });
 
   test("the API answers 401 without a session", async ({ request }) => {
