@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { isObjectStore } from "../backup/free-space.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { ensureMailstore } from "./schema.ts";
 
@@ -7,6 +8,6 @@ export async function setUpServerStore(serverName: string): Promise<{ groups: nu
   const server = await getServer(serverName);
   const result = await ensureMailstore({ server: server.name, database: server.mailstoreDatabase, groups: server.settings.mailboxGroups });
   // An object-store target (s3://…) has no folder to make.
-  for (const dir of [server.blobVolumePath, server.redoArchivePath, server.backupTarget]) if (!dir.includes("://")) await mkdir(dir, { recursive: true });
+  for (const dir of [server.blobVolumePath, server.redoArchivePath, server.backupTarget]) if (!isObjectStore(dir)) await mkdir(dir, { recursive: true });
   return result;
 }

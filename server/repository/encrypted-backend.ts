@@ -117,7 +117,7 @@ export class EncryptedBackend implements StorageBackend {
   }
 
   /** Seals a stream of plaintext chunks into a stream of stored bytes. */
-  private async *seal(name: string, data: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  private async *seal(name: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
     const { header, key } = this.header();
     yield header;
     let pending: Buffer[] = [];
@@ -144,13 +144,11 @@ export class EncryptedBackend implements StorageBackend {
   async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options?: SaveOptions): Promise<void> {
     if (name.startsWith(KEYS_FOLDER)) return this.inner.save(name, data, options);
     this.packs.delete(name);
-    const plain = Buffer.isBuffer(data) ? (async function* () { yield data; })() : data;
-    if (Buffer.isBuffer(data)) {
-      const sealed: Buffer[] = [];
-      for await (const part of this.seal(name, plain)) sealed.push(part);
-      return this.inner.save(name, Buffer.concat(sealed), options);
-    }
-    return this.inner.save(name, this.seal(name, plain), options);
+    if (!Buffer.isBuffer(data)) return this.inner.save(name, this.seal(name, data), options);
+    // A buffer stays a buffer (one write), sealed the same way as a stream of one chunk.
+    const sealed: Buffer[] = [];
+    for await (const part of this.seal(name, [data])) sealed.push(part);
+    return this.inner.save(name, Buffer.concat(sealed), options);
   }
 
   flush(): Promise<void> {
