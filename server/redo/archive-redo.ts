@@ -35,6 +35,11 @@ export interface ArchiveOptions {
   maxAgeSeconds: number;
   /** Largest segment to write; more records go into further segments. Defaults to maxBytes. */
   segmentBytes?: number;
+  /**
+   * How long to wait for the archive lock when another archiver or a reader holds it; 0 answers
+   * "busy" at once. "Archive now" waits, so it reports what it sealed rather than a race it lost.
+   */
+  lockWaitMs?: number;
   /** How long to wait for older transactions to end before giving up this run. */
   horizonTimeoutMs?: number;
   onProgress?: (progress: { segments: number; records: number; lastSeq: number }) => void;
@@ -238,13 +243,29 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
   return { name, bytes: writer.bytes };
 }
 
+async function takeArchiveLock(client: pg.PoolClient, waitMs: number): Promise<boolean> {
+  if (waitMs <= 0) {
+    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [ARCHIVE_LOCK]);
+    return rows[0]!.ok;
+  }
+  await client.query(`SET lock_timeout = ${Math.ceil(waitMs)}`);
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext($1))", [ARCHIVE_LOCK]);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "55P03") return false; // lock_not_available: the wait ran out
+    throw error;
+  } finally {
+    await client.query("RESET lock_timeout");
+  }
+}
+
 export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Promise<ArchiveResult> {
   const client = await store.pool.connect();
   const result: ArchiveResult = { status: "archived", segments: [], records: 0, voids: 0, bytes: 0, lastArchivedSeq: 0 };
   let locked = false;
   try {
-    const { rows: lock } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [ARCHIVE_LOCK]);
-    locked = lock[0]!.ok;
+    locked = await takeArchiveLock(client, options.lockWaitMs ?? 0);
     if (!locked) return { ...result, status: "busy", lastArchivedSeq: await lastArchivedSeq(client) };
 
     const from = await recover(store, client);

@@ -8,6 +8,8 @@ export async function archiveServerRedo(serverName: string, options: { force?: b
   const store = await openMailstore(serverName);
   return archiveRedo(store, {
     force: options.force,
+    // A forced run is someone asking now: it waits for a scheduled run in progress, then seals the rest.
+    lockWaitMs: options.force ? 60_000 : 0,
     maxBytes: server.settings.redoArchive.maxBytes,
     maxAgeSeconds: server.settings.redoArchive.maxAgeSeconds,
     onProgress: options.onProgress,

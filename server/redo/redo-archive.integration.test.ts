@@ -17,7 +17,7 @@ import { commitChange, lockMailbox, MailboxTx } from "../mailstore/mailbox-tx.ts
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
-import { archiveRedo, listSegments } from "./archive-redo.ts";
+import { archiveRedo, listSegments, lockArchiveShared } from "./archive-redo.ts";
 import { readRedo } from "./read-redo.ts";
 import { verifyRedo } from "./verify-redo.ts";
 
@@ -25,6 +25,14 @@ let env: TestEnv;
 let store: Mailstore;
 const accounts: { accountId: string; email: string; messageId: number }[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(20);
+  }
+}
 const ARCHIVE = { force: true, maxBytes: 1, maxAgeSeconds: 1, segmentBytes: 64 * 1024 };
 
 beforeAll(async () => {
@@ -136,6 +144,28 @@ describe("archiving while writers write", () => {
     const seqs: number[] = [];
     for await (const r of readRedo(store, { fromSeq: slowSeq! })) seqs.push(r.seq);
     expect(seqs).toEqual([slowSeq, fast.seq]);
+  });
+
+  it("answers busy while a reader holds the log, and a run asked to wait seals once the reader is done", async () => {
+    await setFlags(store, { accountId: accounts[3]!.accountId }, { itemIds: [accounts[3]!.messageId], flags: { read: true } });
+    const release = await lockArchiveShared(store);
+    let waited: Promise<Awaited<ReturnType<typeof archiveRedo>>>;
+    try {
+      expect((await archiveRedo(store, ARCHIVE)).status).toBe("busy");
+      expect((await archiveRedo(store, { ...ARCHIVE, lockWaitMs: 50 })).status).toBe("busy");
+      waited = archiveRedo(store, { ...ARCHIVE, lockWaitMs: 60_000 });
+      // The waiting run is queued on the lock, not finished: release only once Postgres shows it waiting.
+      await waitFor(async () => {
+        const { rows } = await store.pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+        return rows[0].n > 0;
+      });
+    } finally {
+      await release();
+    }
+    const result = await waited;
+    expect(result.status).toBe("archived");
+    const { rows } = await store.pool.query("SELECT count(*)::int AS n FROM mailstore.redo_log");
+    expect(rows[0].n).toBe(0);
   });
 });
 
