@@ -45,6 +45,25 @@ test.describe("signed out", () => {
     await signedIn.dispose();
   });
 
+  test("a sign-in lockout counts the address the console saw, whatever X-Forwarded-For claims", async ({ playwright, baseURL }) => {
+    const admin = await playwright.request.newContext({ baseURL, storageState: ADMIN.state });
+    const email = `spoof-${Date.now()}@e2e.test`;
+    const password = "the right password, typed late";
+    expect((await admin.post("/api/users", { data: { email, role: "helpdesk", password } })).status()).toBe(201);
+    const anonymous = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
+    // Ten guesses, each claiming another address: they all come from this one.
+    for (let i = 0; i < 10; i++) {
+      const guess = await anonymous.post("/api/auth/login", { data: { email, password: `guess ${i}` }, headers: { "x-forwarded-for": `203.0.113.${i}`, "x-mailvault-client-address": `198.51.100.${i}` } });
+      expect(guess.status()).toBe(401);
+    }
+    const locked = await anonymous.post("/api/auth/login", { data: { email, password }, headers: { "x-forwarded-for": "192.0.2.77" } });
+    expect(locked.status()).toBe(429);
+    const entries = (await (await admin.get(`/api/audit?action=auth.login&actor=${encodeURIComponent(email)}`)).json()).entries as { address: string }[];
+    expect(new Set(entries.map((e) => e.address))).toEqual(new Set(["127.0.0.1"]));
+    await anonymous.dispose();
+    await admin.dispose();
+  });
+
   test("the API answers 401 without a session", async ({ request }) => {
     const response = await request.get("/api/accounts");
     expect(response.status()).toBe(401);

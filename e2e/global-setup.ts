@@ -57,7 +57,7 @@ export default async function globalSetup(config: FullConfig) {
 
   const port = new URL(baseURL).port;
   const children: ChildProcess[] = [
-    spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", port, "-H", "127.0.0.1"], { env, stdio: "inherit" }),
+    spawn(process.execPath, ["--import", "tsx", "scripts/console-server.ts", "-H", "127.0.0.1"], { env: { ...env, PORT: port }, stdio: "inherit" }),
     spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], { env, stdio: "inherit" }),
   ];
 

@@ -25,7 +25,7 @@ const opts = new Command("seed")
   .parse()
   .opts<{ accounts: number; formerNames?: number; opsPerAccount?: number }>();
 
-const { DATABASE_URL, MAILVAULT_DATA_DIR } = config();
+const { DATABASE_URL, MAILVAULT_DATA_DIR, MAILVAULT_LMTP_BASE_PORT } = config();
 try {
   await ensureDatabase(DATABASE_URL);
   await migrateDatabase(DATABASE_URL);
@@ -35,6 +35,7 @@ try {
     formerNames: opts.formerNames,
     dataDir: MAILVAULT_DATA_DIR,
     consoleDatabase: databaseName(DATABASE_URL),
+    lmtpBasePort: MAILVAULT_LMTP_BASE_PORT,
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(`seeded ${result.servers} servers, ${result.accountsCreated} new accounts, ${result.formerNamesCreated} former names in ${seconds} s`);

@@ -2,7 +2,7 @@
  * `npm start`: everything the console needs, in order, and nothing left behind on Ctrl-C.
  * Finds (or starts) PostgreSQL and Redis, creates and migrates the console database, seeds the
  * demo directory when it is empty, builds the console if its sources changed, then runs
- * `next start` and one worker process until the user presses Ctrl-C. A worker that exits (a crash,
+ * the console (Next behind scripts/console-server.ts) and one worker process until the user presses Ctrl-C. A worker that exits (a crash,
  * a lost service) is started again after a pause that doubles from 1 s to 30 s and starts over
  * once a worker ran a minute; the console exiting stops everything.
  */
@@ -28,7 +28,7 @@ const dev = process.argv.includes("--dev");
 /** Operations per demo mailbox on first start: about 30 messages each, a few busy mailboxes far more. */
 const DEMO_OPS_PER_ACCOUNT = 50;
 const log = (line: string) => console.log(`[mailvault] ${line}`);
-const { DATABASE_URL, REDIS_URL, MAILVAULT_DATA_DIR, PORT, MAILVAULT_ADMIN_EMAIL, MAILVAULT_ADMIN_PASSWORD } = config();
+const { DATABASE_URL, REDIS_URL, MAILVAULT_DATA_DIR, PORT, MAILVAULT_ADMIN_EMAIL, MAILVAULT_ADMIN_PASSWORD, MAILVAULT_LMTP_BASE_PORT } = config();
 
 let services: Services | undefined;
 const children: ChildProcess[] = [];
@@ -90,7 +90,7 @@ try {
     log(`this password is shown only now; change it on the Users page, or reset it with ./bin/mailvault users passwd ${admin.email}`);
   } else if (admin) log(`created the first admin ${admin.email} with the password from MAILVAULT_ADMIN_PASSWORD`);
   if ((await prisma().server.count()) === 0) {
-    const seeded = await seedDemo({ accounts: 240, dataDir: MAILVAULT_DATA_DIR, consoleDatabase: databaseName(DATABASE_URL) });
+    const seeded = await seedDemo({ accounts: 240, dataDir: MAILVAULT_DATA_DIR, consoleDatabase: databaseName(DATABASE_URL), lmtpBasePort: MAILVAULT_LMTP_BASE_PORT });
     log(`seeded the demo directory: ${seeded.servers} servers, ${seeded.accountsCreated} accounts; filling mailboxes (about a minute, once)`);
     const mail = await seedDemoMail({ opsPerAccount: DEMO_OPS_PER_ACCOUNT });
     for (const [server, r] of Object.entries(mail)) log(`${server}: ${r.mailboxes} mailboxes, ${r.recipients} messages delivered, ${r.ops} operations in ${r.seconds.toFixed(0)} s`);
@@ -112,6 +112,6 @@ try {
   await shutdown(1);
 }
 
-launch("console", ["node_modules/next/dist/bin/next", dev ? "dev" : "start", "-p", String(PORT)]);
+launch("console", ["--import", "tsx", "scripts/console-server.ts", ...(dev ? ["--dev"] : [])], { env: { PORT: String(PORT) } });
 launch("worker", ["--import", "tsx", "workers/main.ts"], { restart: true, env: WORKER_PROCESS_ENV });
 log(`console on http://localhost:${PORT} (Ctrl-C stops everything this command started)`);

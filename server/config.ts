@@ -24,6 +24,8 @@ const schema = z.object({
   /** Its password; when unset, the first start generates one and prints it once. */
   MAILVAULT_ADMIN_PASSWORD: z.string().min(10, "at least 10 characters").optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** The demo's servers listen for LMTP on this port and the next ones (mail1 here, mail2 one up). */
+  MAILVAULT_LMTP_BASE_PORT: z.coerce.number().int().min(1).max(65000).default(7025),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

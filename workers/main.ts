@@ -8,7 +8,7 @@ import { listServers } from "../server/directory/list-servers.ts";
 import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { archiveCheckIntervalMs } from "../server/redo/archive-server-redo.ts";
 import { logger } from "../server/logger.ts";
-import { startWorkers } from "./start-workers.ts";
+import { LmtpPortError, startWorkers } from "./start-workers.ts";
 
 const program = new Command("worker")
   .description("Run Mailvault's BullMQ workers for mailbox servers")
@@ -39,6 +39,12 @@ const set = await startWorkers({
   })),
   onError: (server, error) => log.warn({ server, err: error.message }, "worker error"),
   onSwept: (swept) => log.warn({ sessions: swept.sessions, runs: swept.runs, removedFiles: swept.removedFiles.length }, "marked dead sessions and restore runs interrupted"),
+}).catch(async (error: Error) => {
+  if (!(error instanceof LmtpPortError)) throw error;
+  log.error(error.message);
+  await closeMailstores();
+  await closeConsoleDb();
+  process.exit(2);
 });
 log.info({ id: set.id, servers: set.servers, lmtp: set.lmtpPorts }, "workers started");
 

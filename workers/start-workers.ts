@@ -50,6 +50,9 @@ export interface StartWorkersOptions {
 
 export const SWEEP_INTERVAL_MS = 20_000;
 
+/** The LMTP listener cannot take its port: the worker stops, and says which port and which setting. */
+export class LmtpPortError extends Error {}
+
 export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTERVAL_MS, onSwept }: StartWorkersOptions): Promise<WorkerSet> {
   const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const prefix = queuePrefix();
@@ -89,10 +92,14 @@ export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTE
       );
     }
     if (server.lmtpPort !== undefined) {
+      const port = server.lmtpPort;
       const listener = await startLmtpListener({
         store: await openMailstore(server.name),
-        port: server.lmtpPort,
+        port,
         onError: (error) => onError?.(server.name, error),
+      }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "EADDRINUSE" && error.code !== "EACCES") throw error;
+        throw new LmtpPortError(`${server.name}'s LMTP port ${port} is ${error.code === "EACCES" ? "not open to this user" : "already in use"}: stop what holds it, or give the server another lmtpPort (the demo numbers them from MAILVAULT_LMTP_BASE_PORT)`);
       });
       lmtp.push(listener);
       lmtpPorts[server.name] = listener.port;

@@ -12,6 +12,8 @@ export interface AuditRecord {
   outcome: "ok" | "refused" | "failed" | "pending";
   status: number;
   message?: string;
+  /** The client's address, for a console request. */
+  address?: string;
 }
 
 /** Parameter names whose values never reach the log, at any depth ("newPassword", "apiKey" too). */
@@ -52,6 +54,19 @@ export function auditParams(params: unknown): unknown {
   return bytes > MAX_PARAM_BYTES ? { "(truncated)": `${bytes} bytes of parameters, over the ${MAX_PARAM_BYTES} the audit log keeps` } : clean;
 }
 
+/**
+ * What a change's entry keeps of a request body: the input as its schema reads it (unknown fields
+ * dropped, defaults filled in), or, when the body does not parse, only the fields the schema
+ * knows. Never the body as sent.
+ */
+export function parsedParams(schema: z.ZodType, body: unknown): unknown {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  if (!(schema instanceof z.ZodObject) || typeof body !== "object" || body === null || Array.isArray(body)) return { "(input)": `not readable as this call's input (${body === null ? "null" : Array.isArray(body) ? "a list" : typeof body})` };
+  const known = schema.shape as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(body).filter(([name]) => Object.hasOwn(known, name)));
+}
+
 function row(entry: AuditRecord) {
   return {
     actor: storable(entry.actor, 320),
@@ -62,6 +77,7 @@ function row(entry: AuditRecord) {
     outcome: entry.outcome,
     status: entry.status,
     message: storable(entry.message ?? ""),
+    address: storable(entry.address ?? "", 100),
   };
 }
 

@@ -1,22 +1,43 @@
-/** Password hashing with scrypt (node:crypto): no native addon, parameters stored with the hash. */
+/**
+ * Password hashing with scrypt (node:crypto): no native addon, parameters stored with the hash.
+ *
+ * The cost is OWASP's current guidance for scrypt, in the form that needs the least memory:
+ * N=2^15, r=8, p=3 (32 MiB, about a quarter of a second here), the same work as N=2^17 with p=1
+ * at a quarter of its memory, so a burst of sign-ins does not balloon the console. A hash made
+ * with other parameters still verifies, and `needsRehash` says to replace it at the next sign-in.
+ */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
-const N = 16384;
-const R = 8;
-const P = 1;
+export const SCRYPT = { N: 32768, r: 8, p: 3 };
+/** Enough for any cost this code accepts (128·N·r bytes, plus slack), and no more. */
+const MAX_N = 1 << 20;
+const maxmem = (n: number, r: number) => 128 * n * r + 1024 * 1024;
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const hash = await scryptAsync(password, salt, 32, { N, r: R, p: P, maxmem: 64 * 1024 * 1024 });
-  return `scrypt$${N}$${R}$${P}$${salt.toString("base64")}$${hash.toString("base64")}`;
+  const { N, r, p } = SCRYPT;
+  const hash = await scryptAsync(password, salt, 32, { N, r, p, maxmem: maxmem(N, r) });
+  return `scrypt$${N}$${r}$${p}$${salt.toString("base64")}$${hash.toString("base64")}`;
+}
+
+function parse(stored: string): { N: number; r: number; p: number; salt: Buffer; hash: Buffer } | null {
+  const [scheme, n, r, p, salt, hash] = stored.split("$");
+  const [N, R, P] = [Number(n), Number(r), Number(p)];
+  if (scheme !== "scrypt" || !salt || !hash || !Number.isInteger(N) || N < 2 || N > MAX_N || !Number.isInteger(R) || R < 1 || R > 32 || !Number.isInteger(P) || P < 1 || P > 16) return null;
+  return { N, r: R, p: P, salt: Buffer.from(salt, "base64"), hash: Buffer.from(hash, "base64") };
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split("$");
-  if (scheme !== "scrypt" || !salt || !hash) return false;
-  const expected = Buffer.from(hash, "base64");
-  const actual = await scryptAsync(password, Buffer.from(salt, "base64"), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  const parsed = parse(stored);
+  if (!parsed) return false;
+  const actual = await scryptAsync(password, parsed.salt, parsed.hash.length, { N: parsed.N, r: parsed.r, p: parsed.p, maxmem: maxmem(parsed.N, parsed.r) });
+  return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash);
+}
+
+/** A hash made with a cost other than today's: replace it once the password is known to be right. */
+export function needsRehash(stored: string): boolean {
+  const parsed = parse(stored);
+  return !parsed || parsed.N !== SCRYPT.N || parsed.r !== SCRYPT.r || parsed.p !== SCRYPT.p;
 }

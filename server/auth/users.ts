@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { prisma } from "../db/console-db.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
-import { hashPassword, verifyPassword } from "./passwords.ts";
+import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { SESSION_DAYS } from "./cookie.ts";
 import type { Role } from "./permissions.ts";
 
@@ -11,7 +11,7 @@ export { SESSION_COOKIE as COOKIE } from "./cookie.ts";
 
 export const newUserInput = z.object({
   email: z.email("a user's name is an email address").transform((e) => e.toLowerCase()),
-  name: z.string().max(200).default(""),
+  name: z.string().max(200).refine((n) => !n.includes("\u0000"), "a name cannot hold a NUL character").default(""),
   role: z.enum(["admin", "helpdesk"], "role is admin or helpdesk"),
   password: z.string().min(10, "a password has at least 10 characters").max(200),
 });
@@ -80,24 +80,32 @@ export async function setDisabled(email: string, disabled: boolean): Promise<voi
 
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
-/** Failed sign-ins in this window, since the last good one, lock an email out until they age out. */
+/**
+ * Failed sign-ins for one email from one client address, within the window and since that
+ * address's last good sign-in, lock that email out *from that address* until they age out.
+ *
+ * Counted per email and address rather than per email, so that someone guessing from elsewhere
+ * cannot lock the admin out: the admin's own address keeps its own count. This needs an address
+ * the client cannot choose, which the console's server provides (scripts/console-server.ts);
+ * guessing from many real addresses is slowed by the password hash's cost, not stopped.
+ */
 export const LOCKOUT = { failures: 10, minutes: 15 };
 
 export class TooManyAttemptsError extends MailvaultError {
   constructor(email: string) {
-    super("forbidden", "too_many_attempts", `too many failed sign-ins for ${email}: try again in ${LOCKOUT.minutes} minutes`);
+    super("forbidden", "too_many_attempts", `too many failed sign-ins for ${email} from this address: try again in ${LOCKOUT.minutes} minutes`);
   }
 }
 
 /** Counted from the audit log, which records every attempt: no second store to keep in step. */
-async function assertNotLockedOut(email: string): Promise<void> {
+async function assertNotLockedOut(email: string, address: string): Promise<void> {
   const since = new Date(Date.now() - LOCKOUT.minutes * 60_000);
-  const lastGood = await prisma().auditEntry.findFirst({ where: { action: "auth.login", actor: email, outcome: "ok", at: { gte: since } }, orderBy: { at: "desc" }, select: { at: true } });
-  const failures = await prisma().auditEntry.count({ where: { action: "auth.login", actor: email, outcome: "refused", status: 401, at: { gt: lastGood?.at ?? since } } });
+  const attempts = { action: "auth.login", actor: email, address };
+  const lastGood = await prisma().auditEntry.findFirst({ where: { ...attempts, outcome: "ok", at: { gte: since } }, orderBy: { at: "desc" }, select: { at: true } });
+  const failures = await prisma().auditEntry.count({ where: { ...attempts, outcome: "refused", status: 401, at: { gt: lastGood?.at ?? since } } });
   if (failures >= LOCKOUT.failures) throw new TooManyAttemptsError(email);
 }
 
-/** Checks a password and opens a session; the token goes into an http-only cookie. */
 let dummy: Promise<string> | null = null;
 /** A hash of nothing anyone knows, made once per process with the current cost. */
 function dummyHash(): Promise<string> {
@@ -105,13 +113,19 @@ function dummyHash(): Promise<string> {
   return dummy;
 }
 
-export async function signIn(email: string, password: string): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
-  await assertNotLockedOut(email.trim().toLowerCase());
-  const user = await prisma().user.findUnique({ where: { email: email.trim().toLowerCase() } });
+/**
+ * Checks a password and opens a session; the token goes into an http-only cookie. `address` is
+ * the client's (see LOCKOUT). A hash made at an older cost is replaced now that the password is known.
+ */
+export async function signIn(email: string, password: string, address = ""): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
+  const name = email.trim().toLowerCase();
+  await assertNotLockedOut(name, address);
+  const user = await prisma().user.findUnique({ where: { email: name } });
   // The same hash work for an unknown email, so the answer's timing does not say which exist.
   const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
   const ok = user && !user.disabledAt && matches;
   if (!ok) throw new AuthError("wrong email or password");
+  if (needsRehash(user.passwordHash)) await prisma().user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });
   const token = randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + SESSION_DAYS * 86_400_000);
   await prisma().userSession.create({ data: { tokenHash: hashToken(token), userId: user.id, expiresAt } });

@@ -3,11 +3,11 @@
  * files runs on a worker for that server's queue. Every key is under MAILVAULT_QUEUE_PREFIX, so a
  * test run's queues never meet another run's.
  */
-import { Queue } from "bullmq";
+import { Queue, QueueEvents } from "bullmq";
 import { config } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
 import { jobDefinitions, retryOptions, type JobDefinition, type JobInput, type JobName } from "./definitions.ts";
-import { bullmqConnection } from "./redis.ts";
+import { bullmqConnection, redisOptions } from "./redis.ts";
 
 export function queueName(server: string): string {
   return `mailvault.${server}`;
@@ -17,7 +17,7 @@ export function queuePrefix(): string {
   return config().MAILVAULT_QUEUE_PREFIX;
 }
 
-const holder = globalThis as unknown as { __mailvaultQueues?: Map<string, Queue> };
+const holder = globalThis as unknown as { __mailvaultQueues?: Map<string, Queue>; __mailvaultQueueEvents?: Map<string, QueueEvents> };
 
 export function serverQueue(server: string): Queue {
   holder.__mailvaultQueues ??= new Map();
@@ -30,10 +30,25 @@ export function serverQueue(server: string): Queue {
   return queue;
 }
 
+/** The server queue's event stream, for waiting on a job's end without polling (one per process). */
+export function serverQueueEvents(server: string): QueueEvents {
+  holder.__mailvaultQueueEvents ??= new Map();
+  let events = holder.__mailvaultQueueEvents.get(server);
+  if (!events) {
+    // A blocking reader: BullMQ needs it to retry forever; the waiter's own deadline bounds the wait.
+    events = new QueueEvents(queueName(server), { connection: { ...redisOptions(), maxRetriesPerRequest: null }, prefix: queuePrefix() });
+    events.on("error", () => {});
+    holder.__mailvaultQueueEvents.set(server, events);
+  }
+  return events;
+}
+
 export async function closeQueues(): Promise<void> {
   const queues = [...(holder.__mailvaultQueues?.values() ?? [])];
+  const events = [...(holder.__mailvaultQueueEvents?.values() ?? [])];
   holder.__mailvaultQueues = undefined;
-  await Promise.all(queues.map((q) => q.close()));
+  holder.__mailvaultQueueEvents = undefined;
+  await Promise.all([...queues.map((q) => q.close()), ...events.map((e) => e.close())]);
 }
 
 /** Validates the payload against the job's definition and adds it with the definition's defaults. */

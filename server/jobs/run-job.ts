@@ -5,7 +5,7 @@
  */
 import { MailvaultError, ServiceUnavailableError } from "../errors.ts";
 import type { JobInput, JobName } from "./definitions.ts";
-import { enqueueJob, serverQueue } from "./queues.ts";
+import { enqueueJob, serverQueue, serverQueueEvents } from "./queues.ts";
 
 export class JobFailedError extends MailvaultError {
   constructor(name: string, reason: string) {
@@ -19,15 +19,16 @@ export async function runJob<N extends JobName>(server: string, name: N, data: J
     if (error instanceof MailvaultError) throw error;
     throw new ServiceUnavailableError("redis", error.message);
   });
-  while (performance.now() - started < timeoutMs) {
-    const current = await serverQueue(server).getJob(job.id!);
-    if (current?.finishedOn) {
-      if (current.failedReason) throw new JobFailedError(name, current.failedReason);
-      return { jobId: job.id!, result: current.returnvalue, ms: Math.round(performance.now() - started) };
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if ((await serverQueue(server).getJob(job.id!))?.processedOn === undefined) {
+  // Woken by the queue's event stream when the job completes or fails; BullMQ also checks once
+  // after subscribing, so a job that finished first is not waited for.
+  const result = await job.waitUntilFinished(serverQueueEvents(server), timeoutMs).then(
+    (value: unknown) => ({ finished: true as const, value }),
+    () => ({ finished: false as const, value: undefined }),
+  );
+  const current = await serverQueue(server).getJob(job.id!).catch(() => undefined);
+  if (current?.failedReason && current.finishedOn) throw new JobFailedError(name, current.failedReason);
+  if (result.finished) return { jobId: job.id!, result: result.value, ms: Math.round(performance.now() - started) };
+  if (current && current.processedOn === undefined) {
     await serverQueue(server).remove(job.id!).catch(() => {});
     throw new ServiceUnavailableError("worker", `no worker for ${server} answered within ${timeoutMs / 1000} s; is \`npm run worker\` running?`);
   }

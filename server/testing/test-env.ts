@@ -92,10 +92,10 @@ export async function signedInCookie(role: "admin" | "helpdesk", email = `${role
 }
 
 /** A request to a route handler, as the signed-in browser with this cookie would send it. */
-export function apiRequest(path: string, cookie: string, init: { method?: string; body?: unknown } = {}): Request {
+export function apiRequest(path: string, cookie: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Request {
   return new Request(`http://localhost${path}`, {
     method: init.method ?? "GET",
-    headers: { cookie, "content-type": "application/json" },
+    headers: { cookie, "content-type": "application/json", ...init.headers },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
 }

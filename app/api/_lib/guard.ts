@@ -4,7 +4,9 @@
  * saying who did what with which parameters and what came of it.
  */
 import type { NextResponse } from "next/server";
-import { beginAudit, finishAudit, recordAudit } from "@/server/audit/audit.ts";
+import type { z } from "zod";
+import { beginAudit, finishAudit, parsedParams, recordAudit } from "@/server/audit/audit.ts";
+import { clientAddressOf } from "@/server/auth/client-address.ts";
 import { can, type Permission } from "@/server/auth/permissions.ts";
 import { COOKIE, userForToken, type SessionUser } from "@/server/auth/users.ts";
 import { logger } from "@/server/logger.ts";
@@ -45,6 +47,8 @@ export interface HandleOptions<T = unknown> {
   audit?: string;
   target?: string;
   params?: unknown;
+  /** `params` is a request body: the entry keeps what this schema makes of it, not the body as sent. */
+  schema?: z.ZodType;
   status?: number;
   /** What came of a change, in words, for its audit entry (e.g. the session label it started). */
   summary?(result: T): string;
@@ -57,7 +61,8 @@ export async function handle<T>(request: Request, options: HandleOptions<T>, wor
   const user = await currentUser(request);
   if (!user) return errorResponse(401, "not_signed_in", "sign in first");
   const permission = typeof options.permission === "function" ? options.permission(user) : options.permission;
-  const entry = options.audit ? { actor: user.email, role: user.role, action: options.audit, target: options.target, params: options.params } : null;
+  const params = options.schema ? parsedParams(options.schema, options.params) : options.params;
+  const entry = options.audit ? { actor: user.email, role: user.role, action: options.audit, target: options.target, params, address: clientAddressOf(request) } : null;
   if (!can(user.role, permission)) {
     if (entry) await recordAudit({ ...entry, outcome: "refused", status: 403, message: `${user.role} may not ${permission}` }).catch((error) => logger.error({ err: error }, "could not write the audit log"));
     return errorResponse(403, "forbidden", `${user.role} users may not do this (${permission})`);

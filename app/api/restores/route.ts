@@ -1,6 +1,6 @@
 import { restoreNeeds } from "@/server/auth/permissions.ts";
 import { listRestoreRuns } from "@/server/restore/get-restore-run.ts";
-import { submitRestore } from "@/server/restore/submit-restore.ts";
+import { restoreInput, submitRestore } from "@/server/restore/submit-restore.ts";
 import { handle } from "../_lib/guard.ts";
 import { queryOf } from "../_lib/respond.ts";
 
@@ -18,6 +18,7 @@ export async function POST(request: Request) {
       audit: dryRun ? undefined : "restore.start",
       target: Array.isArray(body?.accounts) ? body.accounts.join(", ") : String(body?.accounts ?? body?.group ?? ""),
       params: body,
+      schema: restoreInput.omit({ requestedBy: true }),
       status: dryRun ? 200 : 202,
       summary: (r: Awaited<ReturnType<typeof submitRestore>>) => (r.dryRun ? "" : `${r.label}: ${r.plan.accounts.map((a) => `${a.emailAtPoint} -> ${a.target.email}`).join(", ")}`),
     },

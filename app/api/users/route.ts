@@ -1,4 +1,4 @@
-import { createUser, listUsers } from "@/server/auth/users.ts";
+import { createUser, listUsers, newUserInput } from "@/server/auth/users.ts";
 import { handle } from "../_lib/guard.ts";
 
 export async function GET(request: Request) {
@@ -7,5 +7,5 @@ export async function GET(request: Request) {
 
 export async function POST(request: Request) {
   const body = await request.json().catch(() => ({}));
-  return handle(request, { permission: "users.manage", audit: "user.create", target: body?.email, params: body, status: 201 }, () => createUser(body));
+  return handle(request, { permission: "users.manage", audit: "user.create", target: body?.email, params: body, schema: newUserInput, status: 201 }, () => createUser(body));
 }

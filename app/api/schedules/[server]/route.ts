@@ -13,7 +13,7 @@ export async function GET(request: Request, { params }: Params) {
 export async function PUT(request: Request, { params }: Params) {
   const { server } = await params;
   const body = await request.json().catch(() => ({}));
-  return handle(request, { permission: "schedules.manage", audit: "schedules.update", target: server, params: body }, (user) =>
+  return handle(request, { permission: "schedules.manage", audit: "schedules.update", target: server, params: body, schema: scheduleInput }, (user) =>
     replaceSchedule({ ...scheduleInput.parse(body), server, by: user.email }),
   );
 }

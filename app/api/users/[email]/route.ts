@@ -1,4 +1,4 @@
-import { COOKIE, updateUser } from "@/server/auth/users.ts";
+import { COOKIE, updateUser, userPatchInput } from "@/server/auth/users.ts";
 import { cookieValue, handle } from "../../_lib/guard.ts";
 
 /** `{ password }` to set a new one (ending the user's other sessions), `{ disabled: true | false }` to lock or unlock. */
@@ -10,5 +10,5 @@ export async function PATCH(request: Request, { params }: { params: Promise<{ em
     email = decodeURIComponent(raw);
   } catch {}
   const body: unknown = await request.json().catch(() => null);
-  return handle(request, { permission: "users.manage", audit: "user.update", target: email, params: body }, () => updateUser(email, body, cookieValue(request, COOKIE)));
+  return handle(request, { permission: "users.manage", audit: "user.update", target: email, params: body, schema: userPatchInput }, () => updateUser(email, body, cookieValue(request, COOKIE)));
 }

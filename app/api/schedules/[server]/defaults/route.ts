@@ -8,7 +8,7 @@ const input = z.object({ tz: z.string().optional() }, "send {} or { tz }");
 export async function POST(request: Request, { params }: { params: Promise<{ server: string }> }) {
   const { server } = await params;
   const body = await request.json().catch(() => ({}));
-  return handle(request, { permission: "schedules.manage", audit: "schedules.update", target: server, params: { defaults: true, ...body } }, (user) =>
+  return handle(request, { permission: "schedules.manage", audit: "schedules.update", target: server, params: { defaults: true, ...(input.safeParse(body ?? {}).data ?? {}) } }, (user) =>
     applyDefaultSchedule({ ...input.parse(body ?? {}), server, by: user.email }),
   );
 }
