@@ -2,7 +2,10 @@
  * The jobs plumbing against a real Redis: a `server.ping` goes through a server's queue to a
  * real worker and back; heartbeats make the health report; bad payloads never reach a worker.
  */
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prisma } from "../server/db/console-db.ts";
 import { databaseName } from "../server/config.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
 import { InvalidInputError } from "../server/errors.ts";
@@ -59,4 +62,27 @@ describe("health", () => {
     expect(down.workers.mail1).toMatchObject({ ok: false, count: 0 });
     expect(down.postgres.ok && down.redis.ok).toBe(true);
   });
+});
+
+describe("the worker process", () => {
+  it("stops with one line naming the port and the setting when a server's LMTP port is taken", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail2" } });
+      await prisma().server.update({ where: { name: "mail2" }, data: { settings: { ...(server.settings as object), lmtpPort: port } } });
+      const child = spawn(process.execPath, ["--import", "tsx", "workers/main.ts", "--server", "mail2"], { env: { ...process.env, LOG_LEVEL: "info" } });
+      let output = "";
+      child.stdout.on("data", (chunk) => (output += chunk));
+      child.stderr.on("data", (chunk) => (output += chunk));
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).toBe(2);
+      const errors = output.split("\n").filter((line) => line.includes('"level":50'));
+      expect(errors).toHaveLength(1);
+      expect(JSON.parse(errors[0]!).msg).toBe(`mail2's LMTP port ${port} is already in use: stop what holds it, or give the server another lmtpPort (the demo numbers them from MAILVAULT_LMTP_BASE_PORT)`);
+    } finally {
+      holder.close();
+    }
+  }, 120_000);
 });
