@@ -9,29 +9,26 @@ import { execFile } from "node:child_process";
 import { readdir, rename } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
-import { databaseName } from "../config.ts";
 import { prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { createAccount, deleteAccount, renameAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { deleteItems, emptyFolder, moveItems } from "../mailstore/item-operations.ts";
 import { TRASH } from "../mailstore/items.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { archiveRedo } from "../redo/archive-redo.ts";
 import { readRedo } from "../redo/read-redo.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { restoresSettled } from "../testing/wait-for-runs.ts";
 import { exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
 import { submitRestore, type RestoreInput } from "./submit-restore.ts";
 
-let env: TestEnv;
+const fx = useMailServer({ accounts: { prefix: "opt", count: 6 }, traffic: { ops: 200, seed: 4 }, workers: startWorkers });
 let store: Mailstore;
-let workers: WorkerSet;
+beforeAll(() => void (store = fx.store));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, what: string, ms = 60_000): Promise<T> {
@@ -73,21 +70,6 @@ const exportOf = async (email: string): Promise<CanonicalExport> => {
 };
 
 const mime = (subject: string) => Buffer.from(`From: x@example.net\r\nSubject: ${subject}\r\n\r\n${subject} body\r\n`);
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 6; i++) await createAccount(store, { email: `opt${i}@example.com` });
-  await generateTraffic(store, { ops: 200, seed: 4, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
-}, 60_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 describe("restore options", () => {
   it("-rf, -br, --restoreToIncrLabel and --skipDeletes each give the documented result", async () => {
@@ -193,7 +175,7 @@ describe("restore options", () => {
     const middle = segments.at(-2)!;
     const runsBefore = await prisma().restoreRun.count();
     const accountsBefore = await prisma().account.count();
-    await rename(path.join(store.redoArchivePath, middle), path.join(env.dataDir, middle));
+    await rename(path.join(store.redoArchivePath, middle), path.join(fx.env.dataDir, middle));
     try {
       await expect(submitRestore({ server: "mail1", accounts: ["opt5@example.com"], copy: true, prefix: "gap_" })).rejects.toThrow(/gap in redo sequence: missing \d+ through \d+/);
       expect(await prisma().restoreRun.count()).toBe(runsBefore);
@@ -201,7 +183,7 @@ describe("restore options", () => {
       const around = await submitRestore({ server: "mail1", accounts: ["opt5@example.com"], copy: true, prefix: "gap_", ignoreRedoErrors: true, dryRun: true });
       expect(around.plan.warnings.some((w) => /gap in redo sequence: missing \d+ through \d+; replayed around it/.test(w))).toBe(true);
     } finally {
-      await rename(path.join(env.dataDir, middle), path.join(store.redoArchivePath, middle));
+      await rename(path.join(fx.env.dataDir, middle), path.join(store.redoArchivePath, middle));
     }
   });
 
