@@ -26,3 +26,27 @@ test("a body over 1 MiB answers 413, and a change from nobody signed in 401, bot
   await signedIn.dispose();
   await anonymous.dispose();
 });
+
+test("a method a route lacks answers 405 with an error body", async ({ request }) => {
+  for (const [method, path] of [["DELETE", "/api/servers"], ["PUT", "/api/health"], ["PATCH", "/api/sessions"]] as const) {
+    const response = await request.fetch(path, { method });
+    expect(response.status(), `${method} ${path}`).toBe(405);
+    expect(await response.json(), `${method} ${path}`).toEqual({ error: { code: "method_not_allowed", message: `${method} is not something ${path} does` } });
+  }
+});
+
+test("a body streamed without a Content-Length is refused with 411 before it is read", async ({ baseURL }) => {
+  const { request: send } = await import("node:http");
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const outgoing = send(`${baseURL}/api/backups`, { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } }, (response) => {
+      let body = "";
+      response.on("data", (chunk) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    outgoing.on("error", reject);
+    // The first chunk only: the answer comes without waiting for the rest.
+    outgoing.write(`{"server":"mail1","type":"full","filler":"${"x".repeat(64 * 1024)}`);
+  });
+  expect(answer.status).toBe(411);
+  expect(JSON.parse(answer.body).error.code).toBe("length_required");
+});

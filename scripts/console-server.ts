@@ -7,7 +7,7 @@
  * which is only sound if the address cannot be forged: here it is the socket's peer, or, when
  * that peer is a proxy named in MAILVAULT_TRUSTED_PROXIES, the nearest address that proxy saw.
  */
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import next from "next";
 import { CLIENT_ADDRESS_HEADER } from "../server/auth/client-address.ts";
 
@@ -27,17 +27,64 @@ function clientAddress(request: IncomingMessage): string {
   return peer;
 }
 
+/**
+ * Next answers a method a route does not export with an empty 405; the API's callers get the
+ * usual `{ error: { code, message } }` instead: the headers of a 405 are given this body's type
+ * and length as they are written, and the body replaces Next's empty one.
+ */
+function answerMethodNotAllowedAsJson(method: string, path: string, response: ServerResponse): void {
+  const body = JSON.stringify({ error: { code: "method_not_allowed", message: `${method} is not something ${path} does` } });
+  const original = { writeHead: response.writeHead.bind(response), write: response.write.bind(response), end: response.end.bind(response) };
+  let replacing = false;
+  response.writeHead = ((status: number, ...rest: unknown[]) => {
+    if (status === 405) {
+      replacing = true;
+      response.removeHeader("transfer-encoding");
+      response.setHeader("content-type", "application/json");
+      response.setHeader("content-length", Buffer.byteLength(body));
+    }
+    return (original.writeHead as (...a: unknown[]) => ServerResponse)(status, ...rest);
+  }) as ServerResponse["writeHead"];
+  const callbackOf = (args: unknown[]) => args.find((a): a is () => void => typeof a === "function");
+  response.write = ((...args: unknown[]) => {
+    if (!replacing) return (original.write as (...a: unknown[]) => boolean)(...args);
+    callbackOf(args)?.();
+    return true;
+  }) as ServerResponse["write"];
+  response.end = ((...args: unknown[]) => {
+    if (!replacing) return (original.end as (...a: unknown[]) => ServerResponse)(...args);
+    return original.end(body, callbackOf(args));
+  }) as ServerResponse["end"];
+}
+
 /** `::ffff:127.0.0.1` and `127.0.0.1` are one client. */
 const normalise = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
 
 const app = next({ dev, port, hostname: host ?? "localhost" });
 const handle = app.getRequestHandler();
 await app.prepare();
+/** An API answer in the API's own shape, from this server rather than a route. */
+function refuse(response: ServerResponse, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+}
+
 createServer((request, response) => {
   const address = clientAddress(request);
   request.headers[CLIENT_ADDRESS_HEADER] = address;
   // What the handler sees as X-Forwarded-For is what this server decided, never what was sent.
   request.headers["x-forwarded-for"] = address;
+  const path = (request.url ?? "/").split("?")[0]!;
+  if (path.startsWith("/api/")) {
+    // The body cap (proxy.ts, 1 MiB) is decided from Content-Length before anything is read; a
+    // body streamed without one could only be measured by reading it, so it is not taken.
+    if (request.headers["transfer-encoding"] !== undefined && request.headers["content-length"] === undefined) {
+      refuse(response, 411, "length_required", "send the body with a Content-Length (at most 1 MiB)");
+      request.resume();
+      return;
+    }
+    answerMethodNotAllowedAsJson(request.method ?? "", path, response);
+  }
   void handle(request, response);
 })
   .on("error", (error) => {
