@@ -44,7 +44,7 @@ describe("mailvault CLI", () => {
   });
 
   it.each([
-    [["accounts", "--page", "-1"], "mailvault: page: page starts at 1"],
+    [["accounts", "--page", "-1"], "mailvault: page: page is at least 1"],
     [["servers", "mail9"], "mailvault: unknown server: mail9"],
     [["verify", "-s", "mail1", "-lb", "../../../etc"], "mailvault: no backup session ../../../etc"],
     [["backupabort", "-s", "nosuch"], "mailvault: unknown server: nosuch"],

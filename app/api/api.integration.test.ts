@@ -35,10 +35,10 @@ describe("GET /api/accounts", () => {
   });
 
   it.each([
-    ["page=-1", /page starts at 1/],
+    ["page=-1", /page is at least 1/],
     ["page=abc", /page/],
     ["pageSize=100000", /pageSize can be at most 200/],
-    ["pageSize=0", /pageSize must be at least 1/],
+    ["pageSize=0", /pageSize is at least 1/],
     ["status=sleeping", /status/],
   ])("answers ?%s with 400 and a message", async (query, message) => {
     const response = await getAccounts(request(`/api/accounts?${query}`));

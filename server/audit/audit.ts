@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { prisma } from "../db/console-db.ts";
 import { parseTime } from "../time/parse-time.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export interface AuditRecord {
   actor: string;
@@ -105,8 +106,8 @@ export const auditQueryInput = z.object({
   outcome: z.enum(["ok", "refused", "failed", "pending"]).optional(),
   from: z.string().optional(),
   to: z.string().optional(),
-  page: z.coerce.number().int().min(1).default(1),
-  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+  page: wholeNumber("page").default(1),
+  pageSize: wholeNumber("pageSize", { max: 200 }).default(50),
 });
 
 export async function queryAudit(raw: Record<string, unknown>) {

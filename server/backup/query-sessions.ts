@@ -9,6 +9,7 @@ import { accountsByAnyName } from "../directory/resolve-account.ts";
 import { InvalidInputError } from "../errors.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { SessionNotFoundError } from "./errors.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const sessionQueryInput = z.object({
   server: z.string().min(1).optional(),
@@ -18,8 +19,8 @@ export const sessionQueryInput = z.object({
   label: z.string().trim().min(1).optional(),
   from: z.string().optional(),
   to: z.string().optional(),
-  page: z.coerce.number().int().min(1, "page starts at 1").default(1),
-  pageSize: z.coerce.number().int().min(1).max(200, "pageSize can be at most 200").default(50),
+  page: wholeNumber("page").default(1),
+  pageSize: wholeNumber("pageSize", { max: 200 }).default(50),
 });
 
 export interface SessionSummary {

@@ -111,7 +111,7 @@ describe("searchAccounts", () => {
   });
 
   it("rejects impossible pages with a message", async () => {
-    await expect(searchAccounts({ page: -1 })).rejects.toThrow(/page starts at 1/);
+    await expect(searchAccounts({ page: -1 })).rejects.toThrow(/page is at least 1/);
     await expect(searchAccounts({ pageSize: 100_000 })).rejects.toThrow(/at most 200/);
   });
 });

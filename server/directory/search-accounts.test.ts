@@ -11,8 +11,8 @@ describe("searchAccountsInput", () => {
   });
 
   it.each([
-    [{ page: "-1" }, "page starts at 1"],
-    [{ page: "1.5" }, "page must be a whole number"],
+    [{ page: "-1" }, "page is at least 1"],
+    [{ page: "1.5" }, "page is a whole number"],
     [{ pageSize: "100000" }, "pageSize can be at most 200"],
     [{ status: "deleted-ish" }, "Invalid option"],
     [{ q: "x".repeat(321) }, "q is longer than any email address"],

@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { consolePool } from "../db/console-db.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const accountStatusFilter = z.enum(["active", "maintenance", "locked", "closed", "deleted"]);
 
@@ -17,13 +18,8 @@ export const searchAccountsInput = z.object({
   q: z.string().trim().toLowerCase().max(320, "q is longer than any email address").default(""),
   server: z.string().min(1).max(64).optional(),
   status: accountStatusFilter.optional(),
-  page: z.coerce.number().int("page must be a whole number").min(1, "page starts at 1").default(1),
-  pageSize: z.coerce
-    .number()
-    .int("pageSize must be a whole number")
-    .min(1, "pageSize must be at least 1")
-    .max(200, "pageSize can be at most 200")
-    .default(25),
+  page: wholeNumber("page").default(1),
+  pageSize: wholeNumber("pageSize", { max: 200 }).default(25),
 });
 
 export type SearchAccountsInput = z.input<typeof searchAccountsInput>;

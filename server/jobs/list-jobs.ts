@@ -8,12 +8,13 @@ import { z } from "zod";
 import { getServer, listServerNames } from "../directory/list-servers.ts";
 import { ServiceUnavailableError } from "../errors.ts";
 import { serverQueue } from "./queues.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const jobStates = ["active", "waiting", "delayed", "completed", "failed"] as const;
 
 export const listJobsInput = z.object({
   state: z.enum(jobStates).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: wholeNumber("limit", { max: 200 }).default(50),
   server: z.string().trim().min(1).optional(),
   name: z.string().trim().min(1).optional(),
 });

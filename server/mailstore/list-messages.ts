@@ -12,12 +12,13 @@ import { flagsToNames, FLAG } from "./items.ts";
 import { openMailstore } from "./mailstore.ts";
 import { mailboxSummary, type FolderSummary } from "./read-mailbox.ts";
 import { groupSchema } from "./schema.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const listMessagesInput = z.object({
   folder: z.string().trim().min(1).optional(),
   q: z.string().trim().max(200, "q is at most 200 characters").optional(),
-  page: z.coerce.number().int().min(1, "page starts at 1").default(1),
-  pageSize: z.coerce.number().int().min(1).max(200, "pageSize can be at most 200").default(50),
+  page: wholeNumber("page").default(1),
+  pageSize: wholeNumber("pageSize", { max: 200 }).default(50),
 });
 
 export interface MessageView {

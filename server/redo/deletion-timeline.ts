@@ -22,6 +22,7 @@ import { FolderNames } from "./folder-names.ts";
 import { redoCoverage } from "./redo-coverage.ts";
 import { readRedoNewestFirst, type SegmentSource } from "./read-redo-newest-first.ts";
 import type { RedoRecord } from "./segment-format.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const DELETION_OPS = ["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"] as const;
 const FOLDER_OPS = ["CreateFolder", "RenameFolder"];
@@ -35,8 +36,8 @@ export const deletionQueryInput = z.object({
   from: z.string().optional(),
   to: z.string().optional(),
   /** Older entries than this sequence number: pass the previous page's `nextBeforeSeq`. */
-  beforeSeq: z.coerce.number().int().positive().optional(),
-  limit: z.coerce.number().int().min(1, "limit is at least 1").max(1000, "limit can be at most 1000").default(100),
+  beforeSeq: wholeNumber("beforeSeq").optional(),
+  limit: wholeNumber("limit", { max: 1000 }).default(100),
 });
 
 export interface DeletedItemView {

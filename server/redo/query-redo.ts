@@ -10,18 +10,19 @@ import { openMailstore } from "../mailstore/mailstore.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { describeRecord } from "./describe-record.ts";
 import { readRedo, type RedoFilter } from "./read-redo.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const REDO_OPS = [
   "CreateMailbox", "DeliverMessage", "CreateFolder", "RenameFolder", "MoveItems", "DeleteItems", "SetFlags",
   "TagItems", "EmptyFolder", "PurgeOldMessages", "CreateContact", "ModifyContact", "RenameAccount", "DeleteMailbox",
 ] as const;
 
-const seq = z.coerce.number().int().positive();
+const seq = (what: string) => wholeNumber(what);
 
 export const redoQueryInput = z
   .object({
     account: z.string().trim().min(1).optional(),
-    mailbox: z.coerce.number().int().positive().optional(),
+    mailbox: wholeNumber("mailbox").optional(),
     op: z
       .string()
       .optional()
@@ -34,10 +35,10 @@ export const redoQueryInput = z
       }),
     from: z.string().optional(),
     to: z.string().optional(),
-    fromSeq: seq.optional(),
-    toSeq: seq.optional(),
-    afterSeq: z.coerce.number().int().nonnegative().optional(),
-    limit: z.coerce.number().int().min(1).max(1000, "limit can be at most 1000").default(100),
+    fromSeq: seq("fromSeq").optional(),
+    toSeq: seq("toSeq").optional(),
+    afterSeq: wholeNumber("afterSeq", { min: 0 }).optional(),
+    limit: wholeNumber("limit", { max: 1000 }).default(100),
   })
   .refine((v) => v.fromSeq === undefined || v.toSeq === undefined || v.fromSeq <= v.toSeq, "fromSeq is after toSeq");
 

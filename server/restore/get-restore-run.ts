@@ -6,11 +6,12 @@ import { z } from "zod";
 import { prisma } from "../db/console-db.ts";
 import { MailvaultError } from "../errors.ts";
 import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const listRestoreRunsInput = z.object({
   server: z.string().trim().min(1).optional(),
   status: z.string().trim().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(500, "limit can be at most 500").default(100),
+  limit: wholeNumber("limit", { max: 500 }).default(100),
 });
 
 export interface RestoreRunDetail {

@@ -25,14 +25,15 @@ import type { AccountPlan } from "./plan-restore.ts";
 import { accountRedo, carriedBytes } from "./restore-redo-source.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { replay, ReplayError, type ReplayState } from "./replay.ts";
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const playRedoInput = z.object({
   server: z.string().min(1),
   mailbox: z.string().min(1, "name the mailbox: its id or email"),
   fromTime: z.string().optional(),
   toTime: z.string().optional(),
-  fromSeq: z.coerce.number().int().positive().optional(),
-  toSeq: z.coerce.number().int().positive().optional(),
+  fromSeq: wholeNumber("fromSeq").optional(),
+  toSeq: wholeNumber("toSeq").optional(),
   stopOnError: z.boolean().default(false),
   fromCreate: z.boolean().default(false),
 });

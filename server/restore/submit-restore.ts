@@ -16,15 +16,7 @@ import { getServer } from "../directory/list-servers.ts";
 import { loadPlanInputs } from "./load-plan-inputs.ts";
 import { countReplayed } from "./restore-redo-source.ts";
 import { planRestore, RestorePlanError, type RestorePlan, type RestoreRequest } from "./plan-restore.ts";
-
-/**
- * A positive whole number, as JSON gives it or as a flag's digits: "0x10", "1e3", " 7" and true
- * are refused, not read as 16, 1000, 7 and 1.
- */
-const wholeNumber = (what: string) =>
-  z
-    .union([z.number(), z.string().regex(/^\d+$/, `${what} is a whole number, in digits`).transform(Number)], { error: `${what} is a whole number` })
-    .pipe(z.number().int(`${what} is a whole number`).positive(`${what} is at least 1`).max(Number.MAX_SAFE_INTEGER, `${what} is too large`));
+import { wholeNumber } from "../validation/whole-number.ts";
 
 export const restoreInput = z.object({
   server: z.string().min(1, "name the server (-s)"),
