@@ -6,19 +6,17 @@
  * at a quarter of its memory, so a burst of sign-ins does not balloon the console. A hash made
  * with other parameters still verifies, and `needsRehash` says to replace it at the next sign-in.
  */
-import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { promisify } from "node:util";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { scryptKey } from "../crypto/scrypt.ts";
 
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 export const SCRYPT = { N: 32768, r: 8, p: 3 };
-/** Enough for any cost this code accepts (128·N·r bytes, plus slack), and no more. */
+/** The largest N a stored hash may name: a forged row cannot make sign-in allocate gigabytes. */
 const MAX_N = 1 << 20;
-const maxmem = (n: number, r: number) => 128 * n * r + 1024 * 1024;
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const { N, r, p } = SCRYPT;
-  const hash = await scryptAsync(password, salt, 32, { N, r, p, maxmem: maxmem(N, r) });
+  const hash = await scryptKey(password, salt, 32, SCRYPT);
   return `scrypt$${N}$${r}$${p}$${salt.toString("base64")}$${hash.toString("base64")}`;
 }
 
@@ -32,7 +30,7 @@ function parse(stored: string): { N: number; r: number; p: number; salt: Buffer;
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parsed = parse(stored);
   if (!parsed) return false;
-  const actual = await scryptAsync(password, parsed.salt, parsed.hash.length, { N: parsed.N, r: parsed.r, p: parsed.p, maxmem: maxmem(parsed.N, parsed.r) });
+  const actual = await scryptKey(password, parsed.salt, parsed.hash.length, { N: parsed.N, r: parsed.r, p: parsed.p });
   return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash);
 }
 

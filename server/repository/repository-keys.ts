@@ -9,7 +9,8 @@
  * The passphrase comes from MAILVAULT_TARGET_PASSPHRASE or the file MAILVAULT_TARGET_PASSPHRASE_FILE
  * names, never from the directory or the API.
  */
-import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { scryptKey, type ScryptCost } from "../crypto/scrypt.ts";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { z } from "zod";
@@ -39,10 +40,8 @@ export class TargetLockedError extends MailvaultError {
   }
 }
 
-function scrypt(passphrase: string, salt: Buffer, cost: { N: number; r: number; p: number }): Promise<Buffer> {
-  const options: ScryptOptions = { ...cost, maxmem: 256 * cost.N * cost.r + 32 * 1024 * 1024 };
-  return new Promise((resolve, reject) => scryptCallback(passphrase.normalize("NFC"), salt, 32, options, (error, key) => (error ? reject(error) : resolve(key))));
-}
+/** The passphrase in NFC, so the same words typed on another system open the same key. */
+const scrypt = (passphrase: string, salt: Buffer, cost: ScryptCost) => scryptKey(passphrase.normalize("NFC"), salt, 32, cost);
 
 /** The passphrase this process was given for encrypted targets, or null. */
 export function configuredPassphrase(env: NodeJS.ProcessEnv = process.env): string | null {
