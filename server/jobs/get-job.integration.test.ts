@@ -3,38 +3,16 @@
  * children, log lines and session progress; a restore's jobs with its run; the history answering
  * once Redis has dropped the jobs; 404 for an unknown id; the jobs list by server and kind.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
+import { describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
-import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
-import { createAccount } from "../mailstore/account-operations.ts";
-import { openMailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { backupsSettled, runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
 import { getJob } from "./get-job.ts";
 import { listServerJobs } from "./list-jobs.ts";
 import { queueName, serverQueue } from "./queues.ts";
 
-let env: TestEnv;
-let workers: WorkerSet;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  const store = await openMailstore("mail1");
-  for (let i = 0; i < 4; i++) await createAccount(store, { email: `job${i}@example.com` });
-  await generateTraffic(store, { ops: 60, seed: 3, renames: false, concurrency: 1 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
-}, 60_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
+useMailServer({ accounts: { prefix: "job", count: 4 }, traffic: { ops: 60, seed: 3, concurrency: 1 }, workers: startWorkers });
 
 describe("job detail", () => {
   it("shows a backup's flow, a restore's flow, and the history once Redis has dropped them", async () => {

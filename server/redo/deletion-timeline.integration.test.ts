@@ -5,11 +5,9 @@
  * with subjects and the folder paths they had then; the account is found by a former name; and
  * restoring a copy to the point just before the deletion brings the message back.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { createAccount, renameAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { createFolder, renameFolder } from "../mailstore/folder-operations.ts";
@@ -17,37 +15,21 @@ import { deleteItems, emptyFolder, moveItems, purgeOldMessages } from "../mailst
 import { INBOX, TRASH } from "../mailstore/items.ts";
 import { accountOverview } from "../directory/account-overview.ts";
 import { listMessages } from "../mailstore/list-messages.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { getRestoreRun } from "../restore/get-restore-run.ts";
 import { restorePoints } from "../restore/restore-points.ts";
 import { submitRestore } from "../restore/submit-restore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { runBackup, runRestore } from "../testing/wait-for-runs.ts";
 import { archiveRedo, listSegments } from "./archive-redo.ts";
 import { deletionTimeline } from "./deletion-timeline.ts";
 
-let env: TestEnv;
+// Archived segments leave the archive as soon as a session holds them: older redo is then only on the target.
+const fx = useMailServer({ settings: { redoKeepSeconds: 0 }, workers: startWorkers });
 let store: Mailstore;
-let workers: WorkerSet;
+beforeAll(() => void (store = fx.store));
 
 const mime = (subject: string) => Buffer.from(`From: boss@example.net\r\nSubject: ${subject}\r\n\r\n${subject} body\r\n`);
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  // Archived segments leave the archive as soon as a session holds them: older redo is then only on the target.
-  const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
-  await prisma().server.update({ where: { id: server.id }, data: { settings: { ...(server.settings as object), redoKeepSeconds: 0 } } });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
-}, 60_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 describe("deletion timeline", () => {
   it("shows deletions from the target, the archive and the current log, and a restore to just before one brings it back", async () => {

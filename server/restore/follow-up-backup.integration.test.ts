@@ -4,43 +4,25 @@
  * every copy gets a completed full backup: its own, or that backup when it took the copy in.
  */
 import type { PoolClient } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
-import { databaseName } from "../config.ts";
 import { consolePool, prisma } from "../db/console-db.ts";
-import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
-import { createAccount } from "../mailstore/account-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
 import { settleEarlierAttempt } from "./earlier-attempt.ts";
 import { submitRestore } from "./submit-restore.ts";
 
-let env: TestEnv;
+// A group per mailbox, so the lock that holds the backup blocks no copy.
+const fx = useMailServer({ settings: { mailboxGroups: 100 }, accounts: { prefix: "conc", count: 5 }, traffic: { ops: 150, seed: 8 }, workers: startWorkers, concurrency: 3 });
 let store: Mailstore;
-let workers: WorkerSet | undefined;
-const accounts: { accountId: string; email: string }[] = [];
+let accounts: { accountId: string; email: string }[];
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  // A group per mailbox, so the lock that holds the backup blocks no copy.
-  await consolePool().query(`UPDATE server SET settings = settings || '{"mailboxGroups": 100}'::jsonb WHERE name = 'mail1'`);
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 5; i++) accounts.push(await createAccount(store, { email: `conc${i}@example.com` }));
-  await generateTraffic(store, { ops: 150, seed: 8, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 3 }] });
+  ({ store, accounts } = fx);
   await runBackup("mail1", "full");
 }, 120_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 /** Four restores into copies, submitted at once; each run's outcome once its follow-up settles. */
 async function restoreCopies(prefix: string) {

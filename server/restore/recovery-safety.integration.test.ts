@@ -7,20 +7,18 @@
 import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName, withDatabase } from "../config.ts";
-import { consolePool, prisma } from "../db/console-db.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
+import { withDatabase } from "../config.ts";
+import { prisma } from "../db/console-db.ts";
 import { dropDatabase } from "../db/databases.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { createAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { closeMailstores, openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { archiveRedo } from "../redo/archive-redo.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
 import { checkMailbox } from "./check-mailbox.ts";
 import { exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
@@ -28,9 +26,9 @@ import { playRedo } from "./play-redo.ts";
 import { restoreServer } from "./restore-server.ts";
 import { submitRestore } from "./submit-restore.ts";
 
-let env: TestEnv;
+// Two mailbox groups, so a dropped group holds accounts with a full backup and accounts without.
+const fx = useMailServer({ settings: { mailboxGroups: 2 }, accounts: { prefix: "early", count: 4 }, traffic: { ops: 120, seed: 3 }, workers: startWorkers });
 let store: Mailstore;
-let workers: WorkerSet | undefined;
 
 const mime = (subject: string) => Buffer.from(`From: x@example.net\r\nSubject: ${subject}\r\n\r\n${subject} body\r\n`);
 
@@ -73,22 +71,9 @@ async function exportsOfGroup(group: number): Promise<Map<string, CanonicalExpor
 }
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  // Two mailbox groups, so a dropped group holds accounts with a full backup and accounts without.
-  await consolePool().query(`UPDATE server SET settings = settings || '{"mailboxGroups": 2}'::jsonb WHERE name = 'mail1'`);
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 4; i++) await createAccount(store, { email: `early${i}@example.com` });
-  await generateTraffic(store, { ops: 120, seed: 3, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+  store = fx.store;
   await runBackup("mail1", "full");
 }, 120_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 describe("recovery without data loss", () => {
   it("rebuilds an account created after the last full from redo alone when its group is dropped", async () => {
@@ -186,12 +171,12 @@ describe("recovery without data loss", () => {
     const before = await exportMailbox(store, { accountId: newest.accountId });
     const { rows: others } = await store.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM mailstore.mailbox WHERE email <> 'orphan@example.com'");
 
-    await workers!.close();
+    await fx.workers!.close();
     await closeMailstores();
     const server = await getServer("mail1");
-    await dropDatabase(withDatabase(env.databaseUrl, server.mailstoreDatabase));
+    await dropDatabase(withDatabase(fx.env.databaseUrl, server.mailstoreDatabase));
     await rm(server.blobVolumePath, { recursive: true, force: true });
-    workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+    fx.workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
 
     const rebuilt = await restoreServer({ server: "mail1", requestedBy: "test" });
     if (rebuilt.restore.dryRun) throw new Error("expected a run");

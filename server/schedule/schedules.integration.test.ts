@@ -6,22 +6,16 @@
  * another backup runs).
  */
 import type { Job } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
+import { describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
-import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { serverQueue } from "../jobs/queues.ts";
-import { createAccount } from "../mailstore/account-operations.ts";
-import { openMailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { createSession, finishSession } from "../backup/catalog.ts";
 import { applyDefaultSchedule, clearSchedule, getSchedule, listSchedules, replaceSchedule } from "./manage-schedule.ts";
 
-let env: TestEnv;
-let workers: WorkerSet | undefined;
+// No workers yet: a test starts them, to show their start puts a lost schedule back.
+const fx = useMailServer({ accounts: { prefix: "sched", count: 3 }, traffic: { ops: 120, seed: 5 }, timeoutMs: 180_000 });
 // A zone where neither 00:00 nor 01:00 is near, so no default entry fires during the test.
 const hour = (tz: string) => Number(new Intl.DateTimeFormat("en-US", { timeZone: tz, hour: "2-digit", hourCycle: "h23" }).format(new Date()));
 const tz = ["UTC", "Asia/Tokyo", "America/New_York"].find((z) => hour(z) >= 4 && hour(z) <= 21)!;
@@ -71,20 +65,6 @@ async function waitForSession(label: string) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  const store = await openMailstore("mail1");
-  for (let i = 0; i < 3; i++) await createAccount(store, { email: `sched${i}@example.com` });
-  await generateTraffic(store, { ops: 120, seed: 5, renames: false, concurrency: 2 });
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 describe("applying a schedule", () => {
   it("starts with no scheduled backups anywhere", async () => {
@@ -145,7 +125,7 @@ describe("applying a schedule", () => {
     await serverQueue("mail1").upsertJobScheduler("schedule:mail1:7", { pattern: "0 5 * * *" }, { name: "schedule.backup", data: { entry: 7, pattern: "0 5 * * *", tz: "UTC", type: "full" } });
     expect((await getSchedule("mail1")).warnings.at(-1)).toMatch(/out of step/);
 
-    workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 3 }] });
+    fx.workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 3 }] });
     expect((await schedulers("mail1")).map((s) => s.id)).toEqual(["schedule:mail1:1", "schedule:mail1:2"]);
     expect((await getSchedule("mail1")).entries.every((e) => e.onQueue)).toBe(true);
   });
