@@ -17,6 +17,8 @@ interface AuditEntry {
   outcome: "ok" | "refused" | "failed" | "pending";
   status: number;
   message: string;
+  /** The client's address for a console request; "" for the CLI. */
+  address: string;
 }
 
 const OUTCOME_TONE: Record<string, Tone> = { ok: "green", refused: "amber", failed: "red" };
@@ -98,6 +100,7 @@ export function AuditLog() {
                 <td className="px-4 py-2">
                   <span className="font-medium">{e.actor}</span>
                   {e.role && <span className="ml-1 text-xs text-slate-500">({e.role})</span>}
+                  {e.address && <p className="text-xs text-slate-500">from {e.address}</p>}
                 </td>
                 <td className="px-4 py-2 font-mono text-xs">{e.action}</td>
                 <td className="max-w-48 truncate px-4 py-2" title={e.target}>

@@ -70,7 +70,10 @@ test("the admin reads the audit entries of both", async ({ page }) => {
   await signIn(page, ADMIN);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
   const entries = page.getByRole("table", { name: "Audit entries" });
-  await expect(entries.getByRole("row").filter({ hasText: ADMIN.email }).filter({ hasText: "backup.start" }).first()).toContainText("ok");
+  const backup = entries.getByRole("row").filter({ hasText: ADMIN.email }).filter({ hasText: "backup.start" }).first();
+  await expect(backup).toContainText("ok");
+  // Where the change came from: the browser's address, as the console's server saw it.
+  await expect(backup).toContainText("from 127.0.0.1");
   await page.getByLabel("Who").fill("helpdesk@");
   const restores = entries.getByRole("row").filter({ hasText: "restore.start" });
   await expect(restores.filter({ hasText: "refused" }).first()).toBeVisible();

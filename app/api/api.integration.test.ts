@@ -10,6 +10,9 @@ import { GET as getAccounts } from "./accounts/route.ts";
 import { GET as getServers } from "./servers/route.ts";
 import { GET as getServer } from "./servers/[name]/route.ts";
 import { GET as unknownRoute } from "./[...path]/route.ts";
+import { GET as getJobs } from "./jobs/route.ts";
+import { GET as getRestores } from "./restores/route.ts";
+import { GET as getSessions } from "./sessions/route.ts";
 
 let env: TestEnv;
 let cookie = "";
@@ -71,5 +74,18 @@ describe("GET /api/servers", () => {
     const response = await unknownRoute(request("/api/nothing-here"));
     expect(response.status).toBe(404);
     expect((await response.json()).error.code).toBe("not_found");
+  });
+});
+
+describe("?server= naming no server", () => {
+  it.each([
+    ["/api/accounts?server=nosuch", getAccounts],
+    ["/api/sessions?server=nosuch", getSessions],
+    ["/api/restores?server=nosuch", getRestores],
+    ["/api/jobs?server=nosuch", getJobs],
+  ] as const)("%s answers 404 server_not_found", async (path, route) => {
+    const response = await route(request(path));
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: { code: "server_not_found", message: "unknown server: nosuch" } });
   });
 });

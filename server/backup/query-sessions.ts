@@ -10,6 +10,7 @@ import { InvalidInputError } from "../errors.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
+import { assertServerExists } from "../directory/list-servers.ts";
 
 export const sessionQueryInput = z.object({
   server: z.string().min(1).optional(),
@@ -96,6 +97,7 @@ function toSummary(r: any): SessionSummary {
 
 export async function querySessions(raw: Record<string, unknown>): Promise<{ sessions: SessionSummary[]; total: number; page: number; pageSize: number }> {
   const input = sessionQueryInput.parse(raw);
+  if (input.server) await assertServerExists(input.server);
   const from = input.from ? parseTime(input.from, "from time") : null;
   const to = input.to ? parseTime(input.to, "to time") : null;
   if (from && to && from > to) throw new InvalidInputError("the from time is after the to time");

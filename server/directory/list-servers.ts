@@ -103,6 +103,11 @@ export async function listServers(): Promise<ServerSummary[]> {
   return rows.map((row) => summarize(row, counts.get(row.id)!, backups.get(row.id)!));
 }
 
+/** A filter naming a server that does not exist is a mistake (404), not an empty list. */
+export async function assertServerExists(name: string): Promise<void> {
+  if (!(await prisma().server.findUnique({ where: { name }, select: { id: true } }))) throw new ServerNotFoundError(name);
+}
+
 export async function getServer(name: string): Promise<ServerSummary> {
   const row = await prisma().server.findUnique({ where: { name } });
   if (!row) throw new ServerNotFoundError(name);

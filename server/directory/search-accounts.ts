@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { consolePool } from "../db/console-db.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
+import { assertServerExists } from "./list-servers.ts";
 
 export const accountStatusFilter = z.enum(["active", "maintenance", "locked", "closed", "deleted"]);
 
@@ -67,6 +68,7 @@ interface Row {
 
 export async function searchAccounts(input: SearchAccountsInput): Promise<AccountPage> {
   const { q, server, status, page, pageSize } = searchAccountsInput.parse(input);
+  if (server) await assertServerExists(server);
   const prefix = `${likeEscape(q)}%`;
   const pattern = q.length >= MIN_SUBSTRING ? `%${likeEscape(q)}%` : prefix;
   const filters = `($1::text IS NULL OR s.name = $1)

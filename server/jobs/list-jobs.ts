@@ -5,7 +5,7 @@
  */
 import type { Job } from "bullmq";
 import { z } from "zod";
-import { getServer, listServerNames } from "../directory/list-servers.ts";
+import { assertServerExists, listServerNames } from "../directory/list-servers.ts";
 import { ServiceUnavailableError } from "../errors.ts";
 import { serverQueue } from "./queues.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
@@ -75,6 +75,7 @@ export async function listJobs(servers: string[], input: z.input<typeof listJobs
 /** GET /api/jobs: the jobs of every server, or of `server` (404 `server_not_found` when unknown). */
 export async function listServerJobs(raw: z.input<typeof listJobsInput>): Promise<JobSummary[]> {
   const input = listJobsInput.parse(raw);
-  const servers = input.server ? [(await getServer(input.server)).name] : await listServerNames();
+  if (input.server) await assertServerExists(input.server);
+  const servers = input.server ? [input.server] : await listServerNames();
   return listJobs(servers, input);
 }

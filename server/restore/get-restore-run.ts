@@ -7,6 +7,7 @@ import { prisma } from "../db/console-db.ts";
 import { MailvaultError } from "../errors.ts";
 import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
+import { assertServerExists } from "../directory/list-servers.ts";
 
 export const listRestoreRunsInput = z.object({
   server: z.string().trim().min(1).optional(),
@@ -83,6 +84,7 @@ export async function getRestoreRunById(id: number): Promise<RestoreRunDetail | 
 
 export async function listRestoreRuns(raw: z.input<typeof listRestoreRunsInput>): Promise<RestoreRunDetail[]> {
   const input = listRestoreRunsInput.parse(raw);
+  if (input.server) await assertServerExists(input.server);
   const rows = await prisma().restoreRun.findMany({
     where: { ...(input.server ? { server: input.server } : {}), ...(input.status ? { status: input.status } : {}) },
     orderBy: { createdAt: "desc" },
