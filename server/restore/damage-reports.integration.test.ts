@@ -7,27 +7,22 @@ import { execFile } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { BackupTarget } from "../backup/target.ts";
 import { verifySession } from "../backup/verify-session.ts";
-import { databaseName } from "../config.ts";
 import { prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { getServer } from "../directory/list-servers.ts";
-import { createAccount } from "../mailstore/account-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
 import { checkMailbox } from "./check-mailbox.ts";
 import { submitRestore } from "./submit-restore.ts";
 
-let env: TestEnv;
+const fx = useMailServer({ randomLmtpPorts: true, accounts: { prefix: "dmg", count: 3 }, traffic: { ops: 150, seed: 11 }, workers: startWorkers });
 let store: Mailstore;
-let workers: WorkerSet;
 let target: BackupTarget;
 let full: string;
 let incremental: string;
@@ -61,23 +56,12 @@ async function restoreCopy(email: string) {
 }
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl), lmtpBasePort: 20_000 + Math.floor(Math.random() * 20_000) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 3; i++) await createAccount(store, { email: `dmg${i}@example.com` });
-  await generateTraffic(store, { ops: 150, seed: 11, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+  store = fx.store;
   target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
   full = (await runBackup("mail1", "full")).label;
   await generateTraffic(store, { ops: 80, seed: 12, renames: false, concurrency: 2 });
   incremental = (await runBackup("mail1", "incremental")).label;
 }, 120_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 describe("a restore from a damaged session", () => {
   it("names the session, account and file of a damaged items dump, and says to run verify", async () => {

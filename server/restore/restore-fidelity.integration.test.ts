@@ -5,26 +5,22 @@
  * point and the copy's export must be identical: at 20+ points, covered by incrementals, by the
  * archive and by the current log. The sources are left untouched.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
-import { databaseName } from "../config.ts";
 import { prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
-import { createAccount } from "../mailstore/account-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { archiveRedo } from "../redo/archive-redo.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { canonical, exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
 import { submitRestore } from "./submit-restore.ts";
 
-let env: TestEnv;
+// No traffic here: the first traffic runs with the workers already up, in the beforeAll below.
+const fx = useMailServer({ accounts: { prefix: "fid", count: 5 }, workers: startWorkers, timeoutMs: 240_000 });
 let store: Mailstore;
-let workers: WorkerSet;
-const accounts: { accountId: string; email: string }[] = [];
+let accounts: { accountId: string; email: string }[];
 
 interface Point {
   email: string;
@@ -88,12 +84,7 @@ async function restoreCopy(point: Point, prefix: string) {
 }
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 5; i++) accounts.push(await createAccount(store, { email: `fid${i}@example.com` }));
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+  ({ store, accounts } = fx);
   await generateTraffic(store, { ops: 150, seed: 1, renames: false, concurrency: 2 });
   await backup("full");
   await trafficWithCaptures("incremental 1", 6, 2);
@@ -104,11 +95,6 @@ beforeAll(async () => {
   await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1 });
   await trafficWithCaptures("current log", 6, 5);
 }, 240_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 describe("restore fidelity", () => {
   it("restores each captured point into a prefixed copy identical to the capture", async () => {

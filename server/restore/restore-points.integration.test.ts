@@ -6,39 +6,23 @@
  */
 import { readdir, rename } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { createAccount, deleteAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { archiveRedo } from "../redo/archive-redo.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { runBackup } from "../testing/wait-for-runs.ts";
 import { restorePoints } from "./restore-points.ts";
 import { submitRestore } from "./submit-restore.ts";
 
-let env: TestEnv;
+const fx = useMailServer({ workers: startWorkers });
 let store: Mailstore;
-let workers: WorkerSet;
+beforeAll(() => void (store = fx.store));
 
 const mime = (subject: string) => Buffer.from(`From: x@example.net\r\nSubject: ${subject}\r\n\r\n${subject}\r\n`);
 const deliver = (email: string, subject: string) => deliverMessage(store, { recipients: [email], bytes: mime(subject) });
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
-}, 60_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 describe("restore points", () => {
   it("lays out the full, the incremental, the archive and the log up to now, then a lost segment as a gap", async () => {
@@ -75,7 +59,7 @@ describe("restore points", () => {
     // An archive segment lost from the middle: the window now ends before it.
     const segments = (await readdir(store.redoArchivePath)).filter((n) => n.startsWith("redo-")).sort();
     const middle = segments.at(-2)!;
-    await rename(path.join(store.redoArchivePath, middle), path.join(env.dataDir, middle));
+    await rename(path.join(store.redoArchivePath, middle), path.join(fx.env.dataDir, middle));
     try {
       const broken = await restorePoints(carol.accountId);
       expect(broken.gaps).toHaveLength(1);
@@ -87,7 +71,7 @@ describe("restore points", () => {
         `gap in redo sequence: missing ${gap.fromSeq} through ${gap.toSeq}`,
       );
     } finally {
-      await rename(path.join(env.dataDir, middle), path.join(store.redoArchivePath, middle));
+      await rename(path.join(fx.env.dataDir, middle), path.join(store.redoArchivePath, middle));
     }
 
     // A deleted account keeps its points; they end at its deletion.

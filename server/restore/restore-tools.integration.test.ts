@@ -4,30 +4,25 @@
  * consistency check finds a missing blob and a wrong size, and reconstruct repairs them.
  */
 import { rename } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
-import { databaseName } from "../config.ts";
 import { prisma } from "../db/console-db.ts";
-import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
-import { createAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { createFolder } from "../mailstore/folder-operations.ts";
 import { deleteItems } from "../mailstore/item-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { checkMailbox } from "./check-mailbox.ts";
 import { copyBack } from "./copy-back.ts";
 import { exportMailbox } from "./export-mailbox.ts";
 import { playRedo } from "./play-redo.ts";
 import { submitRestore } from "./submit-restore.ts";
 
-let env: TestEnv;
+const fx = useMailServer({ accounts: { prefix: "tool", count: 4 }, traffic: { ops: 200, seed: 6 }, workers: startWorkers });
 let store: Mailstore;
-let workers: WorkerSet;
+beforeAll(() => void (store = fx.store));
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -40,21 +35,6 @@ async function settle(): Promise<void> {
 
 const mime = (subject: string) => Buffer.from(`From: x@example.net\r\nSubject: ${subject}\r\n\r\n${subject}\r\n`);
 const mailboxOf = async (email: string) => (await store.pool.query("SELECT * FROM mailstore.mailbox WHERE email = $1", [email])).rows[0];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 4; i++) await createAccount(store, { email: `tool${i}@example.com` });
-  await generateTraffic(store, { ops: 200, seed: 6, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
-}, 60_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
 
 describe("playredo", () => {
   it("rebuilds a mailbox from its redo alone, and then has nothing more to do", async () => {
