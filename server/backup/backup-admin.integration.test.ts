@@ -9,23 +9,19 @@ import { execFile } from "node:child_process";
 import { cp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { BlobStore } from "../mailstore/blob-store.ts";
-import { createAccount, renameAccount } from "../mailstore/account-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { renameAccount } from "../mailstore/account-operations.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { BackupTarget } from "./target.ts";
 
-let env: TestEnv;
+const fx = useMailServer({ accounts: { prefix: "staff", count: 6 }, traffic: { ops: 300, seed: 8 }, workers: startWorkers });
 let store: Mailstore;
-let workers: WorkerSet;
 let target: BackupTarget;
 const labels: string[] = [];
 
@@ -40,19 +36,8 @@ async function mailvault(...args: string[]): Promise<{ code: number; stdout: str
 }
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 6; i++) await createAccount(store, { email: `staff${i}@example.com` });
-  await generateTraffic(store, { ops: 300, seed: 8, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+  store = fx.store;
   target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
-}, 60_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
 });
 
 describe("backup from the command line", () => {
@@ -118,7 +103,7 @@ describe("verify", () => {
       expect(run.stdout).toContain(`file accounts/${account}/items.copy.gz: checksum mismatch`);
       expect(run.stdout).toMatch(new RegExp(`blob ${blob}: pack ${at.pack} is damaged: blob ${blob} (does not match its digest|cannot be decompressed)`));
       // A restore that needs the blob refuses in verify's words, and writes no wrong bytes.
-      const volume = new BlobStore(path.join(env.dataDir, "restore-volume"));
+      const volume = new BlobStore(path.join(fx.env.dataDir, "restore-volume"));
       await expect(target.restoreBlobs([blob], volume)).rejects.toThrow(new RegExp(`pack ${at.pack} is damaged: blob ${blob} (does not match its digest|cannot be decompressed)`));
       expect(await volume.has(blob)).toBe(false);
     } finally {

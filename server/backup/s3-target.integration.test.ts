@@ -7,50 +7,40 @@
 import { createHash } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { dashboardFacts } from "../health/dashboard-facts.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
-import { createAccount } from "../mailstore/account-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
 import { restoresSettled, runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { BackupTarget, closeRepositories } from "./target.ts";
 import { verifyRepository, verifySession } from "./verify-session.ts";
 
-let env: TestEnv;
 let s3: S3TestServer;
 let store: Mailstore;
-let workers: WorkerSet;
 let target: BackupTarget;
-const accounts: { accountId: string; email: string }[] = [];
+let accounts: { accountId: string; email: string }[];
+const url = () => s3.url("mailvault-test", "mail1");
 
+// The bucket is up before mail1 is set up with it, and goes last, after the workers have stopped.
 beforeAll(async () => {
   s3 = await startS3Server({ buckets: ["mailvault-test"] });
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  const url = s3.url("mailvault-test", "mail1");
-  await prisma().server.update({ where: { name: "mail1" }, data: { backupTarget: url } });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 4; i++) accounts.push(await createAccount(store, { email: `s3user${i}@example.com` }));
-  await generateTraffic(store, { ops: 200, seed: 11, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
-  target = new BackupTarget(url, "mail1");
-}, 120_000);
-
+});
 afterAll(async () => {
-  await workers?.close();
   await closeRepositories();
-  await env?.cleanup();
   await s3?.stop();
+});
+
+const fx = useMailServer({ backupTarget: url, accounts: { prefix: "s3user", count: 4 }, traffic: { ops: 200, seed: 11 }, workers: startWorkers });
+
+beforeAll(() => {
+  ({ store, accounts } = fx);
+  target = new BackupTarget(url(), "mail1");
 });
 
 async function blobDigests(accountId: string): Promise<string[]> {

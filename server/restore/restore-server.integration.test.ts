@@ -4,24 +4,22 @@
  * the newest session and every mailbox from the backups, identical to what was backed up.
  */
 import { rm } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
-import { databaseName, withDatabase } from "../config.ts";
+import { withDatabase } from "../config.ts";
 import { consolePool, prisma } from "../db/console-db.ts";
 import { dropDatabase } from "../db/databases.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { createAccount, renameAccount } from "../mailstore/account-operations.ts";
 import { closeMailstores, openMailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
 import { restoreServer } from "./restore-server.ts";
 
-let env: TestEnv;
-let workers: WorkerSet | undefined;
+// Just the set-up: the test makes its accounts and starts its workers itself.
+const fx = useMailServer<WorkerSet>();
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 900; i++) {
@@ -32,17 +30,6 @@ async function settle(): Promise<void> {
   throw new Error("jobs did not settle");
 }
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-}, 60_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
-});
-
 describe("whole-server recovery", () => {
   it("rebuilds the directory entries and every mailbox from the backups", async () => {
     let store = await openMailstore("mail1");
@@ -50,7 +37,7 @@ describe("whole-server recovery", () => {
     for (let i = 0; i < 5; i++) accounts.push(await createAccount(store, { email: `srv${i}@example.com` }));
     await renameAccount(store, { accountId: accounts[0]!.accountId, newEmail: "srv0.renamed@example.com" });
     await generateTraffic(store, { ops: 250, seed: 9, renames: false, concurrency: 2 });
-    workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+    fx.workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
     await submitBackup({ server: "mail1", type: "full", accounts: "all" });
     await settle();
     const before = new Map<string, CanonicalExport>();
@@ -58,14 +45,14 @@ describe("whole-server recovery", () => {
     const { rows: seqBefore } = await store.pool.query("SELECT last_value FROM mailstore.redo_seq");
 
     // The disaster: mailstore database, blob volume and directory entries gone.
-    await workers.close();
+    await fx.workers.close();
     await closeMailstores();
     const server = await getServer("mail1");
-    await dropDatabase(withDatabase(env.databaseUrl, server.mailstoreDatabase));
+    await dropDatabase(withDatabase(fx.env.databaseUrl, server.mailstoreDatabase));
     await rm(server.blobVolumePath, { recursive: true, force: true });
     const { rowCount: lost } = await consolePool().query("DELETE FROM account WHERE server_id = (SELECT id FROM server WHERE name = 'mail1')");
 
-    workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+    fx.workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
     const rebuilt = await restoreServer({ server: "mail1", requestedBy: "test" });
     expect(rebuilt.directoryAccountsRestored).toBe(lost);
     expect(rebuilt.sequenceFrom).toBeGreaterThan(Number(seqBefore[0].last_value));
