@@ -8,26 +8,21 @@ import { createHash } from "node:crypto";
 import { open, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
-import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { createAccount } from "../mailstore/account-operations.ts";
 import { setFlags } from "../mailstore/item-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { readSegment } from "../redo/segment-format.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { BackupTarget } from "./target.ts";
 
-let env: TestEnv;
+const fx = useMailServer({ accounts: { prefix: "user", count: 8 }, traffic: { ops: 400, seed: 3 }, workers: startWorkers, concurrency: 3, timeoutMs: 180_000 });
 let store: Mailstore;
-let workers: WorkerSet;
 let target: BackupTarget;
 
 async function waitForSession(label: string, timeoutMs = 60_000) {
@@ -50,20 +45,9 @@ async function sessionJson(label: string) {
 }
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 8; i++) await createAccount(store, { email: `user${i}@example.com` });
-  await generateTraffic(store, { ops: 400, seed: 3, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 3 }] });
+  store = fx.store;
   const server = await getServer("mail1");
   target = new BackupTarget(server.backupTarget, "mail1");
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
 });
 
 describe("full backup", () => {

@@ -8,47 +8,31 @@
  */
 import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { getServer } from "../directory/list-servers.ts";
-import { createAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { deleteItems } from "../mailstore/item-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { serverQueue } from "../jobs/queues.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { runBackup } from "../testing/wait-for-runs.ts";
 import { requestSessionDelete } from "./delete-session.ts";
 import { readAccountsIndex } from "./session-files.ts";
 import { BackupTarget } from "./target.ts";
 import { verifyServerBackups } from "./verify-session.ts";
 
-let env: TestEnv;
+const fx = useMailServer({ accounts: { prefix: "keep", count: 3 }, traffic: { ops: 60, seed: 5, concurrency: 1 }, workers: startWorkers });
 let store: Mailstore;
-let workers: WorkerSet;
 let target: BackupTarget;
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  for (let i = 0; i < 3; i++) await createAccount(store, { email: `keep${i}@example.com` });
-  await generateTraffic(store, { ops: 60, seed: 5, renames: false, concurrency: 1 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+  store = fx.store;
   target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
-}, 60_000);
-
-afterAll(async () => {
-  await workers?.close();
-  await env?.cleanup();
 });
 
 describe("deleting a session (checked in the console, done on the worker)", () => {

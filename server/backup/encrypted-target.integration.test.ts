@@ -7,18 +7,15 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers, type WorkerSet } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
 import { prisma } from "../db/console-db.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { createAccount } from "../mailstore/account-operations.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
 import { addKey, initEncryption, listKeys, removeKey, unlock } from "../repository/repository-keys.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
 import { submitRestore } from "../restore/submit-restore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
 import { runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
 import { BackupTarget, backendFor, closeRepositories } from "./target.ts";
@@ -27,39 +24,37 @@ import { verifyRepository, verifySession } from "./verify-session.ts";
 const PASSPHRASE = "correct horse battery staple";
 const SECRET_SUBJECT = "Merger with Initech closes Friday";
 
-let env: TestEnv;
 let s3: S3TestServer;
 let store: Mailstore;
-let workers: WorkerSet;
 let url: string;
 let alice: { accountId: string; email: string };
 const previous = process.env.MAILVAULT_TARGET_PASSPHRASE;
 
+// The bucket is up before mail1 is set up with it, and goes last, after the workers have stopped.
 beforeAll(async () => {
   s3 = await startS3Server({ buckets: ["mailvault-enc"] });
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
   url = s3.url("mailvault-enc", "mail1");
-  await prisma().server.update({ where: { name: "mail1" }, data: { backupTarget: url } });
-  process.env.MAILVAULT_TARGET_PASSPHRASE = PASSPHRASE;
-  await initEncryption(backendFor(url).raw, PASSPHRASE);
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-  alice = await createAccount(store, { email: "alice@example.com" });
-  await createAccount(store, { email: "bob@example.com" });
-  await deliverMessage(store, { recipients: ["alice@example.com"], bytes: Buffer.from(`From: ceo@example.com\r\nSubject: ${SECRET_SUBJECT}\r\n\r\n${"Confidential. ".repeat(500)}\r\n`) });
-  await generateTraffic(store, { ops: 150, seed: 21, renames: false, concurrency: 2 });
-  workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
-}, 120_000);
-
+});
 afterAll(async () => {
-  await workers?.close();
   await closeRepositories();
-  await env?.cleanup();
   await s3?.stop();
   if (previous === undefined) delete process.env.MAILVAULT_TARGET_PASSPHRASE;
   else process.env.MAILVAULT_TARGET_PASSPHRASE = previous;
 });
+
+// Accounts, mail and workers are this file's own (below): the workers start after the traffic.
+const fx = useMailServer<WorkerSet>({ backupTarget: () => url });
+
+beforeAll(async () => {
+  process.env.MAILVAULT_TARGET_PASSPHRASE = PASSPHRASE;
+  await initEncryption(backendFor(url).raw, PASSPHRASE);
+  store = fx.store;
+  alice = await createAccount(store, { email: "alice@example.com" });
+  await createAccount(store, { email: "bob@example.com" });
+  await deliverMessage(store, { recipients: ["alice@example.com"], bytes: Buffer.from(`From: ceo@example.com\r\nSubject: ${SECRET_SUBJECT}\r\n\r\n${"Confidential. ".repeat(500)}\r\n`) });
+  await generateTraffic(store, { ops: 150, seed: 21, renames: false, concurrency: 2 });
+  fx.workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2 }] });
+}, 120_000);
 
 describe("an encrypted S3 target", () => {
   let full: string;
