@@ -4,31 +4,20 @@
  * an error for its redo and keeps its other facts, and the other server's answer stands.
  */
 import { hostname } from "node:os";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
-import { databaseName } from "../config.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
 import { createAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
-import { openMailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { enqueueJob } from "../jobs/queues.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { dashboardFacts } from "./dashboard-facts.ts";
 
-let env: TestEnv;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-}, 60_000);
-
-afterAll(() => env?.cleanup());
+// No workers: the first test wants none, the second starts its own.
+const fx = useMailServer();
 
 describe("dashboardFacts", () => {
   it("reports free space, archive lag and jobs per server, and a broken mailstore only for its server", async () => {
-    const store = await openMailstore("mail1");
+    const store = fx.store;
     await createAccount(store, { email: "dash@example.com" });
     await deliverMessage(store, { recipients: ["dash@example.com"], bytes: Buffer.from("Subject: hi\r\n\r\nhi\r\n") });
     await enqueueJob("mail1", "server.ping", { sentAt: new Date().toISOString() }); // no worker runs: it waits

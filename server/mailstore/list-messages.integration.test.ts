@@ -3,34 +3,23 @@
  * messages a page at a time (by folder id or path, by subject or sender), flags and tag names;
  * and the ids and paths it answers are the ones copy-back takes.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { databaseName } from "../config.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { consolePool } from "../db/console-db.ts";
 import { copyBack } from "../restore/copy-back.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { createAccount, deleteAccount } from "./account-operations.ts";
 import { deliverMessage } from "./deliver-message.ts";
 import { createFolder } from "./folder-operations.ts";
 import { setFlags, tagItems } from "./item-operations.ts";
 import { INBOX } from "./items.ts";
 import { listMessages } from "./list-messages.ts";
-import { openMailstore, type Mailstore } from "./mailstore.ts";
-import { setUpServerStore } from "./setup-mailstore.ts";
+import type { Mailstore } from "./mailstore.ts";
 
-let env: TestEnv;
+const fx = useMailServer();
 let store: Mailstore;
+beforeAll(() => void (store = fx.store));
 
 const mime = (subject: string, from = "x@example.net") => Buffer.from(`From: ${from}\r\nSubject: ${subject}\r\n\r\n${subject}\r\n`);
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
-}, 60_000);
-
-afterAll(() => env?.cleanup());
 
 describe("listMessages", () => {
   it("lists folders and pages of messages, and answers the ids and paths copy-back takes", async () => {

@@ -7,21 +7,19 @@
  */
 import { open, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { databaseName } from "../config.ts";
-import { seedDemo } from "../demo/seed-demo.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { setFlags } from "../mailstore/item-operations.ts";
 import { commitChange, lockMailbox, MailboxTx } from "../mailstore/mailbox-tx.ts";
-import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
-import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { archiveRedo, listSegments, lockArchiveShared } from "./archive-redo.ts";
 import { readRedo } from "./read-redo.ts";
 import { verifyRedo } from "./verify-redo.ts";
 
-let env: TestEnv;
+// The accounts are made below, each with its first message before the next account.
+const fx = useMailServer({ timeoutMs: 180_000 });
 let store: Mailstore;
 const accounts: { accountId: string; email: string; messageId: number }[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,18 +34,13 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000): P
 const ARCHIVE = { force: true, maxBytes: 1, maxAgeSeconds: 1, segmentBytes: 64 * 1024 };
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  await seedDemo({ accounts: 0, dataDir: env.dataDir, consoleDatabase: databaseName(env.databaseUrl) });
-  await setUpServerStore("mail1");
-  store = await openMailstore("mail1");
+  store = fx.store;
   for (let i = 0; i < 6; i++) {
     const account = await createAccount(store, { email: `user${i}@example.com` });
     const { delivered } = await deliverMessage(store, { recipients: [account.email], bytes: mime(i) });
     accounts.push({ ...account, messageId: delivered[0]!.itemId });
   }
 });
-
-afterAll(() => env?.cleanup());
 
 function mime(n: number): Buffer {
   return Buffer.from(`From: a@example.net\r\nSubject: message ${n}\r\n\r\n${"body ".repeat(n % 50)}\r\n`);
