@@ -5,6 +5,8 @@
  */
 import { open } from "node:fs/promises";
 import path from "node:path";
+import { to as copyTo } from "pg-copy-streams";
+import { binaryCopyRows } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, lockArchiveShared } from "./archive-redo.ts";
 import { readSegment, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
@@ -65,22 +67,47 @@ export function rowToRecord(r: LogRow): RedoRecord {
   };
 }
 
-/** Records of the current (unarchived) log after `afterSeq`, in keyset batches. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Records of the current (unarchived) log after `afterSeq`, as one binary COPY: Postgres renders
+ * each record's metadata as the JSON a segment holds (the archiver's own projection), so a record
+ * costs Node one JSON.parse, and its message bytes arrive raw. One snapshot, one round trip.
+ */
 export async function* readCurrentLog(store: Mailstore, afterSeq: number, filter: RedoFilter, withBlobs: boolean): AsyncGenerator<RedoRecord> {
-  let after = Math.max(afterSeq, (filter.fromSeq ?? 0) - 1);
-  for (;;) {
-    const { rows } = await store.pool.query<LogRow>(
-      `SELECT seq, at, txid::text AS txid, mailbox_id, account_id, change_number, op, payload, ${withBlobs ? "blob" : "NULL::bytea AS blob"}
-         FROM mailstore.redo_log
-        WHERE seq > $1 AND ($2::bigint IS NULL OR seq <= $2) AND ($3::bigint IS NULL OR mailbox_id = $3)
-          AND ($4::uuid[] IS NULL OR account_id = ANY($4)) AND ($5::text[] IS NULL OR op = ANY($5))
-          AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at <= $7)
-        ORDER BY seq LIMIT 500`,
-      [after, filter.toSeq ?? null, filter.mailboxId ?? null, filter.accountIds ?? null, filter.ops ?? null, filter.fromTime ?? null, filter.toTime ?? null],
-    );
-    for (const row of rows) yield rowToRecord(row);
-    if (rows.length < 500) return;
-    after = rows.at(-1)!.seq;
+  const client = await store.pool.connect();
+  const literal = (text: string) => client.escapeLiteral(text);
+  const where = [`seq > ${Math.max(afterSeq, (filter.fromSeq ?? 0) - 1)}`];
+  if (filter.toSeq !== undefined) where.push(`seq <= ${Number(filter.toSeq)}`);
+  if (filter.mailboxId !== undefined) where.push(`mailbox_id = ${Number(filter.mailboxId)}`);
+  if (filter.accountIds) {
+    if (!filter.accountIds.every((id) => UUID.test(id))) throw new Error("account ids are UUIDs");
+    where.push(`account_id = ANY(ARRAY[${filter.accountIds.map(literal).join(", ") || "NULL"}]::uuid[])`);
+  }
+  if (filter.ops) where.push(`op = ANY(ARRAY[${filter.ops.map(literal).join(", ") || "NULL"}]::text[])`);
+  if (filter.fromTime) where.push(`at >= ${literal(filter.fromTime.toISOString())}::timestamptz`);
+  if (filter.toTime) where.push(`at <= ${literal(filter.toTime.toISOString())}::timestamptz`);
+  let finished = false;
+  const stream = client.query(
+    copyTo(`COPY (
+      SELECT json_build_object(
+               'seq', seq, 'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'txid', txid::text,
+               'mailboxId', mailbox_id, 'accountId', account_id, 'changeNumber', change_number, 'op', op, 'payload', payload
+             )::text, ${withBlobs ? "blob" : "NULL::bytea"}
+        FROM mailstore.redo_log WHERE ${where.join(" AND ")} ORDER BY seq
+    ) TO STDOUT (FORMAT binary)`),
+  );
+  try {
+    for await (const [meta, blob] of binaryCopyRows(stream)) {
+      const record = JSON.parse(meta!.toString("utf8")) as RedoRecord;
+      if (blob) record.blob = blob;
+      yield record;
+    }
+    finished = true;
+  } finally {
+    // A reader that stopped early leaves the connection mid-COPY: it is closed, not reused.
+    if (!finished) stream.destroy();
+    client.release(!finished);
   }
 }
 

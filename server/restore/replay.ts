@@ -141,24 +141,229 @@ export async function applyRecord(t: ReplayTarget, record: RedoRecord, options: 
   }
 }
 
+/** Replay one record at a time (the reference the batched replay is tested against), or in batches. */
+export type ReplayMode = "batched" | "reference";
+
+export interface ReplayOptions {
+  skipDeletes: boolean;
+  ignoreRedoErrors: boolean;
+  mode?: ReplayMode;
+}
+
 /**
  * Replays records of one mailbox (already filtered, in sequence order) on top of a snapshot at
  * `state.changeNumber`. Checks that change numbers follow without a gap.
+ *
+ * Batched (the default): runs of deliveries, flag changes, moves and deletions are gathered and
+ * written as one INSERT, one UPDATE and one DELETE per run (`ReplayBatch`); any other record ends
+ * the run, and is applied on its own after it. The result is the record-by-record one, row for row.
  */
-export async function replay(t: ReplayTarget, records: AsyncIterable<RedoRecord>, state: ReplayState, options: { skipDeletes: boolean; ignoreRedoErrors: boolean }): Promise<ReplayState> {
+export async function replay(t: ReplayTarget, records: AsyncIterable<RedoRecord>, state: ReplayState, options: ReplayOptions): Promise<ReplayState> {
+  const batch = options.mode === "reference" ? null : new ReplayBatch(t);
   for await (const record of records) {
     if (record.changeNumber <= state.changeNumber) continue; // already in the snapshot
     if (record.changeNumber !== state.changeNumber + 1) {
       const gap = { from: state.changeNumber + 1, to: record.changeNumber - 1 };
       if (!options.ignoreRedoErrors) {
+        await batch?.flush();
         throw new ReplayError("redo_gap", `gap in this mailbox's redo: change numbers ${gap.from} through ${gap.to} are missing (before redo ${record.seq})`);
       }
       state.gaps.push(gap);
     }
-    if (await applyRecord(t, record, options)) state.applied++;
-    else state.skipped++;
+    if (options.skipDeletes && isDeletion(record)) state.skipped++;
+    else {
+      if (!batch?.add(record)) {
+        await batch?.flush();
+        await applyRecord(t, record, options);
+      } else if (batch.full) await batch.flush();
+      state.applied++;
+    }
     state.changeNumber = record.changeNumber;
     state.lastRedoSeq = record.seq;
   }
+  await batch?.flush();
   return state;
+}
+
+/** A new item, as its record made it. */
+interface NewItem {
+  id: number;
+  type: "message" | "folder" | "contact";
+  parentId: number | null;
+  folderId: number | null;
+  date: unknown;
+  size: number;
+  digest: string | null;
+  flags: number;
+  sender: string | null;
+  subject: string | null;
+  name: string | null;
+  metadata: string;
+  changeNumber: number;
+}
+
+/**
+ * What a run of records does to one item: flags as `(flags & ~clear) | set`, the folder (for a
+ * message or contact) or parent (for a folder) it last went to, a new name, new contact fields.
+ */
+interface ItemChange {
+  clear: number;
+  set: number;
+  to: number | null;
+  name: string | null;
+  metadata: string | null;
+  changeNumber: number;
+}
+
+/** A run ends when it holds this many new items (deliveries keep their message bytes), or bytes... */
+const BATCH_NEW_ITEMS = 5_000;
+const BATCH_BYTES = 32 * 1024 * 1024;
+/** ...or touches this many items: the folded changes are small, and the more records fold, the less is written. */
+const BATCH_ITEMS = 100_000;
+
+/**
+ * A run of records that commute once grouped. Item ids are never reused, so new items (messages,
+ * folders, contacts) can all be inserted first, then every change to existing or new items made,
+ * then deletions done, and each item's changes fold into one:
+ * flags `(x | s1) & ~c1` then `(x | s2) & ~c2` are `(x & ~(c1 | c2)) | ((s1 & ~c1 & ~c2) | (s2 & ~c2))`;
+ * the last move, name and contact fields win; the item's change number is that of the last record
+ * that touched it. Tags (whose array order follows the order of the records) and whole-mailbox
+ * records end the run.
+ */
+class ReplayBatch {
+  private inserts: NewItem[] = [];
+  private deliveries: RedoRecord[] = [];
+  private changes = new Map<number, ItemChange>();
+  private deleted = new Map<number, { type: string; changeNumber: number }>();
+  private records = 0;
+  private bytes = 0;
+
+  constructor(private readonly t: ReplayTarget) {}
+
+  get full(): boolean {
+    return this.inserts.length >= BATCH_NEW_ITEMS || this.bytes >= BATCH_BYTES || this.changes.size + this.deleted.size >= BATCH_ITEMS;
+  }
+
+  /** Takes the record into the run, or says it cannot be (the caller flushes and applies it alone). */
+  add(record: RedoRecord): boolean {
+    const p = record.payload as P;
+    const cn = record.changeNumber;
+    const item = { parentId: null, folderId: null, size: 0, digest: null, flags: 0, sender: null, subject: null, name: null, metadata: "{}", changeNumber: cn };
+    switch (record.op) {
+      case "DeliverMessage":
+        this.deliveries.push(record);
+        this.bytes += record.blob?.length ?? 0;
+        this.inserts.push({
+          ...item,
+          id: Number(p.itemId),
+          type: "message",
+          folderId: Number(p.folderId),
+          date: p.date,
+          size: Number(p.size),
+          digest: String(p.digest),
+          flags: Number(p.flags ?? 0),
+          sender: (p.sender as string | undefined) ?? null,
+          subject: (p.subject as string | undefined) ?? null,
+          metadata: JSON.stringify({ receivedAt: p.receivedAt }),
+        });
+        break;
+      case "CreateFolder":
+        this.inserts.push({ ...item, id: Number(p.itemId), type: "folder", parentId: Number(p.parentId), date: record.at, name: String(p.name) });
+        break;
+      case "CreateContact":
+        this.inserts.push({ ...item, id: Number(p.itemId), type: "contact", folderId: Number(p.folderId), date: record.at, name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) });
+        break;
+      case "SetFlags":
+        for (const id of p.itemIds as number[]) this.change(id, cn, (c) => ({ ...c, clear: c.clear | Number(p.clear), set: (c.set & ~Number(p.clear)) | (Number(p.set) & ~Number(p.clear)) }));
+        break;
+      case "MoveItems":
+        for (const id of p.itemIds as number[]) this.change(id, cn, (c) => ({ ...c, to: Number(p.folderId) }));
+        break;
+      case "RenameFolder":
+        this.change(Number(p.itemId), cn, (c) => ({ ...c, name: String(p.name), to: Number(p.parentId) }));
+        break;
+      case "ModifyContact":
+        this.change(Number(p.itemId), cn, (c) => ({ ...c, name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) }));
+        break;
+      case "DeleteItems":
+      case "EmptyFolder":
+      case "PurgeOldMessages":
+        for (const d of p.deleted as DeletedItem[]) this.deleted.set(d.id, { type: d.type, changeNumber: cn });
+        break;
+      case "RenameAccount":
+        break; // the mailbox's name is the restorer's business
+      default:
+        return false;
+    }
+    this.records++;
+    return true;
+  }
+
+  private change(id: number, changeNumber: number, fold: (c: ItemChange) => ItemChange): void {
+    const current = this.changes.get(id) ?? { clear: 0, set: 0, to: null, name: null, metadata: null, changeNumber };
+    this.changes.set(id, { ...fold(current), changeNumber });
+  }
+
+  async flush(): Promise<void> {
+    if (this.records === 0) return;
+    const { t } = this;
+    for (const record of this.deliveries) await t.ensureBlob(record);
+    if (this.inserts.length) {
+      const rows = this.inserts;
+      await t.client.query(
+        `INSERT INTO ${t.items} (mailbox_id, id, type, parent_id, folder_id, date, size, blob_digest, flags, sender, subject, name, metadata, change_number)
+         SELECT $1, n.* FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::timestamptz[], $7::bigint[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::bigint[])
+           AS n(id, type, parent_id, folder_id, date, size, digest, flags, sender, subject, name, metadata, change_number)`,
+        [
+          t.mailboxId,
+          rows.map((r) => r.id),
+          rows.map((r) => r.type),
+          rows.map((r) => r.parentId),
+          rows.map((r) => r.folderId),
+          rows.map((r) => r.date),
+          rows.map((r) => r.size),
+          rows.map((r) => r.digest),
+          rows.map((r) => r.flags),
+          rows.map((r) => r.sender),
+          rows.map((r) => r.subject),
+          rows.map((r) => r.name),
+          rows.map((r) => r.metadata),
+          rows.map((r) => r.changeNumber),
+        ],
+      );
+    }
+    if (this.changes.size) {
+      const ids = [...this.changes.keys()];
+      const changes = [...this.changes.values()];
+      await t.client.query(
+        `UPDATE ${t.items} AS i
+            SET flags = (i.flags & ~c.clear) | c.set,
+                folder_id = CASE WHEN c.moved_to IS NULL OR i.type = 'folder' THEN i.folder_id ELSE c.moved_to END,
+                parent_id = CASE WHEN c.moved_to IS NOT NULL AND i.type = 'folder' THEN c.moved_to ELSE i.parent_id END,
+                name = coalesce(c.name, i.name),
+                metadata = coalesce(c.metadata, i.metadata),
+                change_number = c.change_number
+           FROM unnest($2::bigint[], $3::int[], $4::int[], $5::bigint[], $6::text[], $7::jsonb[], $8::bigint[]) AS c(id, clear, set, moved_to, name, metadata, change_number)
+          WHERE i.mailbox_id = $1 AND i.id = c.id`,
+        [t.mailboxId, ids, changes.map((c) => c.clear), changes.map((c) => c.set), changes.map((c) => c.to), changes.map((c) => c.name), changes.map((c) => c.metadata), changes.map((c) => c.changeNumber)],
+      );
+    }
+    if (this.deleted.size) {
+      const ids = [...this.deleted.keys()];
+      const gone = [...this.deleted.values()];
+      await t.client.query(`DELETE FROM ${t.items} WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`, [t.mailboxId, ids]);
+      await t.client.query(
+        `INSERT INTO ${t.tombstones} (mailbox_id, item_id, type, change_number)
+         SELECT $1, id, type, change_number FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS d(id, type, change_number)
+         ON CONFLICT (mailbox_id, item_id) DO UPDATE SET change_number = EXCLUDED.change_number`,
+        [t.mailboxId, ids, gone.map((d) => d.type), gone.map((d) => d.changeNumber)],
+      );
+    }
+    this.inserts = [];
+    this.deliveries = [];
+    this.changes.clear();
+    this.deleted.clear();
+    this.records = 0;
+    this.bytes = 0;
+  }
 }

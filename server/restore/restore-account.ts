@@ -22,7 +22,7 @@ import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import type { RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
-import { replay, ReplayError, type ReplayState } from "./replay.ts";
+import { replay, ReplayError, type ReplayMode, type ReplayState } from "./replay.ts";
 import { accountRedo, carriedBytes } from "./restore-redo-source.ts";
 
 export interface AccountRestoreResult {
@@ -97,6 +97,8 @@ export async function restoreAccount(options: {
   signal?: AbortSignal;
   /** The restore run, recorded in the `RestoreMailbox` record so a retry knows the work was done. */
   runLabel?: string;
+  /** Batched (the default), or one record at a time: the reference the differential test compares with. */
+  replayMode?: ReplayMode;
 }): Promise<AccountRestoreResult> {
   const { account } = options;
   const server = await getServer(options.server);
@@ -185,7 +187,7 @@ export async function restoreAccount(options: {
       const state: ReplayState = account.snapshot
         ? { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] }
         : { changeNumber: 0, lastRedoSeq: account.fromCreate!.seq - 1, applied: 0, skipped: 0, gaps: [] };
-      await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target), state, options);
+      await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target), state, { ...options, mode: options.replayMode });
       const t3 = performance.now();
 
       // The reload is itself a change of the mailbox: one record that later replays stop at.
