@@ -53,6 +53,21 @@ export function restoreLabel(at: Date): string {
   return `restore-${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}.${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}.${iso.slice(20, 23)}`;
 }
 
+/**
+ * Labels name a run by its millisecond; restores submitted in the same millisecond (a script, the
+ * CLI and the console at once) take the next free one rather than failing on the unique label.
+ */
+export async function createWithFreeLabel<T>(create: (label: string) => Promise<T>): Promise<T> {
+  const at = Date.now();
+  for (let step = 0; ; step++) {
+    try {
+      return await create(restoreLabel(new Date(at + step)));
+    } catch (error) {
+      if ((error as { code?: string }).code !== "P2002" || step >= 100) throw error;
+    }
+  }
+}
+
 export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestorePlan; request: RestoreRequest; input: z.output<typeof restoreInput> }> {
   const input = restoreInput.parse(raw);
   if (input.group !== undefined) {
@@ -155,16 +170,18 @@ export async function submitRestore(
   if (plan.accounts.length === 0 && !(disaster && plan.skipped.some((s) => s.unrestorable))) throw new InvalidInputError(`nothing to restore: ${plan.skipped.map((s) => `${s.requested} (${s.reason})`).join("; ")}`);
   // A lost group's schema is recreated empty (a planned one is left as it is).
   if (input.group !== undefined) await (await openMailstore(input.server)).pool.query(groupDdl(input.group));
-  const run = await prisma().restoreRun.create({
-    data: {
-      label: restoreLabel(new Date()),
-      server: plan.server,
-      status: "queued",
-      requestedBy: input.requestedBy,
-      plan: JSON.parse(JSON.stringify({ plan, request })),
-      accountsTotal: plan.accounts.length,
-    },
-  });
+  const run = await createWithFreeLabel((label) =>
+    prisma().restoreRun.create({
+      data: {
+        label,
+        server: plan.server,
+        status: "queued",
+        requestedBy: input.requestedBy,
+        plan: JSON.parse(JSON.stringify({ plan, request })),
+        accountsTotal: plan.accounts.length,
+      },
+    }),
+  );
   // Leases: the sessions this restore reads stay until it ends (or the lease runs out).
   const labels = [...new Set(plan.accounts.flatMap((a) => [...(a.snapshot ? [a.snapshot.session] : []), ...a.redo.sessions.map((s) => s.label)]))];
   await consolePool().query(
