@@ -152,8 +152,19 @@ export async function horizon(client: pg.PoolClient, timeoutMs: number): Promise
     throw error;
   }
   const deadline = Date.now() + timeoutMs;
+  // Only this database's transactions can hold a redo sequence number, so only they are waited
+  // for: a long transaction in another database of the cluster (another server's restore, the
+  // console) must not stall this archiver. That needs a role that sees every backend's xid
+  // (superuser or pg_read_all_stats); any other waits for the whole cluster, as is always safe.
+  const xid32 = String(BigInt(xid) % 2n ** 32n);
   for (;;) {
-    const { rows } = await client.query<{ done: boolean }>("SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 AS done", [xid]);
+    const { rows } = await client.query<{ done: boolean }>(
+      `SELECT CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')
+                   THEN NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                                     WHERE datname = current_database() AND backend_xid IS NOT NULL AND age(backend_xid) > age($2::xid))
+                   ELSE pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 END AS done`,
+      [xid, xid32],
+    );
     if (rows[0]!.done) return drawn;
     if (Date.now() > deadline) return null;
     await new Promise((r) => setTimeout(r, 5));

@@ -8,6 +8,7 @@
 import { open, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { consolePool } from "../db/console-db.ts";
 import { createAccount } from "../mailstore/account-operations.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { setFlags } from "../mailstore/item-operations.ts";
@@ -137,6 +138,21 @@ describe("archiving while writers write", () => {
     const seqs: number[] = [];
     for await (const r of readRedo(store, { fromSeq: slowSeq! })) seqs.push(r.seq);
     expect(seqs).toEqual([slowSeq, fast.seq]);
+  });
+
+  it("does not wait for a transaction in another database of the cluster", async () => {
+    const other = await consolePool().connect();
+    try {
+      // The console database, with a transaction older than anything the archiver draws.
+      await other.query("BEGIN");
+      await other.query("SELECT pg_current_xact_id()");
+      await setFlags(store, { accountId: accounts[4]!.accountId }, { itemIds: [accounts[4]!.messageId], flags: { read: false } });
+      const result = await archiveRedo(store, { ...ARCHIVE, horizonTimeoutMs: 2_000 });
+      expect(result.status).toBe("archived");
+    } finally {
+      await other.query("ROLLBACK");
+      other.release();
+    }
   });
 
   it("answers busy while a reader holds the log, and a run asked to wait seals once the reader is done", async () => {
