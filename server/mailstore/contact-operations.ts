@@ -1,5 +1,5 @@
 import { InvalidInputError } from "../errors.ts";
-import { CONTACTS } from "./items.ts";
+import { CONTACTS, exactTime } from "./items.ts";
 import { mutateMailbox, type MailboxRef } from "./mailbox-tx.ts";
 import type { Mailstore } from "./mailstore.ts";
 
@@ -25,11 +25,11 @@ export async function createContact(store: Mailstore, ref: MailboxRef, input: { 
   return mutateMailbox(store, ref, "CreateContact", async (tx) => {
     await tx.folder(folderId);
     const itemId = tx.allocateItemId();
-    await tx.client.query(
-      `INSERT INTO ${tx.items} (mailbox_id, id, type, folder_id, date, name, metadata, change_number) VALUES ($1, $2, 'contact', $3, now(), $4, $5, $6)`,
+    const { rows } = await tx.client.query<{ date: string }>(
+      `INSERT INTO ${tx.items} (mailbox_id, id, type, folder_id, date, name, metadata, change_number) VALUES ($1, $2, 'contact', $3, now(), $4, $5, $6) RETURNING ${exactTime("date")} AS date`,
       [tx.mailbox.id, itemId, folderId, displayName(fields), { fields }, tx.changeNumber],
     );
-    return { result: { itemId }, payload: { itemId, folderId, fields } };
+    return { result: { itemId }, payload: { itemId, folderId, fields, date: rows[0]!.date } };
   });
 }
 

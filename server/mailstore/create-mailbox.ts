@@ -1,5 +1,5 @@
 import { MailboxExistsError } from "./errors.ts";
-import { FIRST_USER_ID, SYSTEM_FOLDERS, type MailboxRow } from "./items.ts";
+import { exactTime, FIRST_USER_ID, SYSTEM_FOLDERS, type MailboxRow } from "./items.ts";
 import { commitChange, inTransaction, MailboxTx, type Committed } from "./mailbox-tx.ts";
 import type { Mailstore } from "./mailstore.ts";
 import { mailboxGroup } from "./schema.ts";
@@ -25,9 +25,11 @@ export async function createMailbox(store: Mailstore, input: CreateMailboxInput)
     const mailbox = rows[0]!;
     if (mailbox.group_id !== mailboxGroup(mailbox.id, store.groups)) throw new Error("mailbox group rule out of step");
     const tx = new MailboxTx(client, mailbox);
-    await client.query(
+    // now() is the transaction's time: one value for every system folder, which the record carries.
+    const { rows: made } = await client.query<{ date: string }>(
       `INSERT INTO ${tx.items} (mailbox_id, id, type, parent_id, date, name, change_number)
-       SELECT $1, id, 'folder', parent_id, now(), name, $2 FROM unnest($3::bigint[], $4::bigint[], $5::text[]) AS f(id, parent_id, name)`,
+       SELECT $1, id, 'folder', parent_id, now(), name, $2 FROM unnest($3::bigint[], $4::bigint[], $5::text[]) AS f(id, parent_id, name)
+       RETURNING ${exactTime("date")} AS date`,
       [mailbox.id, tx.changeNumber, SYSTEM_FOLDERS.map((f) => f.id), SYSTEM_FOLDERS.map((f) => f.parentId), SYSTEM_FOLDERS.map((f) => f.name)],
     );
     const committed = await commitChange(store, tx, "CreateMailbox", {
@@ -36,6 +38,7 @@ export async function createMailbox(store: Mailstore, input: CreateMailboxInput)
       mailboxId: mailbox.id,
       groupId: mailbox.group_id,
       quotaBytes: input.quotaBytes ?? 0,
+      date: made[0]!.date,
     });
     return { ...committed, groupId: mailbox.group_id };
   });

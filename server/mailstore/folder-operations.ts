@@ -1,6 +1,6 @@
 import { InvalidInputError } from "../errors.ts";
 import { FolderExistsError, InvalidOperationError } from "./errors.ts";
-import { ROOT } from "./items.ts";
+import { exactTime, ROOT } from "./items.ts";
 import { mutateMailbox, type MailboxRef, type MailboxTx } from "./mailbox-tx.ts";
 import type { Mailstore } from "./mailstore.ts";
 
@@ -34,11 +34,11 @@ export async function createFolder(store: Mailstore, ref: MailboxRef, input: { n
     await tx.folder(parentId);
     await assertNameFree(tx, parentId, name);
     const itemId = tx.allocateItemId();
-    await tx.client.query(
-      `INSERT INTO ${tx.items} (mailbox_id, id, type, parent_id, date, name, change_number) VALUES ($1, $2, 'folder', $3, now(), $4, $5)`,
+    const { rows } = await tx.client.query<{ date: string }>(
+      `INSERT INTO ${tx.items} (mailbox_id, id, type, parent_id, date, name, change_number) VALUES ($1, $2, 'folder', $3, now(), $4, $5) RETURNING ${exactTime("date")} AS date`,
       [tx.mailbox.id, itemId, parentId, name, tx.changeNumber],
     );
-    return { result: { itemId }, payload: { itemId, parentId, name } };
+    return { result: { itemId }, payload: { itemId, parentId, name, date: rows[0]!.date } };
   });
 }
 

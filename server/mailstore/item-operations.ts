@@ -7,7 +7,7 @@
 import { InvalidInputError } from "../errors.ts";
 import { InvalidOperationError } from "./errors.ts";
 import { assertNotIntoItself } from "./folder-operations.ts";
-import { FLAG, TRASH, type FlagName } from "./items.ts";
+import { exactTime, FLAG, TRASH, type FlagName } from "./items.ts";
 import { mutateMailbox, type MailboxRef } from "./mailbox-tx.ts";
 import type { Mailstore } from "./mailstore.ts";
 
@@ -82,16 +82,16 @@ export async function tagItems(store: Mailstore, ref: MailboxRef, input: { itemI
     ]);
     let tagId = rows[0]?.id;
     let created = false;
+    let tagDate: string | undefined;
     if (tagId === undefined) {
       if (input.remove) throw new InvalidOperationError("tag_not_found", `no tag named "${tag}" in this mailbox`);
       tagId = tx.allocateItemId();
       created = true;
-      await tx.client.query(`INSERT INTO ${tx.items} (mailbox_id, id, type, date, name, change_number) VALUES ($1, $2, 'tag', now(), $3, $4)`, [
-        tx.mailbox.id,
-        tagId,
-        tag,
-        tx.changeNumber,
-      ]);
+      const { rows: made } = await tx.client.query<{ date: string }>(
+        `INSERT INTO ${tx.items} (mailbox_id, id, type, date, name, change_number) VALUES ($1, $2, 'tag', now(), $3, $4) RETURNING ${exactTime("date")} AS date`,
+        [tx.mailbox.id, tagId, tag, tx.changeNumber],
+      );
+      tagDate = made[0]!.date;
     }
     const update = input.remove
       ? `array_remove(tags, $3::bigint)`
@@ -102,7 +102,7 @@ export async function tagItems(store: Mailstore, ref: MailboxRef, input: { itemI
       tagId,
       tx.changeNumber,
     ]);
-    return { result: { tagId }, payload: { itemIds: ids, tagId, tag, remove: input.remove ?? false, createdTag: created } };
+    return { result: { tagId }, payload: { itemIds: ids, tagId, tag, remove: input.remove ?? false, createdTag: created, ...(tagDate ? { tagDate } : {}) } };
   });
 }
 

@@ -62,3 +62,9 @@ export interface MailboxRow {
   last_backup_at: Date | null;
   last_redo_seq: number;
 }
+
+/**
+ * A stored time as ISO 8601 UTC with all six fractional digits: what a redo record carries for a
+ * row's `date`, so that replay stores the very value the original row has, not the record's time.
+ */
+export const exactTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;

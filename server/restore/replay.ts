@@ -59,6 +59,12 @@ async function removeItems(t: ReplayTarget, deleted: DeletedItem[], changeNumber
   );
 }
 
+/**
+ * The `date` of the folders or contact a record created: the original row's exact value, which the
+ * record carries since it was made; records from before that have only their own time.
+ */
+const createdAt = (record: RedoRecord) => (record.payload.date as string | undefined) ?? record.at;
+
 /** Applies one record; returns false when it was skipped (skipDeletes). */
 export async function applyRecord(t: ReplayTarget, record: RedoRecord, options: { skipDeletes: boolean }): Promise<boolean> {
   const p = record.payload as P;
@@ -72,7 +78,7 @@ export async function applyRecord(t: ReplayTarget, record: RedoRecord, options: 
         `INSERT INTO ${t.items} (mailbox_id, id, type, parent_id, date, name, change_number)
          SELECT $1, id, 'folder', parent_id, $2, name, $3 FROM unnest($4::bigint[], $5::bigint[], $6::text[]) AS f(id, parent_id, name)
          ON CONFLICT (mailbox_id, id) DO NOTHING`,
-        [t.mailboxId, record.at, cn, SYSTEM_FOLDERS.map((f) => f.id), SYSTEM_FOLDERS.map((f) => f.parentId), SYSTEM_FOLDERS.map((f) => f.name)],
+        [t.mailboxId, createdAt(record), cn, SYSTEM_FOLDERS.map((f) => f.id), SYSTEM_FOLDERS.map((f) => f.parentId), SYSTEM_FOLDERS.map((f) => f.name)],
       );
       return true;
     case "RenameAccount":
@@ -89,7 +95,7 @@ export async function applyRecord(t: ReplayTarget, record: RedoRecord, options: 
       return true;
     case "CreateFolder":
       await q(`INSERT INTO ${t.items} (mailbox_id, id, type, parent_id, date, name, change_number) VALUES ($1, $2, 'folder', $3, $4, $5, $6)`, [
-        t.mailboxId, p.itemId, p.parentId, record.at, p.name, cn,
+        t.mailboxId, p.itemId, p.parentId, createdAt(record), p.name, cn,
       ]);
       return true;
     case "RenameFolder":
@@ -118,7 +124,7 @@ export async function applyRecord(t: ReplayTarget, record: RedoRecord, options: 
       return true;
     case "TagItems":
       if (p.createdTag) {
-        await q(`INSERT INTO ${t.items} (mailbox_id, id, type, date, name, change_number) VALUES ($1, $2, 'tag', $3, $4, $5)`, [t.mailboxId, p.tagId, record.at, p.tag, cn]);
+        await q(`INSERT INTO ${t.items} (mailbox_id, id, type, date, name, change_number) VALUES ($1, $2, 'tag', $3, $4, $5)`, [t.mailboxId, p.tagId, p.tagDate ?? record.at, p.tag, cn]);
       }
       await q(
         `UPDATE ${t.items} SET tags = ${p.remove ? "array_remove(tags, $3::bigint)" : "CASE WHEN $3::bigint = ANY(tags) THEN tags ELSE array_append(tags, $3::bigint) END"},
@@ -128,7 +134,7 @@ export async function applyRecord(t: ReplayTarget, record: RedoRecord, options: 
       return true;
     case "CreateContact":
       await q(`INSERT INTO ${t.items} (mailbox_id, id, type, folder_id, date, name, metadata, change_number) VALUES ($1, $2, 'contact', $3, $4, $5, $6, $7)`, [
-        t.mailboxId, p.itemId, p.folderId, record.at, displayName(p.fields as ContactFields), { fields: p.fields }, cn,
+        t.mailboxId, p.itemId, p.folderId, createdAt(record), displayName(p.fields as ContactFields), { fields: p.fields }, cn,
       ]);
       return true;
     case "ModifyContact":
@@ -268,10 +274,10 @@ class ReplayBatch {
         });
         break;
       case "CreateFolder":
-        this.inserts.push({ ...item, id: Number(p.itemId), type: "folder", parentId: Number(p.parentId), date: record.at, name: String(p.name) });
+        this.inserts.push({ ...item, id: Number(p.itemId), type: "folder", parentId: Number(p.parentId), date: createdAt(record), name: String(p.name) });
         break;
       case "CreateContact":
-        this.inserts.push({ ...item, id: Number(p.itemId), type: "contact", folderId: Number(p.folderId), date: record.at, name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) });
+        this.inserts.push({ ...item, id: Number(p.itemId), type: "contact", folderId: Number(p.folderId), date: createdAt(record), name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) });
         break;
       case "SetFlags":
         for (const id of p.itemIds as number[]) this.change(id, cn, (c) => ({ ...c, clear: c.clear | Number(p.clear), set: (c.set & ~Number(p.clear)) | (Number(p.set) & ~Number(p.clear)) }));

@@ -2,7 +2,8 @@
  * The fidelity oracle. During a traffic run, canonical exports of chosen mailboxes are taken in
  * a snapshot together with the mailbox's last redo sequence number; backups and redo archiving
  * happen along the way. Afterwards each mailbox is restored into a prefixed copy at exactly that
- * point and the copy's export must be identical: at 20+ points, covered by incrementals, by the
+ * point and the copy must be identical, by its export and row for row (every stored value, dates
+ * to the microsecond): at 20+ points, covered by incrementals, by the
  * archive and by the current log. The sources are left untouched.
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { archiveRedo } from "../redo/archive-redo.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
+import { storedRows } from "../testing/stored-rows.ts";
 import { canonical, exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
 import { submitRestore } from "./submit-restore.ts";
 
@@ -29,6 +31,8 @@ interface Point {
   at: string;
   phase: string;
   export: CanonicalExport;
+  /** Every stored value, ids and times included: a copy must match these too, not only the export. */
+  rows: Awaited<ReturnType<typeof storedRows>>;
 }
 const points: Point[] = [];
 
@@ -59,8 +63,9 @@ async function capture(account: { accountId: string; email: string }, phase: str
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const { rows } = await client.query("SELECT id, group_id, last_redo_seq FROM mailstore.mailbox WHERE account_id = $1", [account.accountId]);
     const { rows: items } = await client.query(`SELECT * FROM ${groupSchema(rows[0].group_id)}.item WHERE mailbox_id = $1`, [rows[0].id]);
+    const stored = await storedRows(client, rows[0]);
     await client.query("COMMIT");
-    points.push({ ...account, seq: rows[0].last_redo_seq, at: "", phase, export: canonical(items) });
+    points.push({ ...account, seq: rows[0].last_redo_seq, at: "", phase, export: canonical(items), rows: stored });
   } finally {
     client.release();
   }
@@ -113,8 +118,10 @@ describe("restore fidelity", () => {
     for (const [i, point] of points.entries()) {
       const { run } = await restoreCopy(point, `p${i}_`);
       expect(run.status, `${point.phase} ${point.email}@${point.seq}: ${run.error}`).toBe("completed");
-      const copy = await store.pool.query("SELECT account_id FROM mailstore.mailbox WHERE email = $1", [`p${i}_${point.email}`]);
+      const copy = await store.pool.query("SELECT id, group_id, account_id FROM mailstore.mailbox WHERE email = $1", [`p${i}_${point.email}`]);
       expect(await exportMailbox(store, { accountId: copy.rows[0].account_id }), `${point.phase} ${point.email}@${point.seq}`).toEqual(point.export);
+      // Row for row: ids, change numbers, flags, tag order, and every date to the microsecond.
+      expect(await storedRows(store.pool, copy.rows[0]), `${point.phase} ${point.email}@${point.seq}: stored values`).toEqual(point.rows);
     }
     // The sources were not touched by any of it.
     const after = await Promise.all(accounts.map(async (a) => ({ export: await exportMailbox(store, a), row: (await store.pool.query("SELECT change_number, size_bytes FROM mailstore.mailbox WHERE account_id = $1", [a.accountId])).rows[0] })));
