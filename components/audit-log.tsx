@@ -34,7 +34,7 @@ export function AuditLog() {
   query.set("page", String(page));
   const audit = useQuery({
     queryKey: ["audit", query.toString()],
-    queryFn: () => getJson<{ entries: AuditEntry[]; total: number; pageSize: number }>(`/api/audit?${query}`),
+    queryFn: () => getJson<{ entries: AuditEntry[]; total: number; totalExact: boolean; pageSize: number }>(`/api/audit?${query}`),
     placeholderData: keepPreviousData,
     refetchInterval: 10_000,
   });
@@ -47,6 +47,8 @@ export function AuditLog() {
   };
   const pageSize = audit.data?.pageSize ?? 50;
   const total = audit.data?.total ?? 0;
+  // Past 10,000 matches the count stops: "of 10,000+", and Next stays open while there is more.
+  const more = audit.data ? !audit.data.totalExact : false;
   return (
     <>
       <PageHeader title="Audit log" subtitle="Every change made through the console or the CLI: who, when, with which parameters, and what came of it. Refused attempts too." />
@@ -127,13 +129,14 @@ export function AuditLog() {
           </DataTable>
           <div className="mt-3 flex items-center justify-between text-sm text-slate-600">
             <span>
-              {(page - 1) * pageSize + 1}–{Math.min(page * pageSize, total)} of {total}
+              {(page - 1) * pageSize + 1}–{Math.min(page * pageSize, total)} of {total.toLocaleString("en")}
+              {more && "+"}
             </span>
             <span className="flex gap-2">
               <button className={buttonClass()} disabled={page <= 1} onClick={() => setParam("page", String(page - 1))}>
                 Previous
               </button>
-              <button className={buttonClass()} disabled={page * pageSize >= total} onClick={() => setParam("page", String(page + 1))}>
+              <button className={buttonClass()} disabled={page * pageSize >= total && !more} onClick={() => setParam("page", String(page + 1))}>
                 Next
               </button>
             </span>
