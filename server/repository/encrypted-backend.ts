@@ -162,7 +162,11 @@ export class EncryptedBackend implements StorageBackend {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new RangeError(`invalid range ${JSON.stringify(range)} for ${name} in ${this.location}`);
     }
-    const { stored, key } = await this.sealedFacts(name);
+    // A pack never changes, so its header is read once and the range on its own. Any other object
+    // may be replaced between two reads: it is read from its start in one read, so the header
+    // (the object's key) and the segments come from the same version.
+    const pack = this.packs.get(name) ?? (name.startsWith("packs/") ? await this.sealedFacts(name) : null);
+    const stored = pack ? pack.stored : await this.storedSize(name);
     const plain = plainSize(stored)!;
     if (offset + length > plain) throw new ObjectRangeError(this.location, name, range, plain);
     if (length === 0) return Buffer.alloc(0);
@@ -171,7 +175,16 @@ export class EncryptedBackend implements StorageBackend {
     const last = Math.floor((offset + length - 1) / SEGMENT_BYTES);
     const from = HEADER_BYTES + first * SEALED_SEGMENT;
     const to = Math.min(stored, HEADER_BYTES + (last + 1) * SEALED_SEGMENT);
-    const body = await this.inner.read(name, { offset: from, length: to - from });
+    let key: Buffer;
+    let body: Buffer;
+    if (pack) {
+      key = pack.key;
+      body = await this.inner.read(name, { offset: from, length: to - from });
+    } else {
+      const whole = await this.inner.read(name, { offset: 0, length: to });
+      key = this.keyOf(name, whole);
+      body = whole.subarray(from);
+    }
     const out: Buffer[] = [];
     for (let i = first, at = 0; i <= last; i++, at += SEALED_SEGMENT) {
       out.push(this.openSegment(key, name, i, i === segments - 1, body.subarray(at, Math.min(body.length, at + SEALED_SEGMENT))));
@@ -189,6 +202,13 @@ export class EncryptedBackend implements StorageBackend {
     const out: Buffer[] = [];
     for (let i = 0; i < segments; i++) out.push(this.openSegment(key, name, i, i === segments - 1, body.subarray(i * SEALED_SEGMENT, (i + 1) * SEALED_SEGMENT)));
     return Buffer.concat(out);
+  }
+
+  private async storedSize(name: string): Promise<number> {
+    const info = await this.inner.stat(name);
+    if (!info) throw new ObjectNotFoundError(this.location, name);
+    if (plainSize(info.size) === null) throw new ObjectAuthenticationError(this.location, name, `no sealed object has ${info.size} bytes`);
+    return info.size;
   }
 
   /** The stored size and the object key of an object (cached for packs, which never change). */
