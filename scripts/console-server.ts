@@ -46,12 +46,19 @@ function answerMethodNotAllowedAsJson(method: string, path: string, response: Se
     return (original.writeHead as (...a: unknown[]) => ServerResponse)(status, ...rest);
   }) as ServerResponse["writeHead"];
   const callbackOf = (args: unknown[]) => args.find((a): a is () => void => typeof a === "function");
+  // Next may set the status and end without writing the head itself (Node then writes it from
+  // inside end, too late to change the length): write it here first, through the wrapper above.
+  const headFirst = () => {
+    if (!response.headersSent && response.statusCode === 405) response.writeHead(405);
+  };
   response.write = ((...args: unknown[]) => {
+    headFirst();
     if (!replacing) return (original.write as (...a: unknown[]) => boolean)(...args);
     callbackOf(args)?.();
     return true;
   }) as ServerResponse["write"];
   response.end = ((...args: unknown[]) => {
+    headFirst();
     if (!replacing) return (original.end as (...a: unknown[]) => ServerResponse)(...args);
     return original.end(body, callbackOf(args));
   }) as ServerResponse["end"];
@@ -66,7 +73,8 @@ await app.prepare();
 /** An API answer in the API's own shape, from this server rather than a route. */
 function refuse(response: ServerResponse, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+  // The unread body stays on the socket: the connection closes rather than draining it.
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" }).end(body);
 }
 
 createServer((request, response) => {
@@ -80,7 +88,7 @@ createServer((request, response) => {
     // body streamed without one could only be measured by reading it, so it is not taken.
     if (request.headers["transfer-encoding"] !== undefined && request.headers["content-length"] === undefined) {
       refuse(response, 411, "length_required", "send the body with a Content-Length (at most 1 MiB)");
-      request.resume();
+      request.resume(); // read and dropped while the answer goes out; the connection then closes
       return;
     }
     answerMethodNotAllowedAsJson(request.method ?? "", path, response);

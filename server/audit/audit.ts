@@ -96,8 +96,11 @@ export async function beginAudit(entry: Omit<AuditRecord, "outcome" | "status" |
   return created.id;
 }
 
-export async function finishAudit(id: bigint, result: Pick<AuditRecord, "outcome" | "status" | "message">): Promise<void> {
-  await prisma().auditEntry.update({ where: { id }, data: { outcome: result.outcome, status: result.status, message: storable(result.message ?? "") } });
+export async function finishAudit(id: bigint, result: Pick<AuditRecord, "outcome" | "status" | "message"> & { role?: string }): Promise<void> {
+  await prisma().auditEntry.update({
+    where: { id },
+    data: { outcome: result.outcome, status: result.status, message: storable(result.message ?? ""), ...(result.role !== undefined ? { role: result.role } : {}) },
+  });
 }
 
 export const auditQueryInput = z.object({
@@ -110,7 +113,7 @@ export const auditQueryInput = z.object({
   pageSize: wholeNumber("pageSize", { max: 200 }).default(50),
 });
 
-/** Matches are counted exactly up to this many (or to the page asked for); beyond, "10,000+". */
+/** Matches are counted exactly up to this many (or to the last page, once it is asked for); beyond, "10,000+". */
 export const COUNT_AT_LEAST = 10_000;
 
 export async function queryAudit(raw: Record<string, unknown>) {
@@ -122,17 +125,26 @@ export async function queryAudit(raw: Record<string, unknown>) {
     ...(input.from || input.to ? { at: { ...(input.from ? { gte: parseTime(input.from, "from time") } : {}), ...(input.to ? { lte: parseTime(input.to, "to time") } : {}) } } : {}),
   };
   // Counting every match of a broad filter over a million rows costs more than the page itself:
-  // matches are counted up to what the pages so far need and COUNT_AT_LEAST beyond, and the
-  // answer says whether that count is the whole.
-  const countUpTo = Math.max(COUNT_AT_LEAST, input.page * input.pageSize) + 1;
-  const [rows, counted] = await Promise.all([
-    prisma().auditEntry.findMany({ where, orderBy: { at: "desc" }, skip: (input.page - 1) * input.pageSize, take: input.pageSize }),
-    prisma().auditEntry.findMany({ where, select: { id: true }, take: countUpTo }),
+  // matches are counted up to COUNT_AT_LEAST, and the answer says whether that is the whole. The
+  // page is read one row long, so a page past that count still knows whether another follows.
+  const offset = (input.page - 1) * input.pageSize;
+  const [found, counted] = await Promise.all([
+    prisma().auditEntry.findMany({ where, orderBy: { at: "desc" }, skip: offset, take: input.pageSize + 1 }),
+    prisma().auditEntry.findMany({ where, select: { id: true }, take: COUNT_AT_LEAST + 1 }),
   ]);
-  const totalExact = counted.length < countUpTo;
+  const rows = found.slice(0, input.pageSize);
+  const more = found.length > input.pageSize;
+  const [total, totalExact] =
+    counted.length <= COUNT_AT_LEAST
+      ? [counted.length, true]
+      : rows.length === 0
+        ? [COUNT_AT_LEAST, false] // a page past the end: all that is known is "10,000+"
+        : more
+          ? [Math.max(COUNT_AT_LEAST, offset + rows.length), false]
+          : [offset + rows.length, true];
   return {
     entries: rows.map((r) => ({ ...r, id: Number(r.id), at: r.at.toISOString() })),
-    total: totalExact ? counted.length : countUpTo - 1,
+    total,
     totalExact,
     page: input.page,
     pageSize: input.pageSize,

@@ -97,12 +97,23 @@ export class TooManyAttemptsError extends MailvaultError {
   }
 }
 
-/** Counted from the audit log, which records every attempt: no second store to keep in step. */
-async function assertNotLockedOut(email: string, address: string): Promise<void> {
+/**
+ * Counted from the audit log, which records every attempt: no second store to keep in step. An
+ * attempt is recorded (pending) before its password is checked, and attempts still pending count
+ * as failures: a burst of simultaneous guesses cannot all pass the count before any is refused.
+ */
+async function assertNotLockedOut(email: string, address: string, attempt?: bigint): Promise<void> {
   const since = new Date(Date.now() - LOCKOUT.minutes * 60_000);
   const attempts = { action: "auth.login", actor: email, address };
   const lastGood = await prisma().auditEntry.findFirst({ where: { ...attempts, outcome: "ok", at: { gte: since } }, orderBy: { at: "desc" }, select: { at: true } });
-  const failures = await prisma().auditEntry.count({ where: { ...attempts, outcome: "refused", status: 401, at: { gt: lastGood?.at ?? since } } });
+  const failures = await prisma().auditEntry.count({
+    where: {
+      ...attempts,
+      at: { gt: lastGood?.at ?? since },
+      OR: [{ outcome: "refused", status: 401 }, { outcome: "pending" }],
+      ...(attempt !== undefined ? { NOT: { id: attempt } } : {}),
+    },
+  });
   if (failures >= LOCKOUT.failures) throw new TooManyAttemptsError(email);
 }
 
@@ -115,17 +126,22 @@ function dummyHash(): Promise<string> {
 
 /**
  * Checks a password and opens a session; the token goes into an http-only cookie. `address` is
- * the client's (see LOCKOUT). A hash made at an older cost is replaced now that the password is known.
+ * the client's and `attempt` this attempt's pending audit entry (see LOCKOUT). A hash made at an older cost is replaced now that the password is known.
  */
-export async function signIn(email: string, password: string, address = ""): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
+export async function signIn(
+  email: string,
+  password: string,
+  { address = "", attempt }: { address?: string; attempt?: bigint } = {},
+): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
   const name = email.trim().toLowerCase();
-  await assertNotLockedOut(name, address);
+  await assertNotLockedOut(name, address, attempt);
   const user = await prisma().user.findUnique({ where: { email: name } });
   // The same hash work for an unknown email, so the answer's timing does not say which exist.
   const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
   const ok = user && !user.disabledAt && matches;
   if (!ok) throw new AuthError("wrong email or password");
-  if (needsRehash(user.passwordHash)) await prisma().user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });
+  // Only if the hash is still the one just checked: a password set meanwhile is not undone.
+  if (needsRehash(user.passwordHash)) await prisma().user.updateMany({ where: { id: user.id, passwordHash: user.passwordHash }, data: { passwordHash: await hashPassword(password) } });
   const token = randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + SESSION_DAYS * 86_400_000);
   await prisma().userSession.create({ data: { tokenHash: hashToken(token), userId: user.id, expiresAt } });

@@ -65,6 +65,15 @@ const ARCHIVE_LOCK = "mailvault.redo.archive";
 
 /** Holds the archive lock shared for as long as the returned release has not been called. */
 export async function lockArchiveShared(store: Mailstore): Promise<() => Promise<void>> {
+  const { release } = await lockArchiveSharedOn(store);
+  return () => release();
+}
+
+/**
+ * The same, on a connection the holder may use meanwhile. Releasing with `destroy` closes the
+ * connection instead of returning it to the pool (one left mid-COPY); its lock ends with it.
+ */
+export async function lockArchiveSharedOn(store: Mailstore): Promise<{ client: pg.PoolClient; release(options?: { destroy?: boolean }): Promise<void> }> {
   const client = await store.pool.connect();
   try {
     await client.query("SELECT pg_advisory_lock_shared(hashtext($1))", [ARCHIVE_LOCK]);
@@ -72,9 +81,13 @@ export async function lockArchiveShared(store: Mailstore): Promise<() => Promise
     client.release();
     throw error;
   }
-  return async () => {
-    await client.query("SELECT pg_advisory_unlock_shared(hashtext($1))", [ARCHIVE_LOCK]).catch(() => {});
-    client.release();
+  return {
+    client,
+    async release({ destroy = false } = {}) {
+      if (destroy) return client.release(true);
+      await client.query("SELECT pg_advisory_unlock_shared(hashtext($1))", [ARCHIVE_LOCK]).catch(() => {});
+      client.release();
+    },
   };
 }
 

@@ -5,10 +5,11 @@
  */
 import { open } from "node:fs/promises";
 import path from "node:path";
+import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRows } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { lastArchivedSeq, listSegments, lockArchiveShared } from "./archive-redo.ts";
+import { lastArchivedSeq, listSegments, lockArchiveSharedOn } from "./archive-redo.ts";
 import { readSegment, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
 export interface RedoFilter {
@@ -68,25 +69,31 @@ export function rowToRecord(r: LogRow): RedoRecord {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A string as an SQL literal, quoted by pg (COPY takes no parameters). */
+const literal = (text: string) => pg.escapeLiteral(text);
 
 /**
  * Records of the current (unarchived) log after `afterSeq`, as one binary COPY: Postgres renders
  * each record's metadata as the JSON a segment holds (the archiver's own projection), so a record
  * costs Node one JSON.parse, and its message bytes arrive raw. One snapshot, one round trip.
  */
-export async function* readCurrentLog(store: Mailstore, afterSeq: number, filter: RedoFilter, withBlobs: boolean): AsyncGenerator<RedoRecord> {
-  const client = await store.pool.connect();
-  const literal = (text: string) => client.escapeLiteral(text);
+export async function* readCurrentLog(
+  store: Mailstore,
+  afterSeq: number,
+  filter: RedoFilter,
+  withBlobs: boolean,
+  /** A connection the caller holds (readRedo's, with the archive lock); told when it is spoilt. */
+  borrowed?: { client: pg.PoolClient; spoilt(): void },
+): AsyncGenerator<RedoRecord> {
+  if (filter.accountIds && !filter.accountIds.every((id) => UUID.test(id))) throw new Error("account ids are UUIDs");
   const where = [`seq > ${Math.max(afterSeq, (filter.fromSeq ?? 0) - 1)}`];
   if (filter.toSeq !== undefined) where.push(`seq <= ${Number(filter.toSeq)}`);
   if (filter.mailboxId !== undefined) where.push(`mailbox_id = ${Number(filter.mailboxId)}`);
-  if (filter.accountIds) {
-    if (!filter.accountIds.every((id) => UUID.test(id))) throw new Error("account ids are UUIDs");
-    where.push(`account_id = ANY(ARRAY[${filter.accountIds.map(literal).join(", ") || "NULL"}]::uuid[])`);
-  }
+  if (filter.accountIds) where.push(`account_id = ANY(ARRAY[${filter.accountIds.map(literal).join(", ") || "NULL"}]::uuid[])`);
   if (filter.ops) where.push(`op = ANY(ARRAY[${filter.ops.map(literal).join(", ") || "NULL"}]::text[])`);
   if (filter.fromTime) where.push(`at >= ${literal(filter.fromTime.toISOString())}::timestamptz`);
   if (filter.toTime) where.push(`at <= ${literal(filter.toTime.toISOString())}::timestamptz`);
+  const client = borrowed?.client ?? (await store.pool.connect());
   let finished = false;
   const stream = client.query(
     copyTo(`COPY (
@@ -107,21 +114,25 @@ export async function* readCurrentLog(store: Mailstore, afterSeq: number, filter
   } finally {
     // A reader that stopped early leaves the connection mid-COPY: it is closed, not reused.
     if (!finished) stream.destroy();
-    client.release(!finished);
+    if (!borrowed) client.release(!finished);
+    else if (!finished) borrowed.spoilt();
   }
 }
 
 export async function* readRedo(store: Mailstore, filter: RedoFilter = {}, options: { withBlobs?: boolean } = {}): AsyncGenerator<RedoRecord> {
-  // While this reads, no archiver moves records from the table into a new segment.
-  const release = await lockArchiveShared(store);
+  // While this reads, no archiver moves records from the table into a new segment. The
+  // connection that holds the lock also reads the current log: one connection per reader.
+  const { client, release } = await lockArchiveSharedOn(store);
+  let spoilt = false;
   try {
-    yield* readLocked(store, filter, options);
+    yield* readLocked(store, filter, options, { client, spoilt: () => (spoilt = true) });
   } finally {
-    await release();
+    // A connection left mid-COPY is closed, which also lets its lock go.
+    await release({ destroy: spoilt });
   }
 }
 
-async function* readLocked(store: Mailstore, filter: RedoFilter, options: { withBlobs?: boolean }): AsyncGenerator<RedoRecord> {
+async function* readLocked(store: Mailstore, filter: RedoFilter, options: { withBlobs?: boolean }, borrowed: { client: pg.PoolClient; spoilt(): void }): AsyncGenerator<RedoRecord> {
   let archivedThrough = 0;
   for (const segment of await listSegments(store.redoArchivePath)) {
     archivedThrough = Math.max(archivedThrough, segment.lastSeq);
@@ -142,5 +153,5 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
   }
   // Rows the archiver sealed but had not yet deleted when it stopped are read from the segment.
   const after = Math.max(archivedThrough, await lastArchivedSeq(store.pool));
-  yield* readCurrentLog(store, after, filter, options.withBlobs ?? false);
+  yield* readCurrentLog(store, after, filter, options.withBlobs ?? false, borrowed);
 }

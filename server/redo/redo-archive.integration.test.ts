@@ -140,6 +140,19 @@ describe("archiving while writers write", () => {
     expect(seqs).toEqual([slowSeq, fast.seq]);
   });
 
+  it("lets go of its connection and lock when a reader stops early, even mid-COPY", async () => {
+    for (let n = 0; n < 6; n++) await setFlags(store, { accountId: accounts[5]!.accountId }, { itemIds: [accounts[5]!.messageId], flags: { read: n % 2 === 0 } });
+    // More early stops than the pool has connections: none may be left behind.
+    for (let i = 0; i < 15; i++) {
+      for await (const record of readRedo(store, { accountIds: [accounts[5]!.accountId] }, { withBlobs: true })) {
+        expect(record.accountId).toBe(accounts[5]!.accountId);
+        break;
+      }
+    }
+    expect(store.pool.totalCount - store.pool.idleCount).toBe(0);
+    expect((await archiveRedo(store, ARCHIVE)).status).toBe("archived");
+  });
+
   it("does not wait for a transaction in another database of the cluster", async () => {
     const other = await consolePool().connect();
     try {

@@ -110,6 +110,17 @@ describe("lockout", () => {
     expect(entries.filter((e) => e.status === 401).every((e) => e.address === "203.0.113.9")).toBe(true);
   });
 
+  it("gives a burst of simultaneous guesses no more password checks than the limit", async () => {
+    await signedInCookie("helpdesk", "burst@test.example");
+    const answers = await Promise.all(Array.from({ length: 30 }, () => attempt("wrong password", "203.0.113.50", "burst@test.example")));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    // Every attempt is in the audit log, none left pending.
+    const { entries } = await (await getAudit(call("/api/audit?action=auth.login&actor=burst@test.example&pageSize=100", admin))).json();
+    expect(entries.filter((e: { address: string }) => e.address === "203.0.113.50").map((e: { status: number }) => e.status).sort()).toEqual([...statuses].sort());
+  });
+
   it("replaces a hash made at an older cost when its user signs in", async () => {
     const { prisma } = await import("@/server/db/console-db.ts");
     const { SCRYPT } = await import("@/server/auth/passwords.ts");

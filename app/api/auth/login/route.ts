@@ -1,6 +1,6 @@
 import { NextResponse } from "next/server";
 import { z } from "zod";
-import { recordAudit } from "@/server/audit/audit.ts";
+import { beginAudit, finishAudit } from "@/server/audit/audit.ts";
 import { clientAddressOf } from "@/server/auth/client-address.ts";
 import { COOKIE, signIn, TooManyAttemptsError } from "@/server/auth/users.ts";
 import { crossSite } from "../../_lib/guard.ts";
@@ -17,23 +17,34 @@ export async function POST(request: Request) {
   if (!parsed.success) return errorResponse(400, "invalid_input", "give an email and a password, as text (an email of at most 320 characters)");
   const body = parsed.data;
   const address = clientAddressOf(request);
+  const email = body.email.trim().toLowerCase();
+  // The attempt is recorded before the password is checked: the lockout counts attempts still
+  // being checked, so a burst of simultaneous guesses gets no more than the limit allows.
+  let attempt: bigint;
   try {
-    const { token, user, expiresAt } = await signIn(body.email, body.password, address);
-    await recordAudit({ actor: user.email, role: user.role, action: "auth.login", outcome: "ok", status: 200, address });
+    attempt = await beginAudit({ actor: email, role: "", action: "auth.login", address });
+  } catch {
+    return errorResponse(503, "audit_unavailable", "sign-in attempts cannot be recorded just now: try again later");
+  }
+  try {
+    const { token, user, expiresAt } = await signIn(body.email, body.password, { address, attempt });
+    await finishAudit(attempt, { outcome: "ok", status: 200, role: user.role });
     const response = NextResponse.json({ user });
     const secure = new URL(request.url).protocol === "https:" || request.headers.get("x-forwarded-proto") === "https";
     response.cookies.set(COOKIE, token, { httpOnly: true, sameSite: "lax", secure, path: "/", expires: expiresAt });
     return response;
   } catch (error) {
-    const email = body.email.trim().toLowerCase();
     if (error instanceof TooManyAttemptsError) {
-      await recordAudit({ actor: email, role: "", action: "auth.login", outcome: "refused", status: 429, message: error.message, address });
+      await finishAudit(attempt, { outcome: "refused", status: 429, message: error.message });
       return errorResponse(429, error.code, error.message);
     }
     const response = toErrorResponse(error);
-    if (response.status !== 403) return response;
+    if (response.status !== 403) {
+      await finishAudit(attempt, { outcome: "failed", status: response.status, message: "sign-in failed" }).catch(() => {});
+      return response;
+    }
     // Unknown user, wrong password or disabled: one answer, so the form does not tell which.
-    await recordAudit({ actor: email, role: "", action: "auth.login", outcome: "refused", status: 401, message: "wrong email or password", address });
+    await finishAudit(attempt, { outcome: "refused", status: 401, message: "wrong email or password" });
     return errorResponse(401, "bad_credentials", "wrong email or password");
   }
 }
