@@ -10,8 +10,8 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { scryptKey } from "../crypto/scrypt.ts";
 
 export const SCRYPT = { N: 32768, r: 8, p: 3 };
-/** The largest N a stored hash may name: a forged row cannot make sign-in allocate gigabytes. */
-const MAX_N = 1 << 20;
+/** The most memory a stored hash's cost may ask for (128·N·r bytes): a forged row cannot make sign-in allocate gigabytes. */
+const MAX_MEMORY = 256 * 1024 * 1024;
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
@@ -23,7 +23,7 @@ export async function hashPassword(password: string): Promise<string> {
 function parse(stored: string): { N: number; r: number; p: number; salt: Buffer; hash: Buffer } | null {
   const [scheme, n, r, p, salt, hash] = stored.split("$");
   const [N, R, P] = [Number(n), Number(r), Number(p)];
-  if (scheme !== "scrypt" || !salt || !hash || !Number.isInteger(N) || N < 2 || N > MAX_N || !Number.isInteger(R) || R < 1 || R > 32 || !Number.isInteger(P) || P < 1 || P > 16) return null;
+  if (scheme !== "scrypt" || !salt || !hash || !Number.isInteger(N) || N < 2 || !Number.isInteger(R) || R < 1 || R > 32 || 128 * N * R > MAX_MEMORY || !Number.isInteger(P) || P < 1 || P > 16) return null;
   return { N, r: R, p: P, salt: Buffer.from(salt, "base64"), hash: Buffer.from(hash, "base64") };
 }
 
