@@ -2,7 +2,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { prisma } from "../db/console-db.ts";
-import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { beginAudit, finishAudit } from "../audit/audit.ts";
+import { InvalidInputError, MailvaultError, ServiceUnavailableError } from "../errors.ts";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { SESSION_DAYS } from "./cookie.ts";
 import type { Role } from "./permissions.ts";
@@ -148,6 +149,33 @@ export async function signIn(
   // Expired sessions are purged as new ones begin: they open nothing, but need not pile up.
   await prisma().userSession.deleteMany({ where: { expiresAt: { lt: new Date() } } });
   return { token, user: { id: user.id, email: user.email, name: user.name, role: user.role }, expiresAt };
+}
+
+/**
+ * A sign-in from the console, recorded: the attempt goes into the audit log (pending) before its
+ * password is checked, which is what the lockout counts, and its outcome after. An attempt that
+ * cannot be recorded is not made (503, as for any change).
+ */
+export async function signInRecorded(email: string, password: string, address: string): ReturnType<typeof signIn> {
+  const actor = email.trim().toLowerCase();
+  const attempt = await beginAudit({ actor, role: "", action: "auth.login", address }).catch((error: Error) => {
+    throw new ServiceUnavailableError("audit", `sign-in attempts cannot be recorded just now (${error.message.split("\n")[0]}): try again later`);
+  });
+  try {
+    const signedIn = await signIn(email, password, { address, attempt });
+    await finishAudit(attempt, { outcome: "ok", status: 200, role: signedIn.user.role });
+    return signedIn;
+  } catch (error) {
+    // Unknown user, wrong password or disabled: one entry, as one answer, so neither tells which.
+    const outcome =
+      error instanceof TooManyAttemptsError
+        ? ({ outcome: "refused", status: 429, message: error.message } as const)
+        : error instanceof AuthError
+          ? ({ outcome: "refused", status: 401, message: "wrong email or password" } as const)
+          : ({ outcome: "failed", status: 500, message: "sign-in failed" } as const);
+    await finishAudit(attempt, outcome).catch(() => {});
+    throw error;
+  }
 }
 
 export async function userForToken(token: string | undefined): Promise<SessionUser | null> {
