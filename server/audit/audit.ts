@@ -116,6 +116,16 @@ export const auditQueryInput = z.object({
 /** Matches are counted exactly up to this many (or to the last page, once it is asked for); beyond, "10,000+". */
 export const COUNT_AT_LEAST = 10_000;
 
+/**
+ * The total a page shows: the count when it is under the cap; past the cap, exact once the last
+ * page has been read (`seen` entries in all, `atEnd`), else "at least" what is known.
+ */
+function pageTotal(counted: number, seen: number, atEnd: boolean): { total: number; totalExact: boolean } {
+  if (counted <= COUNT_AT_LEAST) return { total: counted, totalExact: true };
+  if (atEnd) return { total: seen, totalExact: true };
+  return { total: Math.max(COUNT_AT_LEAST, seen), totalExact: false };
+}
+
 export async function queryAudit(raw: Record<string, unknown>) {
   const input = auditQueryInput.parse(raw);
   const where = {
@@ -133,19 +143,10 @@ export async function queryAudit(raw: Record<string, unknown>) {
     prisma().auditEntry.findMany({ where, select: { id: true }, take: COUNT_AT_LEAST + 1 }),
   ]);
   const rows = found.slice(0, input.pageSize);
-  const more = found.length > input.pageSize;
-  const [total, totalExact] =
-    counted.length <= COUNT_AT_LEAST
-      ? [counted.length, true]
-      : rows.length === 0
-        ? [COUNT_AT_LEAST, false] // a page past the end: all that is known is "10,000+"
-        : more
-          ? [Math.max(COUNT_AT_LEAST, offset + rows.length), false]
-          : [offset + rows.length, true];
   return {
     entries: rows.map((r) => ({ ...r, id: Number(r.id), at: r.at.toISOString() })),
-    total,
-    totalExact,
+    // A page past the end has seen nothing: all that is known then is "10,000+".
+    ...pageTotal(counted.length, rows.length ? offset + rows.length : 0, rows.length > 0 && found.length <= input.pageSize),
     page: input.page,
     pageSize: input.pageSize,
   };

@@ -91,6 +91,15 @@ export async function lockArchiveSharedOn(store: Mailstore): Promise<{ client: p
   };
 }
 
+/**
+ * A `redo_log` row's metadata as the JSON a segment holds, rendered by Postgres: the archiver
+ * writes it into segments as it is, and readers of the current log parse the same shape.
+ */
+export const RECORD_META = `json_build_object(
+  'seq', seq, 'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'txid', txid::text,
+  'mailboxId', mailbox_id, 'accountId', account_id, 'changeNumber', change_number, 'op', op, 'payload', payload
+)::text`;
+
 export async function lastArchivedSeq(db: pg.Pool | pg.PoolClient): Promise<number> {
   const { rows } = await db.query<{ last_archived_seq: number }>("SELECT last_archived_seq FROM mailstore.redo_state");
   return rows[0]?.last_archived_seq ?? 0;
@@ -169,15 +178,18 @@ export async function horizon(client: pg.PoolClient, timeoutMs: number): Promise
   // for: a long transaction in another database of the cluster (another server's restore, the
   // console) must not stall this archiver. That needs a role that sees every backend's xid
   // (superuser or pg_read_all_stats); any other waits for the whole cluster, as is always safe.
-  const xid32 = String(BigInt(xid) % 2n ** 32n);
+  const { rows: role } = await client.query<{ sees: boolean }>(
+    "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS sees",
+  );
+  const [olderEnded, param] = role[0]!.sees
+    ? [
+        `SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                             WHERE datname = current_database() AND backend_xid IS NOT NULL AND age(backend_xid) > age($1::xid)) AS done`,
+        String(BigInt(xid) % 2n ** 32n), // the 32-bit xid pg_stat_activity shows
+      ]
+    : ["SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 AS done", xid];
   for (;;) {
-    const { rows } = await client.query<{ done: boolean }>(
-      `SELECT CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')
-                   THEN NOT EXISTS (SELECT 1 FROM pg_stat_activity
-                                     WHERE datname = current_database() AND backend_xid IS NOT NULL AND age(backend_xid) > age($2::xid))
-                   ELSE pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 END AS done`,
-      [xid, xid32],
-    );
+    const { rows } = await client.query<{ done: boolean }>(olderEnded, [param]);
     if (rows[0]!.done) return drawn;
     if (Date.now() > deadline) return null;
     await new Promise((r) => setTimeout(r, 5));
@@ -243,10 +255,7 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
     // record's metadata in the segment's JSON shape, so Node only frames, checksums and writes.
     const copy = client.query(
       copyTo(`COPY (
-        SELECT json_build_object(
-                 'seq', seq, 'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'txid', txid::text,
-                 'mailboxId', mailbox_id, 'accountId', account_id, 'changeNumber', change_number, 'op', op, 'payload', payload
-               )::text, blob
+        SELECT ${RECORD_META}, blob
           FROM mailstore.redo_log WHERE seq >= ${Number(plan.firstSeq)} AND seq <= ${Number(plan.lastSeq)} ORDER BY seq
       ) TO STDOUT (FORMAT binary)`),
     );

@@ -9,7 +9,7 @@ import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRows } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { lastArchivedSeq, listSegments, lockArchiveSharedOn } from "./archive-redo.ts";
+import { lastArchivedSeq, listSegments, lockArchiveSharedOn, RECORD_META } from "./archive-redo.ts";
 import { readSegment, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
 export interface RedoFilter {
@@ -74,7 +74,7 @@ const literal = (text: string) => pg.escapeLiteral(text);
 
 /**
  * Records of the current (unarchived) log after `afterSeq`, as one binary COPY: Postgres renders
- * each record's metadata as the JSON a segment holds (the archiver's own projection), so a record
+ * each record's metadata as the JSON a segment holds (`RECORD_META`, the archiver's own), so a record
  * costs Node one JSON.parse, and its message bytes arrive raw. One snapshot, one round trip.
  */
 export async function* readCurrentLog(
@@ -97,10 +97,7 @@ export async function* readCurrentLog(
   let finished = false;
   const stream = client.query(
     copyTo(`COPY (
-      SELECT json_build_object(
-               'seq', seq, 'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'txid', txid::text,
-               'mailboxId', mailbox_id, 'accountId', account_id, 'changeNumber', change_number, 'op', op, 'payload', payload
-             )::text, ${withBlobs ? "blob" : "NULL::bytea"}
+      SELECT ${RECORD_META}, ${withBlobs ? "blob" : "NULL::bytea"}
         FROM mailstore.redo_log WHERE ${where.join(" AND ")} ORDER BY seq
     ) TO STDOUT (FORMAT binary)`),
   );

@@ -160,9 +160,10 @@ export interface ReplayOptions {
  * Replays records of one mailbox (already filtered, in sequence order) on top of a snapshot at
  * `state.changeNumber`. Checks that change numbers follow without a gap.
  *
- * Batched (the default): runs of deliveries, flag changes, moves and deletions are gathered and
- * written as one INSERT, one UPDATE and one DELETE per run (`ReplayBatch`); any other record ends
- * the run, and is applied on its own after it. The result is the record-by-record one, row for row.
+ * Batched (the default): runs of records are gathered and written as one INSERT of new items,
+ * one UPDATE of changed ones and one DELETE per run (`ReplayBatch`); a tag or whole-mailbox record
+ * ends the run and is applied on its own after it. The result is the record-by-record one, row
+ * for row.
  */
 export async function replay(t: ReplayTarget, records: AsyncIterable<RedoRecord>, state: ReplayState, options: ReplayOptions): Promise<ReplayState> {
   const batch = options.mode === "reference" ? null : new ReplayBatch(t);
@@ -171,7 +172,6 @@ export async function replay(t: ReplayTarget, records: AsyncIterable<RedoRecord>
     if (record.changeNumber !== state.changeNumber + 1) {
       const gap = { from: state.changeNumber + 1, to: record.changeNumber - 1 };
       if (!options.ignoreRedoErrors) {
-        await batch?.flush();
         throw new ReplayError("redo_gap", `gap in this mailbox's redo: change numbers ${gap.from} through ${gap.to} are missing (before redo ${record.seq})`);
       }
       state.gaps.push(gap);
@@ -220,6 +220,23 @@ interface ItemChange {
   metadata: string | null;
   changeNumber: number;
 }
+
+/** Each field of a new item, its column and its SQL type. */
+const NEW_ITEM_COLUMNS: [keyof NewItem, string, string][] = [
+  ["id", "id", "bigint"],
+  ["type", "type", "text"],
+  ["parentId", "parent_id", "bigint"],
+  ["folderId", "folder_id", "bigint"],
+  ["date", "date", "timestamptz"],
+  ["size", "size", "bigint"],
+  ["digest", "blob_digest", "text"],
+  ["flags", "flags", "int"],
+  ["sender", "sender", "text"],
+  ["subject", "subject", "text"],
+  ["name", "name", "text"],
+  ["metadata", "metadata", "jsonb"],
+  ["changeNumber", "change_number", "bigint"],
+];
 
 /** A run ends when it holds this many new items (deliveries keep their message bytes), or bytes... */
 const BATCH_NEW_ITEMS = 5_000;
@@ -315,27 +332,12 @@ class ReplayBatch {
     const { t } = this;
     for (const record of this.deliveries) await t.ensureBlob(record);
     if (this.inserts.length) {
-      const rows = this.inserts;
+      // One array per column, in NEW_ITEM_COLUMNS' order.
+      const columns = NEW_ITEM_COLUMNS.map(([field]) => this.inserts.map((item) => item[field]));
       await t.client.query(
-        `INSERT INTO ${t.items} (mailbox_id, id, type, parent_id, folder_id, date, size, blob_digest, flags, sender, subject, name, metadata, change_number)
-         SELECT $1, n.* FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::timestamptz[], $7::bigint[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::bigint[])
-           AS n(id, type, parent_id, folder_id, date, size, digest, flags, sender, subject, name, metadata, change_number)`,
-        [
-          t.mailboxId,
-          rows.map((r) => r.id),
-          rows.map((r) => r.type),
-          rows.map((r) => r.parentId),
-          rows.map((r) => r.folderId),
-          rows.map((r) => r.date),
-          rows.map((r) => r.size),
-          rows.map((r) => r.digest),
-          rows.map((r) => r.flags),
-          rows.map((r) => r.sender),
-          rows.map((r) => r.subject),
-          rows.map((r) => r.name),
-          rows.map((r) => r.metadata),
-          rows.map((r) => r.changeNumber),
-        ],
+        `INSERT INTO ${t.items} (mailbox_id, ${NEW_ITEM_COLUMNS.map(([, column]) => column).join(", ")})
+         SELECT $1, n.* FROM unnest(${NEW_ITEM_COLUMNS.map(([, , type], i) => `$${i + 2}::${type}[]`).join(", ")}) AS n`,
+        [t.mailboxId, ...columns],
       );
     }
     if (this.changes.size) {
