@@ -16,7 +16,9 @@ const port = Number(process.env.PORT ?? 3000);
 /** `-H 127.0.0.1` listens on that address only, as `next start -H` does; by default, on all. */
 const hostAt = process.argv.indexOf("-H");
 const host = hostAt > 0 ? process.argv[hostAt + 1] : undefined;
-const trusted = new Set((process.env.MAILVAULT_TRUSTED_PROXIES ?? "").split(",").map((a) => a.trim()).filter(Boolean));
+/** `::ffff:127.0.0.1` and `127.0.0.1` are one client. */
+const normalise = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+const trusted = new Set((process.env.MAILVAULT_TRUSTED_PROXIES ?? "").split(",").map((a) => normalise(a.trim())).filter(Boolean));
 
 /** The peer, or through trusted proxies the rightmost address none of them is. */
 function clientAddress(request: IncomingMessage): string {
@@ -64,8 +66,6 @@ function answerMethodNotAllowedAsJson(method: string, path: string, response: Se
   }) as ServerResponse["end"];
 }
 
-/** `::ffff:127.0.0.1` and `127.0.0.1` are one client. */
-const normalise = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
 
 const app = next({ dev, port, hostname: host ?? "localhost" });
 const handle = app.getRequestHandler();
