@@ -142,7 +142,8 @@ export function AccountSearch() {
           </table>
           <div className="flex items-center justify-between border-t border-slate-100 px-4 py-2 text-sm text-slate-600">
             <span>
-              {first}–{last} of {data!.total}
+              {first}–{last} of {data!.totalExact ? "" : "about "}
+              {data!.total.toLocaleString("en")}
             </span>
             <div className="flex items-center gap-2">
               <button
@@ -153,7 +154,8 @@ export function AccountSearch() {
                 Previous
               </button>
               <span className="tabular-nums">
-                Page {page} of {pages}
+                Page {page} of {data!.totalExact ? "" : "about "}
+                {pages.toLocaleString("en")}
               </span>
               <button
                 onClick={() => update({ page: page + 1 })}

@@ -23,6 +23,6 @@ export function registerAccounts(program: Command): void {
         ),
       );
       const first = result.total ? (result.page - 1) * result.pageSize + 1 : 0;
-      console.log(`\n${first}-${first + result.items.length - (result.items.length ? 1 : 0)} of ${result.total}`);
+      console.log(`\n${first}-${first + result.items.length - (result.items.length ? 1 : 0)} of ${result.totalExact ? "" : "about "}${result.total}`);
     });
 }

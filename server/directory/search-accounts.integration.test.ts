@@ -3,7 +3,7 @@ import { databaseName } from "../config.ts";
 import { seedDemo } from "../demo/seed-demo.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { listServers } from "./list-servers.ts";
-import { searchAccounts } from "./search-accounts.ts";
+import { searchAccounts, type SearchAccountsInput, type SearchStrategy } from "./search-accounts.ts";
 
 let env: TestEnv;
 
@@ -108,6 +108,39 @@ describe("searchAccounts", () => {
     const page = await searchAccounts({ q: "carol", page: 50 });
     expect(page.items).toEqual([]);
     expect(page.total).toBeGreaterThan(0);
+  });
+
+  it("answers a query the same whether it collects the matches or walks the accounts in email order", async () => {
+    const cases: SearchAccountsInput[] = [
+      { q: "example" },
+      { q: "exa" },
+      { q: "jon" },
+      { q: "a" },
+      { q: "carol" },
+      { q: "carol.smith@example.com" },
+      { q: ".org", server: "mail2" },
+      { q: "brown", status: "active" },
+      { q: "e", status: "deleted" },
+    ];
+    for (const input of cases) {
+      const pages = async (strategy: SearchStrategy, walkBudget?: number) => {
+        const seen: [string, string | null][] = [];
+        const totals = new Set<string>();
+        for (let page = 1; ; page++) {
+          const found = await searchAccounts({ ...input, page, pageSize: 7 }, { strategy, walkBudget });
+          totals.add(`${found.total} ${found.totalExact}`);
+          seen.push(...found.items.map((a) => [a.email, a.matchedFormerName] as [string, string | null]));
+          if (found.items.length < 7) break;
+        }
+        return { seen, totals: [...totals] };
+      };
+      const collected = await pages("collect");
+      expect(collected.totals).toEqual([`${collected.seen.length} true`]);
+      // The sample of a small directory is every account, so even the walked totals are exact.
+      expect(await pages("walk"), `${JSON.stringify(input)} walked`).toEqual(collected);
+      // A walk whose budget runs out before the page is full collects the page after all.
+      expect(await pages("walk", 10), `${JSON.stringify(input)} walked on a budget of 10 accounts`).toEqual(collected);
+    }
   });
 
   it("rejects impossible pages with a message", async () => {
