@@ -4,12 +4,18 @@
  * bytes out of the log at close to disk speed. Yields each row as its fields' raw bytes
  * (null for SQL NULL); the caller knows the column types. Chunks are joined only once a row is
  * known to be complete, so a large value spanning many chunks is copied once.
+ * `binaryCopyRowBatches` yields the rows each chunk completes as one array: a reader of many
+ * small rows then pays one await per chunk instead of one per row.
  */
 import type { Readable } from "node:stream";
 
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 
 export async function* binaryCopyRows(stream: Readable): AsyncGenerator<(Buffer | null)[]> {
+  for await (const rows of binaryCopyRowBatches(stream)) yield* rows;
+}
+
+export async function* binaryCopyRowBatches(stream: Readable): AsyncGenerator<(Buffer | null)[][]> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let need = 19; // the header first
@@ -30,13 +36,18 @@ export async function* binaryCopyRows(stream: Readable): AsyncGenerator<(Buffer 
         headerDone = true;
       }
     }
+    const rows: (Buffer | null)[][] = [];
     while (headerDone && need === 0) {
       if (buffer.length - offset < 2) {
         need = 2;
         break;
       }
       const fields = buffer.readInt16BE(offset);
-      if (fields === -1) return; // the trailer
+      if (fields === -1) {
+        // the trailer
+        if (rows.length) yield rows;
+        return;
+      }
       let cursor = offset + 2;
       const row: (Buffer | null)[] = [];
       for (let i = 0; i < fields; i++) {
@@ -58,9 +69,10 @@ export async function* binaryCopyRows(stream: Readable): AsyncGenerator<(Buffer 
         cursor += 4 + length;
       }
       if (need > 0) break;
-      yield row;
+      rows.push(row);
       offset = cursor;
     }
+    if (rows.length) yield rows;
     const rest = buffer.subarray(offset);
     pending = rest.length ? [rest] : [];
     pendingBytes = rest.length;

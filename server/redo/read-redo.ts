@@ -7,7 +7,7 @@ import { open } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { binaryCopyRows } from "../db/copy-binary.ts";
+import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, lockArchiveSharedOn, RECORD_META } from "./archive-redo.ts";
 import { readSegment, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
@@ -72,19 +72,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A string as an SQL literal, quoted by pg (COPY takes no parameters). */
 const literal = (text: string) => pg.escapeLiteral(text);
 
+const STREAM_IN_ORDER = "SET enable_sort = off; SET enable_bitmapscan = off";
+const PLAN_AS_USUAL = "RESET enable_sort; RESET enable_bitmapscan";
+
 /**
  * Records of the current (unarchived) log after `afterSeq`, as one binary COPY: Postgres renders
  * each record's metadata as the JSON a segment holds (`RECORD_META`, the archiver's own), so a record
  * costs Node one JSON.parse, and its message bytes arrive raw. One snapshot, one round trip.
  */
-export async function* readCurrentLog(
+export async function* readCurrentLog(store: Mailstore, afterSeq: number, filter: RedoFilter, withBlobs: boolean): AsyncGenerator<RedoRecord> {
+  for await (const records of readCurrentLogBatches(store, afterSeq, filter, withBlobs)) yield* records;
+}
+
+async function* readCurrentLogBatches(
   store: Mailstore,
   afterSeq: number,
   filter: RedoFilter,
   withBlobs: boolean,
   /** A connection the caller holds (readRedo's, with the archive lock); told when it is spoilt. */
   borrowed?: { client: pg.PoolClient; spoilt(): void },
-): AsyncGenerator<RedoRecord> {
+): AsyncGenerator<RedoRecord[]> {
   if (filter.accountIds && !filter.accountIds.every((id) => UUID.test(id))) throw new Error("account ids are UUIDs");
   const where = [`seq > ${Math.max(afterSeq, (filter.fromSeq ?? 0) - 1)}`];
   if (filter.toSeq !== undefined) where.push(`seq <= ${Number(filter.toSeq)}`);
@@ -95,6 +102,10 @@ export async function* readCurrentLog(
   if (filter.toTime) where.push(`at <= ${literal(filter.toTime.toISOString())}::timestamptz`);
   const client = borrowed?.client ?? (await store.pool.connect());
   let finished = false;
+  // In sequence order straight off the primary key, so the first record arrives at once and
+  // Node parses while Postgres reads. Left to itself the planner often sorts the whole range
+  // first (with a fresh log's statistics it expects a few rows), and that sort spills to disk.
+  await client.query(STREAM_IN_ORDER);
   const stream = client.query(
     copyTo(`COPY (
       SELECT ${RECORD_META}, ${withBlobs ? "blob" : "NULL::bytea"}
@@ -102,11 +113,14 @@ export async function* readCurrentLog(
     ) TO STDOUT (FORMAT binary)`),
   );
   try {
-    for await (const [meta, blob] of binaryCopyRows(stream)) {
-      const record = JSON.parse(meta!.toString("utf8")) as RedoRecord;
-      if (blob) record.blob = blob;
-      yield record;
+    for await (const rows of binaryCopyRowBatches(stream)) {
+      yield rows.map(([meta, blob]) => {
+        const record = JSON.parse(meta!.toString("utf8")) as RedoRecord;
+        if (blob) record.blob = blob;
+        return record;
+      });
     }
+    await client.query(PLAN_AS_USUAL);
     finished = true;
   } finally {
     // A reader that stopped early leaves the connection mid-COPY: it is closed, not reused.
@@ -116,7 +130,12 @@ export async function* readCurrentLog(
   }
 }
 
+/** The server's redo stream, record by record; `readRedoBatches` is the same in arrays, for readers of many records. */
 export async function* readRedo(store: Mailstore, filter: RedoFilter = {}, options: { withBlobs?: boolean } = {}): AsyncGenerator<RedoRecord> {
+  for await (const records of readRedoBatches(store, filter, options)) yield* records;
+}
+
+export async function* readRedoBatches(store: Mailstore, filter: RedoFilter = {}, options: { withBlobs?: boolean } = {}): AsyncGenerator<RedoRecord[]> {
   // While this reads, no archiver moves records from the table into a new segment. The
   // connection that holds the lock also reads the current log: one connection per reader.
   const { client, release } = await lockArchiveSharedOn(store);
@@ -129,7 +148,10 @@ export async function* readRedo(store: Mailstore, filter: RedoFilter = {}, optio
   }
 }
 
-async function* readLocked(store: Mailstore, filter: RedoFilter, options: { withBlobs?: boolean }, borrowed: { client: pg.PoolClient; spoilt(): void }): AsyncGenerator<RedoRecord> {
+/** Records gathered from a segment before they are handed on. */
+const SEGMENT_BATCH = 256;
+
+async function* readLocked(store: Mailstore, filter: RedoFilter, options: { withBlobs?: boolean }, borrowed: { client: pg.PoolClient; spoilt(): void }): AsyncGenerator<RedoRecord[]> {
   let archivedThrough = 0;
   for (const segment of await listSegments(store.redoArchivePath)) {
     archivedThrough = Math.max(archivedThrough, segment.lastSeq);
@@ -137,18 +159,25 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
     if (filter.toSeq !== undefined && segment.firstSeq > filter.toSeq) return;
     const file = await open(path.join(store.redoArchivePath, segment.name), "r");
     try {
+      let batch: RedoRecord[] = [];
       for await (const entry of readSegment(segment.name, file, options)) {
         if ("header" in entry) {
           if (!headerCanMatch(entry.header, filter)) break;
           continue;
         }
-        if (matches(entry.record, filter)) yield entry.record;
+        if (!matches(entry.record, filter)) continue;
+        batch.push(entry.record);
+        if (batch.length === SEGMENT_BATCH) {
+          yield batch;
+          batch = [];
+        }
       }
+      if (batch.length) yield batch;
     } finally {
       await file.close();
     }
   }
   // Rows the archiver sealed but had not yet deleted when it stopped are read from the segment.
   const after = Math.max(archivedThrough, await lastArchivedSeq(store.pool));
-  yield* readCurrentLog(store, after, filter, options.withBlobs ?? false, borrowed);
+  yield* readCurrentLogBatches(store, after, filter, options.withBlobs ?? false, borrowed);
 }

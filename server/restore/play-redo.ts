@@ -18,7 +18,7 @@ import { BackupTarget } from "../backup/target.ts";
 import { prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { readRedo } from "../redo/read-redo.ts";
+import { readRedoBatches } from "../redo/read-redo.ts";
 import { findMailboxCreations } from "./find-creations.ts";
 import { loadCompletedSessions } from "./load-plan-inputs.ts";
 import type { AccountPlan } from "./plan-restore.ts";
@@ -64,7 +64,7 @@ export async function playRedo(raw: z.input<typeof playRedoInput>): Promise<Repl
       : { changeNumber: mailbox.change_number, lastRedoSeq: mailbox.last_redo_seq, applied: 0, skipped: 0, gaps: [] };
     const records = rebuild
       ? accountRedo(rebuild.plan, store, rebuild.target)
-      : readRedo(store, { mailboxId: mailbox.id, fromSeq: input.fromSeq, toSeq: input.toSeq, fromTime, toTime }, { withBlobs: true });
+      : readRedoBatches(store, { mailboxId: mailbox.id, fromSeq: input.fromSeq, toSeq: input.toSeq, fromTime, toTime }, { withBlobs: true });
     await replay(
       {
         client,

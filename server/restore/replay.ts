@@ -157,7 +157,7 @@ export interface ReplayOptions {
 }
 
 /**
- * Replays records of one mailbox (already filtered, in sequence order) on top of a snapshot at
+ * Replays records of one mailbox (already filtered, in sequence order, in arrays) on top of a snapshot at
  * `state.changeNumber`. Checks that change numbers follow without a gap.
  *
  * Batched (the default): runs of records are gathered and written as one INSERT of new items,
@@ -165,27 +165,29 @@ export interface ReplayOptions {
  * ends the run and is applied on its own after it. The result is the record-by-record one, row
  * for row.
  */
-export async function replay(t: ReplayTarget, records: AsyncIterable<RedoRecord>, state: ReplayState, options: ReplayOptions): Promise<ReplayState> {
+export async function replay(t: ReplayTarget, stream: AsyncIterable<RedoRecord[]>, state: ReplayState, options: ReplayOptions): Promise<ReplayState> {
   const batch = options.mode === "reference" ? null : new ReplayBatch(t);
-  for await (const record of records) {
-    if (record.changeNumber <= state.changeNumber) continue; // already in the snapshot
-    if (record.changeNumber !== state.changeNumber + 1) {
-      const gap = { from: state.changeNumber + 1, to: record.changeNumber - 1 };
-      if (!options.ignoreRedoErrors) {
-        throw new ReplayError("redo_gap", `gap in this mailbox's redo: change numbers ${gap.from} through ${gap.to} are missing (before redo ${record.seq})`);
+  for await (const records of stream) {
+    for (const record of records) {
+      if (record.changeNumber <= state.changeNumber) continue; // already in the snapshot
+      if (record.changeNumber !== state.changeNumber + 1) {
+        const gap = { from: state.changeNumber + 1, to: record.changeNumber - 1 };
+        if (!options.ignoreRedoErrors) {
+          throw new ReplayError("redo_gap", `gap in this mailbox's redo: change numbers ${gap.from} through ${gap.to} are missing (before redo ${record.seq})`);
+        }
+        state.gaps.push(gap);
       }
-      state.gaps.push(gap);
+      if (options.skipDeletes && isDeletion(record)) state.skipped++;
+      else {
+        if (!batch?.add(record)) {
+          await batch?.flush();
+          await applyRecord(t, record, options);
+        } else if (batch.full) await batch.flush();
+        state.applied++;
+      }
+      state.changeNumber = record.changeNumber;
+      state.lastRedoSeq = record.seq;
     }
-    if (options.skipDeletes && isDeletion(record)) state.skipped++;
-    else {
-      if (!batch?.add(record)) {
-        await batch?.flush();
-        await applyRecord(t, record, options);
-      } else if (batch.full) await batch.flush();
-      state.applied++;
-    }
-    state.changeNumber = record.changeNumber;
-    state.lastRedoSeq = record.seq;
   }
   await batch?.flush();
   return state;
