@@ -105,14 +105,15 @@ async function* readCurrentLogBatches(
   // In sequence order straight off the primary key, so the first record arrives at once and
   // Node parses while Postgres reads. Left to itself the planner often sorts the whole range
   // first (with a fresh log's statistics it expects a few rows), and that sort spills to disk.
-  await client.query(STREAM_IN_ORDER);
-  const stream = client.query(
-    copyTo(`COPY (
-      SELECT ${RECORD_META}, ${withBlobs ? "blob" : "NULL::bytea"}
-        FROM mailstore.redo_log WHERE ${where.join(" AND ")} ORDER BY seq
-    ) TO STDOUT (FORMAT binary)`),
-  );
+  let stream: ReturnType<typeof copyTo> | undefined;
   try {
+    await client.query(STREAM_IN_ORDER);
+    stream = client.query(
+      copyTo(`COPY (
+        SELECT ${RECORD_META}, ${withBlobs ? "blob" : "NULL::bytea"}
+          FROM mailstore.redo_log WHERE ${where.join(" AND ")} ORDER BY seq
+      ) TO STDOUT (FORMAT binary)`),
+    );
     for await (const rows of binaryCopyRowBatches(stream)) {
       yield rows.map(([meta, blob]) => {
         const record = JSON.parse(meta!.toString("utf8")) as RedoRecord;
@@ -124,7 +125,7 @@ async function* readCurrentLogBatches(
     finished = true;
   } finally {
     // A reader that stopped early leaves the connection mid-COPY: it is closed, not reused.
-    if (!finished) stream.destroy();
+    if (!finished) stream?.destroy();
     if (!borrowed) client.release(!finished);
     else if (!finished) borrowed.spoilt();
   }
