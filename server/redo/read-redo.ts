@@ -10,6 +10,7 @@ import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, lockArchiveSharedOn, RECORD_META } from "./archive-redo.ts";
+import { segmentAccounts } from "./segment-accounts.ts";
 import { readSegment, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
 export interface RedoFilter {
@@ -158,14 +159,20 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
     archivedThrough = Math.max(archivedThrough, segment.lastSeq);
     if (filter.fromSeq !== undefined && segment.lastSeq < filter.fromSeq) continue;
     if (filter.toSeq !== undefined && segment.firstSeq > filter.toSeq) return;
-    const file = await open(path.join(store.redoArchivePath, segment.name), "r");
+    const where = path.join(store.redoArchivePath, segment.name);
+    if (segmentAccounts.lacks(where, filter.accountIds, filter.fromSeq, filter.toSeq)) continue;
+    const learning = segmentAccounts.learn(where);
+    const file = await open(where, "r");
     try {
       let batch: RedoRecord[] = [];
+      let whole = true;
       for await (const entry of readSegment(segment.name, file, options)) {
         if ("header" in entry) {
-          if (!headerCanMatch(entry.header, filter)) break;
-          continue;
+          if (headerCanMatch(entry.header, filter)) continue;
+          whole = false;
+          break;
         }
+        learning.see(entry.record);
         if (!matches(entry.record, filter)) continue;
         batch.push(entry.record);
         if (batch.length === SEGMENT_BATCH) {
@@ -173,12 +180,15 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
           batch = [];
         }
       }
+      // Read to its verified end: what it holds is known from now on.
+      if (whole) learning.done();
       if (batch.length) yield batch;
     } finally {
       await file.close();
     }
   }
   // Rows the archiver sealed but had not yet deleted when it stopped are read from the segment.
-  const after = Math.max(archivedThrough, await lastArchivedSeq(store.pool));
+  // Asked on the reader's own connection: a reader holds one connection, never waits for a second.
+  const after = Math.max(archivedThrough, await lastArchivedSeq(borrowed.client));
   yield* readCurrentLogBatches(store, after, filter, options.withBlobs ?? false, borrowed);
 }

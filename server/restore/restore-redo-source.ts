@@ -9,20 +9,34 @@ import { sessionSegmentError } from "../backup/read-session-files.ts";
 import type { BackupTarget } from "../backup/target.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { readRedo, readRedoBatches } from "../redo/read-redo.ts";
+import { segmentAccounts } from "../redo/segment-accounts.ts";
 import { readSegment, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
 
 /** Records gathered from a session's segment before they are handed on. */
 const SEGMENT_BATCH = 256;
 
-/** The records of a session's segments, in arrays; damage names the session and the segment's path. */
-async function* segmentRecords(target: BackupTarget, label: string, filter: (r: RedoRecord) => boolean, withBlobs = true): AsyncGenerator<RedoRecord[]> {
+/**
+ * The records of a session's segments, in arrays; damage names the session and the segment's
+ * path. Given the account they are read for, segments known to hold nothing of it are skipped.
+ */
+async function* segmentRecords(
+  target: BackupTarget,
+  label: string,
+  filter: (r: RedoRecord) => boolean,
+  { withBlobs = true, accountId, fromSeq, toSeq }: { withBlobs?: boolean; accountId?: string; fromSeq?: number; toSeq?: number } = {},
+): AsyncGenerator<RedoRecord[]> {
   for (const { name } of await target.sessionSegments(label)) {
     const relative = `redologs/${name}`;
+    const where = target.describe(target.sessionObject(label, relative));
+    if (accountId && segmentAccounts.lacks(where, [accountId], fromSeq, toSeq)) continue;
+    const learning = segmentAccounts.learn(where);
     let batch: RedoRecord[] = [];
     try {
       for await (const entry of readSegment(name, target.sessionFileReader(label, relative), { withBlobs })) {
-        if (!("record" in entry) || !filter(entry.record)) continue;
+        if (!("record" in entry)) continue;
+        learning.see(entry.record);
+        if (!filter(entry.record)) continue;
         batch.push(entry.record);
         if (batch.length === SEGMENT_BATCH) {
           yield batch;
@@ -30,8 +44,9 @@ async function* segmentRecords(target: BackupTarget, label: string, filter: (r: 
         }
       }
     } catch (error) {
-      throw sessionSegmentError(target.describe(target.sessionObject(label, relative)), error);
+      throw sessionSegmentError(where, error);
     }
+    learning.done();
     if (batch.length) yield batch;
   }
 }
@@ -49,7 +64,7 @@ export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: 
   let last = base;
   const stream = async function* (): AsyncGenerator<RedoRecord[]> {
     for (const s of redo.sessions) {
-      yield* segmentRecords(target, s.label, (r) => r.accountId === plan.accountId && r.seq >= s.fromSeq && r.seq <= s.throughSeq, withBlobs);
+      yield* segmentRecords(target, s.label, (r) => r.accountId === plan.accountId && r.seq >= s.fromSeq && r.seq <= s.throughSeq, { withBlobs, accountId: plan.accountId, fromSeq: s.fromSeq, toSeq: s.throughSeq });
     }
     if (redo.archive || redo.currentLog) {
       const afterSeq = redo.sessions.at(-1)?.throughSeq ?? redo.archive?.afterSeq ?? base;
