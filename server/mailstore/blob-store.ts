@@ -5,12 +5,11 @@
  * blob and a crash leaves at most a stray temporary file. Blobs are written before the
  * transaction that refers to them commits; one whose transaction aborted is only unreferenced.
  */
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { promisify } from "node:util";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
+import { syncFilesystem } from "../fs/sync-filesystem.ts";
 
 export function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -65,8 +64,7 @@ export class BlobStore {
 
   /** One syncfs for the volume: everything written to it is on disk afterwards. */
   async syncVolume(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-    await promisify(execFile)("sync", ["-f", this.root]);
+    await syncFilesystem(this.root);
   }
 
   async read(digest: string): Promise<Buffer> {

@@ -11,7 +11,7 @@ import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, lockArchiveSharedOn, RECORD_META } from "./archive-redo.ts";
 import { segmentAccounts } from "./segment-accounts.ts";
-import { readSegment, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
+import { readSegment, readSegmentSpans, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
 export interface RedoFilter {
   accountIds?: string[];
@@ -160,10 +160,18 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
     if (filter.fromSeq !== undefined && segment.lastSeq < filter.fromSeq) continue;
     if (filter.toSeq !== undefined && segment.firstSeq > filter.toSeq) return;
     const where = path.join(store.redoArchivePath, segment.name);
-    if (segmentAccounts.lacks(where, filter.accountIds, filter.fromSeq, filter.toSeq)) continue;
-    const learning = segmentAccounts.learn(where);
+    const known = segmentAccounts.spans(where, filter.accountIds, filter.fromSeq, filter.toSeq);
+    if (known?.length === 0) continue;
     const file = await open(where, "r");
     try {
+      if (known) {
+        for await (const records of readSegmentSpans(segment.name, file, known, options)) {
+          const kept = records.filter((r) => matches(r, filter));
+          if (kept.length) yield kept;
+        }
+        continue;
+      }
+      const learning = segmentAccounts.learn(where);
       let batch: RedoRecord[] = [];
       let whole = true;
       for await (const entry of readSegment(segment.name, file, options)) {
@@ -172,7 +180,7 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
           whole = false;
           break;
         }
-        learning.see(entry.record);
+        learning.see(entry.record, entry.at, entry.length);
         if (!matches(entry.record, filter)) continue;
         batch.push(entry.record);
         if (batch.length === SEGMENT_BATCH) {
@@ -180,7 +188,7 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
           batch = [];
         }
       }
-      // Read to its verified end: what it holds is known from now on.
+      // Read to its verified end: where its records lie is known from now on.
       if (whole) learning.done();
       if (batch.length) yield batch;
     } finally {

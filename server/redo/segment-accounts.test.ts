@@ -4,38 +4,43 @@ import type { RedoRecord } from "./segment-format.ts";
 
 const record = (seq: number, accountId: string) => ({ seq, accountId }) as RedoRecord;
 
+/** A segment read whole: records of 100 bytes each, one after the other. */
+function readWhole(index: SegmentAccounts, segment: string, records: [number, string][]) {
+  const read = index.learn(segment);
+  records.forEach(([seq, who], i) => read.see(record(seq, who), 100 + i * 100, 100));
+  read.done();
+}
+
 describe("SegmentAccounts", () => {
   it("knows nothing of a segment until a read of all of it is done", () => {
     const index = new SegmentAccounts();
     const read = index.learn("a.log");
-    read.see(record(10, "alice"));
-    expect(index.lacks("a.log", ["bob"])).toBe(false);
+    read.see(record(10, "alice"), 100, 50);
+    expect(index.spans("a.log", ["bob"])).toBeNull();
     read.done();
-    expect(index.lacks("a.log", ["bob"])).toBe(true);
-    expect(index.lacks("a.log", ["alice"])).toBe(false);
-    expect(index.lacks("a.log", undefined)).toBe(false);
+    expect(index.spans("a.log", ["bob"])).toEqual([]);
+    expect(index.spans("a.log", ["alice"])).toEqual([{ at: 100, length: 50 }]);
+    expect(index.spans("a.log", undefined)).toBeNull();
   });
 
-  it("skips a segment only when none of the accounts has a record in the range asked for", () => {
+  it("gives the places of the accounts' records in the range asked for, in file order", () => {
     const index = new SegmentAccounts();
-    const read = index.learn("a.log");
-    for (const [seq, who] of [[10, "alice"], [11, "bob"], [15, "alice"], [20, "carol"]] as const) read.see(record(seq, who));
-    read.done();
-    expect(index.lacks("a.log", ["alice"], 16)).toBe(true);
-    expect(index.lacks("a.log", ["alice"], 15)).toBe(false);
-    expect(index.lacks("a.log", ["alice"], 0, 9)).toBe(true);
-    expect(index.lacks("a.log", ["alice"], 12, 14)).toBe(false); // between two of hers: read to be sure
-    expect(index.lacks("a.log", ["alice", "carol"], 16)).toBe(false);
+    readWhole(index, "a.log", [[10, "alice"], [11, "bob"], [15, "alice"], [20, "carol"]]);
+    expect(index.spans("a.log", ["alice"], 16)).toEqual([]);
+    expect(index.spans("a.log", ["alice"], 15)).toEqual([{ at: 300, length: 100 }]);
+    expect(index.spans("a.log", ["alice"], 0, 9)).toEqual([]);
+    expect(index.spans("a.log", ["carol", "alice"])).toEqual([100, 300, 400].map((at) => ({ at, length: 100 })));
   });
 
-  it("keeps the most recently used segments only", () => {
+  it("keeps the most recently used segments, up to its limit of records", () => {
     const index = new SegmentAccounts();
-    for (let i = 0; i < 600; i++) {
-      const read = index.learn(`${i}.log`);
-      read.see(record(i, "alice"));
-      read.done();
-    }
-    expect(index.lacks("0.log", ["bob"])).toBe(false); // forgotten
-    expect(index.lacks("599.log", ["bob"])).toBe(true);
+    const many = Array.from({ length: 900_000 }, (_, i) => [i, "alice"] as [number, string]);
+    readWhole(index, "0.log", many);
+    readWhole(index, "1.log", many);
+    expect(index.spans("0.log", ["bob"])).toEqual([]); // 0 is now the most recently used
+    readWhole(index, "2.log", many); // 2.7 million: the least recently used goes
+    expect(index.spans("1.log", ["bob"])).toBeNull();
+    expect(index.spans("0.log", ["bob"])).toEqual([]);
+    expect(index.spans("2.log", ["bob"])).toEqual([]);
   });
 });

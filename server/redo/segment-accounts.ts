@@ -1,48 +1,70 @@
 /**
- * Where each account's records lie in a sealed redo segment (its first and last sequence number
- * there), learned the first time a reader goes through the whole segment. A group or server
- * restore reads the same segments once per account; with this, every reader after the first
- * skips a segment that holds nothing of its account in the range it wants, on one lookup instead
- * of a read. Sealed segments never change (the archiver writes each under a new name, and a
- * session's files are fixed once published), so what was learned stays true. Kept for the most
- * recently used MAX_SEGMENTS segments of the process.
+ * Where each account's records lie in a sealed redo segment (sequence number, byte offset and
+ * length of each), learned the first time a reader goes through the whole segment. A group or
+ * server restore reads the same segments once per account; with this, every reader after the
+ * first reads only its own account's records (readSegmentSpans), or skips the segment when it
+ * holds none in the range wanted. Sealed segments never change (the archiver writes each under a
+ * new name, and a session's files are fixed once published), so what was learned stays true.
+ * Kept for the most recently used segments, up to MAX_RECORDS records in all.
  */
 import type { RedoRecord } from "./segment-format.ts";
 
-const MAX_SEGMENTS = 512;
+const MAX_RECORDS = 2_000_000;
 
-type Ranges = Map<string, [first: number, last: number]>;
+/** Per account: sequence number, offset and length of each record, flat, in file order. */
+type Places = Map<string, number[]>;
+
+export interface RecordSpan {
+  at: number;
+  length: number;
+}
 
 export class SegmentAccounts {
-  private readonly known = new Map<string, Ranges>();
+  private readonly known = new Map<string, { places: Places; records: number }>();
+  private records = 0;
 
-  /** True when the segment is known to hold no record of these accounts from `fromSeq` to `toSeq`. */
-  lacks(segment: string, accountIds: readonly string[] | undefined, fromSeq = -Infinity, toSeq = Infinity): boolean {
-    const ranges = this.known.get(segment);
-    if (!ranges || !accountIds) return false;
+  /**
+   * The records of these accounts from `fromSeq` to `toSeq` in this segment, in file order (an
+   * empty list: none); null when the segment has not been read whole yet, or no accounts are named.
+   */
+  spans(segment: string, accountIds: readonly string[] | undefined, fromSeq = -Infinity, toSeq = Infinity): RecordSpan[] | null {
+    const entry = this.known.get(segment);
+    if (!entry || !accountIds) return null;
     this.known.delete(segment); // most recently used last
-    this.known.set(segment, ranges);
-    return accountIds.every((id) => {
-      const range = ranges.get(id);
-      return !range || range[1] < fromSeq || range[0] > toSeq;
-    });
+    this.known.set(segment, entry);
+    const spans: RecordSpan[] = [];
+    for (const id of new Set(accountIds)) {
+      const flat = entry.places.get(id) ?? [];
+      for (let i = 0; i < flat.length; i += 3) if (flat[i]! >= fromSeq && flat[i]! <= toSeq) spans.push({ at: flat[i + 1]!, length: flat[i + 2]! });
+    }
+    return accountIds.length > 1 ? spans.sort((a, b) => a.at - b.at) : spans;
   }
 
   /** Watches a read of the whole segment, in order; `done()` once every record went past `see`. */
-  learn(segment: string): { see(record: RedoRecord): void; done(): void } {
-    const ranges: Ranges = new Map();
+  learn(segment: string): { see(record: RedoRecord, at: number, length: number): void; done(): void } {
+    const places: Places = new Map();
+    let records = 0;
     return {
-      see: (record) => {
-        const range = ranges.get(record.accountId);
-        if (range) range[1] = record.seq;
-        else ranges.set(record.accountId, [record.seq, record.seq]);
+      see: (record, at, length) => {
+        const flat = places.get(record.accountId);
+        if (flat) flat.push(record.seq, at, length);
+        else places.set(record.accountId, [record.seq, at, length]);
+        records++;
       },
       done: () => {
-        this.known.delete(segment);
-        this.known.set(segment, ranges);
-        while (this.known.size > MAX_SEGMENTS) this.known.delete(this.known.keys().next().value!);
+        this.forget(segment);
+        this.known.set(segment, { places, records });
+        this.records += records;
+        while (this.records > MAX_RECORDS && this.known.size > 1) this.forget(this.known.keys().next().value!);
       },
     };
+  }
+
+  private forget(segment: string): void {
+    const entry = this.known.get(segment);
+    if (!entry) return;
+    this.records -= entry.records;
+    this.known.delete(segment);
   }
 }
 

@@ -191,7 +191,7 @@ export async function* readSegment(
   name: string,
   file: SegmentFile,
   options: { withBlobs?: boolean } = {},
-): AsyncGenerator<{ header: SegmentHeader } | { record: RedoRecord }> {
+): AsyncGenerator<{ header: SegmentHeader } | { record: RedoRecord; at: number; length: number }> {
   const size = (await file.stat()).size;
   const cursor = new FileCursor(file, size);
   const hash = createHash("sha256");
@@ -236,7 +236,7 @@ export async function* readSegment(
       throw new SegmentCorruptError(name, at, `record ${i + 1}: metadata is not valid JSON`);
     }
     if (body.length > 4 + metaLength && options.withBlobs) record.blob = Buffer.from(body.subarray(4 + metaLength));
-    yield { record };
+    yield { record, at, length: 8 + length };
   }
 
   const digest = hash.digest();
@@ -260,4 +260,50 @@ export function segmentName(firstAt: Date, firstSeq: number, lastSeq: number): s
 export function parseSegmentName(name: string): { firstSeq: number; lastSeq: number } | null {
   const match = NAME.exec(name);
   return match ? { firstSeq: Number(match[2]), lastSeq: Number(match[3]) } : null;
+}
+
+/** Spans closer than this are read together; a read covers at most READ_SPAN_LIMIT bytes. */
+const SPAN_GAP = 64 << 10;
+const READ_SPAN_LIMIT = 4 << 20;
+
+/**
+ * Reads chosen records of a segment, by where a whole read found them (`at`, `length` as
+ * readSegment yields them, in file order): a restore that needs a few records of a large segment
+ * reads those and not the rest. Each record's checksum is verified as in a whole read; the
+ * segment's digest is not (a whole read checked it when the places were learned).
+ */
+export async function* readSegmentSpans(
+  name: string,
+  file: SegmentFile,
+  spans: readonly { at: number; length: number }[],
+  options: { withBlobs?: boolean } = {},
+): AsyncGenerator<RedoRecord[]> {
+  for (let i = 0; i < spans.length; ) {
+    // Neighbouring records in one read.
+    let j = i + 1;
+    while (j < spans.length && spans[j]!.at - (spans[j - 1]!.at + spans[j - 1]!.length) <= SPAN_GAP && spans[j]!.at + spans[j]!.length - spans[i]!.at <= READ_SPAN_LIMIT) j++;
+    const start = spans[i]!.at;
+    const buffer = Buffer.alloc(spans[j - 1]!.at + spans[j - 1]!.length - start);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, start);
+    if (bytesRead < buffer.length) throw new SegmentCorruptError(name, start + bytesRead, "truncated: a record learned earlier is no longer there");
+    const records: RedoRecord[] = [];
+    for (let k = i; k < j; k++) {
+      const { at, length } = spans[k]!;
+      const prefix = buffer.subarray(at - start, at - start + 8);
+      const body = buffer.subarray(at - start + 8, at - start + length);
+      if (prefix.readUInt32BE(0) !== length - 8 || crc32(body) !== prefix.readUInt32BE(4)) throw new SegmentCorruptError(name, at, "record checksum mismatch");
+      const metaLength = body.readUInt32BE(0);
+      if (metaLength > body.length - 4) throw new SegmentCorruptError(name, at, "implausible metadata length");
+      let record: RedoRecord;
+      try {
+        record = JSON.parse(body.subarray(4, 4 + metaLength).toString("utf8")) as RedoRecord;
+      } catch {
+        throw new SegmentCorruptError(name, at, "metadata is not valid JSON");
+      }
+      if (body.length > 4 + metaLength && options.withBlobs) record.blob = Buffer.from(body.subarray(4 + metaLength));
+      records.push(record);
+    }
+    yield records;
+    i = j;
+  }
 }

@@ -24,17 +24,15 @@
  * attacker who swaps a checked folder for a link while the backend runs. The root itself is
  * configuration and may be a link.
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
+import { syncFilesystem } from "../fs/sync-filesystem.ts";
 import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
 export { ObjectRangeError };
 
-const execFileAsync = promisify(execFile);
 
 /** How a temp file is named while `save` writes it: `<name>.tmp-<8 hex>` (as BackupTarget's). */
 export const TEMP_NAME = /\.tmp-[0-9a-f]{8}$/;
@@ -136,7 +134,7 @@ export class LocalBackend implements StorageBackend {
     if (!(await this.ensureFolder("", "check"))) return;
     // syncfs(2) of the filesystem holding the root: every staged file and folder.
     const folders = [...this.unsynced];
-    await execFileAsync("sync", ["-f", this.root]);
+    await syncFilesystem(this.root);
     for (const level of folders) this.unsynced.delete(level);
   }
 

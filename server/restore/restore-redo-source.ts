@@ -10,7 +10,7 @@ import type { BackupTarget } from "../backup/target.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { readRedo, readRedoBatches } from "../redo/read-redo.ts";
 import { segmentAccounts } from "../redo/segment-accounts.ts";
-import { readSegment, type RedoRecord } from "../redo/segment-format.ts";
+import { readSegment, readSegmentSpans, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
 
 /** Records gathered from a session's segment before they are handed on. */
@@ -18,7 +18,8 @@ const SEGMENT_BATCH = 256;
 
 /**
  * The records of a session's segments, in arrays; damage names the session and the segment's
- * path. Given the account they are read for, segments known to hold nothing of it are skipped.
+ * path. Given the account they are read for, a segment read whole before is read only where that
+ * account's records lie (segment-accounts.ts).
  */
 async function* segmentRecords(
   target: BackupTarget,
@@ -29,13 +30,21 @@ async function* segmentRecords(
   for (const { name } of await target.sessionSegments(label)) {
     const relative = `redologs/${name}`;
     const where = target.describe(target.sessionObject(label, relative));
-    if (accountId && segmentAccounts.lacks(where, [accountId], fromSeq, toSeq)) continue;
-    const learning = segmentAccounts.learn(where);
+    const known = accountId ? segmentAccounts.spans(where, [accountId], fromSeq, toSeq) : null;
+    if (known?.length === 0) continue;
+    const learning = known ? null : segmentAccounts.learn(where);
     let batch: RedoRecord[] = [];
     try {
+      if (known) {
+        for await (const records of readSegmentSpans(name, target.sessionFileReader(label, relative), known, { withBlobs })) {
+          const kept = records.filter(filter);
+          if (kept.length) yield kept;
+        }
+        continue;
+      }
       for await (const entry of readSegment(name, target.sessionFileReader(label, relative), { withBlobs })) {
         if (!("record" in entry)) continue;
-        learning.see(entry.record);
+        learning!.see(entry.record, entry.at, entry.length);
         if (!filter(entry.record)) continue;
         batch.push(entry.record);
         if (batch.length === SEGMENT_BATCH) {
@@ -46,7 +55,7 @@ async function* segmentRecords(
     } catch (error) {
       throw sessionSegmentError(where, error);
     }
-    learning.done();
+    learning!.done();
     if (batch.length) yield batch;
   }
 }
