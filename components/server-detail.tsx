@@ -3,6 +3,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { getJson } from "./api";
 import { useHealth, useServer } from "./queries";
+import { RecoveryCard } from "./recovery-card";
 import { StoreCards } from "./store-cards";
 import { useIsAdmin } from "./use-me";
 import { Badge, Card, Dot, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
@@ -97,6 +98,7 @@ export function ServerDetail({ name }: { name: string }) {
             <Field label="In directory since">{formatDate(s.createdAt)}</Field>
           </dl>
         </Card>
+        <RecoveryCard server={s.name} />
       </div>
     </>
   );

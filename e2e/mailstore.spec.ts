@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { fullBackup } from "./helpers";
 
 test("a server page shows its mailstore and redo log, and archives on demand", async ({ page }) => {
   await page.goto("/servers/mail1");
@@ -21,4 +22,23 @@ test("an account page shows every name it had and its folders", async ({ page })
   const folders = page.getByRole("table", { name: "Folders" });
   for (const folder of ["Inbox", "Trash", "Sent", "Contacts"]) await expect(folders).toContainText(folder);
   await page.screenshot({ path: "test-results/account-detail.png", fullPage: true });
+});
+
+test("a restore of many mailboxes measures the server's expected recovery time", async ({ page }) => {
+  test.setTimeout(180_000);
+  const { items } = await (await page.request.get("/api/accounts?server=mail2&status=active&q=example&pageSize=6")).json();
+  const accounts = (items as { email: string }[]).map((a) => a.email).filter((e) => !e.includes("_")).slice(0, 5);
+  expect(accounts).toHaveLength(5);
+  await fullBackup(page.request, "mail2", accounts);
+  const started = await page.request.post("/api/restores", { data: { server: "mail2", accounts, copy: true, prefix: "measure_" } });
+  expect(started.status()).toBe(202);
+  const { label } = await started.json();
+  await expect.poll(async () => (await (await page.request.get(`/api/restores/${label}`)).json()).status, { timeout: 120_000, intervals: [500] }).toBe("completed");
+
+  await page.goto("/servers/mail2");
+  const recovery = page.getByLabel("Expected recovery time");
+  await expect(recovery).toContainText(/Whole server \(\d+ mailboxes\)\s*about \d/);
+  await expect(recovery).toContainText(/One mailbox group \(about \d+\)\s*about \d/);
+  await expect(recovery).toContainText(`${label} — 5 mailboxes in`);
+  await page.screenshot({ path: "test-results/server-recovery.png", fullPage: true });
 });
