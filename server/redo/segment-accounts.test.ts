@@ -34,11 +34,11 @@ describe("SegmentAccounts", () => {
 
   it("keeps the most recently used segments, up to its limit of records", () => {
     const index = new SegmentAccounts();
-    const many = Array.from({ length: 900_000 }, (_, i) => [i, "alice"] as [number, string]);
+    const many = Array.from({ length: 450_000 }, (_, i) => [i, "alice"] as [number, string]);
     readWhole(index, "0.log", many);
     readWhole(index, "1.log", many);
     expect(index.spans("0.log", ["bob"])).toEqual([]); // 0 is now the most recently used
-    readWhole(index, "2.log", many); // 2.7 million: the least recently used goes
+    readWhole(index, "2.log", many); // 1.35 million: the least recently used goes
     expect(index.spans("1.log", ["bob"])).toBeNull();
     expect(index.spans("0.log", ["bob"])).toEqual([]);
     expect(index.spans("2.log", ["bob"])).toEqual([]);
