@@ -100,6 +100,15 @@ export const RECORD_META = `json_build_object(
   'mailboxId', mailbox_id, 'accountId', account_id, 'changeNumber', change_number, 'op', op, 'payload', payload
 )::text`;
 
+/**
+ * Set on a connection around a COPY of the log in sequence order, so the rows come straight off
+ * the primary key: the first arrives at once and Node works while Postgres reads. Left to itself
+ * the planner often sorts the whole range first (with a fresh log's statistics it expects a few
+ * rows), with every record's JSON and message bytes in the sort, which spills to disk.
+ */
+export const STREAM_IN_ORDER = "SET enable_sort = off; SET enable_bitmapscan = off";
+export const PLAN_AS_USUAL = "RESET enable_sort; RESET enable_bitmapscan";
+
 export async function lastArchivedSeq(db: pg.Pool | pg.PoolClient): Promise<number> {
   const { rows } = await db.query<{ last_archived_seq: number }>("SELECT last_archived_seq FROM mailstore.redo_state");
   return rows[0]?.last_archived_seq ?? 0;
@@ -253,6 +262,7 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
     await writer.header(header);
     // Binary COPY streams the rows with their message bytes raw; Postgres itself renders each
     // record's metadata in the segment's JSON shape, so Node only frames, checksums and writes.
+    await client.query(STREAM_IN_ORDER);
     const copy = client.query(
       copyTo(`COPY (
         SELECT ${RECORD_META}, blob
@@ -269,6 +279,7 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
     await writer.finish();
     await file.sync();
   } finally {
+    await client.query(PLAN_AS_USUAL).catch(() => {});
     await file.close();
   }
   await rename(temp, path.join(store.redoArchivePath, name));

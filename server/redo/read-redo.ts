@@ -9,7 +9,7 @@ import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { lastArchivedSeq, listSegments, lockArchiveSharedOn, RECORD_META } from "./archive-redo.ts";
+import { lastArchivedSeq, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, RECORD_META, STREAM_IN_ORDER } from "./archive-redo.ts";
 import { segmentAccounts } from "./segment-accounts.ts";
 import { readSegment, readSegmentSpans, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
@@ -73,9 +73,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A string as an SQL literal, quoted by pg (COPY takes no parameters). */
 const literal = (text: string) => pg.escapeLiteral(text);
 
-const STREAM_IN_ORDER = "SET enable_sort = off; SET enable_bitmapscan = off";
-const PLAN_AS_USUAL = "RESET enable_sort; RESET enable_bitmapscan";
-
 /**
  * Records of the current (unarchived) log after `afterSeq`, as one binary COPY: Postgres renders
  * each record's metadata as the JSON a segment holds (`RECORD_META`, the archiver's own), so a record
@@ -103,9 +100,7 @@ async function* readCurrentLogBatches(
   if (filter.toTime) where.push(`at <= ${literal(filter.toTime.toISOString())}::timestamptz`);
   const client = borrowed?.client ?? (await store.pool.connect());
   let finished = false;
-  // In sequence order straight off the primary key, so the first record arrives at once and
-  // Node parses while Postgres reads. Left to itself the planner often sorts the whole range
-  // first (with a fresh log's statistics it expects a few rows), and that sort spills to disk.
+  // In sequence order straight off the primary key (STREAM_IN_ORDER).
   let stream: ReturnType<typeof copyTo> | undefined;
   try {
     await client.query(STREAM_IN_ORDER);

@@ -29,6 +29,29 @@ async function loadRun(runId: number) {
   return { run, ...(run.plan as unknown as StoredPlan) };
 }
 
+/**
+ * The run's state without its plan, and the plan from this process's cache: a run's plan never
+ * changes once stored, and reading the whole of it (every account's) in each of a server
+ * rebuild's hundreds of account jobs cost each of them more than its own restore.
+ */
+const PLANS_KEPT = 8;
+const plans = new Map<number, StoredPlan>();
+
+async function loadRunForAccount(runId: number) {
+  const run = await prisma().restoreRun.findUniqueOrThrow({
+    where: { id: runId },
+    select: { label: true, status: true, abortRequested: true, startedAt: true, createdAt: true },
+  });
+  let stored = plans.get(runId);
+  if (!stored) {
+    const row = await prisma().restoreRun.findUniqueOrThrow({ where: { id: runId }, select: { plan: true } });
+    stored = row.plan as unknown as StoredPlan;
+    plans.set(runId, stored);
+    while (plans.size > PLANS_KEPT) plans.delete(plans.keys().next().value!);
+  }
+  return { run, ...stored };
+}
+
 export async function startRestoreRun(runId: number): Promise<{ accounts: number } | { skipped: string }> {
   const { count } = await prisma().restoreRun.updateMany({ where: { id: runId, status: "queued", abortRequested: false }, data: { status: "running", startedAt: new Date() } });
   if (count === 0) return { skipped: "the run is no longer queued" };
@@ -40,7 +63,7 @@ export type AccountOutcome = AccountRestoreResult | { requested: string; error: 
 
 /** `attempt`: the BullMQ job's failed attempts so far and its maximum, when it may be retried. */
 export async function restoreRunAccount(runId: number, index: number, attempt?: { made: number; max: number }): Promise<AccountOutcome> {
-  const { run, plan, request } = await loadRun(runId);
+  const { run, plan, request } = await loadRunForAccount(runId);
   const account = plan.accounts[index]!;
   if (run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
   if (run.abortRequested) return { requested: account.requested, skipped: "run aborted" };
