@@ -148,6 +148,15 @@ export async function* readRedoBatches(store: Mailstore, filter: RedoFilter = {}
 /** Records gathered from a segment before they are handed on. */
 const SEGMENT_BATCH = 256;
 
+/** Where the filter's accounts' records lie in a segment, waiting for a whole read of it under way; null when unknown. */
+async function knownSpans(where: string, filter: RedoFilter) {
+  if (!filter.accountIds) return null;
+  const known = segmentAccounts.spans(where, filter.accountIds, filter.fromSeq, filter.toSeq);
+  if (known) return known;
+  await segmentAccounts.reading(where);
+  return segmentAccounts.spans(where, filter.accountIds, filter.fromSeq, filter.toSeq);
+}
+
 async function* readLocked(store: Mailstore, filter: RedoFilter, options: { withBlobs?: boolean }, borrowed: { client: pg.PoolClient; spoilt(): void }): AsyncGenerator<RedoRecord[]> {
   let archivedThrough = 0;
   for (const segment of await listSegments(store.redoArchivePath)) {
@@ -155,7 +164,7 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
     if (filter.fromSeq !== undefined && segment.lastSeq < filter.fromSeq) continue;
     if (filter.toSeq !== undefined && segment.firstSeq > filter.toSeq) return;
     const where = path.join(store.redoArchivePath, segment.name);
-    const known = segmentAccounts.spans(where, filter.accountIds, filter.fromSeq, filter.toSeq);
+    const known = await knownSpans(where, filter);
     if (known?.length === 0) continue;
     const file = await open(where, "r");
     try {
@@ -167,25 +176,30 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
         continue;
       }
       const learning = segmentAccounts.learn(where);
-      let batch: RedoRecord[] = [];
-      let whole = true;
-      for await (const entry of readSegment(segment.name, file, options)) {
-        if ("header" in entry) {
-          if (headerCanMatch(entry.header, filter)) continue;
-          whole = false;
-          break;
+      try {
+        let batch: RedoRecord[] = [];
+        let whole = true;
+        for await (const entry of readSegment(segment.name, file, options)) {
+          if ("header" in entry) {
+            if (headerCanMatch(entry.header, filter)) continue;
+            whole = false;
+            break;
+          }
+          learning.see(entry.record, entry.at, entry.length);
+          if (!matches(entry.record, filter)) continue;
+          batch.push(entry.record);
+          if (batch.length === SEGMENT_BATCH) {
+            yield batch;
+            batch = [];
+          }
         }
-        learning.see(entry.record, entry.at, entry.length);
-        if (!matches(entry.record, filter)) continue;
-        batch.push(entry.record);
-        if (batch.length === SEGMENT_BATCH) {
-          yield batch;
-          batch = [];
-        }
+        // Read to its verified end: where its records lie is known from now on.
+        if (whole) learning.done();
+        learning.close();
+        if (batch.length) yield batch;
+      } finally {
+        learning.close();
       }
-      // Read to its verified end: where its records lie is known from now on.
-      if (whole) learning.done();
-      if (batch.length) yield batch;
     } finally {
       await file.close();
     }

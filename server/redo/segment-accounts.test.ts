@@ -44,3 +44,25 @@ describe("SegmentAccounts", () => {
     expect(index.spans("2.log", ["bob"])).toEqual([]);
   });
 });
+
+describe("SegmentAccounts.reading", () => {
+  it("lets a reader wait for a whole read under way, and goes on when that read ends unfinished", async () => {
+    const index = new SegmentAccounts();
+    expect(index.reading("a.log")).toBeNull();
+    const first = index.learn("a.log");
+    const waiting = index.reading("a.log");
+    expect(waiting).not.toBeNull();
+    first.see(record(1, "alice"), 100, 10);
+    first.done();
+    first.close();
+    await waiting;
+    expect(index.spans("a.log", ["alice"])).toEqual([{ at: 100, length: 10 }]);
+    expect(index.reading("a.log")).toBeNull();
+
+    const abandoned = index.learn("b.log");
+    const waits = index.reading("b.log");
+    abandoned.close();
+    await waits;
+    expect(index.spans("b.log", ["alice"])).toBeNull();
+  });
+});

@@ -3,7 +3,8 @@
  * length of each), learned the first time a reader goes through the whole segment. A group or
  * server restore reads the same segments once per account; with this, every reader after the
  * first reads only its own account's records (readSegmentSpans), or skips the segment when it
- * holds none in the range wanted. Sealed segments never change (the archiver writes each under a
+ * holds none in the range wanted; one that comes while the first read runs waits for it rather
+ * than read the segment whole too. Sealed segments never change (the archiver writes each under a
  * new name, and a session's files are fixed once published), so what was learned stays true.
  * Kept for the most recently used segments, up to MAX_RECORDS records in all.
  */
@@ -22,6 +23,7 @@ export interface RecordSpan {
 
 export class SegmentAccounts {
   private readonly known = new Map<string, { places: Places; records: number }>();
+  private readonly readers = new Map<string, Promise<void>>();
   private records = 0;
 
   /**
@@ -41,10 +43,21 @@ export class SegmentAccounts {
     return accountIds.length > 1 ? spans.sort((a, b) => a.at - b.at) : spans;
   }
 
-  /** Watches a read of the whole segment, in order; `done()` once every record went past `see`. */
-  learn(segment: string): { see(record: RedoRecord, at: number, length: number): void; done(): void } {
+  /** A whole read of the segment under way, ending (learned or not) when it settles; null when none is. */
+  reading(segment: string): Promise<void> | null {
+    return this.readers.get(segment) ?? null;
+  }
+
+  /**
+   * Watches a read of the whole segment, in order: `see` each record, `done()` once every record
+   * went past, and `close()` when the read ends, done or not (readers waiting on it go on).
+   */
+  learn(segment: string): { see(record: RedoRecord, at: number, length: number): void; done(): void; close(): void } {
     const growing = new Map<string, number[]>();
     let records = 0;
+    let settle!: () => void;
+    const read = new Promise<void>((resolve) => (settle = resolve));
+    if (!this.readers.has(segment)) this.readers.set(segment, read);
     return {
       see: (record, at, length) => {
         const flat = growing.get(record.accountId);
@@ -58,6 +71,10 @@ export class SegmentAccounts {
         this.known.set(segment, { places, records });
         this.records += records;
         while (this.records > MAX_RECORDS && this.known.size > 1) this.forget(this.known.keys().next().value!);
+      },
+      close: () => {
+        if (this.readers.get(segment) === read) this.readers.delete(segment);
+        settle();
       },
     };
   }

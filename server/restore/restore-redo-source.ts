@@ -30,7 +30,12 @@ async function* segmentRecords(
   for (const { name } of await target.sessionSegments(label)) {
     const relative = `redologs/${name}`;
     const where = target.describe(target.sessionObject(label, relative));
-    const known = accountId ? segmentAccounts.spans(where, [accountId], fromSeq, toSeq) : null;
+    let known = accountId ? segmentAccounts.spans(where, [accountId], fromSeq, toSeq) : null;
+    if (accountId && !known) {
+      // Another account's read of it may be under way (a group restore starts several at once).
+      await segmentAccounts.reading(where);
+      known = segmentAccounts.spans(where, [accountId], fromSeq, toSeq);
+    }
     if (known?.length === 0) continue;
     const learning = known ? null : segmentAccounts.learn(where);
     let batch: RedoRecord[] = [];
@@ -52,10 +57,12 @@ async function* segmentRecords(
           batch = [];
         }
       }
+      learning!.done();
     } catch (error) {
       throw sessionSegmentError(where, error);
+    } finally {
+      learning?.close();
     }
-    learning!.done();
     if (batch.length) yield batch;
   }
 }
