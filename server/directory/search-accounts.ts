@@ -124,8 +124,8 @@ function fragments(input: Parsed, p: Params) {
     q,
     matches: (column: string) => (pattern ? `${column} LIKE ${pattern}` : `${column} ^@ ${q}`),
     filters: filters(input, p),
-    /** The name an account is found by: the current one when it matches, else the latest former one, prefix matches first. */
-    preference: `n.valid_to IS NULL DESC, n.email ^@ ${q} DESC, n.valid_to DESC`,
+    /** The name an account is found by: the current one when it matches, else the latest former one, prefix matches first (ties by name, so both ways pick the same). */
+    preference: `n.valid_to IS NULL DESC, n.email ^@ ${q} DESC, n.valid_to DESC, n.email`,
   };
 }
 

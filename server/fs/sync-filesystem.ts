@@ -2,8 +2,8 @@
  * syncfs(2) of the filesystem holding a folder: everything written to it is on disk afterwards.
  * Node has no syncfs, so `sync -f` does it. Spawned from a worker process (hundreds of MiB
  * mapped), each `sync` cost about 17 ms of main-thread time to fork, and a group restore calls it
- * once per mailbox; so the forks are made by one small long-lived shell instead, which answers a
- * line per request. Calls for a folder while its sync runs share the next one: a caller's sync
+ * once per mailbox; so the forks are made by a small long-lived shell instead (one per folder
+ * synced), which answers a line per request. Calls for a folder while its sync runs share the next one: a caller's sync
  * always starts after the call, and a burst of callers pays for two syncs, not one each.
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
@@ -21,9 +21,10 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-let helper: { child: Helper; waiting: Waiter[] } | null = null;
+/** One helper per folder synced, so a slow filesystem (a target on NFS) holds up only its own syncs. */
+const helpers = new Map<string, { child: Helper; waiting: Waiter[] }>();
 
-function startHelper(): NonNullable<typeof helper> {
+function startHelper(dir: string): { child: Helper; waiting: Waiter[] } {
   const child = spawn("sh", ["-c", HELPER], { stdio: ["pipe", "pipe", "ignore"] });
   const started = { child, waiting: [] as Waiter[] };
   const lines = createInterface({ input: child.stdout });
@@ -34,7 +35,7 @@ function startHelper(): NonNullable<typeof helper> {
     else waiter?.reject(new Error(`sync -f ${line}`));
   });
   const fail = (error: Error) => {
-    if (helper === started) helper = null;
+    if (helpers.get(dir) === started) helpers.delete(dir);
     for (const waiter of started.waiting.splice(0)) waiter.reject(error);
   };
   child.on("error", fail);
@@ -58,7 +59,8 @@ function busy(child: Helper): void {
 }
 
 function syncOnce(dir: string): Promise<void> {
-  helper ??= startHelper();
+  let helper = helpers.get(dir);
+  if (!helper) helpers.set(dir, (helper = startHelper(dir)));
   const { child, waiting } = helper;
   return new Promise<void>((resolve, reject) => {
     waiting.push({ resolve, reject });

@@ -241,7 +241,12 @@ function voidsOf(plan: Planned): [number, number][] {
 }
 
 
-async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Planned): Promise<{ name: string; bytes: number }> {
+/**
+ * Writes one segment. A COPY that did not run to its end leaves the connection unusable (pg stops
+ * reading the socket, so any later query on it waits forever): `spoil()` then tells the caller to
+ * close it rather than ask anything more of it, which also lets the archive lock go.
+ */
+async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Planned, spoil: () => void): Promise<{ name: string; bytes: number }> {
   const firstAt = plan.seqs[0]?.at ?? new Date();
   const header: SegmentHeader = {
     server: store.server,
@@ -258,6 +263,7 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
   const temp = path.join(store.redoArchivePath, `.tmp-${name}`);
   const file = await open(temp, "wx");
   const writer = new SegmentWriter(file);
+  let copied = false;
   try {
     await writer.header(header);
     // Binary COPY streams the rows with their message bytes raw; Postgres itself renders each
@@ -270,16 +276,25 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
       ) TO STDOUT (FORMAT binary)`),
     );
     let written = 0;
-    for await (const [meta, blob] of binaryCopyRows(copy)) {
-      await writer.rawRecord(meta!, blob ?? null);
-      written++;
+    try {
+      for await (const [meta, blob] of binaryCopyRows(copy)) {
+        await writer.rawRecord(meta!, blob ?? null);
+        written++;
+      }
+    } catch (error) {
+      copy.destroy();
+      throw error;
     }
+    await client.query(PLAN_AS_USUAL);
+    copied = true;
     // The plan counted these rows after the horizon; a different number means the table moved.
     if (written !== plan.seqs.length) throw new Error(`redo log changed while archiving: planned ${plan.seqs.length} records, read ${written}`);
     await writer.finish();
     await file.sync();
+  } catch (error) {
+    if (!copied) spoil();
+    throw error;
   } finally {
-    await client.query(PLAN_AS_USUAL).catch(() => {});
     await file.close();
   }
   await rename(temp, path.join(store.redoArchivePath, name));
@@ -308,6 +323,7 @@ export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Pr
   const client = await store.pool.connect();
   const result: ArchiveResult = { status: "archived", segments: [], records: 0, voids: 0, bytes: 0, lastArchivedSeq: 0 };
   let locked = false;
+  let spoilt = false;
   try {
     locked = await takeArchiveLock(client, options.lockWaitMs ?? 0);
     if (!locked) return { ...result, status: "busy", lastArchivedSeq: await lastArchivedSeq(client) };
@@ -335,7 +351,7 @@ export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Pr
       [from, to],
     );
     for (const plan of planSegments(from, to, rows, options.segmentBytes ?? options.maxBytes)) {
-      const { name, bytes } = await writeSegment(store, client, plan);
+      const { name, bytes } = await writeSegment(store, client, plan, () => (spoilt = true));
       await options.onSegmentSealed?.(name);
       await markArchived(client, plan.lastSeq, 1);
       result.segments.push(name);
@@ -347,7 +363,11 @@ export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Pr
     }
     return result;
   } finally {
-    if (locked) await client.query("SELECT pg_advisory_unlock(hashtext($1))", [ARCHIVE_LOCK]).catch(() => {});
-    client.release();
+    // A spoilt connection is closed: its session's end lets the lock go.
+    if (spoilt) client.release(true);
+    else {
+      if (locked) await client.query("SELECT pg_advisory_unlock(hashtext($1))", [ARCHIVE_LOCK]).catch(() => {});
+      client.release();
+    }
   }
 }

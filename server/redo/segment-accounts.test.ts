@@ -46,23 +46,27 @@ describe("SegmentAccounts", () => {
 });
 
 describe("SegmentAccounts.reading", () => {
-  it("lets a reader wait for a whole read under way, and goes on when that read ends unfinished", async () => {
+  it("lets a reader wait for a whole read under way, and goes on when that read ends unfinished or takes too long", async () => {
     const index = new SegmentAccounts();
-    expect(index.reading("a.log")).toBeNull();
+    await index.reading("a.log"); // none under way: at once
     const first = index.learn("a.log");
-    const waiting = index.reading("a.log");
-    expect(waiting).not.toBeNull();
+    const waiting = index.reading("a.log", 60_000);
     first.see(record(1, "alice"), 100, 10);
     first.done();
     first.close();
     await waiting;
     expect(index.spans("a.log", ["alice"])).toEqual([{ at: 100, length: 10 }]);
-    expect(index.reading("a.log")).toBeNull();
 
     const abandoned = index.learn("b.log");
-    const waits = index.reading("b.log");
+    const waits = index.reading("b.log", 60_000);
     abandoned.close();
     await waits;
     expect(index.spans("b.log", ["alice"])).toBeNull();
+
+    index.learn("c.log"); // never ends
+    const started = performance.now();
+    await index.reading("c.log", 50);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(index.spans("c.log", ["alice"])).toBeNull();
   });
 });

@@ -12,6 +12,8 @@ import type { RedoRecord } from "./segment-format.ts";
 
 /** 24 bytes a record: 1,000,000 records hold 24 MiB of the worker's memory. */
 const MAX_RECORDS = 1_000_000;
+/** How long a reader waits for another's whole read of a segment before reading it itself. */
+const READ_WAIT_MS = 2_000;
 
 /** Per account: sequence number, offset and length of each record, flat, in file order. */
 type Places = Map<string, Float64Array>;
@@ -43,9 +45,17 @@ export class SegmentAccounts {
     return accountIds.length > 1 ? spans.sort((a, b) => a.at - b.at) : spans;
   }
 
-  /** A whole read of the segment under way, ending (learned or not) when it settles; null when none is. */
-  reading(segment: string): Promise<void> | null {
-    return this.readers.get(segment) ?? null;
+  /**
+   * Waits, at most `maxMs`, for a whole read of the segment under way (learned or not). The wait
+   * is bounded: the waiter holds database connections, and the read it waits for ends only when
+   * its own consumer has replayed it all.
+   */
+  async reading(segment: string, maxMs = READ_WAIT_MS): Promise<void> {
+    const read = this.readers.get(segment);
+    if (!read) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([read, new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)))]);
+    clearTimeout(timer);
   }
 
   /**

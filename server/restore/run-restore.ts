@@ -35,18 +35,20 @@ async function loadRun(runId: number) {
  * rebuild's hundreds of account jobs cost each of them more than its own restore.
  */
 const PLANS_KEPT = 8;
-const plans = new Map<number, StoredPlan>();
+/** By run id and creation time: a database recreated under a long-lived worker reuses ids. */
+const plans = new Map<string, StoredPlan>();
 
 async function loadRunForAccount(runId: number) {
   const run = await prisma().restoreRun.findUniqueOrThrow({
     where: { id: runId },
     select: { label: true, status: true, abortRequested: true, startedAt: true, createdAt: true },
   });
-  let stored = plans.get(runId);
+  const key = `${runId}@${run.createdAt.toISOString()}`;
+  let stored = plans.get(key);
   if (!stored) {
     const row = await prisma().restoreRun.findUniqueOrThrow({ where: { id: runId }, select: { plan: true } });
     stored = row.plan as unknown as StoredPlan;
-    plans.set(runId, stored);
+    plans.set(key, stored);
     while (plans.size > PLANS_KEPT) plans.delete(plans.keys().next().value!);
   }
   return { run, ...stored };
