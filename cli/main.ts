@@ -18,6 +18,7 @@ import { registerBackupabort } from "./commands/backupabort.ts";
 import { registerBackupquery } from "./commands/backupquery.ts";
 import { registerCatalog } from "./commands/catalog.ts";
 import { registerCheck } from "./commands/check.ts";
+import { registerCopy } from "./commands/copy.ts";
 import { registerCopyback } from "./commands/copyback.ts";
 import { registerPlayredo } from "./commands/playredo.ts";
 import { registerReconstruct } from "./commands/reconstruct.ts";
@@ -29,6 +30,7 @@ import { registerRedodump } from "./commands/redodump.ts";
 import { registerRepo } from "./commands/repo.ts";
 import { registerSchedulebackup } from "./commands/schedulebackup.ts";
 import { registerServers } from "./commands/servers.ts";
+import { registerTargets } from "./commands/targets.ts";
 import { registerUsers } from "./commands/users.ts";
 
 const program = new Command("mailvault")
@@ -47,6 +49,8 @@ registerRestore(program, requestedBy);
 registerCheck(program);
 registerPlayredo(program);
 registerCopyback(program);
+registerCopy(program);
+registerTargets(program);
 registerReconstruct(program, requestedBy);
 registerVerify(program);
 registerCatalog(program);
@@ -71,6 +75,9 @@ function auditedAs(command: Command): string | undefined {
     case "restore": return o.plan ? undefined : "restore.start";
     case "playredo": return "restore.playredo";
     case "copyback": return "copyback";
+    case "copy": return "backup.copy";
+    case "targets.add": return "targets.add";
+    case "targets.remove": return "targets.remove";
     case "reconstruct": return "mailbox.reconstruct";
     case "verify": return "backup.verify";
     case "catalog": return o.rescan ? "catalog.rescan" : undefined;

@@ -80,7 +80,7 @@ describe("the worker process", () => {
       expect(code).toBe(2);
       const errors = output.split("\n").filter((line) => line.includes('"level":50'));
       expect(errors).toHaveLength(1);
-      expect(JSON.parse(errors[0]!).msg).toBe(`mail2's LMTP port ${port} is already in use: stop what holds it, or give the server another lmtpPort (the demo numbers them from MAILVAULT_LMTP_BASE_PORT)`);
+      expect(JSON.parse(errors[0]!).msg).toBe(`mail2's LMTP port ${port} on 127.0.0.1 is already in use: stop what holds it, or give the server another lmtpPort (the demo numbers them from MAILVAULT_LMTP_BASE_PORT)`);
     } finally {
       holder.close();
     }

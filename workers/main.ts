@@ -35,6 +35,7 @@ const set = await startWorkers({
     name: s.name,
     concurrency: s.settings.workerConcurrency,
     lmtpPort: s.settings.lmtpPort,
+    lmtpHost: s.settings.lmtpHost,
     archiveEveryMs: archiveCheckIntervalMs(s.settings.redoArchive.maxAgeSeconds),
   })),
   onError: (server, error) => log.warn({ server, err: error.message }, "worker error"),

@@ -9,12 +9,13 @@ import { getCatalogSession } from "../server/backup/catalog.ts";
 import { querySessions } from "../server/backup/query-sessions.ts";
 import { backupAccounts, finishSessionJob, startSession, type AccountOutcome } from "../server/backup/run-session.ts";
 import { verifyServerBackups } from "../server/backup/verify-session.ts";
-import { deleteSession, type DeleteRefusal, type DeleteSessionResult } from "../server/backup/delete-session.ts";
-import { MailvaultError } from "../server/errors.ts";
+import { copySessions, type SessionCopyReport } from "../server/backup/copy-sessions.ts";
+import { deleteSession, type DeleteSessionResult } from "../server/backup/delete-session.ts";
 import { describeFollowUp, tryFollowUpBackup } from "../server/restore/follow-up-backup.ts";
 import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
 import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
+import { refusalOf, type JobRefusal } from "../server/jobs/run-job.ts";
 import { queueName } from "../server/jobs/queues.ts";
 import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
@@ -52,6 +53,12 @@ function restoreLine(outcome: RestoreOutcome): string {
   const gaps = r.gaps.length ? `; redo gaps ${r.gaps.map((g) => `${g.from}-${g.to}`).join(", ")}` : "";
   const into = r.target === r.requested ? "in place" : `into ${r.target}`;
   return `${r.requested}: restored ${into}: ${r.snapshotItems} items from the snapshot, ${r.replayed} redo records replayed (${r.skipped} skipped), ${r.blobsCopied} blob(s) brought back${gaps}`;
+}
+
+function copyLine(report: SessionCopyReport, to: string): string {
+  if (report.status === "present") return `${report.label}: already on ${to}`;
+  const sent = `${report.packsSent} pack(s) sent, ${report.packsPresent} already there, ${report.files} file(s), ${mib(report.bytesSent)}`;
+  return report.status === "copied" ? `${report.label}: copied to ${to} and verified there (${sent})` : `${report.label}: copy to ${to} FAILED verification, unpublished there: ${report.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`;
 }
 
 async function sessionSummary(server: string, sessionId: number) {
@@ -102,11 +109,9 @@ const handlers: Handlers = {
   },
   "backup.verify": async (context, data) => verifyServerBackups(context.server, data),
   // A refusal (the state moved since the console checked) is an answer, not a failure.
-  "backup.delete": async (context, data): Promise<DeleteSessionResult | DeleteRefusal> =>
-    deleteSession({ server: context.server, label: data.label }).catch((error: unknown) => {
-      if (error instanceof MailvaultError && error.kind !== "unavailable") return { refused: { kind: error.kind, code: error.code, message: error.message } };
-      throw error;
-    }),
+  "backup.delete": async (context, data): Promise<DeleteSessionResult | JobRefusal> => deleteSession({ server: context.server, label: data.label }).catch(refusalOf),
+  "backup.copy": async (context, data, job): Promise<SessionCopyReport[] | JobRefusal> =>
+    copySessions(context.server, { ...data, onSession: (report) => void job.log(copyLine(report, data.to)).catch(() => {}) }).catch(refusalOf),
   "restore.start": async (context, data, job) => {
     const started = await startRestoreRun(data.runId);
     await job.log("skipped" in started ? `not started: ${started.skipped}` : `${started.accounts} account(s) to restore, one job each`);

@@ -35,6 +35,8 @@ export interface WorkerServer {
   concurrency: number;
   /** Start this server's LMTP listener on this port (0: any free port). */
   lmtpPort?: number;
+  /** The address the LMTP listener binds (default 127.0.0.1). */
+  lmtpHost?: string;
   /** Check the redo log for archiving this often (a BullMQ job scheduler). */
   archiveEveryMs?: number;
 }
@@ -96,10 +98,13 @@ export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTE
       const listener = await startLmtpListener({
         store: await openMailstore(server.name),
         port,
+        host: server.lmtpHost,
         onError: (error) => onError?.(server.name, error),
       }).catch((error: NodeJS.ErrnoException) => {
+        const at = `${server.name}'s LMTP port ${port}${server.lmtpHost ? ` on ${server.lmtpHost}` : ""}`;
+        if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND") throw new LmtpPortError(`${at}: this host has no such address; set the server's lmtpHost to one of its own addresses (or 0.0.0.0)`);
         if (error.code !== "EADDRINUSE" && error.code !== "EACCES") throw error;
-        throw new LmtpPortError(`${server.name}'s LMTP port ${port} is ${error.code === "EACCES" ? "not open to this user" : "already in use"}: stop what holds it, or give the server another lmtpPort (the demo numbers them from MAILVAULT_LMTP_BASE_PORT)`);
+        throw new LmtpPortError(`${at} is ${error.code === "EACCES" ? "not open to this user" : "already in use"}: stop what holds it, or give the server another lmtpPort (the demo numbers them from MAILVAULT_LMTP_BASE_PORT)`);
       });
       lmtp.push(listener);
       lmtpPorts[server.name] = listener.port;

@@ -15,8 +15,8 @@
  */
 import { prisma } from "../db/console-db.ts";
 import { getServer, listServerNames } from "../directory/list-servers.ts";
-import { InvalidInputError, MailvaultError, type ErrorKind } from "../errors.ts";
-import { runJob } from "../jobs/run-job.ts";
+import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { runJob, unlessRefused } from "../jobs/run-job.ts";
 import { removeSessions } from "./apply-retention.ts";
 import { BackupInProgressError, SessionLeasedError, SessionNotFoundError } from "./errors.ts";
 import { planRetention } from "./retention-plan.ts";
@@ -89,16 +89,9 @@ export async function deleteSession(input: { server?: string; label: string }): 
   return { server: server.name, label: session.label, status: session.status, ...result };
 }
 
-/** A refusal as a job returns it: the worker's answer keeps its 4xx kind and code. */
-export interface DeleteRefusal {
-  refused: { kind: ErrorKind; code: string; message: string };
-}
-
 /** The console's way to delete a session: checks here, removal on the server's worker. */
 export async function requestSessionDelete(input: { server?: string; label: string }): Promise<DeleteSessionResult> {
   const { server } = await checkDeletable(input);
   const { result } = await runJob(server.name, "backup.delete", { label: input.label }, 600_000);
-  const outcome = result as DeleteSessionResult | DeleteRefusal;
-  if ("refused" in outcome) throw new MailvaultError(outcome.refused.kind, outcome.refused.code, outcome.refused.message);
-  return outcome;
+  return unlessRefused<DeleteSessionResult>(result);
 }

@@ -174,9 +174,22 @@ export async function updateAccountsIndex(target: BackupTarget, label: string, a
     if (!list) names.set(r.account_id, (list = []));
     list.push({ email: r.email, validFrom: r.valid_from.toISOString(), validTo: r.valid_to?.toISOString() ?? null });
   }
+  await saveAccountsIndexDelta(target, label, accounts, names);
+}
+
+/**
+ * A session's delta of the accounts index on another target (a copy): each of its accounts with
+ * the names the source target's index knows, so the copy alone says who every account was.
+ */
+export async function copyAccountsIndexDelta(from: AccountsIndex, to: BackupTarget, label: string, accounts: SessionAccountEntry[]): Promise<void> {
+  await saveAccountsIndexDelta(to, label, accounts, new Map(accounts.map((a) => [a.accountId, from.accounts[a.accountId]?.names ?? []])));
+}
+
+async function saveAccountsIndexDelta(target: BackupTarget, label: string, accounts: SessionAccountEntry[], names: Map<string, AccountsIndexDelta["accounts"][string]["names"]>): Promise<void> {
   const delta: AccountsIndexDelta = { format: SESSION_FORMAT, server: target.server, label, accounts: {} };
   for (const a of accounts) {
-    delta.accounts[a.accountId] = { names: names.get(a.accountId) ?? [{ email: a.email, validFrom: new Date(0).toISOString(), validTo: null }], kind: a.kind };
+    const known = names.get(a.accountId);
+    delta.accounts[a.accountId] = { names: known?.length ? known : [{ email: a.email, validFrom: new Date(0).toISOString(), validTo: null }], kind: a.kind };
   }
   await target.backend.save(`${DELTA_FOLDER}/${label}.json`, Buffer.from(JSON.stringify(delta)));
 }

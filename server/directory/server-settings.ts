@@ -5,9 +5,30 @@
  */
 import { z } from "zod";
 
+/**
+ * A second place a server's sessions are copied to (`mailvault copy`): a folder (an absolute
+ * path) or an S3 bucket (`s3://bucket/prefix?endpoint=…`). Credentials and passphrases never
+ * live here: they come from the environment of the worker that reaches the target.
+ */
+export const copyTargetSchema = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, "a target's name is a lowercase letter, then up to 31 lowercase letters, digits and hyphens")
+    .refine((name) => name !== "primary", "primary names the server's own backup target"),
+  url: z
+    .string()
+    .min(1)
+    .max(1000)
+    .refine((url) => url.startsWith("/") || url.startsWith("s3://"), "a target is an absolute folder path or an s3://bucket/prefix URL"),
+});
+
+export type CopyTarget = z.infer<typeof copyTargetSchema>;
+
 export const serverSettingsSchema = z.object({
   /** TCP port of this server's LMTP listener, on the worker host. */
   lmtpPort: z.number().int().min(1).max(65535).default(7025),
+  /** The address the LMTP listener binds on its worker host (0.0.0.0 or :: to take mail from other hosts). */
+  lmtpHost: z.string().min(1).max(255).default("127.0.0.1"),
   /** Number of mailbox groups (schemas mboxgroup1..N); a mailbox lives in group `id mod N`. */
   mailboxGroups: z.number().int().min(1).max(1000).default(100),
   redoArchive: z
@@ -38,6 +59,12 @@ export const serverSettingsSchema = z.object({
   redoKeepSeconds: z.number().int().nonnegative().default(3600),
   /** Jobs one worker process runs at once for this server. */
   workerConcurrency: z.number().int().min(1).max(64).default(4),
+  /** Where `mailvault copy` sends this server's sessions besides its own target, each by name. */
+  copyTargets: z
+    .array(copyTargetSchema)
+    .max(8)
+    .default([])
+    .refine((targets) => new Set(targets.map((t) => t.name)).size === targets.length, "two copy targets have the same name"),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

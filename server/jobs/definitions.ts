@@ -85,6 +85,16 @@ export const backupDelete = defineJob({
   backoffMs: 0,
 });
 
+export const backupCopy = defineJob({
+  name: "backup.copy",
+  description: "Copy published sessions to one of the server's copy targets: only the packs it lacks, then the files, then verify there.",
+  schema: z
+    .object({ to: z.string().min(1), label: z.string().min(1).optional(), all: z.boolean().default(false) })
+    .refine((v) => Boolean(v.label) !== v.all, "copy one session (label) or all of them, not both"),
+  attempts: 1,
+  backoffMs: 0,
+});
+
 const runRef = z.object({ runId: z.number().int().positive() });
 
 export const restoreStart = defineJob({
@@ -166,6 +176,7 @@ export const jobDefinitions = {
   "backup.finish": backupFinish,
   "backup.verify": backupVerify,
   "backup.delete": backupDelete,
+  "backup.copy": backupCopy,
   "restore.start": restoreStart,
   "restore.account": restoreAccountJob,
   "restore.finish": restoreFinish,

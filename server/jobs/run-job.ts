@@ -3,7 +3,7 @@
  * the console and the CLI (ping, archive now). Times out with a message naming the missing
  * worker rather than hanging.
  */
-import { MailvaultError, ServiceUnavailableError } from "../errors.ts";
+import { MailvaultError, ServiceUnavailableError, type ErrorKind } from "../errors.ts";
 import type { JobInput, JobName } from "./definitions.ts";
 import { enqueueJob, serverQueue, serverQueueEvents } from "./queues.ts";
 
@@ -33,4 +33,25 @@ export async function runJob<N extends JobName>(server: string, name: N, data: J
     throw new ServiceUnavailableError("worker", `no worker for ${server} answered within ${timeoutMs / 1000} s; is \`npm run worker\` running?`);
   }
   throw new ServiceUnavailableError("worker", `${name} on ${server} is still running after ${timeoutMs / 1000} s; see the Jobs page (job ${job.id})`);
+}
+
+/**
+ * A job that finds the caller's mistake (the state moved since the console checked) answers
+ * with a refusal rather than failing, so the caller gets its 4xx kind and code back.
+ */
+export interface JobRefusal {
+  refused: { kind: ErrorKind; code: string; message: string };
+}
+
+/** The worker's side: a MailvaultError of the caller's making becomes the job's answer; anything else fails the job. */
+export function refusalOf(error: unknown): JobRefusal {
+  if (error instanceof MailvaultError && error.kind !== "unavailable") return { refused: { kind: error.kind, code: error.code, message: error.message } };
+  throw error;
+}
+
+/** The caller's side: a refusal is thrown again as the error it was. */
+export function unlessRefused<T>(result: unknown): T {
+  const outcome = result as T | JobRefusal;
+  if (outcome && typeof outcome === "object" && "refused" in outcome) throw new MailvaultError(outcome.refused.kind, outcome.refused.code, outcome.refused.message);
+  return outcome as T;
 }

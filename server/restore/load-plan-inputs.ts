@@ -1,5 +1,5 @@
 /** Gathers what the restore planner needs from the directory, the catalog and the redo archive. */
-import { BackupTarget } from "../backup/target.ts";
+import { targetHolding } from "../backup/server-targets.ts";
 import { consolePool } from "../db/console-db.ts";
 import { accountsByAnyName } from "../directory/resolve-account.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -47,10 +47,11 @@ export async function loadPlanInputs(
       return full !== undefined && full.snapshotAt.getTime() <= point;
     });
   const withoutFull = [...candidates.values()].flat().filter((c) => !hasFull(c.accountId));
+  const withRedo = sessions.filter((s) => s.redoFromSeq !== null).map((s) => s.label);
   const creations = await findMailboxCreations({
     store,
-    target: new BackupTarget(server.backupTarget, server.name),
-    sessions: sessions.filter((s) => s.redoFromSeq !== null).map((s) => s.label),
+    target: await targetHolding(server, withoutFull.length ? withRedo : []),
+    sessions: withRedo,
     accounts: withoutFull,
   });
   const { rows: live } = await pool.query<{ email: string }>("SELECT email FROM account WHERE deleted_at IS NULL");

@@ -104,6 +104,11 @@ export interface AccountPlan {
   gaps: { from: number; to: number }[];
 }
 
+/** The backup sessions an account's restore reads: its snapshot's and those its redo comes from. */
+export function planSessions(account: Pick<AccountPlan, "snapshot" | "redo">): string[] {
+  return [...new Set([...(account.snapshot ? [account.snapshot.session] : []), ...account.redo.sessions.map((s) => s.label)])];
+}
+
 export interface RestorePlan {
   server: string;
   point: {

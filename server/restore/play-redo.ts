@@ -14,7 +14,8 @@ import { InvalidInputError } from "../errors.ts";
 import { lockMailbox } from "../mailstore/mailbox-tx.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
-import { BackupTarget } from "../backup/target.ts";
+import { targetHolding } from "../backup/server-targets.ts";
+import type { BackupTarget } from "../backup/target.ts";
 import { prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
@@ -117,9 +118,9 @@ async function historySource(store: Mailstore, ref: string, bounds: { toSeq?: nu
   const mailbox = rows[0];
   if (!mailbox) throw new InvalidInputError(`no mailbox ${ref} on ${store.server}`);
   const server = await getServer(store.server);
-  const target = new BackupTarget(server.backupTarget, server.name);
   const account = await prisma().account.findUnique({ where: { id: mailbox.account_id } });
   const sessions = (await loadCompletedSessions(server.name, { accountIds: [] })).filter((s) => s.redoFromSeq !== null);
+  const target = await targetHolding(server, sessions.map((s) => s.label));
   const creations = await findMailboxCreations({
     store,
     target,

@@ -13,7 +13,8 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { DamagedBackupFileError } from "../backup/errors.ts";
 import { gzipDamage } from "../backup/read-session-files.ts";
-import { BackupTarget } from "../backup/target.ts";
+import { targetHolding } from "../backup/server-targets.ts";
+import type { BackupTarget } from "../backup/target.ts";
 import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { insertAccount } from "../directory/accounts.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -21,7 +22,7 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import type { RedoRecord } from "../redo/segment-format.ts";
-import type { AccountPlan } from "./plan-restore.ts";
+import { planSessions, type AccountPlan } from "./plan-restore.ts";
 import { replay, ReplayError, type ReplayMode, type ReplayState } from "./replay.ts";
 import { accountRedo, carriedBytes } from "./restore-redo-source.ts";
 
@@ -103,7 +104,7 @@ export async function restoreAccount(options: {
   const { account } = options;
   const server = await getServer(options.server);
   const store: Mailstore = await openMailstore(server.name);
-  const target = new BackupTarget(server.backupTarget, server.name);
+  const target = await targetHolding(server, planSessions(account));
   // The base: a full backup's snapshot, or (built from redo alone) an empty mailbox.
   const accountDir = account.snapshot ? `accounts/${account.accountId}` : null;
   const read = (relative: string) => target.readSessionFile(account.snapshot!.session, `${accountDir}/${relative}`).then((b) => b.toString("utf8"));

@@ -8,7 +8,7 @@
  * full backup is rebuilt from the redo alone.
  */
 import { gunzipSync } from "node:zlib";
-import { BackupTarget } from "../backup/target.ts";
+import { targetHolding } from "../backup/server-targets.ts";
 import { consolePool, prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError } from "../errors.ts";
@@ -34,7 +34,7 @@ export async function restoreServer(options: { server: string; requestedBy: stri
   if (!newest) throw new InvalidInputError(`${server.name} has no completed backup to rebuild from`);
 
   // 1. The directory, as the newest session saw it.
-  const target = new BackupTarget(server.backupTarget, server.name);
+  const target = await targetHolding(server, [newest.label]);
   const snapshot = JSON.parse(gunzipSync(await target.readSessionFile(newest.label, "global/directory.json.gz")).toString()) as DirectorySnapshot;
   let accountsRestored = 0;
   if (!options.dryRun) {

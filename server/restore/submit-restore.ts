@@ -11,11 +11,11 @@ import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupDdl } from "../mailstore/schema.ts";
 import { deletionTimeline } from "../redo/deletion-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
-import { BackupTarget } from "../backup/target.ts";
+import { targetHolding } from "../backup/server-targets.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { loadPlanInputs } from "./load-plan-inputs.ts";
 import { countReplayed } from "./restore-redo-source.ts";
-import { planRestore, RestorePlanError, type RestorePlan, type RestoreRequest } from "./plan-restore.ts";
+import { planRestore, planSessions, RestorePlanError, type RestorePlan, type RestoreRequest } from "./plan-restore.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
 
 export const restoreInput = z.object({
@@ -133,8 +133,9 @@ const COUNTED_ACCOUNTS = 5;
 async function countChanges(serverName: string, plan: RestorePlan): Promise<void> {
   if (plan.accounts.length > COUNTED_ACCOUNTS || plan.accounts.every((a) => !a.redo.sessions.length && !a.redo.archive && !a.redo.currentLog)) return;
   const server = await getServer(serverName);
-  const [store, target] = [await openMailstore(server.name), new BackupTarget(server.backupTarget, server.name)];
+  const store = await openMailstore(server.name);
   for (const account of plan.accounts) {
+    const target = await targetHolding(server, planSessions(account));
     account.redo.changes = await countReplayed(account, store, target).catch(() => undefined);
   }
 }

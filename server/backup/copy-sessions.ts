@@ -1,0 +1,247 @@
+/**
+ * `mailvault copy`: a server's published sessions copied from its primary target to one of its
+ * copy targets (a second folder, an S3 bucket), for the 3-2-1 rule. Per session:
+ *
+ *   1. the blobs its accounts need that the destination lacks are found in the source's index,
+ *      and only their packs are sent, whole, as they are named (a pack's name is the hash of its
+ *      plaintext, so it is the same on an encrypted target); an index object naming them follows;
+ *   2. its files are sent as staged saves, with its part of the accounts index;
+ *   3. it is published there the same way a backup publishes (flush, then the commit object);
+ *   4. it is verified there (verify-session.ts: every file, every blob, the redo). A copy that
+ *      does not verify is unpublished again, so a restore never reads it.
+ *
+ * Objects pass through both targets' backends, so a copy decrypts and re-encrypts as each
+ * target says. A crash midway leaves packs no index names (prune removes them) or an unpublished
+ * session folder (the next copy starts it again); neither is ever read as a session.
+ */
+import { mkdir } from "node:fs/promises";
+import { consolePool } from "../db/console-db.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { runJob, unlessRefused } from "../jobs/run-job.ts";
+import { packName } from "../repository/pack-format.ts";
+import { saveIndex, type PackInfo } from "../repository/repository-index.ts";
+import { SessionNotFoundError } from "./errors.ts";
+import { getSession } from "./query-sessions.ts";
+import { isObjectStore } from "./free-space.ts";
+import { copyTargetNamed, forgetHolding } from "./server-targets.ts";
+import { copyAccountsIndexDelta, readAccountsIndex, type AccountsIndex, type SessionDescription } from "./session-files.ts";
+import { BackupTarget } from "./target.ts";
+import { verifySession, type BlobCache, type VerifyProblem } from "./verify-session.ts";
+
+/** Packs are sent in ranges of this size (a pack is tens of MiB; memory holds a few ranges). */
+const RANGE_BYTES = 8 << 20;
+/** Packs in flight at once. */
+const PACK_CONCURRENCY = 3;
+
+export interface SessionCopyReport {
+  label: string;
+  /** copied: sent and verified; present: the destination already held it; failed: see problems. */
+  status: "copied" | "present" | "failed";
+  packsSent: number;
+  /** Packs the session needs that the destination already held. */
+  packsPresent: number;
+  bytesSent: number;
+  files: number;
+  verified: boolean;
+  problems: VerifyProblem[];
+}
+
+export interface CopyOptions {
+  to: string;
+  label?: string;
+  all?: boolean;
+  signal?: AbortSignal;
+  /** A line for the job log per session. */
+  onSession?: (report: SessionCopyReport) => void;
+}
+
+/** The `backup.copy` job: one session, or every published one the destination lacks, oldest first. */
+export async function copySessions(serverName: string, options: CopyOptions): Promise<SessionCopyReport[]> {
+  const server = await getServer(serverName);
+  const destination = copyTargetNamed(server, options.to);
+  const source = new BackupTarget(server.backupTarget, server.name);
+  const dest = new BackupTarget(destination.url, server.name);
+  if (!isObjectStore(destination.url)) await mkdir(destination.url, { recursive: true });
+  await dest.init();
+
+  const published = await source.publishedLabels();
+  let labels: string[];
+  if (options.all) labels = published;
+  else {
+    if (!options.label || !published.includes(options.label)) throw new SessionNotFoundError(options.label ?? "");
+    labels = [options.label];
+  }
+
+  const lock = await lockCopies(server.name, destination.name);
+  const reports: SessionCopyReport[] = [];
+  try {
+    // Each repository's index is read once per run; what this run sends is added as it goes.
+    await source.repository({ reload: true });
+    await dest.repository({ reload: true });
+    const copier = new SessionCopier(source, dest, await readAccountsIndex(source));
+    for (const label of labels) {
+      if (options.signal?.aborted) throw new Error("copy aborted");
+      const report = (await dest.isPublished(label)) ? emptyReport(label, "present") : await copier.copy(label);
+      if (report.status !== "present") await recordCopy(server.name, destination.name, report);
+      reports.push(report);
+      options.onSession?.(report);
+    }
+  } finally {
+    forgetHolding();
+    await lock.release();
+  }
+  return reports;
+}
+
+/**
+ * One copy to a target at a time (two would remove each other's half-sent sessions): a session
+ * advisory lock of the console database, held on its own connection for the copy's length. A
+ * worker that dies loses its connection, and with it the lock.
+ */
+async function lockCopies(server: string, target: string): Promise<{ release(): Promise<void> }> {
+  const client = await consolePool().connect();
+  const key = `mailvault.copy:${server}:${target}`;
+  try {
+    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [key]);
+    if (!rows[0]!.ok) throw new MailvaultError("conflict", "copy_running", `a copy of ${server}'s sessions to ${target} is already running: wait for it to end`);
+  } catch (error) {
+    client.release();
+    throw error;
+  }
+  return {
+    async release() {
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => {});
+      client.release();
+    },
+  };
+}
+
+function emptyReport(label: string, status: SessionCopyReport["status"]): SessionCopyReport {
+  return { label, status, packsSent: 0, packsPresent: 0, bytesSent: 0, files: 0, verified: status === "present", problems: [] };
+}
+
+class SessionCopier {
+  /** Blobs verified at the destination in this run (sessions share most of them). */
+  private readonly verified: BlobCache = new Map();
+
+  constructor(
+    private readonly source: BackupTarget,
+    private readonly dest: BackupTarget,
+    private readonly accounts: AccountsIndex,
+  ) {}
+
+  async copy(label: string): Promise<SessionCopyReport> {
+    const report = emptyReport(label, "copied");
+    // What a crashed copy of this session left is started again.
+    if ((await this.dest.sessionFiles(label, "")).length) await this.dest.removeSession(label);
+    await this.sendBlobs(label, report);
+    await this.sendFiles(label, report);
+    const verification = await verifySession(this.dest, label, this.verified);
+    report.verified = verification.ok;
+    report.problems = verification.problems;
+    if (!verification.ok) {
+      report.status = "failed";
+      await this.dest.removeSession(label);
+    }
+    return report;
+  }
+
+  /** The packs holding the session's blobs that the destination lacks, then an index naming them. */
+  private async sendBlobs(label: string, report: SessionCopyReport): Promise<void> {
+    const [from, to] = [await this.source.repository(), await this.dest.repository()];
+    const packs = new Map<string, PackInfo>();
+    const legacy: string[] = [];
+    const present = new Set<string>();
+    for (const account of await this.source.sessionFolders(label, "accounts/")) {
+      const list = (await this.source.readSessionFile(label, `accounts/${account}/blobs.txt`)).toString("utf8");
+      for (const digest of list.split("\n")) {
+        if (!digest) continue;
+        const at = to.index.get(digest);
+        if (at) present.add(at.pack);
+        else {
+          const pack = from.index.get(digest)?.pack;
+          if (pack) packs.set(pack, from.index.packs.get(pack)!);
+          else legacy.push(digest);
+        }
+      }
+    }
+    report.packsPresent = present.size;
+    const queue = [...packs.values()];
+    const send = async () => {
+      for (let pack = queue.shift(); pack; pack = queue.shift()) {
+        await this.dest.backend.save(packName(pack.id), this.packRanges(pack));
+        report.packsSent++;
+        report.bytesSent += pack.size;
+      }
+    };
+    await Promise.all(Array.from({ length: PACK_CONCURRENCY }, send));
+    if (packs.size) {
+      await saveIndex(this.dest.backend, [...packs.values()]);
+      for (const pack of packs.values()) to.index.addPack(pack);
+    }
+    // Format-1 blob files of the source go into a pack of their own at the destination.
+    if (legacy.length) {
+      const writer = to.writer();
+      await this.source.readBlobs(legacy, async (digest, bytes) => {
+        report.bytesSent += await writer.add(digest, bytes);
+      });
+      await writer.close();
+      report.packsSent += writer.packs.length;
+    }
+  }
+
+  private async *packRanges(pack: PackInfo): AsyncGenerator<Buffer> {
+    const name = packName(pack.id);
+    for (let offset = 0; offset < pack.size; offset += RANGE_BYTES) {
+      yield await this.source.backend.read(name, { offset, length: Math.min(RANGE_BYTES, pack.size - offset) });
+    }
+  }
+
+  /** Every file of the session as staged saves, its accounts-index delta, then the commit object. */
+  private async sendFiles(label: string, report: SessionCopyReport): Promise<void> {
+    const commit = await this.source.readSessionFile(label, "manifest.sha256");
+    for (const file of await this.source.sessionFiles(label, "")) {
+      if (file.path === "manifest.sha256") continue;
+      const name = this.dest.sessionObject(label, file.path);
+      await this.dest.backend.save(name, this.source.sessionFileChunks(label, file.path), { staged: true });
+      report.files++;
+      report.bytesSent += file.size;
+    }
+    const description = await this.source.readSessionJson<SessionDescription>(label);
+    await copyAccountsIndexDelta(this.accounts, this.dest, label, description?.accounts ?? []);
+    await this.dest.publish(label, commit);
+  }
+}
+
+async function recordCopy(serverName: string, target: string, report: SessionCopyReport): Promise<void> {
+  await consolePool().query(
+    `INSERT INTO session_copy (server_id, label, target, copied_at, packs_sent, packs_present, bytes_sent, files, verified, problems)
+     SELECT id, $2, $3, now(), $4, $5, $6, $7, $8, $9::jsonb FROM server WHERE name = $1
+     ON CONFLICT (server_id, label, target) DO UPDATE SET copied_at = now(), packs_sent = $4, packs_present = $5,
+       bytes_sent = $6, files = $7, verified = $8, problems = $9::jsonb`,
+    [serverName, report.label, target, report.packsSent, report.packsPresent, report.bytesSent, report.files, report.verified, JSON.stringify(report.problems)],
+  );
+}
+
+/**
+ * The console's and the CLI's way to copy: the target and the session are checked here (a
+ * mistake is a 4xx before anything is queued), the copy runs on the server's worker.
+ */
+export async function checkCopyRequest(input: { server: string; to: string; label?: string; all?: boolean }): Promise<{ server: string; to: string; label?: string; all: boolean }> {
+  if (Boolean(input.label) === Boolean(input.all)) throw new InvalidInputError("copy one session (-lb <label>) or all of them (--all)");
+  const server = await getServer(input.server);
+  copyTargetNamed(server, input.to);
+  if (input.label) {
+    const session = await getSession(server.name, input.label);
+    if (session.status !== "completed") throw new InvalidInputError(`${input.label} is ${session.status}: only a completed session can be copied`);
+  }
+  return { server: server.name, to: input.to, label: input.label, all: Boolean(input.all) };
+}
+
+/** Queues the copy and waits for it (the CLI); a refusal found on the worker comes back as its error. */
+export async function runCopy(input: { server: string; to: string; label?: string; all?: boolean }, timeoutMs = 6 * 3_600_000): Promise<SessionCopyReport[]> {
+  const checked = await checkCopyRequest(input);
+  const { result } = await runJob(checked.server, "backup.copy", { to: checked.to, label: checked.label, all: checked.all }, timeoutMs);
+  return unlessRefused<SessionCopyReport[]>(result);
+}

@@ -1,0 +1,51 @@
+/**
+ * A server's copy targets, kept in its settings (server-settings.ts): added and removed by name.
+ * A target is checked before it is stored: its name and URL by the settings schema, an S3 URL by
+ * the S3 backend's own parser, and it must not be the primary or another copy target. Removing a
+ * copy target leaves what it holds where it is; only the directory forgets it.
+ */
+import { inConsoleTransaction } from "../db/console-db.ts";
+import { InvalidInputError, MailvaultError, ServerNotFoundError } from "../errors.ts";
+import { isS3Url, parseS3Url } from "../repository/s3-backend.ts";
+import { copyTargetSchema, parseServerSettings, type CopyTarget } from "./server-settings.ts";
+
+async function updateCopyTargets(serverName: string, change: (targets: CopyTarget[], primary: string) => CopyTarget[]): Promise<CopyTarget[]> {
+  return inConsoleTransaction(async (db) => {
+    const { rows } = await db.query<{ settings: unknown; backup_target: string }>("SELECT settings, backup_target FROM server WHERE name = $1 FOR UPDATE", [serverName]);
+    if (!rows[0]) throw new ServerNotFoundError(serverName);
+    const stored = (rows[0].settings ?? {}) as Record<string, unknown>;
+    const copyTargets = change(parseServerSettings(stored).copyTargets, rows[0].backup_target);
+    // Only the copy targets change: the other settings stay as stored (defaults are not written in).
+    parseServerSettings({ ...stored, copyTargets });
+    await db.query("UPDATE server SET settings = $2::jsonb WHERE name = $1", [serverName, JSON.stringify({ ...stored, copyTargets })]);
+    return copyTargets;
+  });
+}
+
+export async function addCopyTarget(serverName: string, input: { name: string; url: string }): Promise<CopyTarget[]> {
+  const parsed = copyTargetSchema.safeParse({ name: input.name, url: input.url.trim() });
+  if (!parsed.success) throw new InvalidInputError(parsed.error.issues.map((i) => i.message).join("; "));
+  const target = parsed.data;
+  if (isS3Url(target.url)) {
+    try {
+      parseS3Url(target.url);
+    } catch (error) {
+      throw new InvalidInputError((error as Error).message);
+    }
+  }
+  return updateCopyTargets(serverName, (targets, primary) => {
+    if (targets.some((t) => t.name === target.name)) throw new MailvaultError("conflict", "target_exists", `${serverName} already has a copy target named ${target.name}`);
+    const same = (url: string) => url.replace(/\/+$/, "") === target.url.replace(/\/+$/, "");
+    if (same(primary)) throw new InvalidInputError(`${target.url} is ${serverName}'s own backup target: a copy must go somewhere else`);
+    const twin = targets.find((t) => same(t.url));
+    if (twin) throw new InvalidInputError(`${target.url} is already ${serverName}'s copy target ${twin.name}`);
+    return [...targets, target];
+  });
+}
+
+export async function removeCopyTarget(serverName: string, name: string): Promise<CopyTarget[]> {
+  return updateCopyTargets(serverName, (targets) => {
+    if (!targets.some((t) => t.name === name)) throw new MailvaultError("not_found", "target_not_found", `${serverName} has no copy target named ${name}`);
+    return targets.filter((t) => t.name !== name);
+  });
+}
