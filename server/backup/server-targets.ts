@@ -48,25 +48,29 @@ const holding = new Map<string, { at: number; target: Promise<BackupTarget> }>()
 /**
  * The first of the server's targets that holds every one of these published sessions: the
  * primary when it does (one stat per session), else a copy target. A target that cannot be
- * reached counts as not holding them. When none holds them all, the primary, whose reads then
- * say what is missing.
+ * reached counts as not holding them. When none holds them all: with `required`, an error that
+ * says which sessions are where; without, the primary, whose reads then say what is missing.
  */
-export function targetHolding(server: ServerTargets, labels: string[]): Promise<BackupTarget> {
+export function targetHolding(server: ServerTargets, labels: string[], options: { required?: boolean } = {}): Promise<BackupTarget> {
   const wanted = [...new Set(labels)].sort();
-  const key = `${server.name}\u0000${server.backupTarget}\u0000${wanted.join(",")}`;
+  const key = `${server.name}\u0000${server.backupTarget}\u0000${options.required ? "required" : ""}\u0000${wanted.join(",")}`;
   const known = holding.get(key);
   if (known && Date.now() - known.at < HOLDING_TTL_MS) return known.target;
   const target = (async () => {
-    const targets = serverTargets(server);
-    for (const entry of targets) {
+    const missing: string[] = [];
+    for (const entry of serverTargets(server)) {
       const candidate = new BackupTarget(entry.url, server.name);
-      const holds = await Promise.all(wanted.map((label) => candidate.isPublished(label))).then(
-        (found) => found.every(Boolean),
-        () => false,
-      );
-      if (holds) return candidate;
+      const held = await Promise.all(wanted.map((label) => candidate.isPublished(label))).catch(() => null);
+      if (held?.every(Boolean)) return candidate;
+      const lacking = held ? wanted.filter((_, i) => !held[i]) : wanted;
+      missing.push(`${entry.name} (${entry.url.replace(/\?.*$/, "")}) ${held ? `lacks ${lacking.join(", ")}` : "cannot be reached"}`);
     }
-    return new BackupTarget(server.backupTarget, server.name);
+    if (!options.required) return new BackupTarget(server.backupTarget, server.name);
+    throw new MailvaultError(
+      "unavailable",
+      "sessions_unavailable",
+      `no target of ${server.name} holds every session this restore reads (${wanted.join(", ")}): ${missing.join("; ")}. Bring the primary back, copy the sessions (mailvault copy), or restore to an earlier point`,
+    );
   })();
   holding.set(key, { at: Date.now(), target });
   target.catch(() => holding.delete(key));

@@ -104,7 +104,7 @@ export async function restoreAccount(options: {
   const { account } = options;
   const server = await getServer(options.server);
   const store: Mailstore = await openMailstore(server.name);
-  const target = await targetHolding(server, planSessions(account));
+  const target = await targetHolding(server, planSessions(account), { required: true });
   // The base: a full backup's snapshot, or (built from redo alone) an empty mailbox.
   const accountDir = account.snapshot ? `accounts/${account.accountId}` : null;
   const read = (relative: string) => target.readSessionFile(account.snapshot!.session, `${accountDir}/${relative}`).then((b) => b.toString("utf8"));

@@ -1,0 +1,154 @@
+/**
+ * Copies to a second target (`mailvault copy`): mail1 backs up to a plain folder and copies to an
+ * encrypted S3 bucket (s3rver on 127.0.0.1). The second copy sends nothing, a copy after a new
+ * incremental sends only that session's new packs, every copy verifies at the destination, a
+ * restore reads the copy once the primary is gone, and mistakes are refused before anything moves.
+ */
+import { createHash } from "node:crypto";
+import { readFile, rename, rm } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
+import { prisma } from "../db/console-db.ts";
+import { generateTraffic } from "../demo/generate-traffic.ts";
+import { addCopyTarget, removeCopyTarget } from "../directory/copy-targets.ts";
+import { getServer } from "../directory/list-servers.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { groupSchema } from "../mailstore/schema.ts";
+import { packIdOf } from "../repository/pack-format.ts";
+import { initEncryption } from "../repository/repository-keys.ts";
+import { exportMailbox } from "../restore/export-mailbox.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
+import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
+import { restoresSettled, runBackup, runRestore } from "../testing/wait-for-runs.ts";
+import { runCopy } from "./copy-sessions.ts";
+import { describeTargets } from "./server-targets.ts";
+import { BackupTarget, backendFor, closeRepositories } from "./target.ts";
+
+const PASSPHRASE = "copies go off-site sealed";
+const previous = process.env.MAILVAULT_TARGET_PASSPHRASE;
+let s3: S3TestServer;
+let url: string;
+let store: Mailstore;
+
+beforeAll(async () => {
+  s3 = await startS3Server({ buckets: ["mailvault-copies"] });
+  url = s3.url("mailvault-copies", "mail1");
+});
+afterAll(async () => {
+  await closeRepositories();
+  await s3?.stop();
+  if (previous === undefined) delete process.env.MAILVAULT_TARGET_PASSPHRASE;
+  else process.env.MAILVAULT_TARGET_PASSPHRASE = previous;
+});
+
+const fx = useMailServer({ accounts: { prefix: "copy", count: 3 }, traffic: { ops: 200, seed: 31 }, workers: startWorkers });
+
+beforeAll(async () => {
+  store = fx.store;
+  process.env.MAILVAULT_TARGET_PASSPHRASE = PASSPHRASE;
+  await initEncryption(backendFor(url).raw, PASSPHRASE);
+  await addCopyTarget("mail1", { name: "offsite", url });
+});
+
+async function packs(target: BackupTarget): Promise<Set<string>> {
+  const found = new Set<string>();
+  for await (const o of target.backend.raw.list("packs/")) found.add(packIdOf(o.name)!);
+  return found;
+}
+
+async function blobDigests(accountId: string): Promise<string[]> {
+  const { rows } = await store.pool.query<{ group_id: number; id: number }>("SELECT group_id, id FROM mailstore.mailbox WHERE account_id = $1", [accountId]);
+  const box = rows[0]!;
+  const { rows: items } = await store.pool.query<{ blob_digest: string }>(`SELECT DISTINCT blob_digest FROM ${groupSchema(box.group_id)}.item WHERE mailbox_id = $1 AND blob_digest IS NOT NULL`, [box.id]);
+  return items.map((i) => i.blob_digest);
+}
+
+describe("copies to a second target", () => {
+  let primary: BackupTarget;
+  let offsite: BackupTarget;
+  const labels: string[] = [];
+
+  beforeAll(async () => {
+    const server = await getServer("mail1");
+    primary = new BackupTarget(server.backupTarget, "mail1");
+    offsite = new BackupTarget(url, "mail1");
+  });
+
+  it("copies a full and an incremental, verified there, and sends nothing the second time", async () => {
+    labels.push((await runBackup("mail1", "full")).label);
+    await generateTraffic(store, { ops: 80, seed: 32, renames: false, concurrency: 2 });
+    labels.push((await runBackup("mail1", "incremental")).label);
+
+    const first = await runCopy({ server: "mail1", to: "offsite", all: true });
+    expect(first.map((r) => [r.label, r.status, r.verified])).toEqual(labels.map((l) => [l, "copied", true]));
+    expect(first[0]!.packsSent).toBeGreaterThan(0);
+    // Every pack the primary holds is needed by these two sessions, and is now on the bucket too.
+    expect(await packs(offsite)).toEqual(await packs(primary));
+    expect(await offsite.publishedLabels()).toEqual(labels);
+
+    const again = await runCopy({ server: "mail1", to: "offsite", all: true });
+    expect(again.map((r) => [r.status, r.packsSent, r.bytesSent])).toEqual(labels.map(() => ["present", 0, 0]));
+
+    // The copy is sealed under the bucket's key: a pack there is not a pack in the clear.
+    const pack = [...(await packs(offsite))][0]!;
+    const sealed = await readFile(s3.objectPath("mailvault-copies", `mail1/packs/${pack.slice(0, 2)}/${pack}`));
+    const plain = await primary.backend.raw.read(`packs/${pack.slice(0, 2)}/${pack}`);
+    expect(plain.subarray(0, 8).toString()).toBe("MVPACK02");
+    expect(sealed.includes(plain.subarray(0, 8))).toBe(false);
+  });
+
+  it("sends only the new packs of a new session", async () => {
+    const before = await packs(primary);
+    await generateTraffic(store, { ops: 60, seed: 33, renames: false, concurrency: 2 });
+    // An incremental keeps new mail in its redo; a full packs what no pack holds yet.
+    const label = (await runBackup("mail1", "full")).label;
+    labels.push(label);
+    const added = [...(await packs(primary))].filter((p) => !before.has(p));
+    expect(added.length).toBeGreaterThan(0);
+
+    const reports = await runCopy({ server: "mail1", to: "offsite", all: true });
+    const copied = reports.filter((r) => r.status === "copied");
+    expect(copied.map((r) => r.label)).toEqual([label]);
+    expect(copied[0]!.packsSent).toBe(added.length);
+    expect(await packs(offsite)).toEqual(await packs(primary));
+
+    const views = await describeTargets(await getServer("mail1"));
+    expect(views.map((v) => [v.name, v.role, v.kind, v.encrypted])).toEqual([
+      ["primary", "primary", "folder", false],
+      ["offsite", "copy", "s3", true],
+    ]);
+    expect(views[1]).toMatchObject({ sessions: 3, lastCopy: { label, verified: true }, error: null });
+  });
+
+  it("restores from the copy, identical, once the primary target is gone", async () => {
+    const [account] = fx.accounts;
+    const before = await exportMailbox(store, account!);
+    const digests = await blobDigests(account!.accountId);
+    for (const digest of digests) await rm(store.blobs.path(digest), { force: true });
+    const moved = `${primary.root}.lost`;
+    await rename(primary.root, moved);
+    try {
+      await runRestore({ server: "mail1", accounts: [account!.email], copy: true, prefix: "fromcopy_" });
+      const copy = await prisma().account.findFirstOrThrow({ where: { email: `fromcopy_${account!.email}` } });
+      expect(await exportMailbox(store, { accountId: copy.id })).toEqual(before);
+      for (const digest of digests) expect(createHash("sha256").update(await readFile(store.blobs.path(digest))).digest("hex")).toBe(digest);
+    } finally {
+      await rm(primary.root, { recursive: true, force: true });
+      await rename(moved, primary.root);
+      await restoresSettled();
+    }
+  });
+
+  it("refuses an unknown target, an unknown session and a copy target twice, changing nothing", async () => {
+    await expect(runCopy({ server: "mail1", to: "nowhere", all: true })).rejects.toMatchObject({ code: "target_not_found", message: expect.stringContaining("offsite") });
+    await expect(runCopy({ server: "mail1", to: "offsite", label: "full-20200101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
+    await expect(runCopy({ server: "mail1", to: "offsite" })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(addCopyTarget("mail1", { name: "again", url })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("offsite") });
+    await expect(addCopyTarget("mail1", { name: "offsite", url: "/tmp/elsewhere" })).rejects.toMatchObject({ code: "target_exists" });
+    await expect(addCopyTarget("mail1", { name: "Bad Name", url: "/tmp/elsewhere" })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(addCopyTarget("mail1", { name: "rel", url: "relative/path" })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(addCopyTarget("mail1", { name: "creds", url: "s3://user:secret@bucket/x" })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(removeCopyTarget("mail1", "nowhere")).rejects.toMatchObject({ code: "target_not_found" });
+    expect((await getServer("mail1")).settings.copyTargets).toEqual([{ name: "offsite", url }]);
+  });
+});
