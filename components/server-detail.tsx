@@ -5,6 +5,7 @@ import { getJson } from "./api";
 import { useHealth, useServer } from "./queries";
 import { RecoveryCard } from "./recovery-card";
 import { StoreCards } from "./store-cards";
+import { TargetsCard } from "./targets-card";
 import { useIsAdmin } from "./use-me";
 import { Badge, Card, Dot, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
 
@@ -94,11 +95,14 @@ export function ServerDetail({ name }: { name: string }) {
               <Dot ok={worker?.ok ?? false} label={worker?.detail ?? "unknown"} />
             </Field>
             <Field label="Concurrency">{s.settings.workerConcurrency} jobs per worker</Field>
-            <Field label="LMTP port">{s.settings.lmtpPort}</Field>
+            <Field label="LMTP listener">
+              {s.settings.lmtpHost}:{s.settings.lmtpPort}
+            </Field>
             <Field label="In directory since">{formatDate(s.createdAt)}</Field>
           </dl>
         </Card>
         <RecoveryCard server={s.name} />
+        <TargetsCard server={s.name} />
       </div>
     </>
   );

@@ -16,7 +16,7 @@ export function registerCopy(program: Command): void {
     .option("--all", "every published session the target lacks")
     .option("--json", "print JSON")
     .action(async (opts: { server: string; to: string; label?: string; all?: boolean; json?: boolean }) => {
-      const reports = await runCopy({ server: opts.server, to: opts.to, label: opts.label, all: opts.all });
+      const reports = await runCopy(opts.server, { to: opts.to, label: opts.label, all: opts.all });
       if (opts.json) printJson(reports);
       else {
         for (const r of reports) {

@@ -11,6 +11,8 @@ export type Permission =
   | "backup.abort"
   | "backup.delete"
   | "backup.verify"
+  | "backup.copy"
+  | "targets.manage"
   | "restore.plan"
   | "restore.copy"
   | "restore.any"

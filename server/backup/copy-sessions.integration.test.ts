@@ -79,14 +79,14 @@ describe("copies to a second target", () => {
     await generateTraffic(store, { ops: 80, seed: 32, renames: false, concurrency: 2 });
     labels.push((await runBackup("mail1", "incremental")).label);
 
-    const first = await runCopy({ server: "mail1", to: "offsite", all: true });
+    const first = await runCopy("mail1", { to: "offsite", all: true });
     expect(first.map((r) => [r.label, r.status, r.verified])).toEqual(labels.map((l) => [l, "copied", true]));
     expect(first[0]!.packsSent).toBeGreaterThan(0);
     // Every pack the primary holds is needed by these two sessions, and is now on the bucket too.
     expect(await packs(offsite)).toEqual(await packs(primary));
     expect(await offsite.publishedLabels()).toEqual(labels);
 
-    const again = await runCopy({ server: "mail1", to: "offsite", all: true });
+    const again = await runCopy("mail1", { to: "offsite", all: true });
     expect(again.map((r) => [r.status, r.packsSent, r.bytesSent])).toEqual(labels.map(() => ["present", 0, 0]));
 
     // The copy is sealed under the bucket's key: a pack there is not a pack in the clear.
@@ -106,7 +106,7 @@ describe("copies to a second target", () => {
     const added = [...(await packs(primary))].filter((p) => !before.has(p));
     expect(added.length).toBeGreaterThan(0);
 
-    const reports = await runCopy({ server: "mail1", to: "offsite", all: true });
+    const reports = await runCopy("mail1", { to: "offsite", all: true });
     const copied = reports.filter((r) => r.status === "copied");
     expect(copied.map((r) => r.label)).toEqual([label]);
     expect(copied[0]!.packsSent).toBe(added.length);
@@ -140,9 +140,9 @@ describe("copies to a second target", () => {
   });
 
   it("refuses an unknown target, an unknown session and a copy target twice, changing nothing", async () => {
-    await expect(runCopy({ server: "mail1", to: "nowhere", all: true })).rejects.toMatchObject({ code: "target_not_found", message: expect.stringContaining("offsite") });
-    await expect(runCopy({ server: "mail1", to: "offsite", label: "full-20200101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
-    await expect(runCopy({ server: "mail1", to: "offsite" })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(runCopy("mail1", { to: "nowhere", all: true })).rejects.toMatchObject({ code: "target_not_found", message: expect.stringContaining("offsite") });
+    await expect(runCopy("mail1", { to: "offsite", label: "full-20200101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
+    await expect(runCopy("mail1", { to: "offsite" })).rejects.toMatchObject({ code: "invalid_input" });
     await expect(addCopyTarget("mail1", { name: "again", url })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("offsite") });
     await expect(addCopyTarget("mail1", { name: "offsite", url: "/tmp/elsewhere" })).rejects.toMatchObject({ code: "target_exists" });
     await expect(addCopyTarget("mail1", { name: "Bad Name", url: "/tmp/elsewhere" })).rejects.toMatchObject({ code: "invalid_input" });

@@ -15,9 +15,11 @@
  * session folder (the next copy starts it again); neither is ever read as a session.
  */
 import { mkdir } from "node:fs/promises";
+import { z } from "zod";
 import { consolePool } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { enqueueJob } from "../jobs/queues.ts";
 import { runJob, unlessRefused } from "../jobs/run-job.ts";
 import { packName } from "../repository/pack-format.ts";
 import { saveIndex, type PackInfo } from "../repository/repository-index.ts";
@@ -224,24 +226,41 @@ async function recordCopy(serverName: string, target: string, report: SessionCop
   );
 }
 
+/** A copy request as the API and CLI take it. */
+export const copyRequest = z.object({
+  to: z.string().min(1, "name the copy target (to)"),
+  label: z.string().min(1).optional(),
+  all: z.boolean().optional(),
+});
+
 /**
  * The console's and the CLI's way to copy: the target and the session are checked here (a
  * mistake is a 4xx before anything is queued), the copy runs on the server's worker.
  */
-export async function checkCopyRequest(input: { server: string; to: string; label?: string; all?: boolean }): Promise<{ server: string; to: string; label?: string; all: boolean }> {
+export async function checkCopyRequest(server: string, raw: unknown): Promise<{ server: string; to: string; label?: string; all: boolean }> {
+  const parsed = copyRequest.safeParse(raw);
+  if (!parsed.success) throw new InvalidInputError(parsed.error.issues.map((i) => i.message).join("; "));
+  const input = parsed.data;
   if (Boolean(input.label) === Boolean(input.all)) throw new InvalidInputError("copy one session (-lb <label>) or all of them (--all)");
-  const server = await getServer(input.server);
-  copyTargetNamed(server, input.to);
+  const found = await getServer(server);
+  copyTargetNamed(found, input.to);
   if (input.label) {
-    const session = await getSession(server.name, input.label);
+    const session = await getSession(found.name, input.label);
     if (session.status !== "completed") throw new InvalidInputError(`${input.label} is ${session.status}: only a completed session can be copied`);
   }
-  return { server: server.name, to: input.to, label: input.label, all: Boolean(input.all) };
+  return { server: found.name, to: input.to, label: input.label, all: Boolean(input.all) };
+}
+
+/** Queues the copy and answers at once with the job (the console follows it on the Jobs page). */
+export async function submitCopy(server: string, raw: unknown): Promise<{ jobId: string; server: string; to: string }> {
+  const checked = await checkCopyRequest(server, raw);
+  const job = await enqueueJob(checked.server, "backup.copy", { to: checked.to, label: checked.label, all: checked.all });
+  return { jobId: job.id!, server: checked.server, to: checked.to };
 }
 
 /** Queues the copy and waits for it (the CLI); a refusal found on the worker comes back as its error. */
-export async function runCopy(input: { server: string; to: string; label?: string; all?: boolean }, timeoutMs = 6 * 3_600_000): Promise<SessionCopyReport[]> {
-  const checked = await checkCopyRequest(input);
+export async function runCopy(server: string, raw: unknown, timeoutMs = 6 * 3_600_000): Promise<SessionCopyReport[]> {
+  const checked = await checkCopyRequest(server, raw);
   const { result } = await runJob(checked.server, "backup.copy", { to: checked.to, label: checked.label, all: checked.all }, timeoutMs);
   return unlessRefused<SessionCopyReport[]>(result);
 }

@@ -109,7 +109,9 @@ async function ensureReferenceData(options: SeedOptions): Promise<void> {
   const basePort = options.lmtpBasePort ?? 7025;
   for (const [index, server] of SERVERS.entries()) {
     const dir = path.join(options.dataDir, "servers", server.name);
-    const settings = serverSettingsSchema.parse({ lmtpPort: basePort + index, mailboxGroups: 8 });
+    // mail1 also has a copy target (a second folder here; an S3 bucket in a real deployment).
+    const copyTargets = index === 0 ? [{ name: "offsite", url: path.join(options.dataDir, "offsite", server.name) }] : [];
+    const settings = serverSettingsSchema.parse({ lmtpPort: basePort + index, mailboxGroups: 8, copyTargets });
     await db.server.upsert({
       where: { name: server.name },
       update: {},
