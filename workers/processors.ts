@@ -19,7 +19,7 @@ import { refusalOf, type JobRefusal } from "../server/jobs/run-job.ts";
 import { queueName } from "../server/jobs/queues.ts";
 import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
-import { runScheduledBackup, runScheduledRetention } from "../server/schedule/run-scheduled-entry.ts";
+import { runScheduledBackup, runScheduledCopy, runScheduledRetention } from "../server/schedule/run-scheduled-entry.ts";
 
 /** How often a restore's follow-up backup looks again whether the running backup has ended. */
 const FOLLOW_UP_RECHECK_MS = 3_000;
@@ -175,6 +175,7 @@ const handlers: Handlers = {
   },
   "schedule.backup": async (context, data, job) => runScheduledBackup(context.server, data, (line) => job.log(line)),
   "schedule.retention": async (context, data, job) => runScheduledRetention(context.server, data, (line) => job.log(line)),
+  "schedule.copy": async (context, data, job) => runScheduledCopy(context.server, data, (line) => job.log(line)),
 };
 
 /** The jobs that work on a running restore run (its follow-up backup comes after it ended). */

@@ -42,7 +42,7 @@ function print(heading: string, view: ScheduleView): void {
 export function registerSchedulebackup(program: Command): void {
   program
     .command("schedulebackup")
-    .description('show or change a server\'s backup schedule, as zmschedulebackup: entries f "<cron>", i "<cron>", a "<cron>", d <age> "<cron>"')
+    .description('show or change a server\'s backup schedule, as zmschedulebackup: entries f "<cron>", i "<cron>", a "<cron>", d <age> "<cron>", c <target> "<cron>"')
     .requiredOption("-s, --server <name>", "mailbox server")
     .option("-q, --query", "show the schedule with each entry's next runs")
     .option("-R, --replace <entries...>", 'replace the whole schedule: f "0 1 * * 6" i "0 1 * * 0-5" d 1m "0 0 * * *"')

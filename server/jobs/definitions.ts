@@ -160,6 +160,14 @@ export const scheduleRetention = defineJob({
   backoffMs: 0,
 });
 
+export const scheduleCopy = defineJob({
+  name: "schedule.copy",
+  description: "A scheduled copy (c <target>): copies every published session the copy target lacks, as `copy --all` does; skipped and logged while another copy to it runs.",
+  schema: scheduledEntry.extend({ to: z.string().min(1) }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
 /** The BullMQ options that carry a definition's retry defaults, for every way a job is added. */
 export function retryOptions(definition: JobDefinition): { attempts: number; backoff?: { type: "exponential"; delay: number } } {
   return {
@@ -183,6 +191,7 @@ export const jobDefinitions = {
   "restore.backup": restoreBackup,
   "schedule.backup": scheduleBackup,
   "schedule.retention": scheduleRetention,
+  "schedule.copy": scheduleCopy,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

@@ -14,12 +14,16 @@ import { checkSchedule, defaultSchedule, ENTRY_TYPES, type ScheduleEntry, type S
 import { buildScheduleView, type ScheduleView } from "./schedule-view.ts";
 import { readSchedulers, syncSchedulers } from "./sync-schedulers.ts";
 
-const storedEntries = z.array(z.object({ type: z.enum(ENTRY_TYPES), pattern: z.string(), tz: z.string(), age: z.string().optional() }));
+const storedEntries = z.array(z.object({ type: z.enum(ENTRY_TYPES), pattern: z.string(), tz: z.string(), age: z.string().optional(), to: z.string().optional() }));
 
 interface Stored {
   entries: ScheduleEntry[];
   updatedAt: Date;
   updatedBy: string;
+}
+
+function copyTargetNames(server: ServerSummary): string[] {
+  return server.settings.copyTargets.map((t) => t.name);
 }
 
 async function readStored(servers: string[]): Promise<Map<string, Stored>> {
@@ -99,7 +103,7 @@ export interface ChangeInput extends ScheduleInput {
 /** `schedulebackup -R` / `PUT /api/schedules/:server`: the entries replace the whole schedule. */
 export async function replaceSchedule(input: ChangeInput): Promise<ScheduleView> {
   const server = await getServer(input.server);
-  const entries = checkSchedule(server.name, server.backupMode, input);
+  const entries = checkSchedule(server.name, server.backupMode, input, copyTargetNames(server));
   return save(server, entries, input.by);
 }
 
@@ -111,8 +115,8 @@ export async function appendToSchedule(input: ChangeInput): Promise<ScheduleView
   const server = await getServer(input.server);
   const current = (await readStored([server.name])).get(server.name)?.entries ?? [];
   const zones = [...new Set(current.map((e) => e.tz))];
-  const added = checkSchedule(server.name, server.backupMode, { ...input, tz: input.tz ?? (zones.length === 1 ? zones[0] : undefined) });
-  const entries = checkSchedule(server.name, server.backupMode, { entries: [...current, ...added] });
+  const added = checkSchedule(server.name, server.backupMode, { ...input, tz: input.tz ?? (zones.length === 1 ? zones[0] : undefined) }, copyTargetNames(server));
+  const entries = checkSchedule(server.name, server.backupMode, { entries: [...current, ...added] }, copyTargetNames(server));
   return save(server, entries, input.by);
 }
 

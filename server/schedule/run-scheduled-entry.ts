@@ -7,6 +7,8 @@
  * anything else (a full target, an unknown server) fails the job where the Jobs page shows it.
  */
 import { applyRetention } from "../backup/apply-retention.ts";
+import { copySessions, type SessionCopyReport } from "../backup/copy-sessions.ts";
+import { MailvaultError } from "../errors.ts";
 import { BackupInProgressError, SessionLeasedError } from "../backup/errors.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -19,13 +21,14 @@ export type Log = (line: string) => unknown;
 export type ScheduledOutcome =
   | { submitted: string; sessionId: number; jobId: string; mode: string }
   | { retention: { removed: string[]; kept: number; blobsPruned: number; bytesFreed: number } }
+  | { copied: SessionCopyReport[] }
   | { skipped: string };
 
 export const SCHEDULE_REQUESTER = "schedule";
 
-async function confirm(server: string, data: JobData<"schedule.backup"> | JobData<"schedule.retention">, expected: ScheduleEntry, log: Log): Promise<string | null> {
+async function confirm(server: string, data: { entry: number }, expected: ScheduleEntry, log: Log): Promise<string | null> {
   const stored = await storedEntry(server, data.entry);
-  const same = stored && stored.type === expected.type && stored.pattern === expected.pattern && stored.tz === expected.tz && stored.age === expected.age;
+  const same = stored && stored.type === expected.type && stored.pattern === expected.pattern && stored.tz === expected.tz && stored.age === expected.age && stored.to === expected.to;
   if (same) return null;
   const why = `entry ${data.entry} (${formatEntry(expected)}) is no longer in ${server}'s stored schedule; nothing run, the queue is put back in step`;
   await log(why);
@@ -83,6 +86,26 @@ export async function runScheduledRetention(serverName: string, data: JobData<"s
   } catch (error) {
     if (!(error instanceof BackupInProgressError) && !(error instanceof SessionLeasedError)) throw error;
     await log(`skipped: ${error.message}; the next run tries again`);
+    return { skipped: error.message };
+  }
+}
+
+export async function runScheduledCopy(serverName: string, data: JobData<"schedule.copy">, log: Log): Promise<ScheduledOutcome> {
+  const entry: ScheduleEntry = { type: "copy", pattern: data.pattern, tz: data.tz, to: data.to };
+  const stale = await confirm(serverName, data, entry, log);
+  if (stale) return { skipped: stale };
+  await log(`entry ${data.entry}: copy every published session ${data.to} lacks`);
+  try {
+    const copied = await copySessions(serverName, { to: data.to, all: true, onSession: (r) => void log(`${r.label}: ${r.status}${r.status === "copied" ? ` (${r.packsSent} pack(s) sent)` : ""}`) });
+    const failed = copied.filter((r) => r.status === "failed");
+    await log(`${copied.filter((r) => r.status === "copied").length} session(s) copied, ${copied.filter((r) => r.status === "present").length} already there, ${failed.length} failed`);
+    // A copy that does not verify at the destination fails the job, where the Jobs page shows it.
+    if (failed.length) throw new Error(`${failed.length} session(s) did not verify on ${data.to}: ${failed.map((r) => r.label).join(", ")}`);
+    return { copied };
+  } catch (error) {
+    // Another copy to the same target, or a target removed from the settings: skipped, said why.
+    if (!(error instanceof MailvaultError) || !["copy_running", "target_not_found"].includes(error.code)) throw error;
+    await log(`skipped: ${error.message}`);
     return { skipped: error.message };
   }
 }

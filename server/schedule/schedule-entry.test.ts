@@ -22,10 +22,31 @@ describe("parseEntryArgs (zmschedulebackup's argument list)", () => {
   });
 
   it("refuses an unknown type, a missing pattern and a bad age", () => {
-    expect(() => parseEntryArgs(["x", "0 1 * * *"])).toThrow('unknown schedule entry type "x": use f (full), i (incremental), a (auto-grouped) or d <age> (delete)');
+    expect(() => parseEntryArgs(["x", "0 1 * * *"])).toThrow('unknown schedule entry type "x": use f (full), i (incremental), a (auto-grouped), d <age> (delete) or c <target> (copy)');
     expect(() => parseEntryArgs(["f"])).toThrow(/f needs a cron pattern/);
     expect(() => parseEntryArgs(["d", "0 0 * * *"])).toThrow(/bad age "0 0 \* \* \*" for the retention entry/);
     expect(() => parseEntryArgs(["d", "1q", "0 0 * * *"])).toThrow(/bad age "1q"/);
+  });
+});
+
+describe("copy entries (c <target>)", () => {
+  it("read the target after the letter, quoted or not, and format back the same way", () => {
+    expect(parseEntryArgs(["c", "offsite", "0 3 * * *", "c", "tape", "30", "3", "*", "*", "*"])).toEqual([
+      { type: "copy", pattern: "0 3 * * *", to: "offsite" },
+      { type: "copy", pattern: "30 3 * * *", to: "tape" },
+    ]);
+    expect(formatEntry({ type: "copy", pattern: "0 3 * * *", tz: "UTC", to: "offsite" })).toBe('c offsite "0 3 * * *"');
+  });
+
+  it("name a copy target the server has, and only copy entries name one", () => {
+    const entries = [{ type: "c", pattern: "0 3 * * *", to: "offsite" }];
+    expect(checkSchedule("mail1", "standard", { entries }, ["offsite"])).toEqual([{ type: "copy", pattern: "0 3 * * *", tz: "UTC", to: "offsite" }]);
+    expect(() => checkSchedule("mail1", "standard", { entries }, ["tape"])).toThrow("mail1 has no copy target offsite: its copy targets are tape");
+    expect(() => checkSchedule("mail1", "standard", { entries }, [])).toThrow(/add one first \(targets add -s mail1 offsite/);
+    expect(() => parseEntryArgs(["c", "0 3 * * *"])).toThrow(/bad target "0 3 \* \* \*" for the copy entry/);
+    expect(() => checkEntry({ type: "f", pattern: "0 1 * * 6", to: "offsite" })).toThrow("a target belongs to a c (copy) entry, not to the full backup");
+    // A copy never collides with a backup: it starts none.
+    expect(scheduleWarnings([{ type: "full", pattern: "0 1 * * *", tz: "UTC" }, { type: "copy", pattern: "0 1 * * *", tz: "UTC", to: "offsite" }, { type: "retention", pattern: "0 0 * * *", tz: "UTC", age: "1m" }], monday)).toEqual([]);
   });
 });
 

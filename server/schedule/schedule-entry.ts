@@ -1,6 +1,7 @@
 /**
- * Schedule entries, zmschedulebackup's way: `f` full, `i` incremental, `a` auto-grouped and
- * `d <age>` delete sessions older than the age, each with a five-field cron pattern and a time
+ * Schedule entries, zmschedulebackup's way: `f` full, `i` incremental, `a` auto-grouped,
+ * `d <age>` delete sessions older than the age, and Mailvault's own `c <target>` copy every
+ * published session the copy target lacks, each with a five-field cron pattern and a time
  * zone. This module parses and checks them (pure: the server's backup mode comes in as an
  * argument) and knows Zimbra's default schedules.
  */
@@ -8,18 +9,19 @@ import { z } from "zod";
 import { InvalidInputError } from "../errors.ts";
 import { checkCronPattern, checkTimeZone, DEFAULT_TIME_ZONE } from "./cron.ts";
 
-export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention"] as const;
+export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention", "copy"] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 
 /** zmschedulebackup's letter for each type. */
-export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d" };
-const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", auto: "auto_grouped", delete: "retention" };
+export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d", copy: "c" };
+const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", c: "copy", auto: "auto_grouped", delete: "retention" };
 
 export const ENTRY_NAMES: Record<EntryType, string> = {
   full: "the full backup",
   incremental: "the incremental backup",
   auto_grouped: "the auto-grouped backup",
   retention: "the retention (delete) entry",
+  copy: "the copy entry",
 };
 
 export interface ScheduleEntry {
@@ -30,6 +32,8 @@ export interface ScheduleEntry {
   tz: string;
   /** retention only: delete sessions older than this (7d, 4w, 1m, 1y). */
   age?: string;
+  /** copy only: the copy target (by name) that gets every published session it lacks. */
+  to?: string;
 }
 
 export type BackupMode = "standard" | "auto_grouped";
@@ -40,6 +44,7 @@ export const entryInput = z.object({
   pattern: z.string({ error: "each entry needs a cron pattern" }),
   tz: z.string().optional(),
   age: z.string().optional(),
+  to: z.string().optional(),
 });
 export type EntryInput = z.input<typeof entryInput>;
 
@@ -60,10 +65,18 @@ export function checkAge(text: string | undefined): string {
   return age;
 }
 
+const TARGET_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+export function checkTargetName(text: string | undefined): string {
+  const name = (text ?? "").trim();
+  if (!TARGET_NAME.test(name)) throw new InvalidInputError(`bad target "${text ?? ""}" for the copy entry: name one of the server's copy targets, e.g. c offsite "0 3 * * *"`);
+  return name;
+}
+
 export function entryType(text: string): EntryType {
   const key = text.trim().toLowerCase();
   const type = (ENTRY_TYPES as readonly string[]).includes(key) ? (key as EntryType) : TYPE_OF_CODE[key];
-  if (!type) throw new InvalidInputError(`unknown schedule entry type "${text}": use f (full), i (incremental), a (auto-grouped) or d <age> (delete)`);
+  if (!type) throw new InvalidInputError(`unknown schedule entry type "${text}": use f (full), i (incremental), a (auto-grouped), d <age> (delete) or c <target> (copy)`);
   return type;
 }
 
@@ -72,8 +85,10 @@ export function checkEntry(input: EntryInput, defaultTz = DEFAULT_TIME_ZONE): Sc
   const type = entryType(input.type);
   const pattern = checkCronPattern(input.pattern, ENTRY_NAMES[type]);
   const tz = checkTimeZone(input.tz ?? defaultTz);
+  if (input.to !== undefined && input.to !== "" && type !== "copy") throw new InvalidInputError(`a target belongs to a c (copy) entry, not to ${ENTRY_NAMES[type]}`);
   if (type === "retention") return { type, pattern, tz, age: checkAge(input.age) };
   if (input.age !== undefined && input.age !== "") throw new InvalidInputError(`an age belongs to a d (delete) entry, not to ${ENTRY_NAMES[type]}`);
+  if (type === "copy") return { type, pattern, tz, to: checkTargetName(input.to) };
   return { type, pattern, tz };
 }
 
@@ -82,7 +97,7 @@ export function checkEntry(input: EntryInput, defaultTz = DEFAULT_TIME_ZONE): Sc
  * no sense (an incremental on an auto-grouped server, an auto-grouped backup on a standard one,
  * the same entry twice); see scheduleWarnings for what is allowed but worth a second look.
  */
-export function checkSchedule(server: string, mode: BackupMode, raw: ScheduleInput): ScheduleEntry[] {
+export function checkSchedule(server: string, mode: BackupMode, raw: ScheduleInput, copyTargets: string[] = []): ScheduleEntry[] {
   const input = scheduleInput.parse(raw);
   const defaultTz = checkTimeZone(input.tz ?? DEFAULT_TIME_ZONE);
   const entries = input.entries.map((e) => checkEntry(e, defaultTz));
@@ -93,6 +108,11 @@ export function checkSchedule(server: string, mode: BackupMode, raw: ScheduleInp
     if (entry.type === "auto_grouped" && mode === "standard") {
       throw new InvalidInputError(`${server} uses standard backups: an auto-grouped entry needs the server in auto-grouped mode; use f and i`);
     }
+    if (entry.type === "copy" && !copyTargets.includes(entry.to!)) {
+      throw new InvalidInputError(
+        `${server} has no copy target ${entry.to}${copyTargets.length ? `: its copy targets are ${copyTargets.join(", ")}` : `: add one first (targets add -s ${server} ${entry.to} <folder or s3:// URL>)`}`,
+      );
+    }
     const twin = entries.findIndex((other) => sameEntry(other, entry));
     if (twin < i) throw new InvalidInputError(`entry ${i + 1} repeats entry ${twin + 1} (${formatEntry(entry)})`);
   });
@@ -100,7 +120,7 @@ export function checkSchedule(server: string, mode: BackupMode, raw: ScheduleInp
 }
 
 function sameEntry(a: ScheduleEntry, b: ScheduleEntry): boolean {
-  return a.type === b.type && a.pattern === b.pattern && a.tz === b.tz && a.age === b.age;
+  return a.type === b.type && a.pattern === b.pattern && a.tz === b.tz && a.age === b.age && a.to === b.to;
 }
 
 /** Zimbra's `zmschedulebackup -D` for the server's mode, in the given zone. */
@@ -110,9 +130,9 @@ export function defaultSchedule(mode: BackupMode, tz = DEFAULT_TIME_ZONE): Sched
   return [{ type: "full", pattern: "0 1 * * 6", tz }, { type: "incremental", pattern: "0 1 * * 0-5", tz }, retention];
 }
 
-/** `f "0 1 * * 6"`, `d 1m "0 0 * * *"`, with the zone when it is not UTC. */
+/** `f "0 1 * * 6"`, `d 1m "0 0 * * *"`, `c offsite "0 3 * * *"`, with the zone when it is not UTC. */
 export function formatEntry(entry: ScheduleEntry): string {
-  const age = entry.age ? ` ${entry.age}` : "";
+  const age = entry.age ? ` ${entry.age}` : entry.to ? ` ${entry.to}` : "";
   const tz = entry.tz === DEFAULT_TIME_ZONE ? "" : ` ${entry.tz}`;
   return `${ENTRY_CODES[entry.type]}${age} "${entry.pattern}"${tz}`;
 }
@@ -129,8 +149,9 @@ export function parseEntryArgs(args: string[]): EntryInput[] {
     const type = entryType(args[i++]!);
     const age = type === "retention" ? args[i++] : undefined;
     if (type === "retention" && (age === undefined || !AGE.test(age.trim().toLowerCase()))) checkAge(age);
+    const to = type === "copy" ? checkTargetName(args[i++]) : undefined;
     const next = args[i];
-    if (next === undefined) throw new InvalidInputError(`${ENTRY_CODES[type]} needs a cron pattern, e.g. ${ENTRY_CODES[type]}${age ? ` ${age}` : ""} "0 1 * * 6"`);
+    if (next === undefined) throw new InvalidInputError(`${ENTRY_CODES[type]} needs a cron pattern, e.g. ${ENTRY_CODES[type]}${age ? ` ${age}` : to ? ` ${to}` : ""} "0 1 * * 6"`);
     let pattern = next;
     i++;
     if (next.trim().split(/\s+/).length === 1) {
@@ -139,7 +160,7 @@ export function parseEntryArgs(args: string[]): EntryInput[] {
       while (words.length < 5 && i < args.length && !TYPE_OF_CODE[args[i]!.toLowerCase()]) words.push(args[i++]!);
       pattern = words.join(" ");
     }
-    entries.push({ type, pattern, ...(age === undefined ? {} : { age }) });
+    entries.push({ type, pattern, ...(age === undefined ? {} : { age }), ...(to === undefined ? {} : { to }) });
   }
   return entries;
 }

@@ -75,6 +75,8 @@ function action(entry: ScheduleEntry, settings: ServerSettings): string {
       return `auto-grouped backup: about 1/${settings.autoGrouped.groups} of the accounts (oldest backups first) in full, the redo for the rest`;
     case "retention":
       return `delete sessions older than ${entry.age} (never an account's last full it needs)`;
+    case "copy":
+      return `copy every published session that copy target ${entry.to} lacks (only its missing packs), verified there`;
   }
 }
 
@@ -112,7 +114,7 @@ export function buildScheduleView(input: ViewInput): ScheduleView {
 
   const warnings = scheduleWarnings(input.stored?.entries ?? [], now);
   try {
-    checkSchedule(input.server, input.backupMode, { entries: input.stored?.entries ?? [] });
+    checkSchedule(input.server, input.backupMode, { entries: input.stored?.entries ?? [] }, input.settings.copyTargets.map((t) => t.name));
   } catch (error) {
     // Stored when the server had another backup mode: say so, the entry is skipped when it fires.
     warnings.unshift(`this schedule no longer fits the server: ${(error as Error).message}`);

@@ -12,7 +12,7 @@ import { prisma } from "../db/console-db.ts";
 import { serverQueue } from "../jobs/queues.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { createSession, finishSession } from "../backup/catalog.ts";
-import { applyDefaultSchedule, clearSchedule, getSchedule, listSchedules, replaceSchedule } from "./manage-schedule.ts";
+import { appendToSchedule, applyDefaultSchedule, clearSchedule, getSchedule, listSchedules, replaceSchedule } from "./manage-schedule.ts";
 
 // No workers yet: a test starts them, to show their start puts a lost schedule back.
 const fx = useMailServer({ accounts: { prefix: "sched", count: 3 }, traffic: { ops: 120, seed: 5 }, timeoutMs: 180_000 });
@@ -36,7 +36,7 @@ async function fire(id: string, change: (data: Record<string, unknown>) => Recor
   const scheduler = await queue.getJobScheduler(id);
   expect(scheduler?.template?.data, `scheduler ${id}`).toBeDefined();
   const added = await queue.add(scheduler!.name, change(scheduler!.template!.data as Record<string, unknown>));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const job = (await queue.getJob(added.id!))!;
     if (job.finishedOn) return { job, logs: (await queue.getJobLogs(added.id!)).logs };
@@ -48,7 +48,7 @@ async function fire(id: string, change: (data: Record<string, unknown>) => Recor
 /** A job's log once it has finished (a flow's parent logs after the session is marked done). */
 async function logsOf(id: string): Promise<string[]> {
   const queue = serverQueue("mail1");
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 90_000;
   while (!(await queue.getJob(id))?.finishedOn) {
     if (Date.now() > deadline) throw new Error(`job ${id} did not finish`);
     await new Promise((r) => setTimeout(r, 50));
@@ -164,6 +164,21 @@ describe("a scheduled job", () => {
     const { job, logs } = await fire("schedule:mail1:2");
     expect(job.returnvalue).toMatchObject({ retention: { removed: [] } });
     expect(logs).toEqual(["entry 2: delete sessions older than 1m", expect.stringMatching(/^nothing to delete: every session is newer than/)]);
+  });
+
+  it("copies every session the copy target lacks from a c entry, then finds nothing left to copy", async () => {
+    const view = await appendToSchedule({ server: "mail1", by: "admin@test", entries: [{ type: "c", to: "offsite", pattern: never(5) }] });
+    expect(view.entries.at(-1)).toMatchObject({ n: 3, type: "copy", to: "offsite", code: "c" });
+    const published = (await prisma().backupSession.findMany({ where: { status: "completed" }, orderBy: { label: "asc" } })).map((s) => s.label);
+    expect(published.length).toBeGreaterThan(0);
+    const first = await fire("schedule:mail1:3");
+    expect(first.job.failedReason).toBeUndefined();
+    const copied = (first.job.returnvalue as { copied: { label: string; status: string; verified: boolean }[] }).copied;
+    expect(copied.map((r) => [r.label, r.status, r.verified])).toEqual(published.map((l) => [l, "copied", true]));
+    expect(first.logs.at(-1)).toBe(`${published.length} session(s) copied, 0 already there, 0 failed`);
+    const again = await fire("schedule:mail1:3");
+    expect(again.logs.at(-1)).toBe(`0 session(s) copied, ${published.length} already there, 0 failed`);
+    await expect(appendToSchedule({ server: "mail1", by: "x", entries: [{ type: "c", to: "tape", pattern: never(6) }] })).rejects.toThrow("mail1 has no copy target tape: its copy targets are offsite");
   });
 
   it("runs nothing when its entry is no longer the stored one, and puts the queue back in step", async () => {

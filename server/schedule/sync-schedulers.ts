@@ -25,7 +25,8 @@ export function redoArchiveSchedulerId(server: string): string {
 
 export type ScheduledJob =
   | { name: "schedule.backup"; data: JobData<"schedule.backup"> }
-  | { name: "schedule.retention"; data: JobData<"schedule.retention"> };
+  | { name: "schedule.retention"; data: JobData<"schedule.retention"> }
+  | { name: "schedule.copy"; data: JobData<"schedule.copy"> };
 
 /** The job entry n (1-based) fires, validated against its definition. */
 export function scheduledJob(entry: ScheduleEntry, n: number): ScheduledJob {
@@ -33,7 +34,9 @@ export function scheduledJob(entry: ScheduleEntry, n: number): ScheduledJob {
   const job: ScheduledJob =
     entry.type === "retention"
       ? { name: "schedule.retention", data: { ...base, age: entry.age! } }
-      : { name: "schedule.backup", data: { ...base, type: entry.type } };
+      : entry.type === "copy"
+        ? { name: "schedule.copy", data: { ...base, to: entry.to! } }
+        : { name: "schedule.backup", data: { ...base, type: entry.type } };
   const parsed = jobDefinitions[job.name].schema.safeParse(job.data);
   if (!parsed.success) throw new InvalidInputError(`invalid ${job.name} payload: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   return job;
