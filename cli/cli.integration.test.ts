@@ -48,6 +48,12 @@ describe("mailvault CLI", () => {
     [["servers", "mail9"], "mailvault: unknown server: mail9"],
     [["verify", "-s", "mail1", "-lb", "../../../etc"], "mailvault: no backup session ../../../etc"],
     [["backupabort", "-s", "nosuch"], "mailvault: unknown server: nosuch"],
+    [["copy", "-s", "mail1", "--to", "tape", "--all"], 'mailvault: mail1 has no copy target "tape": its copy targets are offsite'],
+    [["copy", "-s", "mail2", "--to", "offsite", "--all"], "mailvault: mail2 has no copy targets: add one with ./bin/mailvault targets add -s mail2 <name> <folder or s3:// URL>"],
+    [["copy", "-s", "mail1", "--to", "offsite"], "mailvault: copy one session (-lb <label>) or all of them (--all)"],
+    [["targets", "add", "-s", "mail1", "offsite", "/srv/elsewhere"], "mailvault: mail1 already has a copy target named offsite"],
+    [["targets", "add", "-s", "mail1", "cloud", "s3://bucket/x?secret=1"], 'mailvault: unknown S3 target setting "secret": known are endpoint, region and pathStyle'],
+    [["targets"], "mailvault: name the server: targets -s <server>"],
   ])("exits non-zero with one line for %j", async (args, line) => {
     const { code, stderr } = await mailvault(...args);
     expect(code).toBe(1);
@@ -114,6 +120,20 @@ describe("mailvault CLI", () => {
       ["target.key.remove", "refused"],
     ]);
     expect(JSON.stringify(entries.map((e) => e.params))).not.toMatch(/horse|second good/);
+  });
+
+  it("lists a server's targets, and adds and removes a copy target", async () => {
+    const listed = await mailvault("targets", "-s", "mail1", "--json");
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).map((t: { name: string; role: string; kind: string }) => [t.name, t.role, t.kind])).toEqual([
+      ["primary", "primary", "folder"],
+      ["offsite", "copy", "folder"],
+    ]);
+    const added = await mailvault("targets", "add", "-s", "mail1", "cloud", "s3://mailvault-backups/mail1?endpoint=http://127.0.0.1:9000&pathStyle=1");
+    expect(added).toMatchObject({ code: 0, stdout: "mail1 copies to: offsite (" + `${env.dataDir}/offsite/mail1), cloud (s3://mailvault-backups/mail1)\n` });
+    const table = await mailvault("targets", "-s", "mail1");
+    expect(table.stdout).toMatch(/^cloud +copy +s3 +s3:\/\/mailvault-backups\/mail1 /m);
+    expect((await mailvault("targets", "remove", "-s", "mail1", "cloud")).stdout).toBe("mail1 copies to: offsite\n");
   });
 
   it("exits 3 from health when no worker runs", async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { copyTargetNamed } from "../../server/backup/server-targets.ts";
 import { backendFor } from "../../server/backup/target.ts";
 import { getServer } from "../../server/directory/list-servers.ts";
 import { InvalidInputError } from "../../server/errors.ts";
@@ -14,9 +15,10 @@ function newPassphrase(file: string | undefined): string {
   return value;
 }
 
-async function targetOf(serverName: string) {
+/** The server's own target, or with --target one of its copy targets (which may be encrypted on their own). */
+async function targetOf(serverName: string, copyTarget?: string) {
   const server = await getServer(serverName);
-  return backendFor(server.backupTarget);
+  return backendFor(copyTarget ? copyTargetNamed(server, copyTarget).url : server.backupTarget);
 }
 
 export function registerRepo(program: Command): void {
@@ -25,10 +27,11 @@ export function registerRepo(program: Command): void {
     .command("init")
     .description("set up an empty target before its first backup; --encrypt seals everything with the passphrase in MAILVAULT_TARGET_PASSPHRASE")
     .requiredOption("-s, --server <name>", "mailbox server")
+    .option("--target <name>", "one of the server's copy targets instead of its own")
     .option("--encrypt", "encrypt the target (fixed once chosen)")
-    .action(async (opts: { server: string; encrypt?: boolean }) => {
+    .action(async (opts: { server: string; target?: string; encrypt?: boolean }) => {
       if (!opts.encrypt) throw new InvalidInputError("a target is set up unencrypted by its first backup: repo init is for --encrypt");
-      const target = await targetOf(opts.server);
+      const target = await targetOf(opts.server, opts.target);
       const passphrase = configuredPassphrase();
       if (!passphrase) throw new InvalidInputError("set MAILVAULT_TARGET_PASSPHRASE (or MAILVAULT_TARGET_PASSPHRASE_FILE) to the passphrase to encrypt with");
       const id = await initEncryption(target.raw, passphrase);
@@ -39,9 +42,10 @@ export function registerRepo(program: Command): void {
   key
     .command("list")
     .requiredOption("-s, --server <name>", "mailbox server")
+    .option("--target <name>", "one of the server's copy targets instead of its own")
     .option("--json", "print JSON")
-    .action(async (opts: { server: string; json?: boolean }) => {
-      const keys = await listKeys((await targetOf(opts.server)).raw);
+    .action(async (opts: { server: string; target?: string; json?: boolean }) => {
+      const keys = await listKeys((await targetOf(opts.server, opts.target)).raw);
       if (opts.json) return printJson(keys);
       if (!keys.length) return console.log("the target is not encrypted");
       console.log(table(["ID", "CREATED", "HOST"], keys.map((k) => [k.id, k.created, k.host])));
@@ -50,9 +54,10 @@ export function registerRepo(program: Command): void {
     .command("add")
     .description("add a passphrase (MAILVAULT_NEW_TARGET_PASSPHRASE); the current one (MAILVAULT_TARGET_PASSPHRASE) must open the target")
     .requiredOption("-s, --server <name>", "mailbox server")
+    .option("--target <name>", "one of the server's copy targets instead of its own")
     .option("--new-passphrase-file <file>", "read the new passphrase from this file")
-    .action(async (opts: { server: string; newPassphraseFile?: string }) => {
-      const target = await targetOf(opts.server);
+    .action(async (opts: { server: string; target?: string; newPassphraseFile?: string }) => {
+      const target = await targetOf(opts.server, opts.target);
       const id = await addKey(target.raw, configuredPassphrase(), newPassphrase(opts.newPassphraseFile));
       console.log(`added key ${id}`);
     });
@@ -60,9 +65,10 @@ export function registerRepo(program: Command): void {
     .command("remove")
     .description("remove a passphrase's key; the last one stays")
     .requiredOption("-s, --server <name>", "mailbox server")
+    .option("--target <name>", "one of the server's copy targets instead of its own")
     .argument("<id>", "the key's id (repo key list)")
-    .action(async (id: string, opts: { server: string }) => {
-      await removeKey((await targetOf(opts.server)).raw, configuredPassphrase(), id);
+    .action(async (id: string, opts: { server: string; target?: string }) => {
+      await removeKey((await targetOf(opts.server, opts.target)).raw, configuredPassphrase(), id);
       console.log(`removed key ${id}`);
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { ServerSummary } from "../../server/directory/list-servers.ts";
 import { describeTargets } from "../../server/backup/server-targets.ts";
 import { addCopyTarget, removeCopyTarget } from "../../server/directory/copy-targets.ts";
 import { getServer } from "../../server/directory/list-servers.ts";
@@ -10,15 +11,21 @@ function size(bytes: number | null): string {
   return bytes >= 1 << 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
+/** The server named by -s, which the `targets` command takes for its subcommands too. */
+async function serverOf(command: Command): Promise<ServerSummary> {
+  const name = command.opts<{ server?: string }>().server ?? command.parent?.opts<{ server?: string }>().server;
+  if (!name) throw new InvalidInputError("name the server: targets -s <server>");
+  return getServer(name);
+}
+
 export function registerTargets(program: Command): void {
   const targets = program
     .command("targets")
     .description("a server's backup targets: its own, and the copy targets `copy --to` sends sessions to")
     .option("-s, --server <name>", "mailbox server")
     .option("--json", "print JSON")
-    .action(async (opts: { server?: string; json?: boolean }) => {
-      if (!opts.server) throw new InvalidInputError("name the server: targets -s <server>");
-      const views = await describeTargets(await getServer(opts.server));
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const views = await describeTargets(await serverOf(command));
       if (opts.json) return printJson(views);
       console.log(
         table(
@@ -40,21 +47,21 @@ export function registerTargets(program: Command): void {
     });
   targets
     .command("add")
-    .description("add a copy target: a folder (absolute path) or s3://bucket/prefix?endpoint=…&pathStyle=1")
-    .requiredOption("-s, --server <name>", "mailbox server")
+    .description("add a copy target: a folder (absolute path) or s3://bucket/prefix?endpoint=…&pathStyle=1 (targets add -s <server> <name> <url>)")
     .argument("<name>", "the target's name, e.g. offsite")
     .argument("<url>", "an absolute folder path or an s3:// URL (credentials come from the environment)")
-    .action(async (name: string, url: string, opts: { server: string }) => {
-      const list = await addCopyTarget((await getServer(opts.server)).name, { name, url });
-      console.log(`${opts.server} copies to: ${list.map((t) => `${t.name} (${t.url.replace(/\?.*$/, "")})`).join(", ")}`);
+    .action(async (name: string, url: string, _opts: unknown, command: Command) => {
+      const server = (await serverOf(command)).name;
+      const list = await addCopyTarget(server, { name, url });
+      console.log(`${server} copies to: ${list.map((t) => `${t.name} (${t.url.replace(/\?.*$/, "")})`).join(", ")}`);
     });
   targets
     .command("remove")
-    .description("forget a copy target (what it holds stays where it is)")
-    .requiredOption("-s, --server <name>", "mailbox server")
+    .description("forget a copy target; what it holds stays where it is (targets remove -s <server> <name>)")
     .argument("<name>", "the copy target's name")
-    .action(async (name: string, opts: { server: string }) => {
-      const list = await removeCopyTarget((await getServer(opts.server)).name, name);
-      console.log(list.length ? `${opts.server} copies to: ${list.map((t) => t.name).join(", ")}` : `${opts.server} has no copy targets`);
+    .action(async (name: string, _opts: unknown, command: Command) => {
+      const server = (await serverOf(command)).name;
+      const list = await removeCopyTarget(server, name);
+      console.log(list.length ? `${server} copies to: ${list.map((t) => t.name).join(", ")}` : `${server} has no copy targets`);
     });
 }
