@@ -8,10 +8,13 @@ import { z } from "zod";
 const schema = z.object({
   DATABASE_URL: z.url().default("postgresql://postgres@127.0.0.1:5432/mailvault"),
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
-  /** Key prefix for every BullMQ queue and worker heartbeat; tests use their own. */
+  /**
+   * Key prefix for every BullMQ queue and worker heartbeat; tests use their own. In braces
+   * (`{mailvault}`) it is a Redis Cluster hash tag, so each queue's keys share one slot.
+   */
   MAILVAULT_QUEUE_PREFIX: z
     .string()
-    .regex(/^[a-zA-Z0-9_.-]+$/, "letters, digits, '.', '_' and '-' only")
+    .regex(/^(\{[a-zA-Z0-9_.-]+\}|[a-zA-Z0-9_.-]+)$/, "letters, digits, '.', '_' and '-' only, optionally all in braces ({mailvault}) for Redis Cluster")
     .default("mailvault"),
   /** Where private services, blob volumes, redo archives and backup targets go by default. */
   MAILVAULT_DATA_DIR: z.string().default(path.resolve(/* turbopackIgnore: true */ ".data")),

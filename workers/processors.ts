@@ -16,7 +16,7 @@ import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutco
 import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
 import { refusalOf, type JobRefusal } from "../server/jobs/run-job.ts";
-import { queueName } from "../server/jobs/queues.ts";
+import { FINISHED_JOB_RETENTION, queueName } from "../server/jobs/queues.ts";
 import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
 import { runScheduledBackup, runScheduledCopy, runScheduledRetention } from "../server/schedule/run-scheduled-entry.ts";
@@ -89,13 +89,13 @@ const handlers: Handlers = {
       name: "backup.finish",
       queueName: queue,
       data: { sessionId: data.sessionId },
-      opts: { jobId: `backup-${data.sessionId}-finish` },
+      opts: { jobId: `backup-${data.sessionId}-finish`, ...FINISHED_JOB_RETENTION },
       children: started.batches.map((accounts, i) => ({
         name: "backup.accounts",
         queueName: queue,
         data: { sessionId: data.sessionId, accounts },
         // A child that crashes must not keep the parent waiting: it finishes and reports the loss.
-        opts: { jobId: `backup-${data.sessionId}-accounts-${i}`, ignoreDependencyOnFailure: true },
+        opts: { jobId: `backup-${data.sessionId}-accounts-${i}`, ignoreDependencyOnFailure: true, ...FINISHED_JOB_RETENTION },
       })),
     });
     return { batches: started.batches.length, accounts: started.batches.flat().length };
@@ -121,12 +121,12 @@ const handlers: Handlers = {
       name: "restore.finish",
       queueName: queue,
       data: { runId: data.runId },
-      opts: { jobId: `restore-${data.runId}-finish` },
+      opts: { jobId: `restore-${data.runId}-finish`, ...FINISHED_JOB_RETENTION },
       children: Array.from({ length: started.accounts }, (_, index) => ({
         name: "restore.account",
         queueName: queue,
         data: { runId: data.runId, index },
-        opts: { jobId: `restore-${data.runId}-account-${index}`, ignoreDependencyOnFailure: true, ...retryOptions(jobDefinitions["restore.account"]) },
+        opts: { jobId: `restore-${data.runId}-account-${index}`, ignoreDependencyOnFailure: true, ...retryOptions(jobDefinitions["restore.account"]), ...FINISHED_JOB_RETENTION },
       })),
     });
     return started;

@@ -51,6 +51,14 @@ export async function closeQueues(): Promise<void> {
   await Promise.all([...queues.map((q) => q.close()), ...events.map((e) => e.close())]);
 }
 
+/**
+ * How long finished jobs stay in Redis: a week when done, a month when failed (the Jobs page
+ * reads them; the console database keeps the sessions and runs for good). Flows' parents and
+ * children get the same, so a server restore's thousands of account jobs do not stay forever;
+ * a parent reads its children's results from its own record, not from theirs.
+ */
+export const FINISHED_JOB_RETENTION = { removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } } as const;
+
 /** Validates the payload against the job's definition and adds it with the definition's defaults. */
 export async function enqueueJob<N extends JobName>(server: string, name: N, data: JobInput<N>) {
   const definition: JobDefinition = jobDefinitions[name];

@@ -3,27 +3,21 @@
  * use `statusClient()`, which fails fast while Redis is down (no offline queue) and reconnects
  * by itself when Redis is back.
  */
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { config } from "../config.ts";
 
 /** Where Redis is, in the shape both ioredis and BullMQ accept. */
-export interface RedisAddress {
-  host: string;
-  port: number;
-  username?: string;
-  password?: string;
-  db: number;
-}
+export type RedisAddress = Pick<RedisOptions, "host" | "port" | "path" | "username" | "password" | "db" | "tls" | "family">;
 
+/**
+ * REDIS_URL as ioredis itself reads it (`redis://`, `rediss://` for TLS, a user and password, a
+ * database number, a Unix socket path, `?family=6`): a client that never connects parses it.
+ */
 export function redisOptions(url = config().REDIS_URL): RedisAddress {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-  };
+  const probe = new Redis(url, { lazyConnect: true });
+  const { host, port, path, username, password, db, tls, family } = probe.options;
+  probe.disconnect();
+  return Object.fromEntries(Object.entries({ host, port, path, username, password, db, tls, family }).filter(([, v]) => v !== undefined && v !== null && v !== "")) as RedisAddress;
 }
 
 /** Options for BullMQ queues that answer API requests: fail fast rather than wait for Redis. */
