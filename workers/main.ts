@@ -1,6 +1,8 @@
 /**
- * `npm run worker [-- --server mail1 [--server mail2]]`: runs the jobs of the named mailbox
- * servers (all of them by default) until SIGINT or SIGTERM, then finishes the running jobs.
+ * `npm run worker [-- --server mail1 [--server mail2]] [--no-lmtp]`: runs the jobs of the named
+ * mailbox servers (all of them by default) until SIGINT or SIGTERM, then finishes the running
+ * jobs. Any number of worker processes, on any hosts, may serve the same server: they share its
+ * queue (docs/deployment.md). `--no-lmtp` leaves mail delivery to another of them.
  */
 import { Command } from "commander";
 import { closeConsoleDb } from "../server/db/console-db.ts";
@@ -13,9 +15,10 @@ import { LmtpPortError, startWorkers } from "./start-workers.ts";
 const program = new Command("worker")
   .description("Run Mailvault's BullMQ workers for mailbox servers")
   .option("-s, --server <name...>", "only these servers (default: every server in the directory)")
+  .option("--no-lmtp", "do not listen for LMTP here: another worker of the server takes its mail")
   .parse();
 
-const { server: only } = program.opts<{ server?: string[] }>();
+const { server: only, lmtp } = program.opts<{ server?: string[]; lmtp: boolean }>();
 const log = logger.child({ component: "worker" });
 
 const known = await listServers();
@@ -34,7 +37,7 @@ const set = await startWorkers({
   servers: chosen.map((s) => ({
     name: s.name,
     concurrency: s.settings.workerConcurrency,
-    lmtpPort: s.settings.lmtpPort,
+    lmtpPort: lmtp ? s.settings.lmtpPort : undefined,
     lmtpHost: s.settings.lmtpHost,
     archiveEveryMs: archiveCheckIntervalMs(s.settings.redoArchive.maxAgeSeconds),
   })),

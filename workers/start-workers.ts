@@ -66,6 +66,8 @@ export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTE
       connection: { ...redisOptions(), maxRetriesPerRequest: null },
       prefix,
       concurrency: server.concurrency,
+      // Each job records the worker that took it (job.processedBy): the Jobs page and tests see which host ran it.
+      name: id,
     });
     worker.on("error", (error) => onError?.(server.name, error));
     // The outcome and log lines go to the console database, so the job page outlives Redis.
