@@ -42,3 +42,21 @@ test("a restore of many mailboxes measures the server's expected recovery time",
   await expect(recovery).toContainText(`${label} — 5 mailboxes in`);
   await page.screenshot({ path: "test-results/server-recovery.png", fullPage: true });
 });
+
+test("a server page lists its backup targets, and Copy now sends its sessions to the copy target, verified", async ({ page }) => {
+  test.setTimeout(180_000);
+  const { items } = await (await page.request.get("/api/accounts?server=mail1&status=active&q=example&pageSize=1")).json();
+  const label = await fullBackup(page.request, "mail1", [(items as { email: string }[])[0]!.email]);
+  await page.goto("/servers/mail1");
+  const targets = page.getByRole("table", { name: "Backup targets" });
+  await expect(targets.getByRole("row").filter({ hasText: "primary" })).toContainText("folder");
+  const offsite = targets.getByRole("row").filter({ hasText: "offsite" });
+  await expect(offsite).toContainText("copy");
+  await offsite.getByRole("button", { name: "Copy now" }).click();
+  await offsite.getByRole("link", { name: /^copy job / }).click();
+  await expect(page.getByRole("heading", { name: "backup.copy" })).toBeVisible();
+  await expect(page.getByLabel("Job log")).toContainText(`${label}: copied to offsite and verified there`, { timeout: 120_000 });
+  await page.goto("/servers/mail1");
+  await expect(page.getByRole("table", { name: "Backup targets" }).getByRole("row").filter({ hasText: "offsite" })).toContainText(label);
+  await page.screenshot({ path: "test-results/server-targets.png", fullPage: true });
+});

@@ -141,6 +141,23 @@ describe("copies to a second target", () => {
     }
   });
 
+  it("says what each target lacks when none holds every session a restore reads", async () => {
+    await generateTraffic(store, { ops: 40, seed: 34, renames: false, concurrency: 2 });
+    const newest = (await runBackup("mail1", "incremental")).label;
+    const [, account] = fx.accounts;
+    const moved = `${primary.root}.lost`;
+    await rename(primary.root, moved);
+    try {
+      await expect(runRestore({ server: "mail1", accounts: [account!.email], copy: true, prefix: "nocopy_" })).rejects.toThrow(
+        new RegExp(`no target of mail1 holds every session this restore reads .*offsite \\(s3://mailvault-copies/mail1\\) lacks ${newest.replace(/\./g, "\\.")}`),
+      );
+    } finally {
+      await rm(primary.root, { recursive: true, force: true });
+      await rename(moved, primary.root);
+      await restoresSettled();
+    }
+  });
+
   it("refuses an unknown target, an unknown session and a copy target twice, changing nothing", async () => {
     await expect(runCopy("mail1", { to: "nowhere", all: true })).rejects.toMatchObject({ code: "target_not_found", message: expect.stringContaining("offsite") });
     await expect(runCopy("mail1", { to: "offsite", label: "full-20200101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });

@@ -43,7 +43,8 @@ export function copyTargetNamed(server: ServerTargets, name: string): TargetEntr
 
 /** How long what was learned of a target holding a session is trusted (retention may remove it later). */
 const HOLDING_TTL_MS = 60_000;
-const holding = new Map<string, { at: number; target: Promise<BackupTarget> }>();
+/** The URL of the target found to hold a set of sessions (not the target object: its backend may be closed and reopened). */
+const holding = new Map<string, { at: number; url: Promise<string> }>();
 
 /**
  * The first of the server's targets that holds every one of these published sessions: the
@@ -51,30 +52,37 @@ const holding = new Map<string, { at: number; target: Promise<BackupTarget> }>()
  * reached counts as not holding them. When none holds them all: with `required`, an error that
  * says which sessions are where; without, the primary, whose reads then say what is missing.
  */
-export function targetHolding(server: ServerTargets, labels: string[], options: { required?: boolean } = {}): Promise<BackupTarget> {
+export async function targetHolding(server: ServerTargets, labels: string[], options: { required?: boolean } = {}): Promise<BackupTarget> {
   const wanted = [...new Set(labels)].sort();
   const key = `${server.name}\u0000${server.backupTarget}\u0000${options.required ? "required" : ""}\u0000${wanted.join(",")}`;
-  const known = holding.get(key);
-  if (known && Date.now() - known.at < HOLDING_TTL_MS) return known.target;
-  const target = (async () => {
-    const missing: string[] = [];
-    for (const entry of serverTargets(server)) {
-      const candidate = new BackupTarget(entry.url, server.name);
-      const held = await Promise.all(wanted.map((label) => candidate.isPublished(label))).catch(() => null);
-      if (held?.every(Boolean)) return candidate;
-      const lacking = held ? wanted.filter((_, i) => !held[i]) : wanted;
-      missing.push(`${entry.name} (${entry.url.replace(/\?.*$/, "")}) ${held ? `lacks ${lacking.join(", ")}` : "cannot be reached"}`);
-    }
-    if (!options.required) return new BackupTarget(server.backupTarget, server.name);
-    throw new MailvaultError(
-      "unavailable",
-      "sessions_unavailable",
-      `no target of ${server.name} holds every session this restore reads (${wanted.join(", ")}): ${missing.join("; ")}. Bring the primary back, copy the sessions (mailvault copy), or restore to an earlier point`,
-    );
-  })();
-  holding.set(key, { at: Date.now(), target });
-  target.catch(() => holding.delete(key));
-  return target;
+  let known = holding.get(key);
+  if (!known || Date.now() - known.at >= HOLDING_TTL_MS) {
+    known = { at: Date.now(), url: findHolder(server, wanted, Boolean(options.required)) };
+    holding.set(key, known);
+    known.url.catch(() => holding.delete(key));
+  }
+  return new BackupTarget(await known.url, server.name);
+}
+
+async function findHolder(server: ServerTargets, wanted: string[], required: boolean): Promise<string> {
+  const missing: string[] = [];
+  for (const entry of serverTargets(server)) {
+    const candidate = new BackupTarget(entry.url, server.name);
+    let failure = "";
+    const held = await Promise.all(wanted.map((label) => candidate.isPublished(label))).catch((error: Error) => {
+      failure = error.message;
+      return null;
+    });
+    if (held?.every(Boolean)) return entry.url;
+    const lacking = held ? wanted.filter((_, i) => !held[i]) : wanted;
+    missing.push(`${entry.name} (${entry.url.replace(/\?.*$/, "")}) ${held ? `lacks ${lacking.join(", ")}` : `cannot be read: ${failure}`}`);
+  }
+  if (!required) return server.backupTarget;
+  throw new MailvaultError(
+    "unavailable",
+    "sessions_unavailable",
+    `no target of ${server.name} holds every session this restore reads (${wanted.join(", ")}): ${missing.join("; ")}. Bring the primary back, copy the sessions (mailvault copy), or restore to an earlier point`,
+  );
 }
 
 /** Forgets which targets hold which sessions (after a copy or a removal in this process). */
