@@ -15,7 +15,7 @@ function CopyNow({ server, to }: { server: string; to: string }) {
   });
   return (
     <div className="flex flex-col items-start gap-1">
-      <button onClick={() => copy.mutate()} disabled={copy.isPending} className={buttonClass()}>
+      <button onClick={() => copy.mutate()} disabled={copy.isPending} className={`${buttonClass()} whitespace-nowrap`}>
         {copy.isPending ? "Queuing…" : "Copy now"}
       </button>
       {copy.isSuccess && <TextLink href={`/jobs/${encodeURIComponent(copy.data.jobId)}?server=${encodeURIComponent(server)}`}>copy job {copy.data.jobId}</TextLink>}
@@ -55,7 +55,7 @@ export function TargetsCard({ server }: { server: string }) {
             <tbody className="divide-y divide-slate-100">
               {list.map((t) => (
                 <tr key={t.name}>
-                  <td className="py-2 pr-4 font-medium text-slate-800">
+                  <td className="whitespace-nowrap py-2 pr-4 font-medium text-slate-800">
                     {t.name} {t.role === "copy" && <Badge tone="violet">copy</Badge>}
                   </td>
                   <td className="py-2 pr-4">{t.kind === "s3" ? "S3 bucket" : "folder"}</td>
@@ -64,8 +64,8 @@ export function TargetsCard({ server }: { server: string }) {
                     {t.error && <p className="text-xs text-red-700">cannot be read: {t.error}</p>}
                   </td>
                   <td className="py-2 pr-4">{t.encrypted === null ? "?" : t.encrypted ? <Badge tone="green">encrypted</Badge> : <Badge>no</Badge>}</td>
-                  <td className="py-2 pr-4 tabular-nums">{t.packBytes === null ? "?" : formatBytes(t.packBytes)}</td>
-                  <td className="py-2 pr-4 tabular-nums">{t.freeBytes === null ? "—" : formatBytes(t.freeBytes)}</td>
+                  <td className="whitespace-nowrap py-2 pr-4 tabular-nums">{t.packBytes === null ? "?" : formatBytes(t.packBytes)}</td>
+                  <td className="whitespace-nowrap py-2 pr-4 tabular-nums">{t.freeBytes === null ? "—" : formatBytes(t.freeBytes)}</td>
                   <td className="py-2 pr-4 tabular-nums">{t.sessions}</td>
                   <td className="py-2 pr-4">{lastCopy(t)}</td>
                   {isAdmin && <td className="py-2">{t.role === "copy" && <CopyNow server={server} to={t.name} />}</td>}
