@@ -8,14 +8,17 @@
  *      blobs;
  *   2. replay: `--replay` operations on it after the backup, restored to the latest change; the
  *      replay against batched INSERTs of as many rows;
- *   3. a mailbox group of `--group-mailboxes` mailboxes dropped and rebuilt: the time it takes.
+ *   3. a mailbox group of `--group-mailboxes` mailboxes dropped and rebuilt: the time it takes;
+ *   4. (issue 13) every session copied to an S3 copy target (s3rver on 127.0.0.1), against
+ *      `cp -r` + `sync` of the target folder; then, with the primary target gone, the one-account
+ *      restore again, read from S3, against the restore from the folder in step 1.
  * It ends with the table of the ratios issue 11 tracks (and the replay and rebuild beside them).
  * With `--worker-process` the backup and the restore each run on a worker process of its own,
  * started as `npm run worker` starts it, and the bench prints each process's peak RSS (VmHWM).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
@@ -28,7 +31,10 @@ import { composeMessage } from "../server/demo/compose-message.ts";
 import { generateTraffic } from "../server/demo/generate-traffic.ts";
 import { Random } from "../server/demo/random.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
+import { runCopy } from "../server/backup/copy-sessions.ts";
+import { addCopyTarget } from "../server/directory/copy-targets.ts";
 import { getServer } from "../server/directory/list-servers.ts";
+import { startS3Server } from "../server/testing/s3-server.ts";
 import { createAccount } from "../server/mailstore/account-operations.ts";
 import { deliverMessage } from "../server/mailstore/deliver-message.ts";
 import { setFlags, moveItems } from "../server/mailstore/item-operations.ts";
@@ -129,6 +135,8 @@ await runBench("restore", async (env) => {
 
   if (opts.replay > 0) measures.push(await replay(store, big.accountId));
   if (opts.groupMailboxes > 0) measures.push(await rebuildGroup(store));
+  // Last: it takes the primary target away, and the restore's follow-up full goes to a new one.
+  if (!worker) measures.push(...(await fromS3(env, server, full.seconds)));
   printRatioTable(`issue 11, bench:restore --scale ${opts.scale}: one mailbox of ${messages} messages, ${digests.length} blobs`, measures);
   console.log(
     workerPeaks ||
@@ -199,4 +207,32 @@ async function rebuildGroup(store: Mailstore): Promise<Measure> {
   await queueIdle("mail1");
   console.log(`mailbox group ${g[0]!.group_id} of ${g[0]!.n} mailboxes dropped and rebuilt in ${group.seconds.toFixed(1)} s`);
   return { measure: `mailbox group of ${g[0]!.n} mailboxes dropped and rebuilt`, kind: "seconds", measured: group.seconds };
+}
+
+/** Every session copied to S3, then the one-account restore read from there with the primary gone. */
+async function fromS3(env: BenchEnv, server: Awaited<ReturnType<typeof getServer>>, folderSeconds: number): Promise<Measure[]> {
+  const s3 = await startS3Server({ buckets: ["bench"] });
+  env.defer(() => s3.stop());
+  await addCopyTarget("mail1", { name: "bench-s3", url: s3.url("bench", "mail1") });
+  const scratch = path.join(env.dataDir, "cp-baseline");
+  let started = performance.now();
+  execFileSync("cp", ["-r", server.backupTarget, scratch]);
+  execFileSync("sync");
+  const cpSeconds = secondsSince(started);
+  await rm(scratch, { recursive: true, force: true });
+  started = performance.now();
+  const copied = await runCopy("mail1", { to: "bench-s3", all: true });
+  const copySeconds = secondsSince(started);
+  const sent = copied.reduce((n, r) => n + r.bytesSent, 0);
+  console.log(`copy of ${copied.length} session(s) to S3 (s3rver): ${copySeconds.toFixed(2)} s for ${(sent / 1048576).toFixed(0)} MiB, every one verified there; cp -r + sync of the target folder: ${cpSeconds.toFixed(2)} s`);
+
+  await rename(server.backupTarget, `${server.backupTarget}.away`);
+  await rm(server.blobVolumePath, { recursive: true, force: true });
+  const fromBucket = await timedRestore({ server: "mail1", accounts: ["big@example.com"], noRedo: true, copy: true, prefix: "r3_" });
+  await queueIdle("mail1");
+  console.log(`restore into a copy read from S3, the primary target gone: ${fromBucket.seconds.toFixed(2)} s (from the folder: ${folderSeconds.toFixed(2)} s)`);
+  return [
+    { measure: "copy of every session to S3 (verified there) / (cp -r + sync of the target)", kind: "ratio", measured: copySeconds, baseline: cpSeconds },
+    { measure: "one-account restore from S3 / from the folder", kind: "ratio", measured: fromBucket.seconds, baseline: folderSeconds, mustReach: 2 },
+  ];
 }

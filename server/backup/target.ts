@@ -351,6 +351,21 @@ export class BackupTarget {
   }
 
   /**
+   * Checks many blobs against their digests, each pack read in a few ranges (not a read per
+   * blob: on an object store that is a request each); format-1 files one by one. A damaged blob
+   * is told to `damaged` with the reason. Returns the digests the target does not hold.
+   */
+  async checkBlobs(digests: string[], damaged: (digest: string, detail: string) => void): Promise<string[]> {
+    const repo = await this.repository();
+    if (digests.some((d) => !repo.has(d))) await repo.reload();
+    const missing: string[] = [];
+    for (const digest of await repo.checkMany(digests, damaged)) {
+      await this.readBlob(digest).catch((error: Error) => (error.message.includes("damaged") ? damaged(digest, error.message) : missing.push(digest)));
+    }
+    return missing;
+  }
+
+  /**
    * Reads many blobs, each pack once and in order (several packs at a time), handing each to
    * `each`; format-1 files are read one by one. Returns the digests the target does not hold.
    */

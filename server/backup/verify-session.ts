@@ -4,7 +4,7 @@
  * accounts refer to (present, and its content hashes to its name), and the redo segments (their
  * own checksums, and that together they cover the session's sequence range without a hole).
  */
-import { PackFormatError, packName } from "../repository/pack-format.ts";
+import { packName } from "../repository/pack-format.ts";
 import { createHash } from "node:crypto";
 import { readSegment, SegmentCorruptError } from "../redo/segment-format.ts";
 import { ObjectNotFoundError } from "../repository/backend.ts";
@@ -57,22 +57,26 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
     else if (actual.sha256 !== entry.sha256) problem("file", entry.path, "checksum mismatch (content changed)");
   }
 
+  // Every blob the accounts name, read back a pack span at a time and hashed; a blob in a
+  // damaged pack is named with the pack and the first account that needs it.
+  const neededBy = new Map<string, string>();
   for (const account of await target.sessionFolders(label, "accounts/")) {
     const list = ((await read(`accounts/${account}/blobs.txt`).catch(() => null)) ?? "").toString();
     for (const digest of list.split("\n").filter(Boolean)) {
       report.blobs++;
-      if (blobCache.get(digest)) continue;
-      // A blob in a damaged pack is named with the pack; bytes are checked against the digest.
-      let failure = "";
-      const bytes = await target.readBlob(digest).catch((error: Error) => {
-        failure = error instanceof PackFormatError ? error.message : "";
-        return null;
-      });
-      if (!bytes) problem("blob", digest, failure ? `${failure} (needed by accounts/${account})` : `missing from the target (needed by accounts/${account})`);
-      else if (createHash("sha256").update(bytes).digest("hex") !== digest) problem("blob", digest, `content does not hash to its name (needed by accounts/${account})`);
-      else blobCache.set(digest, true);
+      if (!blobCache.get(digest) && !neededBy.has(digest)) neededBy.set(digest, account);
     }
   }
+  const bad = new Set<string>();
+  const missing = await target.checkBlobs([...neededBy.keys()], (digest, detail) => {
+    bad.add(digest);
+    problem("blob", digest, `${detail} (needed by accounts/${neededBy.get(digest)})`);
+  });
+  for (const digest of missing) {
+    bad.add(digest);
+    problem("blob", digest, `missing from the target (needed by accounts/${neededBy.get(digest)})`);
+  }
+  for (const digest of neededBy.keys()) if (!bad.has(digest)) blobCache.set(digest, true);
 
   const description = JSON.parse(((await read("session.json").catch(() => null)) ?? "{}").toString()) as Partial<SessionDescription>;
   const redo = description.redo;

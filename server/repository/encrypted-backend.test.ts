@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeBackendConformance } from "./backend-conformance.ts";
 import { EncryptedBackend, ObjectAuthenticationError, plainSize, sealedSize, SEGMENT_BYTES } from "./encrypted-backend.ts";
 import { LocalBackend } from "./local-backend.ts";
+import { packName, sha256 } from "./pack-format.ts";
+import { Repository } from "./repository.ts";
 
 describeBackendConformance("encrypted, over a local folder", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "mailvault-encrypted-"));
@@ -93,6 +95,30 @@ describe("EncryptedBackend", () => {
     await writeFile(stored("packs/ab/x"), await readFile(stored("packs/ab/y")));
     await expect(new EncryptedBackend(inner, key).read("packs/ab/x")).rejects.toThrow(/fails authentication/);
     await expect(new EncryptedBackend(inner, randomBytes(32)).read("packs/ab/y")).rejects.toThrow(/not written with this repository's key/);
+  });
+
+  it("lets a repository check a sealed pack span by span, naming only the blobs in a segment that fails", async () => {
+    const repo = await Repository.open(backend);
+    const writer = repo.writer(1 << 30);
+    const digests: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const bytes = randomBytes(5_000 + i * 700);
+      digests.push(sha256(bytes));
+      await writer.add(digests[i]!, bytes);
+    }
+    await writer.close();
+    const [pack] = repo.index.packs.values();
+    const file = stored(packName(pack!.id));
+    const sealed = await readFile(file);
+    sealed[sealed.length - plainSize(sealed.length)! + 100]! ^= 0xff; // inside the first segment
+    await writeFile(file, sealed);
+
+    const damaged: string[] = [];
+    const missing = await (await Repository.open(backend)).checkMany(digests, (digest) => damaged.push(digest));
+    const firstSegment = pack!.blobs.filter((b) => b.offset < SEGMENT_BYTES).map((b) => b.digest);
+    expect(missing).toEqual([]);
+    expect(damaged.sort()).toEqual(firstSegment.sort());
+    expect(damaged.length).toBeLessThan(digests.length);
   });
 
   it("leaves key objects as they are", async () => {

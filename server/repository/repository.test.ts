@@ -86,6 +86,25 @@ describe("format-2 repository", () => {
     expect(sha256(await reopened.read(other.digest))).toBe(other.digest);
   });
 
+  it("checks many blobs a span at a time, naming only the damaged one and the ones it does not hold", async () => {
+    const set = blobs(40);
+    const repo = await Repository.open(backend);
+    await store(repo, set, 1 << 30);
+    const [pack] = repo.index.packs.values();
+    const victim = pack!.blobs[7]!;
+    const file = path.join(root, packName(pack!.id));
+    const bytes = await readFile(file);
+    bytes[victim.offset + Math.floor(victim.length / 2)]! ^= 0xff;
+    await writeFile(file, bytes);
+
+    const reopened = await Repository.open(backend);
+    const damaged: string[] = [];
+    const absent = sha256(Buffer.from("never stored"));
+    const missing = await reopened.checkMany([...set.keys(), absent], (digest, detail) => damaged.push(`${digest}: ${detail}`));
+    expect(damaged).toEqual([expect.stringContaining(`${victim.digest}: pack ${pack!.id} is damaged: blob ${victim.digest}`)]);
+    expect(missing).toEqual([absent]);
+  });
+
   it("reports packs a crashed writer left without an index, and prune removes them", async () => {
     const set = blobs(60);
     const repo = await Repository.open(backend);

@@ -109,9 +109,15 @@ export class Repository {
    * Reads the stored bytes of many blobs as spans of their packs and hands each span on: the
    * blobs of a pack are read in offset order, neighbours less than a MiB apart in one go (up to
    * 16 MiB), several spans at once, so a restore reads each pack once and sequentially. Each
-   * span's blobs carry offsets into the span. Blobs not in the repository are returned.
+   * span's blobs carry offsets into the span. Blobs not in the repository are returned. A span
+   * that cannot be read throws, unless `unreadable` is given: it is then told the span's blobs.
    */
-  async readSpans(digests: Iterable<string>, each: (span: PackSpan) => Promise<void>, concurrency = 4): Promise<string[]> {
+  async readSpans(
+    digests: Iterable<string>,
+    each: (span: PackSpan) => Promise<void>,
+    concurrency = 4,
+    unreadable?: (pack: string, digests: string[], error: Error) => Promise<void>,
+  ): Promise<string[]> {
     const missing: string[] = [];
     const byPack = new Map<string, { digest: string; at: BlobLocation }[]>();
     for (const digest of new Set(digests)) {
@@ -137,7 +143,9 @@ export class Repository {
     }
     const work = async () => {
       for (let span = spans.shift(); span; span = spans.shift()) {
-        const bytes = await this.backend.read(packName(span.pack), { offset: span.offset, length: span.end - span.offset });
+        const read = this.backend.read(packName(span.pack), { offset: span.offset, length: span.end - span.offset });
+        const bytes = unreadable ? await read.catch((error: Error) => unreadable(span.pack, span.blobs.map((b) => b.digest), error).then(() => null)) : await read;
+        if (!bytes) continue;
         const from = span.offset;
         await each({
           pack: span.pack,
@@ -165,6 +173,28 @@ export class Repository {
         await Promise.all(Array.from({ length: HAND_ON_CONCURRENCY }, handOn));
       },
       concurrency,
+    );
+  }
+
+  /**
+   * Reads many blobs as `readSpans` does (each pack in a few range reads, not one read per blob)
+   * and checks each against its digest; a blob that fails is told to `damaged` with the reason,
+   * and reading goes on. A span that cannot be read (a sealed pack whose segment fails) is read
+   * again a blob at a time, so only the blobs the damage touches are named. Returns the digests
+   * the repository does not hold.
+   */
+  async checkMany(digests: Iterable<string>, damaged: (digest: string, detail: string) => void, concurrency = 4): Promise<string[]> {
+    return this.readSpans(
+      digests,
+      async (span) => {
+        for (const blob of span.blobs) {
+          await unpack(span.pack, blob, span.bytes.subarray(blob.offset, blob.offset + blob.length)).catch((error: Error) => damaged(blob.digest, error.message));
+        }
+      },
+      concurrency,
+      async (_pack, blobs) => {
+        for (const digest of blobs) await this.read(digest).catch((error: Error) => damaged(digest, error.message));
+      },
     );
   }
 
