@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { copyTargetNamed } from "../../server/backup/server-targets.ts";
 import { backendFor } from "../../server/backup/target.ts";
+import { recordEncryptedTarget } from "../../server/directory/copy-targets.ts";
 import { getServer } from "../../server/directory/list-servers.ts";
 import { InvalidInputError } from "../../server/errors.ts";
 import { addKey, configuredPassphrase, initEncryption, listKeys, removeKey } from "../../server/repository/repository-keys.ts";
@@ -18,7 +19,8 @@ function newPassphrase(file: string | undefined): string {
 /** The server's own target, or with --target one of its copy targets (which may be encrypted on their own). */
 async function targetOf(serverName: string, copyTarget?: string) {
   const server = await getServer(serverName);
-  return backendFor(copyTarget ? copyTargetNamed(server, copyTarget).url : server.backupTarget);
+  const url = copyTarget ? copyTargetNamed(server, copyTarget).url : server.backupTarget;
+  return Object.assign(backendFor(url), { server: server.name, url });
 }
 
 export function registerRepo(program: Command): void {
@@ -35,6 +37,8 @@ export function registerRepo(program: Command): void {
       const passphrase = configuredPassphrase();
       if (!passphrase) throw new InvalidInputError("set MAILVAULT_TARGET_PASSPHRASE (or MAILVAULT_TARGET_PASSPHRASE_FILE) to the passphrase to encrypt with");
       const id = await initEncryption(target.raw, passphrase);
+      // Recorded in the directory: a target that loses its keys later is refused, not used in the clear.
+      await recordEncryptedTarget(target.server, target.url);
       target.reset();
       console.log(`${target.location}: encrypted (AES-256-GCM), key ${id}; keep the passphrase: without it the backups cannot be read`);
     });

@@ -15,6 +15,8 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { addKey, initEncryption, listKeys, removeKey, unlock } from "../repository/repository-keys.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
 import { submitRestore } from "../restore/submit-restore.ts";
+import { recordEncryptedTarget } from "../directory/copy-targets.ts";
+import { submitBackup } from "./submit-backup.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
 import { runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
@@ -117,6 +119,29 @@ describe("an encrypted S3 target", () => {
     await expect(removeKey(raw, "a second passphrase, for the deputy", second)).rejects.toThrow(/last key/);
     // Put the first passphrase back for what follows.
     await addKey(raw, "a second passphrase, for the deputy", PASSPHRASE);
+  });
+
+  it("refuses a target the directory records as encrypted once its keys are gone, rather than back up in the clear", async () => {
+    await recordEncryptedTarget("mail1", url);
+    const raw = backendFor(url).raw;
+    const keys: { name: string; bytes: Buffer }[] = [];
+    for await (const o of raw.list("keys/")) keys.push({ name: o.name, bytes: await raw.read(o.name) });
+    for (const k of keys) await raw.remove(k.name);
+    await closeRepositories();
+    try {
+      const submitted = await submitBackup({ server: "mail1", type: "full", accounts: "all", requestedBy: "test" });
+      const ended = await waitFor(async () => {
+        const s = await prisma().backupSession.findFirstOrThrow({ where: { label: submitted.label } });
+        return !["queued", "running"].includes(s.status) && s;
+      }, `${submitted.label} to end`);
+      expect(ended.status).toBe("failed");
+      expect(ended.error).toMatch(/backup target s3:\/\/mailvault-enc\/mail1 was encrypted \(the directory records it\), but it holds no keys any more/);
+      expect(await new BackupTarget(url, "mail1").backend.raw.stat(`sessions/${submitted.label}/session.json`)).toBeNull();
+    } finally {
+      for (const k of keys) await raw.save(k.name, k.bytes);
+      await closeRepositories();
+    }
+    expect((await runBackup("mail1", "incremental")).label).toMatch(/^incr-/);
   });
 
   it("finds a flipped byte in a pack on the bucket: authentication fails and verify names the pack", async () => {

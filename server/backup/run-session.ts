@@ -55,7 +55,15 @@ async function fail(ctx: SessionContext, status: "failed" | "aborted", error: st
 export async function startSession(serverName: string, sessionId: number, slots: number): Promise<{ batches: Selected[][] } | { skipped: string }> {
   const running = await markRunning(sessionId);
   if (!running) return { skipped: "the session is no longer queued" };
-  const ctx = await loadSessionContext(serverName, sessionId);
+  // A target that cannot be opened (unreachable, a wrong passphrase, lost keys) fails the session
+  // now, with the reason, rather than leaving it running for the sweep to call interrupted.
+  let ctx: SessionContext;
+  try {
+    ctx = await loadSessionContext(serverName, sessionId);
+  } catch (error) {
+    await finishSession(sessionId, "failed", { error: (error as Error).message });
+    return { skipped: (error as Error).message };
+  }
   const alive = keepAlive(sessionId);
   try {
     await checkFreeSpace(ctx.server.backupTarget, { bytes: ctx.server.settings.minFreeBytes, percent: ctx.server.settings.minFreePercent });

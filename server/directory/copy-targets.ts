@@ -7,19 +7,30 @@
 import { inConsoleTransaction } from "../db/console-db.ts";
 import { InvalidInputError, MailvaultError, ServerNotFoundError } from "../errors.ts";
 import { isS3Url, parseS3Url } from "../repository/s3-backend.ts";
-import { copyTargetSchema, parseServerSettings, type CopyTarget } from "./server-settings.ts";
+import { expectEncrypted } from "../repository/open-backend.ts";
+import { copyTargetSchema, parseServerSettings, type CopyTarget, type ServerSettings } from "./server-settings.ts";
 
-async function updateCopyTargets(serverName: string, change: (targets: CopyTarget[], primary: string) => CopyTarget[]): Promise<CopyTarget[]> {
+/** Changes settings of a server under a row lock; only the fields returned change (defaults are not written in). */
+async function updateSettings(serverName: string, change: (settings: ServerSettings, primary: string) => Partial<ServerSettings>): Promise<ServerSettings> {
   return inConsoleTransaction(async (db) => {
     const { rows } = await db.query<{ settings: unknown; backup_target: string }>("SELECT settings, backup_target FROM server WHERE name = $1 FOR UPDATE", [serverName]);
     if (!rows[0]) throw new ServerNotFoundError(serverName);
     const stored = (rows[0].settings ?? {}) as Record<string, unknown>;
-    const copyTargets = change(parseServerSettings(stored).copyTargets, rows[0].backup_target);
-    // Only the copy targets change: the other settings stay as stored (defaults are not written in).
-    parseServerSettings({ ...stored, copyTargets });
-    await db.query("UPDATE server SET settings = $2::jsonb WHERE name = $1", [serverName, JSON.stringify({ ...stored, copyTargets })]);
-    return copyTargets;
+    const next = { ...stored, ...change(parseServerSettings(stored), rows[0].backup_target) };
+    const parsed = parseServerSettings(next);
+    await db.query("UPDATE server SET settings = $2::jsonb WHERE name = $1", [serverName, JSON.stringify(next)]);
+    expectEncrypted(parsed.encryptedTargets);
+    return parsed;
   });
+}
+
+async function updateCopyTargets(serverName: string, change: (targets: CopyTarget[], primary: string) => CopyTarget[]): Promise<CopyTarget[]> {
+  return (await updateSettings(serverName, (settings, primary) => ({ copyTargets: change(settings.copyTargets, primary) }))).copyTargets;
+}
+
+/** `repo init --encrypt` made this target of the server encrypted: from now on it must stay so. */
+export async function recordEncryptedTarget(serverName: string, url: string): Promise<void> {
+  await updateSettings(serverName, (settings) => ({ encryptedTargets: [...new Set([...settings.encryptedTargets, url])] }));
 }
 
 export async function addCopyTarget(serverName: string, input: { name: string; url: string }): Promise<CopyTarget[]> {

@@ -1,5 +1,6 @@
 import { consolePool, prisma } from "../db/console-db.ts";
 import { ServerNotFoundError } from "../errors.ts";
+import { expectEncrypted } from "../repository/open-backend.ts";
 import { parseServerSettings, type ServerSettings } from "./server-settings.ts";
 
 export interface AccountCounts {
@@ -81,6 +82,9 @@ async function lastBackups(serverIds: number[]): Promise<Map<number, LastBackups
 }
 
 function summarize(row: ServerRow, accounts: AccountCounts, backups: LastBackups): ServerSummary {
+  const settings = parseServerSettings(row.settings);
+  // Every process that reads a server learns which of its targets must stay encrypted.
+  expectEncrypted(settings.encryptedTargets);
   return {
     name: row.name,
     hostname: row.hostname,
@@ -89,7 +93,7 @@ function summarize(row: ServerRow, accounts: AccountCounts, backups: LastBackups
     redoArchivePath: row.redoArchivePath,
     backupTarget: row.backupTarget,
     backupMode: row.backupMode,
-    settings: parseServerSettings(row.settings),
+    settings,
     createdAt: row.createdAt.toISOString(),
     accounts,
     backups,

@@ -59,6 +59,8 @@ export const serverSettingsSchema = z.object({
   redoKeepSeconds: z.number().int().nonnegative().default(3600),
   /** Jobs one worker process runs at once for this server. */
   workerConcurrency: z.number().int().min(1).max(64).default(4),
+  /** The targets (the server's own, copy targets) `repo init --encrypt` sealed: they must stay encrypted. */
+  encryptedTargets: z.array(z.string().min(1).max(1000)).max(16).default([]),
   /** Where `mailvault copy` sends this server's sessions besides its own target, each by name. */
   copyTargets: z
     .array(copyTargetSchema)

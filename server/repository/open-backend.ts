@@ -3,15 +3,38 @@
  * has keys (repository-keys.ts) is read and written through the encrypted backend, with the key
  * this process's passphrase opens; any other, as it is. The check (one listing of `keys/`) and
  * the unlocking (one scrypt) are done on first use, once per target and process.
+ *
+ * Encryption is fixed once chosen: the directory records each target `repo init --encrypt`
+ * sealed (a server's `encryptedTargets` setting), and a target recorded so that has no keys any
+ * more is refused, never read or written in the clear: someone who holds the bucket could
+ * otherwise remove `keys/` and receive the next backups unencrypted.
  */
 import type { ObjectInfo, SaveOptions, StorageBackend } from "./backend.ts";
 import { EncryptedBackend } from "./encrypted-backend.ts";
 import { LocalBackend } from "./local-backend.ts";
 import { configuredPassphrase, isEncrypted, unlock } from "./repository-keys.ts";
 import { isS3Url, S3Backend } from "./s3-backend.ts";
+import { MailvaultError } from "../errors.ts";
 
 export interface ClosableBackend extends StorageBackend {
   close(): Promise<void>;
+}
+
+/** Targets the directory records as encrypted (filled as servers are read; see list-servers.ts). */
+const recordedEncrypted = new Set<string>();
+
+export function expectEncrypted(locations: Iterable<string>): void {
+  for (const location of locations) recordedEncrypted.add(location);
+}
+
+export class TargetDowngradedError extends MailvaultError {
+  constructor(location: string) {
+    super(
+      "unavailable",
+      "target_not_encrypted",
+      `backup target ${location} was encrypted (the directory records it), but it holds no keys any more: nothing is read from it or written to it in the clear. Restore its keys/ folder from a copy, or check that the URL names the right bucket and prefix`,
+    );
+  }
 }
 
 export class TargetBackend implements ClosableBackend {
@@ -19,7 +42,7 @@ export class TargetBackend implements ClosableBackend {
   readonly raw: ClosableBackend;
   private opened: Promise<StorageBackend> | null = null;
 
-  constructor(root: string) {
+  constructor(private readonly root: string) {
     this.raw = isS3Url(root) ? S3Backend.fromUrl(root) : new LocalBackend(root);
     this.location = this.raw.location;
   }
@@ -27,7 +50,10 @@ export class TargetBackend implements ClosableBackend {
   /** The backend objects go through: encrypted when the target has keys. A wrong passphrase is retried on the next use. */
   private ready(): Promise<StorageBackend> {
     this.opened ??= (async () => {
-      if (!(await isEncrypted(this.raw))) return this.raw;
+      if (!(await isEncrypted(this.raw))) {
+        if (recordedEncrypted.has(this.root)) throw new TargetDowngradedError(this.raw.location);
+        return this.raw;
+      }
       const { key } = await unlock(this.raw, configuredPassphrase());
       return new EncryptedBackend(this.raw, key);
     })();
