@@ -29,6 +29,8 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** The demo's servers listen for LMTP on this port and the next ones (mail1 here, mail2 one up). */
   MAILVAULT_LMTP_BASE_PORT: z.coerce.number().int().min(1).max(65000).default(7025),
+  /** Turns on GET /api/metrics (Prometheus), for scrapers that send `Authorization: Bearer <this>`; unset: 404. */
+  MAILVAULT_METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
