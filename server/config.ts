@@ -29,6 +29,22 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** The demo's servers listen for LMTP on this port and the next ones (mail1 here, mail2 one up). */
   MAILVAULT_LMTP_BASE_PORT: z.coerce.number().int().min(1).max(65000).default(7025),
+  /** Where report mails go out (docs/monitoring.md): smtp://[user:password@]host:port or smtps://; unset, none is sent. */
+  MAILVAULT_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/]+\/?$/, "smtp://[user:password@]host:port or smtps://...")
+    .optional(),
+  /** The sender of report mails. */
+  MAILVAULT_REPORT_FROM: z.email().default("mailvault@localhost"),
+  /** Who gets report mails, comma-separated (a server's reportTo setting overrides it). */
+  MAILVAULT_REPORT_TO: z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const list = v.split(",").map((a) => a.trim()).filter(Boolean);
+      for (const a of list) if (!z.email().safeParse(a).success) ctx.addIssue({ code: "custom", message: `${a} is not an email address` });
+      return list;
+    }),
   /** Turns on GET /api/metrics (Prometheus), for scrapers that send `Authorization: Bearer <this>`; unset: 404. */
   MAILVAULT_METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),

@@ -15,6 +15,7 @@ import { describeFollowUp, tryFollowUpBackup } from "../server/restore/follow-up
 import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
 import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
+import { dispatchReports, sendReport } from "../server/reports/send-report.ts";
 import { refusalOf, type JobRefusal } from "../server/jobs/run-job.ts";
 import { FINISHED_JOB_RETENTION, queueName } from "../server/jobs/queues.ts";
 import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
@@ -141,13 +142,14 @@ const handlers: Handlers = {
     await job.log(restoreLine(outcome));
     return outcome;
   },
-  "restore.finish": async (_context, data, job) => {
+  "restore.finish": async (context, data, job) => {
     const outcomes = Object.values(await job.getChildrenValues<RestoreOutcome>());
     const lost = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => {
       const index = /-account-(\d+)$/.exec(key)?.[1];
       return { index: index === undefined ? null : Number(index), reason: `account job ${key.split(":").pop()} failed: ${reason}` };
     });
     const result = await finishRestoreRun(data.runId, outcomes, lost);
+    await dispatchReports([context.server]).catch(() => {});
     await job.log(`${result.label} ${result.status}: ${result.summary}`);
     for (const line of lost) await job.log(line.reason);
     return result;
@@ -165,6 +167,8 @@ const handlers: Handlers = {
     const failures = await job.getIgnoredChildrenFailures();
     const lost = Object.entries(failures).map(([key, reason]) => `batch ${key.split(":").pop()} failed: ${reason}`);
     const result = await finishSessionJob(context.server, data.sessionId, Object.values(values).flat(), lost);
+    // Its report mail goes out now rather than at the next heartbeat's dispatch.
+    await dispatchReports([context.server]).catch(() => {});
     const session = await sessionSummary(context.server, data.sessionId);
     await job.log(
       result.status === "completed"
@@ -176,6 +180,11 @@ const handlers: Handlers = {
   "schedule.backup": async (context, data, job) => runScheduledBackup(context.server, data, (line) => job.log(line)),
   "schedule.retention": async (context, data, job) => runScheduledRetention(context.server, data, (line) => job.log(line)),
   "schedule.copy": async (context, data, job) => runScheduledCopy(context.server, data, (line) => job.log(line)),
+  "report.send": async (_context, data, job) => {
+    const outcome = await sendReport(data.id);
+    await job.log("sent" in outcome ? `sent "${outcome.sent}" to ${outcome.to.join(", ")}` : `not sent: ${outcome.skipped}`);
+    return outcome;
+  },
 };
 
 /** The jobs that work on a running restore run (its follow-up backup comes after it ended). */

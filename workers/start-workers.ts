@@ -9,6 +9,7 @@ import { FlowProducer, Worker, type Job } from "bullmq";
 import { KEPT_LOG_LINES, recordJobRun } from "../server/jobs/job-history.ts";
 import { Redis } from "ioredis";
 import { sweepStale, type SweepResult } from "../server/backup/sweep-stale.ts";
+import { dispatchReports } from "../server/reports/send-report.ts";
 import { jobDefinitions, retryOptions } from "../server/jobs/definitions.ts";
 import { isObjectStore, measureFreeSpace } from "../server/backup/free-space.ts";
 import { getServer } from "../server/directory/list-servers.ts";
@@ -121,8 +122,9 @@ export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTE
     await publishHeartbeat(redis, prefix, names, { id, host: os.hostname(), pid: process.pid, startedAt, at: new Date().toISOString(), targets }).catch(() => {});
   };
   // The heartbeat loop also sweeps, every sweepEveryMs, the sessions and restore runs of these
-  // servers whose jobs died (server/backup/sweep-stale.ts). One sweep at a time; a sweep that
-  // cannot reach the database or Redis is simply tried again next time.
+  // servers whose jobs died (server/backup/sweep-stale.ts), then queues the report mails of what
+  // ended (server/reports). One sweep at a time; a sweep that cannot reach the database or Redis
+  // is simply tried again next time.
   let lastSweep = 0;
   let sweeping = false;
   const sweep = () => {
@@ -133,6 +135,8 @@ export async function startWorkers({ servers, onError, sweepEveryMs = SWEEP_INTE
       .then((result) => {
         if (result.sessions.length || result.runs.length) onSwept?.(result);
       })
+      // Report mails of whatever ended since (a swept session's included): queued as jobs.
+      .then(() => dispatchReports(names))
       .catch((error: Error) => onError?.(names.join(","), new Error(`sweep of stale sessions failed: ${error.message}`)))
       .finally(() => (sweeping = false));
   };

@@ -10,6 +10,8 @@ import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError } from "../errors.ts";
 import { enqueueJob, serverQueue } from "../jobs/queues.ts";
 import { createSession, finishSession, setJob } from "./catalog.ts";
+import { reportRefusal } from "../reports/send-report.ts";
+import { InsufficientSpaceError } from "./errors.ts";
 import { checkFreeSpace } from "./free-space.ts";
 import { BackupTarget } from "./target.ts";
 
@@ -56,7 +58,11 @@ export async function submitBackup(raw: BackupRequest): Promise<SubmittedBackup>
     const unknown = requested.filter((e) => !known.has(e));
     if (unknown.length) throw new InvalidInputError(`no live account named ${unknown.join(", ")} on ${server.name}`);
   }
-  await checkFreeSpace(server.backupTarget, { bytes: server.settings.minFreeBytes, percent: server.settings.minFreePercent });
+  await checkFreeSpace(server.backupTarget, { bytes: server.settings.minFreeBytes, percent: server.settings.minFreePercent }).catch(async (error: unknown) => {
+    // Refused for free space: it does not run, and the admins get a mail saying so.
+    if (error instanceof InsufficientSpaceError) await reportRefusal(server.name, request.type, error.message).catch(() => {});
+    throw error;
+  });
   const mode = request.type === "full" && request.accounts === undefined && server.backupMode === "auto_grouped" ? "auto_grouped" : "standard";
   const session = await createSession({
     serverId: serverRow.id,

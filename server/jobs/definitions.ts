@@ -168,6 +168,16 @@ export const scheduleCopy = defineJob({
   backoffMs: 0,
 });
 
+export const reportSend = defineJob({
+  name: "report.send",
+  description: "Send one report mail from the outbox (an ended session or restore run, a refused backup); retried with backoff while SMTP fails.",
+  schema: z.object({ id: z.number().int().positive() }),
+  // 5 s doubling: about 40 minutes of tries, for an SMTP server being restarted or a network blip.
+  attempts: 10,
+  backoffMs: 5_000,
+  jobId: (data) => `report-${data.id}`,
+});
+
 /** The BullMQ options that carry a definition's retry defaults, for every way a job is added. */
 export function retryOptions(definition: JobDefinition): { attempts: number; backoff?: { type: "exponential"; delay: number } } {
   return {
@@ -192,6 +202,7 @@ export const jobDefinitions = {
   "schedule.backup": scheduleBackup,
   "schedule.retention": scheduleRetention,
   "schedule.copy": scheduleCopy,
+  "report.send": reportSend,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;
