@@ -54,6 +54,10 @@ describe("mailvault CLI", () => {
     [["targets", "add", "-s", "mail1", "offsite", "/srv/elsewhere"], "mailvault: mail1 already has a copy target named offsite"],
     [["targets", "add", "-s", "mail1", "cloud", "s3://bucket/x?secret=1"], 'mailvault: unknown S3 target setting "secret": known are endpoint, region and pathStyle'],
     [["targets"], "mailvault: name the server: targets -s <server>"],
+    [["servers", "set", "mail1", "color=blue"], "mailvault: color is not a setting servers set changes; settable: reportTo, lmtpHost, lmtpPort, workerConcurrency, minFreeBytes, minFreePercent"],
+    [["servers", "set", "mail1", "reportTo=ops@example.com,not-an-address"], "mailvault: reportTo.1: Invalid email address"],
+    [["servers", "set", "mail1", "lmtpPort=0x10"], "mailvault: lmtpPort is a whole number"],
+    [["servers", "set", "mail9", "lmtpHost=0.0.0.0"], "mailvault: unknown server: mail9"],
   ])("exits non-zero with one line for %j", async (args, line) => {
     const { code, stderr } = await mailvault(...args);
     expect(code).toBe(1);
@@ -134,6 +138,14 @@ describe("mailvault CLI", () => {
     const table = await mailvault("targets", "-s", "mail1");
     expect(table.stdout).toMatch(/^cloud +copy +s3 +s3:\/\/mailvault-backups\/mail1 /m);
     expect((await mailvault("targets", "remove", "-s", "mail1", "cloud")).stdout).toBe("mail1 copies to: offsite\n");
+  });
+
+  it("changes a server's report recipients and LMTP address with servers set", async () => {
+    const set = await mailvault("servers", "set", "mail2", "reportTo=ops@example.com, oncall@example.com", "lmtpHost=0.0.0.0");
+    expect(set).toMatchObject({ code: 0, stdout: "mail2: reportTo=ops@example.com,oncall@example.com lmtpHost=0.0.0.0\n" });
+    const shown = JSON.parse((await mailvault("servers", "mail2", "--json")).stdout);
+    expect(shown.settings).toMatchObject({ reportTo: ["ops@example.com", "oncall@example.com"], lmtpHost: "0.0.0.0" });
+    expect((await mailvault("servers", "set", "mail2", "reportTo=")).stdout).toBe("mail2: reportTo=\n");
   });
 
   it("exits 3 from health when no worker runs", async () => {

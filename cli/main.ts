@@ -76,6 +76,7 @@ function auditedAs(command: Command): string | undefined {
     case "playredo": return "restore.playredo";
     case "copyback": return "copyback";
     case "copy": return "backup.copy";
+    case "servers.set": return "server.settings";
     case "targets.add": return "targets.add";
     case "targets.remove": return "targets.remove";
     case "reconstruct": return "mailbox.reconstruct";

@@ -4,25 +4,10 @@
  * the S3 backend's own parser, and it must not be the primary or another copy target. Removing a
  * copy target leaves what it holds where it is; only the directory forgets it.
  */
-import { inConsoleTransaction } from "../db/console-db.ts";
-import { InvalidInputError, MailvaultError, ServerNotFoundError } from "../errors.ts";
+import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { isS3Url, parseS3Url } from "../repository/s3-backend.ts";
-import { expectEncrypted } from "../repository/open-backend.ts";
-import { copyTargetSchema, parseServerSettings, type CopyTarget, type ServerSettings } from "./server-settings.ts";
-
-/** Changes settings of a server under a row lock; only the fields returned change (defaults are not written in). */
-async function updateSettings(serverName: string, change: (settings: ServerSettings, primary: string) => Partial<ServerSettings>): Promise<ServerSettings> {
-  return inConsoleTransaction(async (db) => {
-    const { rows } = await db.query<{ settings: unknown; backup_target: string }>("SELECT settings, backup_target FROM server WHERE name = $1 FOR UPDATE", [serverName]);
-    if (!rows[0]) throw new ServerNotFoundError(serverName);
-    const stored = (rows[0].settings ?? {}) as Record<string, unknown>;
-    const next = { ...stored, ...change(parseServerSettings(stored), rows[0].backup_target) };
-    const parsed = parseServerSettings(next);
-    await db.query("UPDATE server SET settings = $2::jsonb WHERE name = $1", [serverName, JSON.stringify(next)]);
-    expectEncrypted(parsed.encryptedTargets);
-    return parsed;
-  });
-}
+import { copyTargetSchema, type CopyTarget } from "./server-settings.ts";
+import { updateSettings } from "./update-settings.ts";
 
 async function updateCopyTargets(serverName: string, change: (targets: CopyTarget[], primary: string) => CopyTarget[]): Promise<CopyTarget[]> {
   return (await updateSettings(serverName, (settings, primary) => ({ copyTargets: change(settings.copyTargets, primary) }))).copyTargets;

@@ -70,7 +70,7 @@ describe("report mails", () => {
 
   it("reports a backup refused for free space, which does not run", async () => {
     const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
-    const settings = server.settings as Record<string, unknown>;
+    const settings = server.settings as object;
     await prisma().server.update({ where: { id: server.id }, data: { settings: { ...settings, minFreePercent: 100 } } });
     const sessions = await prisma().backupSession.count();
     try {
