@@ -6,6 +6,8 @@ import type { HealthReport } from "@/server/health/check-health";
 import type { DashboardFacts, ServerFacts } from "@/server/health/dashboard-facts";
 import type { ServerSummary } from "@/server/directory/list-servers";
 import { getJson } from "./api";
+import { RiskLines, SessionStrip } from "./dashboard-risk";
+import { TrendCharts } from "./trend-charts";
 import { useHealth, useServers } from "./queries";
 import { Badge, Card, Dot, EmptyState, ErrorState, formatBytes, formatDate, Loading, PageHeader } from "./ui";
 
@@ -130,6 +132,7 @@ export function Dashboard() {
         <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
           {servers.data.map((server) => {
             const worker = health.data?.workers[server.name];
+            const serverFacts = facts.data?.servers.find((f) => f.server === server.name);
             return (
               <Card
                 key={server.name}
@@ -156,13 +159,22 @@ export function Dashboard() {
                   </div>
                 </dl>
                 <div className="mt-4 flex flex-col gap-1.5 text-sm">
+                  {serverFacts && <RiskLines facts={serverFacts} />}
                   <Dot ok={worker?.ok ?? false} label={`Worker: ${worker?.detail ?? "unknown"}`} />
                   <LastBackupLines server={server} />
-                  <ServerFactLines server={server} facts={facts.data?.servers.find((f) => f.server === server.name)} error={facts.error} />
+                  <ServerFactLines server={server} facts={serverFacts} error={facts.error} />
+                  {serverFacts && <SessionStrip server={server.name} history={serverFacts.history} />}
                 </div>
               </Card>
             );
           })}
+        </div>
+      )}
+      {facts.data && (
+        <div className="mt-6 grid gap-4">
+          {facts.data.servers.map((f) => (
+            <TrendCharts key={f.server} server={f.server} history={f.history} />
+          ))}
         </div>
       )}
     </>

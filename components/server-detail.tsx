@@ -4,6 +4,7 @@ import { useMutation } from "@tanstack/react-query";
 import { getJson } from "./api";
 import { useHealth, useServer } from "./queries";
 import { RecoveryCard } from "./recovery-card";
+import { ReportsCard } from "./reports-card";
 import { StoreCards } from "./store-cards";
 import { TargetsCard } from "./targets-card";
 import { useIsAdmin } from "./use-me";
@@ -102,6 +103,7 @@ export function ServerDetail({ name }: { name: string }) {
           </dl>
         </Card>
         <RecoveryCard server={s.name} />
+        <ReportsCard server={s.name} />
         <TargetsCard server={s.name} />
       </div>
     </>

@@ -60,3 +60,18 @@ test("a server page lists its backup targets, and Copy now sends its sessions to
   await expect(page.getByRole("table", { name: "Backup targets" }).getByRole("row").filter({ hasText: "offsite" })).toContainText(label);
   await page.screenshot({ path: "test-results/server-targets.png", fullPage: true });
 });
+
+test("an admin sets a server's report recipients on its page, and a bad address is refused", async ({ page }) => {
+  await page.goto("/servers/mail2");
+  const card = page.locator("section").filter({ has: page.getByRole("heading", { name: "Report mails" }) });
+  await expect(card).toContainText("off: MAILVAULT_SMTP_URL is not set");
+  await card.getByRole("button", { name: "Change recipients" }).click();
+  await card.getByLabel("Report recipients").fill("ops@example.com, not an address");
+  await card.getByRole("button", { name: "Save recipients" }).click();
+  await expect(card.getByRole("alert")).toContainText("each recipient is an email address");
+  await card.getByLabel("Report recipients").fill("ops@example.com, oncall@example.com");
+  await card.getByRole("button", { name: "Save recipients" }).click();
+  await expect(card).toContainText("ops@example.com, oncall@example.com (this server's own)");
+  await page.screenshot({ path: "test-results/server-reports.png", fullPage: true });
+  await page.request.patch("/api/servers/mail2", { data: { reportTo: [] } });
+});

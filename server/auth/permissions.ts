@@ -13,6 +13,7 @@ export type Permission =
   | "backup.verify"
   | "backup.copy"
   | "targets.manage"
+  | "server.settings"
   | "restore.plan"
   | "restore.copy"
   | "restore.any"

@@ -61,6 +61,8 @@ export const serverSettingsSchema = z.object({
   workerConcurrency: z.number().int().min(1).max(64).default(4),
   /** The targets (the server's own, copy targets) `repo init --encrypt` sealed: they must stay encrypted. */
   encryptedTargets: z.array(z.string().min(1).max(1000)).max(16).default([]),
+  /** A server with no completed full backup for longer than this is flagged (dashboard, report mails). */
+  fullCycleDays: z.number().int().min(1).max(366).default(7),
   /** Who gets this server's report mails, instead of MAILVAULT_REPORT_TO (empty: those). */
   reportTo: z.array(z.email()).max(20).default([]),
   /** Where `mailvault copy` sends this server's sessions besides its own target, each by name. */

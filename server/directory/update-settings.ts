@@ -54,3 +54,13 @@ export async function setServerSettings(serverName: string, assignments: string[
   if (!checked.success) throw new InvalidInputError(checked.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   return updateSettings(serverName, () => checked.data as Partial<ServerSettings>);
 }
+
+/** The report recipients as the console sets them: `{ reportTo: [emails] }` (empty: MAILVAULT_REPORT_TO). */
+export const reportToRequest = z.object({ reportTo: z.array(z.email("each recipient is an email address")).max(20, "at most 20 recipients") }).strict();
+
+export async function setReportRecipients(serverName: string, raw: unknown): Promise<string[]> {
+  const parsed = reportToRequest.safeParse(raw);
+  if (!parsed.success) throw new InvalidInputError(parsed.error.issues.map((i) => i.message).join("; "));
+  const reportTo = [...new Set(parsed.data.reportTo.map((a) => a.trim().toLowerCase()))];
+  return (await updateSettings(serverName, () => ({ reportTo }))).reportTo;
+}

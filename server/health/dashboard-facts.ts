@@ -5,14 +5,18 @@
  * console, must reach the target. Only when no live worker reports it does the console measure
  * the folder itself (one machine, or no worker running). Each
  * fact is gathered on its own with a short timeout, so a server whose mailstore, target or Redis
- * is down gets an error for that fact and the rest of the answer stands.
+ * is down gets an error for that fact and the rest of the answer stands. Then the risks (the
+ * newest recoverable point, the next backup, red flags) and the last 30 sessions, for the strip
+ * and the charts.
  */
 import { isObjectStore, measureFreeSpace, type FreeSpace } from "../backup/free-space.ts";
+import { consolePool } from "../db/console-db.ts";
 import { listServers } from "../directory/list-servers.ts";
 import { config } from "../config.ts";
 import { liveWorkers, newestTargetSpace } from "../jobs/heartbeat.ts";
 import { serverQueue } from "../jobs/queues.ts";
 import { readyStatusClient } from "../jobs/redis.ts";
+import { serverRisks, type ServerRisk } from "./server-risks.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { redoStatus, type StoreStatus } from "../mailstore/store-status.ts";
 
@@ -30,6 +34,23 @@ export interface ServerFacts {
   /** Jobs on the server's queue; `active` is what runs now. */
   jobs: { active: number; waiting: number; delayed: number; failed: number } | null;
   jobsError: string | null;
+  /** Newest recoverable point, next backup, red flags (server-risks.ts). */
+  risk: ServerRisk | null;
+  riskError: string | null;
+  /** The last 30 ended sessions, oldest first: the dashboard's strip and charts. */
+  history: SessionPoint[];
+}
+
+export interface SessionPoint {
+  label: string;
+  type: string;
+  status: string;
+  endedAt: string;
+  seconds: number;
+  bytesWritten: number;
+  /** Bytes of message bodies the session covered, and how many of them it stored new (dedup). */
+  bodyBytes: number;
+  newBodyBytes: number;
 }
 
 export interface DashboardFacts {
@@ -81,8 +102,57 @@ export async function dashboardFacts(): Promise<DashboardFacts> {
         }),
       ]);
       const objectStore = isObjectStore(s.backupTarget) ? s.backupTarget.replace(/\?.*$/, "") : null;
-      return { server: s.name, freeSpace: space.value, freeSpaceError: objectStore ? null : space.error, objectStore, redo: redo.value, redoError: redo.error, jobs: jobs.value, jobsError: jobs.error };
+      return {
+        server: s.name,
+        freeSpace: space.value,
+        freeSpaceError: objectStore ? null : space.error,
+        objectStore,
+        redo: redo.value,
+        redoError: redo.error,
+        jobs: jobs.value,
+        jobsError: jobs.error,
+        risk: null,
+        riskError: null,
+        history: [],
+      };
     }),
   );
+  const inputs = new Map(facts.map((f) => [f.server, { redo: f.redo, belowMinimumSpace: f.freeSpace?.belowMinimum ?? false }]));
+  const [risks, history] = await Promise.all([settle("risks", () => serverRisks(servers, inputs)), sessionHistory(servers.map((s) => s.name))]);
+  for (const f of facts) {
+    f.risk = risks.value?.get(f.server) ?? null;
+    f.riskError = risks.error;
+    f.history = history.get(f.server) ?? [];
+  }
   return { generatedAt: new Date().toISOString(), servers: facts };
+}
+
+const HISTORY = 30;
+
+async function sessionHistory(servers: string[]): Promise<Map<string, SessionPoint[]>> {
+  const { rows } = await consolePool().query<{ server: string; label: string; type: string; status: string; started_at: Date | null; created_at: Date; ended_at: Date; bytes_written: string; blob_bytes_referenced: string; blob_bytes_new: string }>(
+    `SELECT server, label, type, status, started_at, created_at, ended_at, bytes_written, blob_bytes_referenced, blob_bytes_new FROM (
+       SELECT v.name AS server, b.label, b.type::text, b.status::text, b.started_at, b.created_at, b.ended_at, b.bytes_written, b.blob_bytes_referenced, b.blob_bytes_new,
+              row_number() OVER (PARTITION BY v.id ORDER BY b.ended_at DESC) AS n
+         FROM backup_session b JOIN server v ON v.id = b.server_id
+        WHERE v.name = ANY($1::text[]) AND b.ended_at IS NOT NULL) t
+      WHERE n <= $2 ORDER BY server, ended_at`,
+    [servers, HISTORY],
+  );
+  const out = new Map<string, SessionPoint[]>();
+  for (const r of rows) {
+    let list = out.get(r.server);
+    if (!list) out.set(r.server, (list = []));
+    list.push({
+      label: r.label,
+      type: r.type,
+      status: r.status,
+      endedAt: r.ended_at.toISOString(),
+      seconds: Math.max(0, (r.ended_at.getTime() - (r.started_at ?? r.created_at).getTime()) / 1000),
+      bytesWritten: Number(r.bytes_written),
+      bodyBytes: Number(r.blob_bytes_referenced),
+      newBodyBytes: Number(r.blob_bytes_new),
+    });
+  }
+  return out;
 }

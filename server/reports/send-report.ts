@@ -81,3 +81,9 @@ export async function lastReport(server: string): Promise<{ subject: string; sta
   if (!r) return null;
   return { subject: r.subject || `${server} ${r.label}: ${r.status}`, state: r.state, recipients: r.recipients, createdAt: r.created_at.toISOString(), sentAt: r.sent_at?.toISOString() ?? null, error: r.error };
 }
+
+/** What the server page shows of its report mails: whether mail is on, who gets them, the newest. */
+export async function reportSettings(serverName: string) {
+  const server = await getServer(serverName);
+  return { enabled: Boolean(config().MAILVAULT_SMTP_URL), own: server.settings.reportTo, recipients: reportRecipients(server.settings.reportTo), last: await lastReport(server.name) };
+}

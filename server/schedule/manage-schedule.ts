@@ -26,6 +26,11 @@ function copyTargetNames(server: ServerSummary): string[] {
   return server.settings.copyTargets.map((t) => t.name);
 }
 
+/** The stored schedule entries of these servers (a server with none is absent). */
+export async function storedSchedules(servers: string[]): Promise<Map<string, ScheduleEntry[]>> {
+  return new Map([...(await readStored(servers))].map(([server, stored]) => [server, stored.entries]));
+}
+
 async function readStored(servers: string[]): Promise<Map<string, Stored>> {
   const rows = await prisma().backupSchedule.findMany({ where: { server: { in: servers } } });
   return new Map(rows.map((r) => [r.server, { entries: storedEntries.parse(r.entries), updatedAt: r.updatedAt, updatedBy: r.updatedBy }]));
