@@ -7,7 +7,9 @@
  */
 import { consolePool } from "../db/console-db.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
-import type { StoreStatus } from "../mailstore/store-status.ts";
+import { isObjectStore, measureFreeSpace } from "../backup/free-space.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
+import { redoStatus, type StoreStatus } from "../mailstore/store-status.ts";
 import { nextRuns } from "../schedule/cron.ts";
 import { storedSchedules } from "../schedule/manage-schedule.ts";
 import { ENTRY_NAMES } from "../schedule/schedule-entry.ts";
@@ -73,4 +75,14 @@ export async function serverRisks(servers: ServerSummary[], inputs: Map<string, 
     });
   }
   return risks;
+}
+
+/** One server's risks, its inputs gathered here (the report mails): the redo state and the target's free space. */
+export async function riskOf(server: ServerSummary): Promise<ServerRisk> {
+  const redo = await openMailstore(server.name).then(redoStatus, () => null);
+  const { minFreeBytes, minFreePercent } = server.settings;
+  const below = isObjectStore(server.backupTarget)
+    ? false
+    : await measureFreeSpace(server.backupTarget).then((f) => f.freeBytes < minFreeBytes || f.freePercent < minFreePercent, () => false);
+  return (await serverRisks([server], new Map([[server.name, { redo, belowMinimumSpace: below }]]))).get(server.name)!;
 }

@@ -8,6 +8,7 @@
 import { consolePool } from "../db/console-db.ts";
 import { isObjectStore, measureFreeSpace } from "../backup/free-space.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
+import { riskOf } from "../health/server-risks.ts";
 import { getSchedule } from "../schedule/manage-schedule.ts";
 
 export interface ReportRef {
@@ -165,8 +166,17 @@ async function refusalReport(ref: ReportRef, server: ServerSummary): Promise<Com
   return render(`[Mailvault] ${ref.server} ${ref.label} backup: refused, not enough free space`, lines, []);
 }
 
-export function composeReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
-  if (ref.kind === "session") return sessionReport(ref, server);
-  if (ref.kind === "restore") return restoreReport(ref, server);
-  return refusalReport(ref, server);
+/** The report, with the server's red flags (server-risks.ts) first when it has any. */
+export async function composeReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
+  const [report, risk] = await Promise.all([
+    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : refusalReport(ref, server),
+    riskOf(server).catch(() => null),
+  ]);
+  if (!risk?.flags.length) return report;
+  const flags = risk.flags.map((f) => f.message);
+  return {
+    subject: report.subject,
+    text: report.text.replace("\n\n", `\n\nATTENTION:\n${flags.map((f) => `  ! ${f}`).join("\n")}\n\n`),
+    html: report.html.replace("<table", `<div style="color: #b91c1c"><strong>Attention</strong><ul>${flags.map((f) => `<li>${escape(f)}</li>`).join("")}</ul></div><table`),
+  };
 }

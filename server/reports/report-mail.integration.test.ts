@@ -59,6 +59,8 @@ describe("report mails", () => {
       expect(mail.text).toContain(`Bytes stored:       ${(Number(s.bytesWritten) / 2 ** 20).toFixed(1)} MiB written, of which ${(Number(s.blobBytesNew) / 2 ** 20).toFixed(1)} MiB new message bodies (${s.blobsNew} blob(s))`);
       expect(mail.text).toMatch(/Target free space: {2}[\d.]+ [MG]iB \([\d.]+%\) free; minimum 1\.00 GiB and 5%/);
       expect(mail.text).toContain("Next scheduled run: none: this server has no scheduled backups");
+      // The server's red flag comes first: nothing would ever back it up on its own.
+      expect(mail.text).toContain("ATTENTION:\n  ! mail1 has no scheduled backups: nothing is backed up unless someone starts it");
       expect(mail.html).toContain(`<th align="left">Outcome</th><td>completed</td>`);
       if (type === "full") expect(mail.text).toMatch(/Dedup: {14}[\d.]+:1/);
     }

@@ -79,6 +79,10 @@ describe("GET /api/metrics", () => {
     expect(m.get('mailvault_redo_archive_lag_records{server="mail1"}')).toBeGreaterThanOrEqual(0);
     expect(m.get('mailvault_target_free_bytes{server="mail1"}')).toBeGreaterThan(0);
     expect(m.get('mailvault_jobs{server="mail1",state="failed"}')).toBe(0);
+    // No schedule on either server: the red flag the dashboard shows, for an alert rule to see.
+    expect(m.get('mailvault_risk_flag{code="no_schedule",server="mail1"}')).toBe(1);
+    expect(m.get('mailvault_risk_flag{code="no_recent_full",server="mail1"}')).toBeUndefined();
+    expect(m.get('mailvault_risk_flag{code="no_recent_full",server="mail2"}')).toBe(1);
     expect(m.get('mailvault_newest_recoverable_point_timestamp_seconds{server="mail1"}')).toBeGreaterThanOrEqual(newest("incremental").endedAt!.getTime() / 1000);
   });
 });
