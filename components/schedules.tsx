@@ -7,7 +7,7 @@ import { getJson, sendJson } from "./api";
 import { Badge, buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, formatDate, inputClass, Loading, PageHeader } from "./ui";
 import { useIsAdmin, useMe } from "./use-me";
 
-type Row = { type: string; age: string; to: string; pattern: string; tz: string };
+type Row = { type: string; age: string; to: string; scope: string; pattern: string; tz: string };
 
 const TYPES = [
   { code: "f", label: "full" },
@@ -15,8 +15,9 @@ const TYPES = [
   { code: "a", label: "auto-grouped" },
   { code: "d", label: "delete (retention)" },
   { code: "c", label: "copy to a target" },
+  { code: "v", label: "verify" },
 ];
-const TONE = { f: "blue", i: "slate", a: "violet", d: "amber", c: "green" } as const;
+const TONE = { f: "blue", i: "slate", a: "violet", d: "amber", c: "green", v: "green" } as const;
 
 function useSchedules() {
   return useQuery({
@@ -41,7 +42,7 @@ function useChange(server: string, onDone?: () => void) {
 }
 
 function Editor({ view, onClose }: { view: ScheduleView; onClose: () => void }) {
-  const [rows, setRows] = useState<Row[]>(view.entries.map((e) => ({ type: e.code, age: e.age ?? "", to: e.to ?? "", pattern: e.pattern, tz: e.tz })));
+  const [rows, setRows] = useState<Row[]>(view.entries.map((e) => ({ type: e.code, age: e.age ?? "", to: e.to ?? "", scope: e.scope ?? "", pattern: e.pattern, tz: e.tz })));
   const save = useChange(view.server, onClose);
   const set = (i: number, patch: Partial<Row>) => setRows((rs) => rs.map((r, j) => (j === i ? { ...r, ...patch } : r)));
   const zone = rows.at(-1)?.tz ?? "UTC";
@@ -49,7 +50,7 @@ function Editor({ view, onClose }: { view: ScheduleView; onClose: () => void }) 
   const refused = save.error?.message.match(/^invalid cron pattern "(.*)" for /)?.[1];
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate({ method: "PUT", path: "", body: { entries: rows.map((r) => ({ type: r.type, pattern: r.pattern, tz: r.tz || undefined, ...(r.type === "d" ? { age: r.age } : {}), ...(r.type === "c" ? { to: r.to } : {}) })) } });
+    save.mutate({ method: "PUT", path: "", body: { entries: rows.map((r) => ({ type: r.type, pattern: r.pattern, tz: r.tz || undefined, ...(r.type === "d" ? { age: r.age } : {}), ...(r.type === "c" ? { to: r.to } : {}), ...(r.type === "v" ? { scope: r.scope || "all" } : {}) })) } });
   };
   return (
     <form onSubmit={submit} aria-label={`Edit the schedule of ${view.server}`} className="space-y-3">
@@ -66,6 +67,9 @@ function Editor({ view, onClose }: { view: ScheduleView; onClose: () => void }) 
           </select>
           {row.type === "d" && (
             <input aria-label={`Entry ${i + 1} age`} placeholder="1m" value={row.age} onChange={(e) => set(i, { age: e.target.value })} className={`${inputClass} w-20`} />
+          )}
+          {row.type === "v" && (
+            <input aria-label={`Entry ${i + 1} sessions to verify`} placeholder="all or 3" value={row.scope} onChange={(e) => set(i, { scope: e.target.value })} className={`${inputClass} w-24`} />
           )}
           {row.type === "c" && (
             <input aria-label={`Entry ${i + 1} copy target`} placeholder="offsite" value={row.to} onChange={(e) => set(i, { to: e.target.value })} className={`${inputClass} w-28`} />
@@ -85,7 +89,7 @@ function Editor({ view, onClose }: { view: ScheduleView; onClose: () => void }) 
         </fieldset>
       ))}
       <div className="flex flex-wrap items-center gap-2">
-        <button type="button" onClick={() => setRows((rs) => [...rs, { type: "f", age: "", to: "", pattern: "", tz: zone }])} className={buttonClass()}>
+        <button type="button" onClick={() => setRows((rs) => [...rs, { type: "f", age: "", to: "", scope: "", pattern: "", tz: zone }])} className={buttonClass()}>
           Add entry
         </button>
         <button type="submit" disabled={save.isPending} className={buttonClass("primary")}>
@@ -97,7 +101,7 @@ function Editor({ view, onClose }: { view: ScheduleView; onClose: () => void }) 
       </div>
       <ErrorText error={save.error} />
       <p className="text-xs text-slate-500">
-        Patterns are crontab&apos;s five fields: minute hour day-of-month month day-of-week (0 or 7 is Sunday). Ages: 7d, 4w, 1m, 1y. A copy entry names one of the server&apos;s copy targets.
+        Patterns are crontab&apos;s five fields: minute hour day-of-month month day-of-week (0 or 7 is Sunday). Ages: 7d, 4w, 1m, 1y. A copy entry names one of the server&apos;s copy targets; a verify entry checks all sessions or the newest N.
       </p>
     </form>
   );
@@ -155,7 +159,7 @@ function Entries({ view }: { view: ScheduleView }) {
       {view.entries.map((e) => (
         <tr key={e.n} className="align-top">
           <td className="whitespace-nowrap px-4 py-2">
-            <Badge tone={TONE[e.code as keyof typeof TONE] ?? "slate"}>{e.age ? `${e.code} ${e.age}` : e.to ? `${e.code} ${e.to}` : e.code}</Badge> <code className="font-mono text-xs">{e.pattern}</code>
+            <Badge tone={TONE[e.code as keyof typeof TONE] ?? "slate"}>{e.age ? `${e.code} ${e.age}` : e.to ? `${e.code} ${e.to}` : e.scope ? `${e.code} ${e.scope}` : e.code}</Badge> <code className="font-mono text-xs">{e.pattern}</code>
           </td>
           <td className="px-4 py-2 text-slate-600">{e.action}</td>
           <td className="px-4 py-2">{e.when}</td>

@@ -21,7 +21,11 @@ export function SessionActions({ server, label, type }: { server: string; label:
   const client = useQueryClient();
   const [confirming, setConfirming] = useState(false);
   const q = `?server=${encodeURIComponent(server)}`;
-  const verify = useMutation({ mutationFn: () => sendJson<{ reports: SessionVerification[] }>("POST", `/api/sessions/${encodeURIComponent(label)}/verify${q}`) });
+  const verify = useMutation({
+    mutationFn: () => sendJson<{ reports: SessionVerification[] }>("POST", `/api/sessions/${encodeURIComponent(label)}/verify${q}`),
+    // The result is kept with the session: its page and the list show it from now on.
+    onSettled: () => void client.invalidateQueries({ queryKey: ["sessions"] }),
+  });
   const remove = useMutation({
     mutationFn: () => sendJson("DELETE", `/api/sessions/${encodeURIComponent(label)}${q}`),
     onSuccess: () => {

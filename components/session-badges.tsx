@@ -28,3 +28,18 @@ export function ProgressBar({ done, total, label = "Accounts backed up" }: { don
     </div>
   );
 }
+
+/** The session's last verify: sound, damaged (with the first problem), or never. */
+export function VerifyBadge({ verify }: { verify: { at: string; ok: boolean; problems: number; first: string | null } | null }) {
+  if (!verify) return <span className="text-xs text-slate-400">never</span>;
+  const when = verify.at.slice(0, 16).replace("T", " ");
+  return verify.ok ? (
+    <Badge tone="green" title={`verified ${when} UTC`}>
+      verified {when.slice(5, 10)}
+    </Badge>
+  ) : (
+    <Badge tone="red" title={`${verify.problems} problem(s) found ${when} UTC${verify.first ? `: ${verify.first}` : ""}`}>
+      damaged
+    </Badge>
+  );
+}

@@ -5,7 +5,7 @@ import { useState } from "react";
 import { getJson } from "./api";
 import { useSession } from "./queries";
 import { restoreHref, SessionActions } from "./session-actions";
-import { ProgressBar, SessionKind, SessionStatus } from "./session-badges";
+import { ProgressBar, SessionKind, SessionStatus, VerifyBadge } from "./session-badges";
 import { Card, EmptyState, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
 import { useDebounced } from "./use-debounced";
 
@@ -69,6 +69,18 @@ export function SessionDetailView({ server, label }: { server: string; label: st
             <Field label="Queued">{formatDate(s.createdAt)}</Field>
             <Field label="Started">{formatDate(s.startedAt)}</Field>
             <Field label="Ended">{formatDate(s.endedAt)}</Field>
+            {s.status === "completed" && (
+              <Field label="Last verify">
+                {s.verify ? (
+                  <>
+                    <VerifyBadge verify={s.verify} /> <span className="text-slate-500">{formatDate(s.verify.at)}</span>
+                    {s.verify.first && <span className="block text-xs text-red-700">{s.verify.first}{s.verify.problems > 1 ? ` (and ${s.verify.problems - 1} more)` : ""}</span>}
+                  </>
+                ) : (
+                  "never verified"
+                )}
+              </Field>
+            )}
           </dl>
         </Card>
         <Card title="Contents">

@@ -5,7 +5,7 @@ import { useState } from "react";
 import { BackupNow } from "./backup-now";
 import { useIsAdmin } from "./use-me";
 import { useServers, useSessions } from "./queries";
-import { ProgressBar, SessionKind, SessionStatus } from "./session-badges";
+import { ProgressBar, SessionKind, SessionStatus, VerifyBadge } from "./session-badges";
 import { EmptyState, ErrorState, formatBytes, formatDate, Loading, PageHeader } from "./ui";
 import { useDebounced } from "./use-debounced";
 
@@ -78,6 +78,7 @@ export function SessionsList() {
                 <th className="px-4 py-2 font-medium">Server</th>
                 <th className="px-4 py-2 font-medium">Kind</th>
                 <th className="px-4 py-2 font-medium">Status</th>
+                <th className="px-4 py-2 font-medium">Verified</th>
                 <th className="px-4 py-2 font-medium">Accounts</th>
                 <th className="px-4 py-2 font-medium">Redo</th>
                 <th className="px-4 py-2 text-right font-medium">Written</th>
@@ -100,6 +101,7 @@ export function SessionsList() {
                   <td className="px-4 py-2">
                     <SessionStatus status={s.status} />
                   </td>
+                  <td className="px-4 py-2 whitespace-nowrap">{s.status === "completed" ? <VerifyBadge verify={s.verify} /> : null}</td>
                   <td className="px-4 py-2">
                     {s.status === "running" ? <ProgressBar done={s.accountsDone} total={s.accountsTotal} /> : <span className="tabular-nums">{s.fullAccounts} full</span>}
                   </td>

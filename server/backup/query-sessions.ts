@@ -52,6 +52,8 @@ export interface SessionSummary {
   dedupRatio: number | null;
   error: string | null;
   warnings: string[];
+  /** The last verify: when, and whether the session was sound; null when never verified. */
+  verify: { at: string; ok: boolean; problems: number; first: string | null } | null;
   /** With an account filter: the name that account had in this session. */
   accountEmail?: string;
 }
@@ -91,6 +93,9 @@ function toSummary(r: any): SessionSummary {
     dedupRatio: Number(r.blob_bytes_new) > 0 ? Number(r.blob_bytes_referenced) / Number(r.blob_bytes_new) : null,
     error: r.error,
     warnings: r.warnings ?? [],
+    verify: r.verified_at
+      ? { at: r.verified_at.toISOString(), ok: r.verify_ok, problems: (r.verify_problems ?? []).length, first: r.verify_problems?.[0] ? `${r.verify_problems[0].path}: ${r.verify_problems[0].message}` : null }
+      : null,
     ...(r.account_email ? { accountEmail: r.account_email } : {}),
   };
 }

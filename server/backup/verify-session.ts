@@ -10,6 +10,7 @@ import { readSegment, SegmentCorruptError } from "../redo/segment-format.ts";
 import { ObjectNotFoundError } from "../repository/backend.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import type { SessionDescription } from "./session-files.ts";
+import { consolePool } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { BackupTarget, fileEntry, type FileEntry } from "./target.ts";
 
@@ -130,12 +131,29 @@ export async function verifyRepository(target: BackupTarget): Promise<SessionVer
   return { label: "repository", ok: found.damaged.length === 0 && found.missingPacks.length === 0, files: found.packs, blobs: found.blobs, segments: 0, problems };
 }
 
-/** The `backup.verify` job: one session, or every published one of a server and its repository. */
-export async function verifyServerBackups(serverName: string, options: { label?: string; all?: boolean }): Promise<SessionVerification[]> {
+/**
+ * The `backup.verify` job: one session, the newest N, or every published one of a server and
+ * its repository. Each session's result is kept in the catalog (the sessions list and page show
+ * it; the restore planner warns before using a session that failed).
+ */
+export async function verifyServerBackups(serverName: string, options: { label?: string; all?: boolean; newest?: number }): Promise<SessionVerification[]> {
   const server = await getServer(serverName);
   const target = new BackupTarget(server.backupTarget, server.name);
-  const labels = options.all ? await target.publishedLabels() : [options.label!];
-  const reports = await verifySessions(target, labels);
+  // Labels are <type>-<time>: by time, so "the newest N" are the newest whatever their type.
+  const byTime = (label: string) => label.slice(label.indexOf("-") + 1);
+  const published = options.label ? [options.label] : (await target.publishedLabels()).sort((a, b) => byTime(a).localeCompare(byTime(b)));
+  const labels = options.newest ? published.slice(-options.newest) : published;
+  const reports: SessionVerification[] = [];
+  const cache: BlobCache = new Map();
+  for (const label of labels) {
+    const report = await verifySession(target, label, cache);
+    await consolePool().query(
+      `UPDATE backup_session s SET verified_at = now(), verify_ok = $3, verify_problems = $4::jsonb
+         FROM server v WHERE v.id = s.server_id AND v.name = $1 AND s.label = $2`,
+      [server.name, label, report.ok, JSON.stringify(report.problems.slice(0, 100))],
+    );
+    reports.push(report);
+  }
   if (options.all) reports.push(await verifyRepository(target));
   return reports;
 }

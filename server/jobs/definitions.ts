@@ -69,10 +69,10 @@ export const backupFinish = defineJob({
 
 export const backupVerify = defineJob({
   name: "backup.verify",
-  description: "Re-read one published session (or all): checksums, blobs, redo continuity.",
+  description: "Re-read one published session, the newest N, or all: checksums, blobs, redo continuity; each result is kept in the catalog.",
   schema: z
-    .object({ label: z.string().min(1).optional(), all: z.boolean().default(false) })
-    .refine((v) => Boolean(v.label) !== v.all, "verify one session (label) or all of them, not both"),
+    .object({ label: z.string().min(1).optional(), all: z.boolean().default(false), newest: z.number().int().min(1).max(1000).optional() })
+    .refine((v) => [Boolean(v.label), v.all, v.newest !== undefined].filter(Boolean).length === 1, "verify one session (label), the newest N, or all of them"),
   attempts: 1,
   backoffMs: 0,
 });
@@ -178,6 +178,14 @@ export const reportSend = defineJob({
   jobId: (data) => `report-${data.id}`,
 });
 
+export const scheduleVerify = defineJob({
+  name: "schedule.verify",
+  description: "A scheduled verify (v all|<N>): re-reads every published session and the repository, or the newest N; results kept in the catalog and mailed as a report.",
+  schema: scheduledEntry.extend({ scope: z.string().regex(/^(all|[1-9]\d{0,2})$/) }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
 /** The BullMQ options that carry a definition's retry defaults, for every way a job is added. */
 export function retryOptions(definition: JobDefinition): { attempts: number; backoff?: { type: "exponential"; delay: number } } {
   return {
@@ -203,6 +211,7 @@ export const jobDefinitions = {
   "schedule.retention": scheduleRetention,
   "schedule.copy": scheduleCopy,
   "report.send": reportSend,
+  "schedule.verify": scheduleVerify,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

@@ -13,7 +13,7 @@ import { getSchedule } from "../schedule/manage-schedule.ts";
 
 export interface ReportRef {
   server: string;
-  kind: "session" | "restore" | "refusal";
+  kind: "session" | "restore" | "refusal" | "verify";
   label: string;
   status: string;
   detail: string;
@@ -166,10 +166,26 @@ async function refusalReport(ref: ReportRef, server: ServerSummary): Promise<Com
   return render(`[Mailvault] ${ref.server} ${ref.label} backup: refused, not enough free space`, lines, []);
 }
 
+async function verifyReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
+  const results = ref.detail.split("\n").filter(Boolean);
+  const damaged = results.filter((r) => r.includes(": DAMAGED"));
+  const what = ref.label === "all" ? "every session and the repository" : `the newest ${ref.label} session(s)`;
+  const lines: Line[] = [
+    ["Server", ref.server],
+    ["Verified", `${what}: ${results.length} checked, ${damaged.length} damaged`],
+    ["Target free space", await freeSpaceLine(server)],
+    ["Next scheduled run", await nextRunLine(ref.server)],
+  ];
+  return render(`[Mailvault] ${ref.server} verify of ${what}: ${damaged.length ? "DAMAGED" : "ok"}`, lines, [
+    { title: "Damaged", items: damaged },
+    { title: "Results", items: results },
+  ]);
+}
+
 /** The report, with the server's red flags (server-risks.ts) first when it has any. */
 export async function composeReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
   const [report, risk] = await Promise.all([
-    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : refusalReport(ref, server),
+    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : ref.kind === "verify" ? verifyReport(ref, server) : refusalReport(ref, server),
     riskOf(server).catch(() => null),
   ]);
   if (!risk?.flags.length) return report;

@@ -18,6 +18,13 @@ export async function reportRefusal(server: string, type: string, detail: string
   await consolePool().query("INSERT INTO report_outbox (server, kind, label, status, detail) VALUES ($1, 'refusal', $2, 'refused', $3)", [server, type, detail]);
 }
 
+/** A verify run reports like a backup: its outcome and each session's result, in the outbox. */
+export async function reportVerify(server: string, scope: string, reports: { label: string; ok: boolean; problems: { path: string; message: string }[] }[]): Promise<void> {
+  const damaged = reports.filter((r) => !r.ok);
+  const detail = reports.map((r) => (r.ok ? `${r.label}: ok` : `${r.label}: DAMAGED (${r.problems.length} problem(s); first: ${r.problems[0]?.path}: ${r.problems[0]?.message})`)).join("\n");
+  await consolePool().query("INSERT INTO report_outbox (server, kind, label, status, detail) VALUES ($1, 'verify', $2, $3, $4)", [server, scope, damaged.length ? "damaged" : "ok", detail]);
+}
+
 /** Who gets the server's reports: its own reportTo, else MAILVAULT_REPORT_TO. */
 export function reportRecipients(reportTo: string[]): string[] {
   return reportTo.length ? reportTo : config().MAILVAULT_REPORT_TO;

@@ -10,7 +10,8 @@ import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { BackupTarget } from "../backup/target.ts";
-import { verifySession } from "../backup/verify-session.ts";
+import { querySessions } from "../backup/query-sessions.ts";
+import { verifyServerBackups, verifySession } from "../backup/verify-session.ts";
 import { prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -87,6 +88,30 @@ describe("a restore from a damaged session", () => {
     expect(run.error).toMatch(new RegExp(`\\.log is damaged: [^;]*(checksum|implausible|digest)[^;]*\\(at byte \\d+\\); run verify -lb ${incremental}`));
     expect(report.ok).toBe(false);
     expect(report.problems).toContainEqual(expect.objectContaining({ kind: "redo", path: `redologs/${segment}` }));
+  });
+});
+
+describe("a session that failed verify", () => {
+  it("keeps the result with the session, and the plan warns before using it; a sound verify clears it", async () => {
+    const redologs = path.join(target.root, "sessions", incremental, "redologs");
+    const [segment] = (await readdir(redologs)).filter((n) => n.endsWith(".log"));
+    const file = path.join(redologs, segment!);
+    await withFlippedByte(file, () => verifyServerBackups("mail1", { newest: 1 }));
+    const [listed] = (await querySessions({ server: "mail1", label: incremental })).sessions;
+    expect(listed!.verify).toMatchObject({ ok: false, first: expect.stringContaining(`redologs/${segment}`) });
+    const plan = await submitRestore({ server: "mail1", accounts: ["dmg1@example.com"], copy: true, prefix: "plan_", requestedBy: "test", dryRun: true });
+    if (!plan.dryRun) throw new Error("expected a plan");
+    const warning = plan.plan.warnings.find((w) => w.startsWith(`${incremental} failed its last verify (`));
+    expect(warning).toContain(`UTC: redologs/${segment}`);
+    expect(warning).toContain("the restore may fail on it; verify it again, or choose a point that does not need it");
+
+    // The byte is back: verify again, and the session is sound and the warning gone.
+    const [again] = await verifyServerBackups("mail1", { label: incremental });
+    expect(again!.ok).toBe(true);
+    expect((await querySessions({ server: "mail1", label: incremental })).sessions[0]!.verify).toMatchObject({ ok: true, problems: 0 });
+    const clean = await submitRestore({ server: "mail1", accounts: ["dmg1@example.com"], copy: true, prefix: "plan_", requestedBy: "test", dryRun: true });
+    if (!clean.dryRun) throw new Error("expected a plan");
+    expect(clean.plan.warnings.some((w) => w.includes("failed its last verify"))).toBe(false);
   });
 });
 

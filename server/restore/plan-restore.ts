@@ -22,6 +22,8 @@ export interface PlanSession {
   redoFromSeq: number | null;
   redoThroughSeq: number;
   fulls: Map<string, { email: string; changeNumber: number; lastRedoSeq: number; snapshotAt: Date }>;
+  /** Its last verify found damage: when, and the first problem (the plan warns before using it). */
+  damaged?: { at: Date; first: string };
 }
 
 export interface PlanAccountCandidate {
@@ -354,6 +356,13 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
   if (request.label && request.noRedo === undefined && !given.length) warnings.push(`-lb ${request.label}: the full backup named is used, and redo after it replayed to the latest change`);
   for (const a of accounts) {
     if (a.fromCreate) warnings.push(`${a.requested}: no full backup at or before the point; rebuilt from redo alone, from its creation (redo ${a.fromCreate.seq}) on`);
+  }
+  // A session whose last verify found damage is still used (it may be the only way back), but said so.
+  const used = new Set(accounts.flatMap((a) => planSessions(a)));
+  for (const s of inputs.sessions) {
+    if (s.damaged && used.has(s.label)) {
+      warnings.push(`${s.label} failed its last verify (${s.damaged.at.toISOString().slice(0, 16).replace("T", " ")} UTC: ${s.damaged.first}): the restore may fail on it; verify it again, or choose a point that does not need it`);
+    }
   }
   for (const a of accounts) if (a.gaps.length) warnings.push(`${a.requested}: gap in redo sequence: missing ${a.gaps[0]!.from} through ${a.gaps[0]!.to}; replayed around it`);
 

@@ -14,7 +14,7 @@ import { checkSchedule, defaultSchedule, ENTRY_TYPES, type ScheduleEntry, type S
 import { buildScheduleView, type ScheduleView } from "./schedule-view.ts";
 import { readSchedulers, syncSchedulers } from "./sync-schedulers.ts";
 
-const storedEntries = z.array(z.object({ type: z.enum(ENTRY_TYPES), pattern: z.string(), tz: z.string(), age: z.string().optional(), to: z.string().optional() }));
+const storedEntries = z.array(z.object({ type: z.enum(ENTRY_TYPES), pattern: z.string(), tz: z.string(), age: z.string().optional(), to: z.string().optional(), scope: z.string().optional() }));
 
 interface Stored {
   entries: ScheduleEntry[];

@@ -9,6 +9,8 @@
 import { applyRetention } from "../backup/apply-retention.ts";
 import { copySessions, type SessionCopyReport } from "../backup/copy-sessions.ts";
 import { MailvaultError } from "../errors.ts";
+import { verifyServerBackups } from "../backup/verify-session.ts";
+import { reportVerify } from "../reports/send-report.ts";
 import { BackupInProgressError, SessionLeasedError } from "../backup/errors.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -22,13 +24,14 @@ export type ScheduledOutcome =
   | { submitted: string; sessionId: number; jobId: string; mode: string }
   | { retention: { removed: string[]; kept: number; blobsPruned: number; bytesFreed: number } }
   | { copied: SessionCopyReport[] }
+  | { verified: number; damaged: string[] }
   | { skipped: string };
 
 export const SCHEDULE_REQUESTER = "schedule";
 
 async function confirm(server: string, data: { entry: number }, expected: ScheduleEntry, log: Log): Promise<string | null> {
   const stored = await storedEntry(server, data.entry);
-  const same = stored && stored.type === expected.type && stored.pattern === expected.pattern && stored.tz === expected.tz && stored.age === expected.age && stored.to === expected.to;
+  const same = stored && stored.type === expected.type && stored.pattern === expected.pattern && stored.tz === expected.tz && stored.age === expected.age && stored.to === expected.to && stored.scope === expected.scope;
   if (same) return null;
   const why = `entry ${data.entry} (${formatEntry(expected)}) is no longer in ${server}'s stored schedule; nothing run, the queue is put back in step`;
   await log(why);
@@ -108,4 +111,16 @@ export async function runScheduledCopy(serverName: string, data: JobData<"schedu
     await log(`skipped: ${error.message}`);
     return { skipped: error.message };
   }
+}
+
+export async function runScheduledVerify(serverName: string, data: JobData<"schedule.verify">, log: Log): Promise<ScheduledOutcome> {
+  const entry: ScheduleEntry = { type: "verify", pattern: data.pattern, tz: data.tz, scope: data.scope };
+  const stale = await confirm(serverName, data, entry, log);
+  if (stale) return { skipped: stale };
+  await log(`entry ${data.entry}: verify ${data.scope === "all" ? "every published session and the repository" : `the newest ${data.scope} session(s)`}`);
+  const reports = await verifyServerBackups(serverName, data.scope === "all" ? { all: true } : { newest: Number(data.scope) });
+  const damaged = reports.filter((r) => !r.ok);
+  for (const r of reports) await log(`${r.label}: ${r.ok ? "ok" : `DAMAGED, ${r.problems.length} problem(s): ${r.problems[0]?.path}: ${r.problems[0]?.message}`}`);
+  await reportVerify(serverName, data.scope, reports);
+  return { verified: reports.length, damaged: damaged.map((r) => r.label) };
 }

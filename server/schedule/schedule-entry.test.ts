@@ -50,6 +50,19 @@ describe("copy entries (c <target>)", () => {
   });
 });
 
+describe("verify entries (v all|<N>)", () => {
+  it("read an optional scope, all by default, and format back the same way", () => {
+    expect(parseEntryArgs(["v", "3", "0 5 * * *", "v", "0 6 * * 0"])).toEqual([
+      { type: "verify", pattern: "0 5 * * *", scope: "3" },
+      { type: "verify", pattern: "0 6 * * 0" },
+    ]);
+    expect(checkSchedule("mail1", "standard", { entries: [{ type: "v", pattern: "0 6 * * 0" }] })).toEqual([{ type: "verify", pattern: "0 6 * * 0", tz: "UTC", scope: "all" }]);
+    expect(formatEntry({ type: "verify", pattern: "0 5 * * *", tz: "UTC", scope: "3" })).toBe('v 3 "0 5 * * *"');
+    expect(() => checkEntry({ type: "v", pattern: "0 5 * * *", scope: "some" })).toThrow(/bad scope "some" for the verify entry/);
+    expect(() => checkEntry({ type: "f", pattern: "0 5 * * *", scope: "3" })).toThrow("a scope belongs to a v (verify) entry, not to the full backup");
+  });
+});
+
 describe("checkEntry", () => {
   it("names the entry a bad pattern belongs to", () => {
     expect(() => checkEntry({ type: "i", pattern: "0 1 * * 9" })).toThrow(/invalid cron pattern "0 1 \* \* 9" for the incremental backup/);

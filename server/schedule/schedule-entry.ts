@@ -1,7 +1,8 @@
 /**
  * Schedule entries, zmschedulebackup's way: `f` full, `i` incremental, `a` auto-grouped,
  * `d <age>` delete sessions older than the age, and Mailvault's own `c <target>` copy every
- * published session the copy target lacks, each with a five-field cron pattern and a time
+ * published session the copy target lacks, and `v all|<N>` verify every session (and the
+ * repository) or the newest N, each with a five-field cron pattern and a time
  * zone. This module parses and checks them (pure: the server's backup mode comes in as an
  * argument) and knows Zimbra's default schedules.
  */
@@ -9,12 +10,12 @@ import { z } from "zod";
 import { InvalidInputError } from "../errors.ts";
 import { checkCronPattern, checkTimeZone, DEFAULT_TIME_ZONE } from "./cron.ts";
 
-export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention", "copy"] as const;
+export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention", "copy", "verify"] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 
 /** zmschedulebackup's letter for each type. */
-export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d", copy: "c" };
-const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", c: "copy", auto: "auto_grouped", delete: "retention" };
+export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d", copy: "c", verify: "v" };
+const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", c: "copy", v: "verify", auto: "auto_grouped", delete: "retention" };
 
 export const ENTRY_NAMES: Record<EntryType, string> = {
   full: "the full backup",
@@ -22,6 +23,7 @@ export const ENTRY_NAMES: Record<EntryType, string> = {
   auto_grouped: "the auto-grouped backup",
   retention: "the retention (delete) entry",
   copy: "the copy entry",
+  verify: "the verify entry",
 };
 
 export interface ScheduleEntry {
@@ -34,6 +36,8 @@ export interface ScheduleEntry {
   age?: string;
   /** copy only: the copy target (by name) that gets every published session it lacks. */
   to?: string;
+  /** verify only: "all" (every session and the repository) or how many of the newest sessions. */
+  scope?: string;
 }
 
 export type BackupMode = "standard" | "auto_grouped";
@@ -45,6 +49,7 @@ export const entryInput = z.object({
   tz: z.string().optional(),
   age: z.string().optional(),
   to: z.string().optional(),
+  scope: z.string().optional(),
 });
 export type EntryInput = z.input<typeof entryInput>;
 
@@ -66,6 +71,13 @@ export function checkAge(text: string | undefined): string {
 }
 
 const TARGET_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const SCOPE = /^(all|[1-9]\d{0,2})$/;
+
+export function checkScope(text: string | undefined): string {
+  const scope = (text ?? "").trim().toLowerCase();
+  if (!SCOPE.test(scope)) throw new InvalidInputError(`bad scope "${text ?? ""}" for the verify entry: all, or how many of the newest sessions (1 to 999), e.g. v 3 "0 5 * * *"`);
+  return scope;
+}
 
 export function checkTargetName(text: string | undefined): string {
   const name = (text ?? "").trim();
@@ -86,6 +98,8 @@ export function checkEntry(input: EntryInput, defaultTz = DEFAULT_TIME_ZONE): Sc
   const pattern = checkCronPattern(input.pattern, ENTRY_NAMES[type]);
   const tz = checkTimeZone(input.tz ?? defaultTz);
   if (input.to !== undefined && input.to !== "" && type !== "copy") throw new InvalidInputError(`a target belongs to a c (copy) entry, not to ${ENTRY_NAMES[type]}`);
+  if (input.scope !== undefined && input.scope !== "" && type !== "verify") throw new InvalidInputError(`a scope belongs to a v (verify) entry, not to ${ENTRY_NAMES[type]}`);
+  if (type === "verify") return { type, pattern, tz, scope: checkScope(input.scope ?? "all") };
   if (type === "retention") return { type, pattern, tz, age: checkAge(input.age) };
   if (input.age !== undefined && input.age !== "") throw new InvalidInputError(`an age belongs to a d (delete) entry, not to ${ENTRY_NAMES[type]}`);
   if (type === "copy") return { type, pattern, tz, to: checkTargetName(input.to) };
@@ -120,7 +134,7 @@ export function checkSchedule(server: string, mode: BackupMode, raw: ScheduleInp
 }
 
 function sameEntry(a: ScheduleEntry, b: ScheduleEntry): boolean {
-  return a.type === b.type && a.pattern === b.pattern && a.tz === b.tz && a.age === b.age && a.to === b.to;
+  return a.type === b.type && a.pattern === b.pattern && a.tz === b.tz && a.age === b.age && a.to === b.to && a.scope === b.scope;
 }
 
 /** Zimbra's `zmschedulebackup -D` for the server's mode, in the given zone. */
@@ -132,7 +146,7 @@ export function defaultSchedule(mode: BackupMode, tz = DEFAULT_TIME_ZONE): Sched
 
 /** `f "0 1 * * 6"`, `d 1m "0 0 * * *"`, `c offsite "0 3 * * *"`, with the zone when it is not UTC. */
 export function formatEntry(entry: ScheduleEntry): string {
-  const age = entry.age ? ` ${entry.age}` : entry.to ? ` ${entry.to}` : "";
+  const age = entry.age ? ` ${entry.age}` : entry.to ? ` ${entry.to}` : entry.scope ? ` ${entry.scope}` : "";
   const tz = entry.tz === DEFAULT_TIME_ZONE ? "" : ` ${entry.tz}`;
   return `${ENTRY_CODES[entry.type]}${age} "${entry.pattern}"${tz}`;
 }
@@ -150,6 +164,8 @@ export function parseEntryArgs(args: string[]): EntryInput[] {
     const age = type === "retention" ? args[i++] : undefined;
     if (type === "retention" && (age === undefined || !AGE.test(age.trim().toLowerCase()))) checkAge(age);
     const to = type === "copy" ? checkTargetName(args[i++]) : undefined;
+    // v takes an optional scope (default all): a word that is all or a number, not a pattern's.
+    const scope = type === "verify" && args[i] !== undefined && SCOPE.test(args[i]!.trim().toLowerCase()) && args[i]!.trim().split(/\s+/).length === 1 && args[i + 1] !== undefined ? checkScope(args[i++]) : undefined;
     const next = args[i];
     if (next === undefined) throw new InvalidInputError(`${ENTRY_CODES[type]} needs a cron pattern, e.g. ${ENTRY_CODES[type]}${age ? ` ${age}` : to ? ` ${to}` : ""} "0 1 * * 6"`);
     let pattern = next;
@@ -160,7 +176,7 @@ export function parseEntryArgs(args: string[]): EntryInput[] {
       while (words.length < 5 && i < args.length && !TYPE_OF_CODE[args[i]!.toLowerCase()]) words.push(args[i++]!);
       pattern = words.join(" ");
     }
-    entries.push({ type, pattern, ...(age === undefined ? {} : { age }), ...(to === undefined ? {} : { to }) });
+    entries.push({ type, pattern, ...(age === undefined ? {} : { age }), ...(to === undefined ? {} : { to }), ...(scope === undefined ? {} : { scope }) });
   }
   return entries;
 }

@@ -181,6 +181,19 @@ describe("a scheduled job", () => {
     await expect(appendToSchedule({ server: "mail1", by: "x", entries: [{ type: "c", to: "tape", pattern: never(6) }] })).rejects.toThrow("mail1 has no copy target tape: its copy targets are offsite");
   });
 
+  it("verifies the newest sessions from a v entry, keeps each result and queues a report", async () => {
+    const view = await appendToSchedule({ server: "mail1", by: "admin@test", entries: [{ type: "v", scope: "1", pattern: never(7) }] });
+    const n = view.entries.at(-1)!.n;
+    expect(view.entries.at(-1)).toMatchObject({ type: "verify", scope: "1", code: "v" });
+    const { job, logs } = await fire(`schedule:mail1:${n}`);
+    expect(job.failedReason).toBeUndefined();
+    const newest = await prisma().backupSession.findFirstOrThrow({ where: { status: "completed" }, orderBy: { createdAt: "desc" } });
+    expect(job.returnvalue).toEqual({ verified: 1, damaged: [] });
+    expect(logs.at(-1)).toBe(`${newest.label}: ok`);
+    expect((await prisma().backupSession.findUniqueOrThrow({ where: { id: newest.id } })).verifyOk).toBe(true);
+    expect(await prisma().reportOutbox.count({ where: { server: "mail1", kind: "verify", status: "ok" } })).toBe(1);
+  });
+
   it("runs nothing when its entry is no longer the stored one, and puts the queue back in step", async () => {
     const { job, logs } = await fire("schedule:mail1:1", (data) => ({ ...data, pattern: "0 2 * * *" }));
     expect(job.returnvalue).toEqual({ skipped: expect.stringMatching(/^entry 1 \(f "0 2 \* \* \*"\) is no longer in mail1's stored schedule/) });

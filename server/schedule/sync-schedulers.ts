@@ -26,7 +26,8 @@ export function redoArchiveSchedulerId(server: string): string {
 export type ScheduledJob =
   | { name: "schedule.backup"; data: JobData<"schedule.backup"> }
   | { name: "schedule.retention"; data: JobData<"schedule.retention"> }
-  | { name: "schedule.copy"; data: JobData<"schedule.copy"> };
+  | { name: "schedule.copy"; data: JobData<"schedule.copy"> }
+  | { name: "schedule.verify"; data: JobData<"schedule.verify"> };
 
 /** The job entry n (1-based) fires, validated against its definition. */
 export function scheduledJob(entry: ScheduleEntry, n: number): ScheduledJob {
@@ -36,7 +37,9 @@ export function scheduledJob(entry: ScheduleEntry, n: number): ScheduledJob {
       ? { name: "schedule.retention", data: { ...base, age: entry.age! } }
       : entry.type === "copy"
         ? { name: "schedule.copy", data: { ...base, to: entry.to! } }
-        : { name: "schedule.backup", data: { ...base, type: entry.type } };
+        : entry.type === "verify"
+          ? { name: "schedule.verify", data: { ...base, scope: entry.scope! } }
+          : { name: "schedule.backup", data: { ...base, type: entry.type } };
   const parsed = jobDefinitions[job.name].schema.safeParse(job.data);
   if (!parsed.success) throw new InvalidInputError(`invalid ${job.name} payload: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   return job;
