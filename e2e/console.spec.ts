@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { fullBackup } from "./helpers";
 
 test("the dashboard shows both servers with live workers", async ({ page }) => {
   await page.goto("/");
@@ -34,4 +35,27 @@ test("the API answers a caller's mistakes with 400 and a message", async ({ requ
     expect((await response.json()).error.message).toMatch(/page/);
   }
   expect((await request.get("/api/health")).status()).toBe(200);
+});
+
+test("the dashboard flags a server with no schedule, and charts its last sessions", async ({ page }) => {
+  test.setTimeout(240_000);
+  const { servers } = await (await page.request.get("/api/schedules")).json();
+  const unscheduled = (servers as { server: string; entries: unknown[] }[]).find((s) => s.entries.length === 0)!.server;
+  const { items } = await (await page.request.get(`/api/accounts?server=${unscheduled}&status=active&q=example&pageSize=1`)).json();
+  const { total } = await (await page.request.get(`/api/sessions?server=${unscheduled}&pageSize=1`)).json();
+  for (let i = total; i < 3; i++) await fullBackup(page.request, unscheduled, [(items as { email: string }[])[0]!.email]);
+
+  for (const width of [1280, 1920]) {
+    await page.setViewportSize({ width, height: 1000 });
+    await page.goto("/");
+    await expect(page.getByRole("list", { name: `Red flags of ${unscheduled}` })).toContainText(`${unscheduled} has no scheduled backups`);
+    const strip = page.getByRole("list", { name: new RegExp(`^Last \\d+ sessions of ${unscheduled}$`) });
+    await expect(strip.getByRole("listitem").first()).toBeVisible();
+    const trends = page.getByLabel(`Trends of ${unscheduled}`);
+    await expect(trends.locator("figure")).toHaveCount(3);
+    // Each chart drew its line through the sessions (recharts renders an SVG path once it has a size;
+    // a flat line has no height, so the path's points are checked rather than its visibility).
+    for (const figure of await trends.locator("figure").all()) await expect(figure.locator("path.recharts-curve").first()).toHaveAttribute("d", /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+)+$/);
+    await page.screenshot({ path: `test-results/dashboard-${width}.png`, fullPage: true });
+  }
 });

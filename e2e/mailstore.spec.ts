@@ -66,10 +66,10 @@ test("an admin sets a server's report recipients on its page, and a bad address 
   const card = page.locator("section").filter({ has: page.getByRole("heading", { name: "Report mails" }) });
   await expect(card).toContainText("off: MAILVAULT_SMTP_URL is not set");
   await card.getByRole("button", { name: "Change recipients" }).click();
-  await card.getByLabel("Report recipients").fill("ops@example.com, not an address");
+  await card.getByRole("textbox", { name: "Report recipients" }).fill("ops@example.com, not an address");
   await card.getByRole("button", { name: "Save recipients" }).click();
   await expect(card.getByRole("alert")).toContainText("each recipient is an email address");
-  await card.getByLabel("Report recipients").fill("ops@example.com, oncall@example.com");
+  await card.getByRole("textbox", { name: "Report recipients" }).fill("ops@example.com, oncall@example.com");
   await card.getByRole("button", { name: "Save recipients" }).click();
   await expect(card).toContainText("ops@example.com, oncall@example.com (this server's own)");
   await page.screenshot({ path: "test-results/server-reports.png", fullPage: true });
