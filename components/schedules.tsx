@@ -16,8 +16,9 @@ const TYPES = [
   { code: "d", label: "delete (retention)" },
   { code: "c", label: "copy to a target" },
   { code: "v", label: "verify" },
+  { code: "s", label: "summary mail" },
 ];
-const TONE = { f: "blue", i: "slate", a: "violet", d: "amber", c: "green", v: "green" } as const;
+const TONE = { f: "blue", i: "slate", a: "violet", d: "amber", c: "green", v: "green", s: "slate" } as const;
 
 function useSchedules() {
   return useQuery({

@@ -20,7 +20,7 @@ import { refusalOf, type JobRefusal } from "../server/jobs/run-job.ts";
 import { FINISHED_JOB_RETENTION, queueName } from "../server/jobs/queues.ts";
 import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
-import { runScheduledBackup, runScheduledCopy, runScheduledRetention, runScheduledVerify } from "../server/schedule/run-scheduled-entry.ts";
+import { runScheduledBackup, runScheduledCopy, runScheduledRetention, runScheduledSummary, runScheduledVerify } from "../server/schedule/run-scheduled-entry.ts";
 
 /** How often a restore's follow-up backup looks again whether the running backup has ended. */
 const FOLLOW_UP_RECHECK_MS = 3_000;
@@ -180,6 +180,11 @@ const handlers: Handlers = {
   "schedule.backup": async (context, data, job) => runScheduledBackup(context.server, data, (line) => job.log(line)),
   "schedule.retention": async (context, data, job) => runScheduledRetention(context.server, data, (line) => job.log(line)),
   "schedule.copy": async (context, data, job) => runScheduledCopy(context.server, data, (line) => job.log(line)),
+  "schedule.summary": async (context, data, job) => {
+    const outcome = await runScheduledSummary(context.server, data, (line) => job.log(line));
+    await dispatchReports([context.server]).catch(() => {});
+    return outcome;
+  },
   "schedule.verify": async (context, data, job) => {
     const outcome = await runScheduledVerify(context.server, data, (line) => job.log(line));
     await dispatchReports([context.server]).catch(() => {});

@@ -186,6 +186,14 @@ export const scheduleVerify = defineJob({
   backoffMs: 0,
 });
 
+export const scheduleSummary = defineJob({
+  name: "schedule.summary",
+  description: "A scheduled summary mail (s): the server's last 24 hours of sessions and restore runs, its red flags and newest recoverable point.",
+  schema: scheduledEntry,
+  attempts: 1,
+  backoffMs: 0,
+});
+
 /** The BullMQ options that carry a definition's retry defaults, for every way a job is added. */
 export function retryOptions(definition: JobDefinition): { attempts: number; backoff?: { type: "exponential"; delay: number } } {
   return {
@@ -212,6 +220,7 @@ export const jobDefinitions = {
   "schedule.copy": scheduleCopy,
   "report.send": reportSend,
   "schedule.verify": scheduleVerify,
+  "schedule.summary": scheduleSummary,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

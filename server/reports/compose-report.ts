@@ -13,7 +13,7 @@ import { getSchedule } from "../schedule/manage-schedule.ts";
 
 export interface ReportRef {
   server: string;
-  kind: "session" | "restore" | "refusal" | "verify";
+  kind: "session" | "restore" | "refusal" | "verify" | "summary";
   label: string;
   status: string;
   detail: string;
@@ -182,10 +182,38 @@ async function verifyReport(ref: ReportRef, server: ServerSummary): Promise<Comp
   ]);
 }
 
+async function summaryReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
+  const pool = consolePool();
+  const [{ rows: sessions }, { rows: runs }, risk] = await Promise.all([
+    pool.query<{ label: string; status: string; ended_at: Date | null; error: string | null }>(
+      `SELECT b.label, b.status::text, b.ended_at, b.error FROM backup_session b JOIN server v ON v.id = b.server_id
+        WHERE v.name = $1 AND b.created_at > now() - interval '24 hours' ORDER BY b.created_at`,
+      [ref.server],
+    ),
+    pool.query<{ label: string; status: string; error: string | null }>("SELECT label, status, error FROM restore_run WHERE server = $1 AND created_at > now() - interval '24 hours' ORDER BY created_at", [ref.server]),
+    riskOf(server).catch(() => null),
+  ]);
+  const bad = sessions.filter((s) => s.status !== "completed" && s.status !== "running" && s.status !== "queued");
+  const recoverable = risk?.newestRecoverable;
+  const lines: Line[] = [
+    ["Server", ref.server],
+    ["Sessions, last 24 h", `${sessions.length}: ${sessions.length - bad.length} completed or running, ${bad.length} failed, aborted or interrupted`],
+    ["Restore runs, last 24 h", `${runs.length}`],
+    ["Newest recoverable point", recoverable ? `${utc(new Date(recoverable.at))} (${duration(new Date(recoverable.at), new Date())} ago, ${recoverable.from})` : "none"],
+    ["Target free space", await freeSpaceLine(server)],
+    ["Next scheduled run", await nextRunLine(ref.server)],
+  ];
+  const outcome = bad.length || risk?.flags.length ? "attention needed" : "all well";
+  return render(`[Mailvault] ${ref.server} daily summary: ${outcome}`, lines, [
+    { title: "Sessions", items: sessions.map((s) => `${s.label}: ${s.status}${s.error ? ` (${s.error.slice(0, 200)})` : ""}`) },
+    { title: "Restore runs", items: runs.map((r) => `${r.label}: ${r.status}${r.error ? ` (${r.error.slice(0, 200)})` : ""}`) },
+  ]);
+}
+
 /** The report, with the server's red flags (server-risks.ts) first when it has any. */
 export async function composeReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
   const [report, risk] = await Promise.all([
-    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : ref.kind === "verify" ? verifyReport(ref, server) : refusalReport(ref, server),
+    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : ref.kind === "verify" ? verifyReport(ref, server) : ref.kind === "summary" ? summaryReport(ref, server) : refusalReport(ref, server),
     riskOf(server).catch(() => null),
   ]);
   if (!risk?.flags.length) return report;

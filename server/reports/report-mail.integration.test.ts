@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
+import { enqueueJob } from "../jobs/queues.ts";
+import { appendToSchedule } from "../schedule/manage-schedule.ts";
 import { resetConfig } from "../config.ts";
 import { consolePool, prisma } from "../db/console-db.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
@@ -101,6 +103,20 @@ describe("report mails", () => {
     expect(sink.messages.filter((m) => m.subject === mail.subject)).toHaveLength(1);
     const { rows } = await consolePool().query<{ state: string; recipients: string[] }>("SELECT state, recipients FROM report_outbox WHERE label = $1", [label]);
     expect(rows).toEqual([{ state: "sent", recipients: ["mail1-admins@example.com"] }]);
+  });
+
+  it("mails a daily summary from an s schedule entry, with the day's sessions and the red flags", async () => {
+    const view = await appendToSchedule({ server: "mail1", by: "test", entries: [{ type: "s", pattern: "0 7 29 2 *" }] });
+    const entry = view.entries.at(-1)!;
+    expect(entry).toMatchObject({ type: "summary", code: "s" });
+    await enqueueJob("mail1", "schedule.summary", { entry: entry.n, pattern: entry.pattern, tz: entry.tz });
+    const mail = await mailAbout("[Mailvault] mail1 daily summary: attention needed");
+    const sessions = await prisma().backupSession.findMany({ where: { createdAt: { gt: new Date(Date.now() - 86_400_000) } }, orderBy: { createdAt: "asc" } });
+    expect(mail.text).toMatch(new RegExp(`Sessions, last 24 h: +${sessions.length}: ${sessions.length} completed or running, 0 failed`));
+    for (const s of sessions) expect(mail.text).toContain(`  - ${s.label}: ${s.status}`);
+    expect(mail.text).toMatch(/Restore runs, last 24 h: +1\n/);
+    expect(mail.text).toContain("! mail1 has no scheduled backups");
+    expect(mail.to).toEqual(["mail1-admins@example.com"]);
   });
 
   it("reports a failed session with the reason for each account that failed", async () => {

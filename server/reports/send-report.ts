@@ -25,6 +25,11 @@ export async function reportVerify(server: string, scope: string, reports: { lab
   await consolePool().query("INSERT INTO report_outbox (server, kind, label, status, detail) VALUES ($1, 'verify', $2, $3, $4)", [server, scope, damaged.length ? "damaged" : "ok", detail]);
 }
 
+/** A summary mail of the server's last day (an `s` schedule entry). */
+export async function reportSummary(server: string): Promise<void> {
+  await consolePool().query("INSERT INTO report_outbox (server, kind, label, status) VALUES ($1, 'summary', 'daily', 'summary')", [server]);
+}
+
 /** Who gets the server's reports: its own reportTo, else MAILVAULT_REPORT_TO. */
 export function reportRecipients(reportTo: string[]): string[] {
   return reportTo.length ? reportTo : config().MAILVAULT_REPORT_TO;

@@ -10,7 +10,7 @@ import { applyRetention } from "../backup/apply-retention.ts";
 import { copySessions, type SessionCopyReport } from "../backup/copy-sessions.ts";
 import { MailvaultError } from "../errors.ts";
 import { verifyServerBackups } from "../backup/verify-session.ts";
-import { reportVerify } from "../reports/send-report.ts";
+import { reportSummary, reportVerify } from "../reports/send-report.ts";
 import { BackupInProgressError, SessionLeasedError } from "../backup/errors.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -25,6 +25,7 @@ export type ScheduledOutcome =
   | { retention: { removed: string[]; kept: number; blobsPruned: number; bytesFreed: number } }
   | { copied: SessionCopyReport[] }
   | { verified: number; damaged: string[] }
+  | { summary: string }
   | { skipped: string };
 
 export const SCHEDULE_REQUESTER = "schedule";
@@ -123,4 +124,13 @@ export async function runScheduledVerify(serverName: string, data: JobData<"sche
   for (const r of reports) await log(`${r.label}: ${r.ok ? "ok" : `DAMAGED, ${r.problems.length} problem(s): ${r.problems[0]?.path}: ${r.problems[0]?.message}`}`);
   await reportVerify(serverName, data.scope, reports);
   return { verified: reports.length, damaged: damaged.map((r) => r.label) };
+}
+
+export async function runScheduledSummary(serverName: string, data: JobData<"schedule.summary">, log: Log): Promise<ScheduledOutcome> {
+  const entry: ScheduleEntry = { type: "summary", pattern: data.pattern, tz: data.tz };
+  const stale = await confirm(serverName, data, entry, log);
+  if (stale) return { skipped: stale };
+  await reportSummary(serverName);
+  await log(`entry ${data.entry}: summary of the last 24 hours queued for mail`);
+  return { summary: serverName };
 }

@@ -2,7 +2,8 @@
  * Schedule entries, zmschedulebackup's way: `f` full, `i` incremental, `a` auto-grouped,
  * `d <age>` delete sessions older than the age, and Mailvault's own `c <target>` copy every
  * published session the copy target lacks, and `v all|<N>` verify every session (and the
- * repository) or the newest N, each with a five-field cron pattern and a time
+ * repository) or the newest N, and `s` mail a summary of the server's last day, each with a
+ * five-field cron pattern and a time
  * zone. This module parses and checks them (pure: the server's backup mode comes in as an
  * argument) and knows Zimbra's default schedules.
  */
@@ -10,12 +11,12 @@ import { z } from "zod";
 import { InvalidInputError } from "../errors.ts";
 import { checkCronPattern, checkTimeZone, DEFAULT_TIME_ZONE } from "./cron.ts";
 
-export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention", "copy", "verify"] as const;
+export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention", "copy", "verify", "summary"] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 
 /** zmschedulebackup's letter for each type. */
-export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d", copy: "c", verify: "v" };
-const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", c: "copy", v: "verify", auto: "auto_grouped", delete: "retention" };
+export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d", copy: "c", verify: "v", summary: "s" };
+const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", c: "copy", v: "verify", s: "summary", auto: "auto_grouped", delete: "retention" };
 
 export const ENTRY_NAMES: Record<EntryType, string> = {
   full: "the full backup",
@@ -24,6 +25,7 @@ export const ENTRY_NAMES: Record<EntryType, string> = {
   retention: "the retention (delete) entry",
   copy: "the copy entry",
   verify: "the verify entry",
+  summary: "the summary mail entry",
 };
 
 export interface ScheduleEntry {

@@ -75,6 +75,8 @@ function action(entry: ScheduleEntry, settings: ServerSettings): string {
       return `auto-grouped backup: about 1/${settings.autoGrouped.groups} of the accounts (oldest backups first) in full, the redo for the rest`;
     case "retention":
       return `delete sessions older than ${entry.age} (never an account's last full it needs)`;
+    case "summary":
+      return "mail a summary of the last 24 hours: sessions, restore runs, red flags, the newest recoverable point";
     case "verify":
       return entry.scope === "all" ? "verify every published session and every pack of the repository; results kept and mailed" : `verify the newest ${entry.scope} session(s); results kept and mailed`;
     case "copy":

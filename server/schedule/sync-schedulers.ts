@@ -27,7 +27,8 @@ export type ScheduledJob =
   | { name: "schedule.backup"; data: JobData<"schedule.backup"> }
   | { name: "schedule.retention"; data: JobData<"schedule.retention"> }
   | { name: "schedule.copy"; data: JobData<"schedule.copy"> }
-  | { name: "schedule.verify"; data: JobData<"schedule.verify"> };
+  | { name: "schedule.verify"; data: JobData<"schedule.verify"> }
+  | { name: "schedule.summary"; data: JobData<"schedule.summary"> };
 
 /** The job entry n (1-based) fires, validated against its definition. */
 export function scheduledJob(entry: ScheduleEntry, n: number): ScheduledJob {
@@ -39,7 +40,9 @@ export function scheduledJob(entry: ScheduleEntry, n: number): ScheduledJob {
         ? { name: "schedule.copy", data: { ...base, to: entry.to! } }
         : entry.type === "verify"
           ? { name: "schedule.verify", data: { ...base, scope: entry.scope! } }
-          : { name: "schedule.backup", data: { ...base, type: entry.type } };
+          : entry.type === "summary"
+            ? { name: "schedule.summary", data: base }
+            : { name: "schedule.backup", data: { ...base, type: entry.type } };
   const parsed = jobDefinitions[job.name].schema.safeParse(job.data);
   if (!parsed.success) throw new InvalidInputError(`invalid ${job.name} payload: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   return job;
