@@ -64,7 +64,11 @@ describe("report mails", () => {
       // The server's red flag comes first: nothing would ever back it up on its own.
       expect(mail.text).toContain("ATTENTION:\n  ! mail1 has no scheduled backups: nothing is backed up unless someone starts it");
       expect(mail.html).toContain(`<th align="left">Outcome</th><td>completed</td>`);
-      if (type === "full") expect(mail.text).toMatch(/Dedup: {14}[\d.]+:1/);
+      const seconds = Math.round((s.endedAt!.getTime() - s.startedAt!.getTime()) / 1000);
+      expect(mail.text).toContain(`Duration:           ${seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`}`);
+      expect(mail.text).toContain(`Bytes read:         ${(Number(s.blobBytesReferenced) / 2 ** 20).toFixed(1)} MiB of message bodies`);
+      const [read, added] = [Number(s.blobBytesReferenced), Number(s.blobBytesNew)];
+      expect(mail.text).toContain(`Dedup:              ${added > 0 ? `${(read / added).toFixed(2)}:1 (bodies read / new bodies stored)` : read > 0 ? "every body was already stored" : "no bodies"}`);
     }
     const run = await runRestore({ server: "mail1", accounts: [fx.accounts[0]!.email], copy: true, prefix: "rep_" });
     const mail = await mailAbout(`[Mailvault] mail1 ${run.label}: completed`);

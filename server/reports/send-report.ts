@@ -60,7 +60,7 @@ export async function sendReport(id: number): Promise<SendOutcome> {
   );
   const row = rows[0];
   if (!row) return { skipped: `report ${id} is not in the outbox` };
-  if (row.state === "sent") return { sent: row.subject, to: row.recipients };
+  if (row.state === "sent") return { sent: row.subject, to: row.recipients ?? [] };
   const { MAILVAULT_SMTP_URL, MAILVAULT_REPORT_FROM } = config();
   const server = await getServer(row.server);
   const to = reportRecipients(server.settings.reportTo);
@@ -91,7 +91,7 @@ export async function lastReport(server: string): Promise<{ subject: string; sta
   );
   const r = rows[0];
   if (!r) return null;
-  return { subject: r.subject || `${server} ${r.label}: ${r.status}`, state: r.state, recipients: r.recipients, createdAt: r.created_at.toISOString(), sentAt: r.sent_at?.toISOString() ?? null, error: r.error };
+  return { subject: r.subject || `${server} ${r.label}: ${r.status}`, state: r.state, recipients: r.recipients ?? [], createdAt: r.created_at.toISOString(), sentAt: r.sent_at?.toISOString() ?? null, error: r.error };
 }
 
 /** What the server page shows of its report mails: whether mail is on, who gets them, the newest. */

@@ -14,7 +14,7 @@ CREATE TABLE "report_outbox" (
   "state" TEXT NOT NULL DEFAULT 'new',
   "queued_at" TIMESTAMPTZ(3),
   "sent_at" TIMESTAMPTZ(3),
-  "recipients" TEXT[] NOT NULL DEFAULT '{}',
+  "recipients" TEXT[] DEFAULT '{}',
   "subject" TEXT NOT NULL DEFAULT '',
   "error" TEXT
 );
