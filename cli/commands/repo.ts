@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { copyTargetNamed } from "../../server/backup/server-targets.ts";
 import { backendFor } from "../../server/backup/target.ts";
-import { recordEncryptedTarget } from "../../server/directory/copy-targets.ts";
+import { recordEncryptedTarget } from "../../server/directory/update-settings.ts";
 import { getServer } from "../../server/directory/list-servers.ts";
 import { InvalidInputError } from "../../server/errors.ts";
 import { addKey, configuredPassphrase, initEncryption, listKeys, removeKey } from "../../server/repository/repository-keys.ts";
@@ -36,9 +36,10 @@ export function registerRepo(program: Command): void {
       const target = await targetOf(opts.server, opts.target);
       const passphrase = configuredPassphrase();
       if (!passphrase) throw new InvalidInputError("set MAILVAULT_TARGET_PASSPHRASE (or MAILVAULT_TARGET_PASSPHRASE_FILE) to the passphrase to encrypt with");
-      const id = await initEncryption(target.raw, passphrase);
-      // Recorded in the directory: a target that loses its keys later is refused, not used in the clear.
+      // Recorded in the directory first: a target that loses its keys later is refused, never
+      // used in the clear (and if the init fails, the target is refused until it is run again).
       await recordEncryptedTarget(target.server, target.url);
+      const id = await initEncryption(target.raw, passphrase);
       target.reset();
       console.log(`${target.location}: encrypted (AES-256-GCM), key ${id}; keep the passphrase: without it the backups cannot be read`);
     });

@@ -5,10 +5,12 @@
  * restore reads the copy once the primary is gone, and mistakes are refused before anything moves.
  */
 import { createHash } from "node:crypto";
-import { readFile, rename, rm } from "node:fs/promises";
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
-import { prisma } from "../db/console-db.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { addCopyTarget, removeCopyTarget } from "../directory/copy-targets.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -21,6 +23,7 @@ import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
 import { restoresSettled, runBackup, runRestore } from "../testing/wait-for-runs.ts";
 import { runCopy } from "./copy-sessions.ts";
+import { rescanCatalog } from "./rescan-catalog.ts";
 import { describeTargets } from "./server-targets.ts";
 import { BackupTarget, backendFor, closeRepositories } from "./target.ts";
 
@@ -63,6 +66,19 @@ async function blobDigests(accountId: string): Promise<string[]> {
   const box = rows[0]!;
   const { rows: items } = await store.pool.query<{ blob_digest: string }>(`SELECT DISTINCT blob_digest FROM ${groupSchema(box.group_id)}.item WHERE mailbox_id = $1 AND blob_digest IS NOT NULL`, [box.id]);
   return items.map((i) => i.blob_digest);
+}
+
+/**
+ * The primary target back where it was. The restore's follow-up full backup ran while it was
+ * away, into a new empty folder: that folder goes, and the catalog is rebuilt from the target
+ * (catalog --rescan), so no session the target does not hold stays in it.
+ */
+async function bringPrimaryBack(moved: string): Promise<void> {
+  await restoresSettled();
+  const root = moved.replace(/\.lost$/, "");
+  await rm(root, { recursive: true, force: true });
+  await rename(moved, root);
+  await rescanCatalog("mail1");
 }
 
 describe("copies to a second target", () => {
@@ -135,9 +151,7 @@ describe("copies to a second target", () => {
       expect(await exportMailbox(store, { accountId: copy.id })).toEqual(before);
       for (const digest of digests) expect(createHash("sha256").update(await readFile(store.blobs.path(digest))).digest("hex")).toBe(digest);
     } finally {
-      await rm(primary.root, { recursive: true, force: true });
-      await rename(moved, primary.root);
-      await restoresSettled();
+      await bringPrimaryBack(moved);
     }
   });
 
@@ -148,13 +162,39 @@ describe("copies to a second target", () => {
     const moved = `${primary.root}.lost`;
     await rename(primary.root, moved);
     try {
-      await expect(runRestore({ server: "mail1", accounts: [account!.email], copy: true, prefix: "nocopy_" })).rejects.toThrow(
-        new RegExp(`no target of mail1 holds every session this restore reads .*offsite \\(s3://mailvault-copies/mail1\\) lacks ${newest.replace(/\./g, "\\.")}`),
-      );
+      const error = await runRestore({ server: "mail1", accounts: [account!.email], copy: true, prefix: "nocopy_" }).then(() => null, (e: Error) => e);
+      expect(error?.message).toContain("no target of mail1 holds every session this restore reads");
+      expect(error?.message).toContain(`offsite (s3://mailvault-copies/mail1) lacks ${newest}`);
     } finally {
-      await rm(primary.root, { recursive: true, force: true });
-      await rename(moved, primary.root);
-      await restoresSettled();
+      await bringPrimaryBack(moved);
+    }
+  });
+
+  it("verifies again a session published there that no copy verified, and sends it again when it fails", async () => {
+    // As if a copy was cut off between its publish and its verify, and the object then damaged.
+    const label = labels[0]!;
+    await consolePool().query("DELETE FROM session_copy WHERE label = $1", [label]);
+    const [account] = fx.accounts;
+    const file = s3.objectPath("mailvault-copies", `mail1/sessions/${label}/accounts/${account!.accountId}/mailbox.json`);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 20]! ^= 0xff;
+    await writeFile(file, bytes);
+    const reports = await runCopy("mail1", { to: "offsite", all: true });
+    expect(reports.find((r) => r.label === label)).toMatchObject({ status: "copied", verified: true });
+    // Those copied and verified before are left alone.
+    for (const other of labels.slice(1, 3)) expect(reports.find((r) => r.label === other)?.status).toBe("present");
+    expect((await runCopy("mail1", { to: "offsite", label })).map((r) => r.status)).toEqual(["present"]);
+  });
+
+  it("refuses to copy into a folder target that is not there (a missing mount), rather than make it", async () => {
+    const folder = path.join(os.tmpdir(), `mailvault-unmounted-${process.pid}`);
+    await addCopyTarget("mail1", { name: "usb", url: folder });
+    await rm(folder, { recursive: true, force: true });
+    try {
+      await expect(runCopy("mail1", { to: "usb", all: true })).rejects.toThrow(/copy target usb \(.*\) is not a folder on this host: is it mounted\?/);
+      await expect(stat(folder)).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      await removeCopyTarget("mail1", "usb");
     }
   });
 
@@ -163,6 +203,8 @@ describe("copies to a second target", () => {
     await expect(runCopy("mail1", { to: "offsite", label: "full-20200101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
     await expect(runCopy("mail1", { to: "offsite" })).rejects.toMatchObject({ code: "invalid_input" });
     await expect(addCopyTarget("mail1", { name: "again", url })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("offsite") });
+    // The same bucket and prefix, spelt another way, is the same place.
+    await expect(addCopyTarget("mail1", { name: "again", url: `${url}&region=eu-west-1` })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("offsite") });
     await expect(addCopyTarget("mail1", { name: "offsite", url: "/tmp/elsewhere" })).rejects.toMatchObject({ code: "target_exists" });
     await expect(addCopyTarget("mail1", { name: "Bad Name", url: "/tmp/elsewhere" })).rejects.toMatchObject({ code: "invalid_input" });
     await expect(addCopyTarget("mail1", { name: "rel", url: "relative/path" })).rejects.toMatchObject({ code: "invalid_input" });

@@ -14,10 +14,11 @@
  * target says. A crash midway leaves packs no index names (prune removes them) or an unpublished
  * session folder (the next copy starts it again); neither is ever read as a session.
  */
-import { mkdir } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { consolePool } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
+import { rememberEncryption } from "../directory/update-settings.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { runJob, unlessRefused } from "../jobs/run-job.ts";
@@ -27,7 +28,7 @@ import { SessionNotFoundError } from "./errors.ts";
 import { getSession } from "./query-sessions.ts";
 import { isObjectStore } from "./free-space.ts";
 import { copyTargetNamed, forgetHolding } from "./server-targets.ts";
-import { copyAccountsIndexDelta, readAccountsIndex, type AccountsIndex, type SessionDescription } from "./session-files.ts";
+import { copyAccountsIndexDelta, dropFromAccountsIndex, readAccountsIndex, type AccountsIndex, type SessionDescription } from "./session-files.ts";
 import { BackupTarget } from "./target.ts";
 import { verifySession, type BlobCache, type VerifyProblem } from "./verify-session.ts";
 
@@ -64,8 +65,22 @@ export async function copySessions(serverName: string, options: CopyOptions): Pr
   const destination = copyTargetNamed(server, options.to);
   const source = new BackupTarget(server.backupTarget, server.name);
   const dest = new BackupTarget(destination.url, server.name);
-  if (!isObjectStore(destination.url)) await mkdir(destination.url, { recursive: true });
+  // A folder that is not there is a mount missing on this host, not a place to create: a copy
+  // written to the local disk would verify, and be found nowhere else.
+  if (!isObjectStore(destination.url) && !(await stat(destination.url).then((s) => s.isDirectory(), () => false))) {
+    throw new MailvaultError("unavailable", "target_missing", `copy target ${destination.name} (${destination.url}) is not a folder on this host: is it mounted? (targets add creates it)`);
+  }
   await dest.init();
+  const [sourceSealed, destSealed] = [await source.backend.encrypted(), await dest.backend.encrypted()];
+  await rememberEncryption(server, server.backupTarget, sourceSealed);
+  await rememberEncryption(server, destination.url, destSealed);
+  if (sourceSealed && !destSealed) {
+    throw new MailvaultError(
+      "conflict",
+      "copy_would_decrypt",
+      `${server.name}'s own target is encrypted but copy target ${destination.name} is not: a copy would put the mail there in the clear. Encrypt it first: ./bin/mailvault repo init -s ${server.name} --target ${destination.name} --encrypt`,
+    );
+  }
 
   const published = await source.publishedLabels();
   let labels: string[];
@@ -82,9 +97,14 @@ export async function copySessions(serverName: string, options: CopyOptions): Pr
     await source.repository({ reload: true });
     await dest.repository({ reload: true });
     const copier = new SessionCopier(source, dest, await readAccountsIndex(source));
+    const verifiedThere = await verifiedCopies(server.name, destination.name);
     for (const label of labels) {
       if (options.signal?.aborted) throw new Error("copy aborted");
-      const report = (await dest.isPublished(label)) ? emptyReport(label, "present") : await copier.copy(label);
+      await lock.check();
+      // Published there and verified by a copy: done. Published but never verified (a copy cut
+      // off between its publish and its verify): verified now, and sent again if it fails.
+      const published = await dest.isPublished(label);
+      const report = published && verifiedThere.has(label) ? emptyReport(label, "present") : await copier.copy(label, published);
       if (report.status !== "present") await recordCopy(server.name, destination.name, report);
       reports.push(report);
       options.onSession?.(report);
@@ -96,12 +116,21 @@ export async function copySessions(serverName: string, options: CopyOptions): Pr
   return reports;
 }
 
+/** The sessions a copy to this target published and verified there (session_copy). */
+async function verifiedCopies(server: string, target: string): Promise<Set<string>> {
+  const { rows } = await consolePool().query<{ label: string }>(
+    "SELECT c.label FROM session_copy c JOIN server v ON v.id = c.server_id WHERE v.name = $1 AND c.target = $2 AND c.verified",
+    [server, target],
+  );
+  return new Set(rows.map((r) => r.label));
+}
+
 /**
  * One copy to a target at a time (two would remove each other's half-sent sessions): a session
  * advisory lock of the console database, held on its own connection for the copy's length. A
  * worker that dies loses its connection, and with it the lock.
  */
-async function lockCopies(server: string, target: string): Promise<{ release(): Promise<void> }> {
+async function lockCopies(server: string, target: string): Promise<{ check(): Promise<void>; release(): Promise<void> }> {
   const client = await consolePool().connect();
   const key = `mailvault.copy:${server}:${target}`;
   try {
@@ -112,9 +141,16 @@ async function lockCopies(server: string, target: string): Promise<{ release(): 
     throw error;
   }
   return {
+    /** Still held: a connection that dropped lost the lock, and another copy may have begun. */
+    async check() {
+      await client.query("SELECT 1").catch((error: Error) => {
+        throw new Error(`the copy lost its lock on the console database (${error.message}); nothing more is copied`);
+      });
+    },
     async release() {
-      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => {});
-      client.release();
+      const unlocked = await client.query<{ ok: boolean }>("SELECT pg_advisory_unlock(hashtext($1)) AS ok", [key]).then((r) => r.rows[0]!.ok, () => false);
+      // A connection whose unlock failed may still hold the lock: it is closed, not pooled.
+      client.release(!unlocked);
     },
   };
 }
@@ -133,20 +169,38 @@ class SessionCopier {
     private readonly accounts: AccountsIndex,
   ) {}
 
-  async copy(label: string): Promise<SessionCopyReport> {
+  /**
+   * Sends a session and verifies it there; `published` (there, but never verified by a copy)
+   * verifies first and sends only if that fails. Whatever fails after the first file is sent
+   * (verify, a store gone, a bug) unpublishes it there again, so a restore never reads it.
+   */
+  async copy(label: string, published = false): Promise<SessionCopyReport> {
     const report = emptyReport(label, "copied");
-    // What a crashed copy of this session left is started again.
-    if ((await this.dest.sessionFiles(label, "")).length) await this.dest.removeSession(label);
-    await this.sendBlobs(label, report);
-    await this.sendFiles(label, report);
-    const verification = await verifySession(this.dest, label, this.verified);
-    report.verified = verification.ok;
-    report.problems = verification.problems;
-    if (!verification.ok) {
-      report.status = "failed";
-      await this.dest.removeSession(label);
+    if (published) {
+      const check = await verifySession(this.dest, label, this.verified).catch(() => null);
+      if (check?.ok) return { ...report, verified: true };
     }
+    // What a crashed or failed copy of this session left is started again.
+    if ((await this.dest.sessionFiles(label, "")).length) await this.remove(label);
+    try {
+      await this.sendBlobs(label, report);
+      await this.sendFiles(label, report);
+      const verification = await verifySession(this.dest, label, this.verified);
+      report.verified = verification.ok;
+      report.problems = verification.problems;
+      if (!verification.ok) report.status = "failed";
+    } catch (error) {
+      await this.remove(label).catch(() => {});
+      throw error;
+    }
+    if (!report.verified) await this.remove(label);
     return report;
+  }
+
+  /** Unpublishes a session at the destination: the commit object first, then its files and its accounts-index part. */
+  private async remove(label: string): Promise<void> {
+    await this.dest.removeSession(label);
+    await dropFromAccountsIndex(this.dest, [label]);
   }
 
   /** The packs holding the session's blobs that the destination lacks, then an index naming them. */
@@ -171,13 +225,21 @@ class SessionCopier {
     report.packsPresent = present.size;
     const queue = [...packs.values()];
     const send = async () => {
+      // One sender failing empties the queue, so the others stop after their current pack.
       for (let pack = queue.shift(); pack; pack = queue.shift()) {
         await this.dest.backend.save(packName(pack.id), this.packRanges(pack));
         report.packsSent++;
         report.bytesSent += pack.size;
       }
     };
-    await Promise.all(Array.from({ length: PACK_CONCURRENCY }, send));
+    await Promise.all(
+      Array.from({ length: PACK_CONCURRENCY }, () =>
+        send().catch((error: unknown) => {
+          queue.length = 0;
+          throw error;
+        }),
+      ),
+    );
     if (packs.size) {
       await saveIndex(this.dest.backend, [...packs.values()]);
       for (const pack of packs.values()) to.index.addPack(pack);
@@ -185,10 +247,12 @@ class SessionCopier {
     // Format-1 blob files of the source go into a pack of their own at the destination.
     if (legacy.length) {
       const writer = to.writer();
-      await this.source.readBlobs(legacy, async (digest, bytes) => {
+      const missing = await this.source.readBlobs(legacy, async (digest, bytes) => {
         report.bytesSent += await writer.add(digest, bytes);
       });
       await writer.close();
+      // The source itself lacks them: this session cannot be copied whole (verify it there).
+      if (missing.length) throw new Error(`${label} needs ${missing.length} blob(s) its own target does not hold (${missing.slice(0, 3).join(", ")}): run verify -lb ${label}`);
       report.packsSent += writer.packs.length;
     }
   }

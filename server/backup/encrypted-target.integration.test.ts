@@ -15,7 +15,7 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { addKey, initEncryption, listKeys, removeKey, unlock } from "../repository/repository-keys.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
 import { submitRestore } from "../restore/submit-restore.ts";
-import { recordEncryptedTarget } from "../directory/copy-targets.ts";
+import { recordEncryptedTarget } from "../directory/update-settings.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";

@@ -19,6 +19,7 @@ import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { getAccounts } from "../directory/get-account.ts";
 import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
 import { snapshotAccounts, storeAccount, type AccountBackup } from "./backup-account.ts";
+import { rememberEncryption } from "../directory/update-settings.ts";
 import { addProgress, finishSession, lastCompletedThrough, lastFulls, markRunning, updateSession } from "./catalog.ts";
 import { checkFreeSpace } from "./free-space.ts";
 import { collectRedo, type MovedRedo } from "./move-redo.ts";
@@ -68,6 +69,8 @@ export async function startSession(serverName: string, sessionId: number, slots:
   try {
     await checkFreeSpace(ctx.server.backupTarget, { bytes: ctx.server.settings.minFreeBytes, percent: ctx.server.settings.minFreePercent });
     await ctx.target.init();
+    // A target encrypted before the directory kept that is recorded now: it must stay encrypted.
+    await rememberEncryption(ctx.server, ctx.server.backupTarget, await ctx.target.backend.encrypted());
     await writeSessionDescription(ctx, { status: "running" });
     const throughSeq = await seal(ctx);
     const redo = await collectRedo(ctx.store, ctx.target, ctx.label, await lastCompletedThrough(ctx.serverId), throughSeq);

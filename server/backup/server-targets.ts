@@ -54,7 +54,8 @@ const holding = new Map<string, { at: number; url: Promise<string> }>();
  */
 export async function targetHolding(server: ServerTargets, labels: string[], options: { required?: boolean } = {}): Promise<BackupTarget> {
   const wanted = [...new Set(labels)].sort();
-  const key = `${server.name}\u0000${server.backupTarget}\u0000${options.required ? "required" : ""}\u0000${wanted.join(",")}`;
+  const targets = serverTargets(server).map((t) => t.url);
+  const key = `${server.name}\u0000${targets.join("\u0001")}\u0000${options.required ? "required" : ""}\u0000${wanted.join(",")}`;
   let known = holding.get(key);
   if (!known || Date.now() - known.at >= HOLDING_TTL_MS) {
     known = { at: Date.now(), url: findHolder(server, wanted, Boolean(options.required)) };

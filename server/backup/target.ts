@@ -27,6 +27,7 @@ import { Transform, type Readable } from "node:stream";
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
 import { config } from "../config.ts";
+import { MailvaultError } from "../errors.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import type { BlobStore } from "../mailstore/blob-store.ts";
 import { parseSegmentName, type SegmentFile } from "../redo/segment-format.ts";
@@ -162,7 +163,9 @@ export class BackupTarget {
 
   async init(): Promise<void> {
     const existing = await this.readJsonObject<{ server: string }>("target.json");
-    if (existing && existing.server !== this.server) throw new Error(`backup target ${this.backend.location} belongs to server ${existing.server}, not ${this.server}`);
+    if (existing && existing.server !== this.server) {
+      throw new MailvaultError("conflict", "target_taken", `backup target ${this.backend.location} belongs to server ${existing.server}, not ${this.server}`);
+    }
     if (!existing) await this.backend.save("target.json", Buffer.from(JSON.stringify({ format: TARGET_FORMAT, server: this.server, createdAt: new Date().toISOString() }, null, 2)));
   }
 
@@ -356,8 +359,14 @@ export class BackupTarget {
    * is told to `damaged` with the reason. Returns the digests the target does not hold.
    */
   async checkBlobs(digests: string[], damaged: (digest: string, detail: string) => void): Promise<string[]> {
-    const repo = await this.repository();
-    if (digests.some((d) => !repo.has(d))) await repo.reload();
+    // An index that cannot be read is damage to report for every blob, not a verify that fails.
+    const repo = await this.repository()
+      .then(async (r) => (digests.some((d) => !r.has(d)) ? r.reload().then(() => r) : r))
+      .catch((error: Error) => {
+        for (const digest of digests) damaged(digest, `the repository index cannot be read: ${error.message}`);
+        return null;
+      });
+    if (!repo) return [];
     const missing: string[] = [];
     for (const digest of await repo.checkMany(digests, damaged)) {
       await this.readBlob(digest).catch((error: Error) => (error.message.includes("damaged") ? damaged(digest, error.message) : missing.push(digest)));

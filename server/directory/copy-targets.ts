@@ -4,6 +4,8 @@
  * the S3 backend's own parser, and it must not be the primary or another copy target. Removing a
  * copy target leaves what it holds where it is; only the directory forgets it.
  */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { isS3Url, parseS3Url } from "../repository/s3-backend.ts";
 import { copyTargetSchema, type CopyTarget } from "./server-settings.ts";
@@ -13,10 +15,6 @@ async function updateCopyTargets(serverName: string, change: (targets: CopyTarge
   return (await updateSettings(serverName, (settings, primary) => ({ copyTargets: change(settings.copyTargets, primary) }))).copyTargets;
 }
 
-/** `repo init --encrypt` made this target of the server encrypted: from now on it must stay so. */
-export async function recordEncryptedTarget(serverName: string, url: string): Promise<void> {
-  await updateSettings(serverName, (settings) => ({ encryptedTargets: [...new Set([...settings.encryptedTargets, url])] }));
-}
 
 export async function addCopyTarget(serverName: string, input: { name: string; url: string }): Promise<CopyTarget[]> {
   const parsed = copyTargetSchema.safeParse({ name: input.name, url: input.url.trim() });
@@ -29,14 +27,24 @@ export async function addCopyTarget(serverName: string, input: { name: string; u
       throw new InvalidInputError((error as Error).message);
     }
   }
-  return updateCopyTargets(serverName, (targets, primary) => {
+  const list = await updateCopyTargets(serverName, (targets, primary) => {
     if (targets.some((t) => t.name === target.name)) throw new MailvaultError("conflict", "target_exists", `${serverName} already has a copy target named ${target.name}`);
-    const same = (url: string) => url.replace(/\/+$/, "") === target.url.replace(/\/+$/, "");
+    const same = (url: string) => placeOf(url) === placeOf(target.url);
     if (same(primary)) throw new InvalidInputError(`${target.url} is ${serverName}'s own backup target: a copy must go somewhere else`);
     const twin = targets.find((t) => same(t.url));
     if (twin) throw new InvalidInputError(`${target.url} is already ${serverName}'s copy target ${twin.name}`);
     return [...targets, target];
   });
+  // A folder is made here, by the admin, so that a copy never makes one on a host that lacks the mount.
+  if (!isS3Url(target.url)) await mkdir(target.url, { recursive: true });
+  return list;
+}
+
+/** Where a target really is, however its URL is spelled: a resolved folder, or endpoint, bucket and prefix. */
+function placeOf(url: string): string {
+  if (!isS3Url(url)) return path.resolve(url);
+  const s3 = parseS3Url(url);
+  return `s3|${s3.endpoint ?? ""}|${s3.bucket}|${s3.prefix}`;
 }
 
 export async function removeCopyTarget(serverName: string, name: string): Promise<CopyTarget[]> {

@@ -64,3 +64,16 @@ export async function setReportRecipients(serverName: string, raw: unknown): Pro
   const reportTo = [...new Set(parsed.data.reportTo.map((a) => a.trim().toLowerCase()))];
   return (await updateSettings(serverName, () => ({ reportTo }))).reportTo;
 }
+
+/**
+ * A target found encrypted (it has keys) that the directory does not yet record, as targets
+ * encrypted before the directory kept that: recorded now, so it stays encrypted.
+ */
+export async function rememberEncryption(server: { name: string; settings: ServerSettings }, url: string, encrypted: boolean): Promise<void> {
+  if (encrypted && !server.settings.encryptedTargets.includes(url)) await recordEncryptedTarget(server.name, url);
+}
+
+/** `repo init --encrypt` made this target of the server encrypted: from now on it must stay so. */
+export async function recordEncryptedTarget(serverName: string, url: string): Promise<void> {
+  await updateSettings(serverName, (settings) => ({ encryptedTargets: [...new Set([...settings.encryptedTargets, url])] }));
+}

@@ -8,6 +8,7 @@ export async function setUpServerStore(serverName: string): Promise<{ groups: nu
   const server = await getServer(serverName);
   const result = await ensureMailstore({ server: server.name, database: server.mailstoreDatabase, groups: server.settings.mailboxGroups });
   // An object-store target (s3://…) has no folder to make.
-  for (const dir of [server.blobVolumePath, server.redoArchivePath, server.backupTarget]) if (!isObjectStore(dir)) await mkdir(dir, { recursive: true });
+  const copies = server.settings.copyTargets.map((t) => t.url);
+  for (const dir of [server.blobVolumePath, server.redoArchivePath, server.backupTarget, ...copies]) if (!isObjectStore(dir)) await mkdir(dir, { recursive: true });
   return result;
 }

@@ -48,10 +48,17 @@ export class TargetBackend implements ClosableBackend {
   }
 
   /** The backend objects go through: encrypted when the target has keys. A wrong passphrase is retried on the next use. */
+  private openedPlain = false;
+
   private ready(): Promise<StorageBackend> {
+    // Found plain before the directory said it is encrypted (repo init ran in another process):
+    // looked at again, so nothing more is written to it in the clear.
+    if (this.openedPlain && recordedEncrypted.has(this.root)) this.opened = null;
     this.opened ??= (async () => {
+      this.openedPlain = false;
       if (!(await isEncrypted(this.raw))) {
         if (recordedEncrypted.has(this.root)) throw new TargetDowngradedError(this.raw.location);
+        this.openedPlain = true;
         return this.raw;
       }
       const { key } = await unlock(this.raw, configuredPassphrase());
