@@ -40,6 +40,20 @@ async function store(repo: Repository, set: Map<string, Buffer>, packBytes = 64 
   return writer.close();
 }
 
+/** 40 blobs in one pack, the 8th with a byte flipped in the middle of its stored bytes. */
+async function onePackWithADamagedBlob() {
+  const set = blobs(40);
+  const repo = await Repository.open(backend);
+  await store(repo, set, 1 << 30);
+  const [pack] = repo.index.packs.values();
+  const victim = pack!.blobs[7]!;
+  const file = path.join(root, packName(pack!.id));
+  const bytes = await readFile(file);
+  bytes[victim.offset + Math.floor(victim.length / 2)]! ^= 0xff;
+  await writeFile(file, bytes);
+  return { set, pack: pack!, victim };
+}
+
 describe("format-2 repository", () => {
   it("gives back every blob's exact bytes from packs, after reopening, and stores each blob once", async () => {
     const set = blobs(300);
@@ -68,40 +82,24 @@ describe("format-2 repository", () => {
   });
 
   it("names a damaged pack and the blobs it touches, and never reads back wrong bytes", async () => {
-    const set = blobs(40);
-    const repo = await Repository.open(backend);
-    await store(repo, set, 1 << 30);
-    const [pack] = repo.index.packs.values();
-    const victim = pack!.blobs[7]!;
-    const file = path.join(root, packName(pack!.id));
-    const bytes = await readFile(file);
-    bytes[victim.offset + Math.floor(victim.length / 2)]! ^= 0xff;
-    await writeFile(file, bytes);
+    const { pack, victim } = await onePackWithADamagedBlob();
 
     const reopened = await Repository.open(backend);
     const report = await reopened.verify();
-    expect(report.damaged).toEqual([{ pack: pack!.id, detail: expect.stringContaining("does not match its name"), blobs: [victim.digest] }]);
-    await expect(reopened.read(victim.digest)).rejects.toThrow(`pack ${pack!.id} is damaged: blob ${victim.digest}`);
-    const other = pack!.blobs[8]!;
+    expect(report.damaged).toEqual([{ pack: pack.id, detail: expect.stringContaining("does not match its name"), blobs: [victim.digest] }]);
+    await expect(reopened.read(victim.digest)).rejects.toThrow(`pack ${pack.id} is damaged: blob ${victim.digest}`);
+    const other = pack.blobs[8]!;
     expect(sha256(await reopened.read(other.digest))).toBe(other.digest);
   });
 
   it("checks many blobs a span at a time, naming only the damaged one and the ones it does not hold", async () => {
-    const set = blobs(40);
-    const repo = await Repository.open(backend);
-    await store(repo, set, 1 << 30);
-    const [pack] = repo.index.packs.values();
-    const victim = pack!.blobs[7]!;
-    const file = path.join(root, packName(pack!.id));
-    const bytes = await readFile(file);
-    bytes[victim.offset + Math.floor(victim.length / 2)]! ^= 0xff;
-    await writeFile(file, bytes);
+    const { set, pack, victim } = await onePackWithADamagedBlob();
 
     const reopened = await Repository.open(backend);
     const damaged: string[] = [];
     const absent = sha256(Buffer.from("never stored"));
     const missing = await reopened.checkMany([...set.keys(), absent], (digest, detail) => damaged.push(`${digest}: ${detail}`));
-    expect(damaged).toEqual([expect.stringContaining(`${victim.digest}: pack ${pack!.id} is damaged: blob ${victim.digest}`)]);
+    expect(damaged).toEqual([expect.stringContaining(`${victim.digest}: pack ${pack.id} is damaged: blob ${victim.digest}`)]);
     expect(missing).toEqual([absent]);
   });
 
