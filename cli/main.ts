@@ -28,6 +28,7 @@ import { registerHealth } from "./commands/health.ts";
 import { registerRedoarchive } from "./commands/redoarchive.ts";
 import { registerRedodump } from "./commands/redodump.ts";
 import { registerRepo } from "./commands/repo.ts";
+import { registerRpo } from "./commands/rpo.ts";
 import { registerSchedulebackup } from "./commands/schedulebackup.ts";
 import { registerServers } from "./commands/servers.ts";
 import { registerTargets } from "./commands/targets.ts";
@@ -61,6 +62,7 @@ registerRedoarchive(program);
 registerSchedulebackup(program);
 registerUsers(program);
 registerRepo(program);
+registerRpo(program);
 
 /**
  * The audit name of a command that changes something; read-only commands (and --plan runs) are

@@ -39,7 +39,7 @@ const set = await startWorkers({
     concurrency: s.settings.workerConcurrency,
     lmtpPort: lmtp ? s.settings.lmtpPort : undefined,
     lmtpHost: s.settings.lmtpHost,
-    archiveEveryMs: archiveCheckIntervalMs(s.settings.redoArchive.maxAgeSeconds),
+    archiveEveryMs: archiveCheckIntervalMs(s.settings),
   })),
   onError: (server, error) => log.warn({ server, err: error.message }, "worker error"),
   onSwept: (swept) => log.warn({ sessions: swept.sessions, runs: swept.runs, removedFiles: swept.removedFiles.length }, "marked dead sessions and restore runs interrupted"),

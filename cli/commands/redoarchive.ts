@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { getServer } from "../../server/directory/list-servers.ts";
 import { runJob } from "../../server/jobs/run-job.ts";
 import type { ArchiveResult } from "../../server/redo/archive-redo.ts";
+import type { ShipResult } from "../../server/redo/ship-redo.ts";
 import { printJson } from "../output.ts";
 
 export function registerRedoarchive(program: Command): void {
@@ -13,9 +14,13 @@ export function registerRedoarchive(program: Command): void {
     .action(async (opts: { server: string; json?: boolean }) => {
       const server = await getServer(opts.server);
       const { result } = await runJob(server.name, "redo.archive", { force: true }, 300_000);
-      const r = result as ArchiveResult;
+      const r = result as ArchiveResult & { shipped?: ShipResult[] };
       if (opts.json) return printJson(r);
       console.log(`${r.status}: ${r.segments.length} segment(s), ${r.records} records, ${r.voids} rolled back, ${r.bytes} bytes; archived through ${r.lastArchivedSeq}`);
       for (const name of r.segments) console.log(`  ${name}`);
+      for (const t of r.shipped ?? []) {
+        const sent = `${t.shipped.length} segment(s) sent, holds through ${t.lastShippedSeq}`;
+        console.log(`shipped to ${t.target}: ${t.error ? `failed (${t.error}); ${sent}` : sent}`);
+      }
     });
 }

@@ -9,8 +9,10 @@ import { getServer } from "../directory/list-servers.ts";
 import { BackupInProgressError, SessionLeasedError } from "./errors.ts";
 import { parseLabel } from "./labels.ts";
 import { parseAge, planRetention, type RetentionPlan, type RetentionRule } from "./retention-plan.ts";
-import { dropFromAccountsIndex } from "./session-files.ts";
-import { BackupTarget } from "./target.ts";
+import { listShipped } from "../redo/ship-redo.ts";
+import { parseSegmentName } from "../redo/segment-format.ts";
+import { dropFromAccountsIndex, type SessionDescription } from "./session-files.ts";
+import { BackupTarget, shippedSegmentObject } from "./target.ts";
 
 export function parseRetentionRule(text: string, now = new Date()): RetentionRule {
   return parseLabel(text.trim()) ? { beforeLabel: text.trim() } : { olderThan: parseAge(text, now) };
@@ -65,6 +67,7 @@ export async function removeSessions(
   }
   await dropFromAccountsIndex(target, removed);
   const pruned = await pruneBlobs(target);
+  await pruneShippedRedo(target);
   return { removed, blobsPruned: pruned.count, bytesFreed: pruned.bytes, packsRemoved: pruned.packsRemoved, packsRewritten: pruned.packsRewritten, bytesRewritten: pruned.bytesRewritten };
 }
 
@@ -93,4 +96,34 @@ export async function pruneBlobs(
     bytes += blob.size;
   }
   return { count, bytes, packsRemoved: packs.packsRemoved, packsRewritten: packs.packsRewritten, bytesRewritten: packs.bytesRewritten, unindexedPacksRemoved: packs.unindexedRemoved };
+}
+
+/**
+ * Removes shipped redo segments (redo/<name>, ship-redo.ts) no restore can use any more: those no
+ * published session names, ending at or before the redo the oldest published full covers (a
+ * restore starts from a full and replays what follows it). Segments after it stay, named or not:
+ * the newest are what a lost machine is rebuilt to. Returns the names removed.
+ */
+export async function pruneShippedRedo(target: BackupTarget): Promise<string[]> {
+  const named = new Set<string>();
+  let floor: number | null = null;
+  let oldestFull: string | null = null;
+  for (const label of await target.publishedLabels()) {
+    const description = await target.readSessionJson<SessionDescription>(label);
+    for (const name of description?.redo?.shipped ?? []) named.add(name);
+    if (description?.type !== "full" || !description.redo) continue;
+    const started = description.startedAt ?? description.createdAt;
+    if (oldestFull === null || started < oldestFull) {
+      oldestFull = started;
+      floor = description.redo.throughSeq;
+    }
+  }
+  if (floor === null) return [];
+  const removed: string[] = [];
+  for (const name of await listShipped(target)) {
+    if (named.has(name) || parseSegmentName(name)!.lastSeq > floor) continue;
+    await target.backend.remove(shippedSegmentObject(name));
+    removed.push(name);
+  }
+  return removed;
 }

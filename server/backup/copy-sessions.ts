@@ -22,6 +22,7 @@ import { rememberEncryption } from "../directory/update-settings.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { runJob, unlessRefused } from "../jobs/run-job.ts";
+import { ObjectNotFoundError } from "../repository/backend.ts";
 import { packName } from "../repository/pack-format.ts";
 import { saveIndex, type PackInfo } from "../repository/repository-index.ts";
 import { SessionNotFoundError } from "./errors.ts";
@@ -29,7 +30,7 @@ import { getSession } from "./query-sessions.ts";
 import { isObjectStore } from "./free-space.ts";
 import { copyTargetNamed, forgetHolding } from "./server-targets.ts";
 import { copyAccountsIndexDelta, dropFromAccountsIndex, readAccountsIndex, type AccountsIndex, type SessionDescription } from "./session-files.ts";
-import { BackupTarget } from "./target.ts";
+import { BackupTarget, shippedSegmentObject } from "./target.ts";
 import { verifySession, type BlobCache, type VerifyProblem } from "./verify-session.ts";
 
 /** Packs are sent in ranges of this size (a pack is tens of MiB; memory holds a few ranges). */
@@ -257,10 +258,13 @@ class SessionCopier {
     }
   }
 
-  private async *packRanges(pack: PackInfo): AsyncGenerator<Buffer> {
-    const name = packName(pack.id);
-    for (let offset = 0; offset < pack.size; offset += RANGE_BYTES) {
-      yield await this.source.backend.read(name, { offset, length: Math.min(RANGE_BYTES, pack.size - offset) });
+  private packRanges(pack: PackInfo): AsyncGenerator<Buffer> {
+    return this.objectRanges(packName(pack.id), pack.size);
+  }
+
+  private async *objectRanges(name: string, size: number): AsyncGenerator<Buffer> {
+    for (let offset = 0; offset < size; offset += RANGE_BYTES) {
+      yield await this.source.backend.read(name, { offset, length: Math.min(RANGE_BYTES, size - offset) });
     }
   }
 
@@ -275,6 +279,15 @@ class SessionCopier {
       report.bytesSent += file.size;
     }
     const description = await this.source.readSessionJson<SessionDescription>(label);
+    // Shipped redo segments the session names are shared objects: sent once, saved atomically.
+    for (const name of description?.redo?.shipped ?? []) {
+      const object = shippedSegmentObject(name);
+      const info = await this.source.backend.stat(object);
+      if (!info) throw new ObjectNotFoundError(this.source.backend.location, object);
+      if ((await this.dest.backend.stat(object))?.size === info.size) continue;
+      await this.dest.backend.save(object, this.objectRanges(object, info.size));
+      report.bytesSent += info.size;
+    }
     await copyAccountsIndexDelta(this.accounts, this.dest, label, description?.accounts ?? []);
     await this.dest.publish(label, commit);
   }

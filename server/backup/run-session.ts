@@ -18,6 +18,7 @@ import { gzipSync } from "node:zlib";
 import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { getAccounts } from "../directory/get-account.ts";
 import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
+import { shippedThrough, shipping, shipRedo } from "../redo/ship-redo.ts";
 import { snapshotAccounts, storeAccount, type AccountBackup } from "./backup-account.ts";
 import { rememberEncryption } from "../directory/update-settings.ts";
 import { addProgress, finishSession, lastCompletedThrough, lastFulls, markRunning, updateSession } from "./catalog.ts";
@@ -73,6 +74,9 @@ export async function startSession(serverName: string, sessionId: number, slots:
     await rememberEncryption(ctx.server, ctx.server.backupTarget, await ctx.target.backend.encrypted());
     await writeSessionDescription(ctx, { status: "running" });
     const throughSeq = await seal(ctx);
+    // With redo shipping on, what was just sealed goes to every target now, and the session
+    // refers to it there rather than holding a second copy (a target that fails keeps its backoff).
+    if (shipping(ctx.server)) await shipRedo(ctx.server, { now: true });
     const redo = await collectRedo(ctx.store, ctx.target, ctx.label, await lastCompletedThrough(ctx.serverId), throughSeq);
 
     const { rows: candidates } = await consolePool().query<{ id: string; email: string }>(
@@ -201,9 +205,11 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
 
 async function trimArchive(ctx: SessionContext, throughSeq: number): Promise<string[]> {
   const keepMs = ctx.server.settings.redoKeepSeconds * 1000;
+  // A segment some target still lacks stays until it is shipped (ship-redo.ts).
+  const shipped = await shippedThrough(ctx.server);
   const removed: string[] = [];
   for (const segment of await listSegments(ctx.store.redoArchivePath)) {
-    if (segment.lastSeq > throughSeq) continue;
+    if (segment.lastSeq > throughSeq || segment.lastSeq > shipped) continue;
     const file = path.join(ctx.store.redoArchivePath, segment.name);
     const age = Date.now() - (await stat(file)).mtimeMs;
     if (age < keepMs) continue;
@@ -278,7 +284,7 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
     const description: Partial<SessionDescription> = {
       status: "completed",
       endedAt: new Date().toISOString(),
-      redo: { fromSeq: plan.redo.fromSeq, throughSeq: plan.redo.throughSeq, segments: plan.redo.segments.map((s) => path.basename(s.path)) },
+      redo: { fromSeq: plan.redo.fromSeq, throughSeq: plan.redo.throughSeq, segments: plan.redo.segments.map((s) => path.basename(s.path)), shipped: plan.redo.shipped ?? [] },
       accounts: [
         ...done.map((d) => ({
           accountId: d.accountId,

@@ -36,7 +36,8 @@ export interface SessionDescription {
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
-  redo: { fromSeq: number | null; throughSeq: number; segments: string[] } | null;
+  /** `shipped`: the segments of `segments` the session names in the target's shipped redo (`redo/<name>`) instead of holding. */
+  redo: { fromSeq: number | null; throughSeq: number; segments: string[]; shipped?: string[] } | null;
   accounts: SessionAccountEntry[];
   counts: {
     accounts: number;

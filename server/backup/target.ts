@@ -10,6 +10,8 @@
  *   sessions/<label>/           every session's files; published once its manifest.sha256 is
  *                               there (the commit object, saved last)
  *   tmp/<label>/                sessions that earlier versions never published (read only)
+ *   redo/<segment>              sealed redo segments shipped as they sealed (ship-redo.ts);
+ *                               sessions name those they cover instead of holding a copy
  *   accounts-index.json         every account id, every name it had, the sessions holding it,
  *   accounts-index/<label>.json   and what each session published since added to that
  *
@@ -51,6 +53,8 @@ export interface FileEntry {
   path: string;
   sha256: string;
   size: number;
+  /** The object that holds the file when the session refers to it rather than holds it (a shipped redo segment). */
+  object?: string;
 }
 
 /** The manifest entry of bytes. */
@@ -76,6 +80,12 @@ export function hashing(): Transform & { digest(): { sha256: string; size: numbe
 /** Where format 1 kept a blob, as an object of its own. */
 export function legacyBlobName(digest: string): string {
   return `blobs/${digest.slice(0, 2)}/${digest.slice(2, 4)}/${digest}`;
+}
+
+/** Where redo shipping (server/redo/ship-redo.ts) keeps a sealed segment, shared by the sessions that refer to it. */
+export function shippedSegmentObject(segment: string): string {
+  if (!parseSegmentName(segment)) throw new Error(`not a redo segment name: ${JSON.stringify(segment)}`);
+  return `redo/${segment}`;
 }
 
 /** The object that commits a session: once it is saved, the session is published. */
@@ -231,15 +241,29 @@ export class BackupTarget {
     return this.backend.listFolders(this.sessionObject(label, folder));
   }
 
-  /** The redo segments a session holds, in sequence order. */
-  async sessionSegments(label: string): Promise<{ name: string; firstSeq: number; lastSeq: number }[]> {
-    const segments: { name: string; firstSeq: number; lastSeq: number }[] = [];
+  /**
+   * The redo segments a session holds, in sequence order, each with the object that holds it:
+   * its own `redologs/<name>`, or for a segment shipped before the session (redo shipping,
+   * ship-redo.ts) the shared `redo/<name>` that its session.json names under `redo.shipped`.
+   */
+  async sessionSegments(label: string): Promise<{ name: string; firstSeq: number; lastSeq: number; object: string }[]> {
+    const segments: { name: string; firstSeq: number; lastSeq: number; object: string }[] = [];
     for (const file of await this.sessionFiles(label, "redologs/")) {
       const name = file.path.slice("redologs/".length);
       const range = parseSegmentName(name);
-      if (range) segments.push({ name, ...range });
+      if (range) segments.push({ name, ...range, object: this.sessionObject(label, file.path) });
+    }
+    const description = await this.readJsonObject<{ redo?: { shipped?: string[] } | null }>(this.sessionObject(label, "session.json"));
+    for (const name of description?.redo?.shipped ?? []) {
+      const range = parseSegmentName(name);
+      if (range && !segments.some((s) => s.name === name)) segments.push({ name, ...range, object: shippedSegmentObject(name) });
     }
     return segments.sort((a, b) => a.firstSeq - b.firstSeq);
+  }
+
+  /** Random-access reads of any object of the target (a redo segment), through the backend. */
+  segmentReader(object: string): SegmentFile {
+    return objectReader(this.backend, object);
   }
 
   /** Whether a session is published (its commit object is there). */

@@ -55,6 +55,14 @@ export const serverSettingsSchema = z.object({
    * backup (about 50 MB/s per core); off stores them as they are.
    */
   backupCompression: z.boolean().default(true),
+  /**
+   * Redo shipping (server/redo/ship-redo.ts): while records wait, a segment is sealed at least
+   * this often and sent to every target of the server, so losing the machine loses at most about
+   * this much mail. 0 turns shipping off (the redo then leaves the machine with each incremental).
+   */
+  redoShipSeconds: z.number().int().min(0).max(86_400).default(30),
+  /** An RPO (the age of the oldest record no off-machine target holds) above this is flagged. */
+  rpoAlertSeconds: z.number().int().min(10).max(7 * 86_400).default(300),
   /** Archived redo segments younger than this stay in the archive after an incremental. */
   redoKeepSeconds: z.number().int().nonnegative().default(3600),
   /** Jobs one worker process runs at once for this server. */

@@ -32,6 +32,8 @@ const SETTABLE: Record<string, (text: string) => unknown> = {
   workerConcurrency: (text) => wholeNumber("workerConcurrency").parse(text),
   minFreeBytes: (text) => wholeNumber("minFreeBytes", { min: 0 }).parse(text),
   minFreePercent: (text) => wholeNumber("minFreePercent", { min: 0, max: 100 }).parse(text),
+  redoShipSeconds: (text) => wholeNumber("redoShipSeconds", { min: 0, max: 86_400 }).parse(text),
+  rpoAlertSeconds: (text) => wholeNumber("rpoAlertSeconds", { min: 10, max: 7 * 86_400 }).parse(text),
 };
 
 /** `servers set mail1 reportTo=a@x,b@y lmtpHost=0.0.0.0`: a bad key or value changes nothing. */

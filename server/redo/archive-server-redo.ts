@@ -1,22 +1,36 @@
 import { getServer } from "../directory/list-servers.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { archiveRedo, type ArchiveResult } from "./archive-redo.ts";
+import { shipping, shipRedo, type ShipResult } from "./ship-redo.ts";
 
-/** The `redo.archive` job: archive with the server's own size and age limits. */
-export async function archiveServerRedo(serverName: string, options: { force?: boolean; onProgress?: (p: { segments: number; records: number; lastSeq: number }) => void } = {}): Promise<ArchiveResult> {
+/**
+ * The `redo.archive` job: archive with the server's own size and age limits, then ship what is
+ * sealed to the server's targets. With shipping on, records wait at most `redoShipSeconds` before
+ * they are sealed. Shipping failures do not fail the job: they are recorded per target (redo_ship)
+ * and retried with backoff by the next runs, while the segments wait in the local archive.
+ */
+export async function archiveServerRedo(
+  serverName: string,
+  options: { force?: boolean; onProgress?: (p: { segments: number; records: number; lastSeq: number }) => void } = {},
+): Promise<ArchiveResult & { shipped?: ShipResult[] }> {
   const server = await getServer(serverName);
   const store = await openMailstore(serverName);
-  return archiveRedo(store, {
+  const { maxBytes, maxAgeSeconds } = server.settings.redoArchive;
+  const result = await archiveRedo(store, {
     force: options.force,
     // A forced run is someone asking now: it waits for a scheduled run in progress, then seals the rest.
     lockWaitMs: options.force ? 60_000 : 0,
-    maxBytes: server.settings.redoArchive.maxBytes,
-    maxAgeSeconds: server.settings.redoArchive.maxAgeSeconds,
+    maxBytes,
+    maxAgeSeconds: shipping(server) ? Math.min(maxAgeSeconds, server.settings.redoShipSeconds) : maxAgeSeconds,
     onProgress: options.onProgress,
   });
+  if (!shipping(server)) return result;
+  return { ...result, shipped: await shipRedo(server, { now: options.force }) };
 }
 
-/** How often the worker checks whether the log is due: often enough to honour the age limit. */
-export function archiveCheckIntervalMs(maxAgeSeconds: number): number {
-  return Math.min(60_000, Math.max(5_000, Math.round((maxAgeSeconds * 1000) / 4)));
+/** How often the worker checks whether the log is due: often enough to honour the age limit, and the ship interval. */
+export function archiveCheckIntervalMs(settings: { redoArchive: { maxAgeSeconds: number }; redoShipSeconds: number }): number {
+  const archive = Math.min(60_000, Math.max(5_000, Math.round((settings.redoArchive.maxAgeSeconds * 1000) / 4)));
+  if (settings.redoShipSeconds === 0) return archive;
+  return Math.min(archive, 5_000, Math.max(500, Math.round((settings.redoShipSeconds * 1000) / 4)));
 }

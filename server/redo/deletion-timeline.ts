@@ -102,8 +102,7 @@ async function sessionSegments(backupTarget: string, server: string): Promise<Se
   const sources: SegmentSource[] = [];
   for (const label of await target.publishedLabels()) {
     for (const segment of await target.sessionSegments(label)) {
-      const relative = `redologs/${segment.name}`;
-      sources.push({ ...segment, where: target.describe(target.sessionObject(label, relative)), open: async () => ({ file: target.sessionFileReader(label, relative), close: async () => {} }) });
+      sources.push({ ...segment, where: target.describe(segment.object), open: async () => ({ file: target.segmentReader(segment.object), close: async () => {} }) });
     }
   }
   return sources;

@@ -20,11 +20,10 @@ const CLOCK_SLACK_MS = 60 * 60 * 1000;
 
 async function* sessionRecords(target: BackupTarget, label: string, filter: RedoFilter): AsyncGenerator<RedoRecord> {
   for (const segment of await target.sessionSegments(label)) {
-    const relative = `redologs/${segment.name}`;
-    const where = target.describe(target.sessionObject(label, relative));
+    const where = target.describe(segment.object);
     const found: RedoRecord[] = [];
     try {
-      for await (const entry of readSegment(segment.name, target.sessionFileReader(label, relative))) {
+      for await (const entry of readSegment(segment.name, target.segmentReader(segment.object))) {
         if ("header" in entry) {
           if (!headerCanMatch(entry.header, filter)) break;
           continue;

@@ -27,9 +27,8 @@ async function* segmentRecords(
   filter: (r: RedoRecord) => boolean,
   { withBlobs = true, accountId, fromSeq, toSeq }: { withBlobs?: boolean; accountId?: string; fromSeq?: number; toSeq?: number } = {},
 ): AsyncGenerator<RedoRecord[]> {
-  for (const { name } of await target.sessionSegments(label)) {
-    const relative = `redologs/${name}`;
-    const where = target.describe(target.sessionObject(label, relative));
+  for (const { name, object } of await target.sessionSegments(label)) {
+    const where = target.describe(object);
     let known = accountId ? segmentAccounts.spans(where, [accountId], fromSeq, toSeq) : null;
     if (accountId && !known) {
       // Another account's read of it may be under way (a group restore starts several at once).
@@ -41,13 +40,13 @@ async function* segmentRecords(
     let batch: RedoRecord[] = [];
     try {
       if (known) {
-        for await (const records of readSegmentSpans(name, target.sessionFileReader(label, relative), known, { withBlobs })) {
+        for await (const records of readSegmentSpans(name, target.segmentReader(object), known, { withBlobs })) {
           const kept = records.filter(filter);
           if (kept.length) yield kept;
         }
         continue;
       }
-      for await (const entry of readSegment(name, target.sessionFileReader(label, relative), { withBlobs })) {
+      for await (const entry of readSegment(name, target.segmentReader(object), { withBlobs })) {
         if (!("record" in entry)) continue;
         learning!.see(entry.record, entry.at, entry.length);
         if (!filter(entry.record)) continue;

@@ -44,7 +44,7 @@ async function view(server: ServerSummary, stored: Stored | null, queueError?: s
     settings: server.settings,
     stored,
     schedulers,
-    archiveEveryMs: archiveCheckIntervalMs(server.settings.redoArchive.maxAgeSeconds),
+    archiveEveryMs: archiveCheckIntervalMs(server.settings),
   });
   if (queueError) result.warnings.unshift(`saved, but the queue could not be updated (${queueError}); a worker puts the schedule on the queue when it starts`);
   return result;

@@ -70,6 +70,8 @@ export interface S3TestServer {
    * Resolves once it has stopped.
    */
   stopOnPut(match: (key: string) => boolean): Promise<void>;
+  /** Stops it now, as a network outage would (open connections cut, new ones refused); `restart` brings it back. */
+  pause(): Promise<void>;
   /** Starts it again on the same port and folder, with everything it held. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -183,6 +185,11 @@ export async function startS3Server(options: { buckets: string[]; port?: number 
       new Promise<void>((resolve) => {
         halted = resolve;
         onPut = match;
+      }),
+    pause: () =>
+      new Promise<void>((resolve) => {
+        halted = resolve;
+        halt();
       }),
     restart: async () => {
       running = await serve(port);

@@ -1,0 +1,175 @@
+/**
+ * Redo shipping on real services: mail1 ships every 2 s to its folder primary and to an S3
+ * bucket (s3rver on 127.0.0.1) while its worker's archive scheduler runs. Traffic and deliveries
+ * go on; the bucket then holds every sequence number exactly once, in segments that verify. With
+ * the bucket down, deliveries go on, the lag grows and `rpo` says so, and the backlog ships once
+ * it is back; a connection cut in the middle of a ship leaves no partial segment; an incremental
+ * refers to what was shipped instead of uploading it again, and a restore reads it there.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
+import { BackupTarget, closeRepositories, shippedSegmentObject } from "../backup/target.ts";
+import { verifySession } from "../backup/verify-session.ts";
+import { prisma } from "../db/console-db.ts";
+import { generateTraffic } from "../demo/generate-traffic.ts";
+import { addCopyTarget, removeCopyTarget } from "../directory/copy-targets.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { deliverMessage } from "../mailstore/deliver-message.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { exportMailbox } from "../restore/export-mailbox.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
+import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
+import { runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
+import { archiveCheckIntervalMs } from "./archive-server-redo.ts";
+import { lastArchivedSeq } from "./archive-redo.ts";
+import { redoRpo, type TargetRpo } from "./redo-rpo.ts";
+import { readSegment } from "./segment-format.ts";
+import { listShipped } from "./ship-redo.ts";
+
+let s3: S3TestServer;
+let url: string;
+let store: Mailstore;
+
+beforeAll(async () => {
+  s3 = await startS3Server({ buckets: ["mailvault-redo"] });
+  url = s3.url("mailvault-redo", "mail1");
+});
+afterAll(async () => {
+  await closeRepositories();
+  await s3?.stop();
+});
+
+const settings = { redoShipSeconds: 2, redoKeepSeconds: 0 };
+const fx = useMailServer({
+  settings,
+  accounts: { prefix: "ship", count: 3 },
+  traffic: { ops: 150, seed: 71 },
+  // The worker's own archive scheduler seals and ships, as in production.
+  workers: (options) => startWorkers({ servers: options.servers.map((s) => ({ ...s, archiveEveryMs: archiveCheckIntervalMs({ redoArchive: { maxAgeSeconds: 60 }, ...settings }) })) }),
+});
+
+beforeAll(async () => {
+  store = fx.store;
+  await removeCopyTarget("mail1", "offsite");
+  await addCopyTarget("mail1", { name: "offsite", url });
+});
+
+let n = 0;
+async function deliver(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    n++;
+    const to = fx.accounts[n % fx.accounts.length]!.email;
+    const bytes = Buffer.from(`From: sender${n}@example.org\r\nTo: ${to}\r\nSubject: shipped ${n}\r\nMessage-ID: <ship-${n}@example.org>\r\n\r\nbody ${n}\r\n`);
+    await deliverMessage(store, { recipients: [to], bytes });
+  }
+}
+
+const offsite = async (): Promise<TargetRpo> => (await redoRpo("mail1")).targets.find((t) => t.name === "offsite")!;
+
+/** Every sequence number from 1 to `through` is in exactly one shipped segment of the target, each of which verifies. */
+async function shippedCoverage(target: BackupTarget): Promise<{ segments: number; covered: number[] }> {
+  const covered: number[] = [];
+  const names = await listShipped(target);
+  for (const name of names) {
+    for await (const entry of readSegment(name, target.segmentReader(shippedSegmentObject(name)))) {
+      if (!("header" in entry)) continue;
+      for (let seq = entry.header.firstSeq; seq <= entry.header.lastSeq; seq++) covered.push(seq);
+    }
+  }
+  return { segments: names.length, covered };
+}
+
+function expectExactlyOnce(covered: number[], through: number): void {
+  expect(covered.length).toBe(through);
+  expect(new Set(covered).size).toBe(through);
+  expect(Math.min(...covered)).toBe(1);
+  expect(Math.max(...covered)).toBe(through);
+}
+
+describe("redo shipping", () => {
+  it("ships what is sealed to every target within the interval, each number exactly once", async () => {
+    let worst = 0;
+    const sample = setInterval(() => void redoRpo("mail1").then((r) => (worst = Math.max(worst, ...r.targets.map((t) => t.rpoSeconds))), () => {}), 250);
+    try {
+      await deliver(40);
+      await generateTraffic(store, { ops: 60, seed: 72, renames: false, concurrency: 2 });
+      // Within the ship interval plus a few seconds, both targets hold everything.
+      const rpo = await waitFor(async () => {
+        const r = await redoRpo("mail1");
+        return r.targets.every((t) => t.unshippedRecords === 0) && r;
+      }, "every target to hold every record", 60_000);
+      expect(rpo.targets.map((t) => t.name)).toEqual(["primary", "offsite"]);
+      const through = await lastArchivedSeq(store.pool);
+      for (const t of rpo.targets) expect(t).toMatchObject({ lastShippedSeq: through, rpoSeconds: 0 });
+      // Both on this machine here (a folder, and an S3 endpoint at 127.0.0.1): flagged honestly.
+      expect(rpo.targets.every((t) => t.sameMachine)).toBe(true);
+      expect(rpo.machineLossRpoSeconds).toBeNull();
+    } finally {
+      clearInterval(sample);
+    }
+    console.log(`worst RPO seen under traffic, ship interval 2 s: ${worst} s`);
+    expect(worst).toBeLessThanOrEqual(2 + 5 + 5);
+    const server = await getServer("mail1");
+    const through = await lastArchivedSeq(store.pool);
+    for (const targetUrl of [server.backupTarget, url]) expectExactlyOnce((await shippedCoverage(new BackupTarget(targetUrl, "mail1"))).covered, through);
+  });
+
+  it("goes on delivering while the bucket is down, shows the lag, then ships the backlog once, without holes", async () => {
+    await s3.pause();
+    await deliver(30);
+    const lagging = await waitFor(async () => {
+      const t = await offsite();
+      return t.failingSince !== null && t.unshippedRecords >= 30 && t.rpoSeconds >= 3 && t;
+    }, "the offsite lag to show", 60_000);
+    expect(lagging.lastError).toMatch(/ECONNREFUSED|connect|socket|ECONNRESET/i);
+    // The primary keeps shipping meanwhile.
+    await waitFor(async () => (await redoRpo("mail1")).targets[0]!.unshippedRecords === 0, "the primary to keep up", 30_000);
+    await deliver(10);
+
+    await s3.restart();
+    // Backoff is at most a few seconds this early; then the backlog goes.
+    const caughtUp = await waitFor(async () => {
+      const t = await offsite();
+      return t.unshippedRecords === 0 && !t.failingSince && t;
+    }, "the offsite backlog to ship", 90_000);
+    expect(caughtUp.lastError).toBeNull();
+    expectExactlyOnce((await shippedCoverage(new BackupTarget(url, "mail1"))).covered, await lastArchivedSeq(store.pool));
+  });
+
+  it("leaves no partial segment when the connection is cut in the middle of a ship, and the next ship completes", async () => {
+    const cut = s3.stopOnPut((key) => key.startsWith("mail1/redo/"));
+    await deliver(20);
+    await cut;
+    const before = await listShipped(new BackupTarget(url, "mail1")).catch(() => null);
+    expect(before).toBeNull(); // the bucket is unreachable: nothing to see, and nothing half-stored after
+    await s3.restart();
+    await waitFor(async () => (await offsite()).unshippedRecords === 0, "the cut segment to ship again", 90_000);
+    const target = new BackupTarget(url, "mail1");
+    expectExactlyOnce((await shippedCoverage(target)).covered, await lastArchivedSeq(store.pool));
+    // No object under redo/ but whole segments.
+    for await (const info of target.backend.list("redo/")) expect(info.name).toMatch(/^redo\/redo-\d{8}\.\d{6}\.\d{3}-seq\d+-\d+\.log$/);
+  });
+
+  it("an incremental names the shipped segments instead of uploading them again, and a restore reads them there", async () => {
+    const full = await runBackup("mail1", "full");
+    await deliver(15);
+    await generateTraffic(store, { ops: 40, seed: 73, renames: false, concurrency: 2 });
+    const incremental = await runBackup("mail1", "incremental");
+    const server = await getServer("mail1");
+    const primary = new BackupTarget(server.backupTarget, "mail1");
+    const description = await primary.readSessionJson<{ redo: { segments: string[]; shipped: string[] } }>(incremental.label);
+    expect(description!.redo.segments.length).toBeGreaterThan(0);
+    expect(description!.redo.shipped).toEqual(description!.redo.segments);
+    expect(await primary.sessionFiles(incremental.label, "redologs/")).toEqual([]);
+    expect(await verifySession(primary, incremental.label)).toMatchObject({ ok: true, problems: [] });
+    expect(await verifySession(primary, full.label)).toMatchObject({ ok: true });
+
+    // The local archive is trimmed (redoKeepSeconds 0): a restore reads the redo from the target.
+    const alice = fx.accounts[0]!;
+    const expected = await exportMailbox(store, alice);
+    const restored = await runRestore({ server: "mail1", accounts: [alice.email], copy: true, prefix: "shipped_" });
+    expect(restored.plan.accounts[0]!.redo.sessions.map((s) => s.label)).toContain(incremental.label);
+    const copy = await prisma().account.findFirstOrThrow({ where: { email: `shipped_${alice.email}` } });
+    expect(await exportMailbox(store, { accountId: copy.id })).toEqual(expected);
+  });
+});
