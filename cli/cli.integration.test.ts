@@ -54,7 +54,7 @@ describe("mailvault CLI", () => {
     [["targets", "add", "-s", "mail1", "offsite", "/srv/elsewhere"], "mailvault: mail1 already has a copy target named offsite"],
     [["targets", "add", "-s", "mail1", "cloud", "s3://bucket/x?secret=1"], 'mailvault: unknown S3 target setting "secret": known are endpoint, region and pathStyle'],
     [["targets"], "mailvault: name the server: targets -s <server>"],
-    [["servers", "set", "mail1", "color=blue"], "mailvault: color is not a setting servers set changes; settable: reportTo, lmtpHost, lmtpPort, workerConcurrency, minFreeBytes, minFreePercent"],
+    [["servers", "set", "mail1", "color=blue"], "mailvault: color is not a setting servers set changes; settable: reportTo, lmtpHost, lmtpPort, workerConcurrency, minFreeBytes, minFreePercent, redoShipSeconds, rpoAlertSeconds"],
     [["servers", "set", "mail1", "reportTo=ops@example.com,not-an-address"], "mailvault: reportTo.1: Invalid email address"],
     [["servers", "set", "mail1", "lmtpPort=0x10"], "mailvault: lmtpPort is a whole number"],
     [["servers", "set", "mail9", "lmtpHost=0.0.0.0"], "mailvault: unknown server: mail9"],

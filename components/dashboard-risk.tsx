@@ -36,6 +36,16 @@ export function RiskLines({ facts }: { facts: ServerFacts }) {
           <span className="text-red-700">none</span>
         )}
       </p>
+      {risk.rpo && (
+        <p className="text-slate-600">
+          RPO if the machine were lost now:{" "}
+          <span className={risk.flags.some((f) => f.code === "rpo_high") ? "font-medium text-red-700" : undefined}>{age(risk.rpo.seconds)}</span>{" "}
+          <span className="text-slate-500">
+            ({risk.rpo.target}
+            {risk.rpo.offMachine ? "" : "; every target is on this machine: losing it is not covered"})
+          </span>
+        </p>
+      )}
       <p className="text-slate-600">
         Next backup:{" "}
         {risk.nextBackup ? (

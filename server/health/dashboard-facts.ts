@@ -18,6 +18,7 @@ import { serverQueue } from "../jobs/queues.ts";
 import { readyStatusClient } from "../jobs/redis.ts";
 import { serverRisks, type ServerRisk } from "./server-risks.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
+import { redoRpo, type ServerRpo } from "../redo/redo-rpo.ts";
 import { redoStatus, type StoreStatus } from "../mailstore/store-status.ts";
 
 const TIMEOUT_MS = 3_000;
@@ -34,6 +35,9 @@ export interface ServerFacts {
   /** Jobs on the server's queue; `active` is what runs now. */
   jobs: { active: number; waiting: number; delayed: number; failed: number } | null;
   jobsError: string | null;
+  /** Per target, the redo it holds and the age of the oldest record it lacks (redo-rpo.ts). */
+  rpo: ServerRpo | null;
+  rpoError: string | null;
   /** Newest recoverable point, next backup, red flags (server-risks.ts). */
   risk: ServerRisk | null;
   riskError: string | null;
@@ -79,7 +83,7 @@ export async function dashboardFacts(): Promise<DashboardFacts> {
   const servers = await listServers();
   const facts = await Promise.all(
     servers.map(async (s): Promise<ServerFacts> => {
-      const [space, redo, jobs] = await Promise.all([
+      const [space, redo, jobs, rpo] = await Promise.all([
         settle("backup target", async () => {
           if (isObjectStore(s.backupTarget)) return null;
           // Redis down: no beats to read, so the console measures (the jobs fact reports Redis).
@@ -100,6 +104,7 @@ export async function dashboardFacts(): Promise<DashboardFacts> {
           const counts = await serverQueue(s.name).getJobCounts("active", "waiting", "delayed", "failed");
           return { active: counts.active ?? 0, waiting: counts.waiting ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 };
         }),
+        settle("rpo", () => redoRpo(s.name)),
       ]);
       const objectStore = isObjectStore(s.backupTarget) ? s.backupTarget.replace(/\?.*$/, "") : null;
       return {
@@ -111,13 +116,15 @@ export async function dashboardFacts(): Promise<DashboardFacts> {
         redoError: redo.error,
         jobs: jobs.value,
         jobsError: jobs.error,
+        rpo: rpo.value,
+        rpoError: rpo.error,
         risk: null,
         riskError: null,
         history: [],
       };
     }),
   );
-  const inputs = new Map(facts.map((f) => [f.server, { redo: f.redo, belowMinimumSpace: f.freeSpace?.belowMinimum ?? false }]));
+  const inputs = new Map(facts.map((f) => [f.server, { redo: f.redo, belowMinimumSpace: f.freeSpace?.belowMinimum ?? false, rpo: f.rpo }]));
   const [risks, history] = await Promise.all([settle("risks", () => serverRisks(servers, inputs)), sessionHistory(servers.map((s) => s.name))]);
   for (const f of facts) {
     f.risk = risks.value?.get(f.server) ?? null;

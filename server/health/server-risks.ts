@@ -3,9 +3,11 @@
  * the newest point a restore can reach (the newest completed session's end, or the last archive
  * of the redo, whichever is later) and its age, the next scheduled backup, and red flags: no
  * schedule at all, no completed full within the server's cycle (`fullCycleDays`, 7 by default),
- * a redo archive lag over twice its age limit, a backup target below its free-space minimum.
+ * a redo archive lag over twice its age limit, a backup target below its free-space minimum, and
+ * with redo shipping on, an RPO above the server's `rpoAlertSeconds` (redo-rpo.ts).
  */
 import { consolePool } from "../db/console-db.ts";
+import { redoRpo, type ServerRpo } from "../redo/redo-rpo.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
 import { isObjectStore, measureFreeSpace } from "../backup/free-space.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
@@ -14,17 +16,23 @@ import { nextRuns } from "../schedule/cron.ts";
 import { storedSchedules } from "../schedule/manage-schedule.ts";
 import { ENTRY_NAMES } from "../schedule/schedule-entry.ts";
 
-export type RiskCode = "no_schedule" | "no_recent_full" | "redo_lag" | "below_min_space";
+export type RiskCode = "no_schedule" | "no_recent_full" | "redo_lag" | "below_min_space" | "rpo_high";
 
 export interface ServerRisk {
   newestRecoverable: { at: string; ageSeconds: number; from: "session" | "redo archive" } | null;
   nextBackup: { at: string; what: string } | null;
+  /**
+   * What losing the machine now would lose: the RPO of the best target off the machine, or of the
+   * best target at all when every one is on it (`offMachine` false). Null with shipping off.
+   */
+  rpo: { seconds: number; target: string; offMachine: boolean } | null;
   flags: { code: RiskCode; message: string }[];
 }
 
 export interface RiskInputs {
   redo: StoreStatus["redo"] | null;
   belowMinimumSpace: boolean;
+  rpo?: ServerRpo | null;
 }
 
 function days(seconds: number): string {
@@ -62,6 +70,15 @@ export async function serverRisks(servers: ServerSummary[], inputs: Map<string, 
     if (input?.redo && input.redo.lagSeconds > limit) flags.push({ code: "redo_lag", message: `${server.name}'s redo archive lags ${days(input.redo.lagSeconds)} behind (limit ${limit} s): a lost mailstore database would lose that much` });
     if (input?.belowMinimumSpace) flags.push({ code: "below_min_space", message: `${server.name}'s backup target is below its free-space minimum: the next backup will be refused` });
 
+    const rpo = rpoOf(input?.rpo ?? null);
+    if (rpo && rpo.seconds > server.settings.rpoAlertSeconds) {
+      const failing = input!.rpo!.targets.find((t) => t.name === rpo.target)?.lastError;
+      flags.push({
+        code: "rpo_high",
+        message: `${server.name}'s newest ${days(rpo.seconds)} of mail are on no ${rpo.offMachine ? "other machine" : "target"} yet (RPO limit ${server.settings.rpoAlertSeconds} s)${failing ? `: shipping to ${rpo.target} fails: ${failing}` : ""}`,
+      });
+    }
+
     const archivedAt = input?.redo?.lastArchivedAt ? new Date(input.redo.lastArchivedAt) : null;
     const sessionAt = end?.last_any ?? null;
     const newest = archivedAt && (!sessionAt || archivedAt > sessionAt) ? { at: archivedAt, from: "redo archive" as const } : sessionAt ? { at: sessionAt, from: "session" as const } : null;
@@ -71,10 +88,19 @@ export async function serverRisks(servers: ServerSummary[], inputs: Map<string, 
     risks.set(server.name, {
       newestRecoverable: newest && { at: newest.at.toISOString(), ageSeconds: Math.max(0, Math.round((now.getTime() - newest.at.getTime()) / 1000)), from: newest.from },
       nextBackup: next ?? null,
+      rpo,
       flags,
     });
   }
   return risks;
+}
+
+function rpoOf(rpo: ServerRpo | null): ServerRisk["rpo"] {
+  if (!rpo || rpo.redoShipSeconds === 0 || !rpo.targets.length) return null;
+  const off = rpo.targets.filter((t) => !t.sameMachine);
+  const pool = off.length ? off : rpo.targets;
+  const best = pool.reduce((a, b) => (b.rpoSeconds < a.rpoSeconds ? b : a));
+  return { seconds: best.rpoSeconds, target: best.name, offMachine: off.length > 0 };
 }
 
 /** One server's risks, its inputs gathered here (the report mails): the redo state and the target's free space. */
@@ -84,5 +110,6 @@ export async function riskOf(server: ServerSummary): Promise<ServerRisk> {
   const below = isObjectStore(server.backupTarget)
     ? false
     : await measureFreeSpace(server.backupTarget).then((f) => f.freeBytes < minFreeBytes || f.freePercent < minFreePercent, () => false);
-  return (await serverRisks([server], new Map([[server.name, { redo, belowMinimumSpace: below }]]))).get(server.name)!;
+  const rpo = await redoRpo(server.name).catch(() => null);
+  return (await serverRisks([server], new Map([[server.name, { redo, belowMinimumSpace: below, rpo }]]))).get(server.name)!;
 }

@@ -1,6 +1,7 @@
 import { getServer } from "../directory/list-servers.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { archiveRedo, type ArchiveResult } from "./archive-redo.ts";
+import { checkRpoAlert } from "../reports/rpo-alert.ts";
 import { shipping, shipRedo, type ShipResult } from "./ship-redo.ts";
 
 /**
@@ -25,7 +26,10 @@ export async function archiveServerRedo(
     onProgress: options.onProgress,
   });
   if (!shipping(server)) return result;
-  return { ...result, shipped: await shipRedo(server, { now: options.force }) };
+  const shipped = await shipRedo(server, { now: options.force });
+  // A crossing of the RPO limit queues a report mail (the worker's sweep sends it).
+  await checkRpoAlert(server).catch(() => null);
+  return { ...result, shipped };
 }
 
 /** How often the worker checks whether the log is due: often enough to honour the age limit, and the ship interval. */

@@ -85,7 +85,7 @@ export async function onThisMachine(url: string): Promise<boolean> {
 
 interface Pending {
   /** Unshipped records after a sequence number, and the time of the oldest. */
-  after(seq: number): { records: number; oldest: number | null };
+  after(seq: number): Promise<{ records: number; oldest: number | null }>;
 }
 
 /** The local redo (sealed segments and the current log) as counts by sequence, read once. */
@@ -97,9 +97,8 @@ async function localRedo(serverName: string, archivePath: string): Promise<Pendi
   }
   const store = await openMailstore(serverName);
   const archived = await lastArchivedSeq(store.pool);
-  const { rows } = await store.pool.query<{ seq: number; at: Date }>("SELECT seq, at FROM mailstore.redo_log WHERE seq > $1 ORDER BY seq", [archived]);
   return {
-    after(seq) {
+    async after(seq) {
       let records = 0;
       let oldest: number | null = null;
       for (const s of segments) {
@@ -107,11 +106,9 @@ async function localRedo(serverName: string, archivePath: string): Promise<Pendi
         records += s.records;
         oldest ??= s.firstAt;
       }
-      for (const r of rows) {
-        if (r.seq <= seq) continue;
-        records++;
-        oldest ??= r.at.getTime();
-      }
+      const { rows } = await store.pool.query<{ n: number; oldest: Date | null }>("SELECT count(*)::int AS n, min(at) AS oldest FROM mailstore.redo_log WHERE seq > $1", [Math.max(seq, archived)]);
+      records += rows[0]!.n;
+      oldest ??= rows[0]!.oldest?.getTime() ?? null;
       return { records, oldest };
     },
   };
@@ -144,7 +141,7 @@ export async function redoRpo(serverName: string): Promise<ServerRpo> {
     const shippedSeq = Number(row?.seq ?? 0);
     const sessionSeq = Number(bySession?.seq ?? 0);
     const lastShippedSeq = Math.max(shippedSeq, sessionSeq);
-    const { records, oldest } = pending.after(lastShippedSeq);
+    const { records, oldest } = await pending.after(lastShippedSeq);
     targets.push({
       name: entry.name,
       location: entry.url.replace(/\?.*$/, ""),

@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { BackupTarget, closeRepositories, shippedSegmentObject } from "../backup/target.ts";
 import { verifySession } from "../backup/verify-session.ts";
-import { prisma } from "../db/console-db.ts";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { consolePool, prisma } from "../db/console-db.ts";
+import { updateSettings } from "../directory/update-settings.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { addCopyTarget, removeCopyTarget } from "../directory/copy-targets.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -148,6 +150,34 @@ describe("redo shipping", () => {
     expectExactlyOnce((await shippedCoverage(target)).covered, await lastArchivedSeq(store.pool));
     // No object under redo/ but whole segments.
     for await (const info of target.backend.list("redo/")) expect(info.name).toMatch(/^redo\/redo-\d{8}\.\d{6}\.\d{3}-seq\d+-\d+\.log$/);
+  });
+
+  it("queues one report mail when the RPO goes above its limit, and one when it is back under", async () => {
+    await updateSettings("mail1", () => ({ rpoAlertSeconds: 10 }));
+    // Neither target can take redo: the bucket is down, the primary folder is a file.
+    const primary = (await getServer("mail1")).backupTarget;
+    await rename(primary, `${primary}.away`);
+    await writeFile(primary, "not a folder");
+    await s3.pause();
+    try {
+      await deliver(5);
+      const high = await waitFor(async () => {
+        const { rows } = await consolePool().query<{ status: string; detail: string }>("SELECT status, detail FROM report_outbox WHERE server = 'mail1' AND kind = 'rpo' ORDER BY id");
+        return rows.length > 0 && rows;
+      }, "an RPO alert", 60_000);
+      expect(high).toEqual([expect.objectContaining({ status: "high", detail: expect.stringMatching(/^the newest \d+ s of mail \(5 records\) are on no target yet/) })]);
+      expect((await redoRpo("mail1")).targets.every((t) => t.rpoSeconds > 10 && t.lastError)).toBe(true);
+    } finally {
+      await rm(primary, { force: true });
+      await rename(`${primary}.away`, primary);
+      await s3.restart();
+    }
+    const rows = await waitFor(async () => {
+      const { rows } = await consolePool().query<{ status: string }>("SELECT status FROM report_outbox WHERE server = 'mail1' AND kind = 'rpo' ORDER BY id");
+      return rows.length === 2 && rows;
+    }, "the all-clear", 90_000);
+    expect(rows.map((r) => r.status)).toEqual(["high", "ok"]);
+    await updateSettings("mail1", () => ({ rpoAlertSeconds: 300 }));
   });
 
   it("an incremental names the shipped segments instead of uploading them again, and a restore reads them there", async () => {

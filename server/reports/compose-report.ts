@@ -9,11 +9,12 @@ import { consolePool } from "../db/console-db.ts";
 import { isObjectStore, measureFreeSpace } from "../backup/free-space.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
 import { riskOf } from "../health/server-risks.ts";
+import { redoRpo } from "../redo/redo-rpo.ts";
 import { getSchedule } from "../schedule/manage-schedule.ts";
 
 export interface ReportRef {
   server: string;
-  kind: "session" | "restore" | "refusal" | "verify" | "summary";
+  kind: "session" | "restore" | "refusal" | "verify" | "summary" | "rpo";
   label: string;
   status: string;
   detail: string;
@@ -182,6 +183,25 @@ async function verifyReport(ref: ReportRef, server: ServerSummary): Promise<Comp
   ]);
 }
 
+/** An RPO alert (rpo-alert.ts): `status` high (it went above the server's limit) or ok (back under it). */
+async function rpoReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
+  const rpo = await redoRpo(server.name).catch(() => null);
+  const lines: Line[] = [
+    ["Server", ref.server],
+    ["What", ref.detail],
+    ["RPO limit", `${server.settings.rpoAlertSeconds} s (rpoAlertSeconds)`],
+  ];
+  const subject = ref.status === "high" ? `[Mailvault] ${ref.server} RPO above its limit: recent mail is not off the machine` : `[Mailvault] ${ref.server} RPO back within its limit`;
+  return render(subject, lines, [
+    {
+      title: "Targets now",
+      items: (rpo?.targets ?? []).map(
+        (t) => `${t.name} (${t.location}${t.sameMachine ? ", same machine" : ""}): holds through ${t.lastShippedSeq}, ${t.unshippedRecords} records not yet, RPO ${t.rpoSeconds} s${t.lastError ? `; failing: ${t.lastError}` : ""}`,
+      ),
+    },
+  ]);
+}
+
 async function summaryReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
   const pool = consolePool();
   const [{ rows: sessions }, { rows: runs }, risk] = await Promise.all([
@@ -213,7 +233,7 @@ async function summaryReport(ref: ReportRef, server: ServerSummary): Promise<Com
 /** The report, with the server's red flags (server-risks.ts) first when it has any. */
 export async function composeReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
   const [report, risk] = await Promise.all([
-    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : ref.kind === "verify" ? verifyReport(ref, server) : ref.kind === "summary" ? summaryReport(ref, server) : refusalReport(ref, server),
+    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : ref.kind === "verify" ? verifyReport(ref, server) : ref.kind === "summary" ? summaryReport(ref, server) : ref.kind === "rpo" ? rpoReport(ref, server) : refusalReport(ref, server),
     riskOf(server).catch(() => null),
   ]);
   if (!risk?.flags.length) return report;
