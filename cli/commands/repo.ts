@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { attachTarget } from "../../server/backup/attach-target.ts";
 import { copyTargetNamed } from "../../server/backup/server-targets.ts";
 import { backendFor } from "../../server/backup/target.ts";
 import { recordEncryptedTarget } from "../../server/directory/update-settings.ts";
@@ -42,6 +43,26 @@ export function registerRepo(program: Command): void {
       const id = await initEncryption(target.raw, passphrase);
       target.reset();
       console.log(`${target.location}: encrypted (AES-256-GCM), key ${id}; keep the passphrase: without it the backups cannot be read`);
+    });
+  repo
+    .command("attach")
+    .description("a new installation: rebuild a server's directory, catalog and redo from its backup target alone (then restore --server <name> --offline)")
+    .argument("<target>", "the target's folder or s3:// URL (an encrypted one opens with MAILVAULT_TARGET_PASSPHRASE)")
+    .option("--server <name>", "the server the target must belong to")
+    .option("--takeover", "take the target from another installation whose lease is still live (only if that one is gone)")
+    .option("--json", "print JSON")
+    .action(async (url: string, opts: { server?: string; takeover?: boolean; json?: boolean }) => {
+      const started = Date.now();
+      const attached = await attachTarget({ url, server: opts.server, takeover: opts.takeover });
+      if (opts.json) return printJson({ ...attached, seconds: (Date.now() - started) / 1000 });
+      const r = attached.redo;
+      console.log(`attached ${attached.server} from ${url.replace(/\?.*$/, "")} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(`directory: ${attached.accounts} account(s), ${attached.formerNames} former name(s), from ${attached.directoryFrom} (${attached.directoryTakenAt.slice(0, 19).replace("T", " ")} UTC)`);
+      const changes = attached.fromRedo;
+      if (changes.created + changes.renamed + changes.deleted) console.log(`  since then, from the redo: ${changes.created} created, ${changes.renamed} renamed, ${changes.deleted} deleted`);
+      console.log(`catalog: ${attached.sessions} session(s)`);
+      console.log(`redo: ${r.segments} shipped segment(s) fetched${r.from ? ` from ${r.from}` : ""}; newest record ${r.throughSeq}${r.throughAt ? ` (${r.throughAt.slice(0, 19).replace("T", " ")} UTC)` : ""}`);
+      console.log(`next: ./bin/mailvault restore -s ${attached.server} --offline --wait`);
     });
   const key = repo.command("key").description("the passphrases that open an encrypted target");
   key

@@ -76,6 +76,8 @@ export function registerRestore(program: Command, requestedBy: string): void {
         if (opts.account || opts.group) throw new InvalidInputError("--offline rebuilds the whole server: leave out -a and --group");
         const rebuilt = await restoreServer({ server: opts.server, requestedBy, dryRun: opts.plan });
         console.log(`directory: ${rebuilt.directoryAccountsRestored} account(s) brought back; new redo starts at ${rebuilt.sequenceFrom}`);
+        if (rebuilt.shippedSegmentsFetched) console.log(`shipped redo: ${rebuilt.shippedSegmentsFetched} segment(s) fetched from the target`);
+        console.log(`point reached: redo ${rebuilt.pointReached.seq}${rebuilt.pointReached.at ? ` (${rebuilt.pointReached.at.slice(0, 19).replace("T", " ")} UTC)` : ""}`);
         if (rebuilt.restore.dryRun) return printPlan(rebuilt.restore.plan);
         printPlan(rebuilt.restore.plan);
         if (!opts.wait) return console.log(`\nqueued ${rebuilt.restore.label}`);

@@ -28,6 +28,7 @@ import { batchAccounts, selectAccounts, type Selected, type Selection } from "./
 import { keepAlive, loadSessionContext, readSessionJsonFile, type SessionContext } from "./session-context.ts";
 import { writeSessionDescription, updateAccountsIndex, type SessionDescription } from "./session-files.ts";
 import { BackupTarget, type FileEntry } from "./target.ts";
+import { directorySnapshot } from "./target-directory.ts";
 
 interface Plan {
   selected: Selected[];
@@ -331,23 +332,6 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
     alive.stop();
     BackupTarget.endSession(ctx.target.root, label);
   }
-}
-
-async function directorySnapshot(serverId: number) {
-  const pool = consolePool();
-  const [domains, classes, server, accounts] = await Promise.all([
-    pool.query("SELECT name FROM domain ORDER BY name"),
-    pool.query("SELECT name, description, quota_bytes::text FROM class_of_service ORDER BY name"),
-    pool.query("SELECT name, hostname, mailstore_database, blob_volume_path, redo_archive_path, backup_target, backup_mode, settings FROM server WHERE id = $1", [serverId]),
-    pool.query(
-      `SELECT a.id, a.email, a.display_name, a.status, c.name AS cos, a.created_at, a.deleted_at,
-              (SELECT json_agg(json_build_object('email', n.email, 'validFrom', n.valid_from, 'validTo', n.valid_to) ORDER BY n.valid_from)
-                 FROM account_name n WHERE n.account_id = a.id) AS names
-         FROM account a JOIN class_of_service c ON c.id = a.cos_id WHERE a.server_id = $1 ORDER BY a.email`,
-      [serverId],
-    ),
-  ]);
-  return { takenAt: new Date().toISOString(), domains: domains.rows, classesOfService: classes.rows, server: server.rows[0], accounts: accounts.rows };
 }
 
 async function recordCompleted(ctx: SessionContext, description: Partial<SessionDescription>, done: AccountBackup[]): Promise<void> {

@@ -13,6 +13,9 @@
  * - Never in the way of delivery: it reads sealed files only, and a failing target waits with
  *   backoff (2 s doubling to 5 min) while the segments wait in the local archive. The local
  *   archive keeps every segment some target lacks (the incremental's trim asks `shippedThrough`).
+ * - With the redo, the directory (target-directory.ts, at most every 30 s when it changed) and
+ *   the lease of this installation (target-lease.ts) go to each target: what `repo attach`
+ *   rebuilds a lost installation from.
  * - `redo_ship` keeps per target the newest sequence shipped, the time of its record and the last
  *   failure, for `rpo`, the dashboard and the metrics; the target's `redo/` listing is the truth.
  */
@@ -21,6 +24,8 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { BackupTarget, shippedSegmentObject } from "../backup/target.ts";
 import { serverTargets, type TargetEntry } from "../backup/server-targets.ts";
+import { shipDirectory } from "../backup/target-directory.ts";
+import { renewLease } from "../backup/target-lease.ts";
 import { consolePool } from "../db/console-db.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
 import { listSegments } from "./archive-redo.ts";
@@ -57,13 +62,18 @@ interface TargetState {
   failures: number;
   retryAt: number;
   ready: boolean;
+  /** When the directory was last compared with what the target holds. */
+  directoryAt: number;
 }
+
+/** How often the directory at a target's root is brought up to date (attach reads what changed since from the redo). */
+const DIRECTORY_EVERY_MS = 30_000;
 const states = new Map<string, TargetState>();
 
 function stateOf(server: string, url: string): TargetState {
   const key = `${server}\u0000${url}`;
   let state = states.get(key);
-  if (!state) states.set(key, (state = { present: null, failures: 0, retryAt: 0, ready: false }));
+  if (!state) states.set(key, (state = { present: null, failures: 0, retryAt: 0, ready: false, directoryAt: 0 }));
   return state;
 }
 
@@ -131,6 +141,9 @@ async function shipTo(server: ServerForShip, id: number, entry: TargetEntry, opt
       await target.init();
       state.ready = true;
     }
+    // This installation holds the target (a lease, renewed about once a minute): one another
+    // installation took over (repo attach --takeover) is not shipped to any more.
+    await renewLease(target);
     state.present ??= new Set(await listShipped(target));
     // The floor: what this target holds or held. Segments at or below it that it lacks were
     // removed by retention, not missed, and are not sent again.
@@ -154,6 +167,10 @@ async function shipTo(server: ServerForShip, id: number, entry: TargetEntry, opt
       await recordShipped(id, entry, through, lastAt, 1, size);
     }
     if (!sent) await recordShipped(id, entry, through, null, 0, 0);
+    if (Date.now() - state.directoryAt >= DIRECTORY_EVERY_MS) {
+      await shipDirectory(id, target);
+      state.directoryAt = Date.now();
+    }
     state.failures = 0;
     state.retryAt = 0;
     result.lastShippedSeq = through;

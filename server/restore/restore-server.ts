@@ -14,7 +14,10 @@ import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError } from "../errors.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import path from "node:path";
 import { listSegments } from "../redo/archive-redo.ts";
+import { fetchShippedRedo } from "../redo/fetch-shipped-redo.ts";
+import { readSegmentHeader } from "../redo/redo-coverage.ts";
 import { submitRestore } from "./submit-restore.ts";
 
 interface DirectorySnapshot {
@@ -55,8 +58,12 @@ export async function restoreServer(options: { server: string; requestedBy: stri
     }
   }
 
-  // 2. Sequence numbers: past everything the backups and the archive hold.
+  // 2. Redo shipped off the machine after the local archive's end (a new machine: all of it
+  // after the newest session), then sequence numbers past everything the backups and the
+  // archive hold.
+  const fetched = options.dryRun ? null : await fetchShippedRedo(server);
   const segments = await listSegments(store.redoArchivePath);
+  const newestRecord = segments.length ? await readSegmentHeader(path.join(store.redoArchivePath, segments.at(-1)!.name)) : null;
   const { rows: through } = await consolePool().query<{ max: string | null }>("SELECT max(redo_through_seq) AS max FROM backup_session WHERE server_id = $1", [serverRow.id]);
   const used = Math.max(Number(through[0]!.max ?? 0), segments.at(-1)?.lastSeq ?? 0);
   if (!options.dryRun && used > 0) {
@@ -85,5 +92,12 @@ export async function restoreServer(options: { server: string; requestedBy: stri
     { server: server.name, accounts: live.map((r) => r.email), continueOnError: true, requestedBy: options.requestedBy, dryRun: options.dryRun },
     { disaster: true },
   );
-  return { directoryAccountsRestored: accountsRestored, sequenceFrom: used + 1, restore };
+  return {
+    directoryAccountsRestored: accountsRestored,
+    sequenceFrom: used + 1,
+    /** The newest change the restore can reach: the last sequence number held, and its record's time. */
+    pointReached: { seq: used, at: newestRecord?.lastAt ?? newest.endedAt?.toISOString() ?? null },
+    shippedSegmentsFetched: fetched?.segments.length ?? 0,
+    restore,
+  };
 }

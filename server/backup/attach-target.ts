@@ -1,0 +1,174 @@
+/**
+ * `repo attach <target>`: a fresh installation takes over a server from its backup target alone,
+ * as Zimbra's zmrestoreldap brings the directory back before zmrestoreoffline. From the target:
+ *   1. which server it belongs to (target.json), opened with this process's passphrase;
+ *   2. the lease: refused while another live installation holds it, unless `takeover`;
+ *   3. the directory (target-directory.ts: the root copy redo shipping keeps, or the newest
+ *      session's): the server's entry and settings, its accounts with every name, the classes
+ *      of service and domains, the schedule;
+ *   4. an empty mailstore and folders on this machine, named as this installation names them;
+ *   5. the catalog of sessions (rescan);
+ *   6. the shipped redo after the newest session, into the local archive (fetch-shipped-redo.ts),
+ *      and from it the directory changes after the directory copy: accounts created, renamed or
+ *      deleted since.
+ * Nothing of the target's data is written: only the lease. Then `restore --server <name>
+ * --offline` rebuilds the mailboxes to the newest shipped record.
+ */
+import path from "node:path";
+import { config, databaseName } from "../config.ts";
+import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { parseServerSettings } from "../directory/server-settings.ts";
+import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { openMailstore } from "../mailstore/mailstore.ts";
+import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
+import { fetchShippedRedo } from "../redo/fetch-shipped-redo.ts";
+import { readRedo } from "../redo/read-redo.ts";
+import { isObjectStore } from "./free-space.ts";
+import { rescanCatalog } from "./rescan-catalog.ts";
+import { readTargetDirectory, type DirectorySnapshot } from "./target-directory.ts";
+import { takeLease } from "./target-lease.ts";
+import { BackupTarget, backendFor } from "./target.ts";
+
+export interface AttachResult {
+  server: string;
+  directoryFrom: string;
+  directoryTakenAt: string;
+  accounts: number;
+  formerNames: number;
+  /** Accounts created, renamed or deleted after the directory copy, taken from the redo. */
+  fromRedo: { created: number; renamed: number; deleted: number };
+  sessions: number;
+  redo: { segments: number; throughSeq: number; throughAt: string | null; from: string | null };
+  mailstoreDatabase: string;
+}
+
+async function targetServer(url: string): Promise<string> {
+  const bytes = await backendFor(url)
+    .read("target.json")
+    .catch((error: Error & { code?: string }) => {
+      if (error.code === "object_not_found") throw new InvalidInputError(`${url.replace(/\?.*$/, "")} is not a Mailvault backup target (it has no target.json)`);
+      throw error;
+    });
+  return (JSON.parse(bytes.toString("utf8")) as { server: string }).server;
+}
+
+export async function attachTarget(input: { url: string; server?: string; takeover?: boolean }): Promise<AttachResult> {
+  const url = input.url.trim();
+  if (!url.startsWith("/") && !isObjectStore(url)) throw new InvalidInputError("a target is an absolute folder path or an s3://bucket/prefix URL");
+  const name = await targetServer(url);
+  if (input.server && input.server !== name) throw new InvalidInputError(`${url.replace(/\?.*$/, "")} holds the backups of ${name}, not ${input.server}`);
+  const known = await consolePool().query("SELECT 1 FROM server WHERE name = $1", [name]);
+  if (known.rowCount) {
+    throw new MailvaultError("conflict", "server_exists", `${name} is already in this console's directory: attach is for a new installation; catalog --rescan -s ${name} rebuilds its catalog`);
+  }
+  const target = new BackupTarget(url, name);
+  await takeLease(target, { takeover: input.takeover });
+  const found = await readTargetDirectory(target);
+  if (!found) throw new InvalidInputError(`${target.backend.location} holds no directory of ${name}: it has neither a published session nor shipped redo`);
+  const { snapshot } = found;
+
+  const mailstoreDatabase = `${databaseName(config().DATABASE_URL)}_${name}`;
+  const folder = path.join(config().MAILVAULT_DATA_DIR, "servers", name);
+  const { formerNames } = await insertDirectory(snapshot, {
+    name,
+    url,
+    mailstoreDatabase,
+    blobVolumePath: path.join(folder, "blobs"),
+    redoArchivePath: path.join(folder, "redo-archive"),
+  });
+  await setUpServerStore(name);
+  const catalog = await rescanCatalog(name);
+  const server = await getServer(name);
+  const fetched = await fetchShippedRedo(server);
+  if (!fetched.target && fetched.errors.length) throw new Error(`the shipped redo of ${name} could not be read: ${fetched.errors.join("; ")}`);
+  const fromRedo = await applyDirectoryChanges(name, new Date(snapshot.takenAt));
+  return {
+    server: name,
+    directoryFrom: found.from,
+    directoryTakenAt: snapshot.takenAt,
+    accounts: snapshot.accounts.length + fromRedo.created,
+    formerNames,
+    fromRedo,
+    sessions: catalog.sessions,
+    redo: { segments: fetched.segments.length, throughSeq: fetched.throughSeq, throughAt: fetched.throughAt, from: fetched.target },
+    mailstoreDatabase,
+  };
+}
+
+async function insertDirectory(
+  snapshot: DirectorySnapshot,
+  place: { name: string; url: string; mailstoreDatabase: string; blobVolumePath: string; redoArchivePath: string },
+): Promise<{ formerNames: number }> {
+  const settings = parseServerSettings(snapshot.server.settings);
+  return inConsoleTransaction(async (db) => {
+    for (const d of snapshot.domains) await db.query("INSERT INTO domain (name) VALUES ($1) ON CONFLICT DO NOTHING", [d.name]);
+    // Domains of accounts the snapshot lists but its domain list lacks (older sessions).
+    for (const a of snapshot.accounts) await db.query("INSERT INTO domain (name) VALUES (split_part($1, '@', 2)) ON CONFLICT DO NOTHING", [a.email]);
+    for (const c of snapshot.classesOfService) {
+      await db.query("INSERT INTO class_of_service (name, description, quota_bytes) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [c.name, c.description, c.quota_bytes]);
+    }
+    const { rows } = await db.query<{ id: number }>(
+      `INSERT INTO server (name, hostname, mailstore_database, blob_volume_path, redo_archive_path, backup_target, backup_mode, settings)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::backup_mode, $8::jsonb) RETURNING id`,
+      [place.name, snapshot.server.hostname, place.mailstoreDatabase, place.blobVolumePath, place.redoArchivePath, place.url, snapshot.server.backup_mode, JSON.stringify(settings)],
+    );
+    const serverId = rows[0]!.id;
+    let formerNames = 0;
+    for (const a of snapshot.accounts) {
+      await db.query(
+        `INSERT INTO account (id, email, display_name, status, domain_id, server_id, cos_id, created_at, deleted_at)
+         SELECT $1, $2, $3, $4::account_status, d.id, $5, c.id, $6, $7 FROM domain d, class_of_service c
+          WHERE d.name = split_part($2, '@', 2) AND c.name = $8`,
+        [a.id, a.email, a.display_name, a.status, serverId, a.created_at, a.deleted_at, a.cos],
+      );
+      for (const n of a.names ?? []) {
+        await db.query("INSERT INTO account_name (account_id, email, valid_from, valid_to) VALUES ($1, $2, $3, $4)", [a.id, n.email, n.validFrom, n.validTo]);
+        if (n.validTo) formerNames++;
+      }
+    }
+    if (snapshot.schedule) {
+      await db.query("INSERT INTO backup_schedule (server, entries, updated_by) VALUES ($1, $2::jsonb, $3)", [place.name, JSON.stringify(snapshot.schedule.entries), snapshot.schedule.updatedBy || "repo attach"]);
+    }
+    return { formerNames };
+  });
+}
+
+/**
+ * The directory changes the redo holds after the directory copy was taken (a minute of slack for
+ * clocks): accounts created (their mailbox's creation names them), renamed and deleted. Applied
+ * only where the directory does not show them yet, so reading a record twice changes nothing.
+ */
+async function applyDirectoryChanges(serverName: string, since: Date): Promise<{ created: number; renamed: number; deleted: number }> {
+  const store = await openMailstore(serverName);
+  const counts = { created: 0, renamed: 0, deleted: 0 };
+  const records = readRedo(store, { ops: ["CreateMailbox", "RenameAccount", "DeleteMailbox"], fromTime: new Date(since.getTime() - 60_000) });
+  for await (const record of records) {
+    const p = record.payload as { email?: string; oldEmail?: string; newEmail?: string; at?: string };
+    const at = new Date(p.at ?? record.at);
+    await inConsoleTransaction(async (db) => {
+      const { rows } = await db.query<{ email: string; deleted_at: Date | null }>("SELECT email, deleted_at FROM account WHERE id = $1", [record.accountId]);
+      const account = rows[0];
+      if (record.op === "CreateMailbox" && !account && p.email) {
+        await db.query("INSERT INTO domain (name) VALUES (split_part($1, '@', 2)) ON CONFLICT DO NOTHING", [p.email]);
+        await db.query(
+          `INSERT INTO account (id, email, display_name, domain_id, server_id, cos_id, created_at)
+           SELECT $1, $2, '', d.id, v.id, c.id, $4 FROM domain d, server v, class_of_service c
+            WHERE d.name = split_part($2, '@', 2) AND v.name = $3 AND c.name = 'default'`,
+          [record.accountId, p.email, serverName, at],
+        );
+        await db.query("INSERT INTO account_name (account_id, email, valid_from) VALUES ($1, $2, $3)", [record.accountId, p.email, at]);
+        counts.created++;
+      } else if (record.op === "RenameAccount" && account && p.newEmail && account.email === p.oldEmail) {
+        await db.query("UPDATE account SET email = $2 WHERE id = $1", [record.accountId, p.newEmail]);
+        await db.query("UPDATE account_name SET valid_to = $2 WHERE account_id = $1 AND valid_to IS NULL", [record.accountId, at]);
+        await db.query("INSERT INTO account_name (account_id, email, valid_from) VALUES ($1, $2, $3)", [record.accountId, p.newEmail, at]);
+        counts.renamed++;
+      } else if (record.op === "DeleteMailbox" && account && !account.deleted_at) {
+        await db.query("UPDATE account SET deleted_at = $2, status = 'closed' WHERE id = $1", [record.accountId, at]);
+        counts.deleted++;
+      }
+    });
+  }
+  return counts;
+}
