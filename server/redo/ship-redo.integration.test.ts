@@ -6,6 +6,9 @@
  * it is back; a connection cut in the middle of a ship leaves no partial segment; an incremental
  * refers to what was shipped instead of uploading it again, and a restore reads it there.
  */
+import { spawn } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { BackupTarget, closeRepositories, shippedSegmentObject } from "../backup/target.ts";
@@ -26,7 +29,8 @@ import { archiveCheckIntervalMs } from "./archive-server-redo.ts";
 import { lastArchivedSeq } from "./archive-redo.ts";
 import { redoRpo, type TargetRpo } from "./redo-rpo.ts";
 import { readSegment } from "./segment-format.ts";
-import { listShipped } from "./ship-redo.ts";
+import { forgetShipState, listShipped } from "./ship-redo.ts";
+import { TEMP_NAME } from "../repository/local-backend.ts";
 
 let s3: S3TestServer;
 let url: string;
@@ -46,6 +50,7 @@ const fx = useMailServer({
   settings,
   accounts: { prefix: "ship", count: 3 },
   traffic: { ops: 150, seed: 71 },
+  randomLmtpPorts: true,
   // The worker's own archive scheduler seals and ships, as in production.
   workers: (options) => startWorkers({ servers: options.servers.map((s) => ({ ...s, archiveEveryMs: archiveCheckIntervalMs({ redoArchive: { maxAgeSeconds: 60 }, ...settings }) })) }),
 });
@@ -150,6 +155,41 @@ describe("redo shipping", () => {
     expectExactlyOnce((await shippedCoverage(target)).covered, await lastArchivedSeq(store.pool));
     // No object under redo/ but whole segments.
     for await (const info of target.backend.list("redo/")) expect(info.name).toMatch(/^redo\/redo-\d{8}\.\d{6}\.\d{3}-seq\d+-\d+\.log$/);
+  });
+
+  it("leaves no half-published segment when the shipping worker is killed in the middle of a save, and the next ship completes", async () => {
+    // A real worker process ships a large segment (redo carries message bodies) to the folder
+    // primary; it is killed with SIGKILL the moment its temporary file appears there.
+    await fx.workers!.close();
+    fx.workers = undefined;
+    await s3.pause(); // the bucket waits: only the folder's save is under test here
+    const large = Buffer.alloc(2 << 20, "x");
+    for (let i = 0; i < 30; i++) {
+      const to = fx.accounts[i % fx.accounts.length]!.email;
+      await deliverMessage(store, { recipients: [to], bytes: Buffer.concat([Buffer.from(`From: big@example.org\r\nTo: ${to}\r\nSubject: large ${i}\r\n\r\n${i}`), large]) });
+    }
+    const folder = path.join((await getServer("mail1")).backupTarget, "redo");
+    const before = await listShipped(new BackupTarget((await getServer("mail1")).backupTarget, "mail1"));
+    const worker = spawn(process.execPath, ["--import", "tsx", "workers/main.ts", "--server", "mail1", "--no-lmtp"], { env: { ...process.env, LOG_LEVEL: "warn" }, stdio: "ignore" });
+    let temp: string | undefined;
+    try {
+      temp = await waitFor(async () => (await readdir(folder).catch(() => [] as string[])).find((name) => TEMP_NAME.test(name)), "the ship's temporary file", 120_000);
+      worker.kill("SIGKILL");
+    } finally {
+      if (worker.exitCode === null) worker.kill("SIGKILL");
+    }
+    await new Promise((r) => (worker.exitCode === null ? worker.once("exit", r) : r(null)));
+    const primary = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
+    // The segment under way is not there as an object, only as the dead writer's temporary file.
+    expect(await listShipped(primary)).toEqual(before);
+    expect(await readdir(folder)).toContain(temp);
+
+    await s3.restart();
+    forgetShipState();
+    fx.workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 2, archiveEveryMs: archiveCheckIntervalMs({ redoArchive: { maxAgeSeconds: 60 }, ...settings }) }] });
+    await waitFor(async () => (await redoRpo("mail1")).targets.every((t) => t.unshippedRecords === 0), "the killed ship to complete", 120_000);
+    const through = await lastArchivedSeq(store.pool);
+    for (const target of [primary, new BackupTarget(url, "mail1")]) expectExactlyOnce((await shippedCoverage(target)).covered, through);
   });
 
   it("queues one report mail when the RPO goes above its limit, and one when it is back under", async () => {

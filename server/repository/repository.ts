@@ -310,7 +310,8 @@ export class Repository {
     for (const name of [...old, rewritten.index]) if (name && name !== index) await this.backend.remove(name);
     for (const id of doomed) await this.backend.remove(packName(id));
     // Half-saved packs and index objects of killed writers: an hour is far past any save.
-    for (const folder of ["packs", "index"]) report.tempsRemoved += (await this.backend.removeStaleTemps?.(TEMP_AGE_MS, folder))?.length ?? 0;
+    // Shipped redo segments (redo/) are saved through temp names as well.
+    for (const folder of ["packs", "index", "redo"]) report.tempsRemoved += (await this.backend.removeStaleTemps?.(TEMP_AGE_MS, folder))?.length ?? 0;
     await this.reload();
     return report;
   }
