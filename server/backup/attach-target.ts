@@ -6,6 +6,7 @@
  *   3. the directory (target-directory.ts: the root copy redo shipping keeps, or the newest
  *      session's): the server's entry and settings, its accounts with every name, the classes
  *      of service and domains, the schedule;
+ *      The attached target becomes the server's primary; a copy target naming it is dropped.
  *   4. an empty mailstore and folders on this machine, named as this installation names them;
  *   5. the catalog of sessions (rescan);
  *   6. the shipped redo after the newest session, into the local archive (fetch-shipped-redo.ts),
@@ -18,6 +19,7 @@ import path from "node:path";
 import { config, databaseName } from "../config.ts";
 import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
+import { placeOf } from "../directory/copy-targets.ts";
 import { parseServerSettings } from "../directory/server-settings.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
@@ -100,7 +102,10 @@ async function insertDirectory(
   snapshot: DirectorySnapshot,
   place: { name: string; url: string; mailstoreDatabase: string; blobVolumePath: string; redoArchivePath: string },
 ): Promise<{ formerNames: number }> {
-  const settings = parseServerSettings(snapshot.server.settings);
+  const recorded = parseServerSettings(snapshot.server.settings);
+  // The attached target is the primary now: a copy target naming the same place is dropped (the
+  // old primary went with the machine; add it back with `targets add` if it survived).
+  const settings = { ...recorded, copyTargets: recorded.copyTargets.filter((t) => placeOf(t.url) !== placeOf(place.url)) };
   return inConsoleTransaction(async (db) => {
     for (const d of snapshot.domains) await db.query("INSERT INTO domain (name) VALUES ($1) ON CONFLICT DO NOTHING", [d.name]);
     // Domains of accounts the snapshot lists but its domain list lacks (older sessions).

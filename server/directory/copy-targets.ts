@@ -41,7 +41,7 @@ export async function addCopyTarget(serverName: string, input: { name: string; u
 }
 
 /** Where a target really is, however its URL is spelled: a resolved folder, or endpoint, bucket and prefix. */
-function placeOf(url: string): string {
+export function placeOf(url: string): string {
   if (!isS3Url(url)) return path.resolve(url);
   const s3 = parseS3Url(url);
   return `s3|${s3.endpoint ?? ""}|${s3.bucket}|${s3.prefix}`;

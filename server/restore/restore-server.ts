@@ -34,28 +34,17 @@ export async function restoreServer(options: { server: string; requestedBy: stri
     throw new InvalidInputError(`${server.name}'s mailstore is not empty (${present[0]!.n} mailboxes): --offline rebuilds an empty one; restore accounts with -a or a group with --group`);
   }
   const newest = await prisma().backupSession.findFirst({ where: { serverId: serverRow.id, status: "completed" }, orderBy: { createdAt: "desc" } });
-  if (!newest) throw new InvalidInputError(`${server.name} has no completed backup to rebuild from`);
+  const { rows: known } = await consolePool().query<{ n: number }>("SELECT count(*)::int AS n FROM account WHERE server_id = $1", [serverRow.id]);
+  // Without a session, only a directory that `repo attach` rebuilt (and redo reaching back to
+  // each account's creation) can bring mailboxes back.
+  if (!newest && known[0]!.n === 0) throw new InvalidInputError(`${server.name} has no completed backup to rebuild from`);
 
-  // 1. The directory, as the newest session saw it.
-  const target = await targetHolding(server, [newest.label]);
-  const snapshot = JSON.parse(gunzipSync(await target.readSessionFile(newest.label, "global/directory.json.gz")).toString()) as DirectorySnapshot;
+  // 1. The directory, as the newest session saw it (attach has already brought back a newer one).
   let accountsRestored = 0;
-  if (!options.dryRun) {
-    for (const a of snapshot.accounts) {
-      const { rowCount } = await consolePool().query(
-        `INSERT INTO account (id, email, display_name, status, domain_id, server_id, cos_id, created_at, deleted_at)
-         SELECT $1, $2, $3, $4::account_status, d.id, $5, c.id, $6, $7 FROM domain d, class_of_service c
-          WHERE d.name = split_part($2, '@', 2) AND c.name = $8
-         ON CONFLICT DO NOTHING`,
-        [a.id, a.email, a.display_name, a.status, serverRow.id, a.created_at, a.deleted_at, a.cos],
-      );
-      if (rowCount) {
-        accountsRestored++;
-        for (const n of a.names ?? []) {
-          await consolePool().query("INSERT INTO account_name (account_id, email, valid_from, valid_to) VALUES ($1, $2, $3, $4)", [a.id, n.email, n.validFrom, n.validTo]);
-        }
-      }
-    }
+  if (newest) {
+    const target = await targetHolding(server, [newest.label]);
+    const snapshot = JSON.parse(gunzipSync(await target.readSessionFile(newest.label, "global/directory.json.gz")).toString()) as DirectorySnapshot;
+    if (!options.dryRun) accountsRestored = await insertAccounts(snapshot, serverRow.id);
   }
 
   // 2. Redo shipped off the machine after the local archive's end (a new machine: all of it
@@ -96,8 +85,28 @@ export async function restoreServer(options: { server: string; requestedBy: stri
     directoryAccountsRestored: accountsRestored,
     sequenceFrom: used + 1,
     /** The newest change the restore can reach: the last sequence number held, and its record's time. */
-    pointReached: { seq: used, at: newestRecord?.lastAt ?? newest.endedAt?.toISOString() ?? null },
+    pointReached: { seq: used, at: newestRecord?.lastAt ?? newest?.endedAt?.toISOString() ?? null },
     shippedSegmentsFetched: fetched?.segments.length ?? 0,
     restore,
   };
+}
+
+/** The accounts of a directory snapshot this directory lacks, ids and every name kept; returns how many. */
+async function insertAccounts(snapshot: DirectorySnapshot, serverId: number): Promise<number> {
+  let restored = 0;
+  for (const a of snapshot.accounts) {
+    const { rowCount } = await consolePool().query(
+      `INSERT INTO account (id, email, display_name, status, domain_id, server_id, cos_id, created_at, deleted_at)
+       SELECT $1, $2, $3, $4::account_status, d.id, $5, c.id, $6, $7 FROM domain d, class_of_service c
+        WHERE d.name = split_part($2, '@', 2) AND c.name = $8
+       ON CONFLICT DO NOTHING`,
+      [a.id, a.email, a.display_name, a.status, serverId, a.created_at, a.deleted_at, a.cos],
+    );
+    if (!rowCount) continue;
+    restored++;
+    for (const n of a.names ?? []) {
+      await consolePool().query("INSERT INTO account_name (account_id, email, valid_from, valid_to) VALUES ($1, $2, $3, $4)", [a.id, n.email, n.validFrom, n.validTo]);
+    }
+  }
+  return restored;
 }
