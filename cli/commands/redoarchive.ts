@@ -14,13 +14,14 @@ export function registerRedoarchive(program: Command): void {
     .action(async (opts: { server: string; json?: boolean }) => {
       const server = await getServer(opts.server);
       const { result } = await runJob(server.name, "redo.archive", { force: true }, 300_000);
-      const r = result as ArchiveResult & { shipped?: ShipResult[] };
+      const r = result as ArchiveResult & { shipped?: (ShipResult & { inProgress?: boolean })[] };
       if (opts.json) return printJson(r);
       console.log(`${r.status}: ${r.segments.length} segment(s), ${r.records} records, ${r.voids} rolled back, ${r.bytes} bytes; archived through ${r.lastArchivedSeq}`);
       for (const name of r.segments) console.log(`  ${name}`);
       for (const t of r.shipped ?? []) {
         const sent = `${t.shipped.length} segment(s) sent, holds through ${t.lastShippedSeq}`;
-        console.log(`shipped to ${t.target}: ${t.error ? `failed (${t.error}); ${sent}` : sent}`);
+        if (t.inProgress) console.log(`shipping to ${t.target}: still under way (rpo -s ${opts.server} shows when it lands)`);
+        else console.log(`shipped to ${t.target}: ${t.error ? `failed (${t.error}); ${sent}` : t.waiting ? `waiting to retry after a failure; ${sent}` : sent}`);
       }
     });
 }

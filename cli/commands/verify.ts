@@ -30,7 +30,9 @@ export function registerVerify(program: Command): void {
           console.log(
             r.label === "repository"
               ? `repository: ${r.ok ? "ok" : "DAMAGED"} (${r.files} packs, ${r.blobs} blobs)`
-              : `${r.label}: ${r.ok ? "ok" : "DAMAGED"} (${r.files} files, ${r.blobs} blob references, ${r.segments} redo segments)`,
+              : r.label === "shipped redo"
+                ? `shipped redo: ${r.ok ? "ok" : "DAMAGED"} (${r.segments} segments)`
+                : `${r.label}: ${r.ok ? "ok" : "DAMAGED"} (${r.files} files, ${r.blobs} blob references, ${r.segments} redo segments)`,
           );
           for (const p of r.problems) console.log(`  ${p.kind} ${p.path}: ${p.message}`);
         }

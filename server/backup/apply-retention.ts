@@ -99,9 +99,9 @@ export async function pruneBlobs(
 }
 
 /**
- * Removes shipped redo segments (redo/<name>, ship-redo.ts) no restore can use any more: those no
- * published session names, ending at or before the redo the oldest published full covers (a
- * restore starts from a full and replays what follows it). Segments after it stay, named or not:
+ * Removes shipped redo segments (redo/<name>, ship-redo.ts) no restore can use any more: the
+ * oldest ones, up to the first that a published session names or that ends after the redo the
+ * oldest published full covers (a restore starts from a full and replays what follows it). Segments after it stay, named or not:
  * the newest are what a lost machine is rebuilt to. Returns the names removed.
  */
 export async function pruneShippedRedo(target: BackupTarget): Promise<string[]> {
@@ -120,8 +120,9 @@ export async function pruneShippedRedo(target: BackupTarget): Promise<string[]> 
   }
   if (floor === null) return [];
   const removed: string[] = [];
+  // Oldest first, and only a prefix: what stays joins without a hole (verify checks it does).
   for (const name of await listShipped(target)) {
-    if (named.has(name) || parseSegmentName(name)!.lastSeq > floor) continue;
+    if (named.has(name) || parseSegmentName(name)!.lastSeq > floor) break;
     await target.backend.remove(shippedSegmentObject(name));
     removed.push(name);
   }

@@ -75,9 +75,9 @@ export async function startSession(serverName: string, sessionId: number, slots:
     await rememberEncryption(ctx.server, ctx.server.backupTarget, await ctx.target.backend.encrypted());
     await writeSessionDescription(ctx, { status: "running" });
     const throughSeq = await seal(ctx);
-    // With redo shipping on, what was just sealed goes to every target now, and the session
-    // refers to it there rather than holding a second copy (a target that fails keeps its backoff).
-    if (shipping(ctx.server)) await shipRedo(ctx.server, { now: true });
+    // With redo shipping on, what was just sealed goes to the primary now, and the session refers
+    // to it there rather than holding a second copy (copy targets get it from the archive job).
+    if (shipping(ctx.server)) await shipRedo(ctx.server, { now: true, primaryOnly: true });
     const redo = await collectRedo(ctx.store, ctx.target, ctx.label, await lastCompletedThrough(ctx.serverId), throughSeq);
 
     const { rows: candidates } = await consolePool().query<{ id: string; email: string }>(

@@ -26,7 +26,8 @@ export async function archiveServerRedo(
     onProgress: options.onProgress,
   });
   if (!shipping(server)) return result;
-  const shipped = await shipRedo(server, { now: options.force });
+  // A target slower than the ship interval finishes in the background: the job goes on sealing.
+  const shipped = await shipRedo(server, { now: options.force, waitMs: Math.max(5_000, server.settings.redoShipSeconds * 1000) });
   // A crossing of the RPO limit queues a report mail (the worker's sweep sends it).
   await checkRpoAlert(server).catch(() => null);
   return { ...result, shipped };

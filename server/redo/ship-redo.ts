@@ -11,7 +11,7 @@
  * - In order, per target: segments go oldest first and a target stops at its first failure, so
  *   what a target holds beyond its floor is always a run without holes.
  * - Never in the way of delivery: it reads sealed files only, and a failing target waits with
- *   backoff (2 s doubling to 5 min) while the segments wait in the local archive. The local
+ *   backoff (2 s doubling to 30 s) while the segments wait in the local archive. The local
  *   archive keeps every segment some target lacks (the incremental's trim asks `shippedThrough`).
  * - With the redo, the directory (target-directory.ts, at most every 30 s when it changed) and
  *   the lease of this installation (target-lease.ts) go to each target: what `repo attach`
@@ -52,6 +52,14 @@ export interface ShipOptions {
   onSending?: (target: string, segment: string) => void | Promise<void>;
   /** Ignore the backoff of failing targets (an operator asking now). */
   now?: boolean;
+  /** Only the primary (a backup, which refers to what its own target holds). */
+  primaryOnly?: boolean;
+  /**
+   * How long to wait for a target's ship before answering without it (it goes on in the
+   * background and the next run sees it finished): a slow or hanging target must not hold up
+   * the archive job, and with it the sealing and the shipping to the other targets.
+   */
+  waitMs?: number;
 }
 
 type ServerForShip = Pick<ServerSummary, "name" | "backupTarget" | "settings" | "redoArchivePath">;
@@ -92,7 +100,9 @@ export async function listShipped(target: BackupTarget): Promise<string[]> {
   return names.sort((a, b) => parseSegmentName(a)!.firstSeq - parseSegmentName(b)!.firstSeq);
 }
 
-const BACKOFF_MS = [2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 300_000];
+// Capped at 30 s: a failed try costs one request, and a target that comes back is used again
+// within half a minute (the RPO depends on it).
+const BACKOFF_MS = [2_000, 4_000, 8_000, 16_000, 30_000];
 
 async function serverId(name: string): Promise<number> {
   const { rows } = await consolePool().query<{ id: number }>("SELECT id FROM server WHERE name = $1", [name]);
@@ -186,10 +196,33 @@ async function shipTo(server: ServerForShip, id: number, entry: TargetEntry, opt
   }
 }
 
-/** Ships the server's sealed segments that its targets lack, to every target at once. */
-export async function shipRedo(server: ServerForShip, options: ShipOptions = {}): Promise<ShipResult[]> {
+/** Ships under way in this process, per server and target: one at a time each. */
+const inFlight = new Map<string, Promise<ShipResult>>();
+
+/**
+ * Ships the server's sealed segments that its targets lack, to every target at once. A target
+ * whose ship is still under way (from an earlier call) is not started again; one that takes
+ * longer than `waitMs` is answered as `inProgress` and finishes in the background.
+ */
+export async function shipRedo(server: ServerForShip, options: ShipOptions = {}): Promise<(ShipResult & { inProgress?: boolean })[]> {
   const id = await serverId(server.name);
-  return Promise.all(serverTargets(server).map((entry) => shipTo(server, id, entry, options)));
+  const targets = serverTargets(server).filter((t) => !options.primaryOnly || t.role === "primary");
+  return Promise.all(
+    targets.map(async (entry) => {
+      const key = `${server.name}\u0000${entry.url}`;
+      let ship = inFlight.get(key);
+      if (!ship) {
+        ship = shipTo(server, id, entry, options).finally(() => inFlight.delete(key));
+        inFlight.set(key, ship);
+      }
+      if (options.waitMs === undefined) return ship;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<ShipResult & { inProgress: boolean }>((resolve) => {
+        timer = setTimeout(() => resolve({ target: entry.name, shipped: [], bytes: 0, lastShippedSeq: 0, inProgress: true }), options.waitMs);
+      });
+      return Promise.race([ship, late]).finally(() => clearTimeout(timer));
+    }),
+  );
 }
 
 /**
