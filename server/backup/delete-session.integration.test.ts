@@ -67,7 +67,7 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     expect(index).toContain(f2.label);
     expect(await exists(path.join(target.root, "accounts-index", `${f1.label}.json`))).toBe(false);
     const reports = await verifyServerBackups("mail1", { all: true });
-    expect(reports.map((r) => r.label).sort()).toEqual([f2.label, i2.label, "repository"].sort());
+    expect(reports.map((r) => r.label).sort()).toEqual([f2.label, i2.label, "repository", "shipped redo"].sort());
     expect(reports.every((r) => r.ok)).toBe(true);
     // Prune left no garbage: every pack is named by the index.
     expect(reports.find((r) => r.label === "repository")!.problems).toEqual([]);

@@ -36,15 +36,23 @@ describe("sessionSegmentError", () => {
   const file = "/backups/mail1/sessions/incr-20261203.082440.882/redologs/redo-20261203.082440.417-seq163-259.log";
 
   it("names the session and the segment's path", () => {
-    const error = sessionSegmentError(file, new SegmentCorruptError(path.basename(file), 357229, "record 40: checksum mismatch"));
+    const error = sessionSegmentError("incr-20261203.082440.882", file, new SegmentCorruptError(path.basename(file), 357229, "record 40: checksum mismatch"));
     expect(error).toBeInstanceOf(DamagedBackupFileError);
     expect((error as Error).message).toBe(
       `session incr-20261203.082440.882: ${file} is damaged: record 40: checksum mismatch (at byte 357229); run verify -lb incr-20261203.082440.882`,
     );
   });
 
+  it("names the session that names a shipped segment, and the segment where it is", () => {
+    const shipped = "/backups/mail1/redo/redo-20261203.082440.417-seq163-259.log";
+    const error = sessionSegmentError("incr-20261203.082440.882", shipped, new SegmentCorruptError(path.basename(shipped), 12, "header checksum mismatch"));
+    expect((error as Error).message).toBe(
+      `session incr-20261203.082440.882: ${shipped} is damaged: header checksum mismatch (at byte 12); run verify -lb incr-20261203.082440.882`,
+    );
+  });
+
   it("leaves an error that is not the file's as it is", () => {
     const error = new Error("restore aborted");
-    expect(sessionSegmentError(file, error)).toBe(error);
+    expect(sessionSegmentError("incr-20261203.082440.882", file, error)).toBe(error);
   });
 });

@@ -5,7 +5,6 @@
  * without the session it sits in. A failure that is not the file's fault (the database, say)
  * passes through unchanged.
  */
-import path from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
@@ -39,13 +38,13 @@ export async function gzipDamage(reread: () => AsyncIterable<Buffer>, error: unk
 }
 
 /**
- * The error to report for `error`, met reading the redo segment `file` of a published session
- * (`<target>/sessions/<label>/redologs/<name>`, as BackupTarget.describe names it): damage becomes a DamagedBackupFileError naming the
- * session and the file's path; anything else is returned as it is.
+ * The error to report for `error`, met reading a redo segment of the published session `label`:
+ * `file` is where the segment is, as BackupTarget.describe names it (`<target>/sessions/<label>/
+ * redologs/<name>`, or `<target>/redo/<name>` for a shipped one the session names). Damage becomes
+ * a DamagedBackupFileError naming the session and the file's path; anything else is returned as it is.
  */
-export function sessionSegmentError(file: string, error: unknown): unknown {
+export function sessionSegmentError(label: string, file: string, error: unknown): unknown {
   if (error instanceof DamagedBackupFileError) return error;
-  const label = path.basename(path.dirname(path.dirname(file)));
   if (error instanceof SegmentCorruptError) return new DamagedBackupFileError(label, file, `${error.reason} (at byte ${error.offset})`);
   const problem = fileProblem(error);
   return problem ? new DamagedBackupFileError(label, file, problem) : error;

@@ -75,9 +75,10 @@ export async function startSession(serverName: string, sessionId: number, slots:
     await rememberEncryption(ctx.server, ctx.server.backupTarget, await ctx.target.backend.encrypted());
     await writeSessionDescription(ctx, { status: "running" });
     const throughSeq = await seal(ctx);
-    // With redo shipping on, what was just sealed goes to the primary now, and the session refers
-    // to it there rather than holding a second copy (copy targets get it from the archive job).
-    if (shipping(ctx.server)) await shipRedo(ctx.server, { now: true, primaryOnly: true });
+    // With redo shipping on, what was just sealed goes to the targets now, and the session refers
+    // to it on the primary rather than holding a second copy. A slow copy target finishes in the
+    // background (the archive job retries one that fails).
+    if (shipping(ctx.server)) await shipRedo(ctx.server, { now: true, awaitPrimary: true, waitMs: 10_000 });
     const redo = await collectRedo(ctx.store, ctx.target, ctx.label, await lastCompletedThrough(ctx.serverId), throughSeq);
 
     const { rows: candidates } = await consolePool().query<{ id: string; email: string }>(

@@ -55,9 +55,10 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
     // A shipped redo segment the session names is checked where it is (redo/<name>).
     const bytes = await (entry.object ? target.backend.read(entry.object) : read(entry.path)).catch(() => null);
     const actual = bytes && fileEntry(entry.path, bytes);
-    if (!actual) problem("file", entry.path, "is missing");
-    else if (actual.size !== entry.size) problem("file", entry.path, `has ${actual.size} bytes, the manifest says ${entry.size}`);
-    else if (actual.sha256 !== entry.sha256) problem("file", entry.path, "checksum mismatch (content changed)");
+    const shown = entry.object ?? entry.path;
+    if (!actual) problem("file", shown, "is missing");
+    else if (actual.size !== entry.size) problem("file", shown, `has ${actual.size} bytes, the manifest says ${entry.size}`);
+    else if (actual.sha256 !== entry.sha256) problem("file", shown, "checksum mismatch (content changed)");
   }
 
   // Every blob the accounts name, read back a pack span at a time and hashed; a blob in a
@@ -88,8 +89,9 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
     const shipped = new Set(redo.shipped ?? []);
     for (const name of redo.segments) {
       report.segments++;
+      // A shipped segment is named as the target names it (redo/<name>), a session's own by its path in the session.
       const object = shipped.has(name) ? shippedSegmentObject(name) : target.sessionObject(label, `redologs/${name}`);
-      const relative = shipped.has(name) ? `../../${object}` : `redologs/${name}`;
+      const relative = shipped.has(name) ? object : `redologs/${name}`;
       if (!(await target.backend.stat(object))) {
         problem("redo", relative, "is missing");
         continue;

@@ -52,8 +52,8 @@ export interface ShipOptions {
   onSending?: (target: string, segment: string) => void | Promise<void>;
   /** Ignore the backoff of failing targets (an operator asking now). */
   now?: boolean;
-  /** Only the primary (a backup, which refers to what its own target holds). */
-  primaryOnly?: boolean;
+  /** Wait for the primary however long it takes (a backup refers to what its own target holds). */
+  awaitPrimary?: boolean;
   /**
    * How long to wait for a target's ship before answering without it (it goes on in the
    * background and the next run sees it finished): a slow or hanging target must not hold up
@@ -206,16 +206,15 @@ const inFlight = new Map<string, Promise<ShipResult>>();
  */
 export async function shipRedo(server: ServerForShip, options: ShipOptions = {}): Promise<(ShipResult & { inProgress?: boolean })[]> {
   const id = await serverId(server.name);
-  const targets = serverTargets(server).filter((t) => !options.primaryOnly || t.role === "primary");
   return Promise.all(
-    targets.map(async (entry) => {
+    serverTargets(server).map(async (entry) => {
       const key = `${server.name}\u0000${entry.url}`;
       let ship = inFlight.get(key);
       if (!ship) {
         ship = shipTo(server, id, entry, options).finally(() => inFlight.delete(key));
         inFlight.set(key, ship);
       }
-      if (options.waitMs === undefined) return ship;
+      if (options.waitMs === undefined || (options.awaitPrimary && entry.role === "primary")) return ship;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<ShipResult & { inProgress: boolean }>((resolve) => {
         timer = setTimeout(() => resolve({ target: entry.name, shipped: [], bytes: 0, lastShippedSeq: 0, inProgress: true }), options.waitMs);

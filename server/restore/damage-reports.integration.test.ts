@@ -4,7 +4,7 @@
  * `check` reports a mailbox that was emptied, system folders and all, and exits non-zero.
  */
 import { execFile } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -77,32 +77,38 @@ describe("a restore from a damaged session", () => {
     expect((await prisma().account.findFirst({ where: { email: `dmg_${email}` } })) === null).toBe(true);
   });
 
-  it("names a damaged redo segment by its path in the session, in the restore and in verify", async () => {
-    const redologs = path.join(target.root, "sessions", incremental, "redologs");
-    const [segment] = (await readdir(redologs)).filter((n) => n.endsWith(".log"));
-    expect(segment).toBeDefined();
-    const file = path.join(redologs, segment!);
+  it("names a damaged redo segment by its path in the target, in the restore and in verify", async () => {
+    const { file, shown } = await firstSegment();
     const { run, report } = await withFlippedByte(file, async () => ({ run: await restoreCopy("dmg1@example.com"), report: await verifySession(target, incremental) }));
     expect(run.status).toBe("failed");
     expect(run.error).toContain(`session ${incremental}: ${file} is damaged: `);
     expect(run.error).toMatch(new RegExp(`\\.log is damaged: [^;]*(checksum|implausible|digest)[^;]*\\(at byte \\d+\\); run verify -lb ${incremental}`));
     expect(report.ok).toBe(false);
-    expect(report.problems).toContainEqual(expect.objectContaining({ kind: "redo", path: `redologs/${segment}` }));
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: "redo", path: shown }));
   });
 });
 
+/**
+ * The incremental's first redo segment: its file, and the path verify names it by. With redo
+ * shipping on (the default) it is the shipped segment the session names (redo/<name>), else
+ * the session's own (redologs/<name>).
+ */
+async function firstSegment(): Promise<{ file: string; shown: string }> {
+  const [segment] = await target.sessionSegments(incremental);
+  expect(segment).toBeDefined();
+  return { file: path.join(target.root, segment!.object), shown: segment!.object.startsWith("sessions/") ? `redologs/${segment!.name}` : segment!.object };
+}
+
 describe("a session that failed verify", () => {
   it("keeps the result with the session, and the plan warns before using it; a sound verify clears it", async () => {
-    const redologs = path.join(target.root, "sessions", incremental, "redologs");
-    const [segment] = (await readdir(redologs)).filter((n) => n.endsWith(".log"));
-    const file = path.join(redologs, segment!);
+    const { file, shown } = await firstSegment();
     await withFlippedByte(file, () => verifyServerBackups("mail1", { newest: 1 }));
     const [listed] = (await querySessions({ server: "mail1", label: incremental })).sessions;
-    expect(listed!.verify).toMatchObject({ ok: false, first: expect.stringContaining(`redologs/${segment}`) });
+    expect(listed!.verify).toMatchObject({ ok: false, first: expect.stringContaining(shown) });
     const plan = await submitRestore({ server: "mail1", accounts: ["dmg1@example.com"], copy: true, prefix: "plan_", requestedBy: "test", dryRun: true });
     if (!plan.dryRun) throw new Error("expected a plan");
     const warning = plan.plan.warnings.find((w) => w.startsWith(`${incremental} failed its last verify (`));
-    expect(warning).toContain(`UTC: redologs/${segment}`);
+    expect(warning).toContain(`UTC: ${shown}`);
     expect(warning).toContain("the restore may fail on it; verify it again, or choose a point that does not need it");
 
     // The byte is back: verify again, and the session is sound and the warning gone.

@@ -31,7 +31,7 @@ async function* sessionRecords(target: BackupTarget, label: string, filter: Redo
         if (matches(entry.record, filter)) found.push(entry.record);
       }
     } catch (error) {
-      logger.warn({ err: (sessionSegmentError(where, error) as Error).message }, "looking for mailbox creations: a session segment was passed over");
+      logger.warn({ err: (sessionSegmentError(label, where, error) as Error).message }, "looking for mailbox creations: a session segment was passed over");
       continue;
     }
     yield* found;

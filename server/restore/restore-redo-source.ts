@@ -58,7 +58,7 @@ async function* segmentRecords(
       }
       learning!.done();
     } catch (error) {
-      throw sessionSegmentError(where, error);
+      throw sessionSegmentError(label, where, error);
     } finally {
       learning?.close();
     }
