@@ -63,6 +63,7 @@ export function registerRepo(program: Command): void {
       console.log(`catalog: ${attached.sessions} session(s)`);
       console.log(`redo: ${r.segments} shipped segment(s) fetched${r.from ? ` from ${r.from}` : ""}; newest record ${r.throughSeq}${r.throughAt ? ` (${r.throughAt.slice(0, 19).replace("T", " ")} UTC)` : ""}`);
       console.log(`next: ./bin/mailvault restore -s ${attached.server} --offline --wait`);
+      if (attached.schedule.length) console.log(`then put its schedule back:\n${attached.schedule.map((c) => `  ${c}`).join("\n")}`);
     });
   const key = repo.command("key").description("the passphrases that open an encrypted target");
   key

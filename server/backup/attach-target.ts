@@ -5,7 +5,9 @@
  *   2. the lease: refused while another live installation holds it, unless `takeover`;
  *   3. the directory (target-directory.ts: the root copy redo shipping keeps, or the newest
  *      session's): the server's entry and settings, its accounts with every name, the classes
- *      of service and domains, the schedule;
+ *      of service and domains; the schedule is printed as the commands that put it back, to run
+ *      once the mailboxes are restored (applied at once, a backup of the still empty mailstore
+ *      or a retention run could come first);
  *      The attached target becomes the server's primary; a copy target naming it is dropped.
  *   4. an empty mailstore and folders on this machine, named as this installation names them;
  *   5. the catalog of sessions (rescan);
@@ -25,6 +27,7 @@ import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import { fetchShippedRedo } from "../redo/fetch-shipped-redo.ts";
+import { ENTRY_CODES, type ScheduleEntry } from "../schedule/schedule-entry.ts";
 import { readRedo } from "../redo/read-redo.ts";
 import { isObjectStore } from "./free-space.ts";
 import { rescanCatalog } from "./rescan-catalog.ts";
@@ -38,6 +41,12 @@ export interface AttachResult {
   directoryTakenAt: string;
   accounts: number;
   formerNames: number;
+  /**
+   * The schedule the server had, as `schedulebackup` commands. Not applied: a backup or a
+   * retention run before `restore --offline` would back up the empty mailstore (and make the
+   * accounts it lacks look like they had no mailbox) or delete sessions the restore needs.
+   */
+  schedule: string[];
   /** Accounts created, renamed or deleted after the directory copy, taken from the redo. */
   fromRedo: { created: number; renamed: number; deleted: number };
   sessions: number;
@@ -83,7 +92,7 @@ export async function attachTarget(input: { url: string; server?: string; takeov
   const catalog = await rescanCatalog(name);
   const server = await getServer(name);
   const fetched = await fetchShippedRedo(server);
-  if (!fetched.target && fetched.errors.length) throw new Error(`the shipped redo of ${name} could not be read: ${fetched.errors.join("; ")}`);
+  if (fetched.errors.length && !fetched.target) throw new Error(`the shipped redo of ${name} could not be read: ${fetched.errors.join("; ")}`);
   const fromRedo = await applyDirectoryChanges(name, new Date(snapshot.takenAt));
   return {
     server: name,
@@ -95,7 +104,20 @@ export async function attachTarget(input: { url: string; server?: string; takeov
     sessions: catalog.sessions,
     redo: { segments: fetched.segments.length, throughSeq: fetched.throughSeq, throughAt: fetched.throughAt, from: fetched.target },
     mailstoreDatabase,
+    schedule: scheduleCommands(name, snapshot.schedule?.entries),
   };
+}
+
+/** A recorded schedule as the commands that put it back (one per time zone). */
+function scheduleCommands(server: string, entries: unknown): string[] {
+  const list = Array.isArray(entries) ? (entries as ScheduleEntry[]) : [];
+  const zones = [...new Set(list.map((e) => e.tz))];
+  return zones.map((tz) => {
+    const words = list
+      .filter((e) => e.tz === tz)
+      .map((e) => [ENTRY_CODES[e.type], e.age ?? e.to ?? e.scope, `"${e.pattern}"`].filter(Boolean).join(" "));
+    return `./bin/mailvault schedulebackup -s ${server} ${zones.length > 1 || tz !== "UTC" ? `--tz ${tz} ` : ""}-${zones.indexOf(tz) === 0 ? "R" : "A"} ${words.join(" ")}`;
+  });
 }
 
 async function insertDirectory(
@@ -131,9 +153,6 @@ async function insertDirectory(
         await db.query("INSERT INTO account_name (account_id, email, valid_from, valid_to) VALUES ($1, $2, $3, $4)", [a.id, n.email, n.validFrom, n.validTo]);
         if (n.validTo) formerNames++;
       }
-    }
-    if (snapshot.schedule) {
-      await db.query("INSERT INTO backup_schedule (server, entries, updated_by) VALUES ($1, $2::jsonb, $3)", [place.name, JSON.stringify(snapshot.schedule.entries), snapshot.schedule.updatedBy || "repo attach"]);
     }
     return { formerNames };
   });

@@ -6,6 +6,7 @@
  * already put on the target (`redo/<name>`, ship-redo.ts) is not sent again: the session names
  * it (`shipped`), and it is read back and verified there all the same.
  */
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Writable } from "node:stream";
@@ -46,10 +47,10 @@ export async function collectRedo(store: Mailstore, target: BackupTarget, label:
     const object = shippedSegmentObject(segment.name);
     const there = await target.backend.stat(object);
     let entry: FileEntry;
-    if (there && there.size === (await stat(local)).size) {
-      const hash = hashing();
-      await pipeline(createReadStream(local), hash, new Writable({ write: (_chunk, _encoding, done) => done() }));
-      entry = { path: relative, ...hash.digest(), object };
+    const hash = there && there.size === (await stat(local)).size ? await localDigest(local) : null;
+    // Referred to only when the shipped object is this very segment, byte for byte.
+    if (hash && (await objectDigest(target, object, there!.size)) === hash.sha256) {
+      entry = { path: relative, ...hash, object };
       shipped.push(segment.name);
     } else {
       // Streamed: a segment may be 100 MiB (redo carries message bodies).
@@ -61,4 +62,16 @@ export async function collectRedo(store: Mailstore, target: BackupTarget, label:
     for await (const read of readSegment(segment.name, reader)) if ("record" in read) accounts.add(read.record.accountId);
   }
   return { fromSeq: prevThrough + 1, throughSeq, segments, shipped, accountIds: [...accounts] };
+}
+
+async function localDigest(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = hashing();
+  await pipeline(createReadStream(file), hash, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  return hash.digest();
+}
+
+async function objectDigest(target: BackupTarget, object: string, size: number): Promise<string> {
+  const hash = createHash("sha256");
+  for (let offset = 0; offset < size; offset += 8 << 20) hash.update(await target.backend.read(object, { offset, length: Math.min(8 << 20, size - offset) }));
+  return hash.digest("hex");
 }

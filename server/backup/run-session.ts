@@ -78,7 +78,8 @@ export async function startSession(serverName: string, sessionId: number, slots:
     // With redo shipping on, what was just sealed goes to the targets now, and the session refers
     // to it on the primary rather than holding a second copy. A slow copy target finishes in the
     // background (the archive job retries one that fails).
-    if (shipping(ctx.server)) await shipRedo(ctx.server, { now: true, awaitPrimary: true, waitMs: 10_000 });
+    // Should shipping fail altogether, the session holds the segments itself (collectRedo).
+    if (shipping(ctx.server)) await shipRedo(ctx.server, { now: true, awaitPrimary: true, waitMs: 10_000 }).catch(() => []);
     const redo = await collectRedo(ctx.store, ctx.target, ctx.label, await lastCompletedThrough(ctx.serverId), throughSeq);
 
     const { rows: candidates } = await consolePool().query<{ id: string; email: string }>(

@@ -302,6 +302,25 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
   return { name, bytes: writer.bytes };
 }
 
+/**
+ * Runs `work` holding the archive lock exclusively (waiting for it): no archive run, and no
+ * reader of the whole stream, meanwhile. Bringing segments into the archive from elsewhere
+ * (fetch-shipped-redo.ts) needs it: an archive run would take them for its own, half-written.
+ */
+export async function withArchiveLock<T>(store: Mailstore, work: () => Promise<T>): Promise<T> {
+  const client = await store.pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext($1))", [ARCHIVE_LOCK]);
+    try {
+      return await work();
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [ARCHIVE_LOCK]).catch(() => {});
+    }
+  } finally {
+    client.release();
+  }
+}
+
 async function takeArchiveLock(client: pg.PoolClient, waitMs: number): Promise<boolean> {
   if (waitMs <= 0) {
     const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [ARCHIVE_LOCK]);

@@ -1,9 +1,9 @@
 /**
  * Brings shipped redo (ship-redo.ts) back into a server's local archive on a new machine: the
- * segments a target holds after what the archive and the catalog's sessions already cover, in
- * order and without a hole, each read through and verified before it is renamed into place.
- * Then the mailstore's redo sequence is moved past them, so that a new change never reuses a
- * number the redo already holds. After this the restore planner, the restore-points timeline and
+ * segments after what the archive and the catalog's sessions already cover, in order and
+ * without a hole, from the target whose run goes furthest, each read through and verified before
+ * it is renamed into place. The mailstore's redo sequence is first moved past every number any
+ * target holds, so that a new change never reuses one. After this the restore planner, the restore-points timeline and
  * `restore --server --offline` see the shipped redo as they see the local archive.
  */
 import { open, rename, rm } from "node:fs/promises";
@@ -13,7 +13,7 @@ import { BackupTarget, shippedSegmentObject } from "../backup/target.ts";
 import { consolePool } from "../db/console-db.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
-import { lastArchivedSeq, listSegments } from "./archive-redo.ts";
+import { lastArchivedSeq, listSegments, withArchiveLock } from "./archive-redo.ts";
 import { readSegment, parseSegmentName, type SegmentHeader } from "./segment-format.ts";
 import { listShipped } from "./ship-redo.ts";
 
@@ -38,33 +38,51 @@ async function sessionsThrough(serverName: string): Promise<number> {
 
 export async function fetchShippedRedo(server: Pick<ServerSummary, "name" | "backupTarget" | "settings" | "redoArchivePath">): Promise<FetchedRedo> {
   const store = await openMailstore(server.name);
-  const local = await listSegments(server.redoArchivePath);
-  const have = Math.max(local.at(-1)?.lastSeq ?? 0, await lastArchivedSeq(store.pool), await sessionsThrough(server.name));
-  const result: FetchedRedo = { target: null, segments: [], throughSeq: have, throughAt: null, errors: [] };
-  for (const entry of serverTargets(server)) {
-    const target = new BackupTarget(entry.url, server.name);
-    try {
-      const names = (await listShipped(target)).filter((name) => parseSegmentName(name)!.lastSeq > result.throughSeq);
-      for (const name of names) {
-        const range = parseSegmentName(name)!;
-        if (range.firstSeq > result.throughSeq + 1) break; // a hole: what follows cannot be replayed
-        const header = await download(target, name, server.redoArchivePath);
-        result.segments.push(name);
-        result.throughSeq = range.lastSeq;
-        result.throughAt = header.lastAt ?? result.throughAt;
+  // Under the archive lock: an archive run meanwhile would remove the half-fetched temp files
+  // and take fetched segments for its own.
+  return withArchiveLock(store, async () => {
+    const local = await listSegments(server.redoArchivePath);
+    const have = Math.max(local.at(-1)?.lastSeq ?? 0, await lastArchivedSeq(store.pool), await sessionsThrough(server.name));
+    const result: FetchedRedo = { target: null, segments: [], throughSeq: have, throughAt: null, errors: [] };
+    // Every target is listed: the redo is fetched from the one whose shipped run goes furthest
+    // from here without a hole, and new numbers start past the highest any of them holds (even
+    // beyond a hole), so the new installation never reuses one.
+    let best: { target: BackupTarget; name: string; chain: string[] } | null = null;
+    let highest = have;
+    for (const entry of serverTargets(server)) {
+      const target = new BackupTarget(entry.url, server.name);
+      try {
+        const names = await listShipped(target);
+        for (const name of names) highest = Math.max(highest, parseSegmentName(name)!.lastSeq);
+        const chain: string[] = [];
+        let through = have;
+        for (const name of names) {
+          const range = parseSegmentName(name)!;
+          if (range.lastSeq <= through) continue;
+          if (range.firstSeq > through + 1) break; // a hole: what follows cannot be replayed
+          chain.push(name);
+          through = range.lastSeq;
+        }
+        if (!best || chain.length > best.chain.length) best = { target, name: entry.name, chain };
+      } catch (error) {
+        result.errors.push(`${entry.name}: ${(error as Error).message}`);
       }
-      result.target = entry.name;
-      break;
-    } catch (error) {
-      result.errors.push(`${entry.name}: ${(error as Error).message}`);
     }
-  }
-  if (result.throughSeq > 0) {
-    // New changes start after every number the redo holds; the archive is sealed through it.
-    await store.pool.query("SELECT setval('mailstore.redo_seq', GREATEST($1, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM mailstore.redo_seq)))", [result.throughSeq]);
-    await store.pool.query("UPDATE mailstore.redo_state SET last_archived_seq = GREATEST(last_archived_seq, $1)", [result.throughSeq]);
-  }
-  return result;
+    if (highest > 0) {
+      // First: a change recorded while the segments come in must not take a number they hold.
+      await store.pool.query("SELECT setval('mailstore.redo_seq', GREATEST($1, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM mailstore.redo_seq)))", [highest]);
+    }
+    if (!best) return result;
+    result.target = best.name;
+    for (const name of best.chain) {
+      const header = await download(best.target, name, server.redoArchivePath);
+      result.segments.push(name);
+      result.throughSeq = parseSegmentName(name)!.lastSeq;
+      result.throughAt = header.lastAt ?? result.throughAt;
+    }
+    if (result.segments.length) await store.pool.query("UPDATE mailstore.redo_state SET last_archived_seq = GREATEST(last_archived_seq, $1)", [result.throughSeq]);
+    return result;
+  });
 }
 
 /** One segment into the archive folder: written under a temporary name, verified whole, synced, renamed. */

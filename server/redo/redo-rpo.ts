@@ -71,8 +71,18 @@ async function mountType(folder: string): Promise<string | null> {
   return best?.type ?? null;
 }
 
-/** Whether a target's bytes live on this machine, so that they are lost with it. */
-export async function onThisMachine(url: string): Promise<boolean> {
+const placeCache = new Map<string, { at: number; same: Promise<boolean> }>();
+
+/** Whether a target's bytes live on this machine, so that they are lost with it (asked again after a minute). */
+export function onThisMachine(url: string): Promise<boolean> {
+  const known = placeCache.get(url);
+  if (known && Date.now() - known.at < 60_000) return known.same;
+  const same = sameMachine(url);
+  placeCache.set(url, { at: Date.now(), same });
+  return same;
+}
+
+async function sameMachine(url: string): Promise<boolean> {
   if (isObjectStore(url)) {
     const endpoint = new URL(url).searchParams.get("endpoint");
     if (!endpoint) return false;

@@ -72,7 +72,13 @@ interface TargetState {
   ready: boolean;
   /** When the directory was last compared with what the target holds. */
   directoryAt: number;
+  /** When `present` was listed: listed again now and then, in case the target lost objects. */
+  listedAt: number;
+  /** What this process last wrote to redo_ship for the target. */
+  recorded: number | null;
 }
+
+const RELIST_EVERY_MS = 10 * 60_000;
 
 /** How often the directory at a target's root is brought up to date (attach reads what changed since from the redo). */
 const DIRECTORY_EVERY_MS = 30_000;
@@ -81,7 +87,7 @@ const states = new Map<string, TargetState>();
 function stateOf(server: string, url: string): TargetState {
   const key = `${server}\u0000${url}`;
   let state = states.get(key);
-  if (!state) states.set(key, (state = { present: null, failures: 0, retryAt: 0, ready: false, directoryAt: 0 }));
+  if (!state) states.set(key, (state = { present: null, failures: 0, retryAt: 0, ready: false, directoryAt: 0, listedAt: 0, recorded: null }));
   return state;
 }
 
@@ -116,8 +122,9 @@ async function recordShipped(id: number, entry: TargetEntry, seq: number, at: st
      VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 > 0 THEN now() END, $6, $7)
      ON CONFLICT (server_id, target) DO UPDATE SET
        url = EXCLUDED.url,
-       last_shipped_at = CASE WHEN EXCLUDED.last_shipped_seq >= r.last_shipped_seq THEN coalesce(EXCLUDED.last_shipped_at, r.last_shipped_at) ELSE r.last_shipped_at END,
-       last_shipped_seq = GREATEST(r.last_shipped_seq, EXCLUDED.last_shipped_seq),
+       -- A target name given another place starts again from what that place holds.
+       last_shipped_at = CASE WHEN r.url <> EXCLUDED.url OR EXCLUDED.last_shipped_seq >= r.last_shipped_seq THEN coalesce(EXCLUDED.last_shipped_at, CASE WHEN r.url = EXCLUDED.url THEN r.last_shipped_at END) ELSE r.last_shipped_at END,
+       last_shipped_seq = CASE WHEN r.url <> EXCLUDED.url THEN EXCLUDED.last_shipped_seq ELSE GREATEST(r.last_shipped_seq, EXCLUDED.last_shipped_seq) END,
        shipped_at = coalesce(EXCLUDED.shipped_at, r.shipped_at),
        segments_shipped = r.segments_shipped + EXCLUDED.segments_shipped,
        bytes_shipped = r.bytes_shipped + EXCLUDED.bytes_shipped,
@@ -134,14 +141,15 @@ async function recordFailure(id: number, entry: TargetEntry, message: string): P
   );
 }
 
-async function recordedSeq(id: number, target: string): Promise<number> {
-  const { rows } = await consolePool().query<{ seq: string }>("SELECT last_shipped_seq::text AS seq FROM redo_ship WHERE server_id = $1 AND target = $2", [id, target]);
+/** What the row says the target holds; nothing when the row was about another place of that name. */
+async function recordedSeq(id: number, entry: TargetEntry): Promise<number> {
+  const { rows } = await consolePool().query<{ seq: string }>("SELECT last_shipped_seq::text AS seq FROM redo_ship WHERE server_id = $1 AND target = $2 AND url = $3", [id, entry.name, entry.url]);
   return Number(rows[0]?.seq ?? 0);
 }
 
 async function shipTo(server: ServerForShip, id: number, entry: TargetEntry, options: ShipOptions): Promise<ShipResult> {
   const state = stateOf(server.name, entry.url);
-  const result: ShipResult = { target: entry.name, shipped: [], bytes: 0, lastShippedSeq: await recordedSeq(id, entry.name) };
+  const result: ShipResult = { target: entry.name, shipped: [], bytes: 0, lastShippedSeq: await recordedSeq(id, entry) };
   if (!options.now && Date.now() < state.retryAt) return { ...result, waiting: true };
   const target = new BackupTarget(entry.url, server.name);
   let sent = 0;
@@ -154,7 +162,10 @@ async function shipTo(server: ServerForShip, id: number, entry: TargetEntry, opt
     // This installation holds the target (a lease, renewed about once a minute): one another
     // installation took over (repo attach --takeover) is not shipped to any more.
     await renewLease(target);
-    state.present ??= new Set(await listShipped(target));
+    if (!state.present || Date.now() - state.listedAt > RELIST_EVERY_MS) {
+      state.present = new Set(await listShipped(target));
+      state.listedAt = Date.now();
+    }
     // The floor: what this target holds or held. Segments at or below it that it lacks were
     // removed by retention, not missed, and are not sent again.
     let through = result.lastShippedSeq;
@@ -176,7 +187,9 @@ async function shipTo(server: ServerForShip, id: number, entry: TargetEntry, opt
       // Recorded segment by segment: the RPO moves as each one lands.
       await recordShipped(id, entry, through, lastAt, 1, size);
     }
-    if (!sent) await recordShipped(id, entry, through, null, 0, 0);
+    // Nothing sent: the row is written only when it would change (a run every few seconds).
+    if (!sent && (state.failures > 0 || state.recorded !== through)) await recordShipped(id, entry, through, null, 0, 0);
+    state.recorded = through;
     if (Date.now() - state.directoryAt >= DIRECTORY_EVERY_MS) {
       await shipDirectory(id, target);
       state.directoryAt = Date.now();
@@ -191,7 +204,7 @@ async function shipTo(server: ServerForShip, id: number, entry: TargetEntry, opt
     state.retryAt = Date.now() + BACKOFF_MS[Math.min(state.failures, BACKOFF_MS.length - 1)]!;
     state.failures++;
     await recordFailure(id, entry, message).catch(() => {});
-    result.lastShippedSeq = await recordedSeq(id, entry.name).catch(() => result.lastShippedSeq);
+    result.lastShippedSeq = await recordedSeq(id, entry).catch(() => result.lastShippedSeq);
     return { ...result, error: message };
   }
 }
@@ -211,7 +224,10 @@ export async function shipRedo(server: ServerForShip, options: ShipOptions = {})
       const key = `${server.name}\u0000${entry.url}`;
       let ship = inFlight.get(key);
       if (!ship) {
-        ship = shipTo(server, id, entry, options).finally(() => inFlight.delete(key));
+        // Whatever fails (the console database included) is this target's failure, never the caller's.
+        ship = shipTo(server, id, entry, options)
+          .catch((error: Error): ShipResult => ({ target: entry.name, shipped: [], bytes: 0, lastShippedSeq: 0, error: error.message }))
+          .finally(() => inFlight.delete(key));
         inFlight.set(key, ship);
       }
       if (options.waitMs === undefined || (options.awaitPrimary && entry.role === "primary")) return ship;

@@ -51,13 +51,16 @@ export async function restoreServer(options: { server: string; requestedBy: stri
   // after the newest session), then sequence numbers past everything the backups and the
   // archive hold.
   const fetched = options.dryRun ? null : await fetchShippedRedo(server);
+  // No target could be read: restoring now would silently stop at an older point.
+  if (fetched?.errors.length && !fetched.target) throw new Error(`the shipped redo of ${server.name} could not be read (${fetched.errors.join("; ")}): restore once a target answers`);
   const segments = await listSegments(store.redoArchivePath);
   const newestRecord = segments.length ? await readSegmentHeader(path.join(store.redoArchivePath, segments.at(-1)!.name)) : null;
   const { rows: through } = await consolePool().query<{ max: string | null }>("SELECT max(redo_through_seq) AS max FROM backup_session WHERE server_id = $1", [serverRow.id]);
   const used = Math.max(Number(through[0]!.max ?? 0), segments.at(-1)?.lastSeq ?? 0);
   if (!options.dryRun && used > 0) {
-    await store.pool.query("SELECT setval('mailstore.redo_seq', $1)", [used]);
-    await store.pool.query("UPDATE mailstore.redo_state SET last_archived_seq = $1", [segments.at(-1)?.lastSeq ?? used]);
+    // Never lowered: the fetch may have moved it past numbers a target holds beyond a hole.
+    await store.pool.query("SELECT setval('mailstore.redo_seq', GREATEST($1, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM mailstore.redo_seq)))", [used]);
+    await store.pool.query("UPDATE mailstore.redo_state SET last_archived_seq = GREATEST(last_archived_seq, $1)", [segments.at(-1)?.lastSeq ?? used]);
   }
 
   // 3. Every live account that had a mailbox, in place, to the newest change held: from its
