@@ -20,6 +20,7 @@
 import path from "node:path";
 import { config, databaseName } from "../config.ts";
 import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
+import { recordDeletion, recordRename } from "../directory/accounts.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { placeOf } from "../directory/copy-targets.ts";
 import { parseServerSettings } from "../directory/server-settings.ts";
@@ -31,7 +32,7 @@ import { ENTRY_CODES, type ScheduleEntry } from "../schedule/schedule-entry.ts";
 import { readRedo } from "../redo/read-redo.ts";
 import { isObjectStore } from "./free-space.ts";
 import { rescanCatalog } from "./rescan-catalog.ts";
-import { readTargetDirectory, type DirectorySnapshot } from "./target-directory.ts";
+import { insertSnapshotAccounts, readTargetDirectory, type DirectorySnapshot } from "./target-directory.ts";
 import { takeLease } from "./target-lease.ts";
 import { BackupTarget, backendFor } from "./target.ts";
 
@@ -141,19 +142,7 @@ async function insertDirectory(
       [place.name, snapshot.server.hostname, place.mailstoreDatabase, place.blobVolumePath, place.redoArchivePath, place.url, snapshot.server.backup_mode, JSON.stringify(settings)],
     );
     const serverId = rows[0]!.id;
-    let formerNames = 0;
-    for (const a of snapshot.accounts) {
-      await db.query(
-        `INSERT INTO account (id, email, display_name, status, domain_id, server_id, cos_id, created_at, deleted_at)
-         SELECT $1, $2, $3, $4::account_status, d.id, $5, c.id, $6, $7 FROM domain d, class_of_service c
-          WHERE d.name = split_part($2, '@', 2) AND c.name = $8`,
-        [a.id, a.email, a.display_name, a.status, serverId, a.created_at, a.deleted_at, a.cos],
-      );
-      for (const n of a.names ?? []) {
-        await db.query("INSERT INTO account_name (account_id, email, valid_from, valid_to) VALUES ($1, $2, $3, $4)", [a.id, n.email, n.validFrom, n.validTo]);
-        if (n.validTo) formerNames++;
-      }
-    }
+    const { formerNames } = await insertSnapshotAccounts(db, snapshot.accounts, serverId);
     return { formerNames };
   });
 }
@@ -184,12 +173,10 @@ async function applyDirectoryChanges(serverName: string, since: Date): Promise<{
         await db.query("INSERT INTO account_name (account_id, email, valid_from) VALUES ($1, $2, $3)", [record.accountId, p.email, at]);
         counts.created++;
       } else if (record.op === "RenameAccount" && account && p.newEmail && account.email === p.oldEmail) {
-        await db.query("UPDATE account SET email = $2 WHERE id = $1", [record.accountId, p.newEmail]);
-        await db.query("UPDATE account_name SET valid_to = $2 WHERE account_id = $1 AND valid_to IS NULL", [record.accountId, at]);
-        await db.query("INSERT INTO account_name (account_id, email, valid_from) VALUES ($1, $2, $3)", [record.accountId, p.newEmail, at]);
+        await recordRename(db, record.accountId, p.newEmail, at);
         counts.renamed++;
       } else if (record.op === "DeleteMailbox" && account && !account.deleted_at) {
-        await db.query("UPDATE account SET deleted_at = $2, status = 'closed' WHERE id = $1", [record.accountId, at]);
+        await recordDeletion(db, record.accountId, at);
         counts.deleted++;
       }
     });

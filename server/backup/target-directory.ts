@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
+import type pg from "pg";
 import { consolePool } from "../db/console-db.ts";
 import { ObjectNotFoundError } from "../repository/backend.ts";
 import type { BackupTarget } from "./target.ts";
@@ -67,4 +68,29 @@ export async function readTargetDirectory(target: BackupTarget): Promise<{ snaps
     if (bytes) candidates.push({ snapshot: JSON.parse(gunzipSync(bytes).toString()) as DirectorySnapshot, from: `session ${newest}` });
   }
   return candidates.sort((a, b) => a.snapshot.takenAt.localeCompare(b.snapshot.takenAt)).at(-1) ?? null;
+}
+
+/**
+ * Puts a snapshot's accounts (ids kept) and every name each had into the directory, in two
+ * statements; accounts the directory already has are left as they are, names included. Returns
+ * how many accounts went in and how many former names they brought.
+ */
+export async function insertSnapshotAccounts(db: Pick<pg.PoolClient, "query">, accounts: DirectorySnapshot["accounts"], serverId: number): Promise<{ accounts: number; formerNames: number }> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO account (id, email, display_name, status, domain_id, server_id, cos_id, created_at, deleted_at)
+     SELECT a.id, a.email, a.display_name, a.status, d.id, $2, c.id, a.created_at, a.deleted_at
+       FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, email text, display_name text, status account_status, cos text, created_at timestamptz, deleted_at timestamptz)
+       JOIN domain d ON d.name = split_part(a.email, '@', 2)
+       JOIN class_of_service c ON c.name = a.cos
+     ON CONFLICT DO NOTHING RETURNING id`,
+    [JSON.stringify(accounts), serverId],
+  );
+  const added = new Set(rows.map((r) => r.id));
+  const names = accounts.filter((a) => added.has(a.id)).flatMap((a) => (a.names ?? []).map((n) => ({ account_id: a.id, ...n })));
+  await db.query(
+    `INSERT INTO account_name (account_id, email, valid_from, valid_to)
+     SELECT n.account_id, n.email, n."validFrom", n."validTo" FROM jsonb_to_recordset($1::jsonb) AS n(account_id uuid, email text, "validFrom" timestamptz, "validTo" timestamptz)`,
+    [JSON.stringify(names)],
+  );
+  return { accounts: added.size, formerNames: names.filter((n) => n.validTo).length };
 }

@@ -7,7 +7,7 @@
  * with redo shipping on, an RPO above the server's `rpoAlertSeconds` (redo-rpo.ts).
  */
 import { consolePool } from "../db/console-db.ts";
-import { redoRpo, type ServerRpo } from "../redo/redo-rpo.ts";
+import { bestTarget, redoRpo, type ServerRpo } from "../redo/redo-rpo.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
 import { isObjectStore, measureFreeSpace } from "../backup/free-space.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
@@ -96,11 +96,8 @@ export async function serverRisks(servers: ServerSummary[], inputs: Map<string, 
 }
 
 function rpoOf(rpo: ServerRpo | null): ServerRisk["rpo"] {
-  if (!rpo || rpo.redoShipSeconds === 0 || !rpo.targets.length) return null;
-  const off = rpo.targets.filter((t) => !t.sameMachine);
-  const pool = off.length ? off : rpo.targets;
-  const best = pool.reduce((a, b) => (b.rpoSeconds < a.rpoSeconds ? b : a));
-  return { seconds: best.rpoSeconds, target: best.name, offMachine: off.length > 0 };
+  const best = rpo && rpo.redoShipSeconds > 0 ? bestTarget(rpo) : null;
+  return best && { seconds: best.target.rpoSeconds, target: best.target.name, offMachine: best.offMachine };
 }
 
 /** One server's risks, its inputs gathered here (the report mails): the redo state and the target's free space. */

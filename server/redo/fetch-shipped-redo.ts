@@ -10,7 +10,8 @@ import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { serverTargets } from "../backup/server-targets.ts";
 import { BackupTarget, shippedSegmentObject } from "../backup/target.ts";
-import { consolePool } from "../db/console-db.ts";
+import { lastCompletedThrough } from "../backup/catalog.ts";
+import { prisma } from "../db/console-db.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, withArchiveLock } from "./archive-redo.ts";
@@ -28,21 +29,13 @@ export interface FetchedRedo {
   errors: string[];
 }
 
-async function sessionsThrough(serverName: string): Promise<number> {
-  const { rows } = await consolePool().query<{ seq: string | null }>(
-    "SELECT max(s.redo_through_seq)::text AS seq FROM backup_session s JOIN server v ON v.id = s.server_id WHERE v.name = $1 AND s.status = 'completed'",
-    [serverName],
-  );
-  return Number(rows[0]?.seq ?? 0);
-}
-
 export async function fetchShippedRedo(server: Pick<ServerSummary, "name" | "backupTarget" | "settings" | "redoArchivePath">): Promise<FetchedRedo> {
   const store = await openMailstore(server.name);
   // Under the archive lock: an archive run meanwhile would remove the half-fetched temp files
   // and take fetched segments for its own.
   return withArchiveLock(store, async () => {
     const local = await listSegments(server.redoArchivePath);
-    const have = Math.max(local.at(-1)?.lastSeq ?? 0, await lastArchivedSeq(store.pool), await sessionsThrough(server.name));
+    const have = Math.max(local.at(-1)?.lastSeq ?? 0, await lastArchivedSeq(store.pool), (await lastCompletedThrough((await prisma().server.findUniqueOrThrow({ where: { name: server.name } })).id)) ?? 0);
     const result: FetchedRedo = { target: null, segments: [], throughSeq: have, throughAt: null, errors: [] };
     // Every target is listed: the redo is fetched from the one whose shipped run goes furthest
     // from here without a hole, and new numbers start past the highest any of them holds (even

@@ -124,6 +124,18 @@ async function localRedo(serverName: string, archivePath: string): Promise<Pendi
   };
 }
 
+/**
+ * The target that says what losing the machine now would lose: the one with the lowest RPO
+ * among those off the machine, or among all when every one is on it (`offMachine` false). Null
+ * when the server has no target.
+ */
+export function bestTarget(rpo: Pick<ServerRpo, "targets">): { target: TargetRpo; offMachine: boolean } | null {
+  const off = rpo.targets.filter((t) => !t.sameMachine);
+  const pool = off.length ? off : rpo.targets;
+  if (!pool.length) return null;
+  return { target: pool.reduce((a, b) => (b.rpoSeconds < a.rpoSeconds ? b : a)), offMachine: off.length > 0 };
+}
+
 export async function redoRpo(serverName: string): Promise<ServerRpo> {
   const server = await getServer(serverName);
   const { rows: shipped } = await consolePool().query<{ target: string; seq: string; at: Date | null; failing_since: Date | null; last_error: string | null }>(
@@ -164,12 +176,12 @@ export async function redoRpo(serverName: string): Promise<ServerRpo> {
       lastError: row?.last_error ?? null,
     });
   }
-  const offMachine = targets.filter((t) => !t.sameMachine);
+  const best = bestTarget({ targets });
   return {
     server: server.name,
     redoShipSeconds: server.settings.redoShipSeconds,
     rpoAlertSeconds: server.settings.rpoAlertSeconds,
     targets,
-    machineLossRpoSeconds: offMachine.length ? Math.min(...offMachine.map((t) => t.rpoSeconds)) : null,
+    machineLossRpoSeconds: best?.offMachine ? best.target.rpoSeconds : null,
   };
 }

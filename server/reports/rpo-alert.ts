@@ -7,19 +7,17 @@
  */
 import { consolePool } from "../db/console-db.ts";
 import type { ServerSummary } from "../directory/list-servers.ts";
-import { redoRpo } from "../redo/redo-rpo.ts";
+import { bestTarget, redoRpo } from "../redo/redo-rpo.ts";
 
 export async function checkRpoAlert(server: Pick<ServerSummary, "name" | "settings">): Promise<"high" | "ok" | null> {
   if (server.settings.redoShipSeconds === 0) return null;
-  const rpo = await redoRpo(server.name);
-  const off = rpo.targets.filter((t) => !t.sameMachine);
-  const pool = off.length ? off : rpo.targets;
-  if (!pool.length) return null;
-  const best = pool.reduce((a, b) => (b.rpoSeconds < a.rpoSeconds ? b : a));
+  const found = bestTarget(await redoRpo(server.name));
+  if (!found) return null;
+  const best = found.target;
   const state = best.rpoSeconds > server.settings.rpoAlertSeconds ? "high" : "ok";
   const detail =
     state === "high"
-      ? `the newest ${best.rpoSeconds} s of mail (${best.unshippedRecords} records) are on no ${off.length ? "other machine" : "target"} yet; the best target is ${best.name}${best.lastError ? `, whose shipping fails: ${best.lastError}` : ""}`
+      ? `the newest ${best.rpoSeconds} s of mail (${best.unshippedRecords} records) are on no ${found.offMachine ? "other machine" : "target"} yet; the best target is ${best.name}${best.lastError ? `, whose shipping fails: ${best.lastError}` : ""}`
       : `${best.name} holds the redo through ${best.lastShippedSeq}; RPO now ${best.rpoSeconds} s`;
   // A crossing only: "high" when the last rpo row is not "high", "ok" only after a "high".
   const { rowCount } = await consolePool().query(

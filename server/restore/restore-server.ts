@@ -9,6 +9,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import { targetHolding } from "../backup/server-targets.ts";
+import { insertSnapshotAccounts, type DirectorySnapshot } from "../backup/target-directory.ts";
 import { consolePool, prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError } from "../errors.ts";
@@ -20,9 +21,6 @@ import { fetchShippedRedo } from "../redo/fetch-shipped-redo.ts";
 import { readSegmentHeader } from "../redo/redo-coverage.ts";
 import { submitRestore } from "./submit-restore.ts";
 
-interface DirectorySnapshot {
-  accounts: { id: string; email: string; display_name: string; status: string; cos: string; created_at: string; deleted_at: string | null; names: { email: string; validFrom: string; validTo: string | null }[] | null }[];
-}
 
 export async function restoreServer(options: { server: string; requestedBy: string; dryRun?: boolean }) {
   const server = await getServer(options.server);
@@ -44,7 +42,7 @@ export async function restoreServer(options: { server: string; requestedBy: stri
   if (newest) {
     const target = await targetHolding(server, [newest.label]);
     const snapshot = JSON.parse(gunzipSync(await target.readSessionFile(newest.label, "global/directory.json.gz")).toString()) as DirectorySnapshot;
-    if (!options.dryRun) accountsRestored = await insertAccounts(snapshot, serverRow.id);
+    if (!options.dryRun) accountsRestored = (await insertSnapshotAccounts(consolePool(), snapshot.accounts, serverRow.id)).accounts;
   }
 
   // 2. Redo shipped off the machine after the local archive's end (a new machine: all of it
@@ -94,22 +92,3 @@ export async function restoreServer(options: { server: string; requestedBy: stri
   };
 }
 
-/** The accounts of a directory snapshot this directory lacks, ids and every name kept; returns how many. */
-async function insertAccounts(snapshot: DirectorySnapshot, serverId: number): Promise<number> {
-  let restored = 0;
-  for (const a of snapshot.accounts) {
-    const { rowCount } = await consolePool().query(
-      `INSERT INTO account (id, email, display_name, status, domain_id, server_id, cos_id, created_at, deleted_at)
-       SELECT $1, $2, $3, $4::account_status, d.id, $5, c.id, $6, $7 FROM domain d, class_of_service c
-        WHERE d.name = split_part($2, '@', 2) AND c.name = $8
-       ON CONFLICT DO NOTHING`,
-      [a.id, a.email, a.display_name, a.status, serverId, a.created_at, a.deleted_at, a.cos],
-    );
-    if (!rowCount) continue;
-    restored++;
-    for (const n of a.names ?? []) {
-      await consolePool().query("INSERT INTO account_name (account_id, email, valid_from, valid_to) VALUES ($1, $2, $3, $4)", [a.id, n.email, n.validFrom, n.validTo]);
-    }
-  }
-  return restored;
-}
