@@ -151,6 +151,30 @@ describe("mailvault CLI", () => {
     expect((await mailvault("servers", "set", "mail2", "reportTo=")).stdout).toBe("mail2: reportTo=\n");
   });
 
+  it("prints a schedule as the commands that recreate it (--save), and those commands do", { timeout: 120_000 }, async () => {
+    const set = await mailvault("schedulebackup", "-s", "mail2", "-R", "a", "0 1 * * *", "f", "0 2 1 * *", "d", "4w", "0 0 * * *", "--tz", "Europe/Berlin");
+    expect(set.code).toBe(0);
+    expect((await mailvault("schedulebackup", "-s", "mail2", "-A", "v", "3", "30 5 * * *", "c", "offsite", "0 3 * * *")).code).not.toBe(0); // mail2 has no copy target
+    expect((await mailvault("schedulebackup", "-s", "mail2", "-A", "v", "3", "30 5 * * *", "--tz", "UTC")).code).toBe(0);
+    const entries = async () => (JSON.parse((await mailvault("schedulebackup", "-s", "mail2", "-q", "--json")).stdout) as { entries: { text: string; tz: string }[] }).entries.map((e) => [e.text, e.tz]);
+    const before = await entries();
+    expect(before).toHaveLength(4);
+
+    const saved = await mailvault("schedulebackup", "-s", "mail2", "--save");
+    expect(saved.stdout).toBe(
+      './bin/mailvault schedulebackup -s mail2 -R a "0 1 * * *" f "0 2 1 * *" d 4w "0 0 * * *" --tz Europe/Berlin\n' +
+        './bin/mailvault schedulebackup -s mail2 -A v 3 "30 5 * * *" --tz UTC\n',
+    );
+    expect((await mailvault("schedulebackup", "-s", "mail2", "--clear")).code).toBe(0);
+    expect(await entries()).toEqual([]);
+    await promisify(execFile)("bash", ["-e", "-c", saved.stdout]);
+    expect(await entries()).toEqual(before);
+
+    await mailvault("schedulebackup", "-s", "mail2", "--clear");
+    expect((await mailvault("schedulebackup", "-s", "mail2", "--save")).stdout).toBe("./bin/mailvault schedulebackup -s mail2 --clear\n");
+    expect(await mailvault("schedulebackup", "-s", "mail2", "--save", "--tz", "UTC")).toMatchObject({ code: 1, stderr: "mailvault: --tz goes with -R, -A or -D\n" });
+  });
+
   it("exits 3 from health when no worker runs", async () => {
     const { code, stdout } = await mailvault("health");
     expect(code).toBe(3);

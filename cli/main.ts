@@ -85,7 +85,7 @@ function auditedAs(command: Command): string | undefined {
     case "verify": return "backup.verify";
     case "catalog": return o.rescan ? "catalog.rescan" : undefined;
     case "redoarchive": return "redo.archive";
-    case "schedulebackup": return o.query ? undefined : "schedules.update";
+    case "schedulebackup": return o.query || o.save ? undefined : "schedules.update";
     case "users.add": return "user.create";
     case "repo.init": return "target.encrypt";
     case "key.add": return "target.key.add";

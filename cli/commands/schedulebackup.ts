@@ -2,7 +2,7 @@ import os from "node:os";
 import type { Command } from "commander";
 import { InvalidInputError } from "../../server/errors.ts";
 import { appendToSchedule, applyDefaultSchedule, clearSchedule, getSchedule, replaceSchedule } from "../../server/schedule/manage-schedule.ts";
-import { parseEntryArgs } from "../../server/schedule/schedule-entry.ts";
+import { parseEntryArgs, scheduleCommands } from "../../server/schedule/schedule-entry.ts";
 import type { ScheduleView } from "../../server/schedule/schedule-view.ts";
 import { printJson, table } from "../output.ts";
 
@@ -14,6 +14,7 @@ interface Options {
   append?: string[];
   defaults?: boolean;
   clear?: boolean;
+  save?: boolean;
   tz?: string;
   json?: boolean;
 }
@@ -49,6 +50,7 @@ export function registerSchedulebackup(program: Command): void {
     .option("-A, --append <entries...>", 'add entries to the schedule: f "0 1 * * 4"')
     .option("-D, --defaults", "Zimbra's default schedule for the server's backup mode")
     .option("--clear", "remove every entry: no scheduled backups")
+    .option("--save", "print the schedule as the commands that recreate it (zmschedulebackup -s)")
     .option("--tz <zone>", "IANA time zone of the patterns given (default UTC)")
     .option("--json", "print JSON")
     .addHelpText(
@@ -60,9 +62,15 @@ d 1m "0 0 * * *"; auto-grouped servers a "0 1 * * *", d 1m "0 0 * * *". A server
 scheduled backups until one is set.`,
     )
     .action(async (opts: Options) => {
-      const chosen = [opts.query, opts.replace, opts.append, opts.defaults, opts.clear].filter((o) => o !== undefined).length;
-      if (chosen !== 1) throw new InvalidInputError("choose one: -q (query), -R <entries> (replace), -A <entries> (append), -D (defaults) or --clear");
-      if (opts.tz !== undefined && (opts.query || opts.clear)) throw new InvalidInputError("--tz goes with -R, -A or -D");
+      const chosen = [opts.query, opts.replace, opts.append, opts.defaults, opts.clear, opts.save].filter((o) => o !== undefined).length;
+      if (chosen !== 1) throw new InvalidInputError("choose one: -q (query), -R <entries> (replace), -A <entries> (append), -D (defaults), --clear or --save");
+      if (opts.tz !== undefined && (opts.query || opts.clear || opts.save)) throw new InvalidInputError("--tz goes with -R, -A or -D");
+      if (opts.save) {
+        const view = await getSchedule(opts.server);
+        const lines = scheduleCommands(view.server, view.entries.map(({ type, pattern, tz, age, to, scope }) => ({ type, pattern, tz, age, to, scope })));
+        if (opts.json) return printJson({ server: view.server, commands: lines });
+        return console.log(lines.join("\n"));
+      }
       const by = `cli:${os.userInfo().username}`; // as cli/main.ts names CLI users in the audit log
       let heading = "Current schedule:";
       let view: ScheduleView;

@@ -154,6 +154,28 @@ export function formatEntry(entry: ScheduleEntry): string {
 }
 
 /**
+ * The commands that recreate a schedule (`schedulebackup --save`, zmschedulebackup's `-s`): one
+ * `-R` with the entries up to the first change of zone, then one `-A` per further run of entries
+ * in one zone (each naming it), so the order (and with it each entry's scheduler) comes back as it was. An empty
+ * schedule is `--clear`.
+ */
+export function scheduleCommands(server: string, entries: ScheduleEntry[], bin = "./bin/mailvault"): string[] {
+  if (entries.length === 0) return [`${bin} schedulebackup -s ${server} --clear`];
+  const runs: ScheduleEntry[][] = [];
+  for (const entry of entries) {
+    const last = runs.at(-1);
+    if (last && last[0]!.tz === entry.tz) last.push(entry);
+    else runs.push([entry]);
+  }
+  return runs.map((run, i) => {
+    const args = run.map((e) => formatEntry({ ...e, tz: DEFAULT_TIME_ZONE })).join(" ");
+    // -A without --tz takes the schedule's zone, so an appended run always names its own.
+    const tz = run[0]!.tz === DEFAULT_TIME_ZONE && i === 0 ? "" : ` --tz ${run[0]!.tz}`;
+    return `${bin} schedulebackup -s ${server} ${i === 0 ? "-R" : "-A"} ${args}${tz}`;
+  });
+}
+
+/**
  * zmschedulebackup's argument list: `f "0 1 * * 6" i "0 1 * * 0-5" d 1m "0 0 * * *"`. The
  * pattern may also come unquoted, as five separate words (`f 0 1 * * 6`), as a shell script
  * written for crontab might pass it.
