@@ -57,7 +57,7 @@ describe("mailvault CLI", () => {
     [["repo", "attach", "/nonexistent/mail1"], "mailvault: /nonexistent/mail1 is not a Mailvault backup target (it has no target.json)"],
     [["repo", "attach", "relative/path"], "mailvault: a target is an absolute folder path or an s3://bucket/prefix URL"],
     [["servers", "set", "mail1", "redoShipSeconds=-1"], "mailvault: redoShipSeconds is at least 0"],
-    [["servers", "set", "mail1", "color=blue"], "mailvault: color is not a setting servers set changes; settable: reportTo, lmtpHost, lmtpPort, workerConcurrency, minFreeBytes, minFreePercent, redoShipSeconds, rpoAlertSeconds"],
+    [["servers", "set", "mail1", "color=blue"], "mailvault: color is not a setting servers set changes; settable: reportTo, lmtpHost, lmtpPort, workerConcurrency, minFreeBytes, minFreePercent, redoShipSeconds, rpoAlertSeconds, undoLeaseDays"],
     [["servers", "set", "mail1", "reportTo=ops@example.com,not-an-address"], "mailvault: reportTo.1: Invalid email address"],
     [["servers", "set", "mail1", "lmtpPort=0x10"], "mailvault: lmtpPort is a whole number"],
     [["servers", "set", "mail9", "lmtpHost=0.0.0.0"], "mailvault: unknown server: mail9"],

@@ -74,7 +74,7 @@ function auditedAs(command: Command): string | undefined {
   switch (parent + command.name()) {
     case "backup": return o.del !== undefined ? (o.plan ? undefined : "backup.delete") : "backup.start";
     case "backupabort": return o.restore ? "restore.abort" : "backup.abort";
-    case "restore": return o.plan ? undefined : "restore.start";
+    case "restore": return o.plan ? undefined : o.undo ? "restore.undo" : "restore.start";
     case "playredo": return "restore.playredo";
     case "copyback": return "copyback";
     case "copy": return "backup.copy";

@@ -4,6 +4,7 @@ import { InvalidInputError } from "../../server/errors.ts";
 import type { RestorePlan } from "../../server/restore/plan-restore.ts";
 import { restoreServer } from "../../server/restore/restore-server.ts";
 import { submitRestore } from "../../server/restore/submit-restore.ts";
+import { undoRestore } from "../../server/restore/undo-restore.ts";
 import { printJson } from "../output.ts";
 
 interface Options {
@@ -27,6 +28,7 @@ interface Options {
   json?: boolean;
   group?: string;
   offline?: boolean;
+  undo?: string;
 }
 
 export function printPlan(plan: RestorePlan): void {
@@ -68,10 +70,20 @@ export function registerRestore(program: Command, requestedBy: string): void {
     .option("--exclude-blobs", "do not copy message bodies from the backup (they are known to exist)")
     .option("--group <n>", "disaster recovery: rebuild every mailbox of mailbox group N in place, to the last committed change")
     .option("--offline", "whole-server recovery (with -s and no -a): rebuild an empty mailstore from the directory in the newest session, the backups and the archive")
+    .option("--undo <restore label>", "undo an in-place restore: each mailbox it reloaded goes back to the state just before")
     .option("--plan", "print the plan and stop: nothing is changed")
     .option("--wait", "wait for the restore and exit non-zero unless every account was restored")
     .option("--json", "print JSON")
     .action(async (opts: Options) => {
+      if (opts.undo !== undefined) {
+        const others = Object.entries(opts).filter(([k, v]) => v !== undefined && !["server", "undo", "plan", "wait", "json"].includes(k)).map(([k]) => k);
+        if (others.length) throw new InvalidInputError(`--undo takes its accounts and points from the restore it undoes: leave out --${others[0]}`);
+        const undo = await undoRestore({ label: opts.undo, server: opts.server, dryRun: opts.plan, requestedBy });
+        if (undo.dryRun) return opts.json ? printJson(undo.plan) : printPlan(undo.plan);
+        if (!opts.json) printPlan(undo.plan);
+        if (!opts.wait) return opts.json ? printJson({ label: undo.label, jobId: undo.jobId }) : console.log(`\nqueued ${undo.label}`);
+        return waitForRun(undo.runId, opts.json ?? false);
+      }
       if (opts.offline) {
         if (opts.account || opts.group) throw new InvalidInputError("--offline rebuilds the whole server: leave out -a and --group");
         const rebuilt = await restoreServer({ server: opts.server, requestedBy, dryRun: opts.plan });

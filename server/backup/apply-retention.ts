@@ -33,9 +33,12 @@ export async function applyRetention(serverName: string, ruleText: string, optio
     where: { serverId: serverRow.id },
     include: { accounts: { where: { kind: "full" }, select: { accountId: true } } },
   });
+  // Undo leases last days: retention plans around them instead of refusing.
+  const undoLeases = await prisma().sessionLease.findMany({ where: { sessionId: { in: rows.map((r) => r.id) }, holder: { startsWith: "undo:" }, expiresAt: { gt: new Date() } } });
   const plan = planRetention(
     rows.map((r) => ({ label: r.label, status: r.status, createdAt: r.createdAt, fullAccountIds: r.accounts.map((a) => a.accountId) })),
     parseRetentionRule(ruleText),
+    undoLeases.map((l) => ({ label: rows.find((r) => r.id === l.sessionId)!.label, holder: `the undo of ${l.holder.slice("undo:".length)}`, expiresAt: l.expiresAt })),
   );
   const result: RetentionResult = { plan, applied: false, removed: [], blobsPruned: 0, bytesFreed: 0 };
   if (options.planOnly || plan.remove.length === 0) return result;

@@ -22,6 +22,16 @@ describe("planRetention", () => {
     expect(labels(plan.keep)).toEqual(["full-8", "incr-9", "incr-10", "incr-11"]);
   });
 
+  it("keeps a session an undo leases, and every later one, until the lease ends", () => {
+    const lease = { label: "incr-2", holder: "the undo of restore-1", expiresAt: at(20) };
+    const plan = planRetention(weekly, { olderThan: at(9) }, [lease]);
+    expect(labels(plan.remove)).toEqual(["full-1"]);
+    expect(plan.keep.find((k) => k.label === "incr-2")!.reason).toBe("leased by the undo of restore-1 until 2026-11-20 01:00 UTC");
+    expect(plan.keep.find((k) => k.label === "incr-3")!.reason).toBe("redo between kept full backups and the cutoff");
+    // A lease on a session already kept changes nothing.
+    expect(labels(planRetention(weekly, { olderThan: at(9) }, [{ ...lease, label: "incr-10" }]).remove)).toEqual(["full-1", "incr-2", "incr-3"]);
+  });
+
   it("reaches back to the oldest full an account still needs (auto-grouped)", () => {
     const rotating = [incr("s1", 1, ["a"]), incr("s2", 2, ["b"]), incr("s3", 3, ["c"]), incr("s4", 4, ["a"]), incr("s5", 5, ["b"])];
     const plan = planRetention(rotating, { olderThan: at(5) });

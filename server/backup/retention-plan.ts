@@ -8,6 +8,9 @@
  * goes. The newest completed session (and its chain) always stays, even when all are older than
  * the cutoff: retention never leaves a server without a backup. Failed, aborted and interrupted
  * sessions older than the cutoff go; no restore reads them.
+ *
+ * A lease that must outlive the cutoff (the undo of an in-place restore, kept for days) moves the
+ * reach back to its oldest session, so that session and every later one stay until it ends.
  */
 import { InvalidInputError } from "../errors.ts";
 
@@ -42,7 +45,14 @@ export function parseAge(text: string, now: Date): Date {
   return at;
 }
 
-export function planRetention(sessions: RetentionSession[], rule: RetentionRule): RetentionPlan {
+/** A session retention must keep, who needs it and until when. */
+export interface RetentionLease {
+  label: string;
+  holder: string;
+  expiresAt: Date;
+}
+
+export function planRetention(sessions: RetentionSession[], rule: RetentionRule, leases: RetentionLease[] = []): RetentionPlan {
   const ordered = [...sessions].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.label.localeCompare(b.label));
   let cutoff: Date;
   if ("beforeLabel" in rule) {
@@ -64,6 +74,13 @@ export function planRetention(sessions: RetentionSession[], rule: RetentionRule)
     }
     for (const s of needed.values()) if (s.createdAt < reach) reach = s.createdAt;
   }
+  const leaseOf = new Map<string, RetentionLease>();
+  for (const lease of leases) {
+    const s = completed.find((c) => c.label === lease.label);
+    if (!s) continue;
+    leaseOf.set(s.label, lease);
+    if (s.createdAt < reach) reach = s.createdAt;
+  }
   const neededBy = new Map<string, number>();
   for (const s of needed.values()) neededBy.set(s.label, (neededBy.get(s.label) ?? 0) + 1);
 
@@ -75,7 +92,10 @@ export function planRetention(sessions: RetentionSession[], rule: RetentionRule)
       else plan.keep.push({ label: s.label, reason: `${s.status}, newer than the cutoff` });
     } else if (s.createdAt >= cutoff) plan.keep.push({ label: s.label, reason: "newer than the cutoff" });
     else if (s === firstKept) plan.keep.push({ label: s.label, reason: "the newest backup: a server is never left without one" });
-    else if (s.createdAt >= reach) {
+    else if (leaseOf.has(s.label)) {
+      const lease = leaseOf.get(s.label)!;
+      plan.keep.push({ label: s.label, reason: `leased by ${lease.holder} until ${lease.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC` });
+    } else if (s.createdAt >= reach) {
       const count = neededBy.get(s.label);
       plan.keep.push({
         label: s.label,

@@ -63,6 +63,11 @@ export const serverSettingsSchema = z.object({
   redoShipSeconds: z.number().int().min(0).max(86_400).default(30),
   /** An RPO (the age of the oldest record no off-machine target holds) above this is flagged. */
   rpoAlertSeconds: z.number().int().min(10).max(7 * 86_400).default(300),
+  /**
+   * After an in-place restore, the backup sessions its undo would read are leased this many days:
+   * retention keeps them (and every later session) until then. 0: no lease.
+   */
+  undoLeaseDays: z.number().int().min(0).max(366).default(7),
   /** Archived redo segments younger than this stay in the archive after an incremental. */
   redoKeepSeconds: z.number().int().nonnegative().default(3600),
   /** Jobs one worker process runs at once for this server. */

@@ -34,6 +34,7 @@ const SETTABLE: Record<string, (text: string) => unknown> = {
   minFreePercent: (text) => wholeNumber("minFreePercent", { min: 0, max: 100 }).parse(text),
   redoShipSeconds: (text) => wholeNumber("redoShipSeconds", { min: 0, max: 86_400 }).parse(text),
   rpoAlertSeconds: (text) => wholeNumber("rpoAlertSeconds", { min: 10, max: 7 * 86_400 }).parse(text),
+  undoLeaseDays: (text) => wholeNumber("undoLeaseDays", { min: 0, max: 366 }).parse(text),
 };
 
 /** `servers set mail1 reportTo=a@x,b@y lmtpHost=0.0.0.0`: a bad key or value changes nothing. */

@@ -56,6 +56,7 @@ export async function settleEarlierAttempt(store: Mailstore, run: { label: strin
     skipped: Number(p.skipped ?? 0),
     gaps: (p.gaps as { from: number; to: number }[] | undefined) ?? [],
     changeNumber: done.changeNumber,
+    markerSeq: done.seq,
     timings: { blobsMs: 0, loadMs: 0, replayMs: 0 },
   };
 }

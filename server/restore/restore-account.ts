@@ -37,6 +37,8 @@ export interface AccountRestoreResult {
   skipped: number;
   gaps: { from: number; to: number }[];
   changeNumber: number;
+  /** The redo sequence number of the account's `RestoreMailbox` record: an undo restores to just before it. */
+  markerSeq: number;
   /** Where the time went, in milliseconds. */
   timings: { blobsMs: number; loadMs: number; replayMs: number };
 }
@@ -231,6 +233,7 @@ export async function restoreAccount(options: {
         skipped: state.skipped,
         gaps: state.gaps,
         changeNumber,
+        markerSeq: seqRows[0]!.seq,
         timings: { blobsMs: Math.round(t1 - t0), loadMs: Math.round(t2 - t1), replayMs: Math.round(t3 - t2) },
       };
     } catch (error) {

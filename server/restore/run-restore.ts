@@ -10,6 +10,7 @@
 import { prisma } from "../db/console-db.ts";
 import { DatabaseConnectionLostError, isTransientDbError } from "../db/transient-error.ts";
 import { BackupInProgressError, SessionNotFoundError } from "../backup/errors.ts";
+import { leaseForUndo } from "./undo-restore.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
@@ -155,6 +156,9 @@ export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[]
     }
   }
 
+  // In place, the state each reload replaced stays recoverable: the undo's sessions are leased.
+  const undo = done.length && plan.accounts.some((a) => a.target.mode === "in-place") ? await leaseForUndo(runId, done) : null;
+
   await prisma().restoreRun.update({
     where: { id: runId },
     data: {
@@ -162,7 +166,7 @@ export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[]
       endedAt: new Date(),
       currentAccount: null,
       error: notRestored.length ? summary : null,
-      result: JSON.parse(JSON.stringify({ restored: done, failures, skipped, notRestored, summary, fullBackup })),
+      result: JSON.parse(JSON.stringify({ restored: done, failures, skipped, notRestored, summary, fullBackup, undo })),
     },
   });
   await prisma().sessionLease.deleteMany({ where: { holder: run.label } });

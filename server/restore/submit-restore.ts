@@ -171,14 +171,22 @@ export async function submitRestore(
   if (plan.accounts.length === 0 && !(disaster && plan.skipped.some((s) => s.unrestorable))) throw new InvalidInputError(`nothing to restore: ${plan.skipped.map((s) => `${s.requested} (${s.reason})`).join("; ")}`);
   // A lost group's schema is recreated empty (a planned one is left as it is).
   if (input.group !== undefined) await (await openMailstore(input.server)).pool.query(groupDdl(input.group));
+  return queueRestore(plan, request, input.requestedBy);
+}
+
+/**
+ * Records a planned restore as a run, takes leases on the sessions it reads and queues it.
+ * `undoOf`: the run this one undoes (stored with the plan, shown on both runs' pages).
+ */
+export async function queueRestore(plan: RestorePlan, request: RestoreRequest, requestedBy: string, extra: { undoOf?: string } = {}): Promise<{ dryRun: false } & SubmittedRestore> {
   const run = await createWithFreeLabel((label) =>
     prisma().restoreRun.create({
       data: {
         label,
         server: plan.server,
         status: "queued",
-        requestedBy: input.requestedBy,
-        plan: JSON.parse(JSON.stringify({ plan, request })),
+        requestedBy,
+        plan: JSON.parse(JSON.stringify({ plan, request, ...extra })),
         accountsTotal: plan.accounts.length,
       },
     }),

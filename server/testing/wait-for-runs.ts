@@ -54,6 +54,11 @@ export async function runBackup(server: string, type: "full" | "incremental"): P
 export async function runRestore(input: Omit<RestoreInput, "dryRun">): Promise<SubmittedRestore> {
   const submitted = await submitRestore({ requestedBy: "test", ...input, dryRun: false });
   if (submitted.dryRun) throw new Error("expected a restore run, got a plan");
+  return waitForRestore(submitted);
+}
+
+/** Waits for a queued restore run (a restore, an undo, a drill's) to end; throws unless it completed. */
+export async function waitForRestore(submitted: SubmittedRestore): Promise<SubmittedRestore> {
   const run = await waitFor(async () => {
     const r = await prisma().restoreRun.findUniqueOrThrow({ where: { id: submitted.runId } });
     return !["queued", "running", "failing"].includes(r.status) && r;
