@@ -3,7 +3,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { getJson } from "./api";
-import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader, type Tone } from "./ui";
+import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader, TextLink, type Tone } from "./ui";
 
 interface AuditEntry {
   id: number;
@@ -19,6 +19,12 @@ interface AuditEntry {
   message: string;
   /** The client's address for a console request; "" for the CLI. */
   address: string;
+}
+
+/** An in-place restore (or undo) that went through: its run's label, whose page offers the undo. */
+function undoableRun(e: AuditEntry): string | null {
+  if (e.outcome !== "ok" || !["restore.start", "restore.undo"].includes(e.action) || e.params?.copy === true || e.params?.ca === true) return null;
+  return /^(restore-[\d.]+)[: ]/.exec(e.message ?? "")?.[1] ?? null;
 }
 
 const OUTCOME_TONE: Record<string, Tone> = { ok: "green", refused: "amber", failed: "red" };
@@ -113,6 +119,11 @@ export function AuditLog() {
                     {e.outcome}
                   </Badge>
                   {e.message && <p className="mt-1 max-w-xs text-xs text-slate-600">{e.message}</p>}
+                  {undoableRun(e) && (
+                    <p className="mt-1 text-xs">
+                      <TextLink href={`/restores/${encodeURIComponent(undoableRun(e)!)}`}>Undo this restore…</TextLink>
+                    </p>
+                  )}
                 </td>
                 <td className="px-4 py-2">
                   {Object.keys(e.params ?? {}).length ? (

@@ -2,8 +2,11 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState } from "react";
 import type { AccountPage } from "@/server/directory/search-accounts";
 import type { RestoreRunDetail } from "@/server/restore/get-restore-run";
+import type { RestorePlan } from "@/server/restore/plan-restore";
 import { getJson, sendJson } from "./api";
 import { FormerNames, PlanPreview, pointPhrase } from "./restore-wizard/plan-preview";
 import { ProgressBar, SessionStatus } from "./session-badges";
@@ -20,6 +23,8 @@ export type RestoreRunView = Omit<RestoreRunDetail, "result"> & {
     notRestored?: { requested: string; accountId: string; reason: string; action: "kept" | "maintenance" }[];
     summary?: string;
     fullBackup: string | null;
+    /** In place: until when the sessions its undo reads are kept (older runs have none). */
+    undo?: string | null;
   } | null;
 };
 
@@ -58,6 +63,52 @@ function AbortRun({ run }: { run: RestoreRunView }) {
   );
 }
 
+/**
+ * "Undo this restore" (admins, finished in-place runs): the plan first, every mailbox back to just
+ * before this restore reloaded it; confirmed, the undo runs as a restore of its own.
+ */
+function UndoRun({ run }: { run: RestoreRunView }) {
+  const router = useRouter();
+  const [plan, setPlan] = useState<RestorePlan | null>(null);
+  const path = `/api/restores/${encodeURIComponent(run.label)}/undo`;
+  const preview = useMutation({ mutationFn: () => sendJson<{ plan: RestorePlan }>("POST", path, { dryRun: true }), onSuccess: (r) => setPlan(r.plan) });
+  const start = useMutation({
+    mutationFn: () => sendJson<{ label: string }>("POST", path, {}),
+    onSuccess: (undo) => router.push(`/restores/${encodeURIComponent(undo.label)}`),
+  });
+  if (!plan) {
+    return (
+      <span className="flex flex-col items-end gap-1">
+        <button onClick={() => preview.mutate()} disabled={preview.isPending} className={buttonClass()}>
+          {preview.isPending ? "Planning…" : "Undo this restore…"}
+        </button>
+        <ErrorText error={preview.error} />
+      </span>
+    );
+  }
+  return (
+    <div role="dialog" aria-label="Undo this restore" className="fixed inset-0 z-20 flex items-start justify-center overflow-y-auto bg-slate-900/30 p-8">
+      <div className="w-full max-w-2xl rounded-lg bg-white p-5 shadow-xl">
+        <h2 className="mb-2 text-lg font-semibold">Undo {run.label}?</h2>
+        <p className="mb-3 text-sm text-slate-700">
+          {plan.accounts.length === 1 ? plan.accounts[0]!.target.email : `${plan.accounts.length} mailboxes`} go back, in place, to the state just before this restore
+          reloaded {plan.accounts.length === 1 ? "it" : "them"}. The undo is a restore of its own, and can be undone in turn.
+        </p>
+        <PlanPreview plan={plan} />
+        <div className="mt-4 flex items-center justify-end gap-2">
+          <ErrorText error={start.error} />
+          <button onClick={() => setPlan(null)} className={buttonClass()}>
+            Cancel
+          </button>
+          <button onClick={() => start.mutate()} disabled={start.isPending} className={buttonClass("danger")}>
+            {start.isPending ? "Starting…" : "Undo the restore"}
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
 /** One line in the caller's terms: whose mail, into which account, as of when. */
 function RunSentence({ plan, status }: { plan: NonNullable<RestoreRunDetail["plan"]>; status: string }) {
   const accounts = plan.accounts;
@@ -76,6 +127,11 @@ function RunSentence({ plan, status }: { plan: NonNullable<RestoreRunDetail["pla
       {verb} {what}, as of {pointPhrase(plan.point)}.
     </p>
   );
+}
+
+/** A finished run that reloaded at least one mailbox in place. */
+function undoable(run: RestoreRunView): boolean {
+  return ["completed", "partial"].includes(run.status) && Boolean(run.plan?.accounts.some((a) => a.target.mode === "in-place")) && Boolean(run.result?.restored.length);
 }
 
 export function RestoreRunDetail({ label }: { label: string }) {
@@ -97,7 +153,7 @@ export function RestoreRunDetail({ label }: { label: string }) {
             </span>
           </span>
         }
-        actions={active && isAdmin ? <AbortRun run={run} /> : undefined}
+        actions={active && isAdmin ? <AbortRun run={run} /> : isAdmin && undoable(run) ? <UndoRun run={run} /> : undefined}
       />
       {run.plan && <RunSentence plan={run.plan} status={run.status} />}
       {active && (
@@ -119,6 +175,12 @@ export function RestoreRunDetail({ label }: { label: string }) {
             <Field label="Ended">{formatDate(run.endedAt)}</Field>
             {run.durationMs !== null && <Field label="Duration">{formatDuration(run.durationMs)}</Field>}
             {run.result?.fullBackup && <Field label="Full backup after">{run.result.fullBackup}</Field>}
+            {run.undoOf && (
+              <Field label="Undoes">
+                <TextLink href={`/restores/${encodeURIComponent(run.undoOf)}`}>{run.undoOf}</TextLink>
+              </Field>
+            )}
+            {run.result?.undo && <Field label="Undo">{run.result.undo}</Field>}
           </dl>
           {run.result && run.result.restored.length > 0 && (
             <ul aria-label="Restored accounts" className="mt-3 space-y-1 text-sm">

@@ -84,7 +84,8 @@ test("an admin applies Zimbra's default schedule and a bad cron pattern is refus
   expect(stored.entries.map((e: { pattern: string }) => e.pattern)).toContain("0 1 * * 6");
 });
 
-test("an in-place restore is offered to admins only behind a typed confirmation", async ({ page }) => {
+test("an in-place restore is offered to admins only behind a typed confirmation, and undone from its page", async ({ page }) => {
+  test.setTimeout(300_000);
   await fullBackup(page.request, "mail1", [ACCOUNT]);
   await page.goto("/restore");
   await page.getByRole("searchbox", { name: "Find an account to restore" }).fill(ACCOUNT);
@@ -99,4 +100,20 @@ test("an in-place restore is offered to admins only behind a typed confirmation"
   await page.getByLabel("Type to confirm an in-place restore").fill(ACCOUNT);
   await expect(run).toBeEnabled();
   await page.screenshot({ path: "test-results/admin-in-place.png", fullPage: true });
+
+  // Run it, then undo it from the run's page: the plan first, then a run of its own.
+  await run.click();
+  await expect(page).toHaveURL(/\/restores\/restore-/);
+  const restored = decodeURIComponent(page.url().split("/restores/")[1]!);
+  await expect(page.getByText("completed").first()).toBeVisible({ timeout: 120_000 });
+  await page.getByRole("button", { name: "Undo this restore…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Undo this restore" });
+  await expect(dialog).toContainText(`${ACCOUNT} go back, in place, to the state just before this restore reloaded it`);
+  await expect(dialog.getByLabel("Restore plan")).toContainText("in place");
+  await page.screenshot({ path: "test-results/admin-undo-plan.png", fullPage: true });
+  await dialog.getByRole("button", { name: "Undo the restore" }).click();
+  await expect(page).not.toHaveURL(new RegExp(`/restores/${restored.replace(/\./g, "\\.")}$`));
+  await expect(page.getByRole("link", { name: restored })).toBeVisible();
+  await expect(page.getByText("completed").first()).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByRole("button", { name: "Undo this restore…" })).toBeVisible();
 });

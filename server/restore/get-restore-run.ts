@@ -24,6 +24,8 @@ export interface RestoreRunDetail {
   requestedBy: string;
   plan: RestorePlan | null;
   request: RestoreRequest | null;
+  /** The run this one undoes (restore --undo). */
+  undoOf: string | null;
   /** When ended: `{ restored, failures, skipped, fullBackup }`. */
   result: unknown;
   error: string | null;
@@ -48,7 +50,7 @@ export class RestoreRunNotFoundError extends MailvaultError {
 type Row = NonNullable<Awaited<ReturnType<ReturnType<typeof prisma>["restoreRun"]["findUnique"]>>>;
 
 export function toRestoreRunDetail(row: Row, now = new Date()): RestoreRunDetail {
-  const stored = (row.plan ?? {}) as { plan?: RestorePlan; request?: RestoreRequest };
+  const stored = (row.plan ?? {}) as { plan?: RestorePlan; request?: RestoreRequest; undoOf?: string };
   return {
     id: row.id,
     label: row.label,
@@ -57,6 +59,7 @@ export function toRestoreRunDetail(row: Row, now = new Date()): RestoreRunDetail
     requestedBy: row.requestedBy,
     plan: stored.plan ?? null,
     request: stored.request ?? null,
+    undoOf: stored.undoOf ?? null,
     result: row.result ?? null,
     error: row.error,
     jobId: row.jobId,
