@@ -20,6 +20,7 @@ import { registerCatalog } from "./commands/catalog.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerCopy } from "./commands/copy.ts";
 import { registerCopyback } from "./commands/copyback.ts";
+import { registerDrill } from "./commands/drill.ts";
 import { registerPlayredo } from "./commands/playredo.ts";
 import { registerReconstruct } from "./commands/reconstruct.ts";
 import { registerRestore } from "./commands/restore.ts";
@@ -63,6 +64,7 @@ registerSchedulebackup(program);
 registerUsers(program);
 registerRepo(program);
 registerRpo(program);
+registerDrill(program, requestedBy);
 
 /**
  * The audit name of a command that changes something; read-only commands (and --plan runs) are
@@ -76,6 +78,7 @@ function auditedAs(command: Command): string | undefined {
     case "backupabort": return o.restore ? "restore.abort" : "backup.abort";
     case "restore": return o.plan ? undefined : o.undo ? "restore.undo" : "restore.start";
     case "playredo": return "restore.playredo";
+    case "drill": return o.list ? undefined : "restore.drill";
     case "copyback": return "copyback";
     case "copy": return "backup.copy";
     case "servers.set": return "server.settings";

@@ -17,6 +17,7 @@ const TYPES = [
   { code: "c", label: "copy to a target" },
   { code: "v", label: "verify" },
   { code: "s", label: "summary mail" },
+  { code: "r", label: "restore drill" },
 ];
 const TONE = { f: "blue", i: "slate", a: "violet", d: "amber", c: "green", v: "green", s: "slate" } as const;
 
@@ -51,7 +52,7 @@ function Editor({ view, onClose }: { view: ScheduleView; onClose: () => void }) 
   const refused = save.error?.message.match(/^invalid cron pattern "(.*)" for /)?.[1];
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate({ method: "PUT", path: "", body: { entries: rows.map((r) => ({ type: r.type, pattern: r.pattern, tz: r.tz || undefined, ...(r.type === "d" ? { age: r.age } : {}), ...(r.type === "c" ? { to: r.to } : {}), ...(r.type === "v" ? { scope: r.scope || "all" } : {}) })) } });
+    save.mutate({ method: "PUT", path: "", body: { entries: rows.map((r) => ({ type: r.type, pattern: r.pattern, tz: r.tz || undefined, ...(r.type === "d" ? { age: r.age } : {}), ...(r.type === "c" ? { to: r.to } : {}), ...(r.type === "v" ? { scope: r.scope || "all" } : {}), ...(r.type === "r" ? { scope: r.scope || "3" } : {}) })) } });
   };
   return (
     <form onSubmit={submit} aria-label={`Edit the schedule of ${view.server}`} className="space-y-3">

@@ -20,7 +20,8 @@ import { refusalOf, type JobRefusal } from "../server/jobs/run-job.ts";
 import { FINISHED_JOB_RETENTION, queueName } from "../server/jobs/queues.ts";
 import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
-import { runScheduledBackup, runScheduledCopy, runScheduledRetention, runScheduledSummary, runScheduledVerify } from "../server/schedule/run-scheduled-entry.ts";
+import { runScheduledBackup, runScheduledCopy, runScheduledDrill, runScheduledRetention, runScheduledSummary, runScheduledVerify } from "../server/schedule/run-scheduled-entry.ts";
+import { runDrill } from "../server/drill/run-drill.ts";
 
 /** How often a restore's follow-up backup looks again whether the running backup has ended. */
 const FOLLOW_UP_RECHECK_MS = 3_000;
@@ -190,6 +191,12 @@ const handlers: Handlers = {
     await dispatchReports([context.server]).catch(() => {});
     return outcome;
   },
+  "drill.run": async (context, data, job) => {
+    const outcome = await runDrill(data.drillId, (line) => job.log(line));
+    await dispatchReports([context.server]).catch(() => {});
+    return outcome;
+  },
+  "schedule.drill": async (context, data, job) => runScheduledDrill(context.server, data, (line) => job.log(line)),
   "report.send": async (_context, data, job) => {
     const outcome = await sendReport(data.id);
     await job.log("sent" in outcome ? `sent "${outcome.sent}" to ${outcome.to.join(", ")}` : `not sent: ${outcome.skipped}`);

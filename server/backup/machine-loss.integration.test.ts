@@ -27,7 +27,7 @@ import { initEncryption } from "../repository/repository-keys.ts";
 import { exportMailbox, type CanonicalExport } from "../restore/export-mailbox.ts";
 import { restoreServer } from "../restore/restore-server.ts";
 import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
-import { storedRows } from "../testing/stored-rows.ts";
+import { storedRows } from "../restore/stored-rows.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { runBackup, waitFor } from "../testing/wait-for-runs.ts";
 import { attachTarget } from "./attach-target.ts";

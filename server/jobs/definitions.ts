@@ -135,6 +135,15 @@ export const restoreBackup = defineJob({
   jobId: (data) => `restore-${data.runId}-backup`,
 });
 
+export const drillRun = defineJob({
+  name: "drill.run",
+  description: "A restore drill: restore chosen accounts into scratch mailboxes at a point, compare with the expected state, keep the evidence, remove the scratch.",
+  schema: z.object({ drillId: z.number().int().positive() }),
+  attempts: 1,
+  backoffMs: 0,
+  jobId: (data) => `drill-${data.drillId}`,
+});
+
 /** What every scheduled job carries: the stored entry it was made from, to check it still is. */
 const scheduledEntry = z.object({
   /** 1-based position of the entry in the server's stored schedule (scheduler `schedule:<server>:<n>`). */
@@ -186,6 +195,14 @@ export const scheduleVerify = defineJob({
   backoffMs: 0,
 });
 
+export const scheduleDrill = defineJob({
+  name: "schedule.drill",
+  description: "A scheduled restore drill (r [N]): N accounts (default 3) at random points; a failed drill is a red flag and a report mail.",
+  schema: scheduledEntry.extend({ scope: z.string().regex(/^[1-9]\d?$/) }),
+  attempts: 1,
+  backoffMs: 0,
+});
+
 export const scheduleSummary = defineJob({
   name: "schedule.summary",
   description: "A scheduled summary mail (s): the server's last 24 hours of sessions and restore runs, its red flags and newest recoverable point.",
@@ -221,6 +238,8 @@ export const jobDefinitions = {
   "report.send": reportSend,
   "schedule.verify": scheduleVerify,
   "schedule.summary": scheduleSummary,
+  "schedule.drill": scheduleDrill,
+  "drill.run": drillRun,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

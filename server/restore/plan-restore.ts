@@ -77,6 +77,8 @@ export interface RestoreRequest {
   continueOnError?: boolean;
   skipDeletedAccounts?: boolean;
   excludeBlobs?: boolean;
+  /** Build from redo alone, from the `CreateMailbox` record, even where a full exists (a drill's second path). */
+  fromCreate?: boolean;
 }
 
 export interface AccountPlan {
@@ -102,7 +104,8 @@ export interface AccountPlan {
     /** How many recorded changes the replay applies: counted from the redo for small plans (submit-restore.ts), absent otherwise. */
     changes?: number;
   };
-  target: { mode: "in-place" | "copy"; email: string };
+  /** scratch: a mailbox no account owns (a drill's), removed when the drill has compared it. */
+  target: { mode: "in-place" | "copy" | "scratch"; email: string };
   gaps: { from: number; to: number }[];
 }
 
@@ -235,7 +238,7 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
       refuse.push(`${incr.label} is not after ${labelSession.label}, the full backup of ${requested} it would build on`);
       continue;
     }
-    const full = labelSession ? (usable(labelSession) ? labelSession : undefined) : [...sessions].reverse().find(usable);
+    const full = request.fromCreate ? undefined : labelSession ? (usable(labelSession) ? labelSession : undefined) : [...sessions].reverse().find(usable);
     // No full to start from: the mailbox's whole history in redo will do, from its creation on.
     const creation = inputs.creations?.get(pick.accountId);
     const fromCreate =
@@ -243,7 +246,9 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
         ? creation
         : undefined;
     if (!full && !fromCreate) {
-      const why = labelSession
+      const why = request.fromCreate
+        ? `the redo no longer holds the creation of ${requested}: it cannot be built from redo alone`
+        : labelSession
         ? labelSession.fulls.has(pick.accountId)
           ? `${request.label}'s snapshot of ${requested} is after the restore point`
           : `${request.label} holds no full backup of ${requested}`

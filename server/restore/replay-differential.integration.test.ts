@@ -17,7 +17,7 @@ import { moveItems, setFlags } from "../mailstore/item-operations.ts";
 import { INBOX } from "../mailstore/items.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
-import { storedRows } from "../testing/stored-rows.ts";
+import { storedRows } from "./stored-rows.ts";
 import { restoreAccount } from "./restore-account.ts";
 import type { ReplayMode } from "./replay.ts";
 import { planFromInput } from "./submit-restore.ts";

@@ -6,6 +6,7 @@
  * own history. The source of a copy is never touched. Directory changes commit after the
  * mailstore's, as for every account operation.
  */
+import { randomUUID } from "node:crypto";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
@@ -116,7 +117,9 @@ export async function restoreAccount(options: {
   return inConsoleTransaction(async (dir) => {
     // Directory first (inside the still-open console transaction).
     let accountId = account.accountId;
-    if (account.target.mode === "copy") {
+    if (account.target.mode === "scratch") {
+      accountId = randomUUID(); // no directory entry: nothing lists it, and the drill removes it
+    } else if (account.target.mode === "copy") {
       const created = await insertAccount(dir, {
         email: account.target.email,
         server: server.name,

@@ -15,7 +15,7 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { archiveRedo } from "../redo/archive-redo.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
-import { storedRows } from "../testing/stored-rows.ts";
+import { storedRows } from "./stored-rows.ts";
 import { canonical, exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
 import { submitRestore } from "./submit-restore.ts";
 

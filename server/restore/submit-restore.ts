@@ -48,20 +48,20 @@ export class RestoreRefusedError extends MailvaultError {
   }
 }
 
-export function restoreLabel(at: Date): string {
+export function restoreLabel(at: Date, kind = "restore"): string {
   const iso = at.toISOString();
-  return `restore-${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}.${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}.${iso.slice(20, 23)}`;
+  return `${kind}-${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}.${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}.${iso.slice(20, 23)}`;
 }
 
 /**
  * Labels name a run by its millisecond; restores submitted in the same millisecond (a script, the
  * CLI and the console at once) take the next free one rather than failing on the unique label.
  */
-export async function createWithFreeLabel<T>(create: (label: string) => Promise<T>): Promise<T> {
+export async function createWithFreeLabel<T>(create: (label: string) => Promise<T>, kind = "restore"): Promise<T> {
   const at = Date.now();
   for (let step = 0; ; step++) {
     try {
-      return await create(restoreLabel(new Date(at + step)));
+      return await create(restoreLabel(new Date(at + step), kind));
     } catch (error) {
       if ((error as { code?: string }).code !== "P2002" || step >= 100) throw error;
     }

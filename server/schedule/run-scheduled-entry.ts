@@ -13,6 +13,7 @@ import { verifyServerBackups } from "../backup/verify-session.ts";
 import { reportSummary, reportVerify } from "../reports/send-report.ts";
 import { BackupInProgressError, SessionLeasedError } from "../backup/errors.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
+import { DrillRunningError, submitDrill } from "../drill/submit-drill.ts";
 import { getServer } from "../directory/list-servers.ts";
 import type { JobData } from "../jobs/definitions.ts";
 import { restoreSchedulers, storedEntry } from "./manage-schedule.ts";
@@ -26,6 +27,7 @@ export type ScheduledOutcome =
   | { copied: SessionCopyReport[] }
   | { verified: number; damaged: string[] }
   | { summary: string }
+  | { drill: string }
   | { skipped: string };
 
 export const SCHEDULE_REQUESTER = "schedule";
@@ -133,4 +135,19 @@ export async function runScheduledSummary(serverName: string, data: JobData<"sch
   await reportSummary(serverName);
   await log(`entry ${data.entry}: summary of the last 24 hours queued for mail`);
   return { summary: serverName };
+}
+
+export async function runScheduledDrill(serverName: string, data: JobData<"schedule.drill">, log: Log): Promise<ScheduledOutcome> {
+  const entry: ScheduleEntry = { type: "drill", pattern: data.pattern, tz: data.tz, scope: data.scope };
+  const stale = await confirm(serverName, data, entry, log);
+  if (stale) return { skipped: stale };
+  try {
+    const drill = await submitDrill({ server: serverName, accounts: Number(data.scope), at: "random", requestedBy: SCHEDULE_REQUESTER });
+    await log(`entry ${data.entry}: restore drill of ${data.scope} account(s) submitted as ${drill.label} (job ${drill.jobId})`);
+    return { drill: drill.label };
+  } catch (error) {
+    if (!(error instanceof DrillRunningError)) throw error;
+    await log(`skipped: ${error.message}`);
+    return { skipped: error.message };
+  }
 }

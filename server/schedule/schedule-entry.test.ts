@@ -59,7 +59,21 @@ describe("verify entries (v all|<N>)", () => {
     expect(checkSchedule("mail1", "standard", { entries: [{ type: "v", pattern: "0 6 * * 0" }] })).toEqual([{ type: "verify", pattern: "0 6 * * 0", tz: "UTC", scope: "all" }]);
     expect(formatEntry({ type: "verify", pattern: "0 5 * * *", tz: "UTC", scope: "3" })).toBe('v 3 "0 5 * * *"');
     expect(() => checkEntry({ type: "v", pattern: "0 5 * * *", scope: "some" })).toThrow(/bad scope "some" for the verify entry/);
-    expect(() => checkEntry({ type: "f", pattern: "0 5 * * *", scope: "3" })).toThrow("a scope belongs to a v (verify) entry, not to the full backup");
+    expect(() => checkEntry({ type: "f", pattern: "0 5 * * *", scope: "3" })).toThrow("a scope belongs to a v (verify) or r (drill) entry, not to the full backup");
+  });
+});
+
+describe("restore drill entries (r [N])", () => {
+  it("read an optional account count, 3 by default, and format back the same way", () => {
+    expect(parseEntryArgs(["r", "5", "0 4 * * 0", "r", "0 4 * * 3", "r", "0", "4", "*", "*", "1"])).toEqual([
+      { type: "drill", pattern: "0 4 * * 0", scope: "5" },
+      { type: "drill", pattern: "0 4 * * 3" },
+      { type: "drill", pattern: "0 4 * * 1" },
+    ]);
+    expect(checkSchedule("mail1", "auto_grouped", { entries: [{ type: "r", pattern: "0 4 * * 0" }] })).toEqual([{ type: "drill", pattern: "0 4 * * 0", tz: "UTC", scope: "3" }]);
+    expect(formatEntry({ type: "drill", pattern: "0 4 * * 0", tz: "UTC", scope: "5" })).toBe('r 5 "0 4 * * 0"');
+    expect(() => checkEntry({ type: "r", pattern: "0 4 * * 0", scope: "21" })).toThrow('bad account count "21" for the restore drill entry: 1 to 20');
+    expect(() => parseEntryArgs(["r", "0", "0 4 * * 0"])).toThrow('bad account count "0"');
   });
 });
 

@@ -11,12 +11,12 @@ import { z } from "zod";
 import { InvalidInputError } from "../errors.ts";
 import { checkCronPattern, checkTimeZone, DEFAULT_TIME_ZONE } from "./cron.ts";
 
-export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention", "copy", "verify", "summary"] as const;
+export const ENTRY_TYPES = ["full", "incremental", "auto_grouped", "retention", "copy", "verify", "summary", "drill"] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 
 /** zmschedulebackup's letter for each type. */
-export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d", copy: "c", verify: "v", summary: "s" };
-const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", c: "copy", v: "verify", s: "summary", auto: "auto_grouped", delete: "retention" };
+export const ENTRY_CODES: Record<EntryType, string> = { full: "f", incremental: "i", auto_grouped: "a", retention: "d", copy: "c", verify: "v", summary: "s", drill: "r" };
+const TYPE_OF_CODE: Record<string, EntryType> = { f: "full", i: "incremental", a: "auto_grouped", d: "retention", c: "copy", v: "verify", s: "summary", r: "drill", auto: "auto_grouped", delete: "retention" };
 
 export const ENTRY_NAMES: Record<EntryType, string> = {
   full: "the full backup",
@@ -26,6 +26,7 @@ export const ENTRY_NAMES: Record<EntryType, string> = {
   copy: "the copy entry",
   verify: "the verify entry",
   summary: "the summary mail entry",
+  drill: "the restore drill entry",
 };
 
 export interface ScheduleEntry {
@@ -38,7 +39,7 @@ export interface ScheduleEntry {
   age?: string;
   /** copy only: the copy target (by name) that gets every published session it lacks. */
   to?: string;
-  /** verify only: "all" (every session and the repository) or how many of the newest sessions. */
+  /** verify: "all" (every session and the repository) or how many of the newest sessions; drill: how many accounts (default 3). */
   scope?: string;
 }
 
@@ -81,6 +82,14 @@ export function checkScope(text: string | undefined): string {
   return scope;
 }
 
+const DRILL_SCOPE = /^([1-9]|1\d|20)$/;
+
+export function checkDrillScope(text: string | undefined): string {
+  const scope = (text ?? "").trim();
+  if (!DRILL_SCOPE.test(scope)) throw new InvalidInputError(`bad account count "${text ?? ""}" for the restore drill entry: 1 to 20, e.g. r 3 "0 4 * * 0"`);
+  return scope;
+}
+
 export function checkTargetName(text: string | undefined): string {
   const name = (text ?? "").trim();
   if (!TARGET_NAME.test(name)) throw new InvalidInputError(`bad target "${text ?? ""}" for the copy entry: name one of the server's copy targets, e.g. c offsite "0 3 * * *"`);
@@ -100,8 +109,9 @@ export function checkEntry(input: EntryInput, defaultTz = DEFAULT_TIME_ZONE): Sc
   const pattern = checkCronPattern(input.pattern, ENTRY_NAMES[type]);
   const tz = checkTimeZone(input.tz ?? defaultTz);
   if (input.to !== undefined && input.to !== "" && type !== "copy") throw new InvalidInputError(`a target belongs to a c (copy) entry, not to ${ENTRY_NAMES[type]}`);
-  if (input.scope !== undefined && input.scope !== "" && type !== "verify") throw new InvalidInputError(`a scope belongs to a v (verify) entry, not to ${ENTRY_NAMES[type]}`);
+  if (input.scope !== undefined && input.scope !== "" && type !== "verify" && type !== "drill") throw new InvalidInputError(`a scope belongs to a v (verify) or r (drill) entry, not to ${ENTRY_NAMES[type]}`);
   if (type === "verify") return { type, pattern, tz, scope: checkScope(input.scope ?? "all") };
+  if (type === "drill") return { type, pattern, tz, scope: checkDrillScope(input.scope || "3") };
   if (type === "retention") return { type, pattern, tz, age: checkAge(input.age) };
   if (input.age !== undefined && input.age !== "") throw new InvalidInputError(`an age belongs to a d (delete) entry, not to ${ENTRY_NAMES[type]}`);
   if (type === "copy") return { type, pattern, tz, to: checkTargetName(input.to) };
@@ -189,7 +199,12 @@ export function parseEntryArgs(args: string[]): EntryInput[] {
     if (type === "retention" && (age === undefined || !AGE.test(age.trim().toLowerCase()))) checkAge(age);
     const to = type === "copy" ? checkTargetName(args[i++]) : undefined;
     // v takes an optional scope (default all): a word that is all or a number, not a pattern's.
-    const scope = type === "verify" && args[i] !== undefined && SCOPE.test(args[i]!.trim().toLowerCase()) && args[i]!.trim().split(/\s+/).length === 1 && args[i + 1] !== undefined ? checkScope(args[i++]) : undefined;
+    const scope =
+      type === "verify" && args[i] !== undefined && SCOPE.test(args[i]!.trim().toLowerCase()) && args[i]!.trim().split(/\s+/).length === 1 && args[i + 1] !== undefined
+        ? checkScope(args[i++])
+        : type === "drill" && args[i] !== undefined && /^\d+$/.test(args[i]!.trim()) && args[i + 1] !== undefined && args[i + 1]!.trim().split(/\s+/).length > 1
+          ? checkDrillScope(args[i++])
+          : undefined;
     const next = args[i];
     if (next === undefined) throw new InvalidInputError(`${ENTRY_CODES[type]} needs a cron pattern, e.g. ${ENTRY_CODES[type]}${age ? ` ${age}` : to ? ` ${to}` : ""} "0 1 * * 6"`);
     let pattern = next;

@@ -79,6 +79,8 @@ function action(entry: ScheduleEntry, settings: ServerSettings): string {
       return "mail a summary of the last 24 hours: sessions, restore runs, red flags, the newest recoverable point";
     case "verify":
       return entry.scope === "all" ? "verify every published session and every pack of the repository; results kept and mailed" : `verify the newest ${entry.scope} session(s); results kept and mailed`;
+    case "drill":
+      return `restore drill: ${entry.scope} account(s) at random points restored into scratch mailboxes and compared; evidence kept, a failure flagged and mailed`;
     case "copy":
       return `copy every published session that copy target ${entry.to} lacks (only its missing packs), verified there`;
   }

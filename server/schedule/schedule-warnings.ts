@@ -24,7 +24,7 @@ function firstCollision(a: ScheduleEntry, b: ScheduleEntry, from: Date): number 
 
 export function scheduleWarnings(entries: ScheduleEntry[], now = new Date()): string[] {
   const warnings: string[] = [];
-  const backups = entries.map((e, i) => ({ e, n: i + 1 })).filter(({ e }) => e.type !== "retention" && e.type !== "copy" && e.type !== "verify" && e.type !== "summary");
+  const backups = entries.map((e, i) => ({ e, n: i + 1 })).filter(({ e }) => e.type !== "retention" && e.type !== "copy" && e.type !== "verify" && e.type !== "summary" && e.type !== "drill");
   const retention = entries.filter((e) => e.type === "retention");
   if (backups.length && !retention.length) warnings.push("no d (delete) entry: old sessions are never deleted automatically");
   if (retention.length > 1) {

@@ -11,6 +11,7 @@ import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
 import { serverQueue } from "../jobs/queues.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
+import { waitFor } from "../testing/wait-for-runs.ts";
 import { createSession, finishSession } from "../backup/catalog.ts";
 import { appendToSchedule, applyDefaultSchedule, clearSchedule, getSchedule, listSchedules, replaceSchedule } from "./manage-schedule.ts";
 
@@ -192,6 +193,22 @@ describe("a scheduled job", () => {
     expect(logs.at(-1)).toBe(`${newest.label}: ok`);
     expect((await prisma().backupSession.findUniqueOrThrow({ where: { id: newest.id } })).verifyOk).toBe(true);
     expect(await prisma().reportOutbox.count({ where: { server: "mail1", kind: "verify", status: "ok" } })).toBe(1);
+  });
+
+  it("submits a restore drill from an r entry, which restores, compares and keeps its evidence", { timeout: 200_000 }, async () => {
+    const view = await appendToSchedule({ server: "mail1", by: "admin@test", entries: [{ type: "r", scope: "2", pattern: never(8) }] });
+    const n = view.entries.at(-1)!.n;
+    expect(view.entries.at(-1)).toMatchObject({ type: "drill", scope: "2", code: "r", text: `r 2 "${never(8)}"` });
+    const { job, logs } = await fire(`schedule:mail1:${n}`);
+    expect(job.failedReason).toBeUndefined();
+    const label = (job.returnvalue as { drill: string }).drill;
+    expect(logs.at(-1)).toMatch(new RegExp(`^entry ${n}: restore drill of 2 account\\(s\\) submitted as ${label.replace(/\./g, "\\.")}`));
+    const drill = await waitFor(async () => {
+      const d = await prisma().restoreDrill.findUniqueOrThrow({ where: { label } });
+      return !["queued", "running"].includes(d.status) && d;
+    }, label, 180_000);
+    expect(drill).toMatchObject({ status: "passed", requestedBy: "schedule", request: { accounts: 2, at: "random" } });
+    expect(drill.evidence).toHaveLength(2);
   });
 
   it("runs nothing when its entry is no longer the stored one, and puts the queue back in step", async () => {

@@ -28,7 +28,8 @@ export type ScheduledJob =
   | { name: "schedule.retention"; data: JobData<"schedule.retention"> }
   | { name: "schedule.copy"; data: JobData<"schedule.copy"> }
   | { name: "schedule.verify"; data: JobData<"schedule.verify"> }
-  | { name: "schedule.summary"; data: JobData<"schedule.summary"> };
+  | { name: "schedule.summary"; data: JobData<"schedule.summary"> }
+  | { name: "schedule.drill"; data: JobData<"schedule.drill"> };
 
 /** The job entry n (1-based) fires, validated against its definition. */
 export function scheduledJob(entry: ScheduleEntry, n: number): ScheduledJob {
@@ -42,7 +43,9 @@ export function scheduledJob(entry: ScheduleEntry, n: number): ScheduledJob {
           ? { name: "schedule.verify", data: { ...base, scope: entry.scope! } }
           : entry.type === "summary"
             ? { name: "schedule.summary", data: base }
-            : { name: "schedule.backup", data: { ...base, type: entry.type } };
+            : entry.type === "drill"
+              ? { name: "schedule.drill", data: { ...base, scope: entry.scope! } }
+              : { name: "schedule.backup", data: { ...base, type: entry.type } };
   const parsed = jobDefinitions[job.name].schema.safeParse(job.data);
   if (!parsed.success) throw new InvalidInputError(`invalid ${job.name} payload: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   return job;

@@ -1,0 +1,358 @@
+/**
+ * A restore drill: proof, on a schedule, that backups restore. It picks accounts (pick-drill.ts),
+ * and for each a point: the latest, or a random point inside the account's recoverable window.
+ * It restores the account at that point into a scratch mailbox (one no account owns: nothing
+ * lists it, no live account is touched) and compares every stored value with what it must be:
+ *
+ * - latest: the live mailbox read in one snapshot, at its newest change's redo sequence, which is
+ *   the point the restore goes to;
+ * - a past point: a second, independent restore of the same point: from the mailbox's creation by
+ *   redo alone where the redo still holds it, otherwise from the full before the one the first
+ *   restore used, plus redo. With neither (one full, creation no longer in redo), the account is
+ *   drilled at its latest state instead, and the evidence says so.
+ *
+ * The evidence (accounts, points, plans, durations, the RTO per MiB, identical or the first
+ * differences) is kept with the drill; the scratch mailboxes are removed at the end, and any a
+ * killed drill left behind at the start of the next one.
+ */
+import { randomInt } from "node:crypto";
+import { consolePool, prisma } from "../db/console-db.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { sha256 } from "../mailstore/blob-store.ts";
+import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
+import { groupSchema } from "../mailstore/schema.ts";
+import { loadPlanInputs } from "../restore/load-plan-inputs.ts";
+import { targetHolding } from "../backup/server-targets.ts";
+import { planRestore, planSessions, type AccountPlan, type PlanInputs, type RestoreRequest } from "../restore/plan-restore.ts";
+import { restoreAccount } from "../restore/restore-account.ts";
+import { storedRows, type StoredRows } from "../restore/stored-rows.ts";
+import { mailboxDifferences } from "./compare-mailboxes.ts";
+import { pickAccounts, pickBetween, type DrillCandidate } from "./pick-drill.ts";
+import { drillRequest, type DrillRequest } from "./submit-drill.ts";
+
+/** Scratch mailboxes live under this domain, which no account can have. */
+export const SCRATCH_DOMAIN = "drill.mailvault.invalid";
+const MiB = 1024 * 1024;
+const HEARTBEAT_MS = 5_000;
+
+export interface DrillAccountEvidence {
+  accountId: string;
+  email: string;
+  at: "latest" | "random";
+  /** Why the point is not the one asked for, when it is not. */
+  note?: string;
+  point: { seq: number };
+  plan: { full: string | null; fromCreate: number | null; redoSessions: string[]; archive: boolean; currentLog: boolean };
+  /** How the expected state was made. */
+  expected: string;
+  restoreMs: number;
+  expectedMs: number;
+  items: number;
+  bytes: number;
+  identical: boolean;
+  differences: string[];
+  /** The restore (or the expected state's) failed: the drill fails on it. */
+  error?: string;
+}
+
+export interface DrillOutcome {
+  label: string;
+  status: "passed" | "failed" | "error" | "skipped";
+  summary: string;
+}
+
+const random = () => randomInt(0, 2 ** 32) / 2 ** 32;
+
+/** The accounts to drill: the ones named, or N weighted at random among live accounts with a full backup. */
+async function chooseAccounts(serverName: string, store: Mailstore, request: DrillRequest, inputs: PlanInputs): Promise<DrillCandidate[]> {
+  const { rows: boxes } = await store.pool.query<{ account_id: string; email: string; size_bytes: string; last_redo_seq: string }>(
+    "SELECT account_id, email, size_bytes, last_redo_seq FROM mailstore.mailbox WHERE email NOT LIKE $1",
+    [`%@${SCRATCH_DOMAIN}`],
+  );
+  const { rows: live } = await consolePool().query<{ id: string }>(
+    "SELECT a.id FROM account a JOIN server s ON s.id = a.server_id WHERE s.name = $1 AND a.deleted_at IS NULL AND a.status = 'active'",
+    [serverName],
+  );
+  const active = new Set(live.map((r) => r.id));
+  const backedUp = new Set(inputs.sessions.flatMap((s) => [...s.fulls.keys()]));
+  const candidates = boxes
+    .filter((b) => active.has(b.account_id))
+    .map((b) => ({ accountId: b.account_id, email: b.email, sizeBytes: Number(b.size_bytes), lastRedoSeq: Number(b.last_redo_seq) }));
+  if (Array.isArray(request.accounts)) {
+    return request.accounts.map((name) => {
+      const holders = inputs.candidates.get(name.trim().toLowerCase()) ?? [];
+      const found = candidates.find((c) => holders.some((h) => h.accountId === c.accountId));
+      if (!found) throw new InvalidInputError(`${name} is not a live, active account of ${serverName}: drills restore live accounts only`);
+      return found;
+    });
+  }
+  const restorable = candidates.filter((c) => backedUp.has(c.accountId));
+  if (restorable.length === 0) throw new InvalidInputError(`no live account of ${serverName} has a full backup yet: run a full backup first`);
+  return pickAccounts(restorable, request.accounts, random);
+}
+
+/** Removes scratch mailboxes (`ids`, or every one a drill left), rows and all, with no redo: no account owns them. */
+export async function removeScratch(store: Mailstore, ids?: number[]): Promise<number> {
+  const { rows } = await store.pool.query<{ id: number; group_id: number }>(
+    "SELECT id, group_id FROM mailstore.mailbox WHERE email LIKE $1 AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))",
+    [`%@${SCRATCH_DOMAIN}`, ids ?? null],
+  );
+  for (const box of rows) {
+    const client = await store.pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(`DELETE FROM ${groupSchema(box.group_id)}.item WHERE mailbox_id = $1`, [box.id]);
+      await client.query(`DELETE FROM ${groupSchema(box.group_id)}.tombstone WHERE mailbox_id = $1`, [box.id]);
+      await client.query("DELETE FROM mailstore.mailbox WHERE id = $1", [box.id]);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+  return rows.length;
+}
+
+/** The live mailbox in one snapshot: its stored rows and the sequence number of its newest change. */
+async function liveSnapshot(store: Mailstore, accountId: string): Promise<{ rows: StoredRows; seq: number }> {
+  const client = await store.pool.connect();
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const { rows } = await client.query<{ id: number; group_id: number; last_redo_seq: string }>("SELECT id, group_id, last_redo_seq FROM mailstore.mailbox WHERE account_id = $1", [accountId]);
+    if (!rows[0]) throw new InvalidInputError(`the mailbox of ${accountId} is gone`);
+    const stored = await storedRows(client, rows[0]);
+    await client.query("COMMIT");
+    return { rows: stored, seq: Number(rows[0].last_redo_seq) };
+  } finally {
+    client.release();
+  }
+}
+
+interface Restored {
+  rows: StoredRows;
+  mailboxId: number;
+  ms: number;
+  bytes: number;
+}
+
+/** Restores one plan into a scratch mailbox and reads it back. */
+async function restoreScratch(serverName: string, store: Mailstore, plan: AccountPlan, email: string, label: string, scratch: number[]): Promise<Restored> {
+  const t0 = performance.now();
+  const result = await restoreAccount({
+    server: serverName,
+    account: { ...plan, target: { mode: "scratch", email } },
+    skipDeletes: false,
+    ignoreRedoErrors: false,
+    excludeBlobs: false,
+    runLabel: label,
+  });
+  const ms = Math.round(performance.now() - t0);
+  scratch.push(result.mailboxId);
+  const { rows } = await store.pool.query<{ id: number; group_id: number; size_bytes: string }>("SELECT id, group_id, size_bytes FROM mailstore.mailbox WHERE id = $1", [result.mailboxId]);
+  return { rows: await storedRows(store.pool, rows[0]!), mailboxId: result.mailboxId, ms, bytes: Number(rows[0]!.size_bytes) };
+}
+
+/** Every message's bytes in the volume, hashing to its digest. */
+async function blobProblems(store: Mailstore, rows: StoredRows, limit: number): Promise<string[]> {
+  const out: string[] = [];
+  const digests = new Map(rows.items.filter((i) => i.blob_digest).map((i) => [i.blob_digest!, i.id]));
+  for (const [digest, item] of digests) {
+    if (out.length >= limit) break;
+    const bytes = await store.blobs.read(digest).catch(() => null);
+    if (!bytes) out.push(`the message body of item ${item} (${digest.slice(0, 12)}…) is not in the blob volume`);
+    else if (sha256(bytes) !== digest) out.push(`the message body of item ${item} does not match its digest ${digest.slice(0, 12)}…`);
+  }
+  return out;
+}
+
+/**
+ * The full's message bodies as the backup holds them, each read and checked against its digest:
+ * a restore takes only the bodies the volume lacks, so without this a damaged pack would pass.
+ */
+async function backupBlobProblems(serverName: string, plan: AccountPlan, limit: number): Promise<string[]> {
+  if (!plan.snapshot) return [];
+  const target = await targetHolding(await getServer(serverName), planSessions(plan), { required: true });
+  const listed = await target.readSessionFile(plan.snapshot.session, `accounts/${plan.accountId}/blobs.txt`);
+  const digests = listed.toString("utf8").split("\n").filter(Boolean);
+  const out: string[] = [];
+  const missing = await target.checkBlobs(digests, (digest, detail) => void out.push(`${plan.snapshot!.session}'s copy of message body ${digest.slice(0, 12)}…: ${detail}`));
+  for (const digest of missing) out.push(`${plan.snapshot.session}'s message body ${digest.slice(0, 12)}… is missing from the backup target`);
+  return out.slice(0, limit);
+}
+
+/**
+ * The plan's session redo, object by object as the target holds it now: each segment there, and
+ * together covering each session's range without a hole. (A worker keeps read handles open, so a
+ * segment removed under it would still read: the drill asks the target itself.)
+ */
+async function redoChainProblems(serverName: string, plan: AccountPlan): Promise<string[]> {
+  if (plan.redo.sessions.length === 0) return [];
+  const target = await targetHolding(await getServer(serverName), planSessions(plan), { required: true });
+  const out: string[] = [];
+  for (const session of plan.redo.sessions) {
+    let next = session.fromSeq;
+    for (const segment of await target.sessionSegments(session.label)) {
+      if (segment.lastSeq < next) continue;
+      if (!(await target.backend.stat(segment.object))) {
+        out.push(`${session.label}'s redo segment ${segment.name} is missing from the backup target`);
+        continue;
+      }
+      if (segment.firstSeq > next) out.push(`${session.label}'s redo lacks records ${next} through ${segment.firstSeq - 1}`);
+      next = segment.lastSeq + 1;
+    }
+    if (next <= session.throughSeq) out.push(`${session.label}'s redo lacks records ${next} through ${session.throughSeq}`);
+  }
+  return out;
+}
+
+function planSummary(plan: AccountPlan): DrillAccountEvidence["plan"] {
+  return {
+    full: plan.snapshot?.session ?? null,
+    fromCreate: plan.fromCreate?.seq ?? null,
+    redoSessions: plan.redo.sessions.map((s) => s.label),
+    archive: plan.redo.archive !== null,
+    currentLog: plan.redo.currentLog,
+  };
+}
+
+function onePlan(inputs: PlanInputs, request: RestoreRequest): AccountPlan {
+  return planRestore(inputs, request).accounts[0]!;
+}
+
+async function drillAccount(ctx: { server: string; store: Mailstore; label: string; n: number; scratch: number[] }, c: DrillCandidate, at: "latest" | "random"): Promise<DrillAccountEvidence> {
+  const base = { accountId: c.accountId, email: c.email, at };
+  const email = (part: string) => `${ctx.label}-${ctx.n}${part}@${SCRATCH_DOMAIN}`;
+  const request = { server: ctx.server, accounts: [c.accountId] };
+  // Creations are looked for as if no full existed: a past point may be rebuilt from redo alone.
+  const { inputs } = await loadPlanInputs(ctx.server, [c.accountId], { restoreToTime: new Date(0) });
+  let note: string | undefined;
+  if (at === "random") {
+    const live = await ctx.store.pool.query<{ last_redo_seq: string }>("SELECT last_redo_seq FROM mailstore.mailbox WHERE account_id = $1", [c.accountId]);
+    const hi = Number(live.rows[0]?.last_redo_seq ?? 0);
+    const fulls = inputs.sessions
+      .map((s) => ({ label: s.label, lastRedoSeq: s.fulls.get(c.accountId)?.lastRedoSeq }))
+      .filter((f): f is { label: string; lastRedoSeq: number } => f.lastRedoSeq !== undefined)
+      .sort((a, b) => a.lastRedoSeq - b.lastRedoSeq);
+    const creation = inputs.creations?.get(c.accountId);
+    let second: { how: string; request: Partial<RestoreRequest> } | undefined;
+    let point = 0;
+    if (creation && creation.seq <= hi) {
+      point = pickBetween(creation.seq, hi, random);
+      second = { how: `an independent replay of its whole life from redo alone (CreateMailbox at redo ${creation.seq})`, request: { fromCreate: true } };
+    } else if (fulls.length >= 2 && fulls[1]!.lastRedoSeq <= hi) {
+      point = pickBetween(fulls[1]!.lastRedoSeq, hi, random);
+      const used = fulls.filter((f) => f.lastRedoSeq <= point).at(-1)!;
+      const older = fulls[fulls.indexOf(used) - 1]!;
+      second = { how: `a second restore path: ${older.label} plus redo (the first used ${used.label})`, request: { label: older.label } };
+    } else note = "no second way to a past point (one full backup, and the redo no longer holds its creation): drilled at its latest state";
+    if (second) {
+      try {
+        const first = onePlan(inputs, { ...request, restoreToRedoSeq: point });
+        const other = onePlan(inputs, { ...request, restoreToRedoSeq: point, ...second.request });
+        const broken = [...(await redoChainProblems(ctx.server, first)), ...(await redoChainProblems(ctx.server, other))];
+        if (broken.length) return failedEvidence(base, point, first, second.how, broken);
+        const t0 = performance.now();
+        const expected = await restoreScratch(ctx.server, ctx.store, other, email("b"), ctx.label, ctx.scratch);
+        const expectedMs = Math.round(performance.now() - t0);
+        const restored = await restoreScratch(ctx.server, ctx.store, first, email("a"), ctx.label, ctx.scratch);
+        const differences = [...mailboxDifferences(expected.rows, restored.rows), ...(await blobProblems(ctx.store, restored.rows, 5)), ...(await backupBlobProblems(ctx.server, first, 5))];
+        return { ...base, point: { seq: point }, plan: planSummary(first), expected: second.how, restoreMs: restored.ms, expectedMs, items: restored.rows.items.length, bytes: restored.bytes, identical: differences.length === 0, differences };
+      } catch (error) {
+        // A mailbox restored in place has no history across its reload: drill its latest state.
+        if ((error as MailvaultError).code !== "restored_in_place") throw error;
+        note = `no second way to redo ${point}: ${(error as Error).message}; drilled at its latest state`;
+      }
+    }
+  }
+  const t0 = performance.now();
+  const live = await liveSnapshot(ctx.store, c.accountId);
+  const expectedMs = Math.round(performance.now() - t0);
+  const plan = onePlan(inputs, { ...request, restoreToRedoSeq: live.seq });
+  const expectedHow = `the live mailbox, read in one snapshot at redo ${live.seq}`;
+  const broken = await redoChainProblems(ctx.server, plan);
+  if (broken.length) return failedEvidence({ ...base, ...(note ? { note } : {}) }, live.seq, plan, expectedHow, broken);
+  const restored = await restoreScratch(ctx.server, ctx.store, plan, email("a"), ctx.label, ctx.scratch);
+  const differences = [...mailboxDifferences(live.rows, restored.rows), ...(await blobProblems(ctx.store, restored.rows, 5)), ...(await backupBlobProblems(ctx.server, plan, 5))];
+  return {
+    ...base,
+    ...(note ? { note } : {}),
+    point: { seq: live.seq },
+    plan: planSummary(plan),
+    expected: expectedHow,
+    restoreMs: restored.ms,
+    expectedMs,
+    items: restored.rows.items.length,
+    bytes: restored.bytes,
+    identical: differences.length === 0,
+    differences,
+  };
+}
+
+/** An account the drill could not restore at its point: the reasons, before any restore ran. */
+function failedEvidence(base: Pick<DrillAccountEvidence, "accountId" | "email" | "at" | "note">, seq: number, plan: AccountPlan, expected: string, problems: string[]): DrillAccountEvidence {
+  return { ...base, point: { seq }, plan: planSummary(plan), expected, restoreMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: problems.slice(1, 10), error: `the restore cannot run: ${problems[0]}` };
+}
+
+/** "3 accounts identical" or "alice@example.com: item 312 ...": the drill's one line. */
+function summarize(evidence: DrillAccountEvidence[], rto: number | null): string {
+  const bad = evidence.filter((e) => !e.identical);
+  const rtoText = rto === null ? "" : `; RTO ${rto.toFixed(2)} s per MiB`;
+  if (bad.length === 0) return `${evidence.length} account(s) restored identical to the expected state${rtoText}`;
+  return bad.map((e) => `${e.email}: ${e.error ?? e.differences[0]}${e.differences.length > 1 ? ` (and ${e.differences.length - 1} more)` : ""}`).join("; ");
+}
+
+export async function runDrill(drillId: number, log: (line: string) => Promise<unknown> = async () => {}): Promise<DrillOutcome> {
+  const claimed = await prisma().restoreDrill.updateMany({ where: { id: drillId, status: "queued" }, data: { status: "running", startedAt: new Date(), heartbeatAt: new Date() } });
+  const drill = await prisma().restoreDrill.findUniqueOrThrow({ where: { id: drillId } });
+  if (claimed.count === 0) return { label: drill.label, status: "skipped", summary: `drill is ${drill.status}` };
+  const beat = setInterval(() => void prisma().restoreDrill.update({ where: { id: drillId }, data: { heartbeatAt: new Date() } }).catch(() => {}), HEARTBEAT_MS);
+  const scratch: number[] = [];
+  let store: Mailstore | undefined;
+  let outcome: DrillOutcome;
+  const evidence: DrillAccountEvidence[] = [];
+  let rto: number | null = null;
+  try {
+    const server = await getServer(drill.server);
+    store = await openMailstore(server.name);
+    const left = await removeScratch(store);
+    if (left) await log(`removed ${left} scratch mailbox(es) an earlier drill left`);
+    const request = drillRequest.parse(drill.request);
+    const { inputs } = await loadPlanInputs(server.name, Array.isArray(request.accounts) ? request.accounts : []);
+    const chosen = await chooseAccounts(server.name, store, request, inputs);
+    await log(`drilling ${chosen.map((c) => c.email).join(", ")} at ${request.at === "latest" ? "their latest state" : "random points"}`);
+    for (const [n, c] of chosen.entries()) {
+      const e = await drillAccount({ server: server.name, store, label: drill.label, n, scratch }, c, request.at).catch(
+        (error: Error): DrillAccountEvidence => ({
+          accountId: c.accountId, email: c.email, at: request.at, point: { seq: 0 }, plan: { full: null, fromCreate: null, redoSessions: [], archive: false, currentLog: false },
+          expected: "", restoreMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: [], error: `the restore failed: ${error.message}`,
+        }),
+      );
+      evidence.push(e);
+      await removeScratch(store, scratch.splice(0));
+      await log(`${c.email} at redo ${e.point.seq}: ${e.identical ? "identical" : e.error ?? `${e.differences.length} difference(s): ${e.differences[0]}`} (restore ${e.restoreMs} ms, ${(e.bytes / MiB).toFixed(2)} MiB)`);
+      await prisma().restoreDrill.update({ where: { id: drillId }, data: { evidence: JSON.parse(JSON.stringify(evidence)) } });
+    }
+    const measured = evidence.filter((e) => !e.error && e.bytes > 0);
+    const bytes = measured.reduce((sum, e) => sum + e.bytes, 0);
+    rto = bytes ? measured.reduce((sum, e) => sum + e.restoreMs, 0) / 1000 / (bytes / MiB) : null;
+    const passed = evidence.every((e) => e.identical);
+    outcome = { label: drill.label, status: passed ? "passed" : "failed", summary: summarize(evidence, rto) };
+  } catch (error) {
+    outcome = { label: drill.label, status: "error", summary: `the drill could not run: ${(error as Error).message}` };
+  } finally {
+    clearInterval(beat);
+    if (store && scratch.length) await removeScratch(store, scratch).catch(() => {});
+  }
+  await prisma().restoreDrill.update({
+    where: { id: drillId },
+    data: { status: outcome.status, summary: outcome.summary, endedAt: new Date(), evidence: JSON.parse(JSON.stringify(evidence)), rtoSecondsPerMib: rto },
+  });
+  if (outcome.status !== "passed") {
+    await consolePool().query("INSERT INTO report_outbox (server, kind, label, status, detail) VALUES ($1, 'drill', $2, $3, $4)", [drill.server, drill.label, outcome.status, outcome.summary]);
+  }
+  await log(`${drill.label} ${outcome.status}: ${outcome.summary}`);
+  return outcome;
+}
