@@ -47,6 +47,18 @@ export function RiskLines({ facts }: { facts: ServerFacts }) {
         </p>
       )}
       <p className="text-slate-600">
+        Last restore drill:{" "}
+        {risk.lastDrill ? (
+          <Link href={`/drills/${encodeURIComponent(risk.lastDrill.label)}`} title={risk.lastDrill.summary} className="hover:underline">
+            <span className={risk.lastDrill.status === "passed" ? "text-emerald-700" : "font-medium text-red-700"}>{risk.lastDrill.status}</span>{" "}
+            {age(Math.max(0, Math.round((Date.now() - Date.parse(risk.lastDrill.endedAt)) / 1000)))} ago
+            {risk.lastDrill.rtoSecondsPerMib !== null && <span className="text-slate-500"> (RTO {risk.lastDrill.rtoSecondsPerMib.toFixed(2)} s/MiB)</span>}
+          </Link>
+        ) : (
+          <span className="text-slate-500">none yet</span>
+        )}
+      </p>
+      <p className="text-slate-600">
         Next backup:{" "}
         {risk.nextBackup ? (
           <span title={formatDate(risk.nextBackup.at)}>{risk.nextBackup.what}</span>

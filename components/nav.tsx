@@ -11,6 +11,7 @@ const LINKS = [
   { href: "/accounts", label: "Accounts" },
   { href: "/restore", label: "Restore" },
   { href: "/restores", label: "Restore runs" },
+  { href: "/drills", label: "Restore drills" },
   { href: "/redo", label: "Redo browser" },
   { href: "/jobs", label: "Jobs" },
   { href: "/schedules", label: "Schedules", admin: true },

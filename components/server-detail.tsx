@@ -1,5 +1,6 @@
 "use client";
 
+import { DrillButton } from "./drills";
 import { useMutation } from "@tanstack/react-query";
 import { getJson } from "./api";
 import { useHealth, useServer } from "./queries";
@@ -42,7 +43,14 @@ export function ServerDetail({ name }: { name: string }) {
   const worker = health.data?.workers[s.name];
   return (
     <>
-      <PageHeader title={`Server ${s.name}`} subtitle={s.hostname} actions={isAdmin ? <PingButton server={s.name} /> : undefined} />
+      <PageHeader title={`Server ${s.name}`} subtitle={s.hostname} actions={
+          isAdmin ? (
+            <span className="flex items-start gap-2">
+              <DrillButton server={s.name} />
+              <PingButton server={s.name} />
+            </span>
+          ) : undefined
+        } />
       <div className="grid gap-4 lg:grid-cols-2">
         <StoreCards server={s.name} maxAgeSeconds={s.settings.redoArchive.maxAgeSeconds} />
         <Card title="Storage">

@@ -1,6 +1,6 @@
 import { Badge, type Tone } from "./ui";
 
-const STATUS_TONE: Record<string, Tone> = { queued: "slate", running: "blue", completed: "green", failed: "red", failing: "red", partial: "amber", aborted: "amber", interrupted: "amber" };
+const STATUS_TONE: Record<string, Tone> = { queued: "slate", running: "blue", completed: "green", passed: "green", identical: "green", different: "red", failed: "red", failing: "red", error: "red", partial: "amber", aborted: "amber", interrupted: "amber" };
 
 export function SessionStatus({ status }: { status: string }) {
   return <Badge tone={STATUS_TONE[status] ?? "slate"}>{status}</Badge>;

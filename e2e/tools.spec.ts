@@ -117,3 +117,25 @@ test("an in-place restore is offered to admins only behind a typed confirmation,
   await expect(page.getByText("completed").first()).toBeVisible({ timeout: 120_000 });
   await expect(page.getByRole("button", { name: "Undo this restore…" })).toBeVisible();
 });
+
+test("an admin runs a restore drill from the server page, reads its evidence, and the dashboard shows it", async ({ page }) => {
+  test.setTimeout(300_000);
+  await fullBackup(page.request, "mail1", [ACCOUNT]);
+  await page.goto("/servers/mail1");
+  await page.getByRole("button", { name: "Run a restore drill…" }).click();
+  await expect(page.getByRole("group", { name: "Confirm the restore drill" })).toContainText("live accounts are not touched");
+  await page.getByRole("button", { name: "Start the drill" }).click();
+  await expect(page).toHaveURL(/\/drills\/drill-/);
+  const verdict = page.getByLabel("Verdict");
+  await expect(verdict).toContainText(/account\(s\) restored identical to the expected state/, { timeout: 180_000 });
+  const evidence = page.getByRole("list", { name: "Evidence" });
+  await expect(evidence.getByText("identical").first()).toBeVisible();
+  await expect(evidence).toContainText("Compared with");
+  await page.screenshot({ path: "test-results/drill.png", fullPage: true });
+  const label = decodeURIComponent(page.url().split("/drills/")[1]!);
+
+  await page.getByRole("link", { name: "Restore drills" }).click();
+  await expect(page.getByRole("table", { name: "Restore drills" })).toContainText(label);
+  await page.goto("/");
+  await expect(page.getByRole("link", { name: /^passed .* ago/ }).first()).toBeVisible();
+});

@@ -81,6 +81,7 @@ describe("restore drills", () => {
       expect(e).toMatchObject({ at: "random", identical: true, differences: [] });
       // Created in this test, each account's whole life is in the redo: the second path is a replay from its creation.
       expect(e.expected).toMatch(/^an independent replay of its whole life from redo alone/);
+      expect(e.plan.full).toBe(fullLabel); // the first path starts from the full, the second from the creation
       expect(e.point.seq).toBeGreaterThan(0);
       expect(e.restoreMs).toBeGreaterThan(0);
     }

@@ -239,8 +239,10 @@ async function drillAccount(ctx: { server: string; store: Mailstore; label: stri
     const creation = inputs.creations?.get(c.accountId);
     let second: { how: string; request: Partial<RestoreRequest> } | undefined;
     let point = 0;
-    if (creation && creation.seq <= hi) {
-      point = pickBetween(creation.seq, hi, random);
+    // The point lies after the oldest full, so the first restore starts from a full and the
+    // second takes the other way: from the creation, or from an older full.
+    if (creation && fulls.length >= 1 && fulls[0]!.lastRedoSeq <= hi) {
+      point = pickBetween(fulls[0]!.lastRedoSeq, hi, random);
       second = { how: `an independent replay of its whole life from redo alone (CreateMailbox at redo ${creation.seq})`, request: { fromCreate: true } };
     } else if (fulls.length >= 2 && fulls[1]!.lastRedoSeq <= hi) {
       point = pickBetween(fulls[1]!.lastRedoSeq, hi, random);
@@ -248,6 +250,10 @@ async function drillAccount(ctx: { server: string; store: Mailstore; label: stri
       const older = fulls[fulls.indexOf(used) - 1]!;
       second = { how: `a second restore path: ${older.label} plus redo (the first used ${used.label})`, request: { label: older.label } };
     } else note = "no second way to a past point (one full backup, and the redo no longer holds its creation): drilled at its latest state";
+    if (second && onePlan(inputs, { ...request, restoreToRedoSeq: point }).fromCreate) {
+      second = undefined; // no full at the point after all
+      note = `no full backup reaches redo ${point}: drilled at its latest state`;
+    }
     if (second) {
       try {
         const first = onePlan(inputs, { ...request, restoreToRedoSeq: point });
@@ -339,7 +345,8 @@ export async function runDrill(drillId: number, log: (line: string) => Promise<u
     const bytes = measured.reduce((sum, e) => sum + e.bytes, 0);
     rto = bytes ? measured.reduce((sum, e) => sum + e.restoreMs, 0) / 1000 / (bytes / MiB) : null;
     const passed = evidence.every((e) => e.identical);
-    outcome = { label: drill.label, status: passed ? "passed" : "failed", summary: summarize(evidence, rto) };
+    const fewer = typeof request.accounts === "number" && chosen.length < request.accounts ? ` (${request.accounts} asked; only ${chosen.length} live account(s) have a full backup)` : "";
+    outcome = { label: drill.label, status: passed ? "passed" : "failed", summary: summarize(evidence, rto) + fewer };
   } catch (error) {
     outcome = { label: drill.label, status: "error", summary: `the drill could not run: ${(error as Error).message}` };
   } finally {

@@ -4,7 +4,8 @@
  * of the redo, whichever is later) and its age, the next scheduled backup, and red flags: no
  * schedule at all, no completed full within the server's cycle (`fullCycleDays`, 7 by default),
  * a redo archive lag over twice its age limit, a backup target below its free-space minimum, and
- * with redo shipping on, an RPO above the server's `rpoAlertSeconds` (redo-rpo.ts).
+ * with redo shipping on, an RPO above the server's `rpoAlertSeconds` (redo-rpo.ts), and a last
+ * restore drill that failed (server/drill/run-drill.ts), whose outcome and RTO are shown too.
  */
 import { consolePool } from "../db/console-db.ts";
 import { bestTarget, redoRpo, type ServerRpo } from "../redo/redo-rpo.ts";
@@ -16,7 +17,7 @@ import { nextRuns } from "../schedule/cron.ts";
 import { storedSchedules } from "../schedule/manage-schedule.ts";
 import { ENTRY_NAMES } from "../schedule/schedule-entry.ts";
 
-export type RiskCode = "no_schedule" | "no_recent_full" | "redo_lag" | "below_min_space" | "rpo_high";
+export type RiskCode = "no_schedule" | "no_recent_full" | "redo_lag" | "below_min_space" | "rpo_high" | "drill_failed";
 
 export interface ServerRisk {
   newestRecoverable: { at: string; ageSeconds: number; from: "session" | "redo archive" } | null;
@@ -26,6 +27,8 @@ export interface ServerRisk {
    * best target at all when every one is on it (`offMachine` false). Null with shipping off.
    */
   rpo: { seconds: number; target: string; offMachine: boolean } | null;
+  /** The newest ended restore drill: passed, failed or error, with the RTO it measured. */
+  lastDrill: { label: string; status: string; endedAt: string; rtoSecondsPerMib: number | null; summary: string } | null;
   flags: { code: RiskCode; message: string }[];
 }
 
@@ -41,13 +44,18 @@ function days(seconds: number): string {
 
 export async function serverRisks(servers: ServerSummary[], inputs: Map<string, RiskInputs>, now = new Date()): Promise<Map<string, ServerRisk>> {
   const names = servers.map((s) => s.name);
-  const [schedules, { rows: ends }] = await Promise.all([
+  const [schedules, { rows: ends }, { rows: drills }] = await Promise.all([
     storedSchedules(names),
     consolePool().query<{ server: string; last_any: Date | null; last_full: Date | null }>(
       `SELECT v.name AS server,
               (SELECT max(ended_at) FROM backup_session b WHERE b.server_id = v.id AND b.status = 'completed') AS last_any,
               (SELECT max(ended_at) FROM backup_session b WHERE b.server_id = v.id AND b.status = 'completed' AND b.type = 'full') AS last_full
          FROM server v WHERE v.name = ANY($1::text[])`,
+      [names],
+    ),
+    consolePool().query<{ server: string; label: string; status: string; ended_at: Date; rto_seconds_per_mib: number | null; summary: string | null }>(
+      `SELECT DISTINCT ON (server) server, label, status, ended_at, rto_seconds_per_mib, summary FROM restore_drill
+        WHERE server = ANY($1::text[]) AND status IN ('passed', 'failed', 'error') ORDER BY server, created_at DESC`,
       [names],
     ),
   ]);
@@ -79,6 +87,9 @@ export async function serverRisks(servers: ServerSummary[], inputs: Map<string, 
       });
     }
 
+    const drill = drills.find((d) => d.server === server.name);
+    if (drill && drill.status !== "passed") flags.push({ code: "drill_failed", message: `${server.name}'s last restore drill (${drill.label}) ${drill.status === "error" ? "could not run" : "failed"}: ${drill.summary ?? ""}` });
+
     const archivedAt = input?.redo?.lastArchivedAt ? new Date(input.redo.lastArchivedAt) : null;
     const sessionAt = end?.last_any ?? null;
     const newest = archivedAt && (!sessionAt || archivedAt > sessionAt) ? { at: archivedAt, from: "redo archive" as const } : sessionAt ? { at: sessionAt, from: "session" as const } : null;
@@ -89,6 +100,7 @@ export async function serverRisks(servers: ServerSummary[], inputs: Map<string, 
       newestRecoverable: newest && { at: newest.at.toISOString(), ageSeconds: Math.max(0, Math.round((now.getTime() - newest.at.getTime()) / 1000)), from: newest.from },
       nextBackup: next ?? null,
       rpo,
+      lastDrill: drill ? { label: drill.label, status: drill.status, endedAt: drill.ended_at.toISOString(), rtoSecondsPerMib: drill.rto_seconds_per_mib, summary: drill.summary ?? "" } : null,
       flags,
     });
   }

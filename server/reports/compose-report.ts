@@ -14,7 +14,7 @@ import { getSchedule } from "../schedule/manage-schedule.ts";
 
 export interface ReportRef {
   server: string;
-  kind: "session" | "restore" | "refusal" | "verify" | "summary" | "rpo";
+  kind: "session" | "restore" | "refusal" | "verify" | "summary" | "rpo" | "drill";
   label: string;
   status: string;
   detail: string;
@@ -202,6 +202,29 @@ async function rpoReport(ref: ReportRef, server: ServerSummary): Promise<Compose
   ]);
 }
 
+async function drillReport(ref: ReportRef): Promise<ComposedReport> {
+  const { rows } = await consolePool().query<{ evidence: { email: string; point: { seq: number }; identical: boolean; error?: string; differences: string[] }[]; started_at: Date | null; ended_at: Date | null }>(
+    "SELECT evidence, started_at, ended_at FROM restore_drill WHERE label = $1",
+    [ref.label],
+  );
+  const drill = rows[0];
+  const lines: Line[] = [
+    ["Server", ref.server],
+    ["Drill", ref.label],
+    ["Outcome", ref.status === "error" ? "could not run" : ref.status],
+    ["What", ref.detail],
+    ["Started", utc(drill?.started_at ?? null)],
+    ["Duration", duration(drill?.started_at ?? null, drill?.ended_at ?? null)],
+  ];
+  const subject = `[Mailvault] ${ref.server} restore drill ${ref.status === "error" ? "could not run" : ref.status}: ${ref.label}`;
+  return render(subject, lines, [
+    {
+      title: "Accounts",
+      items: (drill?.evidence ?? []).map((e) => `${e.email} at redo ${e.point.seq}: ${e.identical ? "identical" : (e.error ?? e.differences.slice(0, 3).join("; "))}`),
+    },
+  ]);
+}
+
 async function summaryReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
   const pool = consolePool();
   const [{ rows: sessions }, { rows: runs }, risk] = await Promise.all([
@@ -233,7 +256,7 @@ async function summaryReport(ref: ReportRef, server: ServerSummary): Promise<Com
 /** The report, with the server's red flags (server-risks.ts) first when it has any. */
 export async function composeReport(ref: ReportRef, server: ServerSummary): Promise<ComposedReport> {
   const [report, risk] = await Promise.all([
-    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : ref.kind === "verify" ? verifyReport(ref, server) : ref.kind === "summary" ? summaryReport(ref, server) : ref.kind === "rpo" ? rpoReport(ref, server) : refusalReport(ref, server),
+    ref.kind === "session" ? sessionReport(ref, server) : ref.kind === "restore" ? restoreReport(ref, server) : ref.kind === "verify" ? verifyReport(ref, server) : ref.kind === "summary" ? summaryReport(ref, server) : ref.kind === "rpo" ? rpoReport(ref, server) : ref.kind === "drill" ? drillReport(ref) : refusalReport(ref, server),
     riskOf(server).catch(() => null),
   ]);
   if (!risk?.flags.length) return report;
