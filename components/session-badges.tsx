@@ -6,11 +6,16 @@ export function SessionStatus({ status }: { status: string }) {
   return <Badge tone={STATUS_TONE[status] ?? "slate"}>{status}</Badge>;
 }
 
-export function SessionKind({ type, mode }: { type: string; mode: string }) {
+export function SessionKind({ type, mode, excludeBlobs = false }: { type: string; mode: string; excludeBlobs?: boolean }) {
   return (
     <span className="inline-flex gap-1">
       <Badge tone={type === "full" ? "blue" : "slate"}>{type}</Badge>
       {mode === "auto_grouped" && <Badge tone="violet">auto-grouped</Badge>}
+      {excludeBlobs && (
+        <Badge tone="amber" title="backup --exclude-blobs: message bodies are not in this session; a restore from it needs them on the blob volume">
+          metadata only
+        </Badge>
+      )}
     </span>
   );
 }

@@ -41,7 +41,7 @@ export function SessionDetailView({ server, label }: { server: string; label: st
         subtitle={
           <span className="flex flex-wrap items-center gap-2">
             <SessionStatus status={s.status} />
-            <SessionKind type={s.type} mode={s.mode} />
+            <SessionKind type={s.type} mode={s.mode} excludeBlobs={s.excludeBlobs} />
             <span>
               on <TextLink href={`/servers/${s.server}`}>{s.server}</TextLink>, requested by {s.requestedBy || "?"}
             </span>

@@ -96,7 +96,7 @@ export function SessionsList() {
                   </td>
                   <td className="px-4 py-2">{s.server}</td>
                   <td className="px-4 py-2">
-                    <SessionKind type={s.type} mode={s.mode} />
+                    <SessionKind type={s.type} mode={s.mode} excludeBlobs={s.excludeBlobs} />
                   </td>
                   <td className="px-4 py-2">
                     <SessionStatus status={s.status} />

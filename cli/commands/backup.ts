@@ -14,6 +14,7 @@ interface Options {
   del?: string;
   plan?: boolean;
   json?: boolean;
+  excludeBlobs?: boolean;
 }
 
 export function registerBackup(program: Command, requestedBy: string): void {
@@ -27,15 +28,16 @@ export function registerBackup(program: Command, requestedBy: string): void {
     .option("--wait", "show progress and wait; exit non-zero unless the session completes")
     .option("--del <age-or-label>", "retention (also -del): delete sessions older than 7d, 4w, 1m, 1y, or older than a label")
     .option("--plan", "with -del: print what would be deleted and why, delete nothing")
+    .option("--exclude-blobs", "metadata only (zimbraBackupSkipBlobs): message bodies are not copied; a restore from it needs them on the blob volume")
     .option("--json", "print JSON")
     .action(async (opts: Options) => {
       if (opts.del !== undefined) {
-        if (opts.full || opts.incremental) throw new InvalidInputError("-del deletes sessions; do not combine it with -f or -i");
+        if (opts.full || opts.incremental || opts.excludeBlobs) throw new InvalidInputError("-del deletes sessions; do not combine it with -f, -i or --exclude-blobs");
         return runRetention(opts.server, opts.del, { planOnly: opts.plan ?? false, json: opts.json ?? false, requestedBy });
       }
       if (opts.full === opts.incremental) throw new InvalidInputError("choose one: -f (full) or -i (incremental)");
       const accounts = opts.account === undefined ? undefined : opts.account.length === 1 && opts.account[0] === "all" ? "all" : opts.account;
-      const submitted = await submitBackup({ server: opts.server, type: opts.full ? "full" : "incremental", accounts, requestedBy });
+      const submitted = await submitBackup({ server: opts.server, type: opts.full ? "full" : "incremental", accounts, requestedBy, excludeBlobs: opts.excludeBlobs ?? false });
       if (!opts.wait) return opts.json ? printJson(submitted) : console.log(submitted.label);
       const session = await waitForSession(submitted.server, submitted.label);
       if (opts.json) printJson(session);

@@ -176,6 +176,8 @@ export async function storeAccount(
     compress?: boolean;
     /** The batch's pack writer: new blobs go into its packs. */
     writer: PackWriter;
+    /** backup --exclude-blobs: the bodies are named (blobs.txt) but not stored. */
+    excludeBlobs?: boolean;
     signal?: AbortSignal;
   },
 ): Promise<AccountBackup & { digests: string[] }> {
@@ -189,7 +191,7 @@ export async function storeAccount(
   // two chunks in flight, and appended to the batch's pack as they come back.
   const { writer } = options;
   const wanted: string[] = [];
-  for (const { digest } of digests) {
+  for (const { digest } of options.excludeBlobs ? [] : digests) {
     if (writer.holds(digest) || (await target.hasBlob(digest))) continue;
     if (writer.claim(digest)) wanted.push(digest);
   }

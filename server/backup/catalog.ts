@@ -35,6 +35,7 @@ export async function createSession(input: {
   mode: "standard" | "auto_grouped";
   requestedAccounts: string[];
   requestedBy: string;
+  excludeBlobs?: boolean;
   isJobAlive?: (jobId: string) => Promise<boolean>;
 }): Promise<CatalogSession & { replaced?: { label: string; status: "interrupted" | "failed" } }> {
   const active = await prisma().backupSession.findFirst({ where: { serverId: input.serverId, status: { in: ["queued", "running"] } } });
@@ -62,6 +63,7 @@ export async function createSession(input: {
         status: "queued",
         requestedAccounts: input.requestedAccounts,
         requestedBy: input.requestedBy,
+        excludeBlobs: input.excludeBlobs ?? false,
       },
     });
     return { id: row.id, label: row.label, type: row.type, status: row.status, abortRequested: false, replaced };

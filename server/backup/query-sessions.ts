@@ -30,6 +30,8 @@ export interface SessionSummary {
   server: string;
   type: "full" | "incremental";
   mode: "standard" | "auto_grouped";
+  /** backup --exclude-blobs: metadata only, the message bodies are not on the target. */
+  excludeBlobs: boolean;
   status: string;
   requestedBy: string;
   jobId: string | null;
@@ -72,6 +74,7 @@ function toSummary(r: any): SessionSummary {
     server: r.server_name,
     type: r.type,
     mode: r.mode,
+    excludeBlobs: r.exclude_blobs === true,
     status: r.status,
     requestedBy: r.requested_by,
     jobId: r.job_id,

@@ -38,6 +38,7 @@ export async function rescanCatalog(serverName: string): Promise<{ sessions: num
           status: d.status as "completed" | "failed" | "aborted" | "interrupted",
           requestedAccounts: d.requestedAccounts ?? [],
           requestedBy: d.requestedBy ?? "",
+          excludeBlobs: d.excludeBlobs === true,
           createdAt: new Date(d.createdAt),
           startedAt: d.startedAt ? new Date(d.startedAt) : null,
           endedAt: d.endedAt ? new Date(d.endedAt) : null,

@@ -168,6 +168,7 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
             label: ctx.label,
             directory: directory.get(snapshot.accountId) ?? null,
             compress: ctx.server.settings.backupCompression,
+            excludeBlobs: ctx.session.excludeBlobs,
             signal: alive.signal,
             writer,
           });
@@ -227,6 +228,7 @@ async function trimArchive(ctx: SessionContext, throughSeq: number): Promise<str
  * those their batches could not confirm (every blob, for outcomes that do not say).
  */
 async function unstoredBlobs(ctx: SessionContext, done: AccountBackup[]): Promise<string[]> {
+  if (ctx.session.excludeBlobs) return []; // metadata only: the bodies are not the target's to hold
   const unconfirmed: string[] = [];
   for (const d of done) {
     const list = d.unconfirmedBlobs ?? (await ctx.target.readSessionFile(ctx.label, `accounts/${d.accountId}/blobs.txt`)).toString("utf8").split("\n");

@@ -52,6 +52,8 @@ export interface SessionDescription {
   } | null;
   warnings: string[];
   error: string | null;
+  /** backup --exclude-blobs: the fulls name their message bodies (blobs.txt) but the target holds none of them. */
+  excludeBlobs?: boolean;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function writeSessionDescription(ctx: SessionContext, update: Parti
     counts: null,
     warnings: [],
     error: null,
+    ...(s.excludeBlobs ? { excludeBlobs: true } : {}),
     ...previous,
     ...update,
   };

@@ -28,6 +28,8 @@ export const backupRequest = z.object({
   /** "all", a list of emails, or nothing: every account (on an auto-grouped server, its next group). */
   accounts: z.union([z.literal("all"), z.array(z.string().min(3)).min(1)]).optional(),
   requestedBy: z.string().max(200).default("console"),
+  /** zimbraBackupSkipBlobs: metadata only; the message bodies stay on the blob volume alone. */
+  excludeBlobs: z.boolean().default(false),
 });
 
 export type BackupRequest = z.input<typeof backupRequest>;
@@ -70,6 +72,7 @@ export async function submitBackup(raw: BackupRequest): Promise<SubmittedBackup>
     mode,
     requestedAccounts: requested,
     requestedBy: request.requestedBy,
+    excludeBlobs: request.excludeBlobs,
     isJobAlive: async (jobId) => (await serverQueue(server.name).getJob(jobId)) !== undefined,
   });
   if (session.replaced) await markLeftBehind(new BackupTarget(server.backupTarget, server.name), session.replaced);

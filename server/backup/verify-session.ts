@@ -64,7 +64,9 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
   // Every blob the accounts name, read back a pack span at a time and hashed; a blob in a
   // damaged pack is named with the pack and the first account that needs it.
   const neededBy = new Map<string, string>();
-  for (const account of await target.sessionFolders(label, "accounts/")) {
+  // A metadata-only session (backup --exclude-blobs) names bodies the target never held.
+  const metadataOnly = await read("session.json").then((b) => b !== null && (JSON.parse(b.toString("utf8")) as { excludeBlobs?: boolean }).excludeBlobs === true, () => false);
+  for (const account of metadataOnly ? [] : await target.sessionFolders(label, "accounts/")) {
     const list = ((await read(`accounts/${account}/blobs.txt`).catch(() => null)) ?? "").toString();
     for (const digest of list.split("\n").filter(Boolean)) {
       report.blobs++;

@@ -175,6 +175,8 @@ async function blobProblems(store: Mailstore, rows: StoredRows, limit: number): 
 async function backupBlobProblems(serverName: string, plan: AccountPlan, limit: number): Promise<string[]> {
   if (!plan.snapshot) return [];
   const target = await targetHolding(await getServer(serverName), planSessions(plan), { required: true });
+  // Metadata only (backup --exclude-blobs): the bodies are the volume's, checked in the restore.
+  if ((await target.readSessionJson<{ excludeBlobs?: boolean }>(plan.snapshot.session))?.excludeBlobs) return [];
   const listed = await target.readSessionFile(plan.snapshot.session, `accounts/${plan.accountId}/blobs.txt`);
   const digests = listed.toString("utf8").split("\n").filter(Boolean);
   const out: string[] = [];

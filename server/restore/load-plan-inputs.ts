@@ -78,9 +78,9 @@ export async function loadCompletedSessions(serverName: string, options: { accou
   const { rows } = await pool.query<{
     label: string; type: "full" | "incremental"; created_at: Date; started_at: Date | null; redo_from_seq: string | null; redo_through_seq: string | null;
     account_id: string | null; email: string | null; change_number: string | null; redo_seq: string | null; snapshot_at: Date | null;
-    verified_at: Date | null; verify_ok: boolean | null; verify_problems: { path: string; message: string }[];
+    verified_at: Date | null; verify_ok: boolean | null; verify_problems: { path: string; message: string }[]; exclude_blobs: boolean;
   }>(
-    `SELECT s.label, s.type, s.created_at, s.started_at, s.redo_from_seq, s.redo_through_seq, s.verified_at, s.verify_ok, s.verify_problems,
+    `SELECT s.label, s.type, s.created_at, s.started_at, s.redo_from_seq, s.redo_through_seq, s.verified_at, s.verify_ok, s.verify_problems, s.exclude_blobs,
             a.account_id, a.email, a.change_number, a.redo_seq, a.snapshot_at
        FROM backup_session s JOIN server v ON v.id = s.server_id
        LEFT JOIN session_account a ON a.session_id = s.id AND a.kind = 'full' AND ($2::uuid[] IS NULL OR a.account_id = ANY($2::uuid[]))
@@ -100,6 +100,7 @@ export async function loadCompletedSessions(serverName: string, options: { accou
         redoFromSeq: r.redo_from_seq === null ? null : Number(r.redo_from_seq),
         redoThroughSeq: Number(r.redo_through_seq),
         fulls: new Map(),
+        ...(r.exclude_blobs ? { excludeBlobs: true } : {}),
         ...(r.verify_ok === false && r.verified_at
           ? { damaged: { at: r.verified_at, first: r.verify_problems[0] ? `${r.verify_problems[0].path}: ${r.verify_problems[0].message}` : "damaged" } }
           : {}),

@@ -22,6 +22,8 @@ export interface PlanSession {
   redoFromSeq: number | null;
   redoThroughSeq: number;
   fulls: Map<string, { email: string; changeNumber: number; lastRedoSeq: number; snapshotAt: Date }>;
+  /** backup --exclude-blobs: metadata only; the message bodies must be on the blob volume. */
+  excludeBlobs?: boolean;
   /** Its last verify found damage: when, and the first problem (the plan warns before using it). */
   damaged?: { at: Date; first: string };
 }

@@ -14,6 +14,7 @@ import { parseTime } from "../time/parse-time.ts";
 import { targetHolding } from "../backup/server-targets.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { loadPlanInputs } from "./load-plan-inputs.ts";
+import { bodiesMissingFromVolume } from "./metadata-only.ts";
 import { countReplayed } from "./restore-redo-source.ts";
 import { planRestore, planSessions, RestorePlanError, type RestorePlan, type RestoreRequest } from "./plan-restore.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
@@ -100,6 +101,11 @@ export async function planFromInput(raw: RestoreInput): Promise<{ plan: RestoreP
   };
   try {
     const plan = planRestore(inputs, request);
+    if (!request.excludeBlobs) {
+      const bodies = await bodiesMissingFromVolume(input.server, plan, inputs.sessions);
+      if (bodies.refusals.length) throw new RestorePlanError(bodies.refusals);
+      plan.warnings.push(...bodies.warnings);
+    }
     const deletion = await deletionAfter(input.server, plan);
     if (deletion) Object.assign(plan.point, { justBefore: deletion.justBefore, justBeforeAt: deletion.at });
     await countChanges(input.server, plan);
