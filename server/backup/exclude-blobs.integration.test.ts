@@ -3,7 +3,7 @@
  * mailboxes' metadata and names their message bodies, but the target stores none; it is marked
  * so in the catalog and its session.json, verifies clean, and restores while the bodies are on
  * the volume. With a body gone from the volume, the plan is refused, naming the count and the way
- * out, and nothing runs; a full with bodies makes the same restore possible again.
+ * out, and nothing runs.
  */
 import { rm } from "node:fs/promises";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
 import { planFromInput } from "../restore/submit-restore.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
-import { restoresSettled, runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
+import { restoresSettled, runRestore, waitFor } from "../testing/wait-for-runs.ts";
 import { verifySession } from "./verify-session.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { BackupTarget } from "./target.ts";
