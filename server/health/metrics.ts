@@ -44,7 +44,9 @@ export async function collectMetrics(): Promise<{ contentType: string; body: str
   const minFreeBytes = gauge("mailvault_target_min_free_bytes", "The free space below which the server's backups refuse to start.", ["server"]);
   const jobs = gauge("mailvault_jobs", "Jobs on the server's queue, by state.", ["server", "state"]);
   const workers = gauge("mailvault_workers_alive", "Worker processes whose heartbeat for the server is fresh.", ["server"]);
-  const flags = gauge("mailvault_risk_flag", "1 for each red flag the dashboard shows: no_schedule, no_recent_full, redo_lag, below_min_space, rpo_high.", ["server", "code"]);
+  const flags = gauge("mailvault_risk_flag", "1 for each red flag the dashboard shows: no_schedule, no_recent_full, redo_lag, below_min_space, rpo_high, drill_failed.", ["server", "code"]);
+  const drillPassed = gauge("mailvault_drill_last_passed", "1 when the server's last restore drill passed, 0 when it failed or could not run; absent before the first.", ["server"]);
+  const drillRto = gauge("mailvault_drill_rto_seconds_per_mib", "Seconds of restore per MiB of mailbox, as the server's last restore drill measured it.", ["server"]);
   const rpoSeconds = gauge("mailvault_rpo_seconds", "Age of the oldest redo record the target does not hold yet (0 when it holds them all): what losing the machine now would lose, if rebuilt from it.", ["server", "target", "same_machine"]);
   const unshipped = gauge("mailvault_redo_unshipped_records", "Redo records the target does not hold yet.", ["server", "target"]);
 
@@ -91,6 +93,9 @@ export async function collectMetrics(): Promise<{ contentType: string; body: str
     if (f.jobs) for (const [state, n] of Object.entries(f.jobs)) jobs.set({ server: f.server, state }, n);
     workers.set({ server: f.server }, health.workers[f.server]?.count ?? 0);
     for (const flag of f.risk?.flags ?? []) flags.set({ server: f.server, code: flag.code }, 1);
+    const drill = f.risk?.lastDrill;
+    if (drill) drillPassed.set({ server: f.server }, drill.status === "passed" ? 1 : 0);
+    if (drill?.rtoSecondsPerMib != null) drillRto.set({ server: f.server }, drill.rtoSecondsPerMib);
     for (const t of f.rpo?.targets ?? []) {
       rpoSeconds.set({ server: f.server, target: t.name, same_machine: String(t.sameMachine) }, t.rpoSeconds);
       unshipped.set({ server: f.server, target: t.name }, t.unshippedRecords);
