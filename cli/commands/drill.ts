@@ -49,6 +49,7 @@ export function registerDrill(program: Command, requestedBy: string): void {
         if (!drills.length) return console.log(`no restore drills on ${opts.server} yet: run one with ./bin/mailvault drill -s ${opts.server} --wait`);
         return console.log(table(["DRILL", "STATUS", "ACCOUNTS", "RTO S/MIB", "SUMMARY"], drills.map((d) => [d.label, d.status, String(d.evidence.length), d.rtoSecondsPerMib?.toFixed(2) ?? "-", (d.summary ?? "").slice(0, 100)])));
       }
+      if (opts.at !== undefined && !["latest", "random"].includes(opts.at)) throw new InvalidInputError(`--at is latest or random, not ${opts.at}`);
       if (opts.accounts !== undefined && opts.account) throw new InvalidInputError("choose --accounts N (at random) or -a <names> (these), not both");
       const accounts = opts.account ?? (opts.accounts === undefined ? undefined : wholeNumber("--accounts", { min: 1, max: 20 }).parse(opts.accounts));
       const submitted = await submitDrill({ server: opts.server, accounts, at: opts.at as "latest" | "random" | undefined, requestedBy });

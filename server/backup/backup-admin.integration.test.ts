@@ -4,7 +4,6 @@
  * chain needs, verify that finds a flipped byte and a missing blob, and a catalog rebuilt from
  * the target alone.
  */
-import { packName } from "../repository/pack-format.ts";
 import { execFile } from "node:child_process";
 import { cp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -17,6 +16,7 @@ import { getServer } from "../directory/list-servers.ts";
 import { BlobStore } from "../mailstore/blob-store.ts";
 import { renameAccount } from "../mailstore/account-operations.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
+import { flipByteInBlob } from "../testing/damage-target.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { BackupTarget } from "./target.ts";
 
@@ -91,12 +91,7 @@ describe("verify", () => {
     await writeFile(items, damaged);
     // A flipped byte inside one blob's bytes in its pack: verify names the pack and the blob.
     const blob = (await readFile(path.join(dir, "accounts", account!, "blobs.txt"), "utf8")).split("\n")[0]!;
-    const at = (await target.repository({ reload: true })).index.get(blob)!;
-    const packFile = path.join(target.root, packName(at.pack));
-    const pack = await readFile(packFile);
-    const flipped = Buffer.from(pack);
-    flipped[at.offset + Math.floor(at.length / 2)]! ^= 0x20;
-    await writeFile(packFile, flipped);
+    const at = await flipByteInBlob(target, blob);
     try {
       const run = await mailvault("verify", "-s", "mail1", "-lb", label);
       expect(run.code).toBe(1);
@@ -108,7 +103,7 @@ describe("verify", () => {
       expect(await volume.has(blob)).toBe(false);
     } finally {
       await writeFile(items, original);
-      await writeFile(packFile, pack);
+      await at.restore();
     }
     expect((await mailvault("verify", "-s", "mail1", "--all")).code).toBe(0);
   });

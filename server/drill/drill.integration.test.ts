@@ -19,8 +19,8 @@ import { createFolder } from "../mailstore/folder-operations.ts";
 import { deleteItems, setFlags, tagItems } from "../mailstore/item-operations.ts";
 import { INBOX } from "../mailstore/items.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { packName } from "../repository/pack-format.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
+import { flipByteInBlob } from "../testing/damage-target.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { runBackup, waitFor } from "../testing/wait-for-runs.ts";
 import { SCRATCH_DOMAIN } from "./run-drill.ts";
@@ -103,12 +103,7 @@ describe("restore drills", () => {
     const target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
     const { rows } = await consolePool().query<{ id: string }>("SELECT id FROM account WHERE email = 'bob@example.com'");
     const blob = (await target.readSessionFile(fullLabel, `accounts/${rows[0]!.id}/blobs.txt`)).toString("utf8").split("\n")[0]!;
-    const at = (await target.repository({ reload: true })).index.get(blob)!;
-    const packFile = path.join(target.root, packName(at.pack));
-    const pack = await readFile(packFile);
-    const flipped = Buffer.from(pack);
-    flipped[at.offset + Math.floor(at.length / 2)]! ^= 0x20;
-    await writeFile(packFile, flipped);
+    const damage = await flipByteInBlob(target, blob);
     try {
       const failed = await drill({ server: "mail1", accounts: ["bob@example.com"], at: "latest" });
       expect(failed.status).toBe("failed");
@@ -118,7 +113,7 @@ describe("restore drills", () => {
       const { rows: mails } = await consolePool().query("SELECT status FROM report_outbox WHERE kind = 'drill' AND label = $1", [failed.label]);
       expect(mails).toEqual([{ status: "failed" }]);
     } finally {
-      await writeFile(packFile, pack);
+      await damage.restore();
     }
     expect(await leftovers()).toBe(0);
   });
@@ -144,12 +139,37 @@ describe("restore drills", () => {
     expect(await leftovers()).toBe(0);
   });
 
+  it("after a drill's worker died: marks it interrupted at the next request, whose drill removes what it left", { timeout: 200_000 }, async () => {
+    // What a drill killed mid-restore leaves: its row running with a stale heartbeat, and a scratch mailbox with rows.
+    const dead = await prisma().restoreDrill.create({
+      data: { label: "drill-20261201.000000.000", server: "mail1", status: "running", request: { accounts: 1, at: "latest" }, heartbeatAt: new Date(Date.now() - 5 * 60_000) },
+    });
+    const { rows } = await store.pool.query<{ id: number; group_id: number }>(
+      `INSERT INTO mailstore.mailbox (id, account_id, group_id, email, email_at_creation, item_id_checkpoint, quota_bytes)
+       SELECT id, gen_random_uuid(), (id - 1) % $2 + 1, $1, $1, 255, 0 FROM (SELECT nextval('mailstore.mailbox_id_seq') AS id) n RETURNING id, group_id`,
+      [`${dead.label}-0a@${SCRATCH_DOMAIN}`, store.groups],
+    );
+    await store.pool.query(`INSERT INTO mboxgroup${rows[0]!.group_id}.item (mailbox_id, id, type, date, name, change_number) VALUES ($1, 1, 'folder', now(), 'USER_ROOT', 1)`, [rows[0]!.id]);
+    expect(await leftovers()).toBe(1);
+
+    const next = await drill({ server: "mail1", accounts: ["bob@example.com"], at: "latest" });
+    expect(next.status, next.summary ?? "").toBe("passed");
+    expect(await prisma().restoreDrill.findUniqueOrThrow({ where: { id: dead.id } })).toMatchObject({ status: "interrupted", summary: "its worker stopped before it ended (no heartbeat for a minute)" });
+    expect(await leftovers()).toBe(0);
+    const { rows: items } = await store.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM mboxgroup${rows[0]!.group_id}.item WHERE mailbox_id = $1`, [rows[0]!.id]);
+    expect(items[0]!.n).toBe(0);
+    // A drill still beating is not taken for dead: the next request is refused.
+    const live = await prisma().restoreDrill.create({ data: { label: "drill-20261201.000001.000", server: "mail1", status: "running", request: { accounts: 1, at: "latest" } } });
+    await expect(submitDrill({ server: "mail1", requestedBy: "test" })).rejects.toThrow(`${live.label} is still running on this server: wait for it, then drill again`);
+    await prisma().restoreDrill.delete({ where: { id: live.id } });
+  });
+
   it("refuses bad requests with a clear error and queues nothing", async () => {
     const count = await prisma().restoreDrill.count();
     await expect(submitDrill({ server: "mail9" })).rejects.toThrow("unknown server: mail9");
     await expect(submitDrill({ server: "mail1", accounts: 0 })).rejects.toThrow("a drill restores at least 1 account");
     await expect(submitDrill({ server: "mail1", accounts: ["nobody@example.com"] })).rejects.toThrow(/nobody@example\.com/);
-    await expect(submitDrill({ server: "mail1", at: "yesterday" as "latest" })).rejects.toThrow("--at is latest or random");
+    await expect(submitDrill({ server: "mail1", at: "yesterday" as "latest" })).rejects.toThrow("latest or random");
     expect(await prisma().restoreDrill.count()).toBe(count);
   });
 });

@@ -21,7 +21,7 @@ import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { sha256 } from "../mailstore/blob-store.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { groupSchema } from "../mailstore/schema.ts";
+import { dropOwnerlessMailbox } from "../mailstore/drop-mailbox.ts";
 import { loadPlanInputs } from "../restore/load-plan-inputs.ts";
 import { targetHolding } from "../backup/server-targets.ts";
 import { planRestore, planSessions, type AccountPlan, type PlanInputs, type RestoreRequest } from "../restore/plan-restore.ts";
@@ -98,21 +98,7 @@ export async function removeScratch(store: Mailstore, ids?: number[]): Promise<n
     "SELECT id, group_id FROM mailstore.mailbox WHERE email LIKE $1 AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))",
     [`%@${SCRATCH_DOMAIN}`, ids ?? null],
   );
-  for (const box of rows) {
-    const client = await store.pool.connect();
-    try {
-      await client.query("BEGIN");
-      await client.query(`DELETE FROM ${groupSchema(box.group_id)}.item WHERE mailbox_id = $1`, [box.id]);
-      await client.query(`DELETE FROM ${groupSchema(box.group_id)}.tombstone WHERE mailbox_id = $1`, [box.id]);
-      await client.query("DELETE FROM mailstore.mailbox WHERE id = $1", [box.id]);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
+  for (const box of rows) await dropOwnerlessMailbox(store, box);
   return rows.length;
 }
 

@@ -23,7 +23,7 @@ export const drillRequest = z.object({
       z.array(z.string().trim().min(3)).min(1).max(MAX_DRILL_ACCOUNTS, `a drill restores at most ${MAX_DRILL_ACCOUNTS} accounts`),
     ])
     .default(3),
-  at: z.enum(["latest", "random"], { error: "--at is latest or random" }).default("random"),
+  at: z.enum(["latest", "random"], { error: "latest or random" }).default("random"),
 });
 export type DrillRequest = z.output<typeof drillRequest>;
 

@@ -7,6 +7,7 @@
  * retry can start again from a clean state.
  */
 import { consolePool } from "../db/console-db.ts";
+import { dropOwnerlessMailbox } from "../mailstore/drop-mailbox.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { readRedo } from "../redo/read-redo.ts";
@@ -27,19 +28,7 @@ export async function settleEarlierAttempt(store: Mailstore, run: { label: strin
   if (!box) return null;
   if (owners.length === 0) {
     // The copy's directory entry rolled back: its mailbox belongs to no one; start again.
-    const client = await store.pool.connect();
-    try {
-      await client.query("BEGIN");
-      await client.query(`DELETE FROM ${groupSchema(box.group_id)}.item WHERE mailbox_id = $1`, [box.id]);
-      await client.query(`DELETE FROM ${groupSchema(box.group_id)}.tombstone WHERE mailbox_id = $1`, [box.id]);
-      await client.query("DELETE FROM mailstore.mailbox WHERE id = $1", [box.id]);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    await dropOwnerlessMailbox(store, box);
     return null;
   }
   if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = $1", [done.accountId]);
