@@ -21,7 +21,7 @@ import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { sha256 } from "../mailstore/blob-store.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
-import { dropOwnerlessMailbox } from "../mailstore/drop-mailbox.ts";
+import { dropOwnerlessMailbox, SCRATCH_DOMAIN } from "../mailstore/drop-mailbox.ts";
 import { loadPlanInputs } from "../restore/load-plan-inputs.ts";
 import { targetHolding } from "../backup/server-targets.ts";
 import { planRestore, planSessions, type AccountPlan, type PlanInputs, type RestoreRequest } from "../restore/plan-restore.ts";
@@ -31,8 +31,7 @@ import { mailboxDifferences } from "./compare-mailboxes.ts";
 import { pickAccounts, pickBetween, type DrillCandidate } from "./pick-drill.ts";
 import { drillRequest, type DrillRequest } from "./submit-drill.ts";
 
-/** Scratch mailboxes live under this domain, which no account can have. */
-export const SCRATCH_DOMAIN = "drill.mailvault.invalid";
+export { SCRATCH_DOMAIN };
 const MiB = 1024 * 1024;
 const HEARTBEAT_MS = 5_000;
 

@@ -6,6 +6,9 @@
 import type { Mailstore } from "./mailstore.ts";
 import { groupSchema } from "./schema.ts";
 
+/** A drill's scratch mailboxes (server/drill/run-drill.ts) live under this domain, which no account can have. */
+export const SCRATCH_DOMAIN = "drill.mailvault.invalid";
+
 export async function dropOwnerlessMailbox(store: Mailstore, box: { id: number; group_id: number }): Promise<void> {
   const client = await store.pool.connect();
   try {
