@@ -1,5 +1,6 @@
 "use client";
 
+import { BackupNow } from "./backup-now";
 import Link from "next/link";
 import { RecentDeletions } from "./account-deletions";
 import { BackupHistory, RecoverableWindow } from "./account-backups";
@@ -31,7 +32,8 @@ export function AccountDetailView({ id }: { id: string }) {
           </span>
         }
         actions={
-          <span className="flex gap-2">
+          <span className="flex flex-wrap items-start justify-end gap-2">
+            {isAdmin && mailbox && !account.deletedAt && <BackupNow account={{ email: account.email, server: account.server }} />}
             {isAdmin && mailbox && copyOf && (
               <Link href={`/accounts/${account.id}/copy-back`} className={buttonClass()}>
                 Copy back…

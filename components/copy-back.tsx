@@ -6,7 +6,7 @@ import type { CopyBackResult } from "@/server/restore/copy-back";
 import { sendJson } from "./api";
 import { MailboxBrowser } from "./mailbox-browser";
 import { useAccount } from "./queries";
-import { buttonClass, Card, ErrorState, ErrorText, inputClass, Loading, PageHeader, TextLink } from "./ui";
+import { buttonClass, Card, EmptyState, ErrorState, ErrorText, inputClass, Loading, PageHeader, TextLink } from "./ui";
 import { useMessages } from "./mailbox-browser";
 
 /** Copy-back: choose folders or messages of a prefixed copy and copy them into the original account. */
@@ -35,6 +35,14 @@ export function CopyBack({ accountId }: { accountId: string }) {
   });
   if (copy.isPending) return <Loading rows={6} />;
   if (copy.isError) return <ErrorState error={copy.error} retry={() => copy.refetch()} />;
+  // Copy-back takes mail from a prefixed copy a restore made: for any other account there is nothing to open.
+  if (!copy.data.copyOf) {
+    return (
+      <EmptyState title={`${copy.data.account.email} is not a copy made by a restore`}>
+        Copy-back copies from a prefixed copy (restore_…) into its original. <TextLink href={`/accounts/${accountId}`}>Back to the account</TextLink>
+      </EmptyState>
+    );
+  }
   const toggle = <T,>(set: Set<T>, value: T) => {
     const next = new Set(set);
     if (next.has(value)) next.delete(value);

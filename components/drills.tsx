@@ -158,7 +158,8 @@ export function DrillDetail({ label }: { label: string }) {
                 </Field>
                 <Field label="Compared with">{e.expected || "—"}</Field>
                 <Field label="Restore">
-                  {e.items} items, {(e.bytes / 1048576).toFixed(2)} MiB in {formatDuration(e.restoreMs)}
+                  {e.items} items, {(e.bytes / 1048576).toFixed(2)} MiB in {formatDuration(e.restoreMs)}; the full&apos;s message bodies read back from the backup in{" "}
+                  {formatDuration(e.readBackMs ?? 0)}
                 </Field>
               </dl>
               {e.error && <p className="mt-2 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">{e.error}</p>}

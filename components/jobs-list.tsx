@@ -1,21 +1,63 @@
 "use client";
 
-import { useSearchParams } from "next/navigation";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { JOB_STATE_TONE as STATE_TONE, jobHref } from "./job-detail";
-import { useJobs } from "./queries";
-import { Badge, EmptyState, ErrorState, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
+import { useJobs, useServers } from "./queries";
+import { Badge, EmptyState, ErrorState, formatDate, formatDuration, inputClass, Loading, PageHeader, TextLink } from "./ui";
 
 const FILTERS = ["", "active", "waiting", "delayed", "completed", "failed"];
 const FILTER_LABEL: Record<string, string> = { "": "all", active: "running", waiting: "queued", delayed: "delayed", completed: "done", failed: "failed" };
+/** Job kinds by domain (server/jobs/definitions.ts): `backup` matches every backup.* job. */
+const KINDS: [string, string][] = [["", "every kind"], ["backup", "backups"], ["restore", "restores"], ["drill", "restore drills"], ["schedule", "scheduled entries"], ["server.ping", "pings"], ["redo.archive", "redo archiving"], ["report.send", "report mails"]];
 
 export function JobsList() {
   const [state, setState] = useState("");
-  const server = useSearchParams().get("server") ?? undefined;
-  const jobs = useJobs(state || undefined, server);
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const server = params.get("server") ?? undefined;
+  const kind = params.get("kind") ?? "";
+  const showSystem = params.get("system") === "1";
+  const setParam = (key: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    router.replace(`${pathname}${next.size ? `?${next}` : ""}`);
+  };
+  const servers = useServers();
+  // The redo archiver runs about 8 times a minute per server: hidden unless asked for, or its kind is chosen.
+  const jobs = useJobs(state || undefined, server, { name: kind || undefined, hideSystem: !showSystem && !kind });
   return (
     <>
       <PageHeader title={server ? `Jobs of ${server}` : "Jobs"} subtitle="Work queued for and run by each server's workers; refreshed every 2 seconds." />
+      <form aria-label="Job filters" className="mb-3 flex flex-wrap items-end gap-3 text-sm" onSubmit={(e) => e.preventDefault()}>
+        <label className="flex flex-col gap-1">
+          Server
+          <select value={server ?? ""} onChange={(e) => setParam("server", e.target.value)} className={inputClass}>
+            <option value="">every server</option>
+            {(servers.data ?? []).map((s) => (
+              <option key={s.name} value={s.name}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col gap-1">
+          Kind
+          <select value={kind} onChange={(e) => setParam("kind", e.target.value)} className={inputClass}>
+            {KINDS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex items-center gap-2 pb-2">
+          <input type="checkbox" checked={showSystem || Boolean(kind)} disabled={Boolean(kind)} onChange={(e) => setParam("system", e.target.checked ? "1" : "")} />
+          Show system jobs (redo archiving, report mails)
+        </label>
+      </form>
       <div role="tablist" aria-label="Job state" className="mb-4 flex flex-wrap gap-1">
         {FILTERS.map((f) => (
           <button

@@ -22,11 +22,16 @@ export function useHealth() {
   return useQuery({ queryKey: ["health"], queryFn: () => getJson<HealthReport>("/api/health"), refetchInterval: 5_000 });
 }
 
-export function useJobs(state?: string, server?: string) {
-  const params = new URLSearchParams({ ...(state ? { state } : {}), ...(server ? { server } : {}) });
+export function useJobs(state?: string, server?: string, filters: { name?: string; hideSystem?: boolean } = {}) {
+  const params = new URLSearchParams({
+    ...(state ? { state } : {}),
+    ...(server ? { server } : {}),
+    ...(filters.name ? { name: filters.name } : {}),
+    ...(filters.hideSystem ? { hideSystem: "true" } : {}),
+  });
   const query = params.size ? `?${params}` : "";
   return useQuery({
-    queryKey: ["jobs", state ?? "all", server ?? "all"],
+    queryKey: ["jobs", state ?? "all", server ?? "all", filters.name ?? "any", Boolean(filters.hideSystem)],
     queryFn: () => getJson<{ jobs: JobSummary[] }>(`/api/jobs${query}`).then((r) => r.jobs),
     refetchInterval: 2_000,
   });

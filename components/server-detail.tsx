@@ -1,5 +1,6 @@
 "use client";
 
+import { BackupNow } from "./backup-now";
 import { DrillButton } from "./drills";
 import { useMutation } from "@tanstack/react-query";
 import { getJson } from "./api";
@@ -45,9 +46,12 @@ export function ServerDetail({ name }: { name: string }) {
     <>
       <PageHeader title={`Server ${s.name}`} subtitle={s.hostname} actions={
           isAdmin ? (
-            <span className="flex items-start gap-2">
-              <DrillButton server={s.name} />
-              <PingButton server={s.name} />
+            <span className="flex flex-col items-end gap-2">
+              <BackupNow server={s.name} />
+              <span className="flex items-start gap-2">
+                <DrillButton server={s.name} />
+                <PingButton server={s.name} />
+              </span>
             </span>
           ) : undefined
         } />

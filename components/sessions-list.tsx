@@ -22,7 +22,7 @@ export function SessionsList() {
   const sessions = useSessions({ server, type, status, account: debounced });
   return (
     <>
-      <PageHeader title="Backup sessions" subtitle="Full, incremental and auto-grouped sessions, newest first." actions={isAdmin ? <BackupNow /> : undefined} />
+      <PageHeader title="Backup sessions" subtitle="Full, incremental and auto-grouped sessions, newest first." actions={isAdmin ? <BackupNow server={server || undefined} /> : undefined} />
       <div className="mb-4 flex flex-wrap gap-2">
         <label className="min-w-64 flex-1">
           <span className="sr-only">Account (any name it ever had)</span>

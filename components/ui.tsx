@@ -71,10 +71,13 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 }
 
 export function ErrorState({ error, retry }: { error: Error; retry?: () => void }) {
+  // Trying again changes nothing for a refusal (403) or something that is not there (404).
+  const status = (error as { status?: number }).status;
+  const lasting = status === 403 || status === 404;
   return (
     <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
       <p className="font-medium">Could not load this: {error.message}</p>
-      {retry && (
+      {retry && !lasting && (
         <button onClick={retry} className="mt-2 rounded border border-red-300 bg-white px-2 py-1 text-xs font-medium hover:bg-red-100">
           Try again
         </button>

@@ -86,6 +86,14 @@ test.describe("helpdesk", () => {
     await page.goto("/sessions");
     await expect(page.getByRole("heading", { name: "Backup sessions" })).toBeVisible();
     await expect(page.getByRole("button", { name: "Back up now: full" })).toHaveCount(0);
+    // Typed in by hand, an admin page is not rendered: it says whose it is, with no "Try again".
+    for (const [path, what] of [["/users", "Users"], ["/audit", "The audit log"], ["/schedules", "Schedules"]] as const) {
+      await page.goto(path);
+      await expect(page.getByText(`${what} is for admins`)).toBeVisible();
+      await expect(page.getByRole("button", { name: "Try again" })).toHaveCount(0);
+    }
+    await page.goto("/servers/mail1");
+    for (const name of ["Run a restore drill…", "Back up now: full", "Ping worker"]) await expect(page.getByRole("button", { name })).toHaveCount(0);
 
     for (const [method, path, data] of [
       ["post", "/api/backups", { server: "mail1", type: "full" }],

@@ -2,8 +2,12 @@ import { expect, test } from "@playwright/test";
 
 test("an admin backs up a server from the console, watches it finish and reads the session", async ({ page }) => {
   await page.goto("/sessions");
-  await page.getByRole("combobox", { name: "Server to back up" }).selectOption("mail2");
-  await page.getByRole("button", { name: "Back up now: full" }).click();
+  // The page's server filter chooses the server the button backs up.
+  await page.getByRole("combobox", { name: "Server", exact: true }).selectOption("mail2");
+  await expect(page.getByRole("combobox", { name: "Server to back up" })).toHaveCount(0);
+  await page.getByRole("button", { name: "Back up now: auto-grouped run" }).click();
+  await expect(page.getByRole("group", { name: "Confirm the backup" })).toContainText(/^Auto-grouped run on mail2: about \d+ of \d+ accounts in full/);
+  await page.getByRole("button", { name: "Start the backup" }).click();
   await expect(page).toHaveURL(/\/sessions\/full-\d{8}\.\d{6}\.\d{3}\?server=mail2/);
   await expect(page.getByText("completed", { exact: true })).toBeVisible({ timeout: 60_000 });
   const accounts = page.getByRole("table", { name: "Session accounts" });

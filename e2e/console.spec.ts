@@ -21,6 +21,17 @@ test("a server page pings its worker through the queue", async ({ page }) => {
   }).toPass({ timeout: 90_000 });
   await page.goto("/jobs");
   await expect(page.getByRole("row").filter({ hasText: "server.ping" }).first()).toContainText("completed");
+  // The redo archiver's jobs (several a minute) are hidden until asked for; kind and server filter.
+  await expect(page.getByRole("row").filter({ hasText: "redo.archive" })).toHaveCount(0);
+  await page.getByLabel("Show system jobs (redo archiving, report mails)").check();
+  await expect(page.getByRole("row").filter({ hasText: "redo.archive" }).first()).toBeVisible();
+  await page.getByLabel("Kind").selectOption("server.ping");
+  await expect(page).toHaveURL(/kind=server\.ping/);
+  const rows = page.getByRole("row").filter({ hasNotText: "Submitted" });
+  await expect(rows.first()).toContainText("server.ping");
+  for (const text of await rows.allInnerTexts()) expect(text).toContain("server.ping");
+  await page.getByLabel("Server").selectOption("mail2");
+  await expect(page.getByRole("heading", { name: "Jobs of mail2" })).toBeVisible();
 });
 
 test("an unknown server says so instead of failing", async ({ page }) => {

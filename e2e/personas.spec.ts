@@ -16,6 +16,8 @@ test("an admin signs in, runs a full backup, watches it finish and sees the sess
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sessions" }).click();
   await page.getByRole("combobox", { name: "Server to back up" }).selectOption("mail1");
   await page.getByRole("button", { name: "Back up now: full" }).click();
+  await expect(page.getByRole("group", { name: "Confirm the backup" })).toContainText(/^Full backup of mail1: all \d+ accounts\./);
+  await page.getByRole("button", { name: "Start the backup" }).click();
   await expect(page).toHaveURL(/\/sessions\/full-\d{8}\.\d{6}\.\d{3}\?server=mail1/);
   await expect(page.getByRole("progressbar").or(page.getByText("completed", { exact: true }))).toBeVisible();
   await expect(page.getByText("completed", { exact: true })).toBeVisible({ timeout: 90_000 });

@@ -23,7 +23,7 @@ function printDrill(d: DrillView): void {
     const redo = [e.plan.archive && "archive", e.plan.currentLog && "current log"].filter(Boolean).join(" + ");
     console.log(`\n  ${e.email} at redo ${e.point.seq} (${e.at}): ${e.identical ? "IDENTICAL" : "DIFFERENT"}`);
     if (e.note) console.log(`    note      ${e.note}`);
-    console.log(`    restored  from ${how}${redo ? ` + ${redo}` : ""}, ${e.items} items, ${(e.bytes / 1048576).toFixed(2)} MiB in ${e.restoreMs} ms`);
+    console.log(`    restored  from ${how}${redo ? ` + ${redo}` : ""}, ${e.items} items, ${(e.bytes / 1048576).toFixed(2)} MiB in ${e.restoreMs} ms; bodies read back in ${e.readBackMs ?? 0} ms`);
     if (e.expected) console.log(`    expected  ${e.expected}`);
     if (e.error) console.log(`    error     ${e.error}`);
     for (const diff of e.differences) console.log(`    diff      ${diff}`);

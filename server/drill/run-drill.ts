@@ -24,7 +24,7 @@ import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { dropOwnerlessMailbox, SCRATCH_DOMAIN } from "../mailstore/drop-mailbox.ts";
 import { loadPlanInputs } from "../restore/load-plan-inputs.ts";
 import { targetHolding } from "../backup/server-targets.ts";
-import { planRestore, planSessions, type AccountPlan, type PlanInputs, type RestoreRequest } from "../restore/plan-restore.ts";
+import { planRestore, planSessions, RestorePlanError, type AccountPlan, type PlanInputs, type RestoreRequest } from "../restore/plan-restore.ts";
 import { restoreAccount } from "../restore/restore-account.ts";
 import { storedRows, type StoredRows } from "../restore/stored-rows.ts";
 import { mailboxDifferences } from "./compare-mailboxes.ts";
@@ -46,6 +46,8 @@ export interface DrillAccountEvidence {
   /** How the expected state was made. */
   expected: string;
   restoreMs: number;
+  /** Reading the full's message bodies back from the backup and checking them: what a restore onto an empty volume adds. */
+  readBackMs: number;
   expectedMs: number;
   items: number;
   bytes: number;
@@ -64,7 +66,7 @@ export interface DrillOutcome {
 const random = () => randomInt(0, 2 ** 32) / 2 ** 32;
 
 /** The accounts to drill: the ones named, or N weighted at random among live accounts with a full backup. */
-async function chooseAccounts(serverName: string, store: Mailstore, request: DrillRequest, inputs: PlanInputs): Promise<DrillCandidate[]> {
+async function chooseAccounts(serverName: string, store: Mailstore, request: DrillRequest): Promise<DrillCandidate[]> {
   const { rows: boxes } = await store.pool.query<{ account_id: string; email: string; size_bytes: string; last_redo_seq: string }>(
     "SELECT account_id, email, size_bytes, last_redo_seq FROM mailstore.mailbox WHERE email NOT LIKE $1",
     [`%@${SCRATCH_DOMAIN}`],
@@ -74,11 +76,11 @@ async function chooseAccounts(serverName: string, store: Mailstore, request: Dri
     [serverName],
   );
   const active = new Set(live.map((r) => r.id));
-  const backedUp = new Set(inputs.sessions.flatMap((s) => [...s.fulls.keys()]));
   const candidates = boxes
     .filter((b) => active.has(b.account_id))
     .map((b) => ({ accountId: b.account_id, email: b.email, sizeBytes: Number(b.size_bytes), lastRedoSeq: Number(b.last_redo_seq) }));
   if (Array.isArray(request.accounts)) {
+    const { inputs } = await loadPlanInputs(serverName, request.accounts);
     return request.accounts.map((name) => {
       const holders = inputs.candidates.get(name.trim().toLowerCase()) ?? [];
       const found = candidates.find((c) => holders.some((h) => h.accountId === c.accountId));
@@ -86,6 +88,12 @@ async function chooseAccounts(serverName: string, store: Mailstore, request: Dri
       return found;
     });
   }
+  const { rows: full } = await consolePool().query<{ account_id: string }>(
+    `SELECT DISTINCT a.account_id FROM session_account a JOIN backup_session s ON s.id = a.session_id JOIN server v ON v.id = s.server_id
+      WHERE v.name = $1 AND s.status = 'completed' AND a.kind = 'full'`,
+    [serverName],
+  );
+  const backedUp = new Set(full.map((r) => r.account_id));
   const restorable = candidates.filter((c) => backedUp.has(c.accountId));
   if (restorable.length === 0) throw new InvalidInputError(`no live account of ${serverName} has a full backup yet: run a full backup first`);
   return pickAccounts(restorable, request.accounts, random);
@@ -195,6 +203,14 @@ async function redoChainProblems(serverName: string, plan: AccountPlan): Promise
   return out;
 }
 
+/** The comparison and the checks of the bodies, with how long reading them back from the backup took. */
+async function verdict(ctx: { server: string; store: Mailstore }, expected: StoredRows, restored: StoredRows, plan: AccountPlan): Promise<{ differences: string[]; readBackMs: number }> {
+  const differences = [...mailboxDifferences(expected, restored), ...(await blobProblems(ctx.store, restored, 5))];
+  const t0 = performance.now();
+  differences.push(...(await backupBlobProblems(ctx.server, plan, 5)));
+  return { differences, readBackMs: Math.round(performance.now() - t0) };
+}
+
 function planSummary(plan: AccountPlan): DrillAccountEvidence["plan"] {
   return {
     full: plan.snapshot?.session ?? null,
@@ -224,35 +240,51 @@ async function drillAccount(ctx: { server: string; store: Mailstore; label: stri
       .filter((f): f is { label: string; lastRedoSeq: number } => f.lastRedoSeq !== undefined)
       .sort((a, b) => a.lastRedoSeq - b.lastRedoSeq);
     const creation = inputs.creations?.get(c.accountId);
-    let second: { how: string; request: Partial<RestoreRequest> } | undefined;
+    // Two ways to the same past point, each planned before it is chosen: the point lies after
+    // the oldest full, so the first restore starts from a full; the second replays the whole life
+    // from the creation, or starts from an older full. A way the backups and redo cannot give
+    // (its redo has a gap, say) is passed over; with none left, the latest state is drilled.
+    const options: { lo: number; how: string; request: Partial<RestoreRequest> }[] = [];
+    if (creation && fulls.length >= 1) options.push({ lo: fulls[0]!.lastRedoSeq, how: `an independent replay of its whole life from redo alone (CreateMailbox at redo ${creation.seq})`, request: { fromCreate: true } });
+    if (fulls.length >= 2) options.push({ lo: fulls[1]!.lastRedoSeq, how: "", request: {} });
+    let second: { how: string; request: Partial<RestoreRequest>; first: AccountPlan; other: AccountPlan } | undefined;
     let point = 0;
-    // The point lies after the oldest full, so the first restore starts from a full and the
-    // second takes the other way: from the creation, or from an older full.
-    if (creation && fulls.length >= 1 && fulls[0]!.lastRedoSeq <= hi) {
-      point = pickBetween(fulls[0]!.lastRedoSeq, hi, random);
-      second = { how: `an independent replay of its whole life from redo alone (CreateMailbox at redo ${creation.seq})`, request: { fromCreate: true } };
-    } else if (fulls.length >= 2 && fulls[1]!.lastRedoSeq <= hi) {
-      point = pickBetween(fulls[1]!.lastRedoSeq, hi, random);
-      const used = fulls.filter((f) => f.lastRedoSeq <= point).at(-1)!;
-      const older = fulls[fulls.indexOf(used) - 1]!;
-      second = { how: `a second restore path: ${older.label} plus redo (the first used ${used.label})`, request: { label: older.label } };
-    } else note = "no second way to a past point (one full backup, and the redo no longer holds its creation): drilled at its latest state";
-    if (second && onePlan(inputs, { ...request, restoreToRedoSeq: point }).fromCreate) {
-      second = undefined; // no full at the point after all
-      note = `no full backup reaches redo ${point}: drilled at its latest state`;
+    const refused: string[] = [];
+    for (const option of options.filter((o) => o.lo <= hi)) {
+      point = pickBetween(option.lo, hi, random);
+      let { how, request: other } = option;
+      if (!other.fromCreate) {
+        const used = fulls.filter((f) => f.lastRedoSeq <= point).at(-1)!;
+        const older = fulls[fulls.indexOf(used) - 1]!;
+        how = `a second restore path: ${older.label} plus redo (the first used ${used.label})`;
+        other = { label: older.label };
+      }
+      try {
+        const first = onePlan(inputs, { ...request, restoreToRedoSeq: point });
+        if (first.fromCreate) continue; // no full reaches the point after all
+        second = { how, request: other, first, other: onePlan(inputs, { ...request, restoreToRedoSeq: point, ...other }) };
+        break;
+      } catch (error) {
+        if (!(error instanceof RestorePlanError)) throw error;
+        refused.push(error.reasons[0]!);
+      }
+    }
+    if (!second) {
+      note = options.length
+        ? `no second way to a past point the backups and redo give${refused.length ? ` (${refused[0]})` : ""}: drilled at its latest state`
+        : "no second way to a past point (one full backup, and the redo no longer holds its creation): drilled at its latest state";
     }
     if (second) {
       try {
-        const first = onePlan(inputs, { ...request, restoreToRedoSeq: point });
-        const other = onePlan(inputs, { ...request, restoreToRedoSeq: point, ...second.request });
+        const { first, other } = second;
         const broken = [...(await redoChainProblems(ctx.server, first)), ...(await redoChainProblems(ctx.server, other))];
         if (broken.length) return failedEvidence(base, point, first, second.how, broken);
         const t0 = performance.now();
         const expected = await restoreScratch(ctx.server, ctx.store, other, email("b"), ctx.label, ctx.scratch);
         const expectedMs = Math.round(performance.now() - t0);
         const restored = await restoreScratch(ctx.server, ctx.store, first, email("a"), ctx.label, ctx.scratch);
-        const differences = [...mailboxDifferences(expected.rows, restored.rows), ...(await blobProblems(ctx.store, restored.rows, 5)), ...(await backupBlobProblems(ctx.server, first, 5))];
-        return { ...base, point: { seq: point }, plan: planSummary(first), expected: second.how, restoreMs: restored.ms, expectedMs, items: restored.rows.items.length, bytes: restored.bytes, identical: differences.length === 0, differences };
+        const { differences, readBackMs } = await verdict(ctx, expected.rows, restored.rows, first);
+        return { ...base, point: { seq: point }, plan: planSummary(first), expected: second.how, restoreMs: restored.ms, readBackMs, expectedMs, items: restored.rows.items.length, bytes: restored.bytes, identical: differences.length === 0, differences };
       } catch (error) {
         // A mailbox restored in place has no history across its reload: drill its latest state.
         if ((error as MailvaultError).code !== "restored_in_place") throw error;
@@ -268,7 +300,7 @@ async function drillAccount(ctx: { server: string; store: Mailstore; label: stri
   const broken = await redoChainProblems(ctx.server, plan);
   if (broken.length) return failedEvidence({ ...base, ...(note ? { note } : {}) }, live.seq, plan, expectedHow, broken);
   const restored = await restoreScratch(ctx.server, ctx.store, plan, email("a"), ctx.label, ctx.scratch);
-  const differences = [...mailboxDifferences(live.rows, restored.rows), ...(await blobProblems(ctx.store, restored.rows, 5)), ...(await backupBlobProblems(ctx.server, plan, 5))];
+  const { differences, readBackMs } = await verdict(ctx, live.rows, restored.rows, plan);
   return {
     ...base,
     ...(note ? { note } : {}),
@@ -276,6 +308,7 @@ async function drillAccount(ctx: { server: string; store: Mailstore; label: stri
     plan: planSummary(plan),
     expected: expectedHow,
     restoreMs: restored.ms,
+    readBackMs,
     expectedMs,
     items: restored.rows.items.length,
     bytes: restored.bytes,
@@ -286,7 +319,7 @@ async function drillAccount(ctx: { server: string; store: Mailstore; label: stri
 
 /** An account the drill could not restore at its point: the reasons, before any restore ran. */
 function failedEvidence(base: Pick<DrillAccountEvidence, "accountId" | "email" | "at" | "note">, seq: number, plan: AccountPlan, expected: string, problems: string[]): DrillAccountEvidence {
-  return { ...base, point: { seq }, plan: planSummary(plan), expected, restoreMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: problems.slice(1, 10), error: `the restore cannot run: ${problems[0]}` };
+  return { ...base, point: { seq }, plan: planSummary(plan), expected, restoreMs: 0, readBackMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: problems.slice(1, 10), error: `the restore cannot run: ${problems[0]}` };
 }
 
 /** "3 accounts identical" or "alice@example.com: item 312 ...": the drill's one line. */
@@ -313,24 +346,24 @@ export async function runDrill(drillId: number, log: (line: string) => Promise<u
     const left = await removeScratch(store);
     if (left) await log(`removed ${left} scratch mailbox(es) an earlier drill left`);
     const request = drillRequest.parse(drill.request);
-    const { inputs } = await loadPlanInputs(server.name, Array.isArray(request.accounts) ? request.accounts : []);
-    const chosen = await chooseAccounts(server.name, store, request, inputs);
+    const chosen = await chooseAccounts(server.name, store, request);
     await log(`drilling ${chosen.map((c) => c.email).join(", ")} at ${request.at === "latest" ? "their latest state" : "random points"}`);
     for (const [n, c] of chosen.entries()) {
       const e = await drillAccount({ server: server.name, store, label: drill.label, n, scratch }, c, request.at).catch(
         (error: Error): DrillAccountEvidence => ({
           accountId: c.accountId, email: c.email, at: request.at, point: { seq: 0 }, plan: { full: null, fromCreate: null, redoSessions: [], archive: false, currentLog: false },
-          expected: "", restoreMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: [], error: `the restore failed: ${error.message}`,
+          expected: "", restoreMs: 0, readBackMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: [], error: `the restore failed: ${error.message}`,
         }),
       );
       evidence.push(e);
       await removeScratch(store, scratch.splice(0));
-      await log(`${c.email} at redo ${e.point.seq}: ${e.identical ? "identical" : e.error ?? `${e.differences.length} difference(s): ${e.differences[0]}`} (restore ${e.restoreMs} ms, ${(e.bytes / MiB).toFixed(2)} MiB)`);
+      await log(`${c.email} at redo ${e.point.seq}: ${e.identical ? "identical" : e.error ?? `${e.differences.length} difference(s): ${e.differences[0]}`} (restore ${e.restoreMs} ms, bodies read back ${e.readBackMs} ms, ${(e.bytes / MiB).toFixed(2)} MiB)`);
       await prisma().restoreDrill.update({ where: { id: drillId }, data: { evidence: JSON.parse(JSON.stringify(evidence)) } });
     }
     const measured = evidence.filter((e) => !e.error && e.bytes > 0);
     const bytes = measured.reduce((sum, e) => sum + e.bytes, 0);
-    rto = bytes ? measured.reduce((sum, e) => sum + e.restoreMs, 0) / 1000 / (bytes / MiB) : null;
+    // The RTO as a restore onto an empty volume would see it: the restore plus the bodies read back from the backup.
+    rto = bytes ? measured.reduce((sum, e) => sum + e.restoreMs + e.readBackMs, 0) / 1000 / (bytes / MiB) : null;
     const passed = evidence.every((e) => e.identical);
     const fewer = typeof request.accounts === "number" && chosen.length < request.accounts ? ` (${request.accounts} asked; only ${chosen.length} live account(s) have a full backup)` : "";
     outcome = { label: drill.label, status: passed ? "passed" : "failed", summary: summarize(evidence, rto) + fewer };

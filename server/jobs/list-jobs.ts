@@ -1,7 +1,8 @@
 /**
  * Jobs as the console shows them, read from each server's BullMQ queue: newest first, with
  * state, progress and outcome; optionally of one server, and of one kind (`backup.start`) or
- * domain (`backup`: every backup.* job). Job history that outlives Redis: server/jobs/get-job.ts.
+ * domain (`backup`: every backup.* job), and without the system's own jobs (`hideSystem`: the redo
+ * archiver's, about 8 a minute, and report mails). Job history that outlives Redis: server/jobs/get-job.ts.
  */
 import type { Job } from "bullmq";
 import { z } from "zod";
@@ -17,7 +18,12 @@ export const listJobsInput = z.object({
   limit: wholeNumber("limit", { max: 200 }).default(50),
   server: z.string().trim().min(1).optional(),
   name: z.string().trim().min(1).optional(),
+  /** Leave out SYSTEM_JOBS (the console's default view). */
+  hideSystem: z.stringbool().or(z.boolean()).default(false),
 });
+
+/** Jobs the system runs by itself, many an hour: hidden from the console's list unless asked for. */
+export const SYSTEM_JOBS = ["redo.archive", "report.send"];
 
 /** With a name filter, this many jobs per server are looked at to find `limit` of that kind. */
 const NAME_SCAN = 1_000;
@@ -57,12 +63,12 @@ async function summarize(server: string, job: Job): Promise<JobSummary> {
 }
 
 export async function listJobs(servers: string[], input: z.input<typeof listJobsInput>): Promise<JobSummary[]> {
-  const { state, limit, server: only, name } = listJobsInput.parse(input);
-  const wanted = (job: Job) => !name || job.name === name || job.name.startsWith(`${name}.`);
+  const { state, limit, server: only, name, hideSystem } = listJobsInput.parse(input);
+  const wanted = (job: Job) => (!name || job.name === name || job.name.startsWith(`${name}.`)) && !(hideSystem && SYSTEM_JOBS.includes(job.name));
   try {
     const perServer = await Promise.all(
       servers.filter((server) => !only || server === only).map(async (server) => {
-        const jobs = await serverQueue(server).getJobs(state ? [state] : [...jobStates], 0, (name ? NAME_SCAN : limit) - 1);
+        const jobs = await serverQueue(server).getJobs(state ? [state] : [...jobStates], 0, (name || hideSystem ? NAME_SCAN : limit) - 1);
         return Promise.all(jobs.filter((job) => job && wanted(job)).slice(0, limit).map((job) => summarize(server, job)));
       }),
     );

@@ -35,7 +35,8 @@ export async function loadPlanInputs(
     );
   }
 
-  const sessions = await loadCompletedSessions(server.name);
+  // Only the fulls of the accounts asked for matter to their plans (all of them for "all").
+  const sessions = await loadCompletedSessions(server.name, requested === "all" ? {} : { accountIds: [...candidates.values()].flat().map((c) => c.accountId) });
   const store = await openMailstore(server.name);
   const { archive, currentLog } = await redoCoverage(store);
 

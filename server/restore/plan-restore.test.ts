@@ -62,7 +62,7 @@ describe("planRestore", () => {
     const byId = inputs();
     byId.candidates.set(OLD_ALEX, [{ ...byId.candidates.get("alex@example.com")![0]! }]);
     const plan = planRestore(byId, request({ accounts: [OLD_ALEX], copy: true, prefix: "r_", restoreToTime: T(8) }));
-    expect(plan.accounts[0]).toMatchObject({ requested: "alex@example.com", accountId: OLD_ALEX, chosenBecause: "chosen by its id", target: { email: "r_alex@example.com" } });
+    expect(plan.accounts[0]).toMatchObject({ requested: "alex@example.com", accountId: OLD_ALEX, chosenBecause: "its current name", target: { email: "r_alex@example.com" } });
     expect(plan.point.description).toBe("the time given");
     expect(refusal(() => planRestore(byId, request({ accounts: [OLD_ALEX], restoreToTime: T(0) })))).toEqual([expect.stringMatching(/^no full backup of alex@example.com /)]);
   });

@@ -214,10 +214,10 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
     // An account chosen by its id (the console does) is named by its email from here on.
     const byId = ACCOUNT_ID.test(asked);
     const requested = byId ? pick.name.email : asked;
-    const chosenBecause = byId
-      ? "chosen by its id"
-      : candidates.length === 1
-        ? pick.currentEmail === requested ? "its current name" : `formerly ${requested}`
+    // Chosen on its page (by id), it is simply the account: named as a name would have named it.
+    const chosenBecause =
+      byId || candidates.length === 1
+        ? pick.currentEmail === requested ? "its current name" : `formerly ${requested} (now ${pick.currentEmail})`
         : `${requested} belonged to ${candidates.length} accounts over time; at the point it was ${pick.accountId} (now ${pick.currentEmail}${pick.deletedAt ? ", deleted" : ""})`;
     if (pick.deletedAt && request.skipDeletedAccounts) {
       skipped.push({ requested, reason: `deleted ${pick.deletedAt.toISOString()} (--skipDeletedAccounts)` });

@@ -1,8 +1,13 @@
 import type { Metadata } from "next";
+import { AdminOnly } from "@/components/admin-only";
 import { UsersAdmin } from "@/components/users-admin";
 
 export const metadata: Metadata = { title: "Users" };
 
 export default function UsersPage() {
-  return <UsersAdmin />;
+  return (
+    <AdminOnly what="Users">
+      <UsersAdmin />
+    </AdminOnly>
+  );
 }
