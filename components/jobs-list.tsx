@@ -18,7 +18,8 @@ export function JobsList() {
   const pathname = usePathname();
   const server = params.get("server") ?? undefined;
   const kind = params.get("kind") ?? "";
-  const showSystem = params.get("system") === "1";
+  // Held here as well as in the address, so the box changes at once.
+  const [showSystem, setShowSystem] = useState(params.get("system") === "1");
   const setParam = (key: string, value: string) => {
     const next = new URLSearchParams(params);
     if (value) next.set(key, value);
@@ -54,7 +55,7 @@ export function JobsList() {
           </select>
         </label>
         <label className="flex items-center gap-2 pb-2">
-          <input type="checkbox" checked={showSystem || Boolean(kind)} disabled={Boolean(kind)} onChange={(e) => setParam("system", e.target.checked ? "1" : "")} />
+          <input type="checkbox" checked={showSystem || Boolean(kind)} disabled={Boolean(kind)} onChange={(e) => (setShowSystem(e.target.checked), setParam("system", e.target.checked ? "1" : ""))} />
           Show system jobs (redo archiving, report mails)
         </label>
       </form>
