@@ -32,5 +32,5 @@ export function proxy(request: NextRequest) {
 export const config = {
   // Pages (the API answers 401 itself, and only its addresses are checked here), not the
   // sign-in page or Next's assets.
-  matcher: ["/((?!login|_next/|favicon.ico).*)"],
+  matcher: ["/((?!login|_next/|favicon.ico|icon.svg|logo.svg).*)"],
 };

@@ -1,9 +1,9 @@
 "use client";
 
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "next/navigation";
-import { useState, type FormEvent } from "react";
-import { sendJson } from "./api";
+import { useEffect, useState, type FormEvent } from "react";
+import { getJson, sendJson } from "./api";
 
 /** Only paths inside the console: `next` must not send a signed-in user to another site. */
 export function safeNext(next: string | null, origin = "http://console.invalid"): string {
@@ -21,6 +21,11 @@ export function SignInForm() {
   const params = useSearchParams();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  // Signed in already (a bookmark, the back button): straight on to where the user was going.
+  const me = useQuery({ queryKey: ["me"], queryFn: () => getJson<{ user: unknown }>("/api/me"), retry: false });
+  useEffect(() => {
+    if (me.isSuccess) window.location.replace(safeNext(params.get("next"), window.location.origin));
+  }, [me.isSuccess, params]);
   const signIn = useMutation({
     mutationFn: () => sendJson("POST", "/api/auth/login", { email, password }),
     onSuccess: () => window.location.assign(safeNext(params.get("next"), window.location.origin)),
@@ -69,9 +74,7 @@ export function SignInForm() {
       >
         {signIn.isPending ? "Signing in…" : "Sign in"}
       </button>
-      <p className="mt-4 text-xs text-slate-500">
-        The first start of the console creates an admin and prints its password once (or takes it from MAILVAULT_ADMIN_PASSWORD).
-      </p>
+      <p className="mt-4 text-xs text-slate-500">Forgotten your password? An admin sets a new one on the Users page.</p>
     </form>
   );
 }

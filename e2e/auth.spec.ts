@@ -106,3 +106,13 @@ test.describe("helpdesk", () => {
     }
   });
 });
+
+test("the shell: a signed-in /login goes on to the console, an unknown address is not found inside it, the favicon is there", async ({ page }) => {
+  await page.goto("/login?next=/sessions");
+  await expect(page).toHaveURL(/\/sessions$/);
+  await page.goto("/no/such/page");
+  await expect(page.getByRole("heading", { name: "Not found" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+  expect((await page.request.get("/icon.svg")).status()).toBe(200);
+  expect((await page.request.get("/logo.svg")).status()).toBe(200);
+});

@@ -9,9 +9,7 @@ export default function LoginPage() {
     <main className="grid min-h-screen place-items-center bg-slate-100 px-4">
       <div className="w-full max-w-sm">
         <div className="mb-6 flex items-center justify-center gap-2">
-          <span aria-hidden className="grid h-8 w-8 place-items-center rounded bg-sky-500 font-bold text-white">
-            M
-          </span>
+          <img src="/logo.svg" alt="" width={32} height={32} className="h-8 w-8" />
           <span className="text-lg font-semibold tracking-tight">Mailvault</span>
         </div>
         <Suspense>
