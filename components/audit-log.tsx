@@ -100,12 +100,13 @@ export function AuditLog() {
       ) : audit.data.entries.length === 0 ? (
         <EmptyState title="No entries match">Changes appear here as soon as someone makes one.</EmptyState>
       ) : (
-        <>
+        <div aria-busy={audit.isPlaceholderData} className={audit.isPlaceholderData ? "opacity-60 transition-opacity" : undefined}>
+          {audit.isPlaceholderData && <p className="mb-2 text-sm text-slate-600">Updating to the new filter…</p>}
           <DataTable label="Audit entries" headers={["When", "Who", "Action", "Target", "Outcome", "Parameters"]}>
             {audit.data.entries.map((e) => (
               <tr key={e.id} className="align-top">
-                <td className="px-4 py-2 whitespace-nowrap text-slate-500">{formatDate(e.at)}</td>
-                <td className="px-4 py-2">
+                <td className="px-3 py-2 text-xs whitespace-nowrap text-slate-500">{formatDate(e.at)}</td>
+                <td className="max-w-52 px-3 py-2 break-all">
                   <span className="font-medium">{e.actor}</span>
                   {e.role && <span className="ml-1 text-xs text-slate-500">({e.role})</span>}
                   {e.address && <p className="text-xs text-slate-500">from {e.address}</p>}
@@ -128,8 +129,10 @@ export function AuditLog() {
                 <td className="px-4 py-2">
                   {Object.keys(e.params ?? {}).length ? (
                     <details>
-                      <summary className="cursor-pointer text-xs text-sky-700">{Object.keys(e.params).slice(0, 4).join(", ")}</summary>
-                      <pre className="mt-1 max-w-md overflow-x-auto rounded bg-slate-50 p-2 text-xs">{JSON.stringify(e.params, null, 2)}</pre>
+                      <summary className="cursor-pointer text-xs whitespace-nowrap text-sky-700" title={Object.keys(e.params).join(", ")}>
+                        {Object.keys(e.params).length} {Object.keys(e.params).length === 1 ? "field" : "fields"}
+                      </summary>
+                      <pre className="mt-1 max-w-xs rounded bg-slate-50 p-2 text-xs break-all whitespace-pre-wrap">{JSON.stringify(e.params, null, 2)}</pre>
                     </details>
                   ) : (
                     <span className="text-slate-400">—</span>
@@ -152,7 +155,7 @@ export function AuditLog() {
               </button>
             </span>
           </div>
-        </>
+        </div>
       )}
     </>
   );

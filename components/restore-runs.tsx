@@ -8,6 +8,7 @@ import type { AccountPage } from "@/server/directory/search-accounts";
 import type { RestoreRunDetail } from "@/server/restore/get-restore-run";
 import type { RestorePlan } from "@/server/restore/plan-restore";
 import { getJson, sendJson } from "./api";
+import { ConfirmButton } from "./confirm-button";
 import { FormerNames, PlanPreview, pointPhrase } from "./restore-wizard/plan-preview";
 import { ProgressBar, SessionStatus } from "./session-badges";
 import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
@@ -55,9 +56,14 @@ function AbortRun({ run }: { run: RestoreRunView }) {
   });
   return (
     <span className="flex flex-col items-end gap-1">
-      <button onClick={() => abort.mutate()} disabled={abort.isPending || run.abortRequested} className={buttonClass("danger")}>
-        {run.abortRequested ? "Aborting…" : "Abort"}
-      </button>
+      <ConfirmButton
+        label={run.abortRequested ? "Aborting…" : "Abort"}
+        question={`Abort ${run.label}? The account being restored finishes; the rest are not started.`}
+        cancelLabel="Keep it running"
+        confirmLabel="Abort the restore"
+        onConfirm={() => abort.mutate()}
+        busy={abort.isPending || run.abortRequested}
+      />
       <ErrorText error={abort.error} />
     </span>
   );

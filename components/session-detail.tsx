@@ -1,5 +1,6 @@
 "use client";
 
+import { ConfirmButton } from "./confirm-button";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { getJson } from "./api";
@@ -9,20 +10,21 @@ import { ProgressBar, SessionKind, SessionStatus, VerifyBadge } from "./session-
 import { Card, EmptyState, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
 import { useDebounced } from "./use-debounced";
 
-function AbortButton({ server, jobId }: { server: string; jobId: string }) {
+function AbortButton({ server, jobId, label }: { server: string; jobId: string; label: string }) {
   const client = useQueryClient();
   const abort = useMutation({
     mutationFn: () => getJson(`/api/jobs/${encodeURIComponent(jobId)}?server=${encodeURIComponent(server)}`, { method: "DELETE" }),
     onSettled: () => client.invalidateQueries({ queryKey: ["sessions"] }),
   });
   return (
-    <button
-      onClick={() => abort.mutate()}
-      disabled={abort.isPending || abort.isSuccess}
-      className="rounded-md border border-red-300 bg-white px-3 py-1.5 text-sm font-medium text-red-700 shadow-sm hover:bg-red-50 disabled:opacity-50"
-    >
-      {abort.isSuccess ? "Aborting…" : "Abort"}
-    </button>
+    <ConfirmButton
+      label={abort.isSuccess ? "Aborting…" : "Abort"}
+      question={`Abort ${label}? Nothing it wrote is published.`}
+      cancelLabel="Keep it running"
+      confirmLabel="Abort the backup"
+      onConfirm={() => abort.mutate()}
+      busy={abort.isPending || abort.isSuccess}
+    />
   );
 }
 
@@ -48,7 +50,7 @@ export function SessionDetailView({ server, label }: { server: string; label: st
           </span>
         }
         actions={
-          active && s.jobId ? <AbortButton server={s.server} jobId={s.jobId} /> : s.status === "completed" ? <SessionActions server={s.server} label={s.label} type={s.type} /> : undefined
+          active && s.jobId ? <AbortButton server={s.server} jobId={s.jobId} label={s.label} /> : s.status === "completed" ? <SessionActions server={s.server} label={s.label} type={s.type} /> : undefined
         }
       />
       {active && (

@@ -45,3 +45,14 @@ export async function accountsByAnyName(name: string): Promise<NamedAccount[]> {
     name: { email: r.name, validFrom: r.valid_from, validTo: r.valid_to },
   }));
 }
+
+const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Accounts as a person reads them: each id given replaced by its account's current email, the rest as given. */
+export async function emailsOf(names: unknown[]): Promise<string> {
+  const texts = names.map(String);
+  const ids = texts.filter((t) => ACCOUNT_ID.test(t));
+  const { rows } = ids.length ? await consolePool().query<{ id: string; email: string }>("SELECT id, email FROM account WHERE id = ANY($1::uuid[])", [ids]) : { rows: [] };
+  const email = new Map(rows.map((r) => [r.id, r.email]));
+  return texts.map((t) => email.get(t.toLowerCase()) ?? t).join(", ");
+}

@@ -1,6 +1,7 @@
 import { restoreNeeds } from "@/server/auth/permissions.ts";
 import { listRestoreRuns } from "@/server/restore/get-restore-run.ts";
 import { restoreInput, submitRestore } from "@/server/restore/submit-restore.ts";
+import { emailsOf } from "@/server/directory/resolve-account.ts";
 import { handle } from "../_lib/guard.ts";
 import { queryOf } from "../_lib/respond.ts";
 
@@ -16,7 +17,8 @@ export async function POST(request: Request) {
     {
       permission: dryRun ? "restore.plan" : restoreNeeds(body ?? {}),
       audit: dryRun ? undefined : "restore.start",
-      target: Array.isArray(body?.accounts) ? body.accounts.join(", ") : String(body?.accounts ?? body?.group ?? ""),
+      // The console names accounts by id: the audit entry names them by email.
+      target: Array.isArray(body?.accounts) ? await emailsOf(body.accounts) : String(body?.accounts ?? body?.group ?? ""),
       params: body,
       schema: restoreInput.omit({ requestedBy: true }),
       status: dryRun ? 200 : 202,
