@@ -88,7 +88,13 @@ export function SessionDetailView({ server, label }: { server: string; label: st
         <Card title="Contents">
           <dl>
             <Field label="Full snapshots">{s.fullAccounts}</Field>
-            <Field label="Redo">{s.redoThroughSeq === null ? "—" : `${s.redoFromSeq ?? "start"} to ${s.redoThroughSeq} (${s.redoSegments} segments)`}</Field>
+            <Field label="Redo">
+              {s.redoThroughSeq === null || s.redoFromSeq === null
+                ? "none: the first session of a server holds no redo"
+                : s.redoFromSeq > s.redoThroughSeq
+                  ? "none: nothing changed since the session before"
+                  : `records ${s.redoFromSeq} to ${s.redoThroughSeq} (${s.redoSegments} ${s.redoSegments === 1 ? "segment" : "segments"})`}
+            </Field>
           </dl>
         </Card>
         <Card title="Size">

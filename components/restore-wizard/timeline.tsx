@@ -5,6 +5,8 @@ import type { PointChoice } from "./state";
 
 /** What GET /api/accounts/:id/restore-points answers, as far as the timeline needs it. */
 export interface RestorePointsView {
+  /** The account the points are of (GET /api/accounts/:id/restore-points answers it). */
+  account?: { deletedAt: string | null };
   window: { earliest: string | null; latest: string | null; latestIsNow?: boolean };
   fulls: { label: string; snapshotAt: string }[];
   /** Asked with `?at=`: why that moment cannot be restored, or null. */
@@ -38,7 +40,11 @@ export function RestoreTimeline({ points, point, onChoose }: { points: RestorePo
   if (points.fulls.length === 0) {
     return (
       <p role="alert" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
-        No full backup holds this account yet, so there is nothing to restore from. Run a full backup of its server first.
+        No full backup holds this account, so no point on a timeline comes from one. A restore can still rebuild it from redo alone while the redo holds
+        its whole life, from its creation on: the plan says whether it does.{" "}
+        {points.account?.deletedAt
+          ? `It was deleted on ${points.account.deletedAt.slice(0, 10)}: no backup will take it from now on.`
+          : "The next full backup of its server takes it."}
       </p>
     );
   }
