@@ -7,7 +7,8 @@ import { getJson } from "./api";
 import { useSession } from "./queries";
 import { restoreHref, SessionActions } from "./session-actions";
 import { ProgressBar, SessionKind, SessionStatus, VerifyBadge } from "./session-badges";
-import { Card, EmptyState, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
+import type { SessionSummary } from "@/server/backup/query-sessions";
+import { Card, EmptyState, ErrorState, Field, formatBytes, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
 import { useDebounced } from "./use-debounced";
 
 function AbortButton({ server, jobId, label }: { server: string; jobId: string; label: string }) {
@@ -25,6 +26,36 @@ function AbortButton({ server, jobId, label }: { server: string; jobId: string; 
       onConfirm={() => abort.mutate()}
       busy={abort.isPending || abort.isSuccess}
     />
+  );
+}
+
+const PHASES: [string, string][] = [
+  ["sealing", "Sealing the redo log"],
+  ["redo", "Copying the redo into the session"],
+  ["accounts", "Backing up accounts"],
+  ["publishing", "Publishing: manifest, commit, catalog"],
+];
+
+/** A running session's step of four, with throughput and an ETA while it backs up accounts. */
+function SessionProgress({ s }: { s: SessionSummary }) {
+  const step = PHASES.findIndex(([code]) => code === s.phase);
+  const since = s.phaseStartedAt ? (Date.now() - Date.parse(s.phaseStartedAt)) / 1000 : 0;
+  const rate = s.phase === "accounts" && since > 1 ? s.bytesWritten / since : null;
+  const eta = s.phase === "accounts" && s.accountsDone > 0 && s.accountsTotal > s.accountsDone ? ((s.accountsTotal - s.accountsDone) * since) / s.accountsDone : null;
+  return (
+    <Card className="mb-4">
+      <p aria-label="Phase" className="mb-2 text-sm text-slate-700">
+        {s.status === "queued" || step < 0 ? "Waiting for a worker" : `Step ${step + 1} of ${PHASES.length}: ${PHASES[step]![1]}`}
+        {s.phase === "accounts" && s.currentAccount && <span className="text-slate-500">, now {s.currentAccount}</span>}
+        {step >= 0 && s.phase !== "accounts" && since >= 1 && <span className="text-slate-500"> ({Math.round(since)} s)</span>}
+      </p>
+      {s.phase === "accounts" && <ProgressBar done={s.accountsDone} total={s.accountsTotal} />}
+      <p className="mt-2 text-xs text-slate-500">
+        {formatBytes(s.bytesWritten)} written
+        {rate !== null && `, ${formatBytes(rate)}/s`}
+        {eta !== null && `, about ${formatDuration(eta * 1000)} left`}
+      </p>
+    </Card>
   );
 }
 
@@ -53,13 +84,7 @@ export function SessionDetailView({ server, label }: { server: string; label: st
           active && s.jobId ? <AbortButton server={s.server} jobId={s.jobId} label={s.label} /> : s.status === "completed" ? <SessionActions server={s.server} label={s.label} type={s.type} /> : undefined
         }
       />
-      {active && (
-        <Card className="mb-4">
-          <p className="mb-2 text-sm text-slate-600">{s.currentAccount ? `Backing up ${s.currentAccount}` : s.status === "queued" ? "Waiting for a worker" : "Preparing"}</p>
-          <ProgressBar done={s.accountsDone} total={s.accountsTotal} />
-          <p className="mt-2 text-xs text-slate-500">{formatBytes(s.bytesWritten)} written</p>
-        </Card>
-      )}
+      {active && <SessionProgress s={s} />}
       {s.error && (
         <div role="alert" className="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
           {s.error}
@@ -71,6 +96,7 @@ export function SessionDetailView({ server, label }: { server: string; label: st
             <Field label="Queued">{formatDate(s.createdAt)}</Field>
             <Field label="Started">{formatDate(s.startedAt)}</Field>
             <Field label="Ended">{formatDate(s.endedAt)}</Field>
+            {s.startedAt && <Field label="Duration">{formatDuration((s.endedAt ? Date.parse(s.endedAt) : Date.now()) - Date.parse(s.startedAt))}</Field>}
             {s.status === "completed" && (
               <Field label="Last verify">
                 {s.verify ? (

@@ -103,7 +103,15 @@ export function SessionsList() {
                   </td>
                   <td className="px-4 py-2 whitespace-nowrap">{s.status === "completed" ? <VerifyBadge verify={s.verify} /> : null}</td>
                   <td className="px-4 py-2">
-                    {s.status === "running" ? <ProgressBar done={s.accountsDone} total={s.accountsTotal} /> : <span className="tabular-nums">{s.fullAccounts} full</span>}
+                    {s.status === "running" ? (
+                      s.phase === "accounts" ? (
+                        <ProgressBar done={s.accountsDone} total={s.accountsTotal} />
+                      ) : (
+                        <span className="text-slate-500">{s.phase === "publishing" ? "publishing" : "preparing the redo"}</span>
+                      )
+                    ) : (
+                      <span className="tabular-nums">{s.fullAccounts} full</span>
+                    )}
                   </td>
                   <td className="px-4 py-2 font-mono text-xs text-slate-600">{s.redoThroughSeq === null ? "—" : `${s.redoFromSeq ?? "…"}–${s.redoThroughSeq}`}</td>
                   <td className="px-4 py-2 text-right tabular-nums">{formatBytes(s.bytesWritten)}</td>

@@ -38,7 +38,8 @@ describe("backup --exclude-blobs", () => {
       const s = await prisma().backupSession.findUniqueOrThrow({ where: { id: submitted.sessionId } });
       return !["queued", "running"].includes(s.status) && s;
     }, submitted.label);
-    expect(session).toMatchObject({ status: "completed", excludeBlobs: true, blobsNew: 0 });
+    expect(session).toMatchObject({ status: "completed", excludeBlobs: true, blobsNew: 0, phase: "publishing" });
+    expect(session.phaseStartedAt!.getTime()).toBeGreaterThanOrEqual(session.startedAt!.getTime()); // the last of its four phases, timed
     const target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
     expect(await target.readSessionJson(submitted.label)).toMatchObject({ excludeBlobs: true });
     for (const d of digests) expect(await target.hasBlob(d)).toBe(false);

@@ -32,6 +32,9 @@ export interface SessionSummary {
   mode: "standard" | "auto_grouped";
   /** backup --exclude-blobs: metadata only, the message bodies are not on the target. */
   excludeBlobs: boolean;
+  /** While it runs: sealing, redo, accounts or publishing, and since when. */
+  phase: string | null;
+  phaseStartedAt: string | null;
   status: string;
   requestedBy: string;
   jobId: string | null;
@@ -75,6 +78,8 @@ function toSummary(r: any): SessionSummary {
     type: r.type,
     mode: r.mode,
     excludeBlobs: r.exclude_blobs === true,
+    phase: r.phase ?? null,
+    phaseStartedAt: r.phase_started_at?.toISOString() ?? null,
     status: r.status,
     requestedBy: r.requested_by,
     jobId: r.job_id,

@@ -74,12 +74,14 @@ export async function startSession(serverName: string, sessionId: number, slots:
     // A target encrypted before the directory kept that is recorded now: it must stay encrypted.
     await rememberEncryption(ctx.server, ctx.server.backupTarget, await ctx.target.backend.encrypted());
     await writeSessionDescription(ctx, { status: "running" });
+    await setPhase(sessionId, "sealing");
     const throughSeq = await seal(ctx);
     // With redo shipping on, what was just sealed goes to the targets now, and the session refers
     // to it on the primary rather than holding a second copy. A slow copy target finishes in the
     // background (the archive job retries one that fails).
     // Should shipping fail altogether, the session holds the segments itself (collectRedo).
     if (shipping(ctx.server)) await shipRedo(ctx.server, { now: true, awaitPrimary: true, waitMs: 10_000 }).catch(() => []);
+    await setPhase(sessionId, "redo");
     const redo = await collectRedo(ctx.store, ctx.target, ctx.label, await lastCompletedThrough(ctx.serverId), throughSeq);
 
     const { rows: candidates } = await consolePool().query<{ id: string; email: string }>(
@@ -103,6 +105,8 @@ export async function startSession(serverName: string, sessionId: number, slots:
     const plan: Plan = { selected, redo };
     await ctx.target.writeSessionFile(ctx.label, "plan.json", Buffer.from(JSON.stringify(plan, null, 2)));
     await updateSession(sessionId, {
+      phase: "accounts",
+      phaseStartedAt: new Date(),
       accountsTotal: selected.length,
       redoFromSeq: redo.fromSeq,
       redoThroughSeq: redo.throughSeq,
@@ -207,6 +211,11 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   }
 }
 
+/** The session's phase (sealing, redo, accounts, publishing), for the console's progress. */
+function setPhase(sessionId: number, phase: string): Promise<void> {
+  return updateSession(sessionId, { phase, phaseStartedAt: new Date() });
+}
+
 async function trimArchive(ctx: SessionContext, throughSeq: number): Promise<string[]> {
   const keepMs = ctx.server.settings.redoKeepSeconds * 1000;
   // A segment some target still lacks stays until it is shipped (ship-redo.ts).
@@ -279,6 +288,7 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
       return { status: "failed", label };
     }
     const added = { count: done.reduce((n, d) => n + d.newBlobs, 0), bytes: done.reduce((n, d) => n + d.newBlobBytes, 0) };
+    await setPhase(ctx.session.id, "publishing");
 
     const files: FileEntry[] = [...plan.redo.segments, ...done.flatMap((d) => d.files)];
     files.push(await ctx.target.writeSessionFile(ctx.label, "plan.json", Buffer.from(JSON.stringify(plan, null, 2))));
