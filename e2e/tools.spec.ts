@@ -72,7 +72,7 @@ test("an admin applies Zimbra's default schedule and a bad cron pattern is refus
   await mail1.getByRole("button", { name: "Apply Zimbra's defaults" }).click();
   await mail1.getByRole("button", { name: "Apply defaults" }).click();
   const table = mail1.getByRole("table", { name: "Schedule of mail1" });
-  await expect(table).toContainText("every Saturday at 01:00");
+  await expect(table).toContainText("At 01:00, only on Saturday");
   await expect(table).toContainText("0 1 * * 0-5");
   await expect(table.getByRole("row")).toHaveCount(4);
   await mail1.getByRole("button", { name: "Edit" }).click();

@@ -68,21 +68,19 @@ describe("nextRuns", () => {
 
 describe("describeCron", () => {
   it.each([
-    ["0 1 * * 6", "Europe/Berlin", "every Saturday at 01:00 Europe/Berlin"],
-    ["0 1 * * 0-5", "UTC", "Sunday through Friday at 01:00 UTC"],
-    ["0 0 * * *", "UTC", "every day at 00:00 UTC"],
-    ["0 1 * * 0-6", "UTC", "every day at 01:00 UTC"],
-    ["0 1 * * 7", "UTC", "every Sunday at 01:00 UTC"],
-    ["0 1 * * sun", "UTC", "every Sunday at 01:00 UTC"],
-    ["30 2 * * 1,3,5", "UTC", "Monday, Wednesday and Friday at 02:30 UTC"],
-    ["0 1,13 * * *", "UTC", "every day at 01:00 and 13:00 UTC"],
-    ["0 2 1 * *", "UTC", "on day 1 of the month at 02:00 UTC"],
-    ["0 2 1,15 * 1", "UTC", "on days 1 and 15 of the month and every Monday at 02:00 UTC"],
-    ["0 3 * 1,7 sat", "UTC", "every Saturday in January and July at 03:00 UTC"],
-    ["*/15 * * * *", "UTC", "every 15 minutes (UTC)"],
-    ["5 * * * *", "UTC", "every hour at :05 (UTC)"],
-    ["*/10 * * * 1-5", "UTC", "every 10 minutes, Monday through Friday (UTC)"],
-    ["5,35 8-18 * * *", "UTC", 'at cron "5,35 8-18 * * *" UTC'],
+    ["0 1 * * 6", "Europe/Berlin", "At 01:00, only on Saturday (Europe/Berlin)"],
+    ["0 1 * * 0-5", "UTC", "At 01:00, Sunday through Friday (UTC)"],
+    ["0 0 * * *", "UTC", "At 00:00 (UTC)"],
+    ["0 1 * * 7", "UTC", "At 01:00, only on Sunday (UTC)"],
+    ["0 1 * * sun", "UTC", "At 01:00, only on Sunday (UTC)"],
+    ["30 2 * * 1,3,5", "UTC", "At 02:30, only on Monday, Wednesday, and Friday (UTC)"],
+    ["0 1,13 * * *", "UTC", "At 01:00 and 13:00 (UTC)"],
+    ["0 2 1,15 * 1", "UTC", "At 02:00, on day 1 and 15 of the month, and on Monday (UTC)"],
+    ["0 3 * 1,7 sat", "UTC", "At 03:00, only on Saturday, only in January and July (UTC)"],
+    ["*/15 * * * *", "UTC", "Every 15 minutes (UTC)"],
+    ["*/10 * * * 1-5", "UTC", "Every 10 minutes, Monday through Friday (UTC)"],
+    ["5,35 8-18 * * *", "UTC", "At 5 and 35 minutes past the hour, between 08:00 and 18:59 (UTC)"],
+    ["not a pattern", "UTC", 'at cron "not a pattern" (UTC)'],
   ])("%s in %s reads %s", (pattern, tz, words) => {
     expect(describeCron(pattern, tz)).toBe(words);
   });

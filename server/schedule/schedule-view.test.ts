@@ -25,9 +25,9 @@ describe("buildScheduleView", () => {
   it("shows each entry in words with its next three runs, in its zone and in UTC", () => {
     const view = buildScheduleView({ ...base, stored, schedulers: onQueue() });
     expect(view.entries.map((e) => [e.n, e.text, e.when, e.onQueue])).toEqual([
-      [1, 'f "0 1 * * 6" Europe/Berlin', "every Saturday at 01:00 Europe/Berlin", true],
-      [2, 'i "0 1 * * 0-5" Europe/Berlin', "Sunday through Friday at 01:00 Europe/Berlin", true],
-      [3, 'd 1m "0 0 * * *" Europe/Berlin', "every day at 00:00 Europe/Berlin", true],
+      [1, 'f "0 1 * * 6" Europe/Berlin', "At 01:00, only on Saturday (Europe/Berlin)", true],
+      [2, 'i "0 1 * * 0-5" Europe/Berlin', "At 01:00, Sunday through Friday (Europe/Berlin)", true],
+      [3, 'd 1m "0 0 * * *" Europe/Berlin', "At 00:00 (Europe/Berlin)", true],
     ]);
     expect(view.entries[0]!.nextRuns).toEqual([
       { at: "2026-11-28T00:00:00.000Z", local: "2026-11-28 01:00 Sat" },

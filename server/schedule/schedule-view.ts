@@ -22,7 +22,7 @@ export interface EntryView extends ScheduleEntry {
   text: string;
   /** What the entry does: "full backup of every account". */
   action: string;
-  /** When, in words: "every Saturday at 01:00 Europe/Berlin". */
+  /** When, in words (cronstrue): "At 01:00, only on Saturday (Europe/Berlin)". */
   when: string;
   nextRuns: NextRun[];
   schedulerId: string;

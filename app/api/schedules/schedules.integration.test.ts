@@ -51,8 +51,8 @@ describe("schedule routes", () => {
     expect(put.status).toBe(200);
     const view = await put.json();
     expect(view.entries.map((e: { text: string; when: string }) => [e.text, e.when])).toEqual([
-      ['f "0 2 * * 0" Europe/Berlin', "every Sunday at 02:00 Europe/Berlin"],
-      ['d 14d "30 0 * * *" Europe/Berlin', "every day at 00:30 Europe/Berlin"],
+      ['f "0 2 * * 0" Europe/Berlin', "At 02:00, only on Sunday (Europe/Berlin)"],
+      ['d 14d "30 0 * * *" Europe/Berlin', "At 00:30 (Europe/Berlin)"],
     ]);
     expect(view.updatedBy).toBe("admin@test.example");
 
