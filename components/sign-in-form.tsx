@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "next/navigation";
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { getJson, sendJson } from "./api";
 
 /** Only paths inside the console: `next` must not send a signed-in user to another site. */
@@ -23,8 +23,11 @@ export function SignInForm() {
   const [password, setPassword] = useState("");
   // Signed in already (a bookmark, the back button): straight on to where the user was going.
   const me = useQuery({ queryKey: ["me"], queryFn: () => getJson<{ user: unknown }>("/api/me"), retry: false });
+  const leaving = useRef(false);
   useEffect(() => {
-    if (me.isSuccess) window.location.replace(safeNext(params.get("next"), window.location.origin));
+    if (!me.isSuccess || leaving.current) return;
+    leaving.current = true; // once: a second replace would cut short wherever the first is going
+    window.location.replace(safeNext(params.get("next"), window.location.origin));
   }, [me.isSuccess, params]);
   const signIn = useMutation({
     mutationFn: () => sendJson("POST", "/api/auth/login", { email, password }),

@@ -110,6 +110,7 @@ test.describe("helpdesk", () => {
 test("the shell: a signed-in /login goes on to the console, an unknown address is not found inside it, the favicon is there", async ({ page }) => {
   await page.goto("/login?next=/sessions");
   await expect(page).toHaveURL(/\/sessions$/);
+  await expect(page.getByRole("heading", { name: "Backup sessions" })).toBeVisible();
   await page.goto("/no/such/page");
   await expect(page.getByRole("heading", { name: "Not found" })).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();

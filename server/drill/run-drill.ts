@@ -266,9 +266,16 @@ async function drillAccount(ctx: { server: string; store: Mailstore; label: stri
         how = `a second restore path: ${older.label} plus redo (the first used ${used.label})`;
         other = { label: older.label };
       }
+      // The first way is how anyone would restore that point: if it is refused, that is the finding.
+      let first: AccountPlan;
       try {
-        const first = onePlan(inputs, { ...request, restoreToRedoSeq: point });
-        if (first.fromCreate) continue; // no full reaches the point after all
+        first = onePlan(inputs, { ...request, restoreToRedoSeq: point });
+      } catch (error) {
+        if (!(error instanceof RestorePlanError)) throw error;
+        return failedEvidence(base, point, null, "", error.reasons);
+      }
+      if (first.fromCreate) continue; // no full reaches the point after all
+      try {
         second = { how, request: other, first, other: onePlan(inputs, { ...request, restoreToRedoSeq: point, ...other }) };
         break;
       } catch (error) {
@@ -324,9 +331,11 @@ async function drillAccount(ctx: { server: string; store: Mailstore; label: stri
   };
 }
 
+const NO_PLAN: DrillAccountEvidence["plan"] = { full: null, fromCreate: null, redoSessions: [], archive: false, currentLog: false };
+
 /** An account the drill could not restore at its point: the reasons, before any restore ran. */
-function failedEvidence(base: Pick<DrillAccountEvidence, "accountId" | "email" | "at" | "note">, seq: number, plan: AccountPlan, expected: string, problems: string[]): DrillAccountEvidence {
-  return { ...base, point: { seq }, plan: planSummary(plan), expected, restoreMs: 0, readBackMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: problems.slice(1, 10), error: `the restore cannot run: ${problems[0]}` };
+function failedEvidence(base: Pick<DrillAccountEvidence, "accountId" | "email" | "at" | "note">, seq: number, plan: AccountPlan | null, expected: string, problems: string[]): DrillAccountEvidence {
+  return { ...base, point: { seq }, plan: plan ? planSummary(plan) : NO_PLAN, expected, restoreMs: 0, readBackMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: problems.slice(1, 10), error: `the restore cannot run: ${problems[0]}` };
 }
 
 /** "3 accounts identical" or "alice@example.com: item 312 ...": the drill's one line. */
@@ -358,7 +367,7 @@ export async function runDrill(drillId: number, log: (line: string) => Promise<u
     for (const [n, c] of chosen.entries()) {
       const e = await drillAccount({ server: server.name, store, label: drill.label, n, scratch }, c, request.at).catch(
         (error: Error): DrillAccountEvidence => ({
-          accountId: c.accountId, email: c.email, at: request.at, point: { seq: 0 }, plan: { full: null, fromCreate: null, redoSessions: [], archive: false, currentLog: false },
+          accountId: c.accountId, email: c.email, at: request.at, point: { seq: 0 }, plan: NO_PLAN,
           expected: "", restoreMs: 0, readBackMs: 0, expectedMs: 0, items: 0, bytes: 0, identical: false, differences: [], error: `the restore failed: ${error.message}`,
         }),
       );
