@@ -36,7 +36,11 @@ describe("job detail", () => {
     expect(child.related.map((j) => j.id)).toEqual(detail.related.map((j) => j.id));
 
     const restore = await runRestore({ server: "mail1", accounts: ["job1@example.com"], copy: true, prefix: "r_" });
-    const restoreJob = await getJob(restore.jobId, "mail1");
+    // The run's row says completed a moment before its finish job returns (it still mails and logs).
+    const restoreJob = await waitFor(async () => {
+      const found = await getJob(restore.jobId, "mail1");
+      return found.related.every((j) => j.state === "completed") && found;
+    }, "the restore's jobs to end");
     expect(restoreJob.restoreRun).toMatchObject({ label: restore.label, status: "completed", accountsDone: 1, accountsTotal: 1 });
     expect(restoreJob.related.map((j) => [j.name, j.state])).toEqual([
       ["restore.start", "completed"],
