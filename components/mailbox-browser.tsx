@@ -2,7 +2,7 @@
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import type { MessageList } from "@/server/mailstore/list-messages";
+import type { MessageList } from "@/server/explore/list-messages";
 import { getJson } from "./api";
 import { Badge, buttonClass, EmptyState, ErrorState, formatBytes, formatDate, inputClass, Loading } from "./ui";
 import { useDebounced } from "./use-debounced";

@@ -22,6 +22,8 @@ import { keepRestoreRunAlive } from "../server/jobs/run-heartbeat.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
 import { runScheduledBackup, runScheduledCopy, runScheduledDrill, runScheduledRetention, runScheduledSummary, runScheduledVerify } from "../server/schedule/run-scheduled-entry.ts";
 import { runDrill } from "../server/drill/run-drill.ts";
+import { restoreItemsNow } from "../server/explore/restore-items.ts";
+import { prepareView } from "../server/explore/views.ts";
 
 /** How often a restore's follow-up backup looks again whether the running backup has ended. */
 const FOLLOW_UP_RECHECK_MS = 3_000;
@@ -197,6 +199,8 @@ const handlers: Handlers = {
     return outcome;
   },
   "schedule.drill": async (context, data, job) => runScheduledDrill(context.server, data, (line) => job.log(line)),
+  "explore.prepare": async (_context, data, job) => prepareView(data.viewId, (line) => job.log(line)),
+  "restore.items": async (_context, data) => restoreItemsNow(data.input as never).catch(refusalOf),
   "report.send": async (_context, data, job) => {
     const outcome = await sendReport(data.id);
     await job.log("sent" in outcome ? `sent "${outcome.sent}" to ${outcome.to.join(", ")}` : `not sent: ${outcome.skipped}`);

@@ -1,7 +1,7 @@
 /**
  * Who may do what. Admins may do everything. Helpdesk staff may read servers, sessions, accounts,
- * jobs and redo, and submit exactly one kind of change: a restore of one account into a prefixed
- * copy. Every API route checks this on the server; the pages only hide what would be refused.
+ * jobs and redo, and make two kinds of change, each for one account at a time: a restore into a
+ * prefixed copy, and restoring (or downloading) chosen items of a backup. Every API route checks this on the server; the pages only hide what would be refused.
  */
 export type Role = "admin" | "helpdesk";
 
@@ -19,13 +19,16 @@ export type Permission =
   | "restore.any"
   | "restore.abort"
   | "copyback"
+  | "items.restore"
+  | "items.download"
   | "redo.archive"
   | "schedules.manage"
   | "users.manage"
   | "audit.read"
   | "server.ping";
 
-const HELPDESK = new Set<Permission>(["read", "restore.plan", "restore.copy"]);
+// Item restores and downloads name one account per request by construction.
+const HELPDESK = new Set<Permission>(["read", "restore.plan", "restore.copy", "items.restore", "items.download"]);
 
 export function can(role: Role, permission: Permission): boolean {
   return role === "admin" || HELPDESK.has(permission);

@@ -144,6 +144,24 @@ export const drillRun = defineJob({
   jobId: (data) => `drill-${data.drillId}`,
 });
 
+export const explorePrepare = defineJob({
+  name: "explore.prepare",
+  description: "Make an account's backup readable at a session or a point in time: its rows (no bodies) restored into a hidden mailbox the console browses.",
+  schema: z.object({ viewId: z.number().int().positive() }),
+  attempts: 2,
+  backoffMs: 2_000,
+  jobId: (data) => `explore-${data.viewId}`,
+});
+
+export const restoreItems = defineJob({
+  name: "restore.items",
+  description: "Restore chosen messages, contacts or folders of a backup (or a copy) into an account, through the normal operations so each has its redo record.",
+  schema: z.object({ requestId: z.string().min(1), input: z.record(z.string(), z.unknown()) }),
+  attempts: 1,
+  backoffMs: 0,
+  jobId: (data) => `items-${data.requestId}`,
+});
+
 /** What every scheduled job carries: the stored entry it was made from, to check it still is. */
 const scheduledEntry = z.object({
   /** 1-based position of the entry in the server's stored schedule (scheduler `schedule:<server>:<n>`). */
@@ -240,6 +258,8 @@ export const jobDefinitions = {
   "schedule.summary": scheduleSummary,
   "schedule.drill": scheduleDrill,
   "drill.run": drillRun,
+  "explore.prepare": explorePrepare,
+  "restore.items": restoreItems,
 } as const satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobDefinitions & string;

@@ -23,7 +23,7 @@ export const listJobsInput = z.object({
 });
 
 /** Jobs the system runs by itself, many an hour: hidden from the console's list unless asked for. */
-export const SYSTEM_JOBS = ["redo.archive", "report.send"];
+export const SYSTEM_JOBS = ["redo.archive", "report.send", "explore.prepare"];
 
 /** With a name filter, this many jobs per server are looked at to find `limit` of that kind. */
 const NAME_SCAN = 1_000;

@@ -14,7 +14,7 @@ import { createFolder, renameFolder } from "../mailstore/folder-operations.ts";
 import { deleteItems, emptyFolder, moveItems, purgeOldMessages } from "../mailstore/item-operations.ts";
 import { INBOX, TRASH } from "../mailstore/items.ts";
 import { accountOverview } from "../directory/account-overview.ts";
-import { listMessages } from "../mailstore/list-messages.ts";
+import { listMessages } from "../explore/list-messages.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { getRestoreRun } from "../restore/get-restore-run.ts";
 import { restorePoints } from "../restore/restore-points.ts";

@@ -13,6 +13,7 @@ import { insertSnapshotAccounts, type DirectorySnapshot } from "../backup/target
 import { consolePool, prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError } from "../errors.ts";
+import { OWNERLESS_LIKE } from "../mailstore/drop-mailbox.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { setUpServerStore } from "../mailstore/setup-mailstore.ts";
 import path from "node:path";
@@ -27,7 +28,8 @@ export async function restoreServer(options: { server: string; requestedBy: stri
   const serverRow = await prisma().server.findUniqueOrThrow({ where: { name: server.name } });
   await setUpServerStore(server.name);
   const store = await openMailstore(server.name);
-  const { rows: present } = await store.pool.query<{ n: number }>("SELECT count(*) AS n FROM mailstore.mailbox");
+  // Drills' and views' hidden mailboxes are no account's: they do not make the store "not empty".
+  const { rows: present } = await store.pool.query<{ n: number }>("SELECT count(*) AS n FROM mailstore.mailbox WHERE email NOT LIKE $1", [OWNERLESS_LIKE]);
   if (present[0]!.n > 0) {
     throw new InvalidInputError(`${server.name}'s mailstore is not empty (${present[0]!.n} mailboxes): --offline rebuilds an empty one; restore accounts with -a or a group with --group`);
   }

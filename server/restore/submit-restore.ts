@@ -9,7 +9,7 @@ import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupDdl } from "../mailstore/schema.ts";
-import { SCRATCH_DOMAIN } from "../mailstore/drop-mailbox.ts";
+import { OWNERLESS_LIKE } from "../mailstore/drop-mailbox.ts";
 import { deletionTimeline } from "../redo/deletion-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { targetHolding } from "../backup/server-targets.ts";
@@ -154,8 +154,8 @@ async function countChanges(serverName: string, plan: RestorePlan): Promise<void
 async function groupAccounts(serverName: string, group: number): Promise<string[]> {
   const store = await openMailstore(serverName);
   if (group > store.groups) throw new InvalidInputError(`${serverName} has mailbox groups 1 to ${store.groups}`);
-  // A drill's scratch mailbox in the group belongs to no account: it is not the group's to rebuild.
-  const { rows } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox WHERE group_id = $1 AND email NOT LIKE $2 ORDER BY id", [group, `%@${SCRATCH_DOMAIN}`]);
+  // A drill's scratch mailbox or an explore view in the group belongs to no account: not the group's to rebuild.
+  const { rows } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox WHERE group_id = $1 AND email NOT LIKE $2 ORDER BY id", [group, OWNERLESS_LIKE]);
   if (rows.length === 0) throw new InvalidInputError(`mailbox group ${group} of ${serverName} holds no mailbox`);
   return rows.map((r) => r.email);
 }

@@ -31,7 +31,10 @@ export function toErrorResponse(error: unknown): NextResponse {
 
 export async function respond<T>(work: () => Promise<T> | T, status = 200): Promise<NextResponse> {
   try {
-    return NextResponse.json(await work(), { status });
+    const result = await work();
+    // A route that answers a file (a download, a message's HTML) builds its own response.
+    if (result instanceof Response) return result as unknown as NextResponse;
+    return NextResponse.json(result, { status });
   } catch (error) {
     return toErrorResponse(error);
   }
