@@ -89,9 +89,9 @@ export function sanitizeMessageHtml(html: string): { html: string; remoteBlocked
       },
       a: (tagName, attribs) => ({ tagName, attribs: { ...attribs, rel: "noopener noreferrer nofollow", target: "_blank" } }),
     },
-    exclusiveFilter: (frame) => {
-      if (["iframe", "object", "embed", "link", "frame"].includes(frame.tag)) remoteBlocked++;
-      return false;
+    // Frames, objects and stylesheets are dropped (not allowed tags); count the ones that would have loaded something.
+    onOpenTag: (name, attribs) => {
+      if (["iframe", "frame", "object", "embed", "link", "video", "audio", "source"].includes(name) && (attribs.src || attribs.href || attribs.data)) remoteBlocked++;
     },
   });
   return { html: clean, remoteBlocked };
