@@ -31,6 +31,7 @@ import { registerRedodump } from "./commands/redodump.ts";
 import { registerRepo } from "./commands/repo.ts";
 import { registerRpo } from "./commands/rpo.ts";
 import { registerSchedulebackup } from "./commands/schedulebackup.ts";
+import { registerSearch } from "./commands/search.ts";
 import { registerServers } from "./commands/servers.ts";
 import { registerTargets } from "./commands/targets.ts";
 import { registerUsers } from "./commands/users.ts";
@@ -65,6 +66,7 @@ registerUsers(program);
 registerRepo(program);
 registerRpo(program);
 registerDrill(program, requestedBy);
+registerSearch(program);
 
 /**
  * The audit name of a command that changes something; read-only commands (and --plan runs) are
@@ -80,6 +82,8 @@ function auditedAs(command: Command): string | undefined {
     case "playredo": return "restore.playredo";
     case "drill": return o.list ? undefined : "restore.drill";
     case "copyback": return "copyback";
+    case "search": return o.save ? "items.download" : undefined;
+    case "restoreitems": return "items.restore";
     case "copy": return "backup.copy";
     case "servers.set": return "server.settings";
     case "targets.add": return "targets.add";

@@ -117,11 +117,10 @@ async function readView(accountId: string, key: string): Promise<ViewRow | null>
   return rows[0] ?? null;
 }
 
-async function removeView(store: Mailstore, view: Pick<ViewRow, "id" | "mailbox_id">): Promise<void> {
-  if (view.mailbox_id !== null) {
-    const { rows } = await store.pool.query<{ id: number; group_id: number }>("SELECT id, group_id FROM mailstore.mailbox WHERE id = $1 AND email LIKE $2", [view.mailbox_id, `%@${VIEW_DOMAIN}`]);
-    if (rows[0]) await dropOwnerlessMailbox(store, rows[0]);
-  }
+async function removeView(store: Mailstore, view: Pick<ViewRow, "id">): Promise<void> {
+  // By name, not by id: a preparer that lost a race (the CLI beside a worker) may have left a second one.
+  const { rows } = await store.pool.query<{ id: number; group_id: number }>("SELECT id, group_id FROM mailstore.mailbox WHERE email = $1", [`v${view.id}@${VIEW_DOMAIN}`]);
+  for (const box of rows) await dropOwnerlessMailbox(store, box);
   await consolePool().query("DELETE FROM explore_view WHERE id = $1", [view.id]);
 }
 
@@ -130,7 +129,7 @@ async function removeView(store: Mailstore, view: Pick<ViewRow, "id" | "mailbox_
  * yet made is planned here (a refusal is the caller's 4xx at once), then made by a worker; the
  * call waits up to `waitMs` for it, and answers `preparing` after that.
  */
-export async function mailSource(accountId: string, raw: PointInput, options: { waitMs?: number } = {}): Promise<MailSource | ViewPreparing> {
+export async function mailSource(accountId: string, raw: PointInput, options: { waitMs?: number; prepareHere?: boolean } = {}): Promise<MailSource | ViewPreparing> {
   const point = pointInput.parse(raw);
   const account = await getAccount(accountId);
   const store = await openMailstore(account.server);
@@ -164,9 +163,13 @@ export async function mailSource(accountId: string, raw: PointInput, options: { 
     view = (await readView(account.id, key))!;
   }
   if (view.state === "preparing") {
-    // A deterministic job id: asking again while it runs (or after a worker died) is one job.
-    const job = await enqueueJob(account.server, "explore.prepare", { viewId: view.id });
-    if (options.waitMs) await job.waitUntilFinished(serverQueueEvents(account.server), options.waitMs).catch(() => {});
+    if (options.prepareHere) {
+      await prepareView(view.id);
+    } else {
+      // A deterministic job id: asking again while it runs (or after a worker died) is one job.
+      const job = await enqueueJob(account.server, "explore.prepare", { viewId: view.id });
+      if (options.waitMs) await job.waitUntilFinished(serverQueueEvents(account.server), options.waitMs).catch(() => {});
+    }
     view = (await readView(account.id, key))!;
     if (view.state === "failed") throw new ViewFailedError(description, view.error ?? "unknown");
     if (view.state === "preparing") return { state: "preparing", description, retryAfterMs: 1_000 };
@@ -184,9 +187,12 @@ export async function mailSource(accountId: string, raw: PointInput, options: { 
   return { kind: "backup", account, store, mailboxAccountId: view.mailbox_account_id!, description, label: view.label, at: view.at?.toISOString() ?? null, readBlob };
 }
 
-/** `mailSource` for callers that must have the mail now (downloads, item restores, the CLI): waits, then refuses. */
-export async function readySource(accountId: string, point: PointInput, waitMs = 120_000): Promise<MailSource> {
-  const source = await mailSource(accountId, point, { waitMs });
+/**
+ * `mailSource` for callers that must have the mail now (downloads, item restores): waits, then
+ * refuses. The CLI prepares a view itself (`prepareHere`), so it works with no worker running.
+ */
+export async function readySource(accountId: string, point: PointInput, options: { waitMs?: number; prepareHere?: boolean } = {}): Promise<MailSource> {
+  const source = await mailSource(accountId, point, { waitMs: options.waitMs ?? 120_000, prepareHere: options.prepareHere });
   if ("state" in source) throw new MailvaultError("unavailable", "view_preparing", `the backup is still being read ${source.description}: try again in a moment`);
   return source;
 }
@@ -216,11 +222,12 @@ export async function prepareView(viewId: number, log: (line: string) => Promise
       excludeBlobs: true,
       runLabel: `view-${view.id}`,
     });
-    await consolePool().query("UPDATE explore_view SET state = 'ready', mailbox_id = $2, mailbox_account_id = $3, used_at = now() WHERE id = $1", [view.id, result.mailboxId, result.accountId]);
+    // Conditional: a second preparer (the CLI beside a worker) that lost the race changes nothing.
+    await consolePool().query("UPDATE explore_view SET state = 'ready', mailbox_id = $2, mailbox_account_id = $3, used_at = now() WHERE id = $1 AND state = 'preparing'", [view.id, result.mailboxId, result.accountId]);
     await log(`view ${view.id} of ${view.account_id} ${view.description}: ${result.snapshotItems} item(s) from the snapshot, ${result.replayed} change(s) replayed`);
     return { state: "ready" };
   } catch (error) {
-    await consolePool().query("UPDATE explore_view SET state = 'failed', error = $2 WHERE id = $1", [view.id, (error as Error).message.slice(0, 2000)]);
+    await consolePool().query("UPDATE explore_view SET state = 'failed', error = $2 WHERE id = $1 AND state = 'preparing'", [view.id, (error as Error).message.slice(0, 2000)]);
     await log(`view ${view.id} failed: ${(error as Error).message}`);
     return { state: "failed" };
   }
