@@ -82,7 +82,12 @@ export function BackupHistory({ accountId }: { accountId: string }) {
                   <td className="px-3 py-1.5 whitespace-nowrap text-slate-500">{formatDate(s.endedAt)}</td>
                   <td className="px-3 py-1.5 text-slate-600">{s.accountEmail ?? ""}</td>
                   <td className="px-3 py-1.5 text-right">
-                    {s.status === "completed" && <TextLink href={restoreHref({ label: s.label, type: s.type, account: accountId })}>Restore from here</TextLink>}
+                    {s.status === "completed" && (
+                      <span className="flex justify-end gap-3 whitespace-nowrap">
+                        <TextLink href={`/accounts/${accountId}?label=${encodeURIComponent(s.label)}#messages`}>Browse its mail</TextLink>
+                        <TextLink href={restoreHref({ label: s.label, type: s.type, account: accountId })}>Restore from here</TextLink>
+                      </span>
+                    )}
                   </td>
                 </tr>
               ))}

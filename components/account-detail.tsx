@@ -4,14 +4,15 @@ import { BackupNow } from "./backup-now";
 import Link from "next/link";
 import { RecentDeletions } from "./account-deletions";
 import { BackupHistory, RecoverableWindow } from "./account-backups";
-import { MailboxBrowser } from "./mailbox-browser";
+import { MailExplorer } from "./mail-explorer";
+import type { MailPoint } from "./mailbox-browser";
 import { RemoveCopy } from "./remove-copy";
 import { FormerNames, pointPhrase } from "./restore-wizard/plan-preview";
 import { useAccount } from "./queries";
 import { useIsAdmin } from "./use-me";
 import { Badge, buttonClass, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink } from "./ui";
 
-export function AccountDetailView({ id }: { id: string }) {
+export function AccountDetailView({ id, point }: { id: string; point?: MailPoint }) {
   const query = useAccount(id);
   const isAdmin = useIsAdmin();
   if (query.isPending) return <Loading rows={8} />;
@@ -148,11 +149,11 @@ export function AccountDetailView({ id }: { id: string }) {
             </p>
           )}
         </Card>
-        {mailbox && (
-          <Card title="Messages" className="lg:col-span-2">
-            <MailboxBrowser accountId={account.id} />
-          </Card>
-        )}
+        <Card title="Messages" className="lg:col-span-2">
+          <div id="messages" className="scroll-mt-4">
+            <MailExplorer accountId={account.id} server={account.server} hasMailbox={Boolean(mailbox)} initial={point} />
+          </div>
+        </Card>
         <RecentDeletions accountId={account.id} server={account.server} email={account.email} />
         <BackupHistory accountId={account.id} />
       </div>

@@ -12,7 +12,7 @@ import { useMessages } from "./mailbox-browser";
 /** Copy-back: choose folders or messages of a prefixed copy and copy them into the original account. */
 export function CopyBack({ accountId }: { accountId: string }) {
   const copy = useAccount(accountId);
-  const folders = useMessages(accountId, "", "", 1);
+  const folders = useMessages(accountId, {}, 1);
   const [to, setTo] = useState("");
   const [items, setItems] = useState<Set<number>>(new Set());
   const [chosenFolders, setChosenFolders] = useState<Set<string>>(new Set());
@@ -79,7 +79,7 @@ export function CopyBack({ accountId }: { accountId: string }) {
             </fieldset>
             <fieldset>
               <legend className="mb-1">Whole folders (with subfolders)</legend>
-              {folders.data?.folders
+              {(folders.data && "folders" in folders.data ? folders.data.folders : [])
                 .filter((f) => f.path !== "/")
                 .map((f) => (
                   <label key={f.id} className="flex gap-2">

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { downloadInput, mboxStream, selectForDownload, zipStream } from "@/server/explore/download.ts";
 import { readySource } from "@/server/explore/views.ts";
 import { attachment, pointOf } from "../../../_lib/explore.ts";
+import { emailsOf } from "@/server/directory/resolve-account.ts";
 import { handle } from "../../../_lib/guard.ts";
 import { queryOf } from "../../../_lib/respond.ts";
 
@@ -12,7 +13,7 @@ import { queryOf } from "../../../_lib/respond.ts";
 export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const { label, at, ...query } = queryOf(request);
-  return handle(request, { permission: "items.download", audit: "items.download", target: id, params: { label, at, ...query } }, async () => {
+  return handle(request, { permission: "items.download", audit: "items.download", target: await emailsOf([id]), params: { label, at, ...query } }, async () => {
     const input = downloadInput.parse(query);
     const source = await readySource(id, pointOf(request));
     const selection = await selectForDownload(source, input);

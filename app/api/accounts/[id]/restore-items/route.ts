@@ -1,4 +1,5 @@
 import { restoreItems, restoreItemsInput } from "@/server/explore/restore-items.ts";
+import { emailsOf } from "@/server/directory/resolve-account.ts";
 import { handle } from "../../../_lib/guard.ts";
 
 /**
@@ -12,7 +13,7 @@ export async function POST(request: Request, { params }: { params: Promise<{ id:
   const body = { ...(typeof sent === "object" && sent !== null && !Array.isArray(sent) ? sent : {}), accountId: id };
   return handle(
     request,
-    { permission: "items.restore", audit: "items.restore", target: id, params: body, schema: restoreItemsInput, summary: (r) => ("copied" in r ? `${r.copied} restored into ${r.into}` : `running as job ${r.jobId}`) },
+    { permission: "items.restore", audit: "items.restore", target: await emailsOf([id]), params: body, schema: restoreItemsInput, summary: (r) => ("copied" in r ? `${r.copied} restored into ${r.into}` : `running as job ${r.jobId}`) },
     () => restoreItems(body),
   );
 }
