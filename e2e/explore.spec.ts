@@ -111,6 +111,28 @@ test("an admin downloads a folder of the backup as .mbox, holding the messages t
   expect(parsed.map((m) => m.subject).sort()).toEqual(listed.messages.map((m: { subject: string }) => m.subject).sort());
   expect(parsed.map((m) => m.text?.trim()).sort()).toEqual(["Budget draft\nFrom the team.", "Kick-off notes\nFrom the team.", "Weekly report\nFrom the team."]);
 
+  // The message endpoints: the HTML with a CSP that loads and runs nothing; mistakes are 4xx with { error }.
+  const hit = listed.messages[0] as { id: number };
+  const html = await page.request.get(`/api/accounts/${accountId}/messages/${hit.id}/html?label=${encodeURIComponent(label)}`);
+  expect(html.headers()["content-security-policy"]).toContain("default-src 'none'");
+  expect(html.headers()["content-security-policy"]).toContain("sandbox");
+  for (const [path, status, code] of [
+    [`/api/accounts/${accountId}/messages?at=yesterday`, 400, "invalid_input"],
+    [`/api/accounts/${accountId}/messages?label=full-19990101.000000.000`, 404, "session_not_found"],
+    [`/api/accounts/${accountId}/messages?label=${encodeURIComponent(label)}&at=2026-01-01`, 400, "invalid_input"],
+    [`/api/accounts/${accountId}/messages/abc?label=${encodeURIComponent(label)}`, 400, "invalid_input"],
+    [`/api/accounts/${accountId}/messages/999999?label=${encodeURIComponent(label)}`, 404, "item_not_found"],
+    [`/api/accounts/${accountId}/download?format=pdf&label=${encodeURIComponent(label)}`, 400, "invalid_input"],
+    [`/api/sessions/${encodeURIComponent(label)}/accounts/00000000-0000-4000-8000-000000000000/messages`, 404, "account_not_found"],
+  ] as const) {
+    const answer = await page.request.get(path);
+    expect(answer.status(), path).toBe(status);
+    expect((await answer.json()).error.code, path).toBe(code);
+  }
+  const refused = await page.request.post(`/api/accounts/${accountId}/restore-items`, { data: { label, itemIds: [] } });
+  expect(refused.status()).toBe(400);
+  expect((await refused.json()).error.message).toContain("choose messages (itemIds) or folders");
+
   // Both the restore and the download are in the audit log, by item.
   const audit = await (await page.request.get("/api/audit?action=items")).json();
   const actions = (audit.entries ?? audit.items ?? []).map((e: { action: string; actor: string }) => `${e.action} ${e.actor}`);
