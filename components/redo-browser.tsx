@@ -6,12 +6,13 @@ import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import type { RedoPage } from "@/server/redo/query-redo";
 import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
+import { OP_NAMES, opName } from "@/server/redo/describe-record";
 import { getJson } from "./api";
 import { restoreBeforeHref } from "./deletion-links";
 import { useServers } from "./queries";
 import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader } from "./ui";
 
-const OPS = ["DeliverMessage", "CreateFolder", "RenameFolder", "MoveItems", "DeleteItems", "SetFlags", "TagItems", "EmptyFolder", "PurgeOldMessages", "CreateContact", "ModifyContact", "RenameAccount", "DeleteMailbox", "CreateMailbox"];
+const OPS = Object.keys(OP_NAMES);
 const DELETING = new Set(["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"]);
 
 function Deletions({ server, query }: { server: string; query: URLSearchParams }) {
@@ -41,7 +42,7 @@ function Deletions({ server, query }: { server: string; query: URLSearchParams }
             <li key={d.seq} className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
               <div className="flex flex-wrap items-center gap-2 text-sm">
                 <span className="whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
-                <Badge tone={d.op === "MoveItems" ? "amber" : "red"}>{d.op === "MoveItems" ? "moved to Trash" : d.op}</Badge>
+                <Badge tone={d.op === "MoveItems" ? "amber" : "red"}>{d.op === "MoveItems" ? "Moved to Trash" : opName(d.op)}</Badge>
                 <span className="font-medium">{d.email ?? d.accountId}</span>
                 <span className="text-slate-700">{d.what}</span>
                 <span className="text-xs text-slate-400">redo {d.seq}</span>
@@ -95,7 +96,9 @@ function Operations({ server, query }: { server: string; query: URLSearchParams 
           <tr key={r.seq}>
             <td className="px-4 py-1.5 tabular-nums text-slate-500">{r.seq}</td>
             <td className="px-4 py-1.5 whitespace-nowrap text-slate-500">{formatDate(r.at)}</td>
-            <td className="px-4 py-1.5 font-mono text-xs">{r.op}</td>
+            <td className="px-4 py-1.5 whitespace-nowrap" title={r.op}>
+              {opName(r.op)}
+            </td>
             <td className="max-w-xl truncate px-4 py-1.5" title={r.summary}>
               {r.summary}
             </td>
@@ -184,7 +187,9 @@ export function RedoBrowser() {
             <select value={params.get("op") ?? ""} onChange={(e) => set({ op: e.target.value })} className={inputClass}>
               <option value="">any</option>
               {OPS.map((o) => (
-                <option key={o}>{o}</option>
+                <option key={o} value={o}>
+                  {opName(o)}
+                </option>
               ))}
             </select>
           </label>

@@ -22,7 +22,8 @@ test("a message deleted after the backup is found in the redo browser, restored 
 
   await page.goto(`/redo?server=mail1&account=${ACCOUNT}`);
   const entry = page.getByRole("list", { name: "Deletion timeline" }).getByRole("listitem").filter({ hasText: message.subject }).first();
-  await expect(entry).toContainText("DeleteItems");
+  await expect(entry).toContainText("Items deleted");
+  await expect(entry).not.toContainText("DeleteItems");
   await expect(entry).toContainText("from /Inbox");
   await page.screenshot({ path: "test-results/redo-deletions.png", fullPage: true });
   await entry.getByRole("link", { name: "Restore to just before this" }).click();

@@ -3,6 +3,27 @@ import type { RedoRecord } from "./segment-format.ts";
 
 type P = Record<string, unknown>;
 
+/** Each operation in words, for pages: the record's own name (`DeleteItems`) stays in the API and redodump. */
+export const OP_NAMES: Record<string, string> = {
+  DeliverMessage: "Message delivered",
+  CreateFolder: "Folder created",
+  RenameFolder: "Folder renamed or moved",
+  MoveItems: "Items moved",
+  DeleteItems: "Items deleted",
+  SetFlags: "Flags changed",
+  TagItems: "Tags changed",
+  EmptyFolder: "Folder emptied",
+  PurgeOldMessages: "Purged by the retention policy",
+  CreateContact: "Contact created",
+  ModifyContact: "Contact changed",
+  RenameAccount: "Account renamed",
+  DeleteMailbox: "Account deleted",
+  CreateMailbox: "Account created",
+  RestoreMailbox: "Mailbox restored",
+};
+
+export const opName = (op: string): string => OP_NAMES[op] ?? op;
+
 function quote(text: unknown): string {
   return typeof text === "string" && text ? `"${text.length > 60 ? `${text.slice(0, 57)}...` : text}"` : "(no subject)";
 }
