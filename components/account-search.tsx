@@ -21,9 +21,10 @@ export function AccountSearch() {
   const q = useDebounced(text.trim(), 250);
   const server = params.get("server") ?? "";
   const status = params.get("status") ?? "";
+  const kind = params.get("kind") ?? "";
   const page = Math.max(1, Number(params.get("page")) || 1);
   const servers = useServers();
-  const accounts = useAccounts({ q, server, status, page, pageSize: PAGE_SIZE });
+  const accounts = useAccounts({ q, server, status, kind, page, pageSize: PAGE_SIZE });
 
   // Keep the URL in step with the search, so a link reproduces what an admin saw.
   const update = (changes: Record<string, string | number>) => {
@@ -81,6 +82,14 @@ export function AccountSearch() {
             ))}
           </select>
         </label>
+        <label>
+          <span className="sr-only">Kind</span>
+          <select aria-label="Kind" value={kind} onChange={(e) => update({ kind: e.target.value, page: 1 })} className={selectClass}>
+            <option value="">Accounts and copies</option>
+            <option value="originals">Accounts only</option>
+            <option value="copies">Restored copies only</option>
+          </select>
+        </label>
       </div>
 
       {accounts.isPending ? (
@@ -116,6 +125,11 @@ export function AccountSearch() {
                       >
                         {a.email}
                       </Link>
+                      {a.copyOf && (
+                        <Badge tone="blue" title="A prefixed copy made by a restore">
+                          copy of {a.copyOf}
+                        </Badge>
+                      )}
                       {a.matchedFormerName && <Badge tone="amber">formerly {a.matchedFormerName}</Badge>}
                       {!a.matchedFormerName && a.formerNameCount > 0 && (
                         <Badge tone="slate" title="This account has been renamed">

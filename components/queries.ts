@@ -41,6 +41,7 @@ export interface AccountQuery {
   q: string;
   server: string;
   status: string;
+  kind?: string;
   page: number;
   pageSize: number;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName } from "../config.ts";
+import { consolePool } from "../db/console-db.ts";
 import { seedDemo } from "../demo/seed-demo.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { listServers } from "./list-servers.ts";
@@ -30,6 +31,25 @@ describe("the demo seed", () => {
 });
 
 describe("searchAccounts", () => {
+  it("marks prefixed copies with the account they copy, and filters copies or originals", async () => {
+    const dan = (await searchAccounts({ q: "dan.brown@example.org" })).items.find((a) => a.email === "dan.brown@example.org")!;
+    const copy = (await searchAccounts({ q: "carol.white@example.com" })).items[0]!;
+    // The catalog's record of a restore that made carol.white… as a copy of dan (any account will do as the copy's row).
+    await consolePool().query(`INSERT INTO restore_run (label, server, status, plan, result) VALUES ('restore-20261204.111111.111', $1, 'completed', $2, $3)`, [
+      dan.server,
+      { plan: { point: { description: "the latest change", seq: null, time: null }, accounts: [{ accountId: dan.id, currentEmail: dan.email, emailAtPoint: dan.email, snapshot: null, target: { mode: "copy", email: copy.email } }] } },
+      { restored: [{ target: copy.email }] },
+    ]);
+    const copies = await searchAccounts({ kind: "copies" });
+    expect(copies.items.map((a) => [a.email, a.copyOf])).toEqual([[copy.email, "dan.brown@example.org"]]);
+    expect(copies.total).toBe(1);
+    const originals = await searchAccounts({ kind: "originals", q: "carol" });
+    expect(originals.items.map((a) => a.email)).not.toContain(copy.email);
+    expect((await searchAccounts({ q: "carol.white@example.com" })).items[0]).toMatchObject({ email: copy.email, copyOf: "dan.brown@example.org" });
+    await expect(searchAccounts({ kind: "twins" as never })).rejects.toThrow(/kind is copies or originals/);
+    await consolePool().query("DELETE FROM restore_run WHERE label = 'restore-20261204.111111.111'");
+  });
+
   it("finds a renamed account by its former name, under its current name", async () => {
     const page = await searchAccounts({ q: "carol.smith@example.com" });
     const carol = page.items.find((a) => a.email === "carol.white@example.com");

@@ -22,6 +22,7 @@
 import { z } from "zod";
 import { consolePool } from "../db/console-db.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
+import { COPY_EMAILS, copyOrigins } from "../restore/copy-origin.ts";
 import { assertServerExists } from "./list-servers.ts";
 
 export const accountStatusFilter = z.enum(["active", "maintenance", "locked", "closed", "deleted"]);
@@ -30,6 +31,8 @@ export const searchAccountsInput = z.object({
   q: z.string().trim().toLowerCase().max(320, "q is longer than any email address").default(""),
   server: z.string().min(1).max(64).optional(),
   status: accountStatusFilter.optional(),
+  /** copies: only prefixed copies a restore made; originals: all but those. */
+  kind: z.enum(["copies", "originals"], { error: "kind is copies or originals" }).optional(),
   page: wholeNumber("page").default(1),
   pageSize: wholeNumber("pageSize", { max: 200 }).default(25),
 });
@@ -48,6 +51,8 @@ export interface AccountHit {
   matchedFormerName: string | null;
   /** How many names the account had before its current one. */
   formerNameCount: number;
+  /** For a prefixed copy a restore made: the current email of the account it copies. */
+  copyOf: string | null;
 }
 
 export interface AccountPage {
@@ -106,14 +111,15 @@ interface Found {
   exact: boolean;
 }
 
-/** The server and status filters, on `a` (account) and `s` (server). */
+/** The server, status and kind filters, on `a` (account) and `s` (server). */
 function filters(input: Parsed, p: Params): string {
   const server = p.add(input.server ?? null);
   const status = p.add(input.status ?? null);
+  const kind = input.kind ? `AND a.email ${input.kind === "copies" ? "IN" : "NOT IN"} (${COPY_EMAILS})` : "";
   return `(${server}::text IS NULL OR s.name = ${server})
       AND (${status}::text IS NULL
            OR (${status} = 'deleted' AND a.deleted_at IS NOT NULL)
-           OR (a.deleted_at IS NULL AND a.status::text = ${status}))`;
+           OR (a.deleted_at IS NULL AND a.status::text = ${status})) ${kind}`;
 }
 
 /** The SQL a query is built from; each call numbers its own parameters. */
@@ -292,6 +298,7 @@ export async function searchAccounts(raw: SearchAccountsInput, options: { strate
     const { strategy, share } = options.strategy && options.strategy !== "auto" ? { strategy: options.strategy, share: undefined } : await chooseStrategy(input, offset, input.pageSize);
     found = strategy === "collect" ? await collect(input, offset, input.pageSize) : await walkPage(input, offset, input.pageSize, share, options.walkBudget);
   }
+  const copies = await copyOrigins(found.rows.map((r) => r.email));
   return {
     items: found.rows.map((r) => ({
       id: r.id,
@@ -303,6 +310,7 @@ export async function searchAccounts(raw: SearchAccountsInput, options: { strate
       deletedAt: r.deleted_at?.toISOString() ?? null,
       matchedFormerName: r.matched_current === false ? r.matched_email : null,
       formerNameCount: r.former_names,
+      copyOf: copies.get(r.email) ?? null,
     })),
     total: found.total,
     totalExact: found.exact,
