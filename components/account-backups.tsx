@@ -7,7 +7,7 @@ import { getJson } from "./api";
 import { RestoreTimeline, type RestorePointsView } from "./restore-wizard/timeline";
 import { restoreHref } from "./session-actions";
 import { SessionKind, SessionStatus } from "./session-badges";
-import { Card, EmptyState, ErrorState, formatDate, Loading, TextLink } from "./ui";
+import { Card, EmptyState, ErrorState, formatDate, Loading, TextLink, When } from "./ui";
 
 /** The account's restore points on a timeline; clicking a full opens the wizard on it. */
 export function RecoverableWindow({ accountId }: { accountId: string }) {
@@ -23,7 +23,7 @@ export function RecoverableWindow({ accountId }: { accountId: string }) {
         <>
           {points.data.fulls.length > 0 && (
             <p className="mb-2 text-sm text-slate-700">
-              Restorable from <span className="font-medium">{formatDate(points.data.window.earliest)}</span> to{" "}
+              Restorable from <span className="font-medium"><When iso={points.data.window.earliest} /></span> to{" "}
               <span className="font-medium">{points.data.window.latestIsNow || !points.data.window.latest ? "now" : formatDate(points.data.window.latest)}</span>.
             </p>
           )}
@@ -79,7 +79,7 @@ export function BackupHistory({ accountId }: { accountId: string }) {
                   <td className="px-3 py-1.5">
                     <SessionStatus status={s.status} />
                   </td>
-                  <td className="px-3 py-1.5 whitespace-nowrap text-slate-500">{formatDate(s.endedAt)}</td>
+                  <td className="px-3 py-1.5 whitespace-nowrap text-slate-500"><When iso={s.endedAt} /></td>
                   <td className="px-3 py-1.5 text-slate-600">{s.accountEmail ?? ""}</td>
                   <td className="px-3 py-1.5 text-right">
                     {s.status === "completed" && (

@@ -5,7 +5,7 @@ import Link from "next/link";
 import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "./api";
 import { restoreBeforeHref } from "./deletion-links";
-import { Card, ErrorState, formatDate, Loading } from "./ui";
+import { Card, ErrorState, Loading, When } from "./ui";
 
 /** The account's recent deletions, where a person looks first, each a way into the wizard at the point just before it. */
 export function RecentDeletions({ accountId, server, email }: { accountId: string; server: string; email: string }) {
@@ -25,7 +25,7 @@ export function RecentDeletions({ accountId, server, email }: { accountId: strin
         <ul aria-label="Recent deletions" className="divide-y divide-slate-100 text-sm">
           {deletions.data.entries.map((d) => (
             <li key={d.seq} className="flex flex-wrap items-center gap-2 py-2">
-              <span className="text-xs whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
+              <span className="text-xs whitespace-nowrap text-slate-500"><When iso={d.at} /></span>
               <span className="min-w-0 flex-1">{d.what}</span>
               {d.restorable.ok ? (
                 <Link href={restoreBeforeHref(d)} className="text-xs font-medium text-sky-700 hover:underline">

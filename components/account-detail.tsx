@@ -10,7 +10,7 @@ import { RemoveCopy } from "./remove-copy";
 import { FormerNames, pointPhrase } from "./restore-wizard/plan-preview";
 import { useAccount } from "./queries";
 import { useIsAdmin } from "./use-me";
-import { Badge, buttonClass, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink } from "./ui";
+import { Badge, buttonClass, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink, When } from "./ui";
 
 export function AccountDetailView({ id, point }: { id: string; point?: MailPoint }) {
   const query = useAccount(id);
@@ -73,8 +73,8 @@ export function AccountDetailView({ id, point }: { id: string; point?: MailPoint
             <Field label="Class of service">
               {account.classOfService} (quota {formatQuota(account.quotaBytes)})
             </Field>
-            <Field label="Created">{formatDate(account.createdAt)}</Field>
-            {account.deletedAt && <Field label="Deleted">{formatDate(account.deletedAt)}</Field>}
+            <Field label="Created"><When iso={account.createdAt} /></Field>
+            {account.deletedAt && <Field label="Deleted"><When iso={account.deletedAt} /></Field>}
           </dl>
         </Card>
         <Card title={`Names (${account.names.length})`}>
@@ -85,7 +85,7 @@ export function AccountDetailView({ id, point }: { id: string; point?: MailPoint
                 <span className={`absolute -left-[1.3rem] top-1.5 h-2 w-2 rounded-full ${n.validTo ? "bg-slate-300" : "bg-sky-500"}`} aria-hidden />
                 <span className={n.validTo ? "text-slate-600" : "font-medium text-slate-900"}>{n.email}</span>
                 <span className="block text-xs text-slate-500">
-                  {formatDate(n.validFrom)} – {n.validTo ? formatDate(n.validTo) : "now"}
+                  <When iso={n.validFrom} /> – {n.validTo ? formatDate(n.validTo) : "now"}
                 </span>
               </li>
             ))}

@@ -3,7 +3,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { getJson } from "./api";
-import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader, TextLink, type Tone } from "./ui";
+import { Badge, buttonClass, DataTable, EmptyState, ErrorState, inputClass, Loading, PageHeader, TextLink, type Tone, When } from "./ui";
 
 interface AuditEntry {
   id: number;
@@ -105,7 +105,7 @@ export function AuditLog() {
           <DataTable label="Audit entries" headers={["When", "Who", "Action", "Target", "Outcome", "Parameters"]}>
             {audit.data.entries.map((e) => (
               <tr key={e.id} className="align-top">
-                <td className="px-3 py-2 text-xs whitespace-nowrap text-slate-500">{formatDate(e.at)}</td>
+                <td className="px-3 py-2 text-xs whitespace-nowrap text-slate-500"><When iso={e.at} /></td>
                 <td className="max-w-52 px-3 py-2 break-all">
                   <span className="font-medium">{e.actor}</span>
                   {e.role && <span className="ml-1 text-xs text-slate-500">({e.role})</span>}

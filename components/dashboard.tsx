@@ -9,7 +9,7 @@ import { getJson } from "./api";
 import { RiskLines, SessionStrip } from "./dashboard-risk";
 import { TrendCharts } from "./trend-charts";
 import { useHealth, useServers } from "./queries";
-import { Badge, Card, Dot, EmptyState, ErrorState, formatBytes, formatDate, Loading, PageHeader } from "./ui";
+import { Badge, Card, Dot, EmptyState, ErrorState, formatBytes, Loading, PageHeader, When } from "./ui";
 
 function formatLag(seconds: number): string {
   if (seconds < 120) return `${seconds} s`;
@@ -66,7 +66,7 @@ function SystemStatus({ health }: { health: HealthReport | undefined }) {
       <span className="text-sm font-semibold text-slate-700">System</span>
       <Dot ok={health.postgres.ok} label={health.postgres.ok ? "Console database" : health.postgres.detail} />
       <Dot ok={health.redis.ok} label={health.redis.ok ? "Redis" : health.redis.detail} />
-      <span className="ml-auto text-xs text-slate-400">checked {new Date(health.checkedAt).toLocaleTimeString()}</span>
+      <span className="ml-auto text-xs text-slate-400">checked <When iso={health.checkedAt} /></span>
     </div>
   );
 }
@@ -85,7 +85,7 @@ function LastBackupLines({ server }: { server: ServerSummary }) {
         Last full:{" "}
         {b.full ? (
           <Link href={link(b.full.label)} className="hover:underline">
-            {formatDate(b.full.endedAt)}
+            <When iso={b.full.endedAt} />
           </Link>
         ) : (
           "none yet"
@@ -95,7 +95,7 @@ function LastBackupLines({ server }: { server: ServerSummary }) {
         Last incremental:{" "}
         {b.incremental ? (
           <Link href={link(b.incremental.label)} className="hover:underline">
-            {formatDate(b.incremental.endedAt)}
+            <When iso={b.incremental.endedAt} />
           </Link>
         ) : (
           "none yet"

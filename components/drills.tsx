@@ -6,7 +6,7 @@ import { useState } from "react";
 import type { DrillView } from "@/server/drill/submit-drill";
 import { getJson, sendJson } from "./api";
 import { SessionStatus } from "./session-badges";
-import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
+import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, When } from "./ui";
 import { useIsAdmin } from "./use-me";
 
 const ACTIVE = ["queued", "running"];
@@ -80,7 +80,7 @@ export function DrillList() {
               <td className="px-4 py-2">{d.evidence.map((e) => e.email).join(", ") || "—"}</td>
               <td className="px-4 py-2 whitespace-nowrap">{rto(d.rtoSecondsPerMib)}</td>
               <td className="px-4 py-2 whitespace-nowrap text-slate-500">
-                {formatDate(d.startedAt ?? d.createdAt)} by {d.requestedBy}
+                <When iso={d.startedAt ?? d.createdAt} /> by {d.requestedBy}
               </td>
             </tr>
           ))}
@@ -108,7 +108,7 @@ export function DrillDetail({ label }: { label: string }) {
           <span className="flex flex-wrap items-center gap-2">
             <SessionStatus status={d.status} />
             <span>
-              restore drill on <TextLink href={`/servers/${d.server}`}>{d.server}</TextLink>, asked by {d.requestedBy || "?"} at {formatDate(d.createdAt)}
+              restore drill on <TextLink href={`/servers/${d.server}`}>{d.server}</TextLink>, asked by {d.requestedBy || "?"} at <When iso={d.createdAt} />
             </span>
           </span>
         }
@@ -128,7 +128,7 @@ export function DrillDetail({ label }: { label: string }) {
             {Array.isArray(d.request.accounts) ? d.request.accounts.join(", ") : `${d.request.accounts} account(s) chosen at random`}, at{" "}
             {d.request.at === "latest" ? "their latest state" : "random points"}
           </Field>
-          <Field label="Started">{formatDate(d.startedAt)}</Field>
+          <Field label="Started"><When iso={d.startedAt} /></Field>
           {d.durationMs !== null && <Field label="Duration">{formatDuration(d.durationMs)}</Field>}
           <Field label="Measured RTO">{rto(d.rtoSecondsPerMib)}</Field>
         </dl>

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { JobDetail, JobInfo } from "@/server/jobs/get-job";
 import { getJson, sendJson } from "./api";
 import { ProgressBar } from "./session-badges";
-import { Badge, buttonClass, Card, DataTable, ErrorState, ErrorText, Field, formatDate, formatDuration, Loading, PageHeader, TextLink, type Tone } from "./ui";
+import { Badge, buttonClass, Card, DataTable, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, type Tone, When } from "./ui";
 import { useIsAdmin } from "./use-me";
 
 export const JOB_STATE_TONE: Record<string, Tone> = { active: "blue", waiting: "slate", "waiting-children": "slate", delayed: "amber", completed: "green", failed: "red" };
@@ -90,9 +90,9 @@ export function JobDetailView({ server, id }: { server: string; id: string }) {
       <div className="grid gap-4 lg:grid-cols-2">
         <Card title="Job">
           <dl>
-            <Field label="Submitted">{formatDate(job.createdAt)}</Field>
-            <Field label="Started">{formatDate(job.startedAt)}</Field>
-            <Field label="Finished">{formatDate(job.finishedAt)}</Field>
+            <Field label="Submitted"><When iso={job.createdAt} /></Field>
+            <Field label="Started"><When iso={job.startedAt} /></Field>
+            <Field label="Finished"><When iso={job.finishedAt} /></Field>
             <Field label="Duration">{job.durationMs === null ? "—" : formatDuration(job.durationMs)}</Field>
             {job.attemptsMade !== null && <Field label="Attempts">{job.attemptsMade}</Field>}
             <Field label="Outcome">{outcome(job)}</Field>

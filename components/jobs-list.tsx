@@ -4,7 +4,7 @@ import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { JOB_STATE_TONE as STATE_TONE, jobHref } from "./job-detail";
 import { useJobs, useServers } from "./queries";
-import { Badge, EmptyState, ErrorState, formatDate, formatDuration, inputClass, Loading, PageHeader, TextLink } from "./ui";
+import { Badge, EmptyState, ErrorState, formatDuration, inputClass, Loading, PageHeader, TextLink, When } from "./ui";
 
 const FILTERS = ["", "active", "waiting", "delayed", "completed", "failed"];
 const FILTER_LABEL: Record<string, string> = { "": "all", active: "running", waiting: "queued", delayed: "delayed", completed: "done", failed: "failed" };
@@ -103,7 +103,7 @@ export function JobsList() {
                   <td className="px-4 py-2">
                     <Badge tone={STATE_TONE[job.state] ?? "slate"}>{job.state}</Badge>
                   </td>
-                  <td className="px-4 py-2 whitespace-nowrap text-slate-500">{formatDate(job.createdAt)}</td>
+                  <td className="px-4 py-2 whitespace-nowrap text-slate-500"><When iso={job.createdAt} /></td>
                   <td className="max-w-md truncate px-4 py-2 text-slate-600">
                     {job.failedReason ?? (job.finishedAt ? `done in ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt ?? job.createdAt))}` : "—")}
                   </td>

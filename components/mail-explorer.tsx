@@ -7,7 +7,7 @@ import type { RestoreItemsResult } from "@/server/explore/restore-items";
 import { getJson, sendJson } from "./api";
 import { MailboxBrowser, pointParams, type MailPoint, type MessageFilters } from "./mailbox-browser";
 import { MessageView } from "./message-view";
-import { buttonClass, ErrorText, formatDate, inputClass, TextLink } from "./ui";
+import { buttonClass, ErrorText, inputClass, TextLink, When } from "./ui";
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -63,7 +63,7 @@ export function MailExplorer({ accountId, server, hasMailbox, initial }: { accou
             {hasMailbox && <option value="live">The live mailbox</option>}
             {completed.map((s) => (
               <option key={s.label} value={`session:${s.label}`}>
-                {s.type === "full" ? "Full" : "Incremental"} backup of {formatDate(s.endedAt ?? s.createdAt)} ({s.label})
+                {s.type === "full" ? "Full" : "Incremental"} backup of <When iso={s.endedAt ?? s.createdAt} /> ({s.label})
               </option>
             ))}
             <option value="at">A point in time…</option>
@@ -89,7 +89,7 @@ export function MailExplorer({ accountId, server, hasMailbox, initial }: { accou
       </div>
       {backup && (
         <p className="text-sm text-slate-600">
-          Reading {point.label ? <>the backup {point.label}</> : <>the mailbox as it was at {formatDate(point.at)}</>}. Nothing is restored until you choose messages and restore them.
+          Reading {point.label ? <>the backup {point.label}</> : <>the mailbox as it was at <When iso={point.at} /></>}. Nothing is restored until you choose messages and restore them.
         </p>
       )}
       {noSource ? (

@@ -5,7 +5,7 @@ import { useState } from "react";
 import type { MessageList } from "@/server/explore/list-messages";
 import type { ViewPreparing } from "@/server/explore/views";
 import { getJson } from "./api";
-import { Badge, buttonClass, EmptyState, ErrorState, formatBytes, formatDate, inputClass, Loading, localTimeHint } from "./ui";
+import { Badge, buttonClass, EmptyState, ErrorState, formatBytes, inputClass, Loading, localTimeHint, When } from "./ui";
 import { useDebounced } from "./use-debounced";
 
 const PAGE_SIZE = 50;
@@ -188,7 +188,7 @@ export function MailboxBrowser({
                     {m.folder}
                   </td>
                   <td className="px-3 py-1.5 font-normal whitespace-nowrap text-slate-500" title={localTimeHint(m.date).trim()}>
-                    {formatDate(m.date)}
+                    <When iso={m.date} />
                   </td>
                   <td className="px-3 py-1.5 text-right font-normal tabular-nums">{formatBytes(m.size)}</td>
                 </tr>

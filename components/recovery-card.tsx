@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { ExpectedRecovery } from "@/server/restore/expected-recovery";
 import { getJson } from "./api";
-import { Card, ErrorText, Field, formatDate, formatDuration, TextLink } from "./ui";
+import { Card, ErrorText, Field, formatDuration, TextLink, When } from "./ui";
 
 /** The server's expected recovery time, from the last restore run of many mailboxes. */
 export function RecoveryCard({ server }: { server: string }) {
@@ -29,7 +29,7 @@ export function RecoveryCard({ server }: { server: string }) {
             <span className="text-slate-500">
               {" "}
               — {r.measured.mailboxes} mailboxes in {formatDuration(Math.round(1000 * r.measured.seconds))}, {formatDuration(Math.round(1000 * r.measured.secondsPerMailbox))} each, ended{" "}
-              {formatDate(r.measured.endedAt)}
+              <When iso={r.measured.endedAt} />
             </span>
           </Field>
         </dl>

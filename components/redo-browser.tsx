@@ -1,18 +1,16 @@
 "use client";
 
-import { useInfiniteQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import type { RedoPage } from "@/server/redo/query-redo";
 import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
-import { OP_NAMES, opName } from "@/server/redo/describe-record";
 import { getJson } from "./api";
 import { restoreBeforeHref } from "./deletion-links";
 import { useServers } from "./queries";
-import { Badge, buttonClass, DataTable, EmptyState, ErrorState, formatDate, inputClass, Loading, PageHeader } from "./ui";
+import { Badge, buttonClass, DataTable, EmptyState, ErrorState, inputClass, Loading, PageHeader, When } from "./ui";
 
-const OPS = Object.keys(OP_NAMES);
 const DELETING = new Set(["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"]);
 
 function Deletions({ server, query }: { server: string; query: URLSearchParams }) {
@@ -41,8 +39,8 @@ function Deletions({ server, query }: { server: string; query: URLSearchParams }
           {entries.map((d) => (
             <li key={d.seq} className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
               <div className="flex flex-wrap items-center gap-2 text-sm">
-                <span className="whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
-                <Badge tone={d.op === "MoveItems" ? "amber" : "red"}>{d.op === "MoveItems" ? "Moved to Trash" : opName(d.op)}</Badge>
+                <span className="whitespace-nowrap text-slate-500"><When iso={d.at} /></span>
+                <Badge tone={d.op === "MoveItems" ? "amber" : "red"}>{d.opName}</Badge>
                 <span className="font-medium">{d.email ?? d.accountId}</span>
                 <span className="text-slate-700">{d.what}</span>
                 <span className="text-xs text-slate-400">redo {d.seq}</span>
@@ -95,9 +93,9 @@ function Operations({ server, query }: { server: string; query: URLSearchParams 
         {records.map((r) => (
           <tr key={r.seq}>
             <td className="px-4 py-1.5 tabular-nums text-slate-500">{r.seq}</td>
-            <td className="px-4 py-1.5 whitespace-nowrap text-slate-500">{formatDate(r.at)}</td>
+            <td className="px-4 py-1.5 whitespace-nowrap text-slate-500"><When iso={r.at} /></td>
             <td className="px-4 py-1.5 whitespace-nowrap" title={r.op}>
-              {opName(r.op)}
+              {r.opName}
             </td>
             <td className="max-w-xl truncate px-4 py-1.5" title={r.summary}>
               {r.summary}
@@ -139,6 +137,13 @@ export function RedoBrowser() {
   const query = new URLSearchParams();
   for (const key of ["account", "from", "to", ...(view === "ops" ? ["op"] : ["q"])]) if (params.get(key)) query.set(key, params.get(key)!);
   const utc = (v: string) => (v ? `${v.length === 16 ? `${v}:00` : v}Z` : "");
+  // The operations and their names in words, as the server defines them (asked once).
+  const operations = useQuery({
+    queryKey: ["redo-operations", server],
+    queryFn: () => getJson<RedoPage>(`/api/servers/${encodeURIComponent(server)}/redo?limit=1`).then((p) => p.operations),
+    enabled: Boolean(server) && view === "ops",
+    staleTime: Infinity,
+  });
   return (
     <>
       <PageHeader title="Redo browser" subtitle="Every recorded change of a server: find when something was deleted, and restore to just before it." />
@@ -186,9 +191,9 @@ export function RedoBrowser() {
             Operation
             <select value={params.get("op") ?? ""} onChange={(e) => set({ op: e.target.value })} className={inputClass}>
               <option value="">any</option>
-              {OPS.map((o) => (
-                <option key={o} value={o}>
-                  {opName(o)}
+              {(operations.data ?? []).map((o) => (
+                <option key={o.op} value={o.op}>
+                  {o.name}
                 </option>
               ))}
             </select>

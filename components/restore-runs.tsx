@@ -11,7 +11,7 @@ import { getJson, sendJson } from "./api";
 import { ConfirmButton } from "./confirm-button";
 import { FormerNames, PlanPreview, pointPhrase } from "./restore-wizard/plan-preview";
 import { ProgressBar, SessionStatus } from "./session-badges";
-import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
+import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, When } from "./ui";
 import { useIsAdmin } from "./use-me";
 
 /** A run as GET /api/restores answers it, with the outcome the worker records at the end. */
@@ -155,7 +155,7 @@ export function RestoreRunDetail({ label }: { label: string }) {
           <span className="flex flex-wrap items-center gap-2">
             <SessionStatus status={run.status} />
             <span>
-              on <TextLink href={`/servers/${run.server}`}>{run.server}</TextLink>, requested by {run.requestedBy || "?"} at {formatDate(run.createdAt)}
+              on <TextLink href={`/servers/${run.server}`}>{run.server}</TextLink>, requested by {run.requestedBy || "?"} at <When iso={run.createdAt} />
             </span>
           </span>
         }
@@ -177,8 +177,8 @@ export function RestoreRunDetail({ label }: { label: string }) {
         <Card title="Outcome">
           <dl>
             <Field label="Accounts">{run.result?.summary ?? `${run.accountsDone} of ${run.accountsTotal} restored`}</Field>
-            <Field label="Started">{formatDate(run.startedAt)}</Field>
-            <Field label="Ended">{formatDate(run.endedAt)}</Field>
+            <Field label="Started"><When iso={run.startedAt} /></Field>
+            <Field label="Ended"><When iso={run.endedAt} /></Field>
             {run.durationMs !== null && <Field label="Duration">{formatDuration(run.durationMs)}</Field>}
             {run.result?.fullBackup && <Field label="Full backup after">{run.result.fullBackup}</Field>}
             {run.undoOf && (
@@ -260,7 +260,7 @@ export function RestoreRunsList() {
                 {ACTIVE.includes(r.status) ? <ProgressBar done={r.accountsDone} total={r.accountsTotal} label="Accounts restored" /> : <SessionStatus status={r.status} />}
               </td>
               <td className="px-4 py-2 whitespace-nowrap text-slate-500">
-                {formatDate(r.createdAt)} by {r.requestedBy}
+                <When iso={r.createdAt} /> by {r.requestedBy}
               </td>
             </tr>
           ))}

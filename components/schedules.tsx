@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import type { ScheduleView } from "@/server/schedule/schedule-view";
 import { getJson, sendJson } from "./api";
-import { Badge, buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, formatDate, inputClass, Loading, PageHeader } from "./ui";
+import { Badge, buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, formatDate, inputClass, Loading, PageHeader, When } from "./ui";
 import { useIsAdmin, useMe } from "./use-me";
 
 type Row = { type: string; age: string; to: string; scope: string; pattern: string; tz: string };
@@ -172,7 +172,7 @@ function Entries({ view }: { view: ScheduleView }) {
                   <time dateTime={r.at} title={`${r.at} (UTC)`}>
                     {r.local} <span className="text-xs text-slate-400">{e.tz}</span>
                   </time>
-                  {e.tz !== "UTC" && <span className="block text-xs text-slate-400">{formatDate(r.at)}</span>}
+                  {e.tz !== "UTC" && <span className="block text-xs text-slate-400"><When iso={r.at} /></span>}
                 </li>
               ))}
             </ul>
@@ -212,7 +212,7 @@ function ServerSchedule({ view, isAdmin }: { view: ScheduleView; isAdmin: boolea
         </p>
         {view.updatedAt && (
           <p className="text-xs text-slate-400">
-            Schedule set {formatDate(view.updatedAt)} by {view.updatedBy}
+            Schedule set <When iso={view.updatedAt} /> by {view.updatedBy}
           </p>
         )}
       </div>

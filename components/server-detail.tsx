@@ -10,7 +10,7 @@ import { ReportsCard } from "./reports-card";
 import { StoreCards } from "./store-cards";
 import { TargetsCard } from "./targets-card";
 import { useIsAdmin } from "./use-me";
-import { Badge, Card, Dot, ErrorState, Field, formatBytes, formatDate, Loading, PageHeader, TextLink } from "./ui";
+import { Badge, Card, Dot, ErrorState, Field, formatBytes, Loading, PageHeader, TextLink, When } from "./ui";
 
 interface PingResult {
   worker: string;
@@ -111,7 +111,7 @@ export function ServerDetail({ name }: { name: string }) {
             <Field label="LMTP listener">
               {s.settings.lmtpHost}:{s.settings.lmtpPort}
             </Field>
-            <Field label="In directory since">{formatDate(s.createdAt)}</Field>
+            <Field label="In directory since"><When iso={s.createdAt} /></Field>
           </dl>
         </Card>
         <RecoveryCard server={s.name} />

@@ -8,7 +8,7 @@ import { useSession } from "./queries";
 import { restoreHref, SessionActions } from "./session-actions";
 import { ProgressBar, SessionKind, SessionStatus, VerifyBadge } from "./session-badges";
 import type { SessionSummary } from "@/server/backup/query-sessions";
-import { Card, EmptyState, ErrorState, Field, formatBytes, formatDate, formatDuration, Loading, PageHeader, TextLink } from "./ui";
+import { Card, EmptyState, ErrorState, Field, formatBytes, formatDuration, Loading, PageHeader, TextLink, When } from "./ui";
 import { useDebounced } from "./use-debounced";
 
 function AbortButton({ server, jobId, label }: { server: string; jobId: string; label: string }) {
@@ -93,15 +93,15 @@ export function SessionDetailView({ server, label }: { server: string; label: st
       <div className="grid gap-4 lg:grid-cols-3">
         <Card title="Timing">
           <dl>
-            <Field label="Queued">{formatDate(s.createdAt)}</Field>
-            <Field label="Started">{formatDate(s.startedAt)}</Field>
-            <Field label="Ended">{formatDate(s.endedAt)}</Field>
+            <Field label="Queued"><When iso={s.createdAt} /></Field>
+            <Field label="Started"><When iso={s.startedAt} /></Field>
+            <Field label="Ended"><When iso={s.endedAt} /></Field>
             {s.startedAt && <Field label="Duration">{formatDuration((s.endedAt ? Date.parse(s.endedAt) : Date.now()) - Date.parse(s.startedAt))}</Field>}
             {s.status === "completed" && (
               <Field label="Last verify">
                 {s.verify ? (
                   <>
-                    <VerifyBadge verify={s.verify} /> <span className="text-slate-500">{formatDate(s.verify.at)}</span>
+                    <VerifyBadge verify={s.verify} /> <span className="text-slate-500"><When iso={s.verify.at} /></span>
                     {s.verify.first && <span className="block text-xs text-red-700">{s.verify.first}{s.verify.problems > 1 ? ` (and ${s.verify.problems - 1} more)` : ""}</span>}
                   </>
                 ) : (

@@ -6,7 +6,7 @@ import { BackupNow } from "./backup-now";
 import { useIsAdmin } from "./use-me";
 import { useServers, useSessions } from "./queries";
 import { ProgressBar, SessionKind, SessionStatus, VerifyBadge } from "./session-badges";
-import { EmptyState, ErrorState, formatBytes, formatDate, Loading, PageHeader } from "./ui";
+import { EmptyState, ErrorState, formatBytes, Loading, PageHeader, When } from "./ui";
 import { useDebounced } from "./use-debounced";
 
 const select = "rounded-md border border-slate-300 bg-white px-2 py-2 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-200";
@@ -115,7 +115,7 @@ export function SessionsList() {
                   </td>
                   <td className="px-4 py-2 font-mono text-xs text-slate-600">{s.redoThroughSeq === null ? "—" : `${s.redoFromSeq ?? "…"}–${s.redoThroughSeq}`}</td>
                   <td className="px-4 py-2 text-right tabular-nums">{formatBytes(s.bytesWritten)}</td>
-                  <td className="px-4 py-2 whitespace-nowrap text-slate-500">{formatDate(s.createdAt)}</td>
+                  <td className="px-4 py-2 whitespace-nowrap text-slate-500"><When iso={s.createdAt} /></td>
                 </tr>
               ))}
             </tbody>

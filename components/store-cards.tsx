@@ -4,7 +4,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { getJson } from "./api";
 import { useStoreStatus } from "./queries";
 import { useIsAdmin } from "./use-me";
-import { Card, ErrorState, Field, formatBytes, formatDate, Loading } from "./ui";
+import { Card, ErrorState, Field, formatBytes, Loading, When } from "./ui";
 
 function formatLag(seconds: number): string {
   if (seconds < 120) return `${seconds} s`;
@@ -68,7 +68,7 @@ export function StoreCards({ server, maxAgeSeconds }: { server: string; maxAgeSe
           <Field label="Current sequence">{s.redo.currentSeq.toLocaleString()}</Field>
           <Field label="Last archived">
             {s.redo.lastArchivedSeq.toLocaleString()}
-            {s.redo.lastArchivedAt && <span className="text-slate-500"> at {formatDate(s.redo.lastArchivedAt)}</span>}
+            {s.redo.lastArchivedAt && <span className="text-slate-500"> at <When iso={s.redo.lastArchivedAt} /></span>}
           </Field>
           <Field label="Archive lag">
             <span className={lagging ? "font-medium text-red-700" : undefined}>

@@ -133,6 +133,22 @@ export function formatDate(iso: string | null | undefined): string {
   return new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 }
 
+/**
+ * A time as the console writes every time: UTC ("2026-12-04 20:54 UTC"), with the reader's own
+ * local time on hover. `dateOnly` for dates (a created day). The hover text is the browser's, so
+ * it is not checked against the server's render.
+ */
+export function When({ iso, dateOnly = false, className }: { iso: string | null | undefined; dateOnly?: boolean; className?: string }) {
+  if (!iso) return <>—</>;
+  const date = new Date(iso);
+  const local = Number.isNaN(date.getTime()) ? "" : `${date.toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" })} your time`;
+  return (
+    <time dateTime={iso} title={local} className={className} suppressHydrationWarning>
+      {dateOnly ? date.toISOString().slice(0, 10) : formatDate(iso)}
+    </time>
+  );
+}
+
 /** " (Tue, 1 Dec, 15:52 your time)" when the reader's time zone is not UTC at that moment, else "". Client-only: it reads the browser's zone. */
 export function localTimeHint(iso: string | null | undefined): string {
   if (!iso) return "";

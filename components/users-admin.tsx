@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { getJson, sendJson } from "./api";
 import { useMe } from "./use-me";
-import { Badge, buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, formatDate, inputClass, Loading, PageHeader } from "./ui";
+import { Badge, buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, inputClass, Loading, PageHeader, When } from "./ui";
 
 interface UserRow {
   id: number;
@@ -132,7 +132,7 @@ export function UsersAdmin() {
               <td className="px-4 py-2">
                 <Badge tone={u.role === "admin" ? "violet" : "blue"}>{u.role}</Badge>
               </td>
-              <td className="px-4 py-2 whitespace-nowrap text-slate-500">{formatDate(u.createdAt)}</td>
+              <td className="px-4 py-2 whitespace-nowrap text-slate-500"><When iso={u.createdAt} /></td>
               <td className="px-4 py-2">{u.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>}</td>
               <td className="px-4 py-2">
                 <UserActions user={u} self={u.email === me.data?.email} />

@@ -165,4 +165,12 @@ test("a deletion older than the account's oldest full backup says why, and offer
   await expect(entry).toContainText("1 message deleted from /Inbox: Old memo");
   await expect(entry).toContainText("Cannot be restored: before the oldest backup of this account");
   await expect(entry.getByRole("button", { name: "Just before this" })).toHaveCount(0);
+
+  // A time typed by hand before the window says why, and offers the earliest time that works.
+  await page.getByRole("radio", { name: /A point in time/ }).check();
+  await page.getByLabel("Restore to time (UTC)").fill(new Date(Date.now() - 3_600_000).toISOString().slice(0, 19));
+  const warning = page.getByRole("alert").filter({ hasText: "Cannot be restored" });
+  await expect(warning).toBeVisible();
+  await warning.getByRole("button", { name: /^Use \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC instead$/ }).click();
+  await expect(warning).toHaveCount(0);
 });

@@ -5,7 +5,7 @@ import { useState, type ReactNode } from "react";
 import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "../api";
 import { useDebounced } from "../use-debounced";
-import { ErrorState, formatDate, inputClass, Loading } from "../ui";
+import { ErrorState, formatDate, inputClass, Loading, When } from "../ui";
 import { RestoreTimeline, type RestorePointsView } from "./timeline";
 import type { ChosenAccount, PointChoice } from "./state";
 
@@ -72,7 +72,7 @@ function Deletions({ account, point, onChange }: { account: ChosenAccount | unde
             const isChosen = chosen === d.restoreBefore.restoreToRedoSeq;
             return (
               <li key={d.seq} aria-current={isChosen ? "true" : undefined} className={`flex flex-wrap items-center gap-2 px-3 py-2 ${isChosen ? "bg-sky-50 ring-1 ring-sky-300" : ""}`}>
-                <span className="text-xs whitespace-nowrap text-slate-500">{formatDate(d.at)}</span>
+                <span className="text-xs whitespace-nowrap text-slate-500"><When iso={d.at} /></span>
                 <span className="min-w-0 flex-1">{d.what}</span>
                 {!d.restorable.ok ? (
                   <span className="text-xs text-amber-800">Cannot be restored: {d.restorable.reason}</span>
@@ -95,6 +95,19 @@ function Deletions({ account, point, onChange }: { account: ChosenAccount | unde
   );
 }
 
+/**
+ * The recoverable moment nearest to a time outside the window: the earliest (rounded up to the
+ * whole second a picker shows) when it is before, the latest when after. Null inside a gap.
+ */
+function nearestInWindow(time: string, window: RestorePointsView["window"] | undefined): string | null {
+  const at = Date.parse(time);
+  if (!window?.earliest || Number.isNaN(at)) return null;
+  const earliest = Date.parse(window.earliest);
+  if (at < earliest) return new Date(Math.ceil(earliest / 1000) * 1000).toISOString();
+  if (!window.latestIsNow && window.latest && at > Date.parse(window.latest)) return new Date(Math.floor(Date.parse(window.latest) / 1000) * 1000).toISOString();
+  return null;
+}
+
 /** Step 2: the restore point, chosen on the account's timeline of backups and recorded changes. */
 export function ChoosePoint({
   accounts,
@@ -111,6 +124,7 @@ export function ChoosePoint({
   const first = accounts[0];
   const points = useRestorePoints(first);
   const outside = useTimeCheck(first, point.kind === "time" ? point.time : null);
+  const nearest = outside && point.kind === "time" ? nearestInWindow(`${point.time}Z`, points.data?.window) : null;
   const choose = (kind: PointChoice["kind"]) => {
     if (kind === point.kind) return;
     if (kind === "latest") onChange({ kind: "latest" });
@@ -158,7 +172,7 @@ export function ChoosePoint({
             {!point.label && <option value="full:">choose a session</option>}
             {points.data?.fulls.map((f) => (
               <option key={f.label} value={`full:${f.label}`}>
-                {f.label} — full backup, snapshot {formatDate(f.snapshotAt)}
+                {f.label} — full backup, snapshot <When iso={f.snapshotAt} />
               </option>
             ))}
             {points.data?.incrementals.map((s) => (
@@ -182,12 +196,17 @@ export function ChoosePoint({
           />
           {points.data?.window && (
             <span className="text-xs text-slate-500">
-              Recoverable from {formatDate(points.data.window.earliest)} to {points.data.window.latestIsNow || !points.data.window.latest ? "now" : formatDate(points.data.window.latest)}.
+              Recoverable from <When iso={points.data.window.earliest} /> to {points.data.window.latestIsNow || !points.data.window.latest ? "now" : formatDate(points.data.window.latest)}.
             </span>
           )}
           {outside && (
-            <span role="alert" className="text-xs text-amber-800">
+            <span role="alert" className="flex flex-wrap items-center gap-2 text-xs text-amber-800">
               Cannot be restored: {outside}
+              {nearest && (
+                <button type="button" className="font-medium text-sky-700 underline" onClick={() => onChange({ kind: "time", time: nearest.slice(0, 19) })}>
+                  Use {formatDate(nearest)} instead
+                </button>
+              )}
             </span>
           )}
         </label>

@@ -3,7 +3,7 @@
 import type { RestorePlan } from "@/server/restore/plan-restore";
 import { ApiError } from "../api";
 import { useAccount } from "../queries";
-import { Badge, formatDate, localTimeHint } from "../ui";
+import { Badge, formatDate, localTimeHint, When } from "../ui";
 
 /** The restore point as one phrase, the same on the plan, the run and the copy's page: "2026-12-01 14:52 UTC, just before folder /Inbox/Projects was deleted". */
 export function pointPhrase(point: RestorePlan["point"]): string {
@@ -68,7 +68,7 @@ export function PlanPreview({ plan, pointNote }: { plan: RestorePlan; /** The po
   const technical = (
     <>
       {plan.point.description}
-      {plan.point.time && <> — {formatDate(plan.point.time)}</>}
+      {plan.point.time && <> — <When iso={plan.point.time} /></>}
       {plan.point.seq !== null && <> — redo {plan.point.seq}</>}
     </>
   );
@@ -112,7 +112,7 @@ export function PlanPreview({ plan, pointNote }: { plan: RestorePlan; /** The po
               <dd>
                 {a.snapshot ? (
                   <>
-                    {a.snapshot.session}, snapshot {formatDate(a.snapshot.snapshotAt)}
+                    {a.snapshot.session}, snapshot <When iso={a.snapshot.snapshotAt} />
                   </>
                 ) : (
                   <>none: rebuilt from redo alone, from its creation {a.fromCreate ? formatDate(a.fromCreate.at) : ""}</>

@@ -1,6 +1,6 @@
 "use client";
 
-import { formatDate } from "../ui";
+import { formatDate, When } from "../ui";
 import type { PointChoice } from "./state";
 
 /** What GET /api/accounts/:id/restore-points answers, as far as the timeline needs it. */
@@ -102,7 +102,7 @@ export function RestoreTimeline({ points, point, onChoose }: { points: RestorePo
         )}
       </div>
       <div className="mt-1 flex justify-between text-xs text-slate-500">
-        <span>{formatDate(new Date(start).toISOString())}</span>
+        <span><When iso={new Date(start).toISOString()} /></span>
         <span>now</span>
       </div>
       <figcaption className="mt-2 flex flex-wrap items-center gap-x-4 gap-y-1 text-xs text-slate-600">
@@ -113,7 +113,7 @@ export function RestoreTimeline({ points, point, onChoose }: { points: RestorePo
           </span>
         ))}
         <span className="ml-auto font-medium text-slate-700">
-          Recoverable: {formatDate(points.window.earliest)} → {points.window.latestIsNow || !points.window.latest ? "now" : formatDate(points.window.latest)}
+          Recoverable: <When iso={points.window.earliest} /> → {points.window.latestIsNow || !points.window.latest ? "now" : formatDate(points.window.latest)}
         </span>
       </figcaption>
     </figure>

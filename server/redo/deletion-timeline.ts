@@ -17,7 +17,7 @@ import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { loadCompletedSessions } from "../restore/load-plan-inputs.ts";
 import { buildRestoreTimeline, whyNotRecoverable } from "../restore/restore-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
-import { describeRecord } from "./describe-record.ts";
+import { describeRecord, opName } from "./describe-record.ts";
 import { FolderNames } from "./folder-names.ts";
 import { redoCoverage } from "./redo-coverage.ts";
 import { readRedoNewestFirst, type SegmentSource } from "./read-redo-newest-first.ts";
@@ -57,6 +57,8 @@ export interface DeletionEntry {
   email: string | null;
   mailboxId: number;
   op: (typeof DELETION_OPS)[number];
+  /** The operation in words ("Items deleted", "Moved to Trash"). */
+  opName: string;
   summary: string;
   /** The folder the items were in (emptied, purged, or all deleted/trashed items' folder); null when several or none. */
   folderId: number | null;
@@ -241,6 +243,7 @@ function toEntry(r: RedoRecord, folders: FolderNames, email: string | null): Del
     email: email ?? (typeof p.email === "string" ? p.email : null),
     mailboxId: r.mailboxId,
     op: r.op as DeletionEntry["op"],
+    opName: r.op === "MoveItems" ? "Moved to Trash" : opName(r.op),
     summary: describeRecord(r),
     ...where(folderId),
     items,

@@ -8,7 +8,7 @@ import { InvalidInputError } from "../errors.ts";
 import { accountsByAnyName, type NamedAccount } from "../directory/resolve-account.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { parseTime } from "../time/parse-time.ts";
-import { describeRecord } from "./describe-record.ts";
+import { describeRecord, OP_NAMES, opName } from "./describe-record.ts";
 import { readRedo, type RedoFilter } from "./read-redo.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
 
@@ -51,6 +51,8 @@ export interface RedoEntry {
   accountId: string;
   changeNumber: number;
   op: string;
+  /** The operation in words ("Items deleted"). */
+  opName: string;
   summary: string;
   payload: Record<string, unknown>;
   blobBytes: number;
@@ -61,6 +63,8 @@ export interface RedoPage {
   /** Pass as afterSeq for the next page; null when there is none. */
   nextAfterSeq: number | null;
   accounts: NamedAccount[];
+  /** Every operation a record can have, with its name in words: what the operation filter offers. */
+  operations: { op: string; name: string }[];
 }
 
 export async function toFilter(input: z.output<typeof redoQueryInput>): Promise<{ filter: RedoFilter; accounts: NamedAccount[] }> {
@@ -101,10 +105,11 @@ export async function queryRedo(serverName: string, raw: RedoQueryInput): Promis
       accountId: r.accountId,
       changeNumber: r.changeNumber,
       op: r.op,
+      opName: opName(r.op),
       summary: describeRecord(r),
       payload: r.payload,
       blobBytes: r.op === "DeliverMessage" && !r.payload.blobSeq ? Number(r.payload.size) : 0,
     });
   }
-  return { records, nextAfterSeq: more ? records.at(-1)!.seq : null, accounts };
+  return { records, nextAfterSeq: more ? records.at(-1)!.seq : null, accounts, operations: Object.entries(OP_NAMES).map(([op, name]) => ({ op, name })) };
 }
