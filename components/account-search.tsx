@@ -4,7 +4,9 @@ import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useState } from "react";
 import { useAccounts, useServers } from "./queries";
-import { Badge, EmptyState, ErrorState, formatDate, Loading, PageHeader, StatusBadge } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
+import type { AccountHit } from "@/server/directory/search-accounts";
+import { Badge, EmptyState, ErrorState, formatDate, Loading, PageHeader, StatusBadge, When } from "./ui";
 import { useDebounced } from "./use-debounced";
 
 const PAGE_SIZE = 25;
@@ -12,6 +14,52 @@ const STATUSES = ["active", "maintenance", "locked", "closed", "deleted"];
 
 const selectClass =
   "rounded-md border border-slate-300 bg-white px-2 py-2 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-200";
+
+const ACCOUNT_COLUMNS: GridColumn<AccountHit>[] = [
+  {
+    id: "email",
+    header: "Email",
+    size: 420,
+    sort: (a) => a.email,
+    wrap: true,
+    cell: (a) => (
+      <div className="flex flex-wrap items-center gap-1.5">
+        <Link href={`/accounts/${a.id}`} className={`font-medium break-all hover:underline ${a.deletedAt ? "text-slate-500 line-through decoration-slate-400" : "text-sky-800"}`}>
+          {a.email}
+        </Link>
+        {a.copyOf && (
+          <Badge tone="blue" title="A prefixed copy made by a restore">
+            copy of {a.copyOf}
+          </Badge>
+        )}
+        {a.matchedFormerName && <Badge tone="amber">formerly {a.matchedFormerName}</Badge>}
+        {!a.matchedFormerName && a.formerNameCount > 0 && (
+          <Badge tone="slate" title="This account has been renamed">
+            {a.formerNameCount} former name{a.formerNameCount > 1 ? "s" : ""}
+          </Badge>
+        )}
+      </div>
+    ),
+  },
+  { id: "name", header: "Name", size: 180, sort: (a) => a.displayName, cell: (a) => <span title={a.displayName}>{a.displayName}</span> },
+  { id: "server", header: "Server", size: 90, sort: (a) => a.server, cell: (a) => a.server },
+  {
+    id: "status",
+    header: "Status",
+    size: 150,
+    sort: (a) => (a.deletedAt ? "deleted" : a.status),
+    wrap: true,
+    cell: (a) =>
+      a.deletedAt ? (
+        <Badge tone="red" title={`deleted ${formatDate(a.deletedAt)}`}>
+          deleted {a.deletedAt.slice(0, 10)}
+        </Badge>
+      ) : (
+        <StatusBadge status={a.status} />
+      ),
+  },
+  { id: "created", header: "Created", size: 110, sort: (a) => a.createdAt, className: "whitespace-nowrap text-slate-500", cell: (a) => <When iso={a.createdAt} dateOnly /> },
+];
 
 export function AccountSearch() {
   const router = useRouter();
@@ -104,56 +152,7 @@ export function AccountSearch() {
         </EmptyState>
       ) : (
         <div className={`overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm ${accounts.isFetching ? "opacity-70" : ""}`}>
-          <table className="min-w-full text-sm" aria-label="Accounts">
-            <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-4 py-2 font-medium">Email</th>
-                <th className="px-4 py-2 font-medium">Name</th>
-                <th className="px-4 py-2 font-medium">Server</th>
-                <th className="px-4 py-2 font-medium">Status</th>
-                <th className="px-4 py-2 font-medium">Created</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {data!.items.map((a) => (
-                <tr key={a.id} className={a.deletedAt ? "bg-slate-50/60 text-slate-500" : "hover:bg-slate-50"}>
-                  <td className="px-4 py-2">
-                    <div className="flex flex-wrap items-center gap-1.5">
-                      <Link
-                        href={`/accounts/${a.id}`}
-                        className={`font-medium hover:underline ${a.deletedAt ? "text-slate-500 line-through decoration-slate-400" : "text-sky-800"}`}
-                      >
-                        {a.email}
-                      </Link>
-                      {a.copyOf && (
-                        <Badge tone="blue" title="A prefixed copy made by a restore">
-                          copy of {a.copyOf}
-                        </Badge>
-                      )}
-                      {a.matchedFormerName && <Badge tone="amber">formerly {a.matchedFormerName}</Badge>}
-                      {!a.matchedFormerName && a.formerNameCount > 0 && (
-                        <Badge tone="slate" title="This account has been renamed">
-                          {a.formerNameCount} former name{a.formerNameCount > 1 ? "s" : ""}
-                        </Badge>
-                      )}
-                    </div>
-                  </td>
-                  <td className="px-4 py-2">{a.displayName}</td>
-                  <td className="px-4 py-2">{a.server}</td>
-                  <td className="px-4 py-2">
-                    {a.deletedAt ? (
-                      <Badge tone="red" title={`deleted ${formatDate(a.deletedAt)}`}>
-                        deleted {a.deletedAt.slice(0, 10)}
-                      </Badge>
-                    ) : (
-                      <StatusBadge status={a.status} />
-                    )}
-                  </td>
-                  <td className="px-4 py-2 whitespace-nowrap text-slate-500">{a.createdAt.slice(0, 10)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataGrid label="Accounts" framed={false} columns={ACCOUNT_COLUMNS} rows={data!.items} rowKey={(a) => a.id} rowClassName={(a) => (a.deletedAt ? "bg-slate-50/60 text-slate-500" : "hover:bg-slate-50")} />
           <div className="flex items-center justify-between border-t border-slate-100 px-4 py-2 text-sm text-slate-600">
             <span>
               {first}–{last} of {data!.totalExact ? "" : "about "}

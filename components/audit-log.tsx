@@ -3,7 +3,8 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { getJson } from "./api";
-import { Badge, buttonClass, DataTable, EmptyState, ErrorState, inputClass, Loading, PageHeader, TextLink, type Tone, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
+import { Badge, buttonClass, EmptyState, ErrorState, inputClass, Loading, PageHeader, TextLink, type Tone, When } from "./ui";
 
 interface AuditEntry {
   id: number;
@@ -29,6 +30,64 @@ function undoableRun(e: AuditEntry): string | null {
 
 const OUTCOME_TONE: Record<string, Tone> = { ok: "green", refused: "amber", failed: "red" };
 const FILTERS = ["actor", "action", "outcome", "from", "to"] as const;
+
+const AUDIT_COLUMNS: GridColumn<AuditEntry>[] = [
+  { id: "when", header: "When", size: 150, sort: (e) => e.at, className: "text-xs whitespace-nowrap text-slate-500", cell: (e) => <When iso={e.at} /> },
+  {
+    id: "who",
+    header: "Who",
+    size: 210,
+    sort: (e) => e.actor,
+    wrap: true,
+    className: "break-all",
+    cell: (e) => (
+      <>
+        <span className="font-medium">{e.actor}</span>
+        {e.role && <span className="ml-1 text-xs text-slate-500">({e.role})</span>}
+        {e.address && <p className="text-xs text-slate-500">from {e.address}</p>}
+      </>
+    ),
+  },
+  { id: "action", header: "Action", size: 150, sort: (e) => e.action, className: "font-mono text-xs", cell: (e) => <span title={e.action}>{e.action}</span> },
+  { id: "target", header: "Target", size: 190, sort: (e) => e.target, cell: (e) => <span title={e.target}>{e.target || "—"}</span> },
+  {
+    id: "outcome",
+    header: "Outcome",
+    size: 220,
+    sort: (e) => e.outcome,
+    wrap: true,
+    cell: (e) => (
+      <>
+        <Badge tone={OUTCOME_TONE[e.outcome] ?? "slate"} title={`status ${e.status}`}>
+          {e.outcome}
+        </Badge>
+        {e.message && <p className="mt-1 text-xs break-words text-slate-600">{e.message}</p>}
+        {undoableRun(e) && (
+          <p className="mt-1 text-xs">
+            <TextLink href={`/restores/${encodeURIComponent(undoableRun(e)!)}`}>Undo this restore…</TextLink>
+          </p>
+        )}
+      </>
+    ),
+  },
+  {
+    id: "parameters",
+    header: "Parameters",
+    size: 160,
+    wrap: true,
+    cell: (e) =>
+      Object.keys(e.params ?? {}).length ? (
+        <details>
+          <summary className="cursor-pointer text-xs whitespace-nowrap text-sky-700" title={Object.keys(e.params).join(", ")}>
+            {Object.keys(e.params).length} {Object.keys(e.params).length === 1 ? "field" : "fields"}
+          </summary>
+          <pre className="mt-1 rounded bg-slate-50 p-2 text-xs break-all whitespace-pre-wrap">{JSON.stringify(e.params, null, 2)}</pre>
+        </details>
+      ) : (
+        <span className="text-slate-400">—</span>
+      ),
+  },
+];
 
 export function AuditLog() {
   const params = useSearchParams();
@@ -102,45 +161,7 @@ export function AuditLog() {
       ) : (
         <div aria-busy={audit.isPlaceholderData} className={audit.isPlaceholderData ? "opacity-60 transition-opacity" : undefined}>
           {audit.isPlaceholderData && <p className="mb-2 text-sm text-slate-600">Updating to the new filter…</p>}
-          <DataTable label="Audit entries" headers={["When", "Who", "Action", "Target", "Outcome", "Parameters"]}>
-            {audit.data.entries.map((e) => (
-              <tr key={e.id} className="align-top">
-                <td className="px-3 py-2 text-xs whitespace-nowrap text-slate-500"><When iso={e.at} /></td>
-                <td className="max-w-52 px-3 py-2 break-all">
-                  <span className="font-medium">{e.actor}</span>
-                  {e.role && <span className="ml-1 text-xs text-slate-500">({e.role})</span>}
-                  {e.address && <p className="text-xs text-slate-500">from {e.address}</p>}
-                </td>
-                <td className="px-4 py-2 font-mono text-xs">{e.action}</td>
-                <td className="max-w-48 truncate px-4 py-2" title={e.target}>
-                  {e.target || "—"}
-                </td>
-                <td className="px-4 py-2">
-                  <Badge tone={OUTCOME_TONE[e.outcome] ?? "slate"} title={`status ${e.status}`}>
-                    {e.outcome}
-                  </Badge>
-                  {e.message && <p className="mt-1 max-w-xs text-xs text-slate-600">{e.message}</p>}
-                  {undoableRun(e) && (
-                    <p className="mt-1 text-xs">
-                      <TextLink href={`/restores/${encodeURIComponent(undoableRun(e)!)}`}>Undo this restore…</TextLink>
-                    </p>
-                  )}
-                </td>
-                <td className="px-4 py-2">
-                  {Object.keys(e.params ?? {}).length ? (
-                    <details>
-                      <summary className="cursor-pointer text-xs whitespace-nowrap text-sky-700" title={Object.keys(e.params).join(", ")}>
-                        {Object.keys(e.params).length} {Object.keys(e.params).length === 1 ? "field" : "fields"}
-                      </summary>
-                      <pre className="mt-1 max-w-xs rounded bg-slate-50 p-2 text-xs break-all whitespace-pre-wrap">{JSON.stringify(e.params, null, 2)}</pre>
-                    </details>
-                  ) : (
-                    <span className="text-slate-400">—</span>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </DataTable>
+          <DataGrid label="Audit entries" columns={AUDIT_COLUMNS} rows={audit.data.entries} rowKey={(e) => e.id} rowClassName={() => "align-top"} />
           <div className="mt-3 flex items-center justify-between text-sm text-slate-600">
             <span>
               {(page - 1) * pageSize + 1}–{Math.min(page * pageSize, total)} of {total.toLocaleString("en")}

@@ -3,6 +3,7 @@
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { JOB_STATE_TONE as STATE_TONE, jobHref } from "./job-detail";
+import { DataGrid, type GridColumn } from "./data-grid";
 import { useJobs, useServers } from "./queries";
 import { Badge, EmptyState, ErrorState, formatDuration, inputClass, Loading, PageHeader, TextLink, When } from "./ui";
 
@@ -10,6 +11,41 @@ const FILTERS = ["", "active", "waiting", "delayed", "completed", "failed"];
 const FILTER_LABEL: Record<string, string> = { "": "all", active: "running", waiting: "queued", delayed: "delayed", completed: "done", failed: "failed" };
 /** Job kinds by domain (server/jobs/definitions.ts): `backup` matches every backup.* job. */
 const KINDS: [string, string][] = [["", "every kind"], ["backup", "backups"], ["restore", "restores"], ["drill", "restore drills"], ["schedule", "scheduled entries"], ["server.ping", "pings"], ["redo.archive", "redo archiving"], ["report.send", "report mails"]];
+
+type JobRow = NonNullable<ReturnType<typeof useJobs>["data"]>[number];
+
+const JOB_COLUMNS: GridColumn<JobRow>[] = [
+  {
+    id: "job",
+    header: "Job",
+    size: 260,
+    sort: (job) => job.name,
+    cell: (job) => (
+      <>
+        <TextLink href={jobHref(job)}>
+          <span className="font-mono text-xs">{job.name}</span>
+        </TextLink>
+        <span className="ml-2 text-xs text-slate-400" title={job.id}>
+          #{job.id}
+        </span>
+      </>
+    ),
+  },
+  { id: "server", header: "Server", size: 80, sort: (job) => job.server, cell: (job) => job.server },
+  { id: "state", header: "State", size: 110, sort: (job) => job.state, wrap: true, cell: (job) => <Badge tone={STATE_TONE[job.state] ?? "slate"}>{job.state}</Badge> },
+  { id: "submitted", header: "Submitted", size: 150, sort: (job) => job.createdAt, className: "whitespace-nowrap text-slate-500", cell: (job) => <When iso={job.createdAt} /> },
+  {
+    id: "outcome",
+    header: "Outcome",
+    size: 320,
+    sort: (job) => (job.failedReason ? `0${job.failedReason}` : job.finishedAt ? "1" : "2"),
+    className: "text-slate-600",
+    cell: (job) => {
+      const text = job.failedReason ?? (job.finishedAt ? `done in ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt ?? job.createdAt))}` : "—");
+      return <span title={text}>{text}</span>;
+    },
+  },
+];
 
 export function JobsList() {
   const [state, setState] = useState("");
@@ -79,39 +115,7 @@ export function JobsList() {
       ) : jobs.data.length === 0 ? (
         <EmptyState title={state ? `No ${state} jobs` : "No jobs yet"}>Jobs appear here when backups, restores or pings are submitted.</EmptyState>
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-          <table className="min-w-full text-sm">
-            <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-4 py-2 font-medium">Job</th>
-                <th className="px-4 py-2 font-medium">Server</th>
-                <th className="px-4 py-2 font-medium">State</th>
-                <th className="px-4 py-2 font-medium">Submitted</th>
-                <th className="px-4 py-2 font-medium">Outcome</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {jobs.data.map((job) => (
-                <tr key={`${job.server}/${job.id}`}>
-                  <td className="px-4 py-2">
-                    <TextLink href={jobHref(job)}>
-                      <span className="font-mono text-xs">{job.name}</span>
-                    </TextLink>
-                    <span className="ml-2 text-xs text-slate-400">#{job.id}</span>
-                  </td>
-                  <td className="px-4 py-2">{job.server}</td>
-                  <td className="px-4 py-2">
-                    <Badge tone={STATE_TONE[job.state] ?? "slate"}>{job.state}</Badge>
-                  </td>
-                  <td className="px-4 py-2 whitespace-nowrap text-slate-500"><When iso={job.createdAt} /></td>
-                  <td className="max-w-md truncate px-4 py-2 text-slate-600">
-                    {job.failedReason ?? (job.finishedAt ? `done in ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt ?? job.createdAt))}` : "—")}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataGrid label="Jobs" columns={JOB_COLUMNS} rows={jobs.data} rowKey={(job) => `${job.server}/${job.id}`} />
       )}
     </>
   );

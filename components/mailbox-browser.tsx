@@ -5,7 +5,8 @@ import { useState } from "react";
 import type { MessageList } from "@/server/explore/list-messages";
 import type { ViewPreparing } from "@/server/explore/views";
 import { getJson } from "./api";
-import { Badge, buttonClass, EmptyState, ErrorState, formatBytes, inputClass, Loading, localTimeHint, When } from "./ui";
+import { Badge, buttonClass, EmptyState, ErrorState, formatBytes, inputClass, Loading, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 import { useDebounced } from "./use-debounced";
 
 const PAGE_SIZE = 50;
@@ -51,6 +52,53 @@ export interface Selection {
   toggle(id: number): void;
 }
 
+type MessageRow = MessageList["messages"][number];
+
+function messageColumns(selection: Selection | undefined, onOpen: ((id: number) => void) | undefined): GridColumn<MessageRow>[] {
+  const subject = (m: MessageRow) => m.subject || <span className="text-slate-400">(no subject)</span>;
+  return [
+    ...(selection
+      ? [
+          {
+            id: "select",
+            header: "",
+            srLabel: "Select",
+            size: 36,
+            wrap: true,
+            cell: (m: MessageRow) => <input type="checkbox" aria-label={`Select ${m.subject ?? `message ${m.id}`}`} checked={selection.items.has(m.id)} onChange={() => selection.toggle(m.id)} />,
+          },
+        ]
+      : []),
+    {
+      id: "subject",
+      header: "Subject",
+      size: 380,
+      sort: (m) => m.subject?.toLowerCase() ?? "",
+      cell: (m) => (
+        <span title={m.subject ?? ""}>
+          {onOpen ? (
+            <button className="max-w-full truncate text-left text-sky-700 hover:underline" onClick={() => onOpen(m.id)}>
+              {subject(m)}
+            </button>
+          ) : (
+            subject(m)
+          )}
+          {m.flagged && <span className="ml-1 text-amber-600" title="flagged">★</span>}
+          {m.tags.map((t) => (
+            <span key={t} className="ml-1">
+              <Badge tone="violet">{t}</Badge>
+            </span>
+          ))}
+        </span>
+      ),
+    },
+    { id: "from", header: "From", size: 200, sort: (m) => m.from, className: "font-normal text-slate-600", cell: (m) => <span title={m.from ?? ""}>{m.from}</span> },
+    { id: "folder", header: "Folder", size: 140, sort: (m) => m.folder, className: "font-normal text-slate-600", cell: (m) => <span title={m.folder}>{m.folder}</span> },
+    { id: "date", header: "Date", size: 150, sort: (m) => m.date, className: "font-normal whitespace-nowrap text-slate-500", cell: (m) => <When iso={m.date} /> },
+    { id: "size", header: "Size", size: 80, align: "right", sort: (m) => m.size, className: "font-normal", cell: (m) => formatBytes(m.size) },
+  ];
+}
+
 /**
  * A mailbox's messages by folder, searchable, a page at a time: live, or inside a backup
  * (`point`). With a selection, each message has a checkbox; with `onOpen`, a subject opens the
@@ -84,6 +132,7 @@ export function MailboxBrowser({
     setPage(1);
     onFilters?.(next, list.data && !("state" in list.data) ? list.data : null);
   };
+  const columns = messageColumns(selection, onOpen);
   if (list.isPending) return <Loading rows={5} />;
   if (list.isError) return <ErrorState error={list.error} retry={() => list.refetch()} />;
   if ("state" in list.data) {
@@ -134,67 +183,15 @@ export function MailboxBrowser({
       {messages.length === 0 ? (
         <EmptyState title={q || to ? `No message matches “${[q, to].filter(Boolean).join(", ")}”` : "No messages here"} />
       ) : (
-        <div className={`overflow-x-auto ${busy ? "opacity-60" : ""}`}>
-          <table aria-label="Messages" className="w-full table-fixed text-sm">
-            <colgroup>
-              {selection && <col className="w-8" />}
-              <col />
-              <col className="w-[22%]" />
-              <col className="w-[16%]" />
-              <col className="w-40" />
-              <col className="w-20" />
-            </colgroup>
-            <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                {selection && (
-                  <th className="px-2 py-2">
-                    <span className="sr-only">Select</span>
-                  </th>
-                )}
-                <th className="px-3 py-2 font-medium">Subject</th>
-                <th className="px-3 py-2 font-medium">From</th>
-                <th className="px-3 py-2 font-medium">Folder</th>
-                <th className="px-3 py-2 font-medium">Date</th>
-                <th className="px-3 py-2 text-right font-medium">Size</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {messages.map((m) => (
-                <tr key={m.id} className={`${m.read ? "" : "font-semibold"} ${openedId === m.id ? "bg-sky-50" : ""}`}>
-                  {selection && (
-                    <td className="px-2 py-1.5">
-                      <input type="checkbox" aria-label={`Select ${m.subject ?? `message ${m.id}`}`} checked={selection.items.has(m.id)} onChange={() => selection.toggle(m.id)} />
-                    </td>
-                  )}
-                  <td className="truncate px-3 py-1.5" title={m.subject ?? ""}>
-                    {onOpen ? (
-                      <button className="max-w-full truncate text-left text-sky-700 hover:underline" onClick={() => onOpen(m.id)}>
-                        {m.subject || <span className="text-slate-400">(no subject)</span>}
-                      </button>
-                    ) : (
-                      m.subject || <span className="text-slate-400">(no subject)</span>
-                    )}
-                    {m.flagged && <span className="ml-1 text-amber-600" title="flagged">★</span>}
-                    {m.tags.map((t) => (
-                      <span key={t} className="ml-1">
-                        <Badge tone="violet">{t}</Badge>
-                      </span>
-                    ))}
-                  </td>
-                  <td className="truncate px-3 py-1.5 font-normal text-slate-600" title={m.from ?? ""}>
-                    {m.from}
-                  </td>
-                  <td className="truncate px-3 py-1.5 font-normal text-slate-600" title={m.folder}>
-                    {m.folder}
-                  </td>
-                  <td className="px-3 py-1.5 font-normal whitespace-nowrap text-slate-500" title={localTimeHint(m.date).trim()}>
-                    <When iso={m.date} />
-                  </td>
-                  <td className="px-3 py-1.5 text-right font-normal tabular-nums">{formatBytes(m.size)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        <div className={busy ? "opacity-60" : ""}>
+          <DataGrid
+            label="Messages"
+            framed={false}
+            columns={columns}
+            rows={messages}
+            rowKey={(m) => m.id}
+            rowClassName={(m) => `${m.read ? "" : "font-semibold"} ${openedId === m.id ? "bg-sky-50" : ""}`}
+          />
         </div>
       )}
       {total > PAGE_SIZE && (

@@ -11,8 +11,9 @@ import { getJson, sendJson } from "./api";
 import { ConfirmButton } from "./confirm-button";
 import { FormerNames, PlanPreview, pointPhrase } from "./restore-wizard/plan-preview";
 import { ProgressBar, SessionStatus } from "./session-badges";
-import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, When } from "./ui";
+import { buttonClass, Card, EmptyState, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, When } from "./ui";
 import { useIsAdmin } from "./use-me";
+import { DataGrid, type GridColumn } from "./data-grid";
 
 /** A run as GET /api/restores answers it, with the outcome the worker records at the end. */
 export type RestoreRunView = Omit<RestoreRunDetail, "result"> & {
@@ -30,6 +31,41 @@ export type RestoreRunView = Omit<RestoreRunDetail, "result"> & {
 };
 
 const ACTIVE = ["queued", "running", "failing"];
+
+const RUN_COLUMNS: GridColumn<RestoreRunView>[] = [
+  { id: "run", header: "Run", size: 230, sort: (r) => r.label, cell: (r) => <TextLink href={`/restores/${encodeURIComponent(r.label)}`}>{r.label}</TextLink> },
+  { id: "server", header: "Server", size: 80, sort: (r) => r.server, cell: (r) => r.server },
+  {
+    id: "accounts",
+    header: "Accounts",
+    size: 340,
+    sort: (r) => r.plan?.accounts[0]?.emailAtPoint,
+    cell: (r) => {
+      const text = r.plan?.accounts.map((a) => `${a.emailAtPoint} → ${a.target.email}`).join(", ") ?? "";
+      return <span title={text}>{text}</span>;
+    },
+  },
+  {
+    id: "status",
+    header: "Status",
+    size: 150,
+    sort: (r) => r.status,
+    wrap: true,
+    cell: (r) => (ACTIVE.includes(r.status) ? <ProgressBar done={r.accountsDone} total={r.accountsTotal} label="Accounts restored" /> : <SessionStatus status={r.status} />),
+  },
+  {
+    id: "requested",
+    header: "Requested",
+    size: 300,
+    sort: (r) => r.createdAt,
+    className: "whitespace-nowrap text-slate-500",
+    cell: (r) => (
+      <span title={r.requestedBy}>
+        <When iso={r.createdAt} /> by {r.requestedBy}
+      </span>
+    ),
+  },
+];
 
 export function useRestoreRun(label: string) {
   return useQuery({
@@ -246,25 +282,7 @@ export function RestoreRunsList() {
       ) : runs.data.length === 0 ? (
         <EmptyState title="No restores yet">Start one from an account, a session, the redo browser or the Restore page.</EmptyState>
       ) : (
-        <DataTable label="Restore runs" headers={["Run", "Server", "Accounts", "Status", "Requested"]}>
-          {runs.data.map((r) => (
-            <tr key={r.label}>
-              <td className="px-4 py-2">
-                <TextLink href={`/restores/${encodeURIComponent(r.label)}`}>{r.label}</TextLink>
-              </td>
-              <td className="px-4 py-2">{r.server}</td>
-              <td className="max-w-sm truncate px-4 py-2">
-                {r.plan?.accounts.map((a) => `${a.emailAtPoint} → ${a.target.email}`).join(", ")}
-              </td>
-              <td className="px-4 py-2">
-                {ACTIVE.includes(r.status) ? <ProgressBar done={r.accountsDone} total={r.accountsTotal} label="Accounts restored" /> : <SessionStatus status={r.status} />}
-              </td>
-              <td className="px-4 py-2 whitespace-nowrap text-slate-500">
-                <When iso={r.createdAt} /> by {r.requestedBy}
-              </td>
-            </tr>
-          ))}
-        </DataTable>
+        <DataGrid label="Restore runs" columns={RUN_COLUMNS} rows={runs.data} rowKey={(r) => r.label} />
       )}
     </>
   );

@@ -8,6 +8,48 @@ import { useServers, useSessions } from "./queries";
 import { ProgressBar, SessionKind, SessionStatus, VerifyBadge } from "./session-badges";
 import { EmptyState, ErrorState, formatBytes, Loading, PageHeader, When } from "./ui";
 import { useDebounced } from "./use-debounced";
+import { DataGrid, type GridColumn } from "./data-grid";
+import type { SessionSummary } from "@/server/backup/query-sessions";
+
+const SESSION_COLUMNS: GridColumn<SessionSummary & { accountEmail?: string | null }>[] = [
+  {
+    id: "session",
+    header: "Session",
+    size: 250,
+    sort: (s) => s.label,
+    cell: (s) => (
+      <>
+        <Link href={`/sessions/${encodeURIComponent(s.label)}?server=${encodeURIComponent(s.server)}`} className="font-mono text-xs font-medium text-sky-800 hover:underline" title={s.label}>
+          {s.label}
+        </Link>
+        {s.accountEmail && <div className="truncate text-xs text-slate-500">as {s.accountEmail}</div>}
+      </>
+    ),
+  },
+  { id: "server", header: "Server", size: 80, sort: (s) => s.server, cell: (s) => s.server },
+  { id: "kind", header: "Kind", size: 150, sort: (s) => s.type, wrap: true, cell: (s) => <SessionKind type={s.type} mode={s.mode} excludeBlobs={s.excludeBlobs} /> },
+  { id: "status", header: "Status", size: 110, sort: (s) => s.status, wrap: true, cell: (s) => <SessionStatus status={s.status} /> },
+  { id: "verified", header: "Verified", size: 150, wrap: true, cell: (s) => (s.status === "completed" ? <VerifyBadge verify={s.verify} /> : null) },
+  {
+    id: "accounts",
+    header: "Accounts",
+    size: 150,
+    sort: (s) => s.fullAccounts,
+    cell: (s) =>
+      s.status === "running" ? (
+        s.phase === "accounts" ? (
+          <ProgressBar done={s.accountsDone} total={s.accountsTotal} />
+        ) : (
+          <span className="text-slate-500">{s.phase === "publishing" ? "publishing" : "preparing the redo"}</span>
+        )
+      ) : (
+        <span className="tabular-nums">{s.fullAccounts} full</span>
+      ),
+  },
+  { id: "redo", header: "Redo", size: 120, sort: (s) => s.redoThroughSeq, className: "font-mono text-xs text-slate-600", cell: (s) => (s.redoThroughSeq === null ? "—" : `${s.redoFromSeq ?? "…"}–${s.redoThroughSeq}`) },
+  { id: "written", header: "Written", size: 90, align: "right", sort: (s) => s.bytesWritten, cell: (s) => formatBytes(s.bytesWritten) },
+  { id: "started", header: "Started", size: 150, sort: (s) => s.createdAt, className: "whitespace-nowrap text-slate-500", cell: (s) => <When iso={s.createdAt} /> },
+];
 
 const select = "rounded-md border border-slate-300 bg-white px-2 py-2 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-200";
 
@@ -70,57 +112,7 @@ export function SessionsList() {
           {debounced ? "The account is matched by any email it ever had, exactly." : "Start one with “Back up now”, or from cron with ./bin/mailvault backup -f -s mail1."}
         </EmptyState>
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-          <table className="min-w-full text-sm" aria-label="Sessions">
-            <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-4 py-2 font-medium">Session</th>
-                <th className="px-4 py-2 font-medium">Server</th>
-                <th className="px-4 py-2 font-medium">Kind</th>
-                <th className="px-4 py-2 font-medium">Status</th>
-                <th className="px-4 py-2 font-medium">Verified</th>
-                <th className="px-4 py-2 font-medium">Accounts</th>
-                <th className="px-4 py-2 font-medium">Redo</th>
-                <th className="px-4 py-2 text-right font-medium">Written</th>
-                <th className="px-4 py-2 font-medium">Started</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {sessions.data.sessions.map((s) => (
-                <tr key={`${s.server}/${s.label}`} className="hover:bg-slate-50">
-                  <td className="px-4 py-2">
-                    <Link href={`/sessions/${encodeURIComponent(s.label)}?server=${encodeURIComponent(s.server)}`} className="font-mono text-xs font-medium text-sky-800 hover:underline">
-                      {s.label}
-                    </Link>
-                    {s.accountEmail && <div className="text-xs text-slate-500">as {s.accountEmail}</div>}
-                  </td>
-                  <td className="px-4 py-2">{s.server}</td>
-                  <td className="px-4 py-2">
-                    <SessionKind type={s.type} mode={s.mode} excludeBlobs={s.excludeBlobs} />
-                  </td>
-                  <td className="px-4 py-2">
-                    <SessionStatus status={s.status} />
-                  </td>
-                  <td className="px-4 py-2 whitespace-nowrap">{s.status === "completed" ? <VerifyBadge verify={s.verify} /> : null}</td>
-                  <td className="px-4 py-2">
-                    {s.status === "running" ? (
-                      s.phase === "accounts" ? (
-                        <ProgressBar done={s.accountsDone} total={s.accountsTotal} />
-                      ) : (
-                        <span className="text-slate-500">{s.phase === "publishing" ? "publishing" : "preparing the redo"}</span>
-                      )
-                    ) : (
-                      <span className="tabular-nums">{s.fullAccounts} full</span>
-                    )}
-                  </td>
-                  <td className="px-4 py-2 font-mono text-xs text-slate-600">{s.redoThroughSeq === null ? "—" : `${s.redoFromSeq ?? "…"}–${s.redoThroughSeq}`}</td>
-                  <td className="px-4 py-2 text-right tabular-nums">{formatBytes(s.bytesWritten)}</td>
-                  <td className="px-4 py-2 whitespace-nowrap text-slate-500"><When iso={s.createdAt} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataGrid label="Sessions" columns={SESSION_COLUMNS} rows={sessions.data.sessions} rowKey={(s) => `${s.server}/${s.label}`} rowClassName={() => "hover:bg-slate-50"} />
       )}
     </>
   );
