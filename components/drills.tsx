@@ -6,7 +6,8 @@ import { useState } from "react";
 import type { DrillView } from "@/server/drill/submit-drill";
 import { getJson, sendJson } from "./api";
 import { SessionStatus } from "./session-badges";
-import { buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, When } from "./ui";
+import { buttonClass, Card, EmptyState, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 import { useIsAdmin } from "./use-me";
 
 const ACTIVE = ["queued", "running"];
@@ -16,6 +17,47 @@ function rto(value: number | null): string {
 }
 
 /** "Run a restore drill" (admins): 3 accounts at random points; the drill's page follows it. */
+const DRILL_COLUMNS: GridColumn<DrillView>[] = [
+  { id: "drill", header: "Drill", size: 220, sort: (d) => d.label, cell: (d) => <TextLink href={`/drills/${encodeURIComponent(d.label)}`}>{d.label}</TextLink> },
+  { id: "server", header: "Server", size: 80, sort: (d) => d.server, cell: (d) => d.server },
+  {
+    id: "outcome",
+    header: "Outcome",
+    size: 280,
+    sort: (d) => d.status,
+    wrap: true,
+    cell: (d) => (
+      <>
+        <SessionStatus status={d.status} />
+        {d.status !== "passed" && d.summary && <p className="mt-1 text-xs break-words text-slate-600">{d.summary}</p>}
+      </>
+    ),
+  },
+  {
+    id: "accounts",
+    header: "Accounts",
+    size: 260,
+    sort: (d) => d.evidence.length,
+    cell: (d) => {
+      const text = d.evidence.map((e) => e.email).join(", ") || "—";
+      return <span title={text}>{text}</span>;
+    },
+  },
+  { id: "rto", header: "RTO", size: 120, sort: (d) => d.rtoSecondsPerMib, className: "whitespace-nowrap", cell: (d) => rto(d.rtoSecondsPerMib) },
+  {
+    id: "started",
+    header: "Started",
+    size: 260,
+    sort: (d) => d.startedAt ?? d.createdAt,
+    className: "whitespace-nowrap text-slate-500",
+    cell: (d) => (
+      <span title={d.requestedBy}>
+        <When iso={d.startedAt ?? d.createdAt} /> by {d.requestedBy}
+      </span>
+    ),
+  },
+];
+
 export function DrillButton({ server }: { server: string }) {
   const router = useRouter();
   const client = useQueryClient();
@@ -66,25 +108,7 @@ export function DrillList() {
       ) : drills.data.length === 0 ? (
         <EmptyState title="No drills yet">Run one from a server&apos;s page, with `./bin/mailvault drill -s &lt;server&gt;`, or schedule one (r &quot;0 4 * * 0&quot;).</EmptyState>
       ) : (
-        <DataTable label="Restore drills" headers={["Drill", "Server", "Outcome", "Accounts", "RTO", "Started"]}>
-          {drills.data.map((d) => (
-            <tr key={d.label} className="align-top">
-              <td className="px-4 py-2 whitespace-nowrap">
-                <TextLink href={`/drills/${encodeURIComponent(d.label)}`}>{d.label}</TextLink>
-              </td>
-              <td className="px-4 py-2">{d.server}</td>
-              <td className="px-4 py-2">
-                <SessionStatus status={d.status} />
-                {d.status !== "passed" && d.summary && <p className="mt-1 max-w-md text-xs text-slate-600">{d.summary}</p>}
-              </td>
-              <td className="px-4 py-2">{d.evidence.map((e) => e.email).join(", ") || "—"}</td>
-              <td className="px-4 py-2 whitespace-nowrap">{rto(d.rtoSecondsPerMib)}</td>
-              <td className="px-4 py-2 whitespace-nowrap text-slate-500">
-                <When iso={d.startedAt ?? d.createdAt} /> by {d.requestedBy}
-              </td>
-            </tr>
-          ))}
-        </DataTable>
+        <DataGrid label="Restore drills" columns={DRILL_COLUMNS} rows={drills.data} rowKey={(d) => d.label} rowClassName={() => "align-top"} />
       )}
     </>
   );

@@ -4,11 +4,36 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { JobDetail, JobInfo } from "@/server/jobs/get-job";
 import { getJson, sendJson } from "./api";
 import { ProgressBar } from "./session-badges";
-import { Badge, buttonClass, Card, DataTable, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, type Tone, When } from "./ui";
+import { Badge, buttonClass, Card, ErrorState, ErrorText, Field, formatDuration, Loading, PageHeader, TextLink, type Tone, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 import { useIsAdmin } from "./use-me";
 
 export const JOB_STATE_TONE: Record<string, Tone> = { active: "blue", waiting: "slate", "waiting-children": "slate", delayed: "amber", completed: "green", failed: "red" };
 const FINISHED = new Set(["completed", "failed"]);
+
+type RelatedJob = JobDetail["related"][number];
+
+const RELATED_COLUMNS: GridColumn<RelatedJob>[] = [
+  { id: "job", header: "Job", size: 200, sort: (j) => j.id, cell: (j) => <TextLink href={jobHref(j)}>{j.id}</TextLink> },
+  { id: "part", header: "Part", size: 120, sort: (j) => j.index ?? -1, className: "text-slate-600", cell: (j) => (j.role === "child" ? `accounts ${j.index}` : (j.role ?? "")) },
+  { id: "state", header: "State", size: 110, sort: (j) => j.state, wrap: true, cell: (j) => <Badge tone={JOB_STATE_TONE[j.state] ?? "slate"}>{j.state}</Badge> },
+  { id: "duration", header: "Duration", size: 100, sort: (j) => j.durationMs, className: "tabular-nums", cell: (j) => (j.durationMs === null ? "—" : formatDuration(j.durationMs)) },
+  { id: "outcome", header: "Outcome", size: 240, sort: (j) => outcome(j), cell: (j) => <span title={outcome(j)}>{outcome(j)}</span> },
+  {
+    id: "log",
+    header: "Log",
+    size: 300,
+    wrap: true,
+    className: "text-xs text-slate-600",
+    cell: (j) =>
+      j.logs.length > 0 && (
+        <details>
+          <summary className="cursor-pointer truncate">{j.logs.at(-1)}</summary>
+          <pre className="mt-1 whitespace-pre-wrap break-all">{j.logs.join("\n")}</pre>
+        </details>
+      ),
+  },
+];
 
 export function jobHref(job: { id: string; server: string }): string {
   return `/jobs/${encodeURIComponent(job.id)}?server=${encodeURIComponent(job.server)}`;
@@ -114,31 +139,7 @@ export function JobDetailView({ server, id }: { server: string; id: string }) {
             Jobs of this {session ? "backup" : "restore"} ({related.length}
             {childrenTotal > related.length - 2 ? ` of ${childrenTotal + 2}` : ""})
           </h2>
-          <DataTable label="Related jobs" headers={["Job", "Part", "State", "Duration", "Outcome", "Log"]}>
-            {related.map((j) => (
-              <tr key={j.id} className={j.id === job.id ? "bg-sky-50" : ""}>
-                <td className="px-4 py-1.5">
-                  <TextLink href={jobHref(j)}>{j.id}</TextLink>
-                </td>
-                <td className="px-4 py-1.5 text-slate-600">{j.role === "child" ? `accounts ${j.index}` : (j.role ?? "")}</td>
-                <td className="px-4 py-1.5">
-                  <Badge tone={JOB_STATE_TONE[j.state] ?? "slate"}>{j.state}</Badge>
-                </td>
-                <td className="px-4 py-1.5 tabular-nums">{j.durationMs === null ? "—" : formatDuration(j.durationMs)}</td>
-                <td className="max-w-xs truncate px-4 py-1.5" title={outcome(j)}>
-                  {outcome(j)}
-                </td>
-                <td className="max-w-md px-4 py-1.5 text-xs text-slate-600">
-                  {j.logs.length > 0 && (
-                    <details>
-                      <summary className="cursor-pointer">{j.logs.at(-1)}</summary>
-                      <pre className="mt-1 whitespace-pre-wrap">{j.logs.join("\n")}</pre>
-                    </details>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </DataTable>
+          <DataGrid label="Related jobs" columns={RELATED_COLUMNS} rows={related} rowKey={(j) => j.id} rowClassName={(j) => (j.id === job.id ? "bg-sky-50" : "")} />
         </div>
       )}
     </>

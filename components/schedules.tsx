@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import type { ScheduleView } from "@/server/schedule/schedule-view";
 import { getJson, sendJson } from "./api";
-import { Badge, buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, formatDate, inputClass, Loading, PageHeader, When } from "./ui";
+import { Badge, buttonClass, Card, EmptyState, ErrorState, ErrorText, formatDate, inputClass, Loading, PageHeader, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 import { useIsAdmin, useMe } from "./use-me";
 
 type Row = { type: string; age: string; to: string; scope: string; pattern: string; tz: string };
@@ -152,37 +153,62 @@ function Actions({ view, onEdit }: { view: ScheduleView; onEdit: () => void }) {
   );
 }
 
+type Entry = ScheduleView["entries"][number];
+
+const ENTRY_COLUMNS: GridColumn<Entry>[] = [
+  {
+    id: "entry",
+    header: "Entry",
+    size: 210,
+    sort: (e) => e.code,
+    className: "whitespace-nowrap",
+    cell: (e) => (
+      <>
+        <Badge tone={TONE[e.code as keyof typeof TONE] ?? "slate"}>{e.age ? `${e.code} ${e.age}` : e.to ? `${e.code} ${e.to}` : e.scope ? `${e.code} ${e.scope}` : e.code}</Badge> <code className="font-mono text-xs">{e.pattern}</code>
+      </>
+    ),
+  },
+  { id: "what", header: "What", size: 240, sort: (e) => e.action, wrap: true, className: "text-slate-600", cell: (e) => e.action },
+  { id: "when", header: "When", size: 220, wrap: true, cell: (e) => e.when },
+  {
+    id: "next",
+    header: "Next runs",
+    size: 200,
+    sort: (e) => e.nextRuns[0]?.at,
+    wrap: true,
+    className: "whitespace-nowrap",
+    cell: (e) => (
+      <ul aria-label={`Next runs of entry ${e.n}`}>
+        {e.nextRuns.map((r) => (
+          <li key={r.at}>
+            <time dateTime={r.at} title={`${r.at} (UTC)`}>
+              {r.local} <span className="text-xs text-slate-400">{e.tz}</span>
+            </time>
+            {e.tz !== "UTC" && (
+              <span className="block text-xs text-slate-400">
+                <When iso={r.at} />
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+    ),
+  },
+  {
+    id: "queue",
+    header: "Queue",
+    size: 150,
+    wrap: true,
+    cell: (e) => (e.onQueue === null ? <Badge>unknown</Badge> : e.onQueue ? <Badge tone="green">scheduled</Badge> : <Badge tone="red">not on the queue</Badge>),
+  },
+];
+
 function Entries({ view }: { view: ScheduleView }) {
   if (view.entries.length === 0) {
     return <p className="text-sm text-slate-500">No scheduled backups: {view.server} is backed up only when someone starts a backup.</p>;
   }
   return (
-    <DataTable label={`Schedule of ${view.server}`} headers={["Entry", "What", "When", "Next runs", "Queue"]}>
-      {view.entries.map((e) => (
-        <tr key={e.n} className="align-top">
-          <td className="whitespace-nowrap px-4 py-2">
-            <Badge tone={TONE[e.code as keyof typeof TONE] ?? "slate"}>{e.age ? `${e.code} ${e.age}` : e.to ? `${e.code} ${e.to}` : e.scope ? `${e.code} ${e.scope}` : e.code}</Badge> <code className="font-mono text-xs">{e.pattern}</code>
-          </td>
-          <td className="px-4 py-2 text-slate-600">{e.action}</td>
-          <td className="px-4 py-2">{e.when}</td>
-          <td className="whitespace-nowrap px-4 py-2">
-            <ul aria-label={`Next runs of entry ${e.n}`}>
-              {e.nextRuns.map((r) => (
-                <li key={r.at}>
-                  <time dateTime={r.at} title={`${r.at} (UTC)`}>
-                    {r.local} <span className="text-xs text-slate-400">{e.tz}</span>
-                  </time>
-                  {e.tz !== "UTC" && <span className="block text-xs text-slate-400"><When iso={r.at} /></span>}
-                </li>
-              ))}
-            </ul>
-          </td>
-          <td className="px-4 py-2">
-            {e.onQueue === null ? <Badge>unknown</Badge> : e.onQueue ? <Badge tone="green">scheduled</Badge> : <Badge tone="red">not on the queue</Badge>}
-          </td>
-        </tr>
-      ))}
-    </DataTable>
+    <DataGrid label={`Schedule of ${view.server}`} columns={ENTRY_COLUMNS} rows={view.entries} rowKey={(e) => e.n} rowClassName={() => "align-top"} />
   );
 }
 

@@ -9,6 +9,7 @@ import { restoreHref, SessionActions } from "./session-actions";
 import { ProgressBar, SessionKind, SessionStatus, VerifyBadge } from "./session-badges";
 import type { SessionSummary } from "@/server/backup/query-sessions";
 import { Card, EmptyState, ErrorState, Field, formatBytes, formatDuration, Loading, PageHeader, TextLink, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 import { useDebounced } from "./use-debounced";
 
 function AbortButton({ server, jobId, label }: { server: string; jobId: string; label: string }) {
@@ -57,6 +58,45 @@ function SessionProgress({ s }: { s: SessionSummary }) {
       </p>
     </Card>
   );
+}
+
+type SessionDetailView = NonNullable<ReturnType<typeof useSession>["data"]>;
+type SessionAccount = SessionDetailView["accounts"][number];
+
+function sessionAccountColumns(s: SessionDetailView): GridColumn<SessionAccount>[] {
+  return [
+    { id: "email", header: "Email then", size: 260, sort: (a) => a.email, cell: (a) => <TextLink href={`/accounts/${a.accountId}`}>{a.email}</TextLink> },
+    { id: "now", header: "Now", size: 220, sort: (a) => a.currentEmail, className: "text-slate-600", cell: (a) => (a.currentEmail === a.email ? "same" : (a.currentEmail ?? "deleted")) },
+    {
+      id: "kind",
+      header: "In this session",
+      size: 260,
+      sort: (a) => a.kind,
+      cell: (a) => (
+        <span title={a.reason}>
+          {a.kind === "full" ? "full snapshot" : "changes in redo"}
+          <span className="ml-2 text-xs text-slate-500">{a.reason}</span>
+        </span>
+      ),
+    },
+    { id: "items", header: "Items", size: 80, align: "right", sort: (a) => (a.kind === "full" ? a.items : null), cell: (a) => (a.kind === "full" ? a.items : "") },
+    { id: "change", header: "Change #", size: 90, align: "right", sort: (a) => a.changeNumber, cell: (a) => a.changeNumber ?? "" },
+    {
+      id: "actions",
+      header: "",
+      srLabel: "Actions",
+      size: 180,
+      align: "right",
+      wrap: true,
+      cell: (a) =>
+        s.status === "completed" && (
+          <span className="flex justify-end gap-3 whitespace-nowrap">
+            <TextLink href={`/accounts/${a.accountId}?label=${encodeURIComponent(s.label)}#messages`}>Browse</TextLink>
+            <TextLink href={restoreHref({ label: s.label, type: s.type, account: a.accountId })}>Restore</TextLink>
+          </span>
+        ),
+    },
+  ];
 }
 
 export function SessionDetailView({ server, label }: { server: string; label: string }) {
@@ -164,43 +204,7 @@ export function SessionDetailView({ server, label }: { server: string; label: st
         {s.accounts.length === 0 ? (
           <EmptyState title={q ? `No account here matches “${q}”` : "No accounts in this session"} />
         ) : (
-          <div className="overflow-x-auto">
-            <table className="min-w-full text-sm" aria-label="Session accounts">
-              <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
-                <tr>
-                  <th className="px-3 py-2 font-medium">Email then</th>
-                  <th className="px-3 py-2 font-medium">Now</th>
-                  <th className="px-3 py-2 font-medium">In this session</th>
-                  <th className="px-3 py-2 text-right font-medium">Items</th>
-                  <th className="px-3 py-2 text-right font-medium">Change #</th>
-                  <th className="px-3 py-2 font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {s.accounts.map((a) => (
-                  <tr key={a.accountId}>
-                    <td className="px-3 py-1.5">
-                      <TextLink href={`/accounts/${a.accountId}`}>{a.email}</TextLink>
-                    </td>
-                    <td className="px-3 py-1.5 text-slate-600">{a.currentEmail === a.email ? "same" : (a.currentEmail ?? "deleted")}</td>
-                    <td className="px-3 py-1.5">
-                      {a.kind === "full" ? "full snapshot" : "changes in redo"}
-                      <span className="ml-2 text-xs text-slate-500">{a.reason}</span>
-                    </td>
-                    <td className="px-3 py-1.5 text-right tabular-nums">{a.kind === "full" ? a.items : ""}</td>
-                    <td className="px-3 py-1.5 text-right tabular-nums">{a.changeNumber ?? ""}</td>
-                    <td className="px-3 py-1.5 text-right">
-                      {s.status === "completed" && (
-                        <TextLink href={restoreHref({ label: s.label, type: s.type, account: a.accountId })}>Restore</TextLink>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataGrid label="Session accounts" framed={false} columns={sessionAccountColumns(s)} rows={s.accounts} rowKey={(a) => a.accountId} />
         )}
       </Card>
     </>

@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { getJson, sendJson } from "./api";
 import { useMe } from "./use-me";
-import { Badge, buttonClass, Card, DataTable, EmptyState, ErrorState, ErrorText, inputClass, Loading, PageHeader, When } from "./ui";
+import { Badge, buttonClass, Card, EmptyState, ErrorState, ErrorText, inputClass, Loading, PageHeader, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 
 interface UserRow {
   id: number;
@@ -108,6 +109,27 @@ function UserActions({ user, self }: { user: UserRow; self: boolean }) {
   );
 }
 
+function userColumns(self: string | undefined): GridColumn<UserRow>[] {
+  return [
+    {
+      id: "user",
+      header: "User",
+      size: 320,
+      sort: (u) => u.email,
+      cell: (u) => (
+        <span title={u.email}>
+          <span className="font-medium">{u.email}</span>
+          {u.name && <span className="ml-2 text-slate-500">{u.name}</span>}
+        </span>
+      ),
+    },
+    { id: "role", header: "Role", size: 110, sort: (u) => u.role, wrap: true, cell: (u) => <Badge tone={u.role === "admin" ? "violet" : "blue"}>{u.role}</Badge> },
+    { id: "created", header: "Created", size: 150, sort: (u) => u.createdAt, className: "whitespace-nowrap text-slate-500", cell: (u) => <When iso={u.createdAt} /> },
+    { id: "state", header: "State", size: 100, sort: (u) => (u.disabled ? 1 : 0), wrap: true, cell: (u) => (u.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>) },
+    { id: "actions", header: "", srLabel: "Actions", size: 360, wrap: true, cell: (u) => <UserActions user={u} self={u.email === self} /> },
+  ];
+}
+
 export function UsersAdmin() {
   const me = useMe();
   const users = useQuery({ queryKey: ["users"], queryFn: () => getJson<{ users: UserRow[] }>("/api/users").then((r) => r.users) });
@@ -122,24 +144,7 @@ export function UsersAdmin() {
       ) : users.data.length === 0 ? (
         <EmptyState title="No users yet" />
       ) : (
-        <DataTable label="Users" headers={["User", "Role", "Created", "State", ""]}>
-          {users.data.map((u) => (
-            <tr key={u.id}>
-              <td className="px-4 py-2">
-                <span className="font-medium">{u.email}</span>
-                {u.name && <span className="ml-2 text-slate-500">{u.name}</span>}
-              </td>
-              <td className="px-4 py-2">
-                <Badge tone={u.role === "admin" ? "violet" : "blue"}>{u.role}</Badge>
-              </td>
-              <td className="px-4 py-2 whitespace-nowrap text-slate-500"><When iso={u.createdAt} /></td>
-              <td className="px-4 py-2">{u.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>}</td>
-              <td className="px-4 py-2">
-                <UserActions user={u} self={u.email === me.data?.email} />
-              </td>
-            </tr>
-          ))}
-        </DataTable>
+        <DataGrid label="Users" columns={userColumns(me.data?.email)} rows={users.data} rowKey={(u) => u.id} />
       )}
     </>
   );
