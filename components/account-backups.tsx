@@ -8,6 +8,7 @@ import { RestoreTimeline, type RestorePointsView } from "./restore-wizard/timeli
 import { restoreHref } from "./session-actions";
 import { SessionKind, SessionStatus } from "./session-badges";
 import { Card, EmptyState, ErrorState, formatDate, Loading, TextLink, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 
 /** The account's restore points on a timeline; clicking a full opens the wizard on it. */
 export function RecoverableWindow({ accountId }: { accountId: string }) {
@@ -38,6 +39,31 @@ export function RecoverableWindow({ accountId }: { accountId: string }) {
   );
 }
 
+function historyColumns(accountId: string): GridColumn<SessionSummary & { accountEmail?: string | null }>[] {
+  return [
+    { id: "session", header: "Session", size: 240, sort: (s) => s.label, cell: (s) => <TextLink href={`/sessions/${encodeURIComponent(s.label)}?server=${encodeURIComponent(s.server)}`}>{s.label}</TextLink> },
+    { id: "kind", header: "Kind", size: 130, sort: (s) => s.type, wrap: true, cell: (s) => <SessionKind type={s.type} mode={s.mode} /> },
+    { id: "status", header: "Status", size: 110, sort: (s) => s.status, wrap: true, cell: (s) => <SessionStatus status={s.status} /> },
+    { id: "ended", header: "Ended", size: 190, sort: (s) => s.endedAt, className: "whitespace-nowrap text-slate-500", cell: (s) => <When iso={s.endedAt} /> },
+    { id: "name", header: "Name then", size: 220, sort: (s) => s.accountEmail, className: "text-slate-600", cell: (s) => <span title={s.accountEmail ?? ""}>{s.accountEmail ?? ""}</span> },
+    {
+      id: "actions",
+      header: "",
+      srLabel: "Actions",
+      size: 250,
+      align: "right",
+      wrap: true,
+      cell: (s) =>
+        s.status === "completed" && (
+          <span className="flex justify-end gap-3 whitespace-nowrap">
+            <TextLink href={`/accounts/${accountId}?label=${encodeURIComponent(s.label)}#messages`}>Browse its mail</TextLink>
+            <TextLink href={restoreHref({ label: s.label, type: s.type, account: accountId })}>Restore from here</TextLink>
+          </span>
+        ),
+    },
+  ];
+}
+
 /** Every session that holds the account, newest first, under the name it had then. */
 export function BackupHistory({ accountId }: { accountId: string }) {
   const sessions = useQuery({
@@ -53,47 +79,7 @@ export function BackupHistory({ accountId }: { accountId: string }) {
       ) : sessions.data.sessions.length === 0 ? (
         <EmptyState title="No backup holds this account yet" />
       ) : (
-        <div className="overflow-x-auto">
-          <table aria-label="Backup history" className="min-w-full text-sm">
-            <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-3 py-2 font-medium">Session</th>
-                <th className="px-3 py-2 font-medium">Kind</th>
-                <th className="px-3 py-2 font-medium">Status</th>
-                <th className="px-3 py-2 font-medium">Ended</th>
-                <th className="px-3 py-2 font-medium">Name then</th>
-                <th className="px-3 py-2 font-medium">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {sessions.data.sessions.map((s) => (
-                <tr key={s.id}>
-                  <td className="px-3 py-1.5">
-                    <TextLink href={`/sessions/${encodeURIComponent(s.label)}?server=${encodeURIComponent(s.server)}`}>{s.label}</TextLink>
-                  </td>
-                  <td className="px-3 py-1.5">
-                    <SessionKind type={s.type} mode={s.mode} />
-                  </td>
-                  <td className="px-3 py-1.5">
-                    <SessionStatus status={s.status} />
-                  </td>
-                  <td className="px-3 py-1.5 whitespace-nowrap text-slate-500"><When iso={s.endedAt} /></td>
-                  <td className="px-3 py-1.5 text-slate-600">{s.accountEmail ?? ""}</td>
-                  <td className="px-3 py-1.5 text-right">
-                    {s.status === "completed" && (
-                      <span className="flex justify-end gap-3 whitespace-nowrap">
-                        <TextLink href={`/accounts/${accountId}?label=${encodeURIComponent(s.label)}#messages`}>Browse its mail</TextLink>
-                        <TextLink href={restoreHref({ label: s.label, type: s.type, account: accountId })}>Restore from here</TextLink>
-                      </span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataGrid label="Backup history" framed={false} columns={historyColumns(accountId)} rows={sessions.data.sessions} rowKey={(s) => s.id} />
       )}
     </Card>
   );

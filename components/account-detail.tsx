@@ -11,6 +11,28 @@ import { FormerNames, pointPhrase } from "./restore-wizard/plan-preview";
 import { useAccount } from "./queries";
 import { useIsAdmin } from "./use-me";
 import { Badge, buttonClass, Card, ErrorState, Field, formatBytes, formatDate, formatQuota, Loading, PageHeader, StatusBadge, TextLink, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
+
+type FolderRow = { id: number; name: string; path: string; messages: number; unread: number; bytes: number; contacts: number };
+
+const FOLDER_COLUMNS: GridColumn<FolderRow>[] = [
+  {
+    id: "folder",
+    header: "Folder",
+    size: 320,
+    sort: (f) => f.path,
+    cell: (f) => (
+      <span style={{ paddingLeft: `${(f.path.split("/").length - 2) * 1.25}rem` }} title={f.path}>
+        {f.name}
+        {f.id < 256 && <span className="ml-2 text-xs text-slate-400">system</span>}
+      </span>
+    ),
+  },
+  { id: "messages", header: "Messages", size: 100, align: "right", sort: (f) => f.messages, cell: (f) => f.messages },
+  { id: "unread", header: "Unread", size: 90, align: "right", sort: (f) => f.unread, cell: (f) => f.unread },
+  { id: "size", header: "Size", size: 100, align: "right", sort: (f) => f.bytes, cell: (f) => formatBytes(f.bytes) },
+  { id: "contacts", header: "Contacts", size: 100, align: "right", sort: (f) => f.contacts, cell: (f) => f.contacts || "" },
+];
 
 export function AccountDetailView({ id, point }: { id: string; point?: MailPoint }) {
   const query = useAccount(id);
@@ -105,33 +127,7 @@ export function AccountDetailView({ id, point }: { id: string; point?: MailPoint
                 <Field label="Change number">{mailbox.changeNumber.toLocaleString()}</Field>
                 <Field label="Last backup">{mailbox.lastBackupAt ? formatDate(mailbox.lastBackupAt) : "never"}</Field>
               </dl>
-              <div className="overflow-x-auto">
-                <table className="min-w-full text-sm" aria-label="Folders">
-                  <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-                    <tr>
-                      <th className="px-3 py-2 font-medium">Folder</th>
-                      <th className="px-3 py-2 text-right font-medium">Messages</th>
-                      <th className="px-3 py-2 text-right font-medium">Unread</th>
-                      <th className="px-3 py-2 text-right font-medium">Size</th>
-                      <th className="px-3 py-2 text-right font-medium">Contacts</th>
-                    </tr>
-                  </thead>
-                  <tbody className="divide-y divide-slate-100">
-                    {mailbox.folders.map((f) => (
-                      <tr key={f.id}>
-                        <td className="px-3 py-1.5" style={{ paddingLeft: `${0.75 + (f.path.split("/").length - 2) * 1.25}rem` }}>
-                          {f.name}
-                          {f.id < 256 && <span className="ml-2 text-xs text-slate-400">system</span>}
-                        </td>
-                        <td className="px-3 py-1.5 text-right tabular-nums">{f.messages}</td>
-                        <td className="px-3 py-1.5 text-right tabular-nums">{f.unread}</td>
-                        <td className="px-3 py-1.5 text-right tabular-nums">{formatBytes(f.bytes)}</td>
-                        <td className="px-3 py-1.5 text-right tabular-nums">{f.contacts || ""}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataGrid label="Folders" framed={false} columns={FOLDER_COLUMNS} rows={mailbox.folders} rowKey={(f) => f.id} />
               {mailbox.tags.length > 0 && (
                 <p className="mt-3 flex flex-wrap gap-1.5 text-sm text-slate-600">
                   Tags:

@@ -32,7 +32,7 @@ const OUTCOME_TONE: Record<string, Tone> = { ok: "green", refused: "amber", fail
 const FILTERS = ["actor", "action", "outcome", "from", "to"] as const;
 
 const AUDIT_COLUMNS: GridColumn<AuditEntry>[] = [
-  { id: "when", header: "When", size: 150, sort: (e) => e.at, className: "text-xs whitespace-nowrap text-slate-500", cell: (e) => <When iso={e.at} /> },
+  { id: "when", header: "When", size: 172, sort: (e) => e.at, className: "text-xs whitespace-nowrap text-slate-500", cell: (e) => <When iso={e.at} /> },
   {
     id: "who",
     header: "Who",

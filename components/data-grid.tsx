@@ -1,7 +1,7 @@
 "use client";
 
-import { flexRender, getCoreRowModel, getSortedRowModel, useReactTable, type ColumnDef, type SortingState } from "@tanstack/react-table";
-import { useMemo, useState, type ReactNode } from "react";
+import { getCoreRowModel, getSortedRowModel, useReactTable, type ColumnDef, type SortingState } from "@tanstack/react-table";
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 
 /** One column of a DataGrid: what its cells show, and how it sorts (no `sort`: not sortable). */
 export interface GridColumn<T> {
@@ -19,6 +19,29 @@ export interface GridColumn<T> {
   srLabel?: string;
   /** Let the cell's content wrap (badges, buttons) instead of truncating it. */
   wrap?: boolean;
+  /**
+   * Keep this width when space is short (dates, sizes, counts). The default: right-aligned and
+   * no-wrap columns are fixed, the others (names, subjects, text) share what is left.
+   */
+  fixed?: boolean;
+}
+
+/** Narrowest a shared column is made before the table scrolls sideways instead. */
+const MIN_FLEX = 88;
+
+const isFixed = <T,>(c: GridColumn<T>) => c.fixed ?? (c.align === "right" || (c.className ?? "").includes("whitespace-nowrap"));
+
+/**
+ * Column widths for a container `width` px wide: fixed columns keep their size, the others
+ * shrink in proportion (to MIN_FLEX at least) so the table fits; wider containers stretch all.
+ */
+export function fitWidths(columns: { size: number; fixed: boolean }[], width: number | null): number[] {
+  if (!width) return columns.map((c) => c.size);
+  const fixed = columns.filter((c) => c.fixed).reduce((n, c) => n + c.size, 0);
+  const flex = columns.filter((c) => !c.fixed).reduce((n, c) => n + c.size, 0);
+  if (fixed + flex <= width || flex === 0) return columns.map((c) => c.size);
+  const scale = Math.max(0, (width - fixed) / flex);
+  return columns.map((c) => (c.fixed ? c.size : Math.max(MIN_FLEX, Math.floor(c.size * scale))));
 }
 
 /**
@@ -46,12 +69,22 @@ export function DataGrid<T>({
   framed?: boolean;
 }) {
   const [sorting, setSorting] = useState<SortingState>(initialSort ?? []);
+  const box = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState<number | null>(null);
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    const observer = new ResizeObserver(([entry]) => setWidth(Math.floor(entry!.contentRect.width)));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
   const defs = useMemo<ColumnDef<T>[]>(
     () =>
       columns.map((c) => ({
         id: c.id,
-        header: () => c.header,
-        cell: (info) => c.cell(info.row.original),
+        // Rendered by the grid itself (below), not through flexRender: a function here would be
+        // taken for a component, and a new one each render would remount the cell (its buttons' state).
+        header: "",
         accessorFn: c.sort ? (row: T) => c.sort!(row) ?? "" : undefined,
         enableSorting: Boolean(c.sort),
         size: c.size ?? 160,
@@ -71,12 +104,16 @@ export function DataGrid<T>({
     columnResizeMode: "onChange",
     enableColumnResizing: true,
   });
+  // Until the reader drags a column, the widths fit the container; after, they are the reader's.
+  const leaves = table.getVisibleLeafColumns();
+  const resized = Object.keys(table.getState().columnSizing).length > 0;
+  const widths = resized ? leaves.map((c) => c.getSize()) : fitWidths(leaves.map((c) => ({ size: c.getSize(), fixed: isFixed(c.columnDef.meta as GridColumn<T>) })), width);
   return (
-    <div className={`overflow-x-auto ${framed ? "rounded-lg border border-slate-200 bg-white shadow-sm" : ""}`}>
-      <table aria-label={label} className="table-fixed text-sm" style={{ width: "100%", minWidth: table.getTotalSize() }}>
+    <div ref={box} className={`overflow-x-auto ${framed ? "rounded-lg border border-slate-200 bg-white shadow-sm" : ""}`}>
+      <table aria-label={label} className="table-fixed text-sm" style={{ width: "100%", minWidth: widths.reduce((n, w) => n + w, 0) }}>
         <colgroup>
-          {table.getVisibleLeafColumns().map((column) => (
-            <col key={column.id} style={{ width: column.getSize() }} />
+          {leaves.map((column, i) => (
+            <col key={column.id} style={{ width: widths[i] }} />
           ))}
         </colgroup>
         <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
@@ -94,7 +131,7 @@ export function DataGrid<T>({
                   >
                     {header.column.getCanSort() ? (
                       <button type="button" onClick={header.column.getToggleSortingHandler()} className="inline-flex items-center gap-1 uppercase hover:text-slate-800" title="Sort">
-                        {flexRender(header.column.columnDef.header, header.getContext())}
+                        {meta.header}
                         <span aria-hidden className="text-[10px]">
                           {sorted === "asc" ? "▲" : sorted === "desc" ? "▼" : "↕"}
                         </span>
@@ -102,7 +139,7 @@ export function DataGrid<T>({
                     ) : meta.srLabel ? (
                       <span className="sr-only">{meta.srLabel}</span>
                     ) : (
-                      flexRender(header.column.columnDef.header, header.getContext())
+                      meta.header
                     )}
                     <span
                       aria-hidden
@@ -125,7 +162,7 @@ export function DataGrid<T>({
                 const meta = cell.column.columnDef.meta as GridColumn<T>;
                 return (
                   <td key={cell.id} className={`${meta.wrap ? "" : "truncate"} px-3 py-1.5 ${meta.align === "right" ? "text-right tabular-nums" : ""} ${meta.className ?? ""}`}>
-                    {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                    {meta.cell(row.original)}
                   </td>
                 );
               })}

@@ -19,7 +19,7 @@ function rto(value: number | null): string {
 /** "Run a restore drill" (admins): 3 accounts at random points; the drill's page follows it. */
 const DRILL_COLUMNS: GridColumn<DrillView>[] = [
   { id: "drill", header: "Drill", size: 220, sort: (d) => d.label, cell: (d) => <TextLink href={`/drills/${encodeURIComponent(d.label)}`}>{d.label}</TextLink> },
-  { id: "server", header: "Server", size: 80, sort: (d) => d.server, cell: (d) => d.server },
+  { id: "server", header: "Server", size: 96, fixed: true, sort: (d) => d.server, cell: (d) => d.server },
   {
     id: "outcome",
     header: "Outcome",
@@ -47,13 +47,17 @@ const DRILL_COLUMNS: GridColumn<DrillView>[] = [
   {
     id: "started",
     header: "Started",
-    size: 260,
+    size: 200,
     sort: (d) => d.startedAt ?? d.createdAt,
-    className: "whitespace-nowrap text-slate-500",
+    wrap: true,
+    className: "text-slate-500",
     cell: (d) => (
-      <span title={d.requestedBy}>
-        <When iso={d.startedAt ?? d.createdAt} /> by {d.requestedBy}
-      </span>
+      <>
+        <When iso={d.startedAt ?? d.createdAt} className="whitespace-nowrap" />
+        <div className="truncate text-xs" title={d.requestedBy}>
+          by {d.requestedBy}
+        </div>
+      </>
     ),
   },
 ];

@@ -31,9 +31,9 @@ const JOB_COLUMNS: GridColumn<JobRow>[] = [
       </>
     ),
   },
-  { id: "server", header: "Server", size: 80, sort: (job) => job.server, cell: (job) => job.server },
+  { id: "server", header: "Server", size: 96, fixed: true, sort: (job) => job.server, cell: (job) => job.server },
   { id: "state", header: "State", size: 110, sort: (job) => job.state, wrap: true, cell: (job) => <Badge tone={STATE_TONE[job.state] ?? "slate"}>{job.state}</Badge> },
-  { id: "submitted", header: "Submitted", size: 150, sort: (job) => job.createdAt, className: "whitespace-nowrap text-slate-500", cell: (job) => <When iso={job.createdAt} /> },
+  { id: "submitted", header: "Submitted", size: 190, sort: (job) => job.createdAt, className: "whitespace-nowrap text-slate-500", cell: (job) => <When iso={job.createdAt} /> },
   {
     id: "outcome",
     header: "Outcome",

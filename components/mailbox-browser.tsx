@@ -94,7 +94,7 @@ function messageColumns(selection: Selection | undefined, onOpen: ((id: number) 
     },
     { id: "from", header: "From", size: 200, sort: (m) => m.from, className: "font-normal text-slate-600", cell: (m) => <span title={m.from ?? ""}>{m.from}</span> },
     { id: "folder", header: "Folder", size: 140, sort: (m) => m.folder, className: "font-normal text-slate-600", cell: (m) => <span title={m.folder}>{m.folder}</span> },
-    { id: "date", header: "Date", size: 150, sort: (m) => m.date, className: "font-normal whitespace-nowrap text-slate-500", cell: (m) => <When iso={m.date} /> },
+    { id: "date", header: "Date", size: 190, sort: (m) => m.date, className: "font-normal whitespace-nowrap text-slate-500", cell: (m) => <When iso={m.date} /> },
     { id: "size", header: "Size", size: 80, align: "right", sort: (m) => m.size, className: "font-normal", cell: (m) => formatBytes(m.size) },
   ];
 }

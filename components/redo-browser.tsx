@@ -9,7 +9,8 @@ import type { DeletionTimeline } from "@/server/redo/deletion-timeline";
 import { getJson } from "./api";
 import { restoreBeforeHref } from "./deletion-links";
 import { useServers } from "./queries";
-import { Badge, buttonClass, DataTable, EmptyState, ErrorState, inputClass, Loading, PageHeader, When } from "./ui";
+import { Badge, buttonClass, EmptyState, ErrorState, inputClass, Loading, PageHeader, When } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 
 const DELETING = new Set(["DeleteItems", "MoveItems", "EmptyFolder", "PurgeOldMessages", "DeleteMailbox"]);
 
@@ -76,6 +77,29 @@ function Deletions({ server, query }: { server: string; query: URLSearchParams }
   );
 }
 
+type RedoRow = RedoPage["records"][number];
+
+const OPERATION_COLUMNS: GridColumn<RedoRow>[] = [
+  { id: "seq", header: "Seq", size: 90, sort: (r) => r.seq, className: "tabular-nums text-slate-500", cell: (r) => r.seq },
+  { id: "when", header: "When", size: 190, sort: (r) => r.at, className: "whitespace-nowrap text-slate-500", cell: (r) => <When iso={r.at} /> },
+  { id: "operation", header: "Operation", size: 190, sort: (r) => r.opName, cell: (r) => <span title={r.op}>{r.opName}</span> },
+  { id: "what", header: "What", size: 460, sort: (r) => r.summary, cell: (r) => <span title={r.summary}>{r.summary}</span> },
+  {
+    id: "actions",
+    header: "",
+    srLabel: "Actions",
+    size: 190,
+    align: "right",
+    wrap: true,
+    cell: (r) =>
+      DELETING.has(r.op) && (
+        <Link href={restoreBeforeHref(r)} className="text-sm font-medium whitespace-nowrap text-sky-700 hover:underline">
+          Restore to just before
+        </Link>
+      ),
+  },
+];
+
 function Operations({ server, query }: { server: string; query: URLSearchParams }) {
   const pages = useInfiniteQuery({
     queryKey: ["redo", server, query.toString()],
@@ -89,27 +113,7 @@ function Operations({ server, query }: { server: string; query: URLSearchParams 
   if (records.length === 0) return <EmptyState title="No operation matches">The archive and the current log hold the redo since the last incremental backup moved it.</EmptyState>;
   return (
     <>
-      <DataTable label="Redo operations" headers={["Seq", "When", "Operation", "What", ""]}>
-        {records.map((r) => (
-          <tr key={r.seq}>
-            <td className="px-4 py-1.5 tabular-nums text-slate-500">{r.seq}</td>
-            <td className="px-4 py-1.5 whitespace-nowrap text-slate-500"><When iso={r.at} /></td>
-            <td className="px-4 py-1.5 whitespace-nowrap" title={r.op}>
-              {r.opName}
-            </td>
-            <td className="max-w-xl truncate px-4 py-1.5" title={r.summary}>
-              {r.summary}
-            </td>
-            <td className="px-4 py-1.5 text-right whitespace-nowrap">
-              {DELETING.has(r.op) && (
-                <Link href={restoreBeforeHref(r)} className="text-sm font-medium text-sky-700 hover:underline">
-                  Restore to just before
-                </Link>
-              )}
-            </td>
-          </tr>
-        ))}
-      </DataTable>
+      <DataGrid label="Redo operations" columns={OPERATION_COLUMNS} rows={records} rowKey={(r) => r.seq} />
       {pages.hasNextPage && (
         <button className={`${buttonClass()} mt-3`} onClick={() => pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
           {pages.isFetchingNextPage ? "Loading…" : "Load more"}

@@ -34,7 +34,7 @@ const ACTIVE = ["queued", "running", "failing"];
 
 const RUN_COLUMNS: GridColumn<RestoreRunView>[] = [
   { id: "run", header: "Run", size: 230, sort: (r) => r.label, cell: (r) => <TextLink href={`/restores/${encodeURIComponent(r.label)}`}>{r.label}</TextLink> },
-  { id: "server", header: "Server", size: 80, sort: (r) => r.server, cell: (r) => r.server },
+  { id: "server", header: "Server", size: 96, fixed: true, sort: (r) => r.server, cell: (r) => r.server },
   {
     id: "accounts",
     header: "Accounts",
@@ -56,13 +56,17 @@ const RUN_COLUMNS: GridColumn<RestoreRunView>[] = [
   {
     id: "requested",
     header: "Requested",
-    size: 300,
+    size: 200,
     sort: (r) => r.createdAt,
-    className: "whitespace-nowrap text-slate-500",
+    wrap: true,
+    className: "text-slate-500",
     cell: (r) => (
-      <span title={r.requestedBy}>
-        <When iso={r.createdAt} /> by {r.requestedBy}
-      </span>
+      <>
+        <When iso={r.createdAt} className="whitespace-nowrap" />
+        <div className="truncate text-xs" title={r.requestedBy}>
+          by {r.requestedBy}
+        </div>
+      </>
     ),
   },
 ];

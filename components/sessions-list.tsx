@@ -26,10 +26,21 @@ const SESSION_COLUMNS: GridColumn<SessionSummary & { accountEmail?: string | nul
       </>
     ),
   },
-  { id: "server", header: "Server", size: 80, sort: (s) => s.server, cell: (s) => s.server },
+  { id: "server", header: "Server", size: 96, fixed: true, sort: (s) => s.server, cell: (s) => s.server },
   { id: "kind", header: "Kind", size: 150, sort: (s) => s.type, wrap: true, cell: (s) => <SessionKind type={s.type} mode={s.mode} excludeBlobs={s.excludeBlobs} /> },
-  { id: "status", header: "Status", size: 110, sort: (s) => s.status, wrap: true, cell: (s) => <SessionStatus status={s.status} /> },
-  { id: "verified", header: "Verified", size: 150, wrap: true, cell: (s) => (s.status === "completed" ? <VerifyBadge verify={s.verify} /> : null) },
+  {
+    id: "status",
+    header: "Status",
+    size: 160,
+    sort: (s) => s.status,
+    wrap: true,
+    cell: (s) => (
+      <span className="flex flex-wrap items-center gap-1">
+        <SessionStatus status={s.status} />
+        {s.status === "completed" && <VerifyBadge verify={s.verify} />}
+      </span>
+    ),
+  },
   {
     id: "accounts",
     header: "Accounts",
@@ -48,7 +59,7 @@ const SESSION_COLUMNS: GridColumn<SessionSummary & { accountEmail?: string | nul
   },
   { id: "redo", header: "Redo", size: 120, sort: (s) => s.redoThroughSeq, className: "font-mono text-xs text-slate-600", cell: (s) => (s.redoThroughSeq === null ? "—" : `${s.redoFromSeq ?? "…"}–${s.redoThroughSeq}`) },
   { id: "written", header: "Written", size: 90, align: "right", sort: (s) => s.bytesWritten, cell: (s) => formatBytes(s.bytesWritten) },
-  { id: "started", header: "Started", size: 150, sort: (s) => s.createdAt, className: "whitespace-nowrap text-slate-500", cell: (s) => <When iso={s.createdAt} /> },
+  { id: "started", header: "Started", size: 190, sort: (s) => s.createdAt, className: "whitespace-nowrap text-slate-500", cell: (s) => <When iso={s.createdAt} /> },
 ];
 
 const select = "rounded-md border border-slate-300 bg-white px-2 py-2 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-200";

@@ -5,6 +5,7 @@ import type { TargetView } from "@/server/backup/server-targets";
 import { getJson, sendJson } from "./api";
 import { useIsAdmin } from "./use-me";
 import { Badge, buttonClass, Card, ErrorText, formatBytes, formatDate, TextLink } from "./ui";
+import { DataGrid, type GridColumn } from "./data-grid";
 
 /** Copy all sessions the target lacks; the job's page shows how it goes. */
 function CopyNow({ server, to }: { server: string; to: string }) {
@@ -24,6 +25,44 @@ function CopyNow({ server, to }: { server: string; to: string }) {
   );
 }
 
+function targetColumns(server: string, isAdmin: boolean): GridColumn<TargetView>[] {
+  return [
+    {
+      id: "target",
+      header: "Target",
+      size: 140,
+      sort: (t) => t.name,
+      className: "font-medium text-slate-800",
+      cell: (t) => (
+        <>
+          {t.name} {t.role === "copy" && <Badge tone="violet">copy</Badge>}
+        </>
+      ),
+    },
+    { id: "kind", header: "Kind", size: 90, fixed: true, sort: (t) => t.kind, cell: (t) => (t.kind === "s3" ? "S3 bucket" : "folder") },
+    {
+      id: "location",
+      header: "Location",
+      size: 280,
+      sort: (t) => t.location,
+      cell: (t) => (
+        <>
+          <code className="font-mono text-xs" title={t.location}>
+            {t.location}
+          </code>
+          {t.error && <p className="truncate text-xs text-red-700" title={t.error}>cannot be read: {t.error}</p>}
+        </>
+      ),
+    },
+    { id: "encrypted", header: "Encrypted", size: 110, fixed: true, wrap: true, cell: (t) => (t.encrypted === null ? "?" : t.encrypted ? <Badge tone="green">encrypted</Badge> : <Badge>no</Badge>) },
+    { id: "packs", header: "Packs", size: 80, align: "right", sort: (t) => t.packBytes, cell: (t) => (t.packBytes === null ? "?" : formatBytes(t.packBytes)) },
+    { id: "free", header: "Free", size: 80, align: "right", sort: (t) => t.freeBytes, cell: (t) => (t.freeBytes === null ? "—" : formatBytes(t.freeBytes)) },
+    { id: "sessions", header: "Sessions", size: 90, align: "right", sort: (t) => t.sessions, cell: (t) => t.sessions },
+    { id: "copy", header: "Last copy", size: 180, cell: (t) => <span title={lastCopy(t)}>{lastCopy(t)}</span> },
+    ...(isAdmin ? [{ id: "actions", header: "", srLabel: "Actions", size: 120, wrap: true, cell: (t: TargetView) => t.role === "copy" && <CopyNow server={server} to={t.name} /> }] : []),
+  ];
+}
+
 function lastCopy(t: TargetView): string {
   if (t.role === "primary") return "—";
   return t.lastCopy ? `${t.lastCopy.label}, ${formatDate(t.lastCopy.at)}` : "never";
@@ -41,39 +80,7 @@ export function TargetsCard({ server }: { server: string }) {
     <Card title="Backup targets" className="lg:col-span-2">
       {targets.isError && <ErrorText error={targets.error} />}
       {list.length > 0 && (
-        <div className="overflow-x-auto">
-          <table aria-label="Backup targets" className="min-w-full text-sm">
-            <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                {["Target", "Kind", "Location", "Encrypted", "Packs", "Free", "Sessions", "Last copy", ...(isAdmin ? [""] : [])].map((h, i) => (
-                  <th key={i} scope="col" className="py-1.5 pr-4 font-medium">
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {list.map((t) => (
-                <tr key={t.name}>
-                  <td className="whitespace-nowrap py-2 pr-4 font-medium text-slate-800">
-                    {t.name} {t.role === "copy" && <Badge tone="violet">copy</Badge>}
-                  </td>
-                  <td className="py-2 pr-4">{t.kind === "s3" ? "S3 bucket" : "folder"}</td>
-                  <td className="py-2 pr-4">
-                    <code className="font-mono text-xs">{t.location}</code>
-                    {t.error && <p className="text-xs text-red-700">cannot be read: {t.error}</p>}
-                  </td>
-                  <td className="py-2 pr-4">{t.encrypted === null ? "?" : t.encrypted ? <Badge tone="green">encrypted</Badge> : <Badge>no</Badge>}</td>
-                  <td className="whitespace-nowrap py-2 pr-4 tabular-nums">{t.packBytes === null ? "?" : formatBytes(t.packBytes)}</td>
-                  <td className="whitespace-nowrap py-2 pr-4 tabular-nums">{t.freeBytes === null ? "—" : formatBytes(t.freeBytes)}</td>
-                  <td className="py-2 pr-4 tabular-nums">{t.sessions}</td>
-                  <td className="py-2 pr-4">{lastCopy(t)}</td>
-                  {isAdmin && <td className="py-2">{t.role === "copy" && <CopyNow server={server} to={t.name} />}</td>}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataGrid label="Backup targets" framed={false} columns={targetColumns(server, isAdmin)} rows={list} rowKey={(t) => t.name} />
       )}
       {list.length === 1 && (
         <p className="mt-2 text-sm text-slate-600">

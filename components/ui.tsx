@@ -171,25 +171,6 @@ export function buttonClass(variant: keyof typeof BUTTON = "secondary"): string 
 export const inputClass =
   "rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-200 disabled:bg-slate-100";
 
-/** A table in a card, with a caption for screen readers and tests. */
-export function DataTable({ label, headers, children }: { label: string; headers: ReactNode[]; children: ReactNode }) {
-  return (
-    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-      <table aria-label={label} className="min-w-full text-sm">
-        <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-          <tr>
-            {headers.map((h, i) => (
-              <th key={i} scope="col" className="px-4 py-2 font-medium">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">{children}</tbody>
-      </table>
-    </div>
-  );
-}
 
 export function ErrorText({ error }: { error: Error | null }) {
   if (!error) return null;

@@ -124,7 +124,7 @@ function userColumns(self: string | undefined): GridColumn<UserRow>[] {
       ),
     },
     { id: "role", header: "Role", size: 110, sort: (u) => u.role, wrap: true, cell: (u) => <Badge tone={u.role === "admin" ? "violet" : "blue"}>{u.role}</Badge> },
-    { id: "created", header: "Created", size: 150, sort: (u) => u.createdAt, className: "whitespace-nowrap text-slate-500", cell: (u) => <When iso={u.createdAt} /> },
+    { id: "created", header: "Created", size: 190, sort: (u) => u.createdAt, className: "whitespace-nowrap text-slate-500", cell: (u) => <When iso={u.createdAt} /> },
     { id: "state", header: "State", size: 100, sort: (u) => (u.disabled ? 1 : 0), wrap: true, cell: (u) => (u.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>) },
     { id: "actions", header: "", srLabel: "Actions", size: 360, wrap: true, cell: (u) => <UserActions user={u} self={u.email === self} /> },
   ];

@@ -4,6 +4,7 @@ import { HELPDESK } from "./users";
 
 const PAGES: [string, string][] = [
   ["/", "Dashboard"],
+  ["/drills", "Restore drills"],
   ["/servers", "Servers"],
   ["/servers/mail2", "Server mail2"],
   ["/sessions", "Backup sessions"],
@@ -27,6 +28,18 @@ for (const [persona, state] of [["admin", undefined], ["helpdesk", HELPDESK.stat
         await expect(page.getByRole("heading", { level: 1, name: heading, exact: true })).toBeVisible();
         await expect(page.getByText(/^Could not load this/)).toHaveCount(0);
         await expect(page.getByLabel("Loading")).toHaveCount(0);
+        // No clipped column at 1280 px: each table fits its box, and no header or time is cut short.
+        const clipped = await page.locator("table").evaluateAll((tables) =>
+          tables.flatMap((table) => {
+            const box = table.parentElement!;
+            const name = table.getAttribute("aria-label") ?? "table";
+            const wide = table.scrollWidth > box.clientWidth + 1 ? [`${name}: ${table.scrollWidth} px in a ${box.clientWidth} px box`] : [];
+            const headers = [...table.querySelectorAll("th")].filter((th) => th.scrollWidth > th.clientWidth + 1).map((th) => `${name}: header "${th.textContent}" cut`);
+            const times = [...table.querySelectorAll("td")].filter((td) => td.querySelector("time") && td.scrollWidth > td.clientWidth + 1).map((td) => `${name}: time "${td.textContent}" cut`);
+            return [...wide, ...headers, ...times];
+          }),
+        );
+        expect(clipped).toEqual([]);
         const name = path === "/" ? "dashboard" : path.slice(1).replace(/[/?=]/g, "-");
         await page.screenshot({ path: `test-results/pages/${persona}-${name}.png`, fullPage: true });
       });
