@@ -1,12 +1,14 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
 import { useState } from "react";
 import type { SessionSummary } from "@/server/backup/query-sessions";
 import type { RestoreItemsResult } from "@/server/explore/restore-items";
 import { getJson, sendJson } from "./api";
 import { MailboxBrowser, pointParams, type MailPoint, type MessageFilters } from "./mailbox-browser";
 import { MessageView } from "./message-view";
+import { restoreHref } from "./session-actions";
 import { buttonClass, ErrorText, inputClass, TextLink, When } from "./ui";
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -105,7 +107,22 @@ export function MailExplorer({ accountId, server, hasMailbox, initial }: { accou
             openedId={opened}
             onFilters={setFilters}
           />
-          <ItemActions accountId={accountId} server={server} point={point} items={items} folder={filters?.folder ?? ""} backup={backup} onRestored={() => setItems(new Set())} />
+          <ItemActions
+            accountId={accountId}
+            server={server}
+            point={point}
+            items={items}
+            folder={filters?.folder ?? ""}
+            backup={backup}
+            onRestored={() => setItems(new Set())}
+            wholeCopyHref={
+              point.label
+                ? restoreHref({ label: point.label, type: completed.find((s) => s.label === point.label)?.type ?? "full", account: accountId })
+                : point.at
+                  ? `/restore?${new URLSearchParams({ account: accountId, time: point.at.slice(0, 19) })}`
+                  : null
+            }
+          />
           {opened !== null && <MessageView accountId={accountId} itemId={opened} point={point} onClose={() => setOpened(null)} />}
         </>
       )}
@@ -121,7 +138,26 @@ function toggle(set: Set<number>, id: number): Set<number> {
 }
 
 /** Downloads and restores of the selection, or of the folder shown when nothing is selected. */
-function ItemActions({ accountId, server, point, items, folder, backup, onRestored }: { accountId: string; server: string; point: MailPoint; items: Set<number>; folder: string; backup: boolean; onRestored: () => void }) {
+function ItemActions({
+  accountId,
+  server,
+  point,
+  items,
+  folder,
+  backup,
+  onRestored,
+  wholeCopyHref,
+}: {
+  accountId: string;
+  server: string;
+  point: MailPoint;
+  items: Set<number>;
+  folder: string;
+  backup: boolean;
+  onRestored: () => void;
+  /** The restore wizard, prefilled to copy the whole account at this point into restore_<name>. */
+  wholeCopyHref: string | null;
+}) {
   const client = useQueryClient();
   const [asking, setAsking] = useState(false);
   const [into, setInto] = useState<"recovered" | "original">("recovered");
@@ -162,6 +198,11 @@ function ItemActions({ accountId, server, point, items, folder, backup, onRestor
           </button>
         )}
         {backup && !canRestore && <span className="text-xs text-slate-500">Select messages, or choose a folder, to restore them.</span>}
+        {wholeCopyHref && (
+          <Link href={wholeCopyHref} className={`${buttonClass()} ml-auto`}>
+            Whole account at this point into a copy…
+          </Link>
+        )}
       </div>
       {asking && (
         <form

@@ -111,6 +111,11 @@ test("an admin downloads a folder of the backup as .mbox, holding the messages t
   expect(parsed.map((m) => m.subject).sort()).toEqual(listed.messages.map((m: { subject: string }) => m.subject).sort());
   expect(parsed.map((m) => m.text?.trim()).sort()).toEqual(["Budget draft\nFrom the team.", "Kick-off notes\nFrom the team.", "Weekly report\nFrom the team."]);
 
+  // The whole account at this point into a copy: the restore wizard, prefilled with the session.
+  await page.getByRole("link", { name: "Whole account at this point into a copy…" }).click();
+  await expect(page).toHaveURL(new RegExp(`/restore\\?label=${label.replace(/\./g, "\\.")}&type=full&account=${accountId}`));
+  await expect(page.getByRole("list", { name: "Chosen accounts" })).toContainText(ACCOUNT);
+
   // The message endpoints: the HTML with a CSP that loads and runs nothing; mistakes are 4xx with { error }.
   const hit = listed.messages[0] as { id: number };
   const html = await page.request.get(`/api/accounts/${accountId}/messages/${hit.id}/html?label=${encodeURIComponent(label)}`);

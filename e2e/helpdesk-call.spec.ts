@@ -142,6 +142,8 @@ test("helpdesk cannot remove a copy an admin made, nor an original, and a wrong 
   await page.goto(`/accounts/${adminCopy.id}`);
   await expect(page.getByRole("note")).toContainText("A restored copy of");
   await expect(page.getByRole("button", { name: "Remove this copy…" })).toHaveCount(0);
+  // Copy-back is an admin's: not offered to helpdesk, even on a copy's page.
+  await expect(page.getByRole("link", { name: "Copy back…" })).toHaveCount(0);
   await admin.close();
 });
 
