@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { simpleParser } from "mailparser";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { consolePool } from "../db/console-db.ts";
+import { serverQueue } from "../jobs/queues.ts";
 import { createAccount } from "../mailstore/account-operations.ts";
 import { VIEW_DOMAIN } from "../mailstore/drop-mailbox.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
@@ -213,6 +214,20 @@ describe("exploring a backup", () => {
     await expect(restoreItems({ accountId, label: fullLabel })).rejects.toThrow(/choose messages/);
     await expect(restoreItems({ accountId, label: fullLabel, itemIds: [99_999] })).rejects.toThrow(/has no message or contact 99999/);
     await expect(restoreItems({ accountId, label: fullLabel, folders: ["/Nope"] })).rejects.toThrow(/has no folder \/Nope/);
+  });
+
+  it("marks a view whose preparing job ended without it as failed, instead of preparing for ever", { timeout: 120_000 }, async () => {
+    const at = new Date(Date.parse(between) + 3).toISOString();
+    // A view asked for (planned, row written) whose job then failed past its retries: the job is
+    // planted with the view's id and a payload the worker refuses, as a killed worker would leave it.
+    const { rows } = await consolePool().query<{ id: number }>(
+      `INSERT INTO explore_view (server, account_id, key, at, description, plan, state) VALUES ('mail1', $1, $2, $3, 'as it was then', '{}', 'preparing') RETURNING id`,
+      [accountId, `at:${at}`, at],
+    );
+    const planted = await serverQueue("mail1").add("explore.prepare", { viewId: "not a number" }, { jobId: `explore-${rows[0]!.id}` });
+    await waitFor(async () => (await planted.getState()) === "failed", "the planted job to fail");
+    await expect(mailSource(accountId, { at }, { waitMs: 5_000 })).rejects.toMatchObject({ code: "view_failed", message: expect.stringContaining("the worker preparing it stopped") });
+    await consolePool().query("DELETE FROM explore_view WHERE id = $1", [rows[0]!.id]);
   });
 
   it("removes views unused for an hour when the next one is prepared", { timeout: 120_000 }, async () => {

@@ -20,7 +20,7 @@ import { getAccount, type AccountDetail } from "../directory/get-account.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { accountsByAnyName } from "../directory/resolve-account.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
-import { enqueueJob, serverQueueEvents } from "../jobs/queues.ts";
+import { enqueueJob, serverQueue, serverQueueEvents } from "../jobs/queues.ts";
 import { dropOwnerlessMailbox, VIEW_DOMAIN } from "../mailstore/drop-mailbox.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { loadPlanInputs } from "../restore/load-plan-inputs.ts";
@@ -169,6 +169,15 @@ export async function mailSource(accountId: string, raw: PointInput, options: { 
       // A deterministic job id: asking again while it runs (or after a worker died) is one job.
       const job = await enqueueJob(account.server, "explore.prepare", { viewId: view.id });
       if (options.waitMs) await job.waitUntilFinished(serverQueueEvents(account.server), options.waitMs).catch(() => {});
+      // A job that ended without making the view (its worker killed past its retries, say) would
+      // leave it "preparing" for ever, since asking again adds no job: say so on the view instead.
+      const ended = await serverQueue(account.server).getJob(job.id!);
+      if (ended?.finishedOn) {
+        await consolePool().query("UPDATE explore_view SET state = 'failed', error = $2 WHERE id = $1 AND state = 'preparing'", [
+          view.id,
+          `the worker preparing it stopped: ${ended.failedReason ?? "it ended without making the view"}`,
+        ]);
+      }
     }
     view = (await readView(account.id, key))!;
     if (view.state === "failed") throw new ViewFailedError(description, view.error ?? "unknown");
