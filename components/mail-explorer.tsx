@@ -9,6 +9,7 @@ import { getJson, sendJson } from "./api";
 import { MailboxBrowser, pointParams, type MailPoint, type MessageFilters } from "./mailbox-browser";
 import { MessageView } from "./message-view";
 import { restoreHref } from "./session-actions";
+import { useIsAdmin } from "./use-me";
 import { buttonClass, ErrorText, inputClass, TextLink, When } from "./ui";
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -159,6 +160,8 @@ function ItemActions({
   wholeCopyHref: string | null;
 }) {
   const client = useQueryClient();
+  // Back where they were (which may replace live items) is an admin's; helpdesk adds a Recovered folder.
+  const isAdmin = useIsAdmin();
   const [asking, setAsking] = useState(false);
   const [into, setInto] = useState<"recovered" | "original">("recovered");
   const [target, setTarget] = useState(`/Recovered ${today()}`);
@@ -220,10 +223,12 @@ function ItemActions({
             <input aria-label="Recovered folder" className={`${inputClass} w-56`} value={target} onChange={(e) => setTarget(e.target.value)} disabled={into !== "recovered"} />
             (their folders below it)
           </label>
-          <label className="flex items-center gap-2">
-            <input type="radio" name="into" checked={into === "original"} onChange={() => setInto("original")} />
-            back where they were (folders made again if they are gone)
-          </label>
+          {isAdmin && (
+            <label className="flex items-center gap-2">
+              <input type="radio" name="into" checked={into === "original"} onChange={() => setInto("original")} />
+              back where they were (folders made again if they are gone)
+            </label>
+          )}
           <p className="text-xs text-slate-600">Messages the account already has in the same place are skipped. Each restored message is recorded in the audit log.</p>
           <span className="flex gap-2">
             <button type="submit" className={buttonClass("primary")} disabled={restore.isPending}>

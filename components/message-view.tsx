@@ -9,8 +9,8 @@ import { Badge, buttonClass, ErrorState, formatBytes, Loading, localTimeHint, Wh
 
 /**
  * One message, opened: its headers, its body and its attachments. HTML is shown in a sandboxed
- * frame whose document the server has sanitised and serves with a CSP that loads nothing
- * remote and runs nothing; plain text is shown as text.
+ * frame (no script, no same-origin) whose document the server has sanitised and given a CSP
+ * that loads nothing remote; plain text is shown as text. Opening a message is audited.
  */
 export function MessageView({ accountId, itemId, point, onClose }: { accountId: string; itemId: number; point?: MailPoint; onClose: () => void }) {
   const query = new URLSearchParams(pointParams(point)).toString();
@@ -20,6 +20,9 @@ export function MessageView({ accountId, itemId, point, onClose }: { accountId: 
     queryKey: ["message", accountId, itemId, query],
     queryFn: () => getJson<MessageDetail | ViewPreparing>(`${base}${suffix}`),
     refetchInterval: (q) => (q.state.data && "state" in q.state.data ? 1_000 : false),
+    // Each fetch is an audited read: once per opening, not on every focus.
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
   });
   return (
     <section aria-label="Message" className="rounded-lg border border-slate-200 bg-white">
@@ -42,14 +45,14 @@ export function MessageView({ accountId, itemId, point, onClose }: { accountId: 
         ) : message.isError ? (
           <ErrorState error={message.error} retry={() => message.refetch()} />
         ) : (
-          <MessageBody message={message.data as MessageDetail} htmlSrc={`${base}/html${suffix}`} attachmentHref={(n) => `${base}/attachments/${n}${suffix}`} />
+          <MessageBody message={message.data as MessageDetail} attachmentHref={(n) => `${base}/attachments/${n}${suffix}`} />
         )}
       </div>
     </section>
   );
 }
 
-function MessageBody({ message, htmlSrc, attachmentHref }: { message: MessageDetail; htmlSrc: string; attachmentHref: (n: number) => string }) {
+function MessageBody({ message, attachmentHref }: { message: MessageDetail; attachmentHref: (n: number) => string }) {
   return (
     <>
       <dl className="grid grid-cols-[5rem_1fr] gap-x-3 gap-y-1 text-sm">
@@ -86,8 +89,8 @@ function MessageBody({ message, htmlSrc, attachmentHref }: { message: MessageDet
         </p>
       )}
       <div className="mt-3">
-        {message.hasHtml ? (
-          <iframe title="Message body" sandbox="" src={htmlSrc} referrerPolicy="no-referrer" className="h-96 w-full rounded-md border border-slate-200 bg-white" />
+        {message.html ? (
+          <iframe title="Message body" sandbox="" srcDoc={message.html} referrerPolicy="no-referrer" className="h-96 w-full rounded-md border border-slate-200 bg-white" />
         ) : (
           <pre className="max-h-96 overflow-auto rounded-md bg-slate-50 p-3 text-sm whitespace-pre-wrap">{message.text || "(no text)"}</pre>
         )}

@@ -89,6 +89,11 @@ test.describe("helpdesk", () => {
     await form.getByRole("button", { name: "Restore" }).click();
     await expect(page.getByRole("status").filter({ hasText: "Restored 1 item(s)" })).toContainText(`into ${recovered}`);
 
+    // Back where they were (which may replace live items) is not offered to helpdesk, and refused.
+    await expect(page.getByRole("radio", { name: /back where they were/ })).toHaveCount(0);
+    const refused = await page.request.post(`/api/accounts/${accountId}/restore-items`, { data: { label, itemIds: [1], into: "original" } });
+    expect(refused.status()).toBe(403);
+
     // The live mailbox has it now, in the Recovered folder.
     await page.getByLabel("Read mail from").selectOption("live");
     await page.getByLabel("Folder", { exact: true }).selectOption(`${recovered}/Inbox`);
@@ -141,5 +146,5 @@ test("an admin downloads a folder of the backup as .mbox, holding the messages t
   // Both the restore and the download are in the audit log, by item.
   const audit = await (await page.request.get("/api/audit?action=items")).json();
   const actions = (audit.entries ?? audit.items ?? []).map((e: { action: string; actor: string }) => `${e.action} ${e.actor}`);
-  expect(actions).toEqual(expect.arrayContaining([`items.restore ${HELPDESK.email}`, `items.download ${ADMIN.email}`]));
+  expect(actions).toEqual(expect.arrayContaining([`items.read ${HELPDESK.email}`, `items.restore ${HELPDESK.email}`, `items.download ${ADMIN.email}`]));
 });

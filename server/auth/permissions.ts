@@ -20,6 +20,8 @@ export type Permission =
   | "restore.abort"
   | "copyback"
   | "items.restore"
+  | "items.restore.any"
+  | "items.read"
   | "items.download"
   | "redo.archive"
   | "schedules.manage"
@@ -27,8 +29,8 @@ export type Permission =
   | "audit.read"
   | "server.ping";
 
-// Item restores and downloads name one account per request by construction.
-const HELPDESK = new Set<Permission>(["read", "restore.plan", "restore.copy", "items.restore", "items.download"]);
+// Item reads, restores and downloads name one account per request by construction.
+const HELPDESK = new Set<Permission>(["read", "restore.plan", "restore.copy", "items.read", "items.restore", "items.download"]);
 
 export function can(role: Role, permission: Permission): boolean {
   return role === "admin" || HELPDESK.has(permission);
@@ -38,4 +40,12 @@ export function can(role: Role, permission: Permission): boolean {
 export function restoreNeeds(request: { accounts?: unknown; copy?: boolean; prefix?: string; group?: unknown }): Permission {
   const oneAccount = Array.isArray(request.accounts) && request.accounts.length === 1;
   return oneAccount && request.copy && request.prefix && request.group === undefined ? "restore.copy" : "restore.any";
+}
+
+/**
+ * An item restore helpdesk staff may make adds only: into a Recovered folder, skipping what the
+ * account has. Back where they were, or replacing what is there, can delete live items: admins'.
+ */
+export function itemRestoreNeeds(request: { into?: unknown; onConflict?: unknown }): Permission {
+  return request.into === "original" || request.onConflict === "replace" ? "items.restore.any" : "items.restore";
 }

@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import yazl from "yazl";
 import { z } from "zod";
 import { InvalidInputError } from "../errors.ts";
+import { MailboxNotFoundError } from "../mailstore/errors.ts";
 import type { ItemRow } from "../mailstore/items.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { folderPaths } from "../restore/export-mailbox.ts";
@@ -31,7 +32,8 @@ export interface DownloadSelection {
 /** The messages a download takes, oldest first within each folder; unknown folders or ids are refused. */
 export async function selectForDownload(source: MailSource, input: z.output<typeof downloadInput>): Promise<DownloadSelection> {
   const { rows: boxes } = await source.store.pool.query<{ id: number; group_id: number }>("SELECT id, group_id FROM mailstore.mailbox WHERE account_id = $1", [source.mailboxAccountId]);
-  const box = boxes[0]!;
+  const box = boxes[0];
+  if (!box) throw new MailboxNotFoundError(`${source.account.email} (${source.description}): ask again to read it anew`);
   const items = `${groupSchema(box.group_id)}.item`;
   const { rows: folders } = await source.store.pool.query<Pick<ItemRow, "id" | "type" | "parent_id" | "name">>(`SELECT id, type, parent_id, name FROM ${items} WHERE mailbox_id = $1 AND type = 'folder'`, [box.id]);
   const paths = folderPaths(folders);
@@ -77,15 +79,28 @@ export function mboxStream(source: MailSource, selection: DownloadSelection): Re
   );
 }
 
+/** A path segment safe in a zip: no `.` or `..`, no slash or backslash, no control characters. */
+const zipSegment = (name: string) => {
+  const clean = name.replace(/[\\/\u0000-\u001f]/g, "_").trim();
+  return clean === "" || clean === "." || clean === ".." ? "_" : clean;
+};
+
+/** The earliest time a zip entry can carry (DOS time starts in 1980). */
+const ZIP_EPOCH = Date.UTC(1980, 0, 1, 12);
+
 export function zipStream(source: MailSource, selection: DownloadSelection): Readable {
   const zip = new yazl.ZipFile();
+  const out = zip.outputStream as unknown as Readable;
+  // A body that cannot be read ends the download with an error, rather than leaving it hanging.
+  zip.on("error", (error: Error) => out.destroy(error));
   const used = new Set<string>();
   for (const row of selection.rows) {
-    let name = `${row.path.replace(/^\//, "") || "Mailbox"}/${emlName(row)}`;
+    const folder = row.path.split("/").filter(Boolean).map(zipSegment).join("/") || "Mailbox";
+    let name = `${folder}/${emlName(row)}`;
     for (let n = 2; used.has(name); n++) name = name.replace(/(-\d+)?\.eml$/, `-${n}.eml`);
     used.add(name);
     // Read when the zip reaches this entry, not before: one body in memory at a time.
-    zip.addReadStreamLazy(name, { mtime: row.date, compress: true }, (done) => {
+    zip.addReadStreamLazy(name, { mtime: new Date(Math.max(row.date.getTime(), ZIP_EPOCH)), compress: true }, (done) => {
       source.readBlob(row.blob_digest!).then(
         (bytes) => done(null, Readable.from([bytes])),
         (error: Error) => done(error, undefined as never),
@@ -93,5 +108,5 @@ export function zipStream(source: MailSource, selection: DownloadSelection): Rea
     });
   }
   zip.end();
-  return zip.outputStream as unknown as Readable;
+  return out;
 }

@@ -9,6 +9,7 @@
  * headers of the messages the other filters leave, newest first, up to TO_SCAN of them, and says
  * when it stopped there.
  */
+import libmime from "libmime";
 import { z } from "zod";
 import { MailvaultError } from "../errors.ts";
 import { MailboxNotFoundError, StoreUnavailableError } from "../mailstore/errors.ts";
@@ -94,14 +95,20 @@ export async function exploreMessages(accountId: string, raw: z.input<typeof lis
 
 const like = (value: string | undefined) => (value ? value.replace(/[\\%_]/g, (c) => `\\${c}`) : null);
 
-/** Recipients (To, Cc) from a message's header block, lower-cased. */
+/** Recipients (To, Cc) from a message's header block, encoded words decoded, lower-cased. */
 export function recipientsOf(bytes: Buffer): string {
-  const head = bytes.subarray(0, 65_536).toString("latin1");
+  const head = bytes.subarray(0, 65_536).toString("utf8");
   const end = head.search(/\r?\n\r?\n/);
   const unfolded = (end < 0 ? head : head.slice(0, end)).replace(/\r?\n[ \t]+/g, " ");
-  return unfolded
-    .split(/\r?\n/)
-    .filter((line) => /^(to|cc):/i.test(line))
+  const lines = unfolded.split(/\r?\n/).filter((line) => /^(to|cc):/i.test(line));
+  return lines
+    .map((line) => {
+      try {
+        return libmime.decodeWords(line);
+      } catch {
+        return line;
+      }
+    })
     .join(" ")
     .toLowerCase();
 }
@@ -140,7 +147,7 @@ export async function listSourceMessages(source: MailSource, input: z.output<typ
     const matched: Row[] = [];
     for (let i = 0; i < Math.min(candidates.length, TO_SCAN); i += 8) {
       const batch = candidates.slice(i, i + 8);
-      const heads = await Promise.all(batch.map((m) => source.readBlob(m.blob_digest).then(recipientsOf, () => "")));
+      const heads = await Promise.all(batch.map((m) => source.readHead(m.blob_digest).then(recipientsOf, () => "")));
       batch.forEach((m, j) => heads[j]!.includes(wanted) && matched.push(m));
     }
     total = matched.length;

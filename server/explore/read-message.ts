@@ -27,6 +27,11 @@ export interface MessageDetail {
   headers: { name: string; value: string }[];
   text: string;
   hasHtml: boolean;
+  /**
+   * The sanitised HTML as a whole document with its own CSP (a meta tag): what the console puts
+   * in a sandboxed frame's srcdoc. Null for a text-only message.
+   */
+  html: string | null;
   /** Remote images, frames and the like the sanitiser removed from the HTML. */
   remoteBlocked: number;
   attachments: { index: number; filename: string; contentType: string; size: number }[];
@@ -69,7 +74,7 @@ export function sanitizeMessageHtml(html: string): { html: string; remoteBlocked
   const clean = sanitizeHtml(html, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, "img", "font", "center"],
     allowedAttributes: {
-      a: ["href", "title"],
+      a: ["href", "title", "rel", "target"],
       img: ["src", "alt", "width", "height", "title"],
       td: ["colspan", "rowspan", "align", "valign"],
       th: ["colspan", "rowspan", "align", "valign"],
@@ -99,6 +104,13 @@ export function sanitizeMessageHtml(html: string): { html: string; remoteBlocked
 
 /** The CSP the sanitised HTML is served with: nothing loads but inline images, nothing runs. */
 export const MESSAGE_HTML_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox";
+/** The same, as a document can carry it itself (a meta tag cannot hold frame-ancestors or sandbox: the frame's sandbox attribute does that). */
+const META_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+/** A sanitised body as a whole document, with its CSP. */
+function htmlDocument(body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${META_CSP}"><style>body{font:14px/1.5 system-ui,sans-serif;margin:12px;color:#0f172a;word-wrap:break-word}img{max-width:100%}pre{white-space:pre-wrap}</style></head><body>${body}</body></html>`;
+}
 
 export async function readMessage(source: MailSource, itemId: number): Promise<MessageDetail> {
   const { row, folder, tags } = await messageRow(source, itemId);
@@ -123,6 +135,7 @@ export async function readMessage(source: MailSource, itemId: number): Promise<M
     headers,
     text: parsed.text ?? "",
     hasHtml: Boolean(html),
+    html: html ? htmlDocument(html.html) : null,
     remoteBlocked: html?.remoteBlocked ?? 0,
     attachments: parsed.attachments.map((a, index) => ({ index, filename: a.filename ?? `attachment-${index + 1}`, contentType: a.contentType, size: a.size })),
     source: { kind: source.kind, description: source.description },
@@ -132,8 +145,7 @@ export async function readMessage(source: MailSource, itemId: number): Promise<M
 export async function messageHtml(source: MailSource, itemId: number): Promise<string> {
   const { row } = await messageRow(source, itemId);
   const parsed = await simpleParser(await messageBytes(source, row), { skipImageLinks: true, skipTextLinks: true });
-  const body = parsed.html ? sanitizeMessageHtml(parsed.html).html : `<pre>${sanitizeHtml(parsed.text ?? "", { allowedTags: [] })}</pre>`;
-  return `<!doctype html><html><head><meta charset="utf-8"><style>body{font:14px/1.5 system-ui,sans-serif;margin:12px;color:#0f172a;word-wrap:break-word}img{max-width:100%}pre{white-space:pre-wrap}</style></head><body>${body}</body></html>`;
+  return htmlDocument(parsed.html ? sanitizeMessageHtml(parsed.html).html : `<pre>${sanitizeHtml(parsed.text ?? "", { allowedTags: [] })}</pre>`);
 }
 
 export async function messageAttachment(source: MailSource, itemId: number, index: number): Promise<{ filename: string; contentType: string; content: Buffer }> {

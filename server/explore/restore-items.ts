@@ -29,7 +29,7 @@ export const restoreItemsInput = z
     folder: z
       .string()
       .trim()
-      .regex(/^\/[^/]/, "the folder is a path like /Recovered 2026-12-04")
+      .regex(/^(\/[^/]+)+$/, "the folder is a path like /Recovered 2026-12-04 (no empty parts)")
       .max(200)
       .optional(),
     onConflict: z.enum(["skip", "replace"]).default("skip"),

@@ -13,13 +13,14 @@
  * A view is kept while it is used and removed an hour after its last use (or when a server has
  * more than MAX_VIEWS), by the next preparation on that server.
  */
-import { z } from "zod";
+import { open } from "node:fs/promises";
+import { z, ZodError } from "zod";
 import { targetHolding } from "../backup/server-targets.ts";
 import { consolePool } from "../db/console-db.ts";
 import { getAccount, type AccountDetail } from "../directory/get-account.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { accountsByAnyName } from "../directory/resolve-account.ts";
-import { InvalidInputError, MailvaultError } from "../errors.ts";
+import { InvalidInputError, MailvaultError, ServiceUnavailableError } from "../errors.ts";
 import { enqueueJob, serverQueue, serverQueueEvents } from "../jobs/queues.ts";
 import { dropOwnerlessMailbox, VIEW_DOMAIN } from "../mailstore/drop-mailbox.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
@@ -55,6 +56,25 @@ export interface MailSource {
   label: string | null;
   at: string | null;
   readBlob(digest: string): Promise<Buffer>;
+  /** The first 64 KiB of a message (its header block): from the volume without reading the rest. */
+  readHead(digest: string): Promise<Buffer>;
+}
+
+const HEAD_BYTES = 65_536;
+
+/** Reads a message's head from the volume when it is there, else the whole body through `readBlob`. */
+function headReader(store: Mailstore, readBlob: (digest: string) => Promise<Buffer>) {
+  return async (digest: string): Promise<Buffer> => {
+    const file = await open(store.blobs.path(digest), "r").catch(() => null);
+    if (!file) return (await readBlob(digest)).subarray(0, HEAD_BYTES);
+    try {
+      const buffer = Buffer.alloc(HEAD_BYTES);
+      const { bytesRead } = await file.read(buffer, 0, HEAD_BYTES, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  };
 }
 
 export interface ViewPreparing {
@@ -77,6 +97,7 @@ interface ViewRow {
   mailbox_id: number | null;
   mailbox_account_id: string | null;
   created_at: Date;
+  used_at: Date;
 }
 
 export class ViewFailedError extends MailvaultError {
@@ -105,11 +126,11 @@ async function viewRequest(server: string, accountId: string, point: { label?: s
     if (!rows[0]) throw new MailvaultError("not_found", "session_not_found", `no backup session ${point.label} on ${server}`);
     if (rows[0].status !== "completed") throw new InvalidInputError(`${point.label} is ${rows[0].status}, not a completed session: choose a completed one`);
     const request = rows[0].type === "full" ? { ...base, label: point.label, noRedo: true } : { ...base, restoreToIncrLabel: point.label };
-    return { key: `session:${point.label}`, description: `as backed up in ${point.label}`, request, at: null };
+    return { key: `${server}:session:${point.label}`, description: `as backed up in ${point.label}`, request, at: null };
   }
   const at = parseTime(point.at!, "time (at)");
   if (at.getTime() > Date.now()) throw new InvalidInputError(`${utc(at)} is in the future: choose a time before now, or read the live mailbox`);
-  return { key: `at:${at.toISOString()}`, description: `as it was at ${utc(at)}`, request: { ...base, restoreToTime: at }, at };
+  return { key: `${server}:at:${at.toISOString()}`, description: `as it was at ${utc(at)}`, request: { ...base, restoreToTime: at }, at };
 }
 
 async function readView(accountId: string, key: string): Promise<ViewRow | null> {
@@ -117,11 +138,18 @@ async function readView(accountId: string, key: string): Promise<ViewRow | null>
   return rows[0] ?? null;
 }
 
-async function removeView(store: Mailstore, view: Pick<ViewRow, "id">): Promise<void> {
+/**
+ * Removes a view: its row first, and only while `still` holds (idle, failed), so a reader that has
+ * just touched it keeps it; then its mailbox. A reader that took its source before the row went
+ * finds no mailbox and is told to ask again (MailboxNotFoundError), never reads another's rows.
+ */
+async function removeView(store: Mailstore, view: Pick<ViewRow, "id">, still = "true"): Promise<boolean> {
+  const { rowCount } = await consolePool().query(`DELETE FROM explore_view WHERE id = $1 AND (${still})`, [view.id]);
+  if (!rowCount) return false;
   // By name, not by id: a preparer that lost a race (the CLI beside a worker) may have left a second one.
   const { rows } = await store.pool.query<{ id: number; group_id: number }>("SELECT id, group_id FROM mailstore.mailbox WHERE email = $1", [`v${view.id}@${VIEW_DOMAIN}`]);
   for (const box of rows) await dropOwnerlessMailbox(store, box);
-  await consolePool().query("DELETE FROM explore_view WHERE id = $1", [view.id]);
+  return true;
 }
 
 /**
@@ -130,19 +158,29 @@ async function removeView(store: Mailstore, view: Pick<ViewRow, "id">): Promise<
  * call waits up to `waitMs` for it, and answers `preparing` after that.
  */
 export async function mailSource(accountId: string, raw: PointInput, options: { waitMs?: number; prepareHere?: boolean } = {}): Promise<MailSource | ViewPreparing> {
+  // A failure that is no one's mistake (the target, Redis, the database) is a 503 naming what failed, not a 500.
+  return openSource(accountId, raw, options).catch((error: unknown) => {
+    if (error instanceof MailvaultError || error instanceof ZodError) throw error;
+    throw new ServiceUnavailableError("backup reading", (error as Error).message);
+  });
+}
+
+async function openSource(accountId: string, raw: PointInput, options: { waitMs?: number; prepareHere?: boolean }): Promise<MailSource | ViewPreparing> {
   const point = pointInput.parse(raw);
   const account = await getAccount(accountId);
   const store = await openMailstore(account.server);
   if (!point.label && !point.at) {
     if (account.deletedAt) throw new MailvaultError("not_found", "mailbox_not_found", `${account.email} was deleted on ${utc(new Date(account.deletedAt))}: read it from a backup (choose a session or a time)`);
-    return { kind: "live", account, store, mailboxAccountId: account.id, description: "live mailbox", label: null, at: null, readBlob: (d) => store.blobs.read(d) };
+    const readBlob = (digest: string) => store.blobs.read(digest);
+    return { kind: "live", account, store, mailboxAccountId: account.id, description: "live mailbox", label: null, at: null, readBlob, readHead: headReader(store, readBlob) };
   }
   const { key, description, request, at } = await viewRequest(account.server, account.id, point);
   let view = await readView(account.id, key);
   if (view?.state === "failed") {
-    // Kept a minute so a page's retries do not rerun a failing restore in a loop; then asked again.
-    if (Date.now() - view.created_at.getTime() < 60_000) throw new ViewFailedError(description, view.error ?? "unknown");
-    await removeView(store, view);
+    // Kept a minute from its failure (used_at), so a page's retries do not rerun a failing restore
+    // in a loop; then asked again.
+    if (Date.now() - view.used_at.getTime() < 60_000) throw new ViewFailedError(description, view.error ?? "unknown");
+    await removeView(store, view, "state = 'failed'");
     view = null;
   }
   if (!view) {
@@ -173,7 +211,7 @@ export async function mailSource(accountId: string, raw: PointInput, options: { 
       // leave it "preparing" for ever, since asking again adds no job: say so on the view instead.
       const ended = await serverQueue(account.server).getJob(job.id!);
       if (ended?.finishedOn) {
-        await consolePool().query("UPDATE explore_view SET state = 'failed', error = $2 WHERE id = $1 AND state = 'preparing'", [
+        await consolePool().query("UPDATE explore_view SET state = 'failed', error = $2, used_at = now() WHERE id = $1 AND state = 'preparing'", [
           view.id,
           `the worker preparing it stopped: ${ended.failedReason ?? "it ended without making the view"}`,
         ]);
@@ -183,7 +221,9 @@ export async function mailSource(accountId: string, raw: PointInput, options: { 
     if (view.state === "failed") throw new ViewFailedError(description, view.error ?? "unknown");
     if (view.state === "preparing") return { state: "preparing", description, retryAfterMs: 1_000 };
   }
-  await consolePool().query("UPDATE explore_view SET used_at = now() WHERE id = $1", [view.id]);
+  // Touched only while it is there and ready: one an idle sweep removed meanwhile is made anew.
+  const touched = await consolePool().query("UPDATE explore_view SET used_at = now() WHERE id = $1 AND state = 'ready'", [view.id]);
+  if (!touched.rowCount) return openSource(accountId, raw, options);
   const plan = view.plan;
   const server = await getServer(account.server);
   let target: Awaited<ReturnType<typeof targetHolding>> | undefined;
@@ -193,7 +233,7 @@ export async function mailSource(accountId: string, raw: PointInput, options: { 
     target ??= await targetHolding(server, planSessions(plan), { required: true });
     return target.readBlob(digest);
   };
-  return { kind: "backup", account, store, mailboxAccountId: view.mailbox_account_id!, description, label: view.label, at: view.at?.toISOString() ?? null, readBlob };
+  return { kind: "backup", account, store, mailboxAccountId: view.mailbox_account_id!, description, label: view.label, at: view.at?.toISOString() ?? null, readBlob, readHead: headReader(store, readBlob) };
 }
 
 /**
@@ -220,7 +260,7 @@ export async function prepareView(viewId: number, log: (line: string) => Promise
         AND (used_at < now() - make_interval(secs => $3) OR id NOT IN (SELECT id FROM explore_view WHERE server = $1 ORDER BY used_at DESC LIMIT $4))`,
     [view.server, view.id, VIEW_IDLE_MS / 1000, MAX_VIEWS],
   );
-  for (const old of idle) await removeView(store, old);
+  for (const old of idle) await removeView(store, old, `used_at < now() - interval '5 minutes'`);
   if (idle.length) await log(`removed ${idle.length} idle view(s)`);
   try {
     const result = await restoreAccount({
@@ -229,6 +269,7 @@ export async function prepareView(viewId: number, log: (line: string) => Promise
       skipDeletes: false,
       ignoreRedoErrors: false,
       excludeBlobs: true,
+      rowsOnly: true,
       runLabel: `view-${view.id}`,
     });
     // Conditional: a second preparer (the CLI beside a worker) that lost the race changes nothing.
@@ -236,7 +277,7 @@ export async function prepareView(viewId: number, log: (line: string) => Promise
     await log(`view ${view.id} of ${view.account_id} ${view.description}: ${result.snapshotItems} item(s) from the snapshot, ${result.replayed} change(s) replayed`);
     return { state: "ready" };
   } catch (error) {
-    await consolePool().query("UPDATE explore_view SET state = 'failed', error = $2 WHERE id = $1 AND state = 'preparing'", [view.id, (error as Error).message.slice(0, 2000)]);
+    await consolePool().query("UPDATE explore_view SET state = 'failed', error = $2, used_at = now() WHERE id = $1 AND state = 'preparing'", [view.id, (error as Error).message.slice(0, 2000)]);
     await log(`view ${view.id} failed: ${(error as Error).message}`);
     return { state: "failed" };
   }

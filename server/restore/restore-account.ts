@@ -98,6 +98,8 @@ export async function restoreAccount(options: {
   skipDeletes: boolean;
   ignoreRedoErrors: boolean;
   excludeBlobs: boolean;
+  /** Rows only, no body anywhere (an explore view): not even those the redo delivers are written to the volume. */
+  rowsOnly?: boolean;
   signal?: AbortSignal;
   /** The restore run, recorded in the `RestoreMailbox` record so a retry knows the work was done. */
   runLabel?: string;
@@ -179,6 +181,7 @@ export async function restoreAccount(options: {
       const { rows: counted } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${items} WHERE mailbox_id = $1`, [mailbox.id]);
 
       const ensureBlob = async (record: RedoRecord) => {
+        if (options.rowsOnly) return;
         const digest = String(record.payload.digest);
         if (await store.blobs.has(digest)) return;
         const bytes =

@@ -25,5 +25,13 @@ export async function sourceOr202(accountId: string, point: PointInput): Promise
 /** `attachment; filename=…` with the name both plain (ASCII) and exact (RFC 5987). */
 export function attachment(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+  // A name with a lone surrogate cannot be percent-encoded: the plain name alone then.
+  const exact = (() => {
+    try {
+      return `; filename*=UTF-8''${encodeURIComponent(filename)}`;
+    } catch {
+      return "";
+    }
+  })();
+  return `attachment; filename="${ascii}"${exact}`;
 }

@@ -1,5 +1,6 @@
 import { MESSAGE_HTML_CSP, messageHtml } from "@/server/explore/read-message.ts";
 import { itemIdOf, pointOf, sourceOr202 } from "../../../../../_lib/explore.ts";
+import { emailsOf } from "@/server/directory/resolve-account.ts";
 import { handle } from "../../../../../_lib/guard.ts";
 
 /**
@@ -8,7 +9,7 @@ import { handle } from "../../../../../_lib/guard.ts";
  */
 export async function GET(request: Request, { params }: { params: Promise<{ id: string; itemId: string }> }) {
   const { id, itemId } = await params;
-  return handle(request, { permission: "read" }, async () => {
+  return handle(request, { permission: "items.read", audit: "items.read", target: await emailsOf([id]), params: { ...pointOf(request), itemIds: [itemId] } }, async () => {
     const source = await sourceOr202(id, pointOf(request));
     if (source instanceof Response) return source;
     return new Response(await messageHtml(source, itemIdOf(itemId)), {
