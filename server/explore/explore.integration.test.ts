@@ -222,7 +222,7 @@ describe("exploring a backup", () => {
     // planted with the view's id and a payload the worker refuses, as a killed worker would leave it.
     const { rows } = await consolePool().query<{ id: number }>(
       `INSERT INTO explore_view (server, account_id, key, at, description, plan, state) VALUES ('mail1', $1, $2, $3, 'as it was then', '{}', 'preparing') RETURNING id`,
-      [accountId, `at:${at}`, at],
+      [accountId, `mail1:at:${at}`, at],
     );
     const planted = await serverQueue("mail1").add("explore.prepare", { viewId: "not a number" }, { jobId: `explore-${rows[0]!.id}` });
     await waitFor(async () => (await planted.getState()) === "failed", "the planted job to fail");
