@@ -44,7 +44,7 @@ async function assertNameFree(client: pg.PoolClient, email: string): Promise<voi
 
 export async function insertAccount(
   client: pg.PoolClient,
-  input: { email: string; server: string; displayName?: string; cos?: string; at?: Date },
+  input: { email: string; server: string; displayName?: string; cos?: string; at?: Date; copyOf?: string },
 ): Promise<DirectoryAccount> {
   const email = normalizeEmail(input.email);
   await assertNameFree(client, email);
@@ -58,8 +58,8 @@ export async function insertAccount(
   const id = randomUUID();
   const at = input.at ?? new Date();
   await client.query(
-    `INSERT INTO account (id, email, display_name, domain_id, server_id, cos_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, email, input.displayName ?? "", domain, servers[0].id, classes[0].id, at],
+    `INSERT INTO account (id, email, display_name, domain_id, server_id, cos_id, created_at, copy_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [id, email, input.displayName ?? "", domain, servers[0].id, classes[0].id, at, input.copyOf ?? null],
   );
   await client.query("INSERT INTO account_name (account_id, email, valid_from) VALUES ($1, $2, $3)", [id, email, at]);
   return { id, email, serverId: servers[0].id, server: input.server, quotaBytes: Number(classes[0].quota_bytes), deletedAt: null };

@@ -34,12 +34,8 @@ describe("searchAccounts", () => {
   it("marks prefixed copies with the account they copy, and filters copies or originals", async () => {
     const dan = (await searchAccounts({ q: "dan.brown@example.org" })).items.find((a) => a.email === "dan.brown@example.org")!;
     const copy = (await searchAccounts({ q: "carol.white@example.com" })).items[0]!;
-    // The catalog's record of a restore that made carol.white… as a copy of dan (any account will do as the copy's row).
-    await consolePool().query(`INSERT INTO restore_run (label, server, status, plan, result) VALUES ('restore-20261204.111111.111', $1, 'completed', $2, $3)`, [
-      dan.server,
-      { plan: { point: { description: "the latest change", seq: null, time: null }, accounts: [{ accountId: dan.id, currentEmail: dan.email, emailAtPoint: dan.email, snapshot: null, target: { mode: "copy", email: copy.email } }] } },
-      { restored: [{ target: copy.email }] },
-    ]);
+    // What a copy restore records on the copy's directory entry (restore-account.ts): the account it copies.
+    await consolePool().query("UPDATE account SET copy_of = $1 WHERE id = $2", [dan.id, copy.id]);
     const copies = await searchAccounts({ kind: "copies" });
     expect(copies.items.map((a) => [a.email, a.copyOf])).toEqual([[copy.email, "dan.brown@example.org"]]);
     expect(copies.total).toBe(1);
@@ -47,7 +43,7 @@ describe("searchAccounts", () => {
     expect(originals.items.map((a) => a.email)).not.toContain(copy.email);
     expect((await searchAccounts({ q: "carol.white@example.com" })).items[0]).toMatchObject({ email: copy.email, copyOf: "dan.brown@example.org" });
     await expect(searchAccounts({ kind: "twins" as never })).rejects.toThrow(/kind is copies or originals/);
-    await consolePool().query("DELETE FROM restore_run WHERE label = 'restore-20261204.111111.111'");
+    await consolePool().query("UPDATE account SET copy_of = NULL WHERE id = $1", [copy.id]);
   });
 
   it("finds a renamed account by its former name, under its current name", async () => {

@@ -22,7 +22,6 @@
 import { z } from "zod";
 import { consolePool } from "../db/console-db.ts";
 import { wholeNumber } from "../validation/whole-number.ts";
-import { COPY_EMAILS, copyOrigins } from "../restore/copy-origin.ts";
 import { assertServerExists } from "./list-servers.ts";
 
 export const accountStatusFilter = z.enum(["active", "maintenance", "locked", "closed", "deleted"]);
@@ -87,6 +86,7 @@ interface Row {
   server: string;
   created_at: Date;
   deleted_at: Date | null;
+  copy_of: string | null;
   matched_email: string | null;
   matched_current: boolean | null;
   former_names: number;
@@ -115,7 +115,7 @@ interface Found {
 function filters(input: Parsed, p: Params): string {
   const server = p.add(input.server ?? null);
   const status = p.add(input.status ?? null);
-  const kind = input.kind ? `AND a.email ${input.kind === "copies" ? "IN" : "NOT IN"} (${COPY_EMAILS})` : "";
+  const kind = input.kind ? `AND a.copy_of IS ${input.kind === "copies" ? "NOT NULL" : "NULL"}` : "";
   return `(${server}::text IS NULL OR s.name = ${server})
       AND (${status}::text IS NULL
            OR (${status} = 'deleted' AND a.deleted_at IS NOT NULL)
@@ -135,7 +135,7 @@ function fragments(input: Parsed, p: Params) {
   };
 }
 
-const COLUMNS = `a.id, a.email, a.display_name, a.status, s.name AS server, a.created_at, a.deleted_at`;
+const COLUMNS = `a.id, a.email, a.display_name, a.status, s.name AS server, a.created_at, a.deleted_at, a.copy_of`;
 const FORMER_NAMES = `(SELECT count(*) FROM account_name f WHERE f.account_id = p.id AND f.valid_to IS NOT NULL)::int`;
 
 /** Prefix matches (exact ones among them) rank before the rest, by the name each account was found by. */
@@ -298,7 +298,12 @@ export async function searchAccounts(raw: SearchAccountsInput, options: { strate
     const { strategy, share } = options.strategy && options.strategy !== "auto" ? { strategy: options.strategy, share: undefined } : await chooseStrategy(input, offset, input.pageSize);
     found = strategy === "collect" ? await collect(input, offset, input.pageSize) : await walkPage(input, offset, input.pageSize, share, options.walkBudget);
   }
-  const copies = await copyOrigins(found.rows.map((r) => r.email));
+  // The originals of the page's copies, by primary key: one small query, whatever the account count.
+  const originals = found.rows.some((r) => r.copy_of)
+    ? new Map(
+        (await consolePool().query<{ id: string; email: string }>("SELECT id, email FROM account WHERE id = ANY($1::uuid[])", [found.rows.map((r) => r.copy_of).filter(Boolean)])).rows.map((o) => [o.id, o.email]),
+      )
+    : new Map<string, string>();
   return {
     items: found.rows.map((r) => ({
       id: r.id,
@@ -310,7 +315,7 @@ export async function searchAccounts(raw: SearchAccountsInput, options: { strate
       deletedAt: r.deleted_at?.toISOString() ?? null,
       matchedFormerName: r.matched_current === false ? r.matched_email : null,
       formerNameCount: r.former_names,
-      copyOf: copies.get(r.email) ?? null,
+      copyOf: r.copy_of ? (originals.get(r.copy_of) ?? null) : null,
     })),
     total: found.total,
     totalExact: found.exact,

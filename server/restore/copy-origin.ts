@@ -40,19 +40,3 @@ export async function copyOrigin(email: string): Promise<CopyOrigin | null> {
   };
 }
 
-/** Every prefixed copy a restore made, as `account_email IN (…)` reads it (SQL, for the accounts filter). */
-export const COPY_EMAILS = `SELECT acc->'target'->>'email' FROM restore_run r, jsonb_array_elements(r.plan->'plan'->'accounts') acc WHERE acc->'target'->>'mode' = 'copy'`;
-
-/** For each of `emails` that is a prefixed copy, the current email of the account it copies. */
-export async function copyOrigins(emails: string[]): Promise<Map<string, string>> {
-  if (!emails.length) return new Map();
-  const { rows } = await consolePool().query<{ copy: string; original: string }>(
-    `SELECT DISTINCT ON (acc->'target'->>'email') acc->'target'->>'email' AS copy, coalesce(a.email, acc->>'currentEmail') AS original
-       FROM restore_run r CROSS JOIN jsonb_array_elements(r.plan->'plan'->'accounts') acc
-       LEFT JOIN account a ON a.id::text = acc->>'accountId'
-      WHERE acc->'target'->>'mode' = 'copy' AND acc->'target'->>'email' = ANY($1::text[])
-      ORDER BY acc->'target'->>'email', r.created_at DESC`,
-    [emails.map((e) => e.toLowerCase())],
-  );
-  return new Map(rows.map((r) => [r.copy, r.original]));
-}

@@ -127,6 +127,7 @@ export async function restoreAccount(options: {
         server: server.name,
         displayName: description.directory?.displayName ?? "",
         cos: description.directory?.classOfService,
+        copyOf: account.accountId,
       });
       accountId = created.id;
     } else {

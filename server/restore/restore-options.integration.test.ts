@@ -106,6 +106,9 @@ describe("restore options", () => {
 
     await restore({ accounts: [email], copy: true, prefix: "all_" });
     expect(await exportOf(`all_${email}`)).toEqual(latest);
+    // The copy's directory entry names the account it copies (the Accounts list's "copy of" badge).
+    const original = await prisma().account.findFirstOrThrow({ where: { email, deletedAt: null } });
+    expect((await prisma().account.findFirstOrThrow({ where: { email: `all_${email}` } })).copyOf).toBe(original.id);
 
     const skip = await restore({ accounts: [email], skipDeletes: true, copy: true, prefix: "skip_" });
     expect(skip.plan.options.map((o) => o.name)).toContain("--skipDeletes");
