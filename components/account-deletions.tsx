@@ -28,9 +28,15 @@ export function RecentDeletions({ accountId, server, email }: { accountId: strin
               <span className="text-xs whitespace-nowrap text-slate-500"><When iso={d.at} /></span>
               <span className="min-w-0 flex-1">{d.what}</span>
               {d.restorable.ok ? (
-                <Link href={restoreBeforeHref(d)} className="text-xs font-medium text-sky-700 hover:underline">
-                  Restore to just before this
-                </Link>
+                <span className="flex gap-3">
+                  {/* The mail as it was a millisecond before the deletion: find the message, restore only it. */}
+                  <Link href={`/accounts/${accountId}?at=${encodeURIComponent(new Date(Date.parse(d.at) - 1).toISOString())}#messages`} className="text-xs font-medium text-sky-700 hover:underline">
+                    Find it in the mail just before
+                  </Link>
+                  <Link href={restoreBeforeHref(d)} className="text-xs font-medium text-sky-700 hover:underline">
+                    Restore to just before this
+                  </Link>
+                </span>
               ) : (
                 <span className="text-xs text-amber-800">Cannot be restored: {d.restorable.reason}</span>
               )}

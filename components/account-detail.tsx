@@ -147,7 +147,7 @@ export function AccountDetailView({ id, point }: { id: string; point?: MailPoint
         </Card>
         <Card title="Messages" className="lg:col-span-2">
           <div id="messages" className="scroll-mt-4">
-            <MailExplorer accountId={account.id} server={account.server} hasMailbox={Boolean(mailbox)} initial={point} />
+            <MailExplorer key={`${point?.label ?? ""}|${point?.at ?? ""}`} accountId={account.id} server={account.server} hasMailbox={Boolean(mailbox)} initial={point} />
           </div>
         </Card>
         <RecentDeletions accountId={account.id} server={account.server} email={account.email} />

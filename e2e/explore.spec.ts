@@ -100,6 +100,13 @@ test.describe("helpdesk", () => {
     await expect(messages.getByRole("row").filter({ hasText: "Contract renewal terms" })).toHaveCount(1);
     expect(outside).toEqual([]);
   });
+
+  test("goes from a recent deletion to the mail just before it, and finds the message there", async ({ page }) => {
+    await page.goto(`/accounts/${accountId}`);
+    await page.getByRole("link", { name: "Find it in the mail just before" }).first().click();
+    await expect(page.getByText(/Reading the mailbox as it was at/)).toBeVisible();
+    await expect(page.getByRole("table", { name: "Messages" }).getByRole("row").filter({ hasText: "Contract renewal terms" })).toHaveCount(1);
+  });
 });
 
 test("an admin downloads a folder of the backup as .mbox, holding the messages the backup holds", async ({ page }) => {
