@@ -77,7 +77,7 @@ export function BackupHistory({ accountId }: { accountId: string }) {
       ) : sessions.isError ? (
         <ErrorState error={sessions.error} retry={() => sessions.refetch()} />
       ) : sessions.data.sessions.length === 0 ? (
-        <EmptyState title="No backup holds this account yet" />
+        <EmptyState title="No backup holds this account" />
       ) : (
         <DataGrid label="Backup history" framed={false} columns={historyColumns(accountId)} rows={sessions.data.sessions} rowKey={(s) => s.id} />
       )}

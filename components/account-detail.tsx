@@ -107,7 +107,7 @@ export function AccountDetailView({ id, point }: { id: string; point?: MailPoint
                 <span className={`absolute -left-[1.3rem] top-1.5 h-2 w-2 rounded-full ${n.validTo ? "bg-slate-300" : "bg-sky-500"}`} aria-hidden />
                 <span className={n.validTo ? "text-slate-600" : "font-medium text-slate-900"}>{n.email}</span>
                 <span className="block text-xs text-slate-500">
-                  <When iso={n.validFrom} /> – {n.validTo ? formatDate(n.validTo) : "now"}
+                  <When iso={n.validFrom} /> – {n.validTo ? <When iso={n.validTo} /> : account.deletedAt ? <>deleted <When iso={account.deletedAt} /></> : "now"}
                 </span>
               </li>
             ))}

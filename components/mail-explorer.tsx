@@ -46,6 +46,8 @@ export function MailExplorer({ accountId, server, hasMailbox, initial }: { accou
     setFilters(null);
   };
   const noSource = !hasMailbox && !backup;
+  // With neither a live mailbox nor a backup, a point in time is the only way in: show its picker.
+  const timeMode = choosingTime || (noSource && sessions.isSuccess && completed.length === 0);
 
   return (
     <div className="space-y-3">
@@ -55,7 +57,7 @@ export function MailExplorer({ accountId, server, hasMailbox, initial }: { accou
           <select
             aria-label="Read mail from"
             className={inputClass}
-            value={choosingTime ? "at" : pointKey(point)}
+            value={timeMode ? "at" : pointKey(point)}
             onChange={(e) => {
               const v = e.target.value;
               if (v === "at") return setChoosingTime(true);
@@ -72,7 +74,7 @@ export function MailExplorer({ accountId, server, hasMailbox, initial }: { accou
             <option value="at">A point in time…</option>
           </select>
         </label>
-        {choosingTime && (
+        {timeMode && (
           <form
             className="flex items-end gap-2"
             onSubmit={(e) => {
@@ -96,7 +98,11 @@ export function MailExplorer({ accountId, server, hasMailbox, initial }: { accou
         </p>
       )}
       {noSource ? (
-        <p className="text-sm text-slate-600">This account has no live mailbox: choose a backup or a point in time to read its mail.</p>
+        <p className="text-sm text-slate-600">
+          {completed.length
+            ? "This account has no live mailbox: choose a backup or a point in time to read its mail."
+            : "This account has no live mailbox and no backup holds it: its mail can be read at a point in time only while the redo still holds its whole life, from its creation on."}
+        </p>
       ) : (
         <>
           <MailboxBrowser

@@ -59,3 +59,16 @@ test("the console can be driven from the keyboard: skip link, navigation, focus 
   await expect(page).toHaveURL(/\/accounts$/);
   await expect(page.getByRole("searchbox", { name: "Search accounts" })).toBeFocused();
 });
+
+test("a deleted account's page says what can be brought back and from where", async ({ page }) => {
+  await page.goto("/accounts?status=deleted");
+  await page.getByRole("table", { name: "Accounts" }).getByRole("link").first().click();
+  await expect(page.getByText(/^deleted \d{4}-\d{2}-\d{2}$/).first()).toBeVisible();
+  await expect(page.getByText(/run a full backup of its server first/i)).toHaveCount(0);
+  await expect(page.getByRole("heading", { name: "Restore points" })).toBeVisible();
+  // No live mailbox and (deleted before any backup) no session: the point-in-time picker is the way in, and the name ended with the account.
+  await expect(page.getByLabel("Point in time (UTC)")).toBeVisible();
+  await expect(page.getByText(/no backup holds it: its mail can be read at a point in time only while the redo still holds its whole life/)).toBeVisible();
+  await expect(page.getByText(/– deleted \d{4}-\d{2}-\d{2}/)).toBeVisible();
+  await page.screenshot({ path: "test-results/pages/admin-deleted-account.png", fullPage: true });
+});
