@@ -10,7 +10,7 @@ import { MailboxBrowser, pointParams, type MailPoint, type MessageFilters } from
 import { MessageView } from "./message-view";
 import { restoreHref } from "./session-actions";
 import { useIsAdmin } from "./use-me";
-import { buttonClass, ErrorText, inputClass, TextLink, When } from "./ui";
+import { buttonClass, ErrorText, formatDate, inputClass, TextLink, When } from "./ui";
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -68,7 +68,7 @@ export function MailExplorer({ accountId, server, hasMailbox, initial }: { accou
             {hasMailbox && <option value="live">The live mailbox</option>}
             {completed.map((s) => (
               <option key={s.label} value={`session:${s.label}`}>
-                {s.type === "full" ? "Full" : "Incremental"} backup of <When iso={s.endedAt ?? s.createdAt} /> ({s.label})
+                {s.type === "full" ? "Full" : "Incremental"} backup of {formatDate(s.endedAt ?? s.createdAt)} ({s.label})
               </option>
             ))}
             <option value="at">A point in time…</option>

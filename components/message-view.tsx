@@ -5,7 +5,7 @@ import type { MessageDetail } from "@/server/explore/read-message";
 import type { ViewPreparing } from "@/server/explore/views";
 import { getJson } from "./api";
 import { pointParams, type MailPoint } from "./mailbox-browser";
-import { Badge, buttonClass, ErrorState, formatBytes, Loading, localTimeHint, When } from "./ui";
+import { Badge, buttonClass, ErrorState, formatBytes, Loading, When } from "./ui";
 
 /**
  * One message, opened: its headers, its body and its attachments. HTML is shown in a sandboxed
@@ -67,7 +67,9 @@ function MessageBody({ message, attachmentHref }: { message: MessageDetail; atta
           </>
         )}
         <dt className="text-slate-500">Date</dt>
-        <dd title={localTimeHint(message.date).trim()}><When iso={message.date} /></dd>
+        <dd>
+          <When iso={message.date} />
+        </dd>
         <dt className="text-slate-500">Folder</dt>
         <dd>
           {message.folder} · {formatBytes(message.size)}

@@ -172,7 +172,7 @@ export function ChoosePoint({
             {!point.label && <option value="full:">choose a session</option>}
             {points.data?.fulls.map((f) => (
               <option key={f.label} value={`full:${f.label}`}>
-                {f.label} — full backup, snapshot <When iso={f.snapshotAt} />
+                {f.label} — full backup, snapshot {formatDate(f.snapshotAt)}
               </option>
             ))}
             {points.data?.incrementals.map((s) => (
