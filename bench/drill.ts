@@ -14,18 +14,11 @@
  * the baseline restore takes the bodies from the volume as the drill's scratch restore does.
  */
 import { Command } from "commander";
-import { startWorkers } from "../workers/start-workers.ts";
-import { composeMessage } from "../server/demo/compose-message.ts";
-import { Random } from "../server/demo/random.ts";
-import { seedDemo } from "../server/demo/seed-demo.ts";
 import { getDrill, submitDrill, type DrillView } from "../server/drill/submit-drill.ts";
-import { createAccount } from "../server/mailstore/account-operations.ts";
-import { deliverMessage } from "../server/mailstore/deliver-message.ts";
 import { moveItems, setFlags } from "../server/mailstore/item-operations.ts";
 import { INBOX } from "../server/mailstore/items.ts";
-import { openMailstore } from "../server/mailstore/mailstore.ts";
 import { createFolder } from "../server/mailstore/folder-operations.ts";
-import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
+import { bigMailbox } from "./big-mailbox.ts";
 import { runBench, secondsSince, until } from "./bench-env.ts";
 import { queueIdle, timedBackup, timedRestore } from "./timed-jobs.ts";
 
@@ -47,18 +40,7 @@ async function timedDrill(at: "latest" | "random"): Promise<{ seconds: number; d
 }
 
 await runBench("drill", async (env) => {
-  await seedDemo({ accounts: 0, formerNames: 0, dataDir: env.dataDir, consoleDatabase: env.consoleDatabase, lmtpBasePort: 30_000 + Math.floor(Math.random() * 10_000) });
-  await setUpServerStore("mail1");
-  const store = await openMailstore("mail1");
-  const big = await createAccount(store, { email: "big@example.com" });
-  const rng = new Random(11);
-  const ids: number[] = [];
-  for (let i = 0; i < opts.messages; i++) {
-    const m = composeMessage(rng, { to: [big.email], date: new Date(Date.UTC(2026, 0, 1) + i * 60_000), serial: i });
-    ids.push((await deliverMessage(store, { recipients: [big.email], bytes: m.bytes })).delivered[0]!.itemId);
-  }
-  const workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 4 }] });
-  env.defer(() => workers.close());
+  const { store, big, ids } = await bigMailbox(env, { messages: opts.messages, seed: 11 });
   const backup = await timedBackup("mail1", "full");
   const ref = { accountId: big.accountId };
   const { itemId: archive } = await createFolder(store, ref, { name: "Archive", parentId: INBOX });

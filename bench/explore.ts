@@ -16,20 +16,13 @@ import { readFile } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { startWorkers } from "../workers/start-workers.ts";
-import { composeMessage } from "../server/demo/compose-message.ts";
-import { Random } from "../server/demo/random.ts";
-import { seedDemo } from "../server/demo/seed-demo.ts";
 import { mboxStream, selectForDownload } from "../server/explore/download.ts";
 import { exploreMessages } from "../server/explore/list-messages.ts";
 import { restoreItems } from "../server/explore/restore-items.ts";
 import { readySource } from "../server/explore/views.ts";
-import { createAccount } from "../server/mailstore/account-operations.ts";
-import { deliverMessage } from "../server/mailstore/deliver-message.ts";
 import { setFlags } from "../server/mailstore/item-operations.ts";
-import { openMailstore } from "../server/mailstore/mailstore.ts";
 import { groupSchema } from "../server/mailstore/schema.ts";
-import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
+import { bigMailbox } from "./big-mailbox.ts";
 import { runBench, secondsSince } from "./bench-env.ts";
 import { printRatioTable } from "./ratio-table.ts";
 import { queueIdle, timedBackup } from "./timed-jobs.ts";
@@ -41,18 +34,7 @@ const opts = new Command("bench:explore")
   .opts<{ messages: number; changes: number }>();
 
 await runBench("explore", async (env) => {
-  await seedDemo({ accounts: 0, formerNames: 0, dataDir: env.dataDir, consoleDatabase: env.consoleDatabase, lmtpBasePort: 30_000 + Math.floor(Math.random() * 10_000) });
-  await setUpServerStore("mail1");
-  const store = await openMailstore("mail1");
-  const big = await createAccount(store, { email: "big@example.com" });
-  const rng = new Random(17);
-  const ids: number[] = [];
-  for (let i = 0; i < opts.messages; i++) {
-    const m = composeMessage(rng, { to: [big.email], date: new Date(Date.UTC(2026, 0, 1) + i * 60_000), serial: i });
-    ids.push((await deliverMessage(store, { recipients: [big.email], bytes: m.bytes })).delivered[0]!.itemId);
-  }
-  const workers = await startWorkers({ servers: [{ name: "mail1", concurrency: 4 }] });
-  env.defer(() => workers.close());
+  const { store, big, ids } = await bigMailbox(env, { messages: opts.messages, seed: 17 });
   const { label } = (await timedBackup("mail1", "full")).session;
   for (let i = 0; i < opts.changes; i++) await setFlags(store, { accountId: big.accountId }, { itemIds: [ids[(i * 7919) % ids.length]!], flags: { flagged: i % 2 === 0 } });
   await queueIdle("mail1");
