@@ -185,25 +185,26 @@ async function lockMailbox(client: pg.PoolClient, ref: MailboxRef): Promise<Mail
 
 /**
  * Step 3 and 4 of the write path, for a transaction that already holds the mailbox lock (which
- * gave it its txid). The redo record goes in first so the mailbox row can name it.
+ * gave it its txid). The redo record goes in first so the mailbox row can name it; both are one
+ * statement, so the redo log costs the write path no round trip of its own.
  */
 export async function commitChange(store: Mailstore, tx: MailboxTx, op: RedoOp, payload: object, blob?: Buffer): Promise<Committed> {
   const { mailbox, client } = tx;
-  let seq: number | null = null;
-  if (store.redo) {
-    const { rows } = await client.query<{ seq: number }>(
-      `INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload, blob)
-       VALUES (nextval('mailstore.redo_seq'), $1, $2, $3, $4, $5, $6) RETURNING seq`,
-      [mailbox.id, mailbox.account_id, tx.changeNumber, op, payload, blob ?? null],
-    );
-    seq = rows[0]!.seq;
+  const update = `UPDATE mailstore.mailbox SET change_number = $2, item_id_checkpoint = $3, size_bytes = size_bytes + $4`;
+  const values = [mailbox.id, tx.changeNumber, tx.itemIdCheckpoint, tx.sizeDelta];
+  if (!store.redo) {
+    await client.query(`${update} WHERE id = $1`, values);
+    return { mailboxId: mailbox.id, changeNumber: tx.changeNumber, seq: null };
   }
-  await client.query(
-    `UPDATE mailstore.mailbox SET change_number = $2, item_id_checkpoint = $3, size_bytes = size_bytes + $4, last_redo_seq = coalesce($5, last_redo_seq)
-      WHERE id = $1`,
-    [mailbox.id, tx.changeNumber, tx.itemIdCheckpoint, tx.sizeDelta, seq],
+  const { rows } = await client.query<{ seq: number }>(
+    `WITH redo AS (
+       INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload, blob)
+       VALUES (nextval('mailstore.redo_seq'), $1, $5, $2, $6, $7, $8) RETURNING seq
+     )
+     ${update}, last_redo_seq = (SELECT seq FROM redo) WHERE id = $1 RETURNING last_redo_seq AS seq`,
+    [...values, mailbox.account_id, op, payload, blob ?? null],
   );
-  return { mailboxId: mailbox.id, changeNumber: tx.changeNumber, seq };
+  return { mailboxId: mailbox.id, changeNumber: tx.changeNumber, seq: rows[0]!.seq };
 }
 
 /** Runs one operation on one mailbox: lock, change, commit with its redo record. */
