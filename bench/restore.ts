@@ -6,7 +6,7 @@
  *      with every blob brought back from the backup (the blob volume emptied first), against the
  *      physical baseline measured in the same run: COPY FROM of its item rows plus tar -xf of its
  *      blobs;
- *   2. replay: `--replay` operations on it after the backup, restored to the latest change; the
+ *   2. replay: `--replay` operations on it after the backup, restored to the latest change three times; the
  *      replay against batched INSERTs of as many rows;
  *   3. a mailbox group of `--group-mailboxes` mailboxes dropped and rebuilt: the time it takes;
  *   4. (issue 13) every session copied to an S3 copy target (s3rver on 127.0.0.1), against
@@ -176,23 +176,37 @@ async function replay(store: Mailstore, accountId: string): Promise<Measure> {
     if (i % 3 === 2) await moveItems(store, { accountId }, { itemIds: [item], folderId: i % 2 ? INBOX : 5 });
     else await setFlags(store, { accountId }, { itemIds: [item], flags: { read: i % 2 === 0 } });
   }
-  const replayed = await timedRestore({ server: "mail1", accounts: [`big@example.com`], copy: true, prefix: "r2_" });
-  await queueIdle("mail1");
-  const records = replayed.result.restored[0]!.replayed;
-  const replaySeconds = replayed.result.restored[0]!.timings.replayMs / 1000;
-  await store.pool.query("TRUNCATE bench_items");
-  const started = performance.now();
-  for (let i = 0; i < records; i += 500) {
-    const n = Math.min(500, records - i);
-    await store.pool.query(
-      `INSERT INTO bench_items (mailbox_id, id, type, folder_id, date, size, flags, change_number)
-       SELECT 1, g, 'message', 2, now(), 100, 0, g FROM generate_series($1::bigint, $2::bigint) AS g`,
-      [i + 1, i + n],
-    );
+  // Three restores and three baselines, each measure the median of its three: on a shared
+  // 2-core machine a single run of 0.1 s varies by half.
+  const replays: number[] = [];
+  const inserts: number[] = [];
+  let records = 0;
+  for (const prefix of ["r2a_", "r2b_", "r2c_"]) {
+    const replayed = await timedRestore({ server: "mail1", accounts: [`big@example.com`], copy: true, prefix });
+    await queueIdle("mail1");
+    records = replayed.result.restored[0]!.replayed;
+    replays.push(replayed.result.restored[0]!.timings.replayMs / 1000);
+    await store.pool.query("TRUNCATE bench_items");
+    const started = performance.now();
+    for (let i = 0; i < records; i += 500) {
+      const n = Math.min(500, records - i);
+      await store.pool.query(
+        `INSERT INTO bench_items (mailbox_id, id, type, folder_id, date, size, flags, change_number)
+         SELECT 1, g, 'message', 2, now(), 100, 0, g FROM generate_series($1::bigint, $2::bigint) AS g`,
+        [i + 1, i + n],
+      );
+    }
+    inserts.push(secondsSince(started));
   }
-  const insertSeconds = secondsSince(started);
-  console.log(`replay: ${records} records in ${replaySeconds.toFixed(2)} s; batched INSERTs of as many rows: ${insertSeconds.toFixed(2)} s`);
-  return { measure: `replay of ${records} records / batched INSERTs of as many rows`, kind: "ratio", measured: replaySeconds, baseline: insertSeconds };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const replaySeconds = median(replays);
+  const insertSeconds = median(inserts);
+  console.log(
+    `replay: ${records} records in ${replays.map((s) => s.toFixed(3)).join(", ")} s (median ${replaySeconds.toFixed(3)}); ` +
+      `batched INSERTs of as many rows: ${inserts.map((s) => s.toFixed(3)).join(", ")} s (median ${insertSeconds.toFixed(3)}); ` +
+      `issue 12's ratio, records/s over rows/s: ${(insertSeconds / replaySeconds).toFixed(2)}x (target >= 0.3x)`,
+  );
+  return { measure: `replay of ${records} records / batched INSERTs of as many rows (issue 12: at most 3.33x, i.e. >= 0.3x the rate)`, kind: "ratio", measured: replaySeconds, baseline: insertSeconds, mustReach: 1 / 0.3 };
 }
 
 /** A mailbox group lost and rebuilt from a fresh full. */

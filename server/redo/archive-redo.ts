@@ -23,7 +23,8 @@ import path from "node:path";
 import type pg from "pg";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { to as copyTo } from "pg-copy-streams";
-import { binaryCopyRows } from "../db/copy-binary.ts";
+import { binaryCopyRowBatches } from "../db/copy-binary.ts";
+import { LOG_COLUMNS, logMetaJson } from "./log-rows.ts";
 import { parseSegmentName, SEGMENT_FORMAT, SegmentWriter, segmentName, type SegmentHeader } from "./segment-format.ts";
 
 export interface ArchiveOptions {
@@ -90,15 +91,6 @@ export async function lockArchiveSharedOn(store: Mailstore): Promise<{ client: p
     },
   };
 }
-
-/**
- * A `redo_log` row's metadata as the JSON a segment holds, rendered by Postgres: the archiver
- * writes it into segments as it is, and readers of the current log parse the same shape.
- */
-export const RECORD_META = `json_build_object(
-  'seq', seq, 'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'txid', txid::text,
-  'mailboxId', mailbox_id, 'accountId', account_id, 'changeNumber', change_number, 'op', op, 'payload', payload
-)::text`;
 
 /**
  * Set on a connection around a COPY of the log in sequence order, so the rows come straight off
@@ -266,20 +258,20 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
   let copied = false;
   try {
     await writer.header(header);
-    // Binary COPY streams the rows with their message bytes raw; Postgres itself renders each
-    // record's metadata in the segment's JSON shape, so Node only frames, checksums and writes.
+    // Binary COPY streams the rows as stored, message bytes raw; Node renders each record's
+    // metadata in the segment's JSON shape (log-rows.ts), frames, checksums and writes.
     await client.query(STREAM_IN_ORDER);
     const copy = client.query(
       copyTo(`COPY (
-        SELECT ${RECORD_META}, blob
+        SELECT ${LOG_COLUMNS}, blob
           FROM mailstore.redo_log WHERE seq >= ${Number(plan.firstSeq)} AND seq <= ${Number(plan.lastSeq)} ORDER BY seq
       ) TO STDOUT (FORMAT binary)`),
     );
     let written = 0;
     try {
-      for await (const [meta, blob] of binaryCopyRows(copy)) {
-        await writer.rawRecord(meta!, blob ?? null);
-        written++;
+      for await (const rows of binaryCopyRowBatches(copy)) {
+        await writer.rawRecords(rows.map((row) => [logMetaJson(row), row[8] ?? null]));
+        written += rows.length;
       }
     } catch (error) {
       copy.destroy();

@@ -9,9 +9,10 @@ import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { lastArchivedSeq, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, RECORD_META, STREAM_IN_ORDER } from "./archive-redo.ts";
+import { lastArchivedSeq, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, STREAM_IN_ORDER } from "./archive-redo.ts";
+import { LOG_COLUMNS, logRecord } from "./log-rows.ts";
 import { segmentAccounts } from "./segment-accounts.ts";
-import { readSegment, readSegmentSpans, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
+import { readSegmentBatches, readSegmentSpans, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
 export interface RedoFilter {
   accountIds?: string[];
@@ -74,9 +75,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const literal = (text: string) => pg.escapeLiteral(text);
 
 /**
- * Records of the current (unarchived) log after `afterSeq`, as one binary COPY: Postgres renders
- * each record's metadata as the JSON a segment holds (`RECORD_META`, the archiver's own), so a record
- * costs Node one JSON.parse, and its message bytes arrive raw. One snapshot, one round trip.
+ * Records of the current (unarchived) log after `afterSeq`, as one binary COPY of the columns as
+ * stored (`log-rows.ts`, the archiver's own decoding): a record costs Node its payload's
+ * JSON.parse, and its message bytes arrive raw. One snapshot, one round trip.
  */
 export async function* readCurrentLog(store: Mailstore, afterSeq: number, filter: RedoFilter, withBlobs: boolean): AsyncGenerator<RedoRecord> {
   for await (const records of readCurrentLogBatches(store, afterSeq, filter, withBlobs)) yield* records;
@@ -106,16 +107,12 @@ async function* readCurrentLogBatches(
     await client.query(STREAM_IN_ORDER);
     stream = client.query(
       copyTo(`COPY (
-        SELECT ${RECORD_META}, ${withBlobs ? "blob" : "NULL::bytea"}
+        SELECT ${LOG_COLUMNS}, ${withBlobs ? "blob" : "NULL::bytea"}
           FROM mailstore.redo_log WHERE ${where.join(" AND ")} ORDER BY seq
       ) TO STDOUT (FORMAT binary)`),
     );
     for await (const rows of binaryCopyRowBatches(stream)) {
-      yield rows.map(([meta, blob]) => {
-        const record = JSON.parse(meta!.toString("utf8")) as RedoRecord;
-        if (blob) record.blob = blob;
-        return record;
-      });
+      yield rows.map(logRecord);
     }
     await client.query(PLAN_AS_USUAL);
     finished = true;
@@ -144,9 +141,6 @@ export async function* readRedoBatches(store: Mailstore, filter: RedoFilter = {}
     await release({ destroy: spoilt });
   }
 }
-
-/** Records gathered from a segment before they are handed on. */
-const SEGMENT_BATCH = 256;
 
 /** Where the filter's accounts' records lie in a segment, waiting for a whole read of it under way; null when unknown. */
 async function knownSpans(where: string, filter: RedoFilter) {
@@ -177,26 +171,23 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
       }
       const learning = segmentAccounts.learn(where);
       try {
-        let batch: RedoRecord[] = [];
         let whole = true;
-        for await (const entry of readSegment(segment.name, file, options)) {
-          if ("header" in entry) {
-            if (headerCanMatch(entry.header, filter)) continue;
+        for await (const read of readSegmentBatches(segment.name, file, options)) {
+          if ("header" in read) {
+            if (headerCanMatch(read.header, filter)) continue;
             whole = false;
             break;
           }
-          learning.see(entry.record, entry.at, entry.length);
-          if (!matches(entry.record, filter)) continue;
-          batch.push(entry.record);
-          if (batch.length === SEGMENT_BATCH) {
-            yield batch;
-            batch = [];
+          const kept: RedoRecord[] = [];
+          for (const entry of read.entries) {
+            learning.see(entry.record, entry.at, entry.length);
+            if (matches(entry.record, filter)) kept.push(entry.record);
           }
+          if (kept.length) yield kept;
         }
         // Read to its verified end: where its records lie is known from now on.
         if (whole) learning.done();
         learning.close();
-        if (batch.length) yield batch;
       } finally {
         learning.close();
       }

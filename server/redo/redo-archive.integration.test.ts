@@ -43,6 +43,13 @@ beforeAll(async () => {
   }
 });
 
+async function lastSeqs(): Promise<{ archived: number; inLog: number }> {
+  const { rows } = await store.pool.query<{ archived: number; in_log: number }>(
+    "SELECT (SELECT last_archived_seq FROM mailstore.redo_state) AS archived, (SELECT count(*)::int FROM mailstore.redo_log) AS in_log",
+  );
+  return { archived: rows[0]!.archived, inLog: rows[0]!.in_log };
+}
+
 function mime(n: number): Buffer {
   return Buffer.from(`From: a@example.net\r\nSubject: message ${n}\r\n\r\n${"body ".repeat(n % 50)}\r\n`);
 }
@@ -236,6 +243,33 @@ describe("damage and crashes", () => {
     const seqs: number[] = [];
     for await (const r of readRedo(store)) seqs.push(r.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
+  });
+
+  it("gives the same records from the current log and from the segment they are sealed into, as Postgres renders them", async () => {
+    await archiveRedo(store, ARCHIVE);
+    const account = accounts[3]!;
+    // A payload with text that needs escaping, a delivery with bytes, and a few flag changes.
+    await deliverMessage(store, { recipients: [account.email], bytes: Buffer.from('Subject: "quoted" \\ and ünïcode\r\n\r\nbody\r\n') });
+    for (let n = 0; n < 3; n++) await setFlags(store, { accountId: account.accountId }, { itemIds: [account.messageId], flags: { read: n % 2 === 0 } });
+    const filter = { accountIds: [account.accountId], fromSeq: (await lastSeqs()).archived + 1 };
+    const fromLog = [];
+    for await (const r of readRedo(store, filter, { withBlobs: true })) fromLog.push(r);
+    expect(fromLog.length).toBe(4);
+    // Postgres's own rendering of the same rows: what segments held before Node rendered them.
+    const { rows } = await store.pool.query<{ meta: Record<string, unknown> }>(
+      `SELECT json_build_object('seq', seq, 'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'txid', txid::text,
+              'mailboxId', mailbox_id, 'accountId', account_id, 'changeNumber', change_number, 'op', op, 'payload', payload) AS meta
+         FROM mailstore.redo_log WHERE account_id = $1 AND seq >= $2 ORDER BY seq`,
+      [account.accountId, filter.fromSeq],
+    );
+    expect(fromLog.map(({ blob: _blob, ...meta }) => meta)).toEqual(rows.map((r) => r.meta));
+    expect(fromLog[0]!.blob?.toString()).toContain("ünïcode");
+
+    await archiveRedo(store, ARCHIVE);
+    expect((await lastSeqs()).inLog).toBe(0);
+    const fromSegments = [];
+    for await (const r of readRedo(store, filter, { withBlobs: true })) fromSegments.push(r);
+    expect(fromSegments).toEqual(fromLog);
   });
 
   it("cleans up a half-written segment left by a crash", async () => {

@@ -298,18 +298,31 @@ class ReplayBatch {
       case "CreateContact":
         this.inserts.push({ ...item, id: Number(p.itemId), type: "contact", folderId: Number(p.folderId), date: createdAt(record), name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) });
         break;
-      case "SetFlags":
-        for (const id of p.itemIds as number[]) this.change(id, cn, (c) => ({ ...c, clear: c.clear | Number(p.clear), set: (c.set & ~Number(p.clear)) | (Number(p.set) & ~Number(p.clear)) }));
+      case "SetFlags": {
+        const set = Number(p.set);
+        const clear = Number(p.clear);
+        for (const id of p.itemIds as number[]) {
+          const c = this.change(id, cn);
+          c.set = (c.set & ~clear) | (set & ~clear);
+          c.clear |= clear;
+        }
         break;
+      }
       case "MoveItems":
-        for (const id of p.itemIds as number[]) this.change(id, cn, (c) => ({ ...c, to: Number(p.folderId) }));
+        for (const id of p.itemIds as number[]) this.change(id, cn).to = Number(p.folderId);
         break;
-      case "RenameFolder":
-        this.change(Number(p.itemId), cn, (c) => ({ ...c, name: String(p.name), to: Number(p.parentId) }));
+      case "RenameFolder": {
+        const c = this.change(Number(p.itemId), cn);
+        c.name = String(p.name);
+        c.to = Number(p.parentId);
         break;
-      case "ModifyContact":
-        this.change(Number(p.itemId), cn, (c) => ({ ...c, name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) }));
+      }
+      case "ModifyContact": {
+        const c = this.change(Number(p.itemId), cn);
+        c.name = displayName(p.fields as ContactFields);
+        c.metadata = JSON.stringify({ fields: p.fields });
         break;
+      }
       case "DeleteItems":
       case "EmptyFolder":
       case "PurgeOldMessages":
@@ -324,9 +337,12 @@ class ReplayBatch {
     return true;
   }
 
-  private change(id: number, changeNumber: number, fold: (c: ItemChange) => ItemChange): void {
-    const current = this.changes.get(id) ?? { clear: 0, set: 0, to: null, name: null, metadata: null, changeNumber };
-    this.changes.set(id, { ...fold(current), changeNumber });
+  /** The item's folded change, now made by the record with this change number. */
+  private change(id: number, changeNumber: number): ItemChange {
+    let c = this.changes.get(id);
+    if (!c) this.changes.set(id, (c = { clear: 0, set: 0, to: null, name: null, metadata: null, changeNumber }));
+    c.changeNumber = changeNumber;
+    return c;
   }
 
   async flush(): Promise<void> {

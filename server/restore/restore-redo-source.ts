@@ -10,11 +10,8 @@ import type { BackupTarget } from "../backup/target.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { readRedo, readRedoBatches } from "../redo/read-redo.ts";
 import { segmentAccounts } from "../redo/segment-accounts.ts";
-import { readSegment, readSegmentSpans, type RedoRecord } from "../redo/segment-format.ts";
+import { readSegmentBatches, readSegmentSpans, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
-
-/** Records gathered from a session's segment before they are handed on. */
-const SEGMENT_BATCH = 256;
 
 /**
  * The records of a session's segments, in arrays; damage names the session and the segment's
@@ -37,7 +34,6 @@ async function* segmentRecords(
     }
     if (known?.length === 0) continue;
     const learning = known ? null : segmentAccounts.learn(where);
-    let batch: RedoRecord[] = [];
     try {
       if (known) {
         for await (const records of readSegmentSpans(name, target.segmentReader(object), known, { withBlobs })) {
@@ -46,15 +42,14 @@ async function* segmentRecords(
         }
         continue;
       }
-      for await (const entry of readSegment(name, target.segmentReader(object), { withBlobs })) {
-        if (!("record" in entry)) continue;
-        learning!.see(entry.record, entry.at, entry.length);
-        if (!filter(entry.record)) continue;
-        batch.push(entry.record);
-        if (batch.length === SEGMENT_BATCH) {
-          yield batch;
-          batch = [];
+      for await (const read of readSegmentBatches(name, target.segmentReader(object), { withBlobs })) {
+        if ("header" in read) continue;
+        const kept: RedoRecord[] = [];
+        for (const entry of read.entries) {
+          learning!.see(entry.record, entry.at, entry.length);
+          if (filter(entry.record)) kept.push(entry.record);
         }
+        if (kept.length) yield kept;
       }
       learning!.done();
     } catch (error) {
@@ -62,7 +57,6 @@ async function* segmentRecords(
     } finally {
       learning?.close();
     }
-    if (batch.length) yield batch;
   }
 }
 
