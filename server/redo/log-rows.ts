@@ -40,16 +40,8 @@ function jsonbText(b: Buffer): string {
   return b.toString("utf8", 1);
 }
 
-interface Fields {
-  seq: number;
-  at: string;
-  txid: string;
-  mailboxId: number;
-  accountId: string;
-  changeNumber: number;
-  op: string;
-  payload: string;
-}
+/** A record's fields with its payload still JSON text. */
+type Fields = Omit<RedoRecord, "payload" | "blob"> & { payload: string };
 
 function fields(row: (Buffer | null)[]): Fields {
   const [seq, at, txid, mailboxId, accountId, changeNumber, op, payload] = row as Buffer[];
