@@ -84,8 +84,9 @@ describe("LMTP delivery from Python's smtplib", () => {
     expect(await inbox(alice.accountId)).toEqual([
       { subject: "Budget 2027", sender: "pat@example.net", folder_id: 2, date: new Date("2026-11-03T09:30:00Z") },
     ]);
-    const { rows } = await store.pool.query("SELECT op, payload->>'subject' AS subject, blob IS NOT NULL AS carries FROM mailstore.redo_log WHERE account_id = $1 ORDER BY seq DESC LIMIT 1", [alice.accountId]);
-    expect(rows[0]).toEqual({ op: "DeliverMessage", subject: "Budget 2027", carries: true });
+    const { rows } = await store.pool.query("SELECT op, payload->>'subject' AS subject, payload->>'digest' AS digest FROM mailstore.redo_log WHERE account_id = $1 ORDER BY seq DESC LIMIT 1", [alice.accountId]);
+    expect(rows[0]).toMatchObject({ op: "DeliverMessage", subject: "Budget 2027" });
+    expect((await store.blobs.read(rows[0].digest)).toString()).toContain("Subject: Budget 2027");
   });
 
   it("answers each accepted recipient separately after DATA", async () => {

@@ -2,10 +2,12 @@
  * Delivery of one message to one or many local recipients, as LMTP does it: the bytes are
  * stored once in the blob volume (content-addressed, shared by every recipient), then one
  * transaction locks the recipients' mailboxes in id order, files the message in each and writes
- * one redo record per mailbox. The first record carries the message bytes; the others name that
- * record (`blobSeq`), so the redo stream holds each delivered message once and a lost blob
- * volume can be rebuilt from it. A recipient that does not exist or is over quota is refused on
- * its own; the others still get the message.
+ * one redo record per mailbox. The first record carries the message: in the log it names the
+ * blob by digest (the bytes are in the volume, synced before the commit, and go through the
+ * database's WAL not at all), and the archiver copies the bytes into the segment that seals it.
+ * The others name that record (`blobSeq`), so the archived redo holds each delivered message once
+ * and a lost blob volume can be rebuilt from it. A recipient that does not exist or is over quota
+ * is refused on its own; the others still get the message.
  */
 import { simpleParser } from "mailparser";
 import { MailvaultError } from "../errors.ts";
@@ -68,7 +70,8 @@ export async function deliverMessage(store: Mailstore, input: DeliverInput): Pro
   const folderId = input.folderId ?? INBOX;
   const refused: DeliverResult["refused"] = [];
 
-  // Write-ahead of the metadata: a blob whose transaction aborts is merely unreferenced.
+  // Write-ahead of the metadata, and of the redo record that names it (synced before the commit):
+  // a blob whose transaction aborts is merely unreferenced.
   await store.blobs.put(input.bytes, digest);
 
   const delivered = await inTransaction(store, async (client) => {
@@ -108,7 +111,7 @@ export async function deliverMessage(store: Mailstore, input: DeliverInput): Pro
         recipient: mailbox.email,
         ...(carrierSeq === null ? {} : { blobSeq: carrierSeq }),
       };
-      const committed = await commitChange(store, tx, "DeliverMessage", payload, carrierSeq === null ? input.bytes : undefined);
+      const committed = await commitChange(store, tx, "DeliverMessage", payload);
       carrierSeq ??= committed.seq;
       results.push({ ...committed, recipient: mailbox.email, itemId });
     }

@@ -188,7 +188,7 @@ async function lockMailbox(client: pg.PoolClient, ref: MailboxRef): Promise<Mail
  * gave it its txid). The redo record goes in first so the mailbox row can name it; both are one
  * statement, so the redo log costs the write path no round trip of its own.
  */
-export async function commitChange(store: Mailstore, tx: MailboxTx, op: RedoOp, payload: object, blob?: Buffer): Promise<Committed> {
+export async function commitChange(store: Mailstore, tx: MailboxTx, op: RedoOp, payload: object): Promise<Committed> {
   const { mailbox, client } = tx;
   const update = `UPDATE mailstore.mailbox SET change_number = $2, item_id_checkpoint = $3, size_bytes = size_bytes + $4`;
   const values = [mailbox.id, tx.changeNumber, tx.itemIdCheckpoint, tx.sizeDelta];
@@ -198,11 +198,11 @@ export async function commitChange(store: Mailstore, tx: MailboxTx, op: RedoOp, 
   }
   const { rows } = await client.query<{ seq: number }>(
     `WITH redo AS (
-       INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload, blob)
-       VALUES (nextval('mailstore.redo_seq'), $1, $5, $2, $6, $7, $8) RETURNING seq
+       INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload)
+       VALUES (nextval('mailstore.redo_seq'), $1, $5, $2, $6, $7) RETURNING seq
      )
      ${update}, last_redo_seq = (SELECT seq FROM redo) WHERE id = $1 RETURNING last_redo_seq AS seq`,
-    [...values, mailbox.account_id, op, payload, blob ?? null],
+    [...values, mailbox.account_id, op, payload],
   );
   return { mailboxId: mailbox.id, changeNumber: tx.changeNumber, seq: rows[0]!.seq };
 }
@@ -212,12 +212,12 @@ export async function mutateMailbox<T extends object>(
   store: Mailstore,
   ref: MailboxRef,
   op: RedoOp,
-  work: (tx: MailboxTx) => Promise<{ result: T; payload: object; blob?: Buffer }>,
+  work: (tx: MailboxTx) => Promise<{ result: T; payload: object }>,
 ): Promise<T & Committed> {
   return inTransaction(store, async (client) => {
     const tx = new MailboxTx(client, await lockMailbox(client, ref));
-    const { result, payload, blob } = await work(tx);
-    return { ...result, ...(await commitChange(store, tx, op, payload, blob)) };
+    const { result, payload } = await work(tx);
+    return { ...result, ...(await commitChange(store, tx, op, payload)) };
   });
 }
 

@@ -6,6 +6,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { listSegments } from "../redo/archive-redo.ts";
+import { RECORD_SIZE } from "../redo/log-rows.ts";
 import type { Mailstore } from "./mailstore.ts";
 import { groupSchema } from "./schema.ts";
 
@@ -61,7 +62,7 @@ export async function redoStatus(store: Mailstore): Promise<StoreStatus["redo"]>
   const { rows } = await store.pool.query<{ current: number; is_called: boolean; last_archived_seq: number; last_archived_at: Date | null; records: number; bytes: string | null; oldest: Date | null }>(
     `SELECT s.last_value AS current, s.is_called, r.last_archived_seq, r.last_archived_at,
             (SELECT count(*) FROM mailstore.redo_log) AS records,
-            (SELECT sum(octet_length(payload::text) + coalesce(octet_length(blob), 0)) FROM mailstore.redo_log) AS bytes,
+            (SELECT sum(${RECORD_SIZE}) FROM mailstore.redo_log) AS bytes,
             (SELECT min(at) FROM mailstore.redo_log) AS oldest
        FROM mailstore.redo_seq s, mailstore.redo_state r`,
   );

@@ -24,7 +24,7 @@ import type pg from "pg";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
-import { LOG_COLUMNS, logMetaJson } from "./log-rows.ts";
+import { BYTES_COLUMNS, LOG_COLUMNS, logMetaJson, RECORD_SIZE, recordBytes } from "./log-rows.ts";
 import { parseSegmentName, SEGMENT_FORMAT, SegmentWriter, segmentName, type SegmentHeader } from "./segment-format.ts";
 
 export interface ArchiveOptions {
@@ -56,6 +56,12 @@ export interface ArchiveResult {
   voids: number;
   bytes: number;
   lastArchivedSeq: number;
+  /**
+   * Digests of delivered messages the blob volume no longer had when their records were sealed
+   * (the volume was lost or damaged since the delivery): those records went into the archive
+   * without their bytes, which a restore must then find in a backup.
+   */
+  blobsMissing: string[];
 }
 
 /**
@@ -238,7 +244,7 @@ function voidsOf(plan: Planned): [number, number][] {
  * reading the socket, so any later query on it waits forever): `spoil()` then tells the caller to
  * close it rather than ask anything more of it, which also lets the archive lock go.
  */
-async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Planned, spoil: () => void): Promise<{ name: string; bytes: number }> {
+async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Planned, spoil: () => void): Promise<{ name: string; bytes: number; blobsMissing: string[] }> {
   const firstAt = plan.seqs[0]?.at ?? new Date();
   const header: SegmentHeader = {
     server: store.server,
@@ -255,6 +261,7 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
   const temp = path.join(store.redoArchivePath, `.tmp-${name}`);
   const file = await open(temp, "wx");
   const writer = new SegmentWriter(file);
+  const blobsMissing: string[] = [];
   let copied = false;
   try {
     await writer.header(header);
@@ -263,14 +270,18 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
     await client.query(STREAM_IN_ORDER);
     const copy = client.query(
       copyTo(`COPY (
-        SELECT ${LOG_COLUMNS}, blob
+        SELECT ${LOG_COLUMNS}, ${BYTES_COLUMNS}
           FROM mailstore.redo_log WHERE seq >= ${Number(plan.firstSeq)} AND seq <= ${Number(plan.lastSeq)} ORDER BY seq
       ) TO STDOUT (FORMAT binary)`),
     );
     let written = 0;
     try {
       for await (const rows of binaryCopyRowBatches(copy)) {
-        await writer.rawRecords(rows.map((row) => [logMetaJson(row), row[8] ?? null]));
+        // Deliveries' bytes come from the blob volume, where the write path put them before it
+        // committed; from here on the segment carries them.
+        const { bytes, missing } = await recordBytes(rows, store.blobs);
+        blobsMissing.push(...missing);
+        await writer.rawRecords(rows.map((row, i) => [logMetaJson(row), bytes[i] ?? null]));
         written += rows.length;
       }
     } catch (error) {
@@ -291,7 +302,7 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
   }
   await rename(temp, path.join(store.redoArchivePath, name));
   await fsyncDir(store.redoArchivePath);
-  return { name, bytes: writer.bytes };
+  return { name, bytes: writer.bytes, blobsMissing };
 }
 
 /**
@@ -332,7 +343,7 @@ async function takeArchiveLock(client: pg.PoolClient, waitMs: number): Promise<b
 
 export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Promise<ArchiveResult> {
   const client = await store.pool.connect();
-  const result: ArchiveResult = { status: "archived", segments: [], records: 0, voids: 0, bytes: 0, lastArchivedSeq: 0 };
+  const result: ArchiveResult = { status: "archived", segments: [], records: 0, voids: 0, bytes: 0, lastArchivedSeq: 0, blobsMissing: [] };
   let locked = false;
   let spoilt = false;
   try {
@@ -342,7 +353,7 @@ export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Pr
     const from = await recover(store, client);
     result.lastArchivedSeq = from;
     const { rows: stats } = await client.query<{ count: number; bytes: string | null; oldest: Date | null }>(
-      `SELECT count(*) AS count, sum(octet_length(payload::text) + coalesce(octet_length(blob), 0)) AS bytes, min(at) AS oldest
+      `SELECT count(*) AS count, sum(${RECORD_SIZE}) AS bytes, min(at) AS oldest
          FROM mailstore.redo_log WHERE seq > $1`,
       [from],
     );
@@ -357,18 +368,19 @@ export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Pr
     if (to <= from) return { ...result, status: "empty" };
 
     const { rows } = await client.query<{ seq: number; at: Date; size: number }>(
-      `SELECT seq, at, octet_length(payload::text) + coalesce(octet_length(blob), 0) AS size
+      `SELECT seq, at, ${RECORD_SIZE} AS size
          FROM mailstore.redo_log WHERE seq > $1 AND seq <= $2 ORDER BY seq`,
       [from, to],
     );
     for (const plan of planSegments(from, to, rows, options.segmentBytes ?? options.maxBytes)) {
-      const { name, bytes } = await writeSegment(store, client, plan, () => (spoilt = true));
+      const { name, bytes, blobsMissing } = await writeSegment(store, client, plan, () => (spoilt = true));
       await options.onSegmentSealed?.(name);
       await markArchived(client, plan.lastSeq, 1);
       result.segments.push(name);
       result.records += plan.seqs.length;
       result.voids += plan.lastSeq - plan.firstSeq + 1 - plan.seqs.length;
       result.bytes += bytes;
+      result.blobsMissing.push(...blobsMissing);
       result.lastArchivedSeq = plan.lastSeq;
       options.onProgress?.({ segments: result.segments.length, records: result.records, lastSeq: plan.lastSeq });
     }

@@ -1,4 +1,5 @@
 import { getServer } from "../directory/list-servers.ts";
+import { logger } from "../logger.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { archiveRedo, type ArchiveResult } from "./archive-redo.ts";
 import { checkRpoAlert } from "../reports/rpo-alert.ts";
@@ -25,6 +26,12 @@ export async function archiveServerRedo(
     maxAgeSeconds: shipping(server) ? Math.min(maxAgeSeconds, server.settings.redoShipSeconds) : maxAgeSeconds,
     onProgress: options.onProgress,
   });
+  if (result.blobsMissing.length > 0) {
+    logger.warn(
+      { server: serverName, digests: result.blobsMissing },
+      `${result.blobsMissing.length} delivered message(s) were missing from the blob volume when their redo was sealed: restore the volume from a backup`,
+    );
+  }
   if (!shipping(server)) return result;
   // A target slower than the ship interval finishes in the background: the job goes on sealing.
   const shipped = await shipRedo(server, { now: options.force, waitMs: Math.max(5_000, server.settings.redoShipSeconds * 1000) });

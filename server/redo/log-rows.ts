@@ -8,10 +8,47 @@
  * The JSON is the shape segments have always held, field for field: `at` in UTC to the
  * millisecond (cut, as to_char's MS cuts), `txid` as text, the payload as Postgres prints it.
  */
+import type { BlobStore } from "../mailstore/blob-store.ts";
 import type { RedoRecord } from "./segment-format.ts";
 
 /** The columns, in the order `logRecord` and `logMetaJson` read them; the message bytes come last. */
 export const LOG_COLUMNS = "seq, at, txid, mailbox_id, account_id, change_number, op, payload";
+
+/**
+ * Where a delivery's first record (the one that carries the message) keeps its bytes: in the
+ * blob volume, named by the payload's digest. The log itself holds no message bytes (it did
+ * before, and older rows may still: `blob`); the archiver copies them into the segment when it
+ * seals the record. Other records carry nothing, or name the carrier (`blobSeq`).
+ */
+const VOLUME_DIGEST = "CASE WHEN blob IS NULL AND op = 'DeliverMessage' AND NOT payload ? 'blobSeq' THEN payload->>'digest' END";
+
+/** The two columns after `LOG_COLUMNS` that say where a record's message bytes are; `recordBytes` reads them. */
+export const BYTES_COLUMNS = `blob, ${VOLUME_DIGEST}`;
+
+/** A record's size in the archive (metadata and message bytes), as SQL over the log's columns. */
+export const RECORD_SIZE = `octet_length(payload::text) + coalesce(octet_length(blob), CASE WHEN ${VOLUME_DIGEST} IS NOT NULL THEN (payload->>'size')::bigint ELSE 0 END)`;
+
+/**
+ * Each row's message bytes (rows selected with `BYTES_COLUMNS`): those the row holds, or the
+ * carrier's bytes read from the blob volume, all of a batch at once. null for a row that carries
+ * none, and for a blob the volume no longer has (`missing` lists those digests).
+ */
+export async function recordBytes(rows: (Buffer | null)[][], blobs: BlobStore): Promise<{ bytes: (Buffer | null)[]; missing: string[] }> {
+  const missing: string[] = [];
+  const bytes = await Promise.all(
+    rows.map(async (row) => {
+      if (row[8]) return row[8];
+      if (!row[9]) return null;
+      const digest = row[9].toString("utf8");
+      return blobs.read(digest).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+        missing.push(digest);
+        return null;
+      });
+    }),
+  );
+  return { bytes, missing };
+}
 
 /** Milliseconds from the Unix epoch to Postgres's (2000-01-01). */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -57,11 +94,10 @@ function fields(row: (Buffer | null)[]): Fields {
   };
 }
 
-/** The record a row holds; its message bytes, when selected, are the column after `LOG_COLUMNS`. */
-export function logRecord(row: (Buffer | null)[]): RedoRecord {
+/** The record a row holds, with its message bytes when it carries some (`recordBytes`). */
+export function logRecord(row: (Buffer | null)[], blob?: Buffer | null): RedoRecord {
   const f = fields(row);
   const record: RedoRecord = { ...f, payload: JSON.parse(f.payload) as Record<string, unknown> };
-  const blob = row[8];
   if (blob) record.blob = blob;
   return record;
 }

@@ -10,7 +10,7 @@ import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, STREAM_IN_ORDER } from "./archive-redo.ts";
-import { LOG_COLUMNS, logRecord } from "./log-rows.ts";
+import { BYTES_COLUMNS, LOG_COLUMNS, logRecord, recordBytes } from "./log-rows.ts";
 import { segmentAccounts } from "./segment-accounts.ts";
 import { readSegmentBatches, readSegmentSpans, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
@@ -107,12 +107,18 @@ async function* readCurrentLogBatches(
     await client.query(STREAM_IN_ORDER);
     stream = client.query(
       copyTo(`COPY (
-        SELECT ${LOG_COLUMNS}, ${withBlobs ? "blob" : "NULL::bytea"}
+        SELECT ${LOG_COLUMNS}${withBlobs ? `, ${BYTES_COLUMNS}` : ""}
           FROM mailstore.redo_log WHERE ${where.join(" AND ")} ORDER BY seq
       ) TO STDOUT (FORMAT binary)`),
     );
     for await (const rows of binaryCopyRowBatches(stream)) {
-      yield rows.map(logRecord);
+      if (!withBlobs) {
+        yield rows.map((row) => logRecord(row));
+        continue;
+      }
+      // A delivery's bytes come from the blob volume until the archiver seals them into a segment.
+      const { bytes } = await recordBytes(rows, store.blobs);
+      yield rows.map((row, i) => logRecord(row, bytes[i]));
     }
     await client.query(PLAN_AS_USUAL);
     finished = true;

@@ -5,7 +5,7 @@
  * committed operation's record is there. Also: damage is reported with file and offset, and a
  * crash between sealing a segment and deleting its rows duplicates nothing.
  */
-import { open, readFile, writeFile } from "node:fs/promises";
+import { open, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { consolePool } from "../db/console-db.ts";
@@ -270,6 +270,30 @@ describe("damage and crashes", () => {
     const fromSegments = [];
     for await (const r of readRedo(store, filter, { withBlobs: true })) fromSegments.push(r);
     expect(fromSegments).toEqual(fromLog);
+  });
+
+  it("seals a delivery's bytes from the blob volume into its segment, and reports a blob the volume lost rather than sealing without a word", async () => {
+    await archiveRedo(store, ARCHIVE);
+    const [a, b] = [accounts[1]!, accounts[2]!];
+    const kept = Buffer.from("Subject: kept\r\n\r\nthe volume still has these bytes\r\n");
+    const lost = Buffer.from("Subject: lost\r\n\r\nthe volume loses these bytes before the archiver runs\r\n");
+    const first = await deliverMessage(store, { recipients: [a.email, b.email], bytes: kept });
+    const second = await deliverMessage(store, { recipients: [a.email], bytes: lost });
+    const { rows } = await store.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM mailstore.redo_log WHERE blob IS NOT NULL");
+    expect(rows[0]!.n).toBe(0); // the log holds no message bytes
+    await rm(store.blobs.path(second.digest));
+
+    const result = await archiveRedo(store, ARCHIVE);
+    expect(result.blobsMissing).toEqual([second.digest]);
+    expect((await lastSeqs()).inLog).toBe(0);
+    const sealed = new Map<number, Buffer | undefined>();
+    for await (const r of readRedo(store, { fromSeq: first.delivered[0]!.seq! }, { withBlobs: true })) sealed.set(r.seq, r.blob);
+    const [carrier, named] = first.delivered.map((d) => d.seq!).sort((x, y) => x - y);
+    expect(sealed.get(carrier!)).toEqual(kept); // once, in the first recipient's record
+    expect(sealed.get(named!)).toBeUndefined();
+    expect(sealed.has(second.delivered[0]!.seq!)).toBe(true);
+    expect(sealed.get(second.delivered[0]!.seq!)).toBeUndefined(); // sealed without bytes it never had, and reported
+    await store.blobs.put(lost);
   });
 
   it("cleans up a half-written segment left by a crash", async () => {
