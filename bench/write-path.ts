@@ -29,6 +29,7 @@ import { ensureMailboxes } from "../server/mailstore/account-operations.ts";
 import { createMailstore } from "../server/mailstore/mailstore.ts";
 import { ensureMailstore } from "../server/mailstore/schema.ts";
 import { archiveRedo } from "../server/redo/archive-redo.ts";
+import { blobIo } from "../server/repository/blob-io.ts";
 
 const opts = new Command("bench:write")
   .option("--ops <n>", "operations per round", (v) => Number(v), 4000)
@@ -79,7 +80,10 @@ try {
       rates[redo ? "on" : "off"].push(rate);
       console.log(`round ${round + 1}, redo ${redo ? "on " : "off"}: ${result.ops} ops in ${result.seconds.toFixed(1)} s = ${rate.toFixed(0)} ops/s (${result.deliveries} deliveries, ${(result.deliveredBytes / 1048576).toFixed(0)} MiB)`);
       if (redo && round === opts.rounds - 1) {
-        // The archive measure: the log this round's traffic left, sealed in one forced pass.
+        // The archive measure: the log this round's traffic left, sealed in one forced pass. The
+        // segment is written on a blob I/O thread, which a running worker started long before:
+        // it is started here before the clock, so the measure is the archiving, not the start.
+        await blobIo().pin().run("absent", { root: dir, digests: [] });
         const started = performance.now();
         const archived = await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1, segmentBytes: 100 * 1024 * 1024 });
         const seconds = (performance.now() - started) / 1000;

@@ -24,8 +24,9 @@ import type pg from "pg";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
-import { BYTES_COLUMNS, LOG_COLUMNS, logMetaJson, RECORD_SIZE, recordBytes } from "./log-rows.ts";
-import { parseSegmentName, SEGMENT_FORMAT, SegmentWriter, segmentName, type SegmentHeader } from "./segment-format.ts";
+import { BYTES_COLUMNS, LOG_COLUMNS, logMetaJson, RECORD_SIZE } from "./log-rows.ts";
+import { parseSegmentName, SEGMENT_FORMAT, segmentName, type SegmentHeader } from "./segment-format.ts";
+import { SegmentWriter } from "./segment-writer.ts";
 
 export interface ArchiveOptions {
   /** Seal whatever is committed, whatever its size and age. */
@@ -260,13 +261,14 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
   const name = segmentName(firstAt, plan.firstSeq, plan.lastSeq);
   const temp = path.join(store.redoArchivePath, `.tmp-${name}`);
   const file = await open(temp, "wx");
-  const writer = new SegmentWriter(file);
-  const blobsMissing: string[] = [];
+  let writer: SegmentWriter | undefined;
   let copied = false;
   try {
-    await writer.header(header);
-    // Binary COPY streams the rows as stored, message bytes raw; Node renders each record's
-    // metadata in the segment's JSON shape (log-rows.ts), frames, checksums and writes.
+    writer = await SegmentWriter.open(file, header);
+    // Binary COPY streams the rows as stored; Node renders each record's metadata in the
+    // segment's JSON shape (log-rows.ts). Deliveries' bytes come from the blob volume, where the
+    // write path put them before it committed; from here on the segment carries them. The
+    // writer's thread reads them, frames, checksums and writes while this one reads on.
     await client.query(STREAM_IN_ORDER);
     const copy = client.query(
       copyTo(`COPY (
@@ -277,11 +279,10 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
     let written = 0;
     try {
       for await (const rows of binaryCopyRowBatches(copy)) {
-        // Deliveries' bytes come from the blob volume, where the write path put them before it
-        // committed; from here on the segment carries them.
-        const { bytes, missing } = await recordBytes(rows, store.blobs);
-        blobsMissing.push(...missing);
-        await writer.rawRecords(rows.map((row, i) => [logMetaJson(row), bytes[i] ?? null]));
+        await writer.append(
+          rows.map((row) => ({ meta: logMetaJson(row), blob: row[8] ?? undefined, digest: row[9]?.toString("utf8") })),
+          store.blobs.root,
+        );
         written += rows.length;
       }
     } catch (error) {
@@ -296,13 +297,14 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
     await file.sync();
   } catch (error) {
     if (!copied) spoil();
+    await writer?.abort();
     throw error;
   } finally {
     await file.close();
   }
   await rename(temp, path.join(store.redoArchivePath, name));
   await fsyncDir(store.redoArchivePath);
-  return { name, bytes: writer.bytes, blobsMissing };
+  return { name, bytes: writer.bytes, blobsMissing: writer.blobsMissing };
 }
 
 /**

@@ -8,6 +8,7 @@
  * The JSON is the shape segments have always held, field for field: `at` in UTC to the
  * millisecond (cut, as to_char's MS cuts), `txid` as text, the payload as Postgres prints it.
  */
+import { readFileSync } from "node:fs";
 import type { BlobStore } from "../mailstore/blob-store.ts";
 import type { RedoRecord } from "./segment-format.ts";
 
@@ -22,32 +23,26 @@ export const LOG_COLUMNS = "seq, at, txid, mailbox_id, account_id, change_number
  */
 const VOLUME_DIGEST = "CASE WHEN blob IS NULL AND op = 'DeliverMessage' AND NOT payload ? 'blobSeq' THEN payload->>'digest' END";
 
-/** The two columns after `LOG_COLUMNS` that say where a record's message bytes are; `recordBytes` reads them. */
+/** The two columns after `LOG_COLUMNS` that say where a record's message bytes are (`messageBytes`, the archiver's segment writer). */
 export const BYTES_COLUMNS = `blob, ${VOLUME_DIGEST}`;
 
 /** A record's size in the archive (metadata and message bytes), as SQL over the log's columns. */
 export const RECORD_SIZE = `octet_length(payload::text) + coalesce(octet_length(blob), CASE WHEN ${VOLUME_DIGEST} IS NOT NULL THEN (payload->>'size')::bigint ELSE 0 END)`;
 
 /**
- * Each row's message bytes (rows selected with `BYTES_COLUMNS`): those the row holds, or the
- * carrier's bytes read from the blob volume, all of a batch at once. null for a row that carries
- * none, and for a blob the volume no longer has (`missing` lists those digests).
+ * A row's message bytes (selected with `BYTES_COLUMNS`): those it holds, or the carrier's bytes
+ * read from the blob volume (a plain read: a small file costs less than a trip through the
+ * thread pool). null for a row that carries none, and for a blob the volume no longer has.
  */
-export async function recordBytes(rows: (Buffer | null)[][], blobs: BlobStore): Promise<{ bytes: (Buffer | null)[]; missing: string[] }> {
-  const missing: string[] = [];
-  const bytes = await Promise.all(
-    rows.map(async (row) => {
-      if (row[8]) return row[8];
-      if (!row[9]) return null;
-      const digest = row[9].toString("utf8");
-      return blobs.read(digest).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== "ENOENT") throw error;
-        missing.push(digest);
-        return null;
-      });
-    }),
-  );
-  return { bytes, missing };
+export function messageBytes(row: (Buffer | null)[], blobs: BlobStore): Buffer | null {
+  if (row[8]) return row[8];
+  if (!row[9]) return null;
+  try {
+    return readFileSync(blobs.path(row[9].toString("utf8")));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
 }
 
 /** Milliseconds from the Unix epoch to Postgres's (2000-01-01). */

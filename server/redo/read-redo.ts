@@ -10,7 +10,7 @@ import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, STREAM_IN_ORDER } from "./archive-redo.ts";
-import { BYTES_COLUMNS, LOG_COLUMNS, logRecord, recordBytes } from "./log-rows.ts";
+import { BYTES_COLUMNS, LOG_COLUMNS, logRecord, messageBytes } from "./log-rows.ts";
 import { segmentAccounts } from "./segment-accounts.ts";
 import { readSegmentBatches, readSegmentSpans, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
 
@@ -117,8 +117,7 @@ async function* readCurrentLogBatches(
         continue;
       }
       // A delivery's bytes come from the blob volume until the archiver seals them into a segment.
-      const { bytes } = await recordBytes(rows, store.blobs);
-      yield rows.map((row, i) => logRecord(row, bytes[i]));
+      yield rows.map((row) => logRecord(row, messageBytes(row, store.blobs)));
     }
     await client.query(PLAN_AS_USUAL);
     finished = true;

@@ -13,8 +13,7 @@
  * rolled back), so the segments of an archive tile the sequence space and any other missing
  * number is a real loss. Any flipped byte fails a CRC or the digest, reported with its offset.
  */
-import { createHash, type Hash } from "node:crypto";
-import type { FileHandle } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 
 export const SEGMENT_MAGIC = Buffer.from("MVREDO01");
@@ -81,99 +80,6 @@ export function encodeRawRecord(metaJson: Buffer, blob: Buffer | null): Buffer {
 
 export function encodeTrailer(recordCount: number, digest: Buffer): Buffer {
   return Buffer.concat([TRAILER_MAGIC, u32(recordCount), digest]);
-}
-
-/**
- * Writes a segment to an open file in large writes while hashing it; `finish` appends the trailer.
- * Every `WRITEBACK_BYTES` written, a `datasync` starts in the background (not waited for), so the
- * disk writes back while the log is still being read and the caller's final sync has little left
- * to do: a sealed segment costs about the time of reading it, not reading it and then writing it.
- */
-const WRITEBACK_BYTES = 8 << 20;
-
-export class SegmentWriter {
-  private readonly hash: Hash = createHash("sha256");
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private records = 0;
-  private unsynced = 0;
-  private writeback: Promise<unknown> = Promise.resolve();
-  bytes = 0;
-
-  constructor(private readonly file: FileHandle) {}
-
-  /** The write in flight: the next batch is gathered while it runs, and waits for it. */
-  private inFlight: Promise<unknown> = Promise.resolve();
-
-  private async write(chunk: Buffer): Promise<void> {
-    this.append(chunk);
-    if (this.pendingBytes >= 4 << 20) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    await this.inFlight;
-    if (this.pendingBytes === 0) return;
-    const chunks = this.pending;
-    this.unsynced += this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.inFlight = this.file.writev(chunks);
-    if (this.unsynced >= WRITEBACK_BYTES) {
-      this.unsynced = 0;
-      // After this write lands; one writeback at a time. Its error surfaces in finish().
-      const previous = this.writeback;
-      this.writeback = Promise.all([previous, this.inFlight]).then(() => this.file.datasync());
-      this.writeback.catch(() => {});
-    }
-  }
-
-  async header(header: SegmentHeader): Promise<void> {
-    await this.write(encodeHeader(header));
-  }
-
-  async record(record: RedoRecord): Promise<void> {
-    this.records++;
-    await this.write(encodeRecord(record));
-  }
-
-  /**
-   * Frames records from their metadata JSON (already in the segment's shape) and message bytes,
-   * without copying the message bytes; waits only when a write's worth is gathered.
-   */
-  async rawRecords(rows: [metaJson: Buffer, blob: Buffer | null][]): Promise<void> {
-    for (const [metaJson, blob] of rows) this.frame(metaJson, blob);
-    if (this.pendingBytes >= 4 << 20) await this.flush();
-  }
-
-  private frame(metaJson: Buffer, blob: Buffer | null): void {
-    this.records++;
-    const prefix = Buffer.allocUnsafe(12 + metaJson.length);
-    prefix.writeUInt32BE(4 + metaJson.length + (blob?.length ?? 0), 0);
-    prefix.writeUInt32BE(metaJson.length, 8);
-    metaJson.copy(prefix, 12);
-    let crc = crc32(prefix.subarray(8));
-    if (blob) crc = crc32(blob, crc);
-    prefix.writeUInt32BE(crc >>> 0, 4);
-    this.append(prefix);
-    if (blob) this.append(blob);
-  }
-
-  private append(chunk: Buffer): void {
-    this.hash.update(chunk);
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    this.bytes += chunk.length;
-  }
-
-  async finish(): Promise<void> {
-    const trailer = encodeTrailer(this.records, this.hash.digest());
-    this.pending.push(trailer);
-    this.pendingBytes += trailer.length;
-    this.bytes += trailer.length;
-    await this.flush();
-    await this.inFlight;
-    await this.writeback;
-  }
 }
 
 /** What the reader needs of a segment: its size and positioned reads (a FileHandle, or an object of a backup target). */

@@ -1,6 +1,7 @@
 /**
  * Blob-volume file work on worker threads (blob-io.worker.mjs): reading, hashing and compressing
- * blobs for a backup, and checking, decompressing and writing them for a restore. One thread per
+ * blobs for a backup, checking, decompressing and writing them for a restore, and writing the
+ * redo segments the archiver seals (delivered messages read, framed and hashed there). One thread per
  * core, each doing plain synchronous calls on batches of blobs, while the main thread keeps the
  * packs, the database and the queue moving. The threads are started on first use and do not keep
  * a process alive.
@@ -29,6 +30,14 @@ interface Operations {
     input: { root: string; span: Uint8Array; blobs: { digest: string; offset: number; length: number; rawLength: number; compression: Compression }[] };
     output: { written: number; damaged: { digest: string; detail: string }[] };
   };
+  segmentOpen: { input: { fd: number; head: Uint8Array }; output: { segment: number; bytes: number } };
+  segmentAppend: {
+    /** Every record's metadata JSON in one buffer (a small buffer posted alone would copy its whole shared pool), in order. */
+    input: { segment: number; root: string; metas: Uint8Array; records: { metaLength: number; blob?: Uint8Array; digest?: string }[] };
+    output: { missing: string[]; bytes: number };
+  };
+  segmentClose: { input: { segment: number }; output: { records: number; bytes: number; digest: Uint8Array } };
+  segmentAbort: { input: { segment: number }; output: null };
 }
 
 interface Pending {
@@ -94,16 +103,27 @@ export class BlobIo {
     return this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
   }
 
-  /** Runs one request on the least busy thread. An `unpack` span that owns its memory is moved there: do not use it afterwards. */
-  run<K extends keyof Operations>(op: K, input: Operations[K]["input"]): Promise<Operations[K]["output"]> {
+  /**
+   * Runs one request on the least busy thread, or on `on` (from `pin`). An `unpack` span or
+   * `segmentAppend` metas that own their memory are moved there: do not use them afterwards.
+   */
+  run<K extends keyof Operations>(op: K, input: Operations[K]["input"], on?: Thread): Promise<Operations[K]["output"]> {
     if (this.dead) return Promise.reject(new Error("the blob I/O threads are closed"));
-    const thread = this.pick();
+    const thread = on && on.worker.threadId !== -1 ? on : on ? null : this.pick();
+    if (!thread) return Promise.reject(new Error("the blob I/O thread of this request stopped"));
     const id = nextId++;
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve: resolve as (o: unknown) => void, reject });
       thread.worker.ref();
-      thread.worker.postMessage({ id, op, input }, transferable(op === "unpack" ? [(input as Operations["unpack"]["input"]).span] : []));
+      const moved = op === "unpack" ? [(input as Operations["unpack"]["input"]).span] : op === "segmentAppend" ? [(input as Operations["segmentAppend"]["input"]).metas] : [];
+      thread.worker.postMessage({ id, op, input }, transferable(moved));
     });
+  }
+
+  /** One thread for a series of requests that keep state there (a segment), run in the order given. */
+  pin(): { run<K extends keyof Operations>(op: K, input: Operations[K]["input"]): Promise<Operations[K]["output"]> } {
+    const thread = this.pick();
+    return { run: (op, input) => this.run(op, input, thread) };
   }
 
   async close(): Promise<void> {

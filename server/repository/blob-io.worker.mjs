@@ -14,12 +14,17 @@
  *                                              decompress, check, write each into the volume
  *                                              (temporary name, then rename; no sync: the
  *                                              caller syncs the volume once)
+ *   segmentOpen/Append/Close/Abort             a redo segment written by this thread: its
+ *                                              header, then records (metadata JSON with the
+ *                                              message bytes, given or read from the volume
+ *                                              by digest), framed and hashed as they are
+ *                                              written; Close gives the trailer's digest
  */
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, writevSync } from "node:fs";
 import path from "node:path";
 import { parentPort } from "node:worker_threads";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { crc32, gunzipSync, gzipSync } from "node:zlib";
 
 const made = new Set();
 
@@ -120,7 +125,89 @@ function unpack({ root, span, blobs }) {
   return { written, damaged };
 }
 
-const operations = { pack, absent, unpack };
+/**
+ * Redo segments being written, by id: each is written by one thread from its header to its last
+ * record, the SHA-256 of everything written kept as it goes (see segment-format.ts).
+ */
+const segments = new Map();
+let nextSegment = 1;
+
+/** Writes every byte of `parts` at `position` (writev takes at most IOV_MAX buffers at once). */
+function writeAll(fd, parts, position) {
+  for (let i = 0; i < parts.length; i += 512) {
+    const group = parts.slice(i, i + 512);
+    const total = group.reduce((sum, b) => sum + b.length, 0);
+    const written = writevSync(fd, group, position);
+    if (written < total) writeSync(fd, Buffer.concat(group).subarray(written), 0, total - written, position + written);
+    position += total;
+  }
+  return position;
+}
+
+function segmentOpen({ fd, head }) {
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  const segment = { fd, hash: createHash("sha256").update(bytes), records: 0, position: writeAll(fd, [bytes], 0) };
+  const id = nextSegment++;
+  segments.set(id, segment);
+  return { segment: id, bytes: segment.position };
+}
+
+/**
+ * Appends redo records: each record's metadata JSON (one buffer for all, in order) with its
+ * message bytes, given or read from the volume by digest, framed as encodeRawRecord frames one
+ * (u32 body length, u32 CRC32 of the body, then the body: u32 metadata length, metadata JSON,
+ * message bytes; the unit test holds the two to the same bytes). A blob the volume does not have
+ * is named in `missing` and its record framed without bytes.
+ */
+function segmentAppend({ segment: id, root, metas, records }) {
+  const segment = segments.get(id);
+  if (!segment) throw new Error(`no redo segment ${id} is being written on this thread`);
+  const parts = [];
+  const missing = [];
+  const all = Buffer.from(metas.buffer, metas.byteOffset, metas.byteLength);
+  let at = 0;
+  for (const { metaLength, blob, digest } of records) {
+    const meta = all.subarray(at, (at += metaLength));
+    let bytes = blob ? Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength) : null;
+    if (!bytes && digest) {
+      try {
+        bytes = readFileSync(blobPath(root, digest));
+      } catch (error) {
+        if (error.code !== "ENOENT") throw error;
+        missing.push(digest);
+      }
+    }
+    const prefix = Buffer.allocUnsafe(12 + meta.length);
+    prefix.writeUInt32BE(4 + meta.length + (bytes?.length ?? 0), 0);
+    prefix.writeUInt32BE(meta.length, 8);
+    meta.copy(prefix, 12);
+    let crc = crc32(prefix.subarray(8));
+    if (bytes) crc = crc32(bytes, crc);
+    prefix.writeUInt32BE(crc >>> 0, 4);
+    parts.push(prefix);
+    if (bytes) parts.push(bytes);
+  }
+  for (const part of parts) segment.hash.update(part);
+  segment.position = writeAll(segment.fd, parts, segment.position);
+  segment.records += records.length;
+  return { missing, bytes: segment.position };
+}
+
+/** The segment's record count and digest so far, for its trailer; the thread forgets it. */
+function segmentClose({ segment: id }) {
+  const segment = segments.get(id);
+  segments.delete(id);
+  if (!segment) throw new Error(`no redo segment ${id} is being written on this thread`);
+  return { records: segment.records, bytes: segment.position, digest: segment.hash.digest() };
+}
+
+/** Forgets a segment whose writing failed. */
+function segmentAbort({ segment: id }) {
+  segments.delete(id);
+  return null;
+}
+
+const operations = { pack, absent, unpack, segmentOpen, segmentAppend, segmentClose, segmentAbort };
 
 /** Buffers that own their memory are moved to the main thread, not copied (see blob-io.ts). */
 function transferable(output) {
