@@ -173,12 +173,20 @@ async function collect(input: Parsed, offset: number, limit: number, tier?: { ca
   return { rows, total: (await collect(input, 0, 1, tier)).total, exact: true };
 }
 
-/** The lateral join that finds an account's matching name, for walking and sampling. */
+/**
+ * The lateral join that finds an account's matching name, for walking and sampling. The current
+ * name is `account.email` (a rename changes both in one transaction), and it wins whenever it
+ * matches: tested on the row at hand, it spares most accounts of a broad query a lookup of their
+ * names. Only when it does not match are the former names read (the same preference otherwise).
+ */
 function matchedName(f: ReturnType<typeof fragments>): string {
-  return `SELECT n.email AS matched_email, n.valid_to IS NULL AS matched_current
-            FROM account_name n
-           WHERE n.account_id = a.id AND ${f.matches("n.email")}
-           ORDER BY ${f.preference} LIMIT 1`;
+  return `(SELECT a.email AS matched_email, true AS matched_current WHERE ${f.matches("a.email")}
+           UNION ALL
+           (SELECT n.email, false
+              FROM account_name n
+             WHERE n.account_id = a.id AND n.valid_to IS NOT NULL AND ${f.matches("n.email")}
+             ORDER BY ${f.preference} LIMIT 1))
+          LIMIT 1`;
 }
 
 /**
