@@ -147,13 +147,14 @@ export async function* readRedoBatches(store: Mailstore, filter: RedoFilter = {}
   }
 }
 
-/** Where the filter's accounts' records lie in a segment, waiting for a whole read of it under way; null when unknown. */
+/** Where the filter's accounts' records (or its one sequence number) lie in a segment, waiting for a whole read of it under way; null when unknown. */
 async function knownSpans(where: string, filter: RedoFilter) {
-  if (!filter.accountIds) return null;
-  const known = segmentAccounts.spans(where, filter.accountIds, filter.fromSeq, filter.toSeq);
+  const accounts = filter.accountIds ?? (filter.fromSeq !== undefined && filter.fromSeq === filter.toSeq ? "any" : undefined);
+  if (!accounts) return null;
+  const known = segmentAccounts.spans(where, accounts, filter.fromSeq, filter.toSeq);
   if (known) return known;
   await segmentAccounts.reading(where);
-  return segmentAccounts.spans(where, filter.accountIds, filter.fromSeq, filter.toSeq);
+  return segmentAccounts.spans(where, accounts, filter.fromSeq, filter.toSeq);
 }
 
 async function* readLocked(store: Mailstore, filter: RedoFilter, options: { withBlobs?: boolean }, borrowed: { client: pg.PoolClient; spoilt(): void }): AsyncGenerator<RedoRecord[]> {

@@ -29,20 +29,22 @@ export class SegmentAccounts {
   private records = 0;
 
   /**
-   * The records of these accounts from `fromSeq` to `toSeq` in this segment, in file order (an
-   * empty list: none); null when the segment has not been read whole yet, or no accounts are named.
+   * The records of these accounts (of any account: `"any"`) from `fromSeq` to `toSeq` in this
+   * segment, in file order (an empty list: none); null when the segment has not been read whole
+   * yet, or no accounts are named.
    */
-  spans(segment: string, accountIds: readonly string[] | undefined, fromSeq = -Infinity, toSeq = Infinity): RecordSpan[] | null {
+  spans(segment: string, accountIds: readonly string[] | "any" | undefined, fromSeq = -Infinity, toSeq = Infinity): RecordSpan[] | null {
     const entry = this.known.get(segment);
     if (!entry || !accountIds) return null;
     this.known.delete(segment); // most recently used last
     this.known.set(segment, entry);
     const spans: RecordSpan[] = [];
-    for (const id of new Set(accountIds)) {
+    const ids = accountIds === "any" ? entry.places.keys() : new Set(accountIds);
+    for (const id of ids) {
       const flat = entry.places.get(id) ?? new Float64Array(0);
       for (let i = 0; i < flat.length; i += 3) if (flat[i]! >= fromSeq && flat[i]! <= toSeq) spans.push({ at: flat[i + 1]!, length: flat[i + 2]! });
     }
-    return accountIds.length > 1 ? spans.sort((a, b) => a.at - b.at) : spans;
+    return accountIds.length === 1 ? spans : spans.sort((a, b) => a.at - b.at);
   }
 
   /**

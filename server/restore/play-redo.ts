@@ -63,6 +63,7 @@ export async function playRedo(raw: z.input<typeof playRedoInput>): Promise<Repl
     const state: ReplayState = rebuild
       ? { changeNumber: 0, lastRedoSeq: rebuild.plan.fromCreate!.seq - 1, applied: 0, skipped: 0, gaps: [] }
       : { changeNumber: mailbox.change_number, lastRedoSeq: mailbox.last_redo_seq, applied: 0, skipped: 0, gaps: [] };
+    let wroteBlobs = false;
     const records = rebuild
       ? accountRedo(rebuild.plan, store, rebuild.target)
       : readRedoBatches(store, { mailboxId: mailbox.id, fromSeq: input.fromSeq, toSeq: input.toSeq, fromTime, toTime }, { withBlobs: true });
@@ -80,7 +81,8 @@ export async function playRedo(raw: z.input<typeof playRedoInput>): Promise<Repl
             (rebuild && record.payload.blobSeq ? await carriedBytes(Number(record.payload.blobSeq), rebuild.plan, store, rebuild.target) : null) ??
             (rebuild ? await rebuild.target.readBlob(digest).catch(() => null) : null);
           if (!bytes) throw new ReplayError("blob_missing", `redo ${record.seq} needs blob ${digest}, which is neither in the volume nor in the record`);
-          await store.blobs.put(bytes, digest);
+          await store.blobs.put(bytes, digest, { sync: false });
+          wroteBlobs = true;
         },
       },
       records,
@@ -96,6 +98,8 @@ export async function playRedo(raw: z.input<typeof playRedoInput>): Promise<Repl
         WHERE id = $1`,
       [mailbox.id, state.changeNumber, state.lastRedoSeq],
     );
+    // The bodies the redo brought back, durable by one sync before the rows that name them commit.
+    if (wroteBlobs) await store.blobs.syncVolume();
     await client.query("COMMIT");
     return { ...state, mailboxId: mailbox.id, email: mailbox.email };
   } catch (error) {

@@ -137,9 +137,10 @@ export async function restoreAccount(options: {
     }
 
     // Blobs back from the backup: only those the volume lacks, each pack read once and in
-    // order, several packs at a time, and made durable by one sync before the metadata that
-    // refers to them commits. A blob the backup cannot give back (damaged, missing) fails the
-    // account before anything is written wrong.
+    // order, several packs at a time, and made durable, with those the redo brings back, by one
+    // sync of the volume just before the metadata that refers to them commits. A blob the
+    // backup cannot give back (damaged, missing) fails the account before anything is written
+    // wrong.
     let blobsCopied = 0;
     const t0 = performance.now();
     if (!options.excludeBlobs) {
@@ -147,7 +148,6 @@ export async function restoreAccount(options: {
       blobsCopied = restored.written;
       const { missing } = restored;
       if (missing.length) throw new Error(`${missing.length} blob(s) of ${account.snapshot?.session ?? "the backup"} are missing from the backup target (${missing.slice(0, 3).join(", ")}); run verify`);
-      if (blobsCopied) await store.blobs.syncVolume();
     }
 
     const client = await store.pool.connect();
@@ -190,7 +190,7 @@ export async function restoreAccount(options: {
           (record.payload.blobSeq ? await carriedBytes(Number(record.payload.blobSeq), account, store, target) : null) ??
           (await target.readBlob(digest).catch(() => null));
         if (!bytes) throw new ReplayError("blob_missing", `the message delivered in redo ${record.seq} (${digest}) is in no blob volume, backup or redo record`);
-        await store.blobs.put(bytes, digest);
+        await store.blobs.put(bytes, digest, { sync: false });
         blobsCopied++;
       };
       const t2 = performance.now();
@@ -227,6 +227,7 @@ export async function restoreAccount(options: {
         [mailbox.id, account.target.email, changeNumber, seqRows[0]!.seq],
       );
       if (options.signal?.aborted) throw new Error("restore aborted");
+      if (blobsCopied) await store.blobs.syncVolume();
       await client.query("COMMIT");
       if (account.target.mode === "in-place") await dir.query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = $1", [accountId]);
       return {

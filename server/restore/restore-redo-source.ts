@@ -10,13 +10,14 @@ import type { BackupTarget } from "../backup/target.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { readRedo, readRedoBatches } from "../redo/read-redo.ts";
 import { segmentAccounts } from "../redo/segment-accounts.ts";
-import { readSegmentBatches, readSegmentSpans, type RedoRecord } from "../redo/segment-format.ts";
+import { parseSegmentName, readSegmentBatches, readSegmentSpans, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
 
 /**
  * The records of a session's segments, in arrays; damage names the session and the segment's
- * path. Given the account they are read for, a segment read whole before is read only where that
- * account's records lie (segment-accounts.ts).
+ * path. Segments outside `fromSeq`..`toSeq` are not opened. Given the account they are read for,
+ * or one sequence number, a segment read whole before is read only where those records lie
+ * (segment-accounts.ts).
  */
 async function* segmentRecords(
   target: BackupTarget,
@@ -24,13 +25,16 @@ async function* segmentRecords(
   filter: (r: RedoRecord) => boolean,
   { withBlobs = true, accountId, fromSeq, toSeq }: { withBlobs?: boolean; accountId?: string; fromSeq?: number; toSeq?: number } = {},
 ): AsyncGenerator<RedoRecord[]> {
+  const accounts = accountId ? [accountId] : fromSeq !== undefined && fromSeq === toSeq ? "any" : undefined;
   for (const { name, object } of await target.sessionSegments(label)) {
+    const range = parseSegmentName(name);
+    if (range && ((fromSeq !== undefined && range.lastSeq < fromSeq) || (toSeq !== undefined && range.firstSeq > toSeq))) continue;
     const where = target.describe(object);
-    let known = accountId ? segmentAccounts.spans(where, [accountId], fromSeq, toSeq) : null;
-    if (accountId && !known) {
+    let known = segmentAccounts.spans(where, accounts, fromSeq, toSeq);
+    if (accounts && !known) {
       // Another account's read of it may be under way (a group restore starts several at once).
       await segmentAccounts.reading(where);
-      known = segmentAccounts.spans(where, [accountId], fromSeq, toSeq);
+      known = segmentAccounts.spans(where, accounts, fromSeq, toSeq);
     }
     if (known?.length === 0) continue;
     const learning = known ? null : segmentAccounts.learn(where);
@@ -109,7 +113,7 @@ export async function countReplayed(plan: AccountPlan, store: Mailstore, target:
 export async function carriedBytes(seq: number, plan: AccountPlan, store: Mailstore, target: BackupTarget): Promise<Buffer | null> {
   for (const s of plan.redo.sessions) {
     if (seq < s.fromSeq || seq > s.throughSeq) continue;
-    for await (const [r] of segmentRecords(target, s.label, (r) => r.seq === seq)) return r!.blob ?? null;
+    for await (const [r] of segmentRecords(target, s.label, (r) => r.seq === seq, { fromSeq: seq, toSeq: seq })) return r!.blob ?? null;
   }
   for await (const r of readRedo(store, { fromSeq: seq, toSeq: seq }, { withBlobs: true })) return r.blob ?? null;
   return null;
