@@ -13,6 +13,9 @@ export default defineConfig({
           name: "unit",
           include: ["{app,components,server,workers,scripts,cli}/**/*.test.ts"],
           exclude: ["**/*.integration.test.ts", "**/node_modules/**"],
+          // Some start threads or write files: on a busy 2-core machine one took 5 s, the
+          // default limit. The limit is there to catch a hang.
+          testTimeout: 30_000,
         },
       },
       {

@@ -11,8 +11,8 @@ import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { lastArchivedSeq, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, STREAM_IN_ORDER } from "./archive-redo.ts";
 import { BYTES_COLUMNS, LOG_COLUMNS, logRecord, messageBytes } from "./log-rows.ts";
-import { segmentAccounts } from "./segment-accounts.ts";
-import { readSegmentBatches, readSegmentSpans, type RedoRecord, type SegmentHeader } from "./segment-format.ts";
+import { readSealedSegment } from "./read-sealed-segment.ts";
+import type { RedoRecord, SegmentHeader } from "./segment-format.ts";
 
 export interface RedoFilter {
   accountIds?: string[];
@@ -147,59 +147,23 @@ export async function* readRedoBatches(store: Mailstore, filter: RedoFilter = {}
   }
 }
 
-/** Where the filter's accounts' records (or its one sequence number) lie in a segment, waiting for a whole read of it under way; null when unknown. */
-async function knownSpans(where: string, filter: RedoFilter) {
-  const accounts = filter.accountIds ?? (filter.fromSeq !== undefined && filter.fromSeq === filter.toSeq ? "any" : undefined);
-  if (!accounts) return null;
-  const known = segmentAccounts.spans(where, accounts, filter.fromSeq, filter.toSeq);
-  if (known) return known;
-  await segmentAccounts.reading(where);
-  return segmentAccounts.spans(where, accounts, filter.fromSeq, filter.toSeq);
-}
-
 async function* readLocked(store: Mailstore, filter: RedoFilter, options: { withBlobs?: boolean }, borrowed: { client: pg.PoolClient; spoilt(): void }): AsyncGenerator<RedoRecord[]> {
   let archivedThrough = 0;
+  // By account, or one sequence number: where those records lie in a segment read before is known.
+  const accounts = filter.accountIds ?? (filter.fromSeq !== undefined && filter.fromSeq === filter.toSeq ? "any" : undefined);
   for (const segment of await listSegments(store.redoArchivePath)) {
     archivedThrough = Math.max(archivedThrough, segment.lastSeq);
     if (filter.fromSeq !== undefined && segment.lastSeq < filter.fromSeq) continue;
     if (filter.toSeq !== undefined && segment.firstSeq > filter.toSeq) return;
     const where = path.join(store.redoArchivePath, segment.name);
-    const known = await knownSpans(where, filter);
-    if (known?.length === 0) continue;
-    const file = await open(where, "r");
-    try {
-      if (known) {
-        for await (const records of readSegmentSpans(segment.name, file, known, options)) {
-          const kept = records.filter((r) => matches(r, filter));
-          if (kept.length) yield kept;
-        }
-        continue;
-      }
-      const learning = segmentAccounts.learn(where);
-      try {
-        let whole = true;
-        for await (const read of readSegmentBatches(segment.name, file, options)) {
-          if ("header" in read) {
-            if (headerCanMatch(read.header, filter)) continue;
-            whole = false;
-            break;
-          }
-          const kept: RedoRecord[] = [];
-          for (const entry of read.entries) {
-            learning.see(entry.record, entry.at, entry.length);
-            if (matches(entry.record, filter)) kept.push(entry.record);
-          }
-          if (kept.length) yield kept;
-        }
-        // Read to its verified end: where its records lie is known from now on.
-        if (whole) learning.done();
-        learning.close();
-      } finally {
-        learning.close();
-      }
-    } finally {
-      await file.close();
-    }
+    yield* readSealedSegment(segment.name, where, () => open(where, "r"), {
+      accounts,
+      fromSeq: filter.fromSeq,
+      toSeq: filter.toSeq,
+      keep: (r) => matches(r, filter),
+      headerCanMatch: (header) => headerCanMatch(header, filter),
+      withBlobs: options.withBlobs,
+    });
   }
   // Rows the archiver sealed but had not yet deleted when it stopped are read from the segment.
   // Asked on the reader's own connection: a reader holds one connection, never waits for a second.

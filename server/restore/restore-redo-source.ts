@@ -9,8 +9,8 @@ import { sessionSegmentError } from "../backup/read-session-files.ts";
 import type { BackupTarget } from "../backup/target.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { readRedo, readRedoBatches } from "../redo/read-redo.ts";
-import { segmentAccounts } from "../redo/segment-accounts.ts";
-import { parseSegmentName, readSegmentBatches, readSegmentSpans, type RedoRecord } from "../redo/segment-format.ts";
+import { readSealedSegment } from "../redo/read-sealed-segment.ts";
+import { parseSegmentName, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
 
 /**
@@ -30,36 +30,10 @@ async function* segmentRecords(
     const range = parseSegmentName(name);
     if (range && ((fromSeq !== undefined && range.lastSeq < fromSeq) || (toSeq !== undefined && range.firstSeq > toSeq))) continue;
     const where = target.describe(object);
-    let known = segmentAccounts.spans(where, accounts, fromSeq, toSeq);
-    if (accounts && !known) {
-      // Another account's read of it may be under way (a group restore starts several at once).
-      await segmentAccounts.reading(where);
-      known = segmentAccounts.spans(where, accounts, fromSeq, toSeq);
-    }
-    if (known?.length === 0) continue;
-    const learning = known ? null : segmentAccounts.learn(where);
     try {
-      if (known) {
-        for await (const records of readSegmentSpans(name, target.segmentReader(object), known, { withBlobs })) {
-          const kept = records.filter(filter);
-          if (kept.length) yield kept;
-        }
-        continue;
-      }
-      for await (const read of readSegmentBatches(name, target.segmentReader(object), { withBlobs })) {
-        if ("header" in read) continue;
-        const kept: RedoRecord[] = [];
-        for (const entry of read.entries) {
-          learning!.see(entry.record, entry.at, entry.length);
-          if (filter(entry.record)) kept.push(entry.record);
-        }
-        if (kept.length) yield kept;
-      }
-      learning!.done();
+      yield* readSealedSegment(name, where, async () => target.segmentReader(object), { accounts, fromSeq, toSeq, keep: filter, withBlobs });
     } catch (error) {
       throw sessionSegmentError(label, where, error);
-    } finally {
-      learning?.close();
     }
   }
 }
