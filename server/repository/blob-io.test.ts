@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { gunzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
+import { compress, decompress } from "@mongodb-js/zstd";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlobStore, sha256 } from "../mailstore/blob-store.ts";
 import { BlobIo } from "./blob-io.ts";
@@ -34,8 +35,9 @@ describe("blob I/O threads", () => {
     expect(result.missing).toEqual([absent]);
     expect(result.mismatched).toEqual([{ digest: wrongName, actual: sha256(text) }]);
     const [first, second] = result.blobs;
-    expect(first).toMatchObject({ digest: sha256(text), compression: "gzip", rawLength: text.length });
-    expect(gunzipSync(first!.stored).equals(text)).toBe(true);
+    expect(first).toMatchObject({ digest: sha256(text), compression: "zstd", rawLength: text.length });
+    expect(first!.stored.length).toBeLessThan(text.length / 2);
+    expect((await decompress(Buffer.from(first!.stored))).equals(text)).toBe(true);
     expect(second).toMatchObject({ digest: sha256(noise), compression: "none" });
     expect(Buffer.from(second!.stored).equals(noise)).toBe(true);
   });
@@ -63,5 +65,22 @@ describe("blob I/O threads", () => {
     // No temporary file is left behind either.
     const folder = path.dirname(other.path(sha256(text)));
     expect((await readdir(folder)).filter((n) => n.startsWith(".tmp-"))).toEqual([]);
+  });
+
+  it("write blobs stored with gzip by older versions, and name one whose compressed bytes are damaged", async () => {
+    const old = gzipSync(text, { level: 1 });
+    const other = Buffer.concat([text, Buffer.from("and one more line\r\n")]);
+    const broken = await compress(other, 1);
+    broken[Math.floor(broken.length / 2)]! ^= 0xff;
+    const blobs = [
+      { digest: sha256(text), offset: 0, length: old.length, rawLength: text.length, compression: "gzip" as const },
+      { digest: sha256(other), offset: old.length, length: broken.length, rawLength: other.length, compression: "zstd" as const },
+    ];
+    const copy = new BlobStore(path.join(dir, "from-gzip"));
+    const result = await io.run("unpack", { root: copy.root, span: Buffer.concat([old, broken]), blobs });
+    expect(result.written).toBe(1);
+    expect(result.damaged).toHaveLength(1);
+    expect(result.damaged[0]!.detail).toMatch(new RegExp(`blob ${sha256(other)} (cannot be decompressed|does not match its digest)`));
+    expect((await readFile(copy.path(sha256(text)))).equals(text)).toBe(true);
   });
 });

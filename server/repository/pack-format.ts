@@ -4,7 +4,7 @@
  * index can be rebuilt from the packs alone.
  *
  *   "MVPACK02"                          8 bytes
- *   blob data, each stored as the header says (raw, or gzip)
+ *   blob data, each stored as the header says (raw, zstd, or gzip in older packs)
  *   header: JSON { blobs: [[digest, offset, length, rawLength, compression], ...] }
  *   header length                       u32 BE
  *   header CRC-32                       u32 BE
@@ -22,7 +22,8 @@ export const PACK_TRAILER = Buffer.from("MVPKEND2");
 /** Bytes after the header: its length, its CRC-32 and the trailer magic. */
 export const PACK_TAIL_BYTES = 4 + 4 + PACK_TRAILER.length;
 
-export type Compression = "none" | "gzip";
+/** How a blob is stored in its pack: zstd since this was added, gzip in older packs. */
+export type Compression = "none" | "gzip" | "zstd";
 
 export interface PackedBlob {
   digest: string;

@@ -1,5 +1,5 @@
 /**
- * Writes blobs into packs: each blob is checked against its digest, compressed (gzip level 1 in
+ * Writes blobs into packs: each blob is checked against its digest, compressed (zstd level 1 in
  * libuv's thread pool, so both cores work) when that saves a tenth, and appended to the pack being
  * filled in memory. A full pack is saved as one object, while the next one fills: one write and
  * one sync per pack, never per blob. `close()` saves the last pack and then one index object for
@@ -7,14 +7,14 @@
  * reports and prune removes.
  */
 import { createHash } from "node:crypto";
-import { gzip } from "node:zlib";
-import { promisify } from "node:util";
+import { compress as zstd } from "@mongodb-js/zstd";
 import type { StorageBackend } from "./backend.ts";
 import type { PreparedBlob } from "./blob-io.ts";
 import { encodePackTail, PACK_MAGIC, packName, sha256, type PackedBlob } from "./pack-format.ts";
 import { saveIndex, type PackInfo, type RepositoryIndex } from "./repository-index.ts";
 
-const gzipAsync = promisify(gzip);
+/** The zstd level of new blobs (blob-io.worker.mjs uses the same). */
+const ZSTD_LEVEL = 1;
 
 /**
  * Packs are closed once they pass this size: 16 MiB, restic's default (kopia's are 20-40 MiB).
@@ -32,14 +32,14 @@ function isGzip(bytes: Buffer): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** gzip level 1 when it saves at least a tenth; large blobs are judged on a sample first. */
+/** zstd when it saves at least a tenth; large blobs are judged on a sample first. */
 async function compressed(bytes: Buffer): Promise<Buffer | null> {
   if (bytes.length <= 512) return null;
   if (bytes.length > 256 * 1024) {
     const sample = bytes.subarray(0, 64 * 1024);
-    if ((await gzipAsync(sample, { level: 1 })).length >= sample.length * 0.9) return null;
+    if ((await zstd(sample, ZSTD_LEVEL)).length >= sample.length * 0.9) return null;
   }
-  const packed = await gzipAsync(bytes, { level: 1 });
+  const packed = await zstd(bytes, ZSTD_LEVEL);
   return packed.length < bytes.length * 0.9 ? packed : null;
 }
 
@@ -142,7 +142,7 @@ export class PackWriter {
     }
     if (isGzip(bytes)) throw new Error(`blob ${digest} starts with gzip's magic bytes; a message never does`);
     const packed = options.compress === false ? null : await compressed(bytes);
-    return this.append(digest, packed ?? bytes, bytes.length, packed ? "gzip" : "none");
+    return this.append(digest, packed ?? bytes, bytes.length, packed ? "zstd" : "none");
   }
 
   /** Adds a claimed blob whose bytes were read, checked and compressed already (blob-io.ts). */

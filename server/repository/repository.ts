@@ -6,6 +6,7 @@
  * packs no index names (what a crash mid-backup leaves), and replaces the index objects with one.
  */
 import { gunzip } from "node:zlib";
+import { decompress as unzstd } from "@mongodb-js/zstd";
 import { promisify } from "node:util";
 import type { StorageBackend } from "./backend.ts";
 import { decodePackHeader, PACK_MAGIC, PackFormatError, packIdOf, packName, sha256, type PackedBlob } from "./pack-format.ts";
@@ -317,11 +318,15 @@ export class Repository {
   }
 }
 
+function unknown(compression: string): never {
+  throw new Error(`unknown compression ${JSON.stringify(compression)}`);
+}
+
 /** The raw bytes of a stored blob, checked against its digest. */
 async function unpack(pack: string, blob: Pick<PackedBlob, "digest" | "compression" | "rawLength">, stored: Buffer): Promise<Buffer> {
   let raw: Buffer;
   try {
-    raw = blob.compression === "gzip" ? await gunzipAsync(stored) : stored;
+    raw = blob.compression === "zstd" ? await unzstd(stored) : blob.compression === "gzip" ? await gunzipAsync(stored) : blob.compression === "none" ? stored : unknown(blob.compression);
   } catch (error) {
     throw new PackFormatError(pack, `blob ${blob.digest} cannot be decompressed: ${(error as Error).message}`);
   }
