@@ -11,6 +11,7 @@
  *                                              compress it (zstd level 1, in libuv's pool, the
  *                                              chunk's blobs at once) when that saves a tenth
  *   absent   { root, digests }                 the digests the volume has no file for
+ *   hash     { parts }                         the SHA-256 of the parts in order (a pack's name)
  *   unpack   { root, span, blobs }             blobs stored in `span` (a range of a pack):
  *                                              decompress (gzip or zstd), check, write each into the volume
  *                                              (temporary name, then rename; no sync: the
@@ -234,7 +235,13 @@ function segmentAbort({ segment: id }) {
   return null;
 }
 
-const operations = { pack, absent, unpack, segmentOpen, segmentAppend, segmentClose, segmentAbort };
+function hash({ parts }) {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest("hex");
+}
+
+const operations = { pack, absent, unpack, hash, segmentOpen, segmentAppend, segmentClose, segmentAbort };
 
 /** Buffers that own their memory are moved to the main thread, not copied (see blob-io.ts). */
 function transferable(output) {

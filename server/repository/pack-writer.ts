@@ -6,10 +6,9 @@
  * the packs this writer wrote; a crash before that leaves only packs no index names, which verify
  * reports and prune removes.
  */
-import { createHash } from "node:crypto";
 import { compress as zstd } from "@mongodb-js/zstd";
 import type { StorageBackend } from "./backend.ts";
-import type { PreparedBlob } from "./blob-io.ts";
+import { hashOffThread, type PreparedBlob } from "./blob-io.ts";
 import { encodePackTail, PACK_MAGIC, packName, sha256, type PackedBlob } from "./pack-format.ts";
 import { saveIndex, type PackInfo, type RepositoryIndex } from "./repository-index.ts";
 
@@ -181,10 +180,10 @@ export class PackWriter {
     this.saving = previous.then(async () => {
       // The blobs are saved as the chunks they came in, never copied into one buffer: a 16 MiB
       // copy per pack cost more than hashing it.
+      // The pack's name, its SHA-256, is computed on a blob I/O thread: on the main thread it
+      // took a tenth of a full backup's time.
       const chunks = [...pack.chunks, encodePackTail(pack.blobs)];
-      const hash = createHash("sha256");
-      for (const chunk of chunks) hash.update(chunk);
-      const id = hash.digest("hex");
+      const id = await hashOffThread(chunks);
       await this.backend.save(packName(id), fromChunks(chunks));
       const info: PackInfo = { id, size: pack.size + chunks.at(-1)!.length, blobs: pack.blobs };
       this.written.push(info);
