@@ -93,6 +93,10 @@ function absent({ root, digests }) {
   return digests.filter((digest) => !existsSync(blobPath(root, digest)));
 }
 
+/** Temporary names: random per thread, then counted (a random draw per blob showed in profiles). */
+const TEMP_PREFIX = randomBytes(6).toString("hex");
+let tempCount = 0;
+
 function writeBlob(root, digest, bytes) {
   const target = blobPath(root, digest);
   const dir = path.dirname(target);
@@ -100,7 +104,7 @@ function writeBlob(root, digest, bytes) {
     mkdirSync(dir, { recursive: true });
     made.add(dir);
   }
-  const temp = path.join(dir, `.tmp-${digest.slice(0, 8)}-${randomBytes(6).toString("hex")}`);
+  const temp = path.join(dir, `.tmp-${digest.slice(0, 8)}-${TEMP_PREFIX}${(tempCount++).toString(36)}`);
   let fd;
   try {
     fd = openSync(temp, "wx");
