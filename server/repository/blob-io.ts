@@ -30,8 +30,8 @@ interface Operations {
     input: { root: string; span: Uint8Array; blobs: { digest: string; offset: number; length: number; rawLength: number; compression: Compression }[] };
     output: { written: number; damaged: { digest: string; detail: string }[] };
   };
-  /** The SHA-256 (hex) of the parts one after another: a pack's name, hashed off the main thread. */
-  hash: { input: { parts: Uint8Array[] }; output: string };
+  /** The SHA-256 (hex) of the parts one after another (a pack's name), and the parts moved back. */
+  hash: { input: { parts: Uint8Array[] }; output: { digest: string; parts: Uint8Array[] } };
   segmentOpen: { input: { fd: number; head: Uint8Array }; output: { segment: number; bytes: number } };
   segmentAppend: {
     /** Every record's metadata JSON in one buffer (a small buffer posted alone would copy its whole shared pool), in order. */
@@ -117,7 +117,14 @@ export class BlobIo {
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve: resolve as (o: unknown) => void, reject });
       thread.worker.ref();
-      const moved = op === "unpack" ? [(input as Operations["unpack"]["input"]).span] : op === "segmentAppend" ? [(input as Operations["segmentAppend"]["input"]).metas] : [];
+      const moved =
+        op === "unpack"
+          ? [(input as Operations["unpack"]["input"]).span]
+          : op === "segmentAppend"
+            ? [(input as Operations["segmentAppend"]["input"]).metas]
+            : op === "hash"
+              ? (input as Operations["hash"]["input"]).parts
+              : [];
       thread.worker.postMessage({ id, op, input }, transferable(moved));
     });
   }
@@ -136,13 +143,22 @@ export class BlobIo {
 }
 
 /**
- * The SHA-256 of `parts` one after another, computed on a blob I/O thread. The parts are copied
- * there (a view of a larger buffer is first cut out, so only its own bytes travel), which costs
- * the main thread a tenth of hashing them itself.
+ * The SHA-256 of `parts` one after another, computed on a blob I/O thread, and the parts to use
+ * from then on: they are moved there and back, not copied (the caller must not use `parts`
+ * again). A part that is a view of a larger buffer is first cut out, so only its own bytes go.
+ * Hashing a full's packs on the main thread took a tenth of its time; copying them took most of
+ * that again.
  */
-export function hashOffThread(parts: Uint8Array[]): Promise<string> {
-  const own = parts.map((p) => (p.byteLength * 2 < p.buffer.byteLength ? Uint8Array.prototype.slice.call(p) : p));
-  return blobIo().run("hash", { parts: own });
+export async function hashOffThread(parts: Uint8Array[]): Promise<{ digest: string; parts: Buffer[] }> {
+  const seen = new Set<ArrayBufferLike>();
+  const own = parts.map((p) => {
+    const whole = p.byteOffset === 0 && p.byteLength === p.buffer.byteLength && p.buffer instanceof ArrayBuffer && !seen.has(p.buffer);
+    const part = whole ? p : Uint8Array.prototype.slice.call(p);
+    seen.add(part.buffer);
+    return part;
+  });
+  const result = await blobIo().run("hash", { parts: own });
+  return { digest: result.digest, parts: result.parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)) };
 }
 
 let shared: BlobIo | null = null;

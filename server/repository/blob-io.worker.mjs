@@ -11,7 +11,8 @@
  *                                              compress it (zstd level 1, in libuv's pool, the
  *                                              chunk's blobs at once) when that saves a tenth
  *   absent   { root, digests }                 the digests the volume has no file for
- *   hash     { parts }                         the SHA-256 of the parts in order (a pack's name)
+ *   hash     { parts }                         the SHA-256 of the parts in order (a pack's name);
+ *                                              the parts are moved back
  *   unpack   { root, span, blobs }             blobs stored in `span` (a range of a pack):
  *                                              decompress (gzip or zstd), check, write each into the volume
  *                                              (temporary name, then rename; no sync: the
@@ -242,27 +243,47 @@ function segmentAbort({ segment: id }) {
 function hash({ parts }) {
   const hash = createHash("sha256");
   for (const part of parts) hash.update(part);
-  return hash.digest("hex");
+  return { digest: hash.digest("hex"), parts };
 }
 
 const operations = { pack, absent, unpack, hash, segmentOpen, segmentAppend, segmentClose, segmentAbort };
 
 /** Buffers that own their memory are moved to the main thread, not copied (see blob-io.ts). */
 function transferable(output) {
-  const views = output && Array.isArray(output.blobs) ? output.blobs.map((b) => b.stored).filter((v) => v instanceof Uint8Array) : [];
+  const views = !output ? [] : Array.isArray(output.blobs) ? output.blobs.map((b) => b.stored).filter((v) => v instanceof Uint8Array) : Array.isArray(output.parts) ? output.parts : [];
   return views.filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer).map((v) => v.buffer);
 }
 
 /**
- * Requests run in the order they come; pack and unpack wait for the codec in libuv's pool, so a
- * request behind them may finish first. The segment operations are synchronous and keep their
- * order among themselves.
+ * Requests start in the order they come, at most two at once: pack and unpack wait for the codec
+ * in libuv's pool, and meanwhile the next request reads and hashes. Without the bound, every
+ * request queued here would read its blobs at once (a worker's memory grew by a third). The
+ * segment operations are synchronous, so they keep their order among themselves.
  */
-parentPort.on("message", async ({ id, op, input }) => {
+const RUNNING_AT_ONCE = 2;
+const waiting = [];
+let running = 0;
+
+async function serve({ id, op, input }) {
   try {
     const output = await operations[op](input);
     parentPort.postMessage({ id, output }, transferable(output));
   } catch (error) {
     parentPort.postMessage({ id, error: { message: error.message, code: error.code } });
   }
+}
+
+function startNext() {
+  while (running < RUNNING_AT_ONCE && waiting.length) {
+    running++;
+    serve(waiting.shift()).finally(() => {
+      running--;
+      startNext();
+    });
+  }
+}
+
+parentPort.on("message", (request) => {
+  waiting.push(request);
+  startNext();
 });

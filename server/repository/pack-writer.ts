@@ -141,7 +141,9 @@ export class PackWriter {
     }
     if (isGzip(bytes)) throw new Error(`blob ${digest} starts with gzip's magic bytes; a message never does`);
     const packed = options.compress === false ? null : await compressed(bytes);
-    return this.append(digest, packed ?? bytes, bytes.length, packed ? "zstd" : "none");
+    // The pack's chunks are moved to a thread to be hashed (hashOffThread): the caller's bytes
+    // stay the caller's, so a copy goes into the pack.
+    return this.append(digest, packed ?? Buffer.from(bytes), bytes.length, packed ? "zstd" : "none");
   }
 
   /** Adds a claimed blob whose bytes were read, checked and compressed already (blob-io.ts). */
@@ -167,8 +169,9 @@ export class PackWriter {
     this.totals.blobs++;
     this.totals.storedBytes += stored.length;
     this.totals.rawBytes += rawLength;
+    const length = stored.length; // the bytes leave for a thread when the pack is sealed
     if (pack.size >= this.packBytes) await this.seal();
-    return stored.length;
+    return length;
   }
 
   /** Saves the pack being filled (after the previous save, so at most two packs are in memory). */
@@ -179,11 +182,9 @@ export class PackWriter {
     const previous = this.saving;
     this.saving = previous.then(async () => {
       // The blobs are saved as the chunks they came in, never copied into one buffer: a 16 MiB
-      // copy per pack cost more than hashing it.
-      // The pack's name, its SHA-256, is computed on a blob I/O thread: on the main thread it
-      // took a tenth of a full backup's time.
-      const chunks = [...pack.chunks, encodePackTail(pack.blobs)];
-      const id = await hashOffThread(chunks);
+      // copy per pack cost more than hashing it. The pack's name, its SHA-256, is computed on a
+      // blob I/O thread, the chunks moved there and back.
+      const { digest: id, parts: chunks } = await hashOffThread([...pack.chunks, encodePackTail(pack.blobs)]);
       await this.backend.save(packName(id), fromChunks(chunks));
       const info: PackInfo = { id, size: pack.size + chunks.at(-1)!.length, blobs: pack.blobs };
       this.written.push(info);
