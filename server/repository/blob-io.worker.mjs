@@ -130,20 +130,30 @@ async function inflate(compression, stored) {
   throw new Error(`unknown compression ${JSON.stringify(compression)}`);
 }
 
+/** Blobs of a span being decompressed at once, ahead of the one being written. */
+const INFLATE_AHEAD = 2;
+
 async function unpack({ root, span, blobs }) {
   const bytes = Buffer.from(span.buffer, span.byteOffset, span.byteLength);
   const damaged = [];
   let written = 0;
-  // Every blob of the span is handed to the codec at once; each is then checked and written in order.
-  const inflating = blobs.map((blob) => {
-    const raw = inflate(blob.compression, bytes.subarray(blob.offset, blob.offset + blob.length));
-    raw.catch(() => {}); // awaited below, in order
-    return raw;
-  });
+  // The codec works two blobs ahead, and each is checked and written in order. With a whole
+  // span's blobs decompressed at once, a restore of 100,000 blobs peaked at 661 MiB.
+  const inflating = [];
+  const start = (i) => {
+    if (i >= blobs.length) return;
+    const blob = blobs[i];
+    inflating[i] = inflate(blob.compression, bytes.subarray(blob.offset, blob.offset + blob.length));
+    inflating[i].catch(() => {}); // awaited below, in order
+  };
+  for (let i = 0; i < INFLATE_AHEAD; i++) start(i);
   for (const [i, blob] of blobs.entries()) {
+    start(i + INFLATE_AHEAD);
+    const pending = inflating[i];
+    inflating[i] = undefined; // a settled promise would keep the raw bytes to the end of the span
     let raw;
     try {
-      raw = await inflating[i];
+      raw = await pending;
     } catch (error) {
       damaged.push({ digest: blob.digest, detail: `blob ${blob.digest} cannot be decompressed: ${error.message}` });
       continue;
@@ -255,14 +265,15 @@ function transferable(output) {
 }
 
 /**
- * Requests start in the order they come, at most two at once: pack and unpack wait for the codec
- * in libuv's pool, and meanwhile the next request reads and hashes. Without the bound, every
+ * Requests start in the order they come, at most two at once (an unpack alone): pack waits for
+ * the codec in libuv's pool, and meanwhile the next request reads and hashes. Without the bound, every
  * request queued here would read its blobs at once (a worker's memory grew by a third). The
  * segment operations are synchronous, so they keep their order among themselves.
  */
 const RUNNING_AT_ONCE = 2;
 const waiting = [];
 let running = 0;
+let runningAlone = false;
 
 async function serve({ id, op, input }) {
   try {
@@ -273,11 +284,16 @@ async function serve({ id, op, input }) {
   }
 }
 
+/** A restore's span (up to 16 MiB, and its blobs decompressed) runs alone on its thread. */
+const ALONE = new Set(["unpack"]);
+
 function startNext() {
-  while (running < RUNNING_AT_ONCE && waiting.length) {
+  while (running < RUNNING_AT_ONCE && waiting.length && !(running > 0 && ALONE.has(waiting[0].op)) && !runningAlone) {
+    runningAlone = ALONE.has(waiting[0].op);
     running++;
     serve(waiting.shift()).finally(() => {
       running--;
+      runningAlone = false;
       startNext();
     });
   }
