@@ -52,4 +52,23 @@ describe("the segment writer's thread", () => {
     await read.close();
     expect(blobs).toEqual([kept.toString(), inline.toString(), undefined, undefined]);
   });
+
+  it("frames a batch larger than the thread's frame buffer, and a message larger than all of it, byte for byte", async () => {
+    // The thread frames into an 8 MiB buffer: these three 3 MiB messages overflow it, and the
+    // 9 MiB one gets a buffer of its own.
+    const messages = [3, 9, 3, 3].map((mib, i) => Buffer.alloc(mib << 20, `message ${i} `));
+    for (const message of messages) await volume.put(message);
+    const records = messages.map((message, i) => ({ meta: meta(i + 1, { digest: sha256(message) }), digest: sha256(message) }));
+    const header: SegmentHeader = { server: "mail1", format: SEGMENT_FORMAT, firstSeq: 1, lastSeq: 4, firstAt: null, lastAt: null, recordCount: 4, voids: [], createdAt: "2026-12-05T03:00:00.000Z" };
+    const file = await open(path.join(dir, "big"), "w");
+    const writer = await SegmentWriter.open(file, header);
+    await writer.append(records, volume.root);
+    await writer.finish();
+    await file.close();
+
+    const body = Buffer.concat([encodeHeader(header), ...records.map((r, i) => encodeRawRecord(r.meta, messages[i]!))]);
+    const expected = Buffer.concat([body, encodeTrailer(4, createHash("sha256").update(body).digest())]);
+    expect((await readFile(path.join(dir, "big"))).equals(expected)).toBe(true);
+    expect(writer.blobsMissing).toEqual([]);
+  });
 });

@@ -75,6 +75,13 @@ class Thread {
 
 let nextId = 1;
 
+/** The buffers of a request that are moved to the thread rather than copied (when they own their memory). */
+const MOVED: { [K in keyof Operations]?: (input: Operations[K]["input"]) => Uint8Array[] } = {
+  unpack: (input) => [input.span],
+  hash: (input) => input.parts,
+  segmentAppend: (input) => [input.metas],
+};
+
 /**
  * The buffers among `views` that own their whole memory, to be moved to the other thread rather
  * than copied (the sender must not use them again). A slice of a shared pool is copied instead.
@@ -106,8 +113,8 @@ export class BlobIo {
   }
 
   /**
-   * Runs one request on the least busy thread, or on `on` (from `pin`). An `unpack` span or
-   * `segmentAppend` metas that own their memory are moved there: do not use them afterwards.
+   * Runs one request on the least busy thread, or on `on` (from `pin`). The buffers `MOVED` names
+   * for the operation are moved there when they own their memory: do not use them afterwards.
    */
   run<K extends keyof Operations>(op: K, input: Operations[K]["input"], on?: Thread): Promise<Operations[K]["output"]> {
     if (this.dead) return Promise.reject(new Error("the blob I/O threads are closed"));
@@ -117,15 +124,7 @@ export class BlobIo {
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve: resolve as (o: unknown) => void, reject });
       thread.worker.ref();
-      const moved =
-        op === "unpack"
-          ? [(input as Operations["unpack"]["input"]).span]
-          : op === "segmentAppend"
-            ? [(input as Operations["segmentAppend"]["input"]).metas]
-            : op === "hash"
-              ? (input as Operations["hash"]["input"]).parts
-              : [];
-      thread.worker.postMessage({ id, op, input }, transferable(moved));
+      thread.worker.postMessage({ id, op, input }, transferable(MOVED[op]?.(input) ?? []));
     });
   }
 
