@@ -1,7 +1,7 @@
 /**
  * One sealed segment's records that a reader wants, wherever the segment is (the server's
- * archive, a backup session): read only where they lie when that is known (segment-accounts.ts),
- * else whole, learning on the way where every account's records lie for the readers after.
+ * archive, a backup session): by account, only where they lie (segment-accounts.ts); otherwise
+ * whole, learning on the way where every account's records lie for the readers after.
  */
 import type { RedoRecord, SegmentFile, SegmentHeader } from "./segment-format.ts";
 import { readSegmentBatches, readSegmentSpans } from "./segment-format.ts";
@@ -18,22 +18,24 @@ export interface SealedRead {
   withBlobs?: boolean;
 }
 
-/** Where the wanted records lie in the segment, waiting for a whole read of it under way; null when unknown. */
-async function knownSpans(where: string, read: SealedRead) {
-  if (!read.accounts) return null;
-  const known = segmentAccounts.spans(where, read.accounts, read.fromSeq, read.toSeq);
-  if (known) return known;
-  // Another reader's whole read of it may be under way (a group restore starts several at once).
-  await segmentAccounts.reading(where);
-  return segmentAccounts.spans(where, read.accounts, read.fromSeq, read.toSeq);
-}
-
 /**
  * `where` names the segment in the cache (its path, or its object on a target); `open` gives its
- * file only when it must be read.
+ * file only when it must be read. A reader by account first has the segment's places learned
+ * (one scan, shared with the readers at the same time), then reads only its own records.
  */
 export async function* readSealedSegment(name: string, where: string, open: () => Promise<SegmentFile & { close?(): Promise<void> }>, read: SealedRead): AsyncGenerator<RedoRecord[]> {
-  const known = await knownSpans(where, read);
+  if (read.accounts) {
+    await segmentAccounts.scanOnce(where, async (see) => {
+      const file = await open();
+      try {
+        for await (const batch of readSegmentBatches(name, file, { withBlobs: false })) if ("entries" in batch) for (const e of batch.entries) see(e.record, e.at, e.length);
+      } finally {
+        await file.close?.();
+      }
+    });
+  }
+  // Known unless the scan's places were already dropped again to make room for others'.
+  const known = read.accounts ? segmentAccounts.spans(where, read.accounts, read.fromSeq, read.toSeq) : null;
   if (known?.length === 0) return;
   const file = await open();
   try {
@@ -45,24 +47,20 @@ export async function* readSealedSegment(name: string, where: string, open: () =
       return;
     }
     const learning = segmentAccounts.learn(where);
-    try {
-      for await (const batch of readSegmentBatches(name, file, read)) {
-        if ("header" in batch) {
-          if (read.headerCanMatch && !read.headerCanMatch(batch.header)) return;
-          continue;
-        }
-        const kept: RedoRecord[] = [];
-        for (const entry of batch.entries) {
-          learning.see(entry.record, entry.at, entry.length);
-          if (read.keep(entry.record)) kept.push(entry.record);
-        }
-        if (kept.length) yield kept;
+    for await (const batch of readSegmentBatches(name, file, read)) {
+      if ("header" in batch) {
+        if (read.headerCanMatch && !read.headerCanMatch(batch.header)) return;
+        continue;
       }
-      // Read to its verified end: where its records lie is known from now on.
-      learning.done();
-    } finally {
-      learning.close();
+      const kept: RedoRecord[] = [];
+      for (const entry of batch.entries) {
+        learning.see(entry.record, entry.at, entry.length);
+        if (read.keep(entry.record)) kept.push(entry.record);
+      }
+      if (kept.length) yield kept;
     }
+    // Read to its verified end: where its records lie is known from now on.
+    learning.done();
   } finally {
     await file.close?.();
   }

@@ -45,28 +45,38 @@ describe("SegmentAccounts", () => {
   });
 });
 
-describe("SegmentAccounts.reading", () => {
-  it("lets a reader wait for a whole read under way, and goes on when that read ends unfinished or takes too long", async () => {
+describe("SegmentAccounts.scanOnce", () => {
+  it("has readers at the same time share one scan, and scans no more once the places are known", async () => {
     const index = new SegmentAccounts();
-    await index.reading("a.log"); // none under way: at once
-    const first = index.learn("a.log");
-    const waiting = index.reading("a.log", 60_000);
-    first.see(record(1, "alice"), 100, 10);
-    first.done();
-    first.close();
-    await waiting;
+    let scans = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const scan = async (see: (r: RedoRecord, at: number, length: number) => void) => {
+      scans++;
+      await gate;
+      see(record(1, "alice"), 100, 10);
+      see(record(2, "bob"), 110, 10);
+    };
+    const readers = [index.scanOnce("a.log", scan), index.scanOnce("a.log", scan), index.scanOnce("a.log", scan)];
+    expect(index.spans("a.log", ["alice"])).toBeNull();
+    release();
+    await Promise.all(readers);
+    expect(scans).toBe(1);
+    expect(index.spans("a.log", ["bob"])).toEqual([{ at: 110, length: 10 }]);
+    await index.scanOnce("a.log", scan);
+    expect(scans).toBe(1);
+  });
+
+  it("fails every waiter when the scan fails, learns nothing, and scans again on the next call", async () => {
+    const index = new SegmentAccounts();
+    const damaged = async (see: (r: RedoRecord, at: number, length: number) => void) => {
+      see(record(1, "alice"), 100, 10);
+      throw new Error("a.log at byte 110: record 2: checksum mismatch");
+    };
+    const results = await Promise.allSettled([index.scanOnce("a.log", damaged), index.scanOnce("a.log", damaged)]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(index.spans("a.log", ["alice"])).toBeNull();
+    await index.scanOnce("a.log", async (see) => see(record(1, "alice"), 100, 10));
     expect(index.spans("a.log", ["alice"])).toEqual([{ at: 100, length: 10 }]);
-
-    const abandoned = index.learn("b.log");
-    const waits = index.reading("b.log", 60_000);
-    abandoned.close();
-    await waits;
-    expect(index.spans("b.log", ["alice"])).toBeNull();
-
-    index.learn("c.log"); // never ends
-    const started = performance.now();
-    await index.reading("c.log", 50);
-    expect(performance.now() - started).toBeLessThan(5_000);
-    expect(index.spans("c.log", ["alice"])).toBeNull();
   });
 });

@@ -1,19 +1,19 @@
 /**
  * Where each account's records lie in a sealed redo segment (sequence number, byte offset and
- * length of each), learned the first time a reader goes through the whole segment. A group or
- * server restore reads the same segments once per account; with this, every reader after the
- * first reads only its own account's records (readSegmentSpans), or skips the segment when it
- * holds none in the range wanted; one that comes while the first read runs waits for it rather
- * than read the segment whole too. Sealed segments never change (the archiver writes each under a
- * new name, and a session's files are fixed once published), so what was learned stays true.
- * Kept for the most recently used segments, up to MAX_RECORDS records in all.
+ * length of each), learned by reading the segment through once. A group or server restore reads
+ * the same segments for each of its accounts; with this, each reads only its own account's
+ * records (readSegmentSpans), or skips a segment that holds none in the range wanted. Readers by
+ * account that come at once share one scan (`scanOnce`), which reads for the index alone: it
+ * does not wait on any reader's consumer, so no reader waits on another's replay (a reader that
+ * read the segment whole for its own records, with the others waiting for it, had kept a group
+ * restore's first accounts waiting 2.4 s). Sealed segments never change (the archiver writes each
+ * under a new name, and a session's files are fixed once published), so what was learned stays
+ * true. Kept for the most recently used segments, up to MAX_RECORDS records in all.
  */
 import type { RedoRecord } from "./segment-format.ts";
 
 /** 24 bytes a record: 1,000,000 records hold 24 MiB of the worker's memory. */
 const MAX_RECORDS = 1_000_000;
-/** How long a reader waits for another's whole read of a segment before reading it itself. */
-const READ_WAIT_MS = 2_000;
 
 /** Per account: sequence number, offset and length of each record, flat, in file order. */
 type Places = Map<string, Float64Array>;
@@ -25,7 +25,7 @@ export interface RecordSpan {
 
 export class SegmentAccounts {
   private readonly known = new Map<string, { places: Places; records: number }>();
-  private readonly readers = new Map<string, Promise<void>>();
+  private readonly scans = new Map<string, Promise<void>>();
   private records = 0;
 
   /**
@@ -48,28 +48,29 @@ export class SegmentAccounts {
   }
 
   /**
-   * Waits, at most `maxMs`, for a whole read of the segment under way (learned or not). The wait
-   * is bounded: the waiter holds database connections, and the read it waits for ends only when
-   * its own consumer has replayed it all.
+   * Makes sure the segment's places are known: `scan` reads it through, calling `see` for each
+   * record, unless they are known already or a scan of it is under way (then this waits for that
+   * one). A scan that fails fails its waiters too (a damaged segment is everyone's error); the
+   * next call scans again.
    */
-  async reading(segment: string, maxMs = READ_WAIT_MS): Promise<void> {
-    const read = this.readers.get(segment);
-    if (!read) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([read, new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)))]);
-    clearTimeout(timer);
+  async scanOnce(segment: string, scan: (see: (record: RedoRecord, at: number, length: number) => void) => Promise<void>): Promise<void> {
+    if (this.known.has(segment)) return;
+    let running = this.scans.get(segment);
+    if (!running) {
+      running = (async () => {
+        const learning = this.learn(segment);
+        await scan(learning.see);
+        learning.done();
+      })().finally(() => this.scans.delete(segment));
+      this.scans.set(segment, running);
+    }
+    await running;
   }
 
-  /**
-   * Watches a read of the whole segment, in order: `see` each record, `done()` once every record
-   * went past, and `close()` when the read ends, done or not (readers waiting on it go on).
-   */
-  learn(segment: string): { see(record: RedoRecord, at: number, length: number): void; done(): void; close(): void } {
+  /** Watches a read of the whole segment, in order: `see` each record, and `done()` once every record went past. */
+  learn(segment: string): { see(record: RedoRecord, at: number, length: number): void; done(): void } {
     const growing = new Map<string, number[]>();
     let records = 0;
-    let settle!: () => void;
-    const read = new Promise<void>((resolve) => (settle = resolve));
-    if (!this.readers.has(segment)) this.readers.set(segment, read);
     return {
       see: (record, at, length) => {
         const flat = growing.get(record.accountId);
@@ -83,10 +84,6 @@ export class SegmentAccounts {
         this.known.set(segment, { places, records });
         this.records += records;
         while (this.records > MAX_RECORDS && this.known.size > 1) this.forget(this.known.keys().next().value!);
-      },
-      close: () => {
-        if (this.readers.get(segment) === read) this.readers.delete(segment);
-        settle();
       },
     };
   }
