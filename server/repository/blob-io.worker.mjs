@@ -27,8 +27,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync, writevSync } from "node:fs";
 import path from "node:path";
 import { parentPort } from "node:worker_threads";
-import { crc32, gunzipSync } from "node:zlib";
-import { compress as zstd, decompress as unzstd } from "@mongodb-js/zstd";
+import { crc32 } from "node:zlib";
+import { compressed, inflate } from "./blob-codec.mjs";
+import { requestQueue } from "./request-queue.mjs";
 
 const made = new Set();
 
@@ -40,22 +41,6 @@ function sha256(bytes) {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/**
- * zstd level 1 when it saves at least a tenth; large blobs are judged on a sample first. As fast
- * as gzip level 1 is slow: on generated mail (text with base64 attachments) both store 75% of the
- * bytes, and zstd takes a sixth of the time.
- */
-async function compressed(bytes) {
-  if (bytes.length <= 512) return null;
-  if (bytes.length > 256 * 1024) {
-    const sample = bytes.subarray(0, 64 * 1024);
-    if ((await zstd(sample, ZSTD_LEVEL)).length >= sample.length * 0.9) return null;
-  }
-  const packed = await zstd(bytes, ZSTD_LEVEL);
-  return packed.length < bytes.length * 0.9 ? packed : null;
-}
-
-const ZSTD_LEVEL = 1;
 
 /** Reads and checks the chunk's blobs one by one, then compresses them all at once (libuv's pool works on both cores). */
 async function pack({ root, digests, compress }) {
@@ -120,14 +105,6 @@ function writeBlob(root, digest, bytes) {
     closeSync(fd);
   }
   renameSync(temp, target);
-}
-
-/** A stored blob's raw bytes (throws what the codec says when they cannot be decompressed). */
-async function inflate(compression, stored) {
-  if (compression === "none") return stored;
-  if (compression === "gzip") return gunzipSync(stored);
-  if (compression === "zstd") return unzstd(stored);
-  throw new Error(`unknown compression ${JSON.stringify(compression)}`);
 }
 
 /** Blobs of a span being decompressed at once, ahead of the one being written. */
@@ -306,39 +283,21 @@ function transferable(output) {
 /**
  * Requests start in the order they come, at most two at once (an unpack alone): pack waits for
  * the codec in libuv's pool, and meanwhile the next request reads and hashes. Without the bound, every
- * request queued here would read its blobs at once (a worker's memory grew by a third). The
- * segment operations are synchronous, so they keep their order among themselves.
+ * request queued here would read its blobs at once (a worker's memory grew by a third). A
+ * restore's span (up to 16 MiB, and its blobs decompressed) runs alone on its thread. The segment
+ * operations are synchronous, so they keep their order among themselves.
  */
-const RUNNING_AT_ONCE = 2;
-const waiting = [];
-let running = 0;
-let runningAlone = false;
-
-async function serve({ id, op, input }) {
-  try {
-    const output = await operations[op](input);
-    parentPort.postMessage({ id, output }, transferable(output));
-  } catch (error) {
-    parentPort.postMessage({ id, error: { message: error.message, code: error.code } });
-  }
-}
-
-/** A restore's span (up to 16 MiB, and its blobs decompressed) runs alone on its thread. */
-const ALONE = new Set(["unpack"]);
-
-function startNext() {
-  while (running < RUNNING_AT_ONCE && waiting.length && !(running > 0 && ALONE.has(waiting[0].op)) && !runningAlone) {
-    runningAlone = ALONE.has(waiting[0].op);
-    running++;
-    serve(waiting.shift()).finally(() => {
-      running--;
-      runningAlone = false;
-      startNext();
-    });
-  }
-}
-
-parentPort.on("message", (request) => {
-  waiting.push(request);
-  startNext();
+const queue = requestQueue({
+  atOnce: 2,
+  alone: new Set(["unpack"]),
+  async serve({ id, op, input }) {
+    try {
+      const output = await operations[op](input);
+      parentPort.postMessage({ id, output }, transferable(output));
+    } catch (error) {
+      parentPort.postMessage({ id, error: { message: error.message, code: error.code } });
+    }
+  },
 });
+
+parentPort.on("message", (request) => queue.push(request));

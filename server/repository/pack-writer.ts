@@ -6,14 +6,11 @@
  * the packs this writer wrote; a crash before that leaves only packs no index names, which verify
  * reports and prune removes.
  */
-import { compress as zstd } from "@mongodb-js/zstd";
 import type { StorageBackend } from "./backend.ts";
 import { hashOffThread, type PreparedBlob } from "./blob-io.ts";
+import { compressed } from "./blob-codec.mjs";
 import { encodePackTail, PACK_MAGIC, packName, sha256, type PackedBlob } from "./pack-format.ts";
 import { saveIndex, type PackInfo, type RepositoryIndex } from "./repository-index.ts";
-
-/** The zstd level of new blobs (blob-io.worker.mjs uses the same). */
-const ZSTD_LEVEL = 1;
 
 /**
  * Packs are closed once they pass this size: 16 MiB, restic's default (kopia's are 20-40 MiB).
@@ -29,17 +26,6 @@ async function* fromChunks(chunks: Buffer[]): AsyncGenerator<Buffer> {
 
 function isGzip(bytes: Buffer): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/** zstd when it saves at least a tenth; large blobs are judged on a sample first. */
-async function compressed(bytes: Buffer): Promise<Buffer | null> {
-  if (bytes.length <= 512) return null;
-  if (bytes.length > 256 * 1024) {
-    const sample = bytes.subarray(0, 64 * 1024);
-    if ((await zstd(sample, ZSTD_LEVEL)).length >= sample.length * 0.9) return null;
-  }
-  const packed = await zstd(bytes, ZSTD_LEVEL);
-  return packed.length < bytes.length * 0.9 ? packed : null;
 }
 
 export class BlobDigestError extends Error {

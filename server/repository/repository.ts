@@ -5,15 +5,11 @@
  * prune drops packs with no blob still needed, rewrites packs that are mostly garbage, removes
  * packs no index names (what a crash mid-backup leaves), and replaces the index objects with one.
  */
-import { gunzip } from "node:zlib";
-import { decompress as unzstd } from "@mongodb-js/zstd";
-import { promisify } from "node:util";
 import type { StorageBackend } from "./backend.ts";
+import { inflate } from "./blob-codec.mjs";
 import { decodePackHeader, PACK_MAGIC, PackFormatError, packIdOf, packName, sha256, type PackedBlob } from "./pack-format.ts";
 import { DEFAULT_PACK_BYTES, PackWriter } from "./pack-writer.ts";
 import { RepositoryIndex, saveIndex, type BlobLocation, type PackInfo } from "./repository-index.ts";
-
-const gunzipAsync = promisify(gunzip);
 
 /** A temporary file older than this is a dead writer's: prune removes it. */
 const TEMP_AGE_MS = 60 * 60 * 1000;
@@ -318,15 +314,11 @@ export class Repository {
   }
 }
 
-function unknown(compression: string): never {
-  throw new Error(`unknown compression ${JSON.stringify(compression)}`);
-}
-
 /** The raw bytes of a stored blob, checked against its digest. */
 async function unpack(pack: string, blob: Pick<PackedBlob, "digest" | "compression" | "rawLength">, stored: Buffer): Promise<Buffer> {
   let raw: Buffer;
   try {
-    raw = blob.compression === "zstd" ? await unzstd(stored) : blob.compression === "gzip" ? await gunzipAsync(stored) : blob.compression === "none" ? stored : unknown(blob.compression);
+    raw = await inflate(blob.compression, stored);
   } catch (error) {
     throw new PackFormatError(pack, `blob ${blob.digest} cannot be decompressed: ${(error as Error).message}`);
   }
