@@ -258,7 +258,8 @@ export async function* readSegmentSpans(
     let j = i + 1;
     while (j < spans.length && spans[j]!.at - (spans[j - 1]!.at + spans[j - 1]!.length) <= SPAN_GAP && spans[j]!.at + spans[j]!.length - spans[i]!.at <= READ_SPAN_LIMIT) j++;
     const start = spans[i]!.at;
-    const buffer = Buffer.alloc(spans[j - 1]!.at + spans[j - 1]!.length - start);
+    // Not zero-filled: the read overwrites it, and a short read is caught below.
+    const buffer = Buffer.allocUnsafe(spans[j - 1]!.at + spans[j - 1]!.length - start);
     const { bytesRead } = await file.read(buffer, 0, buffer.length, start);
     if (bytesRead < buffer.length) throw new SegmentCorruptError(name, start + bytesRead, "truncated: a record learned earlier is no longer there");
     const records: RedoRecord[] = [];

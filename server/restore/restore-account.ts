@@ -113,8 +113,9 @@ export async function restoreAccount(options: {
   // The base: a full backup's snapshot, or (built from redo alone) an empty mailbox.
   const accountDir = account.snapshot ? `accounts/${account.accountId}` : null;
   const read = (relative: string) => target.readSessionFile(account.snapshot!.session, `${accountDir}/${relative}`).then((b) => b.toString("utf8"));
-  const description = accountDir ? (JSON.parse(await read("mailbox.json")) as SnapshotDescription) : await describeFromDirectory(account);
-  const digests = accountDir ? (await read("blobs.txt")).split("\n").filter(Boolean) : [];
+  const [description, digests] = accountDir
+    ? await Promise.all([read("mailbox.json").then((text) => JSON.parse(text) as SnapshotDescription), read("blobs.txt").then((text) => text.split("\n").filter(Boolean))])
+    : [await describeFromDirectory(account), []];
 
   return inConsoleTransaction(async (dir) => {
     // Directory first (inside the still-open console transaction).
@@ -190,7 +191,7 @@ export async function restoreAccount(options: {
           (record.payload.blobSeq ? await carriedBytes(Number(record.payload.blobSeq), account, store, target) : null) ??
           (await target.readBlob(digest).catch(() => null));
         if (!bytes) throw new ReplayError("blob_missing", `the message delivered in redo ${record.seq} (${digest}) is in no blob volume, backup or redo record`);
-        await store.blobs.put(bytes, digest, { sync: false });
+        await store.blobs.put(bytes, digest, { sync: false, knownAbsent: true });
         blobsCopied++;
       };
       const t2 = performance.now();
