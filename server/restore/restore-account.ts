@@ -66,12 +66,14 @@ function withMailboxId(mailboxId: number): Transform {
   });
 }
 
-/** Loads one COPY dump of the account's snapshot; a damaged file is named with its session and account. */
-async function loadTable(client: pg.PoolClient, target: BackupTarget, relative: string, table: string, columns: string[], mailboxId: number, account: AccountPlan): Promise<void> {
+/** Loads one COPY dump of the account's snapshot and says how many rows it held; a damaged file is named with its session and account. */
+async function loadTable(client: pg.PoolClient, target: BackupTarget, relative: string, table: string, columns: string[], mailboxId: number, account: AccountPlan): Promise<number> {
   const label = account.snapshot!.session;
   const chunks = () => target.sessionFileChunks(label, relative);
   try {
-    await pipeline(Readable.from(chunks()), createGunzip(), withMailboxId(mailboxId), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+    const copy = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
+    await pipeline(Readable.from(chunks()), createGunzip(), withMailboxId(mailboxId), copy);
+    return copy.rowCount;
   } catch (error) {
     const damage = await gzipDamage(chunks, error);
     if (!damage) throw error;
@@ -164,8 +166,11 @@ export async function restoreAccount(options: {
       let previousChange = 0;
       if (mailbox) {
         previousChange = mailbox.change_number;
-        await client.query(`DELETE FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1`, [mailbox.id]);
-        await client.query(`DELETE FROM ${groupSchema(mailbox.group_id)}.tombstone WHERE mailbox_id = $1`, [mailbox.id]);
+        await client.query(
+          `WITH items AS (DELETE FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1)
+           DELETE FROM ${groupSchema(mailbox.group_id)}.tombstone WHERE mailbox_id = $1`,
+          [mailbox.id],
+        );
       } else {
         const { rows } = await client.query<{ id: number; group_id: number; change_number: number }>(
           `INSERT INTO mailstore.mailbox (id, account_id, group_id, email, email_at_creation, item_id_checkpoint, quota_bytes)
@@ -178,9 +183,9 @@ export async function restoreAccount(options: {
       const items = `${groupSchema(mailbox.group_id)}.item`;
       const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
       const t1 = performance.now();
-      if (accountDir) await loadTable(client, target, `${accountDir}/items.copy.gz`, items, description.columns.items, mailbox.id, account);
+      // The mailbox is empty here: the items loaded are its snapshot's.
+      const snapshotItems = accountDir ? await loadTable(client, target, `${accountDir}/items.copy.gz`, items, description.columns.items, mailbox.id, account) : 0;
       if (accountDir) await loadTable(client, target, `${accountDir}/tombstones.copy.gz`, tombstones, description.columns.tombstones, mailbox.id, account);
-      const { rows: counted } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${items} WHERE mailbox_id = $1`, [mailbox.id]);
 
       const ensureBlob = async (record: RedoRecord) => {
         if (options.rowsOnly) return;
@@ -203,9 +208,17 @@ export async function restoreAccount(options: {
 
       // The reload is itself a change of the mailbox: one record that later replays stop at.
       const changeNumber = Math.max(previousChange, state.changeNumber) + 1;
+      // Its record and the mailbox row's new state, in one statement.
       const { rows: seqRows } = await client.query<{ seq: number }>(
-        `INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload)
-         VALUES (nextval('mailstore.redo_seq'), $1, $2, $3, 'RestoreMailbox', $4) RETURNING seq`,
+        `WITH marker AS (
+           INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload)
+           VALUES (nextval('mailstore.redo_seq'), $1, $2, $3, 'RestoreMailbox', $4) RETURNING seq
+         )
+         UPDATE mailstore.mailbox SET email = $5, change_number = $3, last_redo_seq = (SELECT seq FROM marker),
+                item_id_checkpoint = GREATEST(255, (SELECT coalesce(max(id), 0) FROM ${items} WHERE mailbox_id = $1)),
+                size_bytes = (SELECT coalesce(sum(size), 0) FROM ${items} WHERE mailbox_id = $1 AND type = 'message')
+          WHERE id = $1
+          RETURNING last_redo_seq AS seq`,
         [mailbox.id, accountId, changeNumber, {
           run: options.runLabel ?? null,
           fromSession: account.snapshot?.session ?? null,
@@ -218,14 +231,7 @@ export async function restoreAccount(options: {
           replayed: state.applied,
           skipped: state.skipped,
           gaps: state.gaps,
-        }],
-      );
-      await client.query(
-        `UPDATE mailstore.mailbox SET email = $2, change_number = $3, last_redo_seq = $4,
-                item_id_checkpoint = GREATEST(255, (SELECT coalesce(max(id), 0) FROM ${items} WHERE mailbox_id = $1)),
-                size_bytes = (SELECT coalesce(sum(size), 0) FROM ${items} WHERE mailbox_id = $1 AND type = 'message')
-          WHERE id = $1`,
-        [mailbox.id, account.target.email, changeNumber, seqRows[0]!.seq],
+        }, account.target.email],
       );
       if (options.signal?.aborted) throw new Error("restore aborted");
       if (blobsCopied) await store.blobs.syncVolume();
@@ -236,7 +242,7 @@ export async function restoreAccount(options: {
         accountId,
         target: account.target.email,
         mailboxId: mailbox.id,
-        snapshotItems: counted[0]!.n,
+        snapshotItems,
         blobsCopied,
         replayed: state.applied,
         skipped: state.skipped,

@@ -7,7 +7,7 @@
  * broken puts its account in maintenance), the sessions' leases are released, and a full backup
  * of the restored accounts is queued, so the next restore of them starts from their new state.
  */
-import { prisma } from "../db/console-db.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
 import { DatabaseConnectionLostError, isTransientDbError } from "../db/transient-error.ts";
 import { BackupInProgressError, SessionNotFoundError } from "../backup/errors.ts";
 import { leaseForUndo } from "./undo-restore.ts";
@@ -40,15 +40,20 @@ const PLANS_KEPT = 8;
 const plans = new Map<string, StoredPlan>();
 
 async function loadRunForAccount(runId: number) {
-  const run = await prisma().restoreRun.findUniqueOrThrow({
-    where: { id: runId },
-    select: { label: true, status: true, abortRequested: true, startedAt: true, createdAt: true },
-  });
+  // Plain queries, not Prisma's: a server rebuild makes these in each of hundreds of account
+  // jobs, and Prisma's engine cost the worker's main thread more than the query itself.
+  const { rows } = await consolePool().query<{ label: string; status: string; abort_requested: boolean; started_at: Date | null; created_at: Date }>(
+    "SELECT label, status, abort_requested, started_at, created_at FROM restore_run WHERE id = $1",
+    [runId],
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`restore run ${runId} is gone`);
+  const run = { label: row.label, status: row.status, abortRequested: row.abort_requested, startedAt: row.started_at, createdAt: row.created_at };
   const key = `${runId}@${run.createdAt.toISOString()}`;
   let stored = plans.get(key);
   if (!stored) {
-    const row = await prisma().restoreRun.findUniqueOrThrow({ where: { id: runId }, select: { plan: true } });
-    stored = row.plan as unknown as StoredPlan;
+    const { rows: planned } = await consolePool().query<{ plan: StoredPlan }>("SELECT plan FROM restore_run WHERE id = $1", [runId]);
+    stored = planned[0]!.plan;
     plans.set(key, stored);
     while (plans.size > PLANS_KEPT) plans.delete(plans.keys().next().value!);
   }
@@ -70,7 +75,7 @@ export async function restoreRunAccount(runId: number, index: number, attempt?: 
   const account = plan.accounts[index]!;
   if (run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
   if (run.abortRequested) return { requested: account.requested, skipped: "run aborted" };
-  await prisma().restoreRun.update({ where: { id: runId }, data: { currentAccount: account.target.email } });
+  await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, account.target.email]);
   const controller = new AbortController();
   const watch = setInterval(() => {
     void prisma()
@@ -92,7 +97,7 @@ export async function restoreRunAccount(runId: number, index: number, attempt?: 
         excludeBlobs: request.excludeBlobs ?? false,
         signal: controller.signal,
       }));
-    await prisma().restoreRun.update({ where: { id: runId }, data: { accountsDone: { increment: 1 } } });
+    await consolePool().query("UPDATE restore_run SET accounts_done = accounts_done + 1 WHERE id = $1", [runId]);
     return result;
   } catch (error) {
     // A lost database connection rolled the account's mailstore transaction back: while the
