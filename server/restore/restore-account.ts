@@ -119,13 +119,15 @@ export async function restoreAccount(options: {
     ? await Promise.all([read("mailbox.json").then((text) => JSON.parse(text) as SnapshotDescription), read("blobs.txt").then((text) => text.split("\n").filter(Boolean))])
     : [await describeFromDirectory(account), []];
 
-  return inConsoleTransaction(async (dir) => {
-    // Directory first (inside the still-open console transaction).
+  // A copy's new directory entry commits with its mailbox, in a console transaction held through
+  // the restore; the other modes write the directory with single statements and hold none.
+  const restore = async (dir: pg.PoolClient | null): Promise<AccountRestoreResult> => {
+    // Directory first (a copy's inside the still-open console transaction).
     let accountId = account.accountId;
     if (account.target.mode === "scratch") {
       accountId = randomUUID(); // no directory entry: nothing lists it, and the drill removes it
     } else if (account.target.mode === "copy") {
-      const created = await insertAccount(dir, {
+      const created = await insertAccount(dir!, {
         email: account.target.email,
         server: server.name,
         displayName: description.directory?.displayName ?? "",
@@ -236,7 +238,7 @@ export async function restoreAccount(options: {
       if (options.signal?.aborted) throw new Error("restore aborted");
       if (blobsCopied) await store.blobs.syncVolume();
       await client.query("COMMIT");
-      if (account.target.mode === "in-place") await dir.query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = $1", [accountId]);
+      if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = $1", [accountId]);
       return {
         requested: account.requested,
         accountId,
@@ -258,5 +260,6 @@ export async function restoreAccount(options: {
     } finally {
       client.release();
     }
-  });
+  };
+  return account.target.mode === "copy" ? inConsoleTransaction(restore) : restore(null);
 }
