@@ -20,7 +20,7 @@
  */
 import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import type pg from "pg";
+import pg from "pg";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
@@ -93,7 +93,8 @@ export async function lockArchiveSharedOn(store: Mailstore): Promise<{ client: p
     client,
     async release({ destroy = false } = {}) {
       if (destroy) return client.release(true);
-      await client.query("SELECT pg_advisory_unlock_shared(hashtext($1))", [ARCHIVE_LOCK]).catch(() => {});
+      // With the planner settings a reader of the log may have left (STREAM_IN_ORDER), in one round trip.
+      await client.query(`${PLAN_AS_USUAL}; SELECT pg_advisory_unlock_shared(hashtext(${pg.escapeLiteral(ARCHIVE_LOCK)}))`).catch(() => {});
       client.release();
     },
   };
@@ -108,8 +109,11 @@ export async function lockArchiveSharedOn(store: Mailstore): Promise<{ client: p
 export const STREAM_IN_ORDER = "SET enable_sort = off; SET enable_bitmapscan = off";
 export const PLAN_AS_USUAL = "RESET enable_sort; RESET enable_bitmapscan";
 
+/** The last sequence number sealed into a segment, as a statement of its own (`lastArchivedSeq`). */
+export const LAST_ARCHIVED_SEQ = "SELECT last_archived_seq FROM mailstore.redo_state";
+
 export async function lastArchivedSeq(db: pg.Pool | pg.PoolClient): Promise<number> {
-  const { rows } = await db.query<{ last_archived_seq: number }>("SELECT last_archived_seq FROM mailstore.redo_state");
+  const { rows } = await db.query<{ last_archived_seq: number }>(LAST_ARCHIVED_SEQ);
   return rows[0]?.last_archived_seq ?? 0;
 }
 

@@ -9,7 +9,7 @@ import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
-import { lastArchivedSeq, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, STREAM_IN_ORDER } from "./archive-redo.ts";
+import { LAST_ARCHIVED_SEQ, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, STREAM_IN_ORDER } from "./archive-redo.ts";
 import { BYTES_COLUMNS, LOG_COLUMNS, logRecord, messageBytes } from "./log-rows.ts";
 import { readSealedSegment } from "./read-sealed-segment.ts";
 import type { RedoRecord, SegmentHeader } from "./segment-format.ts";
@@ -88,7 +88,7 @@ async function* readCurrentLogBatches(
   afterSeq: number,
   filter: RedoFilter,
   withBlobs: boolean,
-  /** A connection the caller holds (readRedo's, with the archive lock); told when it is spoilt. */
+  /** A connection the caller holds (readRedo's, with the archive lock), STREAM_IN_ORDER set and reset by it; told when it is spoilt. */
   borrowed?: { client: pg.PoolClient; spoilt(): void },
 ): AsyncGenerator<RedoRecord[]> {
   if (filter.accountIds && !filter.accountIds.every((id) => UUID.test(id))) throw new Error("account ids are UUIDs");
@@ -104,7 +104,7 @@ async function* readCurrentLogBatches(
   // In sequence order straight off the primary key (STREAM_IN_ORDER).
   let stream: ReturnType<typeof copyTo> | undefined;
   try {
-    await client.query(STREAM_IN_ORDER);
+    if (!borrowed) await client.query(STREAM_IN_ORDER);
     stream = client.query(
       copyTo(`COPY (
         SELECT ${LOG_COLUMNS}${withBlobs ? `, ${BYTES_COLUMNS}` : ""}
@@ -119,7 +119,7 @@ async function* readCurrentLogBatches(
       // A delivery's bytes come from the blob volume until the archiver seals them into a segment.
       yield rows.map((row) => logRecord(row, messageBytes(row, store.blobs)));
     }
-    await client.query(PLAN_AS_USUAL);
+    if (!borrowed) await client.query(PLAN_AS_USUAL);
     finished = true;
   } finally {
     // A reader that stopped early leaves the connection mid-COPY: it is closed, not reused.
@@ -167,6 +167,8 @@ async function* readLocked(store: Mailstore, filter: RedoFilter, options: { with
   }
   // Rows the archiver sealed but had not yet deleted when it stopped are read from the segment.
   // Asked on the reader's own connection: a reader holds one connection, never waits for a second.
-  const after = Math.max(archivedThrough, await lastArchivedSeq(borrowed.client));
+  // The planner settings for the COPY go in the same round trip; the lock's release resets them.
+  const results = (await borrowed.client.query(`${STREAM_IN_ORDER}; ${LAST_ARCHIVED_SEQ}`)) as unknown as pg.QueryResult<{ last_archived_seq: number }>[];
+  const after = Math.max(archivedThrough, results.at(-1)!.rows[0]?.last_archived_seq ?? 0);
   yield* readCurrentLogBatches(store, after, filter, options.withBlobs ?? false, borrowed);
 }
