@@ -28,7 +28,10 @@ export async function* readSealedSegment(name: string, where: string, open: () =
     await segmentAccounts.scanOnce(where, async (see) => {
       const file = await open();
       try {
-        for await (const batch of readSegmentBatches(name, file, { withBlobs: false })) if ("entries" in batch) for (const e of batch.entries) see(e.record, e.at, e.length);
+        for await (const batch of readSegmentBatches(name, file, { withBlobs: false })) {
+          if ("header" in batch) continue;
+          for (const entry of batch.entries) see(entry.record, entry.at, entry.length);
+        }
       } finally {
         await file.close?.();
       }

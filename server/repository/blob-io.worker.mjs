@@ -41,7 +41,6 @@ function sha256(bytes) {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-
 /** Reads and checks the chunk's blobs one by one, then compresses them all at once (libuv's pool works on both cores). */
 async function pack({ root, digests, compress }) {
   const read = [];

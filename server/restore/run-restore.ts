@@ -78,9 +78,9 @@ export async function restoreRunAccount(runId: number, index: number, attempt?: 
   await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, account.target.email]);
   const controller = new AbortController();
   const watch = setInterval(() => {
-    void prisma()
-      .restoreRun.findUnique({ where: { id: runId }, select: { abortRequested: true } })
-      .then((r) => r?.abortRequested && controller.abort())
+    void consolePool()
+      .query<{ abort_requested: boolean }>("SELECT abort_requested FROM restore_run WHERE id = $1", [runId])
+      .then(({ rows }) => rows[0]?.abort_requested && controller.abort())
       .catch(() => {});
   }, 1_000);
   try {
