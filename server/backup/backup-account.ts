@@ -4,8 +4,10 @@
  *   snapshotAccounts  one REPEATABLE READ, READ ONLY transaction for the whole batch (so delivery
  *                     goes on, no maintenance mode, and one snapshot): the mailbox rows, each
  *                     mailbox's items and tombstones dumped with COPY through gzip, and the
- *                     digests and counts of every mailbox in one query per mailbox group. An
- *                     account with no tombstones gets an empty dump without a COPY.
+ *                     digests, counts and row fingerprints of every mailbox in a few queries per
+ *                     mailbox group. An account with no tombstones gets an empty dump without a
+ *                     COPY; one unchanged since the last full that holds it gets that full's
+ *                     dumps, copied (earlier-dumps.ts).
  *   storeAccount      outside the transaction: each blob the target lacks is read, checked
  *                     against its digest and compressed on the blob I/O threads (blob-io.ts) and
  *                     appended to the batch's pack writer; then the digest list and mailbox.json.
@@ -22,16 +24,13 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { blobIo } from "../repository/blob-io.ts";
 import { BlobDigestError, type PackWriter } from "../repository/pack-writer.ts";
+import { fingerprintSql, ITEM_COLUMNS, TOMBSTONE_COLUMNS, type EarlierDumps } from "./earlier-dumps.ts";
 import type { BackupTarget, FileEntry } from "./target.ts";
 
 /** Blobs per request to the blob I/O threads, and requests in flight per account. */
 const BLOB_CHUNK = 16;
 const CHUNKS_IN_FLIGHT = 2;
 
-export const ITEM_COLUMNS = [
-  "mailbox_id", "id", "type", "parent_id", "folder_id", "date", "size", "blob_digest", "flags", "tags", "sender", "subject", "name", "metadata", "change_number",
-] as const;
-export const TOMBSTONE_COLUMNS = ["mailbox_id", "item_id", "type", "change_number", "deleted_at"] as const;
 
 /** What `gzip` of an empty COPY gives: the dump of a mailbox without tombstones. */
 const EMPTY_DUMP = gzipSync(Buffer.alloc(0), { level: 3 });
@@ -53,6 +52,10 @@ export interface AccountBackup {
   newBlobs: number;
   newBlobBytes: number;
   missingBlobs: string[];
+  /** The rows' fingerprint (earlier-dumps.ts), kept in session.json for the next full to compare. */
+  fingerprint: string;
+  /** The earlier session whose dumps this account's are copies of (it had not changed since). */
+  dumpsFrom?: string;
   /**
    * Blobs the account names that its batch's writer did not see stored (another batch took them
    * on): the session's finish checks these against the repository index before it publishes.
@@ -69,6 +72,8 @@ export interface AccountSnapshot {
   files: FileEntry[];
   digests: { digest: string; size: number }[];
   counts: { items: number; messages: number };
+  fingerprint: string;
+  dumpsFrom?: string;
 }
 
 export async function snapshotAccounts(options: {
@@ -78,6 +83,8 @@ export async function snapshotAccounts(options: {
   target: BackupTarget;
   label: string;
   accounts: { accountId: string; reason: string }[];
+  /** Where an unchanged account's dumps can be copied from. */
+  earlier?: EarlierDumps;
   signal?: AbortSignal;
 }): Promise<(AccountSnapshot | { accountId: string; skipped: string })[]> {
   const { client, target, label } = options;
@@ -95,7 +102,8 @@ export async function snapshotAccounts(options: {
     // with a null digest and grouping 1 carries a mailbox's counts); tombstone counts alike.
     const digests = new Map<number, { digest: string; size: number }[]>();
     const counts = new Map<number, { items: number; messages: number }>();
-    const tombstones = new Map<number, number>();
+    const tombstones = new Map<number, { count: number; fingerprint: string }>();
+    const itemPrints = new Map<number, string>();
     const groups = new Map<number, number[]>();
     for (const m of mailboxes) groups.set(m.group_id, [...(groups.get(m.group_id) ?? []), m.id]);
     for (const [group, ids] of groups) {
@@ -114,19 +122,31 @@ export async function snapshotAccounts(options: {
           list.push({ digest: r.digest, size: Number(r.size) });
         }
       }
-      const { rows: dead } = await client.query<{ mailbox_id: number; n: number }>(
-        `SELECT mailbox_id, count(*) AS n FROM ${schema}.tombstone WHERE mailbox_id = ANY($1::bigint[]) GROUP BY 1`,
+      const { rows: dead } = await client.query<{ mailbox_id: number; n: number; fingerprint: string }>(
+        `SELECT mailbox_id, count(*) AS n, ${fingerprintSql(TOMBSTONE_COLUMNS)} AS fingerprint FROM ${schema}.tombstone WHERE mailbox_id = ANY($1::bigint[]) GROUP BY 1`,
         [ids],
       );
-      for (const r of dead) tombstones.set(r.mailbox_id, Number(r.n));
+      for (const r of dead) tombstones.set(r.mailbox_id, { count: Number(r.n), fingerprint: r.fingerprint });
+      const { rows: prints } = await client.query<{ mailbox_id: number; fingerprint: string }>(
+        `SELECT mailbox_id, ${fingerprintSql(ITEM_COLUMNS)} AS fingerprint FROM ${schema}.item WHERE mailbox_id = ANY($1::bigint[]) GROUP BY 1`,
+        [ids],
+      );
+      for (const r of prints) itemPrints.set(r.mailbox_id, r.fingerprint);
     }
 
+    const blobsOf = (id: number) => ({ digests: digests.get(id) ?? [], counts: counts.get(id) ?? { items: 0, messages: 0 } });
     const snapshots: (AccountSnapshot | { accountId: string; skipped: string })[] = [];
     for (const { accountId, reason } of options.accounts) {
       if (options.signal?.aborted) throw new Error("aborted");
       const mailbox = byAccount.get(accountId);
       if (!mailbox) {
         snapshots.push({ accountId, skipped: "no mailbox (deleted meanwhile?)" });
+        continue;
+      }
+      const fingerprint = `items ${itemPrints.get(mailbox.id) ?? 0} tombstones ${tombstones.get(mailbox.id)?.fingerprint ?? 0}`;
+      const copied = await options.earlier?.copy(mailbox, fingerprint, label);
+      if (copied) {
+        snapshots.push({ accountId, reason, mailbox, snapshotAt, fingerprint, dumpsFrom: copied.from, files: copied.files, ...blobsOf(mailbox.id) });
         continue;
       }
       const schema = groupSchema(mailbox.group_id);
@@ -138,7 +158,7 @@ export async function snapshotAccounts(options: {
           client.query(copyTo(`COPY (SELECT ${ITEM_COLUMNS.join(", ")} FROM ${schema}.item WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY id) TO STDOUT`)),
           createGzip({ level: 3 }),
         ),
-        tombstones.get(mailbox.id)
+        tombstones.get(mailbox.id)?.count
           ? await target.streamSessionFile(
               label,
               `${dir}/tombstones.copy.gz`,
@@ -147,15 +167,7 @@ export async function snapshotAccounts(options: {
             )
           : await target.writeSessionFile(label, `${dir}/tombstones.copy.gz`, EMPTY_DUMP),
       ];
-      snapshots.push({
-        accountId,
-        reason,
-        mailbox,
-        snapshotAt,
-        files,
-        digests: digests.get(mailbox.id) ?? [],
-        counts: counts.get(mailbox.id) ?? { items: 0, messages: 0 },
-      });
+      snapshots.push({ accountId, reason, mailbox, snapshotAt, fingerprint, files, ...blobsOf(mailbox.id) });
     }
     await client.query("COMMIT");
     return snapshots;
@@ -246,6 +258,7 @@ export async function storeAccount(
       createdAt: mailbox.created_at.toISOString(),
     },
     columns: { items: ITEM_COLUMNS, tombstones: TOMBSTONE_COLUMNS },
+    ...(snapshot.dumpsFrom ? { dumpsCopiedFrom: snapshot.dumpsFrom } : {}),
     counts: { ...counts, blobs: digests.length, blobBytes: digests.reduce((n, d) => n + d.size, 0) },
     missingBlobs,
     directory: options.directory,
@@ -266,6 +279,8 @@ export async function storeAccount(
     newBlobs,
     newBlobBytes,
     missingBlobs,
+    fingerprint: snapshot.fingerprint,
+    ...(snapshot.dumpsFrom ? { dumpsFrom: snapshot.dumpsFrom } : {}),
     files,
     digests: digests.map((d) => d.digest),
   };

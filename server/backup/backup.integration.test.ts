@@ -1,13 +1,15 @@
 /**
  * Backups end to end, against real PostgreSQL, Redis, BullMQ workers and a backup target folder:
- * a full's contents match the mailstore, a second full stores no new blob, an incremental holds
+ * a full's contents match the mailstore, a second full stores no new blob and copies the dumps of
+ * unchanged accounts (and only of those), an incremental holds
  * exactly the new redo range, a new account gets its full in the next incremental, and the
  * one-backup-at-a-time lock answers 409.
  */
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
+import { to as copyTo } from "pg-copy-streams";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { prisma } from "../db/console-db.ts";
@@ -18,6 +20,7 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { readSegment } from "../redo/segment-format.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
+import { ITEM_COLUMNS } from "./earlier-dumps.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { BackupTarget } from "./target.ts";
 
@@ -98,8 +101,54 @@ describe("full backup", () => {
     expect(second.status).toBe("completed");
     expect(second.blobsNew).toBe(0);
     expect(second.blobsReferenced).toBeGreaterThan(0);
+    label = second.label;
+  });
+
+  it("copies an unchanged account's dumps from the last full, and dumps again every account whose rows changed", async () => {
+    const { rows: mailboxes } = await store.pool.query("SELECT * FROM mailstore.mailbox WHERE change_number > 0 ORDER BY email");
+    const [flagged, edited, damaged] = mailboxes;
+    const itemOf = async (m: { group_id: number; id: number }) =>
+      (await store.pool.query(`SELECT id FROM ${groupSchema(m.group_id)}.item WHERE mailbox_id = $1 AND type = 'message' ORDER BY id LIMIT 1`, [m.id])).rows[0].id;
+    // A change through the mailstore, a row edited behind its change numbers, and an earlier dump damaged on the target.
+    await setFlags(store, { accountId: flagged.account_id }, { itemIds: [await itemOf(flagged)], flags: { flagged: true } });
+    await store.pool.query(`UPDATE ${groupSchema(edited.group_id)}.item SET subject = 'edited by hand' WHERE mailbox_id = $1 AND id = $2`, [edited.id, await itemOf(edited)]);
+    const damagedFile = path.join(target.root, "sessions", label, "accounts", damaged.account_id, "items.copy.gz");
+    const good = await readFile(damagedFile);
+    await writeFile(damagedFile, Buffer.concat([good.subarray(0, -1), Buffer.from([good.at(-1)! ^ 1])]));
+    let third;
+    try {
+      third = await backup("full");
+    } finally {
+      await writeFile(damagedFile, good);
+    }
+    expect(third.status).toBe("completed");
+    const description = await sessionJson(third.label);
+    const dumpsFrom = new Map(description.accounts.map((a: { accountId: string; dumpsFrom?: string }) => [a.accountId, a.dumpsFrom]));
+    for (const changed of [flagged, edited, damaged]) expect(dumpsFrom.get(changed.account_id), changed.email).toBeUndefined();
+    expect(description.counts.dumpsCopied).toBe(description.counts.fulls - 3);
+    expect(description.counts.dumpsCopied).toBeGreaterThan(0);
+    // What a restore reads: every account's dump is its rows as they are now, copied or not.
+    for (const mailbox of mailboxes) {
+      const dir = path.join(target.root, "sessions", third.label, "accounts", mailbox.account_id);
+      const dumped = gunzipSync(await readFile(path.join(dir, "items.copy.gz"))).toString();
+      expect(dumped, mailbox.email).toBe(await copyText(`SELECT ${ITEM_COLUMNS.join(", ")} FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = ${mailbox.id} ORDER BY id`));
+      const json = JSON.parse(await readFile(path.join(dir, "mailbox.json"), "utf8"));
+      expect(json.dumpsCopiedFrom, mailbox.email).toBe(dumpsFrom.get(mailbox.account_id));
+    }
+    expect(gunzipSync(await readFile(path.join(target.root, "sessions", third.label, "accounts", edited.account_id, "items.copy.gz"))).toString()).toContain("edited by hand");
   });
 });
+
+async function copyText(query: string): Promise<string> {
+  const client = await store.pool.connect();
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of client.query(copyTo(`COPY (${query}) TO STDOUT`))) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString();
+  } finally {
+    client.release();
+  }
+}
 
 describe("incremental backup", () => {
   it("holds exactly the redo written since the previous session, and fulls for new accounts", async () => {

@@ -20,6 +20,7 @@ import { getAccounts } from "../directory/get-account.ts";
 import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
 import { shippedThrough, shipping, shipRedo } from "../redo/ship-redo.ts";
 import { snapshotAccounts, storeAccount, type AccountBackup } from "./backup-account.ts";
+import { DUMP_FORMAT, earlierDumps } from "./earlier-dumps.ts";
 import { rememberEncryption } from "../directory/update-settings.ts";
 import { addProgress, finishSession, lastCompletedThrough, lastFulls, markRunning, updateSession } from "./catalog.ts";
 import { checkFreeSpace } from "./free-space.ts";
@@ -145,7 +146,8 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   try {
     let snapshots: Awaited<ReturnType<typeof snapshotAccounts>>;
     try {
-      snapshots = await snapshotAccounts({ store: ctx.store, client, target: ctx.target, label: ctx.label, accounts, signal: alive.signal });
+      const earlier = await earlierDumps(ctx.target, ctx.serverId, accounts.map((a) => a.accountId));
+      snapshots = await snapshotAccounts({ store: ctx.store, client, target: ctx.target, label: ctx.label, accounts, earlier, signal: alive.signal });
     } catch (error) {
       const reason = alive.signal.aborted ? "session aborted" : (error as Error).message;
       return accounts.map((a) => ({ accountId: a.accountId, email: a.email, error: reason }));
@@ -299,6 +301,7 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
     const description: Partial<SessionDescription> = {
       status: "completed",
       endedAt: new Date().toISOString(),
+      dumps: DUMP_FORMAT,
       redo: { fromSeq: plan.redo.fromSeq, throughSeq: plan.redo.throughSeq, segments: plan.redo.segments.map((s) => path.basename(s.path)), shipped: plan.redo.shipped ?? [] },
       accounts: [
         ...done.map((d) => ({
@@ -308,6 +311,8 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
           reason: d.reason,
           changeNumber: d.changeNumber,
           lastRedoSeq: d.lastRedoSeq,
+          fingerprint: d.fingerprint,
+          ...(d.dumpsFrom ? { dumpsFrom: d.dumpsFrom } : {}),
           snapshotAt: d.snapshotAt,
           items: d.items,
           messages: d.messages,
@@ -319,6 +324,7 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
       counts: {
         accounts: done.length + redoEmails.length,
         fulls: done.length,
+        dumpsCopied: done.filter((d) => d.dumpsFrom).length,
         items: done.reduce((n, d) => n + d.items, 0),
         messages: done.reduce((n, d) => n + d.messages, 0),
         blobsReferenced: done.reduce((n, d) => n + d.blobs, 0),

@@ -17,6 +17,10 @@ export interface SessionAccountEntry {
   reason: string;
   changeNumber?: number;
   lastRedoSeq?: number;
+  /** The fingerprint of the full's rows (earlier-dumps.ts). */
+  fingerprint?: string;
+  /** The earlier session whose dumps the full copied, the account being unchanged since. */
+  dumpsFrom?: string;
   snapshotAt?: string;
   items?: number;
   messages?: number;
@@ -42,6 +46,8 @@ export interface SessionDescription {
   counts: {
     accounts: number;
     fulls: number;
+    /** Fulls whose dumps were copied from an earlier session (unchanged accounts). */
+    dumpsCopied?: number;
     items: number;
     messages: number;
     blobsReferenced: number;
@@ -52,6 +58,8 @@ export interface SessionDescription {
   } | null;
   warnings: string[];
   error: string | null;
+  /** The format of the account dumps (earlier-dumps.ts DUMP_FORMAT); dumps are copied only between sessions that agree on it. */
+  dumps?: string;
   /** backup --exclude-blobs: the fulls name their message bodies (blobs.txt) but the target holds none of them. */
   excludeBlobs?: boolean;
 }
