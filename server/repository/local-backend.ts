@@ -25,7 +25,7 @@
  * configuration and may be a link.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, openSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, writeSync, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { syncFilesystem } from "../fs/sync-filesystem.ts";
@@ -35,14 +35,15 @@ export { ObjectRangeError };
 
 
 /**
- * A staged save of bytes up to this size (a session's small files) is written with synchronous
- * calls on the caller's thread: a full of 400 accounts writes 1,600 of them, and three trips each
- * through libuv's pool cost the main thread more than the writes themselves.
+ * A staged save of bytes up to this size (a session's small files) is written, and a whole
+ * object up to it read, with synchronous calls on the caller's thread: a full of 400 accounts
+ * writes 1,600 of them, and three trips each through libuv's pool cost the main thread more
+ * than the writes themselves.
  */
-const SYNC_SAVE_BYTES = 1024 * 1024;
+const SYNC_BYTES = 1024 * 1024;
 
 /**
- * A stream that ends within SYNC_SAVE_BYTES, as one Buffer; a longer one as a stream again (what
+ * A stream that ends within SYNC_BYTES, as one Buffer; a longer one as a stream again (what
  * was read first, then the rest). A consumer that stops early stops the source too.
  */
 async function smallWhole(data: AsyncIterable<Uint8Array>): Promise<Buffer | AsyncIterable<Uint8Array>> {
@@ -54,7 +55,7 @@ async function smallWhole(data: AsyncIterable<Uint8Array>): Promise<Buffer | Asy
     if (next.done) return Buffer.concat(head, size);
     head.push(next.value);
     size += next.value.length;
-    if (size > SYNC_SAVE_BYTES) break;
+    if (size > SYNC_BYTES) break;
   }
   return (async function* () {
     try {
@@ -144,7 +145,7 @@ export class LocalBackend implements StorageBackend {
   private async saveInPlace(name: string, file: string, folder: string, data: Buffer | AsyncIterable<Uint8Array>): Promise<void> {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
     if (!Buffer.isBuffer(data)) data = await smallWhole(data);
-    if (Buffer.isBuffer(data) && data.length <= SYNC_SAVE_BYTES) {
+    if (Buffer.isBuffer(data) && data.length <= SYNC_BYTES) {
       // Plain calls: three through libuv's pool cost the main thread more than the writing does.
       let fd: number;
       try {
@@ -375,10 +376,6 @@ export class LocalBackend implements StorageBackend {
   private async checkFolder(level: string, mode: "check" | "durable" | "staged"): Promise<boolean> {
     const create = mode !== "check";
     const abs = path.join(this.root, ...level.split("/"));
-    const made = async () => {
-      if (mode === "staged") this.unsynced.add(level);
-      else await syncFolder(path.dirname(abs));
-    };
     if (level === "") {
       if (create) {
         const made = await mkdir(abs, { recursive: true });
@@ -386,28 +383,53 @@ export class LocalBackend implements StorageBackend {
       }
       const stats = await stat(abs).catch((error) => (isMissing(error) ? null : Promise.reject(error)));
       if (!stats?.isDirectory()) return false;
-    } else {
-      let stats = await lstat(abs).catch((error) => (isMissing(error) ? null : Promise.reject(error)));
-      if (!stats && create) {
-        await mkdir(abs).then(
-          made,
-          async (error) => {
-            if (errno(error) === "EEXIST") return;
-            if (errno(error) !== "ENOENT") throw error;
-            // A parent we remembered was removed behind our back (a target wiped and made
-            // again): forget what we knew and check every level again.
-            this.folders.clear();
-            const parent = level.split("/").slice(0, -1).join("/");
-            if (!(await this.ensureFolder(parent, mode))) throw error;
-            await mkdir(abs).then(made, (again) => (errno(again) === "EEXIST" ? undefined : Promise.reject(again)));
-          },
-        );
-        stats = await lstat(abs);
+    } else if (mode === "staged") {
+      // A session's new folders (one per account) with plain calls, like its small files: mkdir
+      // at once, and a look only when the folder was there already. (A check stays a trip
+      // through the pool: a reader polling for an object must leave the event loop a turn.)
+      try {
+        mkdirSync(abs);
+        this.unsynced.add(level);
+        this.folders.add(level);
+        return true;
+      } catch (error) {
+        if (errno(error) !== "EEXIST") return this.checkFolderAsync(level, abs, mode);
       }
-      if (stats?.isSymbolicLink()) throw new UnsafeObjectPathError(this.location, level);
-      // A file where a folder should be: not found, or for a save the ENOTDIR of its open.
-      if (!stats?.isDirectory()) return create;
+      const stats = lstatSync(abs);
+      if (stats.isSymbolicLink()) throw new UnsafeObjectPathError(this.location, level);
+      if (!stats.isDirectory()) return true;
+    } else return this.checkFolderAsync(level, abs, mode);
+    this.folders.add(level);
+    return true;
+  }
+
+  /** checkFolder for a level below the root, through the pool (and for a durable save, synced). */
+  private async checkFolderAsync(level: string, abs: string, mode: "check" | "durable" | "staged"): Promise<boolean> {
+    const create = mode !== "check";
+    const made = async () => {
+      if (mode === "staged") this.unsynced.add(level);
+      else await syncFolder(path.dirname(abs));
+    };
+    let stats = await lstat(abs).catch((error) => (isMissing(error) ? null : Promise.reject(error)));
+    if (!stats && create) {
+      await mkdir(abs).then(
+        made,
+        async (error) => {
+          if (errno(error) === "EEXIST") return;
+          if (errno(error) !== "ENOENT") throw error;
+          // A parent we remembered was removed behind our back (a target wiped and made
+          // again): forget what we knew and check every level again.
+          this.folders.clear();
+          const parent = level.split("/").slice(0, -1).join("/");
+          if (!(await this.ensureFolder(parent, mode))) throw error;
+          await mkdir(abs).then(made, (again) => (errno(again) === "EEXIST" ? undefined : Promise.reject(again)));
+        },
+      );
+      stats = await lstat(abs);
     }
+    if (stats?.isSymbolicLink()) throw new UnsafeObjectPathError(this.location, level);
+    // A file where a folder should be: not found, or for a save the ENOTDIR of its open.
+    if (!stats?.isDirectory()) return create;
     this.folders.add(level);
     return true;
   }
@@ -446,6 +468,21 @@ export class LocalBackend implements StorageBackend {
 
   private async readWhole(name: string, folder: string, file: string): Promise<Buffer> {
     if (!(await this.ensureFolder(folder, "check"))) throw new ObjectNotFoundError(this.location, name);
+    // A small object (a session's files, read back by the next full) with plain calls, as
+    // saveInPlace writes them; a larger one through the pool, so the event loop is not held.
+    let fd: number;
+    try {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      throw this.openError(name, error);
+    }
+    try {
+      const stats = fstatSync(fd);
+      if (!stats.isFile()) throw new ObjectNotFoundError(this.location, name);
+      if (stats.size <= SYNC_BYTES) return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     const handle = await this.openObject(name, file);
     try {
       if (!(await handle.stat()).isFile()) throw new ObjectNotFoundError(this.location, name);
@@ -459,10 +496,14 @@ export class LocalBackend implements StorageBackend {
     try {
       return await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (error) {
-      if (isMissing(error)) throw new ObjectNotFoundError(this.location, name);
-      if (errno(error) === "ELOOP") throw new UnsafeObjectPathError(this.location, name);
-      throw error;
+      throw this.openError(name, error);
     }
+  }
+
+  private openError(name: string, error: unknown): unknown {
+    if (isMissing(error)) return new ObjectNotFoundError(this.location, name);
+    if (errno(error) === "ELOOP") return new UnsafeObjectPathError(this.location, name);
+    return error;
   }
 
   private async openForCache(name: string, folder: string, file: string): Promise<{ handle: FileHandle; size: number }> {
