@@ -98,40 +98,40 @@ export async function snapshotAccounts(options: {
     ]);
     const byAccount = new Map(mailboxes.map((m) => [m.account_id, m]));
 
-    // Digests and counts of every mailbox of the batch, one query per mailbox group (the row
-    // with a null digest and grouping 1 carries a mailbox's counts); tombstone counts alike.
+    // Digests, counts and fingerprints of every mailbox of the batch, in one statement: per
+    // mailbox group, the items grouped by mailbox and digest with a roll-up row per mailbox
+    // (grouping 1: its counts and fingerprint), and the tombstones grouped by mailbox.
     const digests = new Map<number, { digest: string; size: number }[]>();
     const counts = new Map<number, { items: number; messages: number }>();
     const tombstones = new Map<number, { count: number; fingerprint: string }>();
     const itemPrints = new Map<number, string>();
     const groups = new Map<number, number[]>();
     for (const m of mailboxes) groups.set(m.group_id, [...(groups.get(m.group_id) ?? []), m.id]);
-    for (const [group, ids] of groups) {
+    const parts = [...groups.keys()].map((group, i) => {
       const schema = groupSchema(group);
-      const { rows } = await client.query<{ mailbox_id: number; total: number; digest: string | null; size: number; items: number; messages: number }>(
-        `SELECT mailbox_id, GROUPING(blob_digest) AS total, blob_digest AS digest, max(size) AS size,
-                count(*) AS items, count(*) FILTER (WHERE type = 'message') AS messages
-           FROM ${schema}.item WHERE mailbox_id = ANY($1::bigint[]) GROUP BY mailbox_id, ROLLUP (blob_digest) ORDER BY 1, 2, 3`,
-        [ids],
-      );
-      for (const r of rows) {
-        if (r.total === 1) counts.set(r.mailbox_id, { items: Number(r.items), messages: Number(r.messages) });
-        else if (r.digest !== null) {
-          let list = digests.get(r.mailbox_id);
-          if (!list) digests.set(r.mailbox_id, (list = []));
-          list.push({ digest: r.digest, size: Number(r.size) });
-        }
+      return `SELECT 'item' AS part, mailbox_id, GROUPING(blob_digest) AS total, blob_digest AS digest, max(size) AS size, count(*) AS n,
+                     count(*) FILTER (WHERE type = 'message') AS messages, ${fingerprintSql(ITEM_COLUMNS)} AS fingerprint
+                FROM ${schema}.item WHERE mailbox_id = ANY($${i + 1}::bigint[]) GROUP BY mailbox_id, ROLLUP (blob_digest)
+              UNION ALL
+              SELECT 'tombstone', mailbox_id, 1, NULL, 0, count(*), 0, ${fingerprintSql(TOMBSTONE_COLUMNS)}
+                FROM ${schema}.tombstone WHERE mailbox_id = ANY($${i + 1}::bigint[]) GROUP BY mailbox_id`;
+    });
+    const { rows } = parts.length
+      ? await client.query<{ part: "item" | "tombstone"; mailbox_id: number; total: number; digest: string | null; size: number; n: number; messages: number; fingerprint: string }>(
+          `${parts.join("\n UNION ALL\n")} ORDER BY 2, 1, 3, 4`,
+          [...groups.values()],
+        )
+      : { rows: [] };
+    for (const r of rows) {
+      if (r.part === "tombstone") tombstones.set(r.mailbox_id, { count: Number(r.n), fingerprint: r.fingerprint });
+      else if (r.total === 1) {
+        counts.set(r.mailbox_id, { items: Number(r.n), messages: Number(r.messages) });
+        itemPrints.set(r.mailbox_id, r.fingerprint);
+      } else if (r.digest !== null) {
+        let list = digests.get(r.mailbox_id);
+        if (!list) digests.set(r.mailbox_id, (list = []));
+        list.push({ digest: r.digest, size: Number(r.size) });
       }
-      const { rows: dead } = await client.query<{ mailbox_id: number; n: number; fingerprint: string }>(
-        `SELECT mailbox_id, count(*) AS n, ${fingerprintSql(TOMBSTONE_COLUMNS)} AS fingerprint FROM ${schema}.tombstone WHERE mailbox_id = ANY($1::bigint[]) GROUP BY 1`,
-        [ids],
-      );
-      for (const r of dead) tombstones.set(r.mailbox_id, { count: Number(r.n), fingerprint: r.fingerprint });
-      const { rows: prints } = await client.query<{ mailbox_id: number; fingerprint: string }>(
-        `SELECT mailbox_id, ${fingerprintSql(ITEM_COLUMNS)} AS fingerprint FROM ${schema}.item WHERE mailbox_id = ANY($1::bigint[]) GROUP BY 1`,
-        [ids],
-      );
-      for (const r of prints) itemPrints.set(r.mailbox_id, r.fingerprint);
     }
 
     const blobsOf = (id: number) => ({ digests: digests.get(id) ?? [], counts: counts.get(id) ?? { items: 0, messages: 0 } });

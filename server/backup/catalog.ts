@@ -135,13 +135,16 @@ export async function lastCompletedThrough(serverId: number): Promise<number | n
   return row?.redoThroughSeq === null || row === null ? null : Number(row.redoThroughSeq);
 }
 
-/** Each account's newest completed full backup on this server. */
-export async function lastFulls(serverId: number): Promise<Map<string, Date>> {
-  const { rows } = await consolePool().query<{ account_id: string; at: Date }>(
-    `SELECT a.account_id, max(s.ended_at) AS at FROM session_account a JOIN backup_session s ON s.id = a.session_id
-      WHERE s.server_id = $1 AND s.status = 'completed' AND a.kind = 'full' GROUP BY a.account_id`,
+/** Each account's newest completed full backup on this server: when, and the mailbox's change number and redo position in it. */
+export async function lastFulls(serverId: number): Promise<Map<string, { at: Date; changeNumber: number | null; redoSeq: number | null }>> {
+  const { rows } = await consolePool().query<{ account_id: string; at: Date; change_number: string | null; redo_seq: string | null }>(
+    `SELECT DISTINCT ON (a.account_id) a.account_id, s.ended_at AS at, a.change_number, a.redo_seq
+       FROM session_account a JOIN backup_session s ON s.id = a.session_id
+      WHERE s.server_id = $1 AND s.status = 'completed' AND a.kind = 'full'
+      ORDER BY a.account_id, s.ended_at DESC`,
     [serverId],
   );
-  return new Map(rows.map((r) => [r.account_id, r.at]));
+  const number = (v: string | null) => (v === null ? null : Number(v));
+  return new Map(rows.map((r) => [r.account_id, { at: r.at, changeNumber: number(r.change_number), redoSeq: number(r.redo_seq) }]));
 }
 

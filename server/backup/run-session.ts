@@ -90,8 +90,10 @@ export async function startSession(serverName: string, sessionId: number, slots:
       [ctx.serverId],
     );
     // Only accounts with a mailbox here can be snapshotted (the directory may list one being created).
-    const { rows: mailboxes } = await ctx.store.pool.query<{ account_id: string }>("SELECT account_id FROM mailstore.mailbox");
-    const hasMailbox = new Set(mailboxes.map((m) => m.account_id));
+    const { rows: mailboxes } = await ctx.store.pool.query<{ account_id: string; change_number: string; last_redo_seq: string | null }>(
+      "SELECT account_id, change_number, last_redo_seq FROM mailstore.mailbox",
+    );
+    const mailboxOf = new Map(mailboxes.map((m) => [m.account_id, m]));
     const fulls = await lastFulls(ctx.serverId);
     const selection: Selection =
       ctx.session.type === "full" && ctx.session.mode !== "auto_grouped"
@@ -100,7 +102,7 @@ export async function startSession(serverName: string, sessionId: number, slots:
           ? { kind: "auto", groups: ctx.server.settings.autoGrouped.groups, throttle: ctx.server.settings.autoGrouped.throttle }
           : { kind: "incremental" };
     const selected = selectAccounts(
-      candidates.filter((c) => hasMailbox.has(c.id)).map((c) => ({ accountId: c.id, email: c.email, lastFullAt: fulls.get(c.id) ?? null })),
+      candidates.filter((c) => mailboxOf.has(c.id)).map((c) => ({ accountId: c.id, email: c.email, lastFullAt: fulls.get(c.id)?.at ?? null })),
       selection,
     );
     const plan: Plan = { selected, redo };
@@ -114,7 +116,13 @@ export async function startSession(serverName: string, sessionId: number, slots:
       redoSegments: redo.segments.length,
     });
     if (alive.signal.aborted) throw alive.signal.reason;
-    return { batches: batchAccounts(selected, slots) };
+    // A guess from the catalog, for the batch sizes only: the batch decides on the snapshot itself.
+    const unchanged = (s: Selected) => {
+      const full = fulls.get(s.accountId);
+      const mailbox = mailboxOf.get(s.accountId);
+      return !!full && !!mailbox && full.changeNumber === Number(mailbox.change_number) && full.redoSeq === Number(mailbox.last_redo_seq);
+    };
+    return { batches: batchAccounts(selected, slots, { light: unchanged }) };
   } catch (error) {
     const aborted = alive.signal.aborted;
     await fail(ctx, aborted ? "aborted" : "failed", aborted ? "aborted on request" : (error as Error).message);

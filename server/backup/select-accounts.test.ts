@@ -56,4 +56,15 @@ describe("batchAccounts", () => {
     expect(batchAccounts(Array.from({ length: 1000 }, (_, i) => i), 4).map((b) => b.length)).toEqual(Array(40).fill(25));
     expect(batchAccounts([], 4)).toEqual([]);
   });
+
+  it("puts accounts unchanged since their last full in fewer, larger batches after the others", () => {
+    const accounts = Array.from({ length: 1000 }, (_, i) => i);
+    const light = (i: number) => i >= 100;
+    const batches = batchAccounts(accounts, 4, { light });
+    expect(batches.map((b) => b.length)).toEqual([...Array(14).fill(7), 2, ...Array(9).fill(100)]);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(accounts);
+    expect(batches.slice(0, 15).flat().every((i) => !light(i))).toBe(true);
+    // Few light accounts still go to every slot.
+    expect(batchAccounts([1, 2, 3, 4, 5, 6, 7, 8], 4, { light: () => true })).toEqual([[1, 2], [3, 4], [5, 6], [7, 8]]);
+  });
 });

@@ -48,11 +48,23 @@ export function selectAccounts(candidates: Candidate[], selection: Selection): S
   }
 }
 
-/** Splits accounts into child jobs: a few per job when mailboxes are small, at least one job per worker slot. */
-export function batchAccounts<T>(accounts: T[], slots: number, maxPerBatch = 25): T[][] {
+/**
+ * Splits accounts into child jobs: a few per job when mailboxes are small, at least one job per
+ * worker slot. Accounts that are `light` (unchanged since their last full, so their dumps are
+ * copied: earlier-dumps.ts) cost a job little each, and go in up to four times larger batches
+ * after the others, so an unchanged full pays for fewer jobs.
+ */
+export function batchAccounts<T>(accounts: T[], slots: number, options: { maxPerBatch?: number; light?: (account: T) => boolean } = {}): T[][] {
+  const maxPerBatch = options.maxPerBatch ?? 25;
+  const light = options.light ? accounts.filter(options.light) : [];
+  const heavy = options.light ? accounts.filter((a) => !options.light!(a)) : accounts;
+  return [...split(heavy, slots * 4, maxPerBatch), ...split(light, slots, maxPerBatch * 4)];
+}
+
+function split<T>(accounts: T[], batches: number, maxPerBatch: number): T[][] {
   if (accounts.length === 0) return [];
-  const per = Math.max(1, Math.min(maxPerBatch, Math.ceil(accounts.length / (slots * 4))));
-  const batches: T[][] = [];
-  for (let i = 0; i < accounts.length; i += per) batches.push(accounts.slice(i, i + per));
-  return batches;
+  const per = Math.max(1, Math.min(maxPerBatch, Math.ceil(accounts.length / batches)));
+  const out: T[][] = [];
+  for (let i = 0; i < accounts.length; i += per) out.push(accounts.slice(i, i + per));
+  return out;
 }
