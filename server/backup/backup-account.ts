@@ -2,12 +2,12 @@
  * A batch of accounts' part of a full backup, in two steps.
  *
  *   snapshotAccounts  one REPEATABLE READ, READ ONLY transaction for the whole batch (so delivery
- *                     goes on, no maintenance mode, and one snapshot): the mailbox rows, each
- *                     mailbox's items and tombstones dumped with COPY through gzip, and the
- *                     digests, counts and row fingerprints of every mailbox in a few queries per
- *                     mailbox group. An account with no tombstones gets an empty dump without a
- *                     COPY; one unchanged since the last full that holds it gets that full's
- *                     dumps, copied (earlier-dumps.ts).
+ *                     goes on, no maintenance mode, and one snapshot): the mailbox rows; the
+ *                     digests, counts and row fingerprints of every mailbox in one statement;
+ *                     each mailbox's items and tombstones dumped with COPY through gzip (small
+ *                     mailboxes of a group share one COPY). An account with no tombstones gets
+ *                     an empty dump without a COPY; one unchanged since the last full that holds
+ *                     it gets that full's dumps, copied (earlier-dumps.ts).
  *   storeAccount      outside the transaction: each blob the target lacks is read, checked
  *                     against its digest and compressed on the blob I/O threads (blob-io.ts) and
  *                     appended to the batch's pack writer; then the digest list and mailbox.json.
@@ -30,7 +30,6 @@ import type { BackupTarget, FileEntry } from "./target.ts";
 /** Blobs per request to the blob I/O threads, and requests in flight per account. */
 const BLOB_CHUNK = 16;
 const CHUNKS_IN_FLIGHT = 2;
-
 
 /**
  * Mailboxes with up to this many rows of a kind are dumped together, one COPY per mailbox group
