@@ -70,16 +70,29 @@ export class RepositoryIndex {
     }
   }
 
-  /** Reads every index object of the repository. */
-  static async load(backend: StorageBackend): Promise<RepositoryIndex> {
+  /**
+   * Reads every index object of the repository into a new index. `parsed` keeps each object's
+   * packs as read, so a reload reads only the objects added since: an index object never
+   * changes under its name (the hash of its bytes). The index itself is built anew each time,
+   * from what is on the target alone: the packs that writers add to an index in memory before
+   * their index object is saved are not carried over. (A 10,000-account full leaves about 400
+   * index objects, and every session's start read them all again.)
+   */
+  static async load(backend: StorageBackend, parsed = new Map<string, PackInfo[]>()): Promise<RepositoryIndex> {
     const index = new RepositoryIndex();
+    const present = new Set<string>();
     for await (const object of backend.list("index/")) {
-      const json = JSON.parse((await gunzipAsync(await backend.read(object.name))).toString("utf8")) as IndexJson;
-      for (const p of json.packs) {
-        index.addPack({ id: p.id, size: p.size, blobs: p.blobs.map(([digest, offset, length, rawLength, compression]) => ({ digest, offset, length, rawLength, compression })) });
+      present.add(object.name);
+      let packs = parsed.get(object.name);
+      if (!packs) {
+        const json = JSON.parse((await gunzipAsync(await backend.read(object.name))).toString("utf8")) as IndexJson;
+        packs = json.packs.map((p) => ({ id: p.id, size: p.size, blobs: p.blobs.map(([digest, offset, length, rawLength, compression]) => ({ digest, offset, length, rawLength, compression })) }));
+        parsed.set(object.name, packs);
       }
+      for (const pack of packs) index.addPack(pack);
       index.objects.add(object.name);
     }
+    for (const name of parsed.keys()) if (!present.has(name)) parsed.delete(name);
     return index;
   }
 }

@@ -134,6 +134,44 @@ describe("format-2 repository", () => {
     for (const digest of set.keys()) expect(fresh.has(digest)).toBe(true);
   });
 
+  it("reloads by reading only the index objects added since, and knows only what the target's index objects name", async () => {
+    const reads: string[] = [];
+    const read = backend.read.bind(backend);
+    backend.read = (name, range) => {
+      if (name.startsWith("index/")) reads.push(name);
+      return read(name, range);
+    };
+    const first = blobs(30);
+    const repo = await Repository.open(backend);
+    await store(repo, first);
+    await repo.reload();
+    const other = await Repository.open(new LocalBackend(root)); // another worker
+    const second = blobs(30, 1);
+    await store(other, second);
+    reads.length = 0;
+    await repo.reload();
+    expect(reads).toHaveLength(1); // the other worker's index object only
+    for (const digest of second.keys()) expect(repo.has(digest)).toBe(true);
+    // Packs this process saved without their index object (a writer that died before close)
+    // are in memory only, and a reload forgets them, as a process that starts anew would.
+    const crashed = repo.writer(16 * 1024);
+    const orphan = blobs(5, 2);
+    for (const [digest, bytes] of orphan) await crashed.add(digest, bytes);
+    await crashed.flush();
+    expect(repo.has([...orphan.keys()][0]!)).toBe(true);
+    reads.length = 0;
+    await repo.reload();
+    expect(reads).toEqual([]);
+    for (const digest of orphan.keys()) expect(repo.has(digest)).toBe(false);
+    for (const digest of first.keys()) expect(repo.has(digest)).toBe(true);
+    // Prune replaces the index objects: the next reload reads the new one.
+    await other.prune(new Set(first.keys()));
+    await repo.reload();
+    for (const digest of first.keys()) expect(repo.has(digest)).toBe(true);
+    for (const digest of second.keys()) expect(repo.has(digest)).toBe(false);
+    expect([...repo.index.objects]).toEqual([...other.index.objects]);
+  });
+
   it("prune frees unneeded blobs, rewrites mostly-garbage packs and keeps every needed blob", async () => {
     const first = blobs(120, 1);
     const second = blobs(120, 2);

@@ -72,14 +72,18 @@ export class Repository {
   private constructor(
     readonly backend: StorageBackend,
     public index: RepositoryIndex,
+    /** Each index object's packs as read (index objects never change): a reload reads only new ones. */
+    private readonly parsed: Map<string, PackInfo[]>,
   ) {}
 
   static async open(backend: StorageBackend): Promise<Repository> {
-    return new Repository(backend, await RepositoryIndex.load(backend));
+    const parsed = new Map<string, PackInfo[]>();
+    return new Repository(backend, await RepositoryIndex.load(backend, parsed), parsed);
   }
 
+  /** Builds the index again from the target's index objects (reading only those new since). */
   async reload(): Promise<void> {
-    this.index = await RepositoryIndex.load(this.backend);
+    this.index = await RepositoryIndex.load(this.backend, this.parsed);
   }
 
   has(digest: string): boolean {
