@@ -104,9 +104,13 @@ describe("report mails", () => {
     await sink.start();
     const mail = await mailAbout(`[Mailvault] mail1 ${label}: completed`);
     expect(mail.to).toEqual(["mail1-admins@example.com"]);
-    expect(sink.messages.filter((m) => m.subject === mail.subject)).toHaveLength(1);
-    const { rows } = await consolePool().query<{ state: string; recipients: string[] }>("SELECT state, recipients FROM report_outbox WHERE label = $1", [label]);
+    // The outbox row is marked sent once the SMTP server has answered, a moment after the sink holds the mail.
+    const rows = await waitFor(async () => {
+      const { rows } = await consolePool().query<{ state: string; recipients: string[] }>("SELECT state, recipients FROM report_outbox WHERE label = $1", [label]);
+      return rows.every((r) => r.state !== "queued") && rows;
+    }, "the outbox row to leave queued");
     expect(rows).toEqual([{ state: "sent", recipients: ["mail1-admins@example.com"] }]);
+    expect(sink.messages.filter((m) => m.subject === mail.subject)).toHaveLength(1);
   });
 
   it("mails a daily summary from an s schedule entry, with the day's sessions and the red flags", async () => {
