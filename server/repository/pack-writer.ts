@@ -71,6 +71,8 @@ export class PackWriter {
      * batches running side by side store a blob new to all of them once, not once each.
      */
     private readonly claimed: Set<string> = new Set(),
+    /** Told of each index object this writer saves, with its packs (so a reload need not read it back). */
+    private readonly indexSaved: (name: string, packs: PackInfo[]) => void = () => {},
   ) {}
 
   private static empty(): OpenPack {
@@ -194,7 +196,10 @@ export class PackWriter {
   async close(): Promise<WriterTotals> {
     try {
       await this.flush();
-      if (this.written.length) this.totals.index = await saveIndex(this.backend, this.written);
+      if (this.written.length) {
+        this.totals.index = await saveIndex(this.backend, this.written);
+        this.indexSaved(this.totals.index, [...this.written]);
+      }
       return { ...this.totals };
     } finally {
       // Stored (and in the index) or not stored at all: either way no longer this writer's

@@ -91,7 +91,7 @@ export class Repository {
   }
 
   writer(packBytes = DEFAULT_PACK_BYTES): PackWriter {
-    return new PackWriter(this.backend, this.index, packBytes, this.claimed);
+    return new PackWriter(this.backend, this.index, packBytes, this.claimed, (name, packs) => this.parsed.set(name, packs));
   }
 
   /** A blob's bytes, checked against its digest. */
