@@ -1,7 +1,7 @@
 /** Gathers what the restore planner needs from the directory, the catalog and the redo archive. */
 import { targetHolding } from "../backup/server-targets.ts";
 import { consolePool } from "../db/console-db.ts";
-import { accountsByAnyName } from "../directory/resolve-account.ts";
+import { accountsByAnyNames } from "../directory/resolve-account.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { MailvaultError } from "../errors.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
@@ -22,11 +22,9 @@ export async function loadPlanInputs(
       : [...new Set(requested.map((n) => n.trim().toLowerCase()))];
 
   const candidates = new Map<string, PlanAccountCandidate[]>();
+  const byName = await accountsByAnyNames(names);
   for (const name of names) {
-    const found = await accountsByAnyName(name).catch((error: MailvaultError) => {
-      if (error.code === "account_not_found") return [];
-      throw error;
-    });
+    const found = byName.get(name) ?? [];
     const here = found.filter((a) => a.server === server.name);
     if (found.length && !here.length) throw new MailvaultError("invalid", "wrong_server", `${name} lives on ${found[0]!.server}, not ${server.name}`);
     candidates.set(
