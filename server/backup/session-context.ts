@@ -1,11 +1,11 @@
 import { prisma } from "../db/console-db.ts";
-import { getServer, type ServerSummary } from "../directory/list-servers.ts";
+import { getServerConfig, type ServerConfig } from "../directory/list-servers.ts";
 import { openMailstore, type Mailstore } from "../mailstore/mailstore.ts";
 import { heartbeat } from "./catalog.ts";
 import { BackupTarget } from "./target.ts";
 
 export interface SessionContext {
-  server: ServerSummary;
+  server: ServerConfig;
   serverId: number;
   store: Mailstore;
   target: BackupTarget;
@@ -15,11 +15,9 @@ export interface SessionContext {
 }
 
 export async function loadSessionContext(serverName: string, sessionId: number): Promise<SessionContext> {
-  const server = await getServer(serverName);
-  const session = await prisma().backupSession.findUniqueOrThrow({ where: { id: sessionId } });
-  const serverRow = await prisma().server.findUniqueOrThrow({ where: { name: serverName } });
+  const [{ id: serverId, ...server }, session] = await Promise.all([getServerConfig(serverName), prisma().backupSession.findUniqueOrThrow({ where: { id: sessionId } })]);
   const target = await BackupTarget.forSession(server.backupTarget, server.name, session.label);
-  return { server, serverId: serverRow.id, store: await openMailstore(serverName), target, session, label: session.label };
+  return { server, serverId, store: await openMailstore(serverName), target, session, label: session.label };
 }
 
 /**

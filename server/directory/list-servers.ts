@@ -19,7 +19,8 @@ export interface LastBackups {
   failuresLast7Days: number;
 }
 
-export interface ServerSummary {
+/** A server as configured, without the counts a listing shows. */
+export interface ServerConfig {
   name: string;
   hostname: string;
   mailstoreDatabase: string;
@@ -29,6 +30,9 @@ export interface ServerSummary {
   backupMode: "standard" | "auto_grouped";
   settings: ServerSettings;
   createdAt: string;
+}
+
+export interface ServerSummary extends ServerConfig {
   accounts: AccountCounts;
   backups: LastBackups;
 }
@@ -81,7 +85,7 @@ async function lastBackups(serverIds: number[]): Promise<Map<number, LastBackups
   );
 }
 
-function summarize(row: ServerRow, accounts: AccountCounts, backups: LastBackups): ServerSummary {
+function configOf(row: ServerRow): ServerConfig {
   const settings = parseServerSettings(row.settings);
   // Every process that reads a server learns which of its targets must stay encrypted.
   expectEncrypted(settings.encryptedTargets);
@@ -95,9 +99,11 @@ function summarize(row: ServerRow, accounts: AccountCounts, backups: LastBackups
     backupMode: row.backupMode,
     settings,
     createdAt: row.createdAt.toISOString(),
-    accounts,
-    backups,
   };
+}
+
+function summarize(row: ServerRow, accounts: AccountCounts, backups: LastBackups): ServerSummary {
+  return { ...configOf(row), accounts, backups };
 }
 
 export async function listServers(): Promise<ServerSummary[]> {
@@ -117,6 +123,16 @@ export async function getServer(name: string): Promise<ServerSummary> {
   if (!row) throw new ServerNotFoundError(name);
   const [counts, backups] = await Promise.all([countAccounts([row.id]), lastBackups([row.id])]);
   return summarize(row, counts.get(row.id)!, backups.get(row.id)!);
+}
+
+/**
+ * A server's configuration and id, in one query: what a job needs, without the two aggregate
+ * queries of its summary (a rebuild's hundreds of account jobs each made them).
+ */
+export async function getServerConfig(name: string): Promise<ServerConfig & { id: number }> {
+  const row = await prisma().server.findUnique({ where: { name } });
+  if (!row) throw new ServerNotFoundError(name);
+  return { id: row.id, ...configOf(row) };
 }
 
 export async function listServerNames(): Promise<string[]> {

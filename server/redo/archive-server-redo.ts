@@ -1,4 +1,4 @@
-import { getServer } from "../directory/list-servers.ts";
+import { getServerConfig } from "../directory/list-servers.ts";
 import { logger } from "../logger.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { archiveRedo, type ArchiveResult } from "./archive-redo.ts";
@@ -15,7 +15,7 @@ export async function archiveServerRedo(
   serverName: string,
   options: { force?: boolean; onProgress?: (p: { segments: number; records: number; lastSeq: number }) => void } = {},
 ): Promise<ArchiveResult & { shipped?: ShipResult[] }> {
-  const server = await getServer(serverName);
+  const server = await getServerConfig(serverName);
   const store = await openMailstore(serverName);
   const { maxBytes, maxAgeSeconds } = server.settings.redoArchive;
   const result = await archiveRedo(store, {

@@ -18,7 +18,7 @@ import { targetHolding } from "../backup/server-targets.ts";
 import type { BackupTarget } from "../backup/target.ts";
 import { consolePool, inConsoleTransaction } from "../db/console-db.ts";
 import { insertAccount } from "../directory/accounts.ts";
-import { getServer } from "../directory/list-servers.ts";
+import { getServerConfig } from "../directory/list-servers.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
@@ -109,7 +109,7 @@ export async function restoreAccount(options: {
   replayMode?: ReplayMode;
 }): Promise<AccountRestoreResult> {
   const { account } = options;
-  const server = await getServer(options.server);
+  const server = await getServerConfig(options.server);
   const store: Mailstore = await openMailstore(server.name);
   const target = await targetHolding(server, planSessions(account), { required: true });
   // The base: a full backup's snapshot, or (built from redo alone) an empty mailbox.
