@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { splitByMailbox } from "./backup-account.ts";
+import { splitByMailbox } from "./split-by-mailbox.ts";
 
 async function split(chunks: string[]): Promise<[number, string][]> {
   const out: [number, string][] = [];
