@@ -163,7 +163,7 @@ async function rebuildGroup(env: BenchEnv, store: Mailstore): Promise<Measure> {
   // Where a mailbox's time goes, summed over the group's mailboxes (they run --concurrency at a time).
   const sum = (key: keyof RestoredAccount["timings"]) => rebuilt.result.restored.reduce((total, r) => total + (r.timings?.[key] ?? 0), 0) / 1000;
   console.log(
-    `  summed over ${rebuilt.result.restored.length} mailboxes: blobs ${sum("blobsMs").toFixed(2)} s, rows ${sum("loadMs").toFixed(2)} s, replay ${sum("replayMs").toFixed(2)} s; ` +
+    `  summed over ${rebuilt.result.restored.length} mailboxes: prepare ${sum("prepareMs").toFixed(2)} s, blobs ${sum("blobsMs").toFixed(2)} s, rows ${sum("loadMs").toFixed(2)} s, replay ${sum("replayMs").toFixed(2)} s, marker, sync and commit ${sum("commitMs").toFixed(2)} s; ` +
       `wall time x concurrency ${(rebuilt.seconds * opts.concurrency).toFixed(2)} s`,
   );
   return { measure: `group of ${n} mailboxes rebuilt / (COPY FROM + tar -xf)`, kind: "ratio", measured: rebuilt.seconds, baseline, mustReach: 3 };

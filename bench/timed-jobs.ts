@@ -45,7 +45,7 @@ export async function timedBackup(server: string, type: "full" | "incremental") 
 export interface RestoredAccount {
   replayed: number;
   blobsCopied: number;
-  timings: { blobsMs: number; loadMs: number; replayMs: number };
+  timings: { prepareMs?: number; blobsMs: number; loadMs: number; replayMs: number; commitMs?: number };
 }
 
 export async function timedRestore(input: Parameters<typeof submitRestore>[0]) {

@@ -46,6 +46,6 @@ export async function settleEarlierAttempt(store: Mailstore, run: { label: strin
     gaps: (p.gaps as { from: number; to: number }[] | undefined) ?? [],
     changeNumber: done.changeNumber,
     markerSeq: done.seq,
-    timings: { blobsMs: 0, loadMs: 0, replayMs: 0 },
+    timings: { prepareMs: 0, blobsMs: 0, loadMs: 0, replayMs: 0, commitMs: 0 },
   };
 }
