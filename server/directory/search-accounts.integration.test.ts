@@ -4,6 +4,7 @@ import { consolePool } from "../db/console-db.ts";
 import { seedDemo } from "../demo/seed-demo.ts";
 import { createTestEnv, type TestEnv } from "../testing/test-env.ts";
 import { listServers } from "./list-servers.ts";
+import { accountsByAnyName, accountsByAnyNames } from "./resolve-account.ts";
 import { searchAccounts, type SearchAccountsInput, type SearchStrategy } from "./search-accounts.ts";
 
 let env: TestEnv;
@@ -162,5 +163,39 @@ describe("searchAccounts", () => {
   it("rejects impossible pages with a message", async () => {
     await expect(searchAccounts({ page: -1 })).rejects.toThrow(/page is at least 1/);
     await expect(searchAccounts({ pageSize: 100_000 })).rejects.toThrow(/at most 200/);
+  });
+});
+
+describe("accountsByAnyNames", () => {
+  it("resolves current names, former names, reused names and ids in one query, as one lookup each would", async () => {
+    const pick = async (sql: string) => (await consolePool().query<{ name: string }>(sql)).rows.map((r) => r.name);
+    const current = await pick("SELECT email AS name FROM account_name WHERE valid_to IS NULL ORDER BY email LIMIT 20");
+    const former = await pick("SELECT email AS name FROM account_name WHERE valid_to IS NOT NULL ORDER BY email LIMIT 5");
+    const reused = await pick("SELECT email AS name FROM account_name GROUP BY email HAVING count(DISTINCT account_id) > 1 LIMIT 2");
+    const ids = await pick("SELECT id::text AS name FROM account ORDER BY email LIMIT 3");
+    expect([current.length, former.length > 0, ids.length]).toEqual([20, true, 3]);
+    const names = [...current, ...former, ...reused, ...ids, ` ${former[0]!.toUpperCase()} `];
+    // The reference: one plain query per name, an id matching only its account's current name.
+    const expected = async (name: string) => {
+      const value = name.trim().toLowerCase();
+      const byId = /^[0-9a-f-]{36}$/.test(value);
+      const { rows } = await consolePool().query<{ id: string; email: string; name: string; valid_to: Date | null }>(
+        `SELECT a.id, a.email, n.email AS name, n.valid_to FROM account_name n JOIN account a ON a.id = n.account_id
+          WHERE ${byId ? "a.id = $1::uuid AND n.valid_to IS NULL" : "n.email = $1"} ORDER BY n.valid_from DESC`,
+        [value],
+      );
+      return rows.map((r) => ({ id: r.id, email: r.email, name: r.name, validTo: r.valid_to }));
+    };
+    const found = await accountsByAnyNames([...names, "nobody@example.com"]);
+    for (const name of names) {
+      const got = found.get(name.trim().toLowerCase())!;
+      expect(got.map((a) => ({ id: a.id, email: a.email, name: a.name.email, validTo: a.name.validTo }))).toEqual(await expected(name));
+      expect(got.length).toBeGreaterThan(0);
+      expect(await accountsByAnyName(name)).toEqual(got);
+    }
+    expect(reused.every((n) => new Set(found.get(n)!.map((a) => a.id)).size > 1)).toBe(true);
+    expect(found.get(former[0]!)!.map((a) => a.name.validTo)).not.toContain(null);
+    expect(found.get("nobody@example.com")).toEqual([]);
+    await expect(accountsByAnyName("nobody@example.com")).rejects.toThrow(/nobody@example.com/);
   });
 });
