@@ -38,9 +38,9 @@ import { groupSchema } from "../server/mailstore/schema.ts";
 import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
 import { archiveServerRedo } from "../server/redo/archive-server-redo.ts";
 import { restoreServer } from "../server/restore/restore-server.ts";
-import { runBench, secondsSince, until, type BenchEnv } from "./bench-env.ts";
+import { runBench, secondsSince, type BenchEnv } from "./bench-env.ts";
 import { printRatioTable, type Measure } from "./ratio-table.ts";
-import { queueIdle, timedBackup, timedRestore, type RestoredAccount } from "./timed-jobs.ts";
+import { queueIdle, restoreRunEnded, timedBackup, timedRestore, type RestoredAccount } from "./timed-jobs.ts";
 
 const opts = new Command("bench:rebuild")
   .option("--mailboxes <n>", "mailboxes on the server", (v) => Number(v), 250)
@@ -197,11 +197,9 @@ async function rebuildServer(env: BenchEnv, workers: { current: WorkerSet }): Pr
   const rebuilt = await restoreServer({ server: "mail1", requestedBy: "bench" });
   if (rebuilt.restore.dryRun) throw new Error("expected a restore run, got a plan");
   const runId = rebuilt.restore.runId;
-  const run = await until(async () => {
-    const r = await prisma().restoreRun.findUniqueOrThrow({ where: { id: runId } });
-    return !["queued", "running", "failing"].includes(r.status) && r;
-  }, 20);
+  await restoreRunEnded(runId);
   const seconds = secondsSince(started);
+  const run = await prisma().restoreRun.findUniqueOrThrow({ where: { id: runId } });
   if (run.status !== "completed") throw new Error(`${run.label} ${run.status}: ${run.error}`);
   await queueIdle("mail1");
   store = await openMailstore("mail1");
