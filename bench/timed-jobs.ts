@@ -7,6 +7,7 @@
 import { submitBackup } from "../server/backup/submit-backup.ts";
 import { consolePool, prisma } from "../server/db/console-db.ts";
 import { serverQueue } from "../server/jobs/queues.ts";
+import type { AccountRestoreResult } from "../server/restore/restore-account.ts";
 import { submitRestore } from "../server/restore/submit-restore.ts";
 import { secondsSince, until } from "./bench-env.ts";
 
@@ -47,7 +48,7 @@ export async function timedBackup(server: string, type: "full" | "incremental") 
 export interface RestoredAccount {
   replayed: number;
   blobsCopied: number;
-  timings: { prepareMs?: number; blobsMs: number; loadMs: number; replayMs: number; commitMs?: number };
+  timings: AccountRestoreResult["timings"];
 }
 
 /**

@@ -119,10 +119,9 @@ export async function assertServerExists(name: string): Promise<void> {
 }
 
 export async function getServer(name: string): Promise<ServerSummary> {
-  const row = await prisma().server.findUnique({ where: { name } });
-  if (!row) throw new ServerNotFoundError(name);
-  const [counts, backups] = await Promise.all([countAccounts([row.id]), lastBackups([row.id])]);
-  return summarize(row, counts.get(row.id)!, backups.get(row.id)!);
+  const { id, ...config } = await getServerConfig(name);
+  const [counts, backups] = await Promise.all([countAccounts([id]), lastBackups([id])]);
+  return { ...config, accounts: counts.get(id)!, backups: backups.get(id)! };
 }
 
 /**
