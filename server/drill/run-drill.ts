@@ -389,13 +389,15 @@ export async function runDrill(drillId: number, log: (line: string) => Promise<u
     clearInterval(beat);
     if (store && scratch.length) await removeScratch(store, scratch).catch(() => {});
   }
-  await prisma().restoreDrill.update({
-    where: { id: drillId },
-    data: { status: outcome.status, summary: outcome.summary, endedAt: new Date(), evidence: JSON.parse(JSON.stringify(evidence)), rtoSecondsPerMib: rto },
+  // The outcome and, for a drill that did not pass, its report mail commit together: whoever
+  // sees the drill ended finds the mail queued, and a crash between the two loses neither.
+  await prisma().$transaction(async (tx) => {
+    await tx.restoreDrill.update({
+      where: { id: drillId },
+      data: { status: outcome.status, summary: outcome.summary, endedAt: new Date(), evidence: JSON.parse(JSON.stringify(evidence)), rtoSecondsPerMib: rto },
+    });
+    if (outcome.status !== "passed") await tx.reportOutbox.create({ data: { server: drill.server, kind: "drill", label: drill.label, status: outcome.status, detail: outcome.summary } });
   });
-  if (outcome.status !== "passed") {
-    await consolePool().query("INSERT INTO report_outbox (server, kind, label, status, detail) VALUES ($1, 'drill', $2, $3, $4)", [drill.server, drill.label, outcome.status, outcome.summary]);
-  }
   await log(`${drill.label} ${outcome.status}: ${outcome.summary}`);
   return outcome;
 }
