@@ -12,7 +12,7 @@ import { verifyServerBackups } from "../server/backup/verify-session.ts";
 import { copySessions, type SessionCopyReport } from "../server/backup/copy-sessions.ts";
 import { deleteSession, type DeleteSessionResult } from "../server/backup/delete-session.ts";
 import { describeFollowUp, tryFollowUpBackup } from "../server/restore/follow-up-backup.ts";
-import { finishRestoreRun, restoreRunAccount, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
+import { finishRestoreRun, restoreRunAccounts, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
 import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
 import { dispatchReports, sendReport } from "../server/reports/send-report.ts";
@@ -118,7 +118,7 @@ const handlers: Handlers = {
     copySessions(context.server, { ...data, onSession: (report) => void job.log(copyLine(report, data.to)).catch(() => {}) }).catch(refusalOf),
   "restore.start": async (context, data, job) => {
     const started = await startRestoreRun(data.runId);
-    await job.log("skipped" in started ? `not started: ${started.skipped}` : `${started.accounts} account(s) to restore, one job each`);
+    await job.log("skipped" in started ? `not started: ${started.skipped}` : `${started.accounts} account(s) to restore, in ${started.jobs.length} job(s)`);
     if ("skipped" in started) return started;
     const queue = queueName(context.server);
     await context.flows.add({
@@ -126,27 +126,27 @@ const handlers: Handlers = {
       queueName: queue,
       data: { runId: data.runId },
       opts: { jobId: `restore-${data.runId}-finish`, ...FINISHED_JOB_RETENTION },
-      children: Array.from({ length: started.accounts }, (_, index) => ({
+      children: started.jobs.map(({ index, count }) => ({
         name: "restore.account",
         queueName: queue,
-        data: { runId: data.runId, index },
+        data: { runId: data.runId, index, count },
         opts: { jobId: `restore-${data.runId}-account-${index}`, ignoreDependencyOnFailure: true, ...retryOptions(jobDefinitions["restore.account"]), ...FINISHED_JOB_RETENTION },
       })),
     });
-    return started;
+    return { accounts: started.accounts, jobs: started.jobs.length };
   },
   "restore.account": async (_context, data, job) => {
-    // attemptsMade counts the attempts already failed; restoreRunAccount rethrows a lost
+    // attemptsMade counts the attempts already failed; restoreRunAccounts rethrows a lost
     // connection only while another attempt remains.
-    const outcome = await restoreRunAccount(data.runId, data.index, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }).catch(async (error: Error) => {
+    const outcomes = await restoreRunAccounts(data.runId, { index: data.index, count: data.count }, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }).catch(async (error: Error) => {
       await job.log(`attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: ${error.message}`).catch(() => {});
       throw error;
     });
-    await job.log(restoreLine(outcome));
-    return outcome;
+    for (const outcome of outcomes) await job.log(restoreLine(outcome));
+    return outcomes;
   },
   "restore.finish": async (context, data, job) => {
-    const outcomes = Object.values(await job.getChildrenValues<RestoreOutcome>());
+    const outcomes = Object.values(await job.getChildrenValues<RestoreOutcome[]>()).flat();
     const lost = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => {
       const index = /-account-(\d+)$/.exec(key)?.[1];
       return { index: index === undefined ? null : Number(index), reason: `account job ${key.split(":").pop()} failed: ${reason}` };

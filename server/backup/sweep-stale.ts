@@ -80,7 +80,7 @@ export async function sweepStale(options: SweepOptions): Promise<SweepResult> {
     [options.servers, stale],
   );
   for (const r of runs) {
-    // Likewise restore.start adds restore.finish (with one restore.account child per account).
+    // Likewise restore.start adds restore.finish (with restore.account children: an account or a batch each).
     if (await anyAlive(r.server, [r.job_id, `restore-${r.id}-finish`], options.hasWorkLeft)) continue;
     const { rowCount } = await pool.query(
       `UPDATE restore_run SET status = 'interrupted', ended_at = now(), current_account = NULL, error = $3

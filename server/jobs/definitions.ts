@@ -108,11 +108,12 @@ export const restoreStart = defineJob({
 
 export const restoreAccountJob = defineJob({
   name: "restore.account",
-  description: "Restore one account of a run as its plan says (a child of restore.finish).",
-  schema: runRef.extend({ index: z.number().int().nonnegative() }),
-  // Retried only when the database connection was lost (restoreRunAccount rethrows those and
-  // records every other failure in the run): an account is restored in one mailstore
-  // transaction, so a retry starts it again from a clean state. 2 s, 4 s, 8 s: about a restart.
+  description: "Restore one account of a run, or a batch of its accounts in place, as its plan says (a child of restore.finish).",
+  // The plan index of the first account, and how many consecutive accounts the job restores.
+  schema: runRef.extend({ index: z.number().int().nonnegative(), count: z.number().int().positive().max(64).default(1) }),
+  // Retried only when the database connection was lost (restoreRunAccounts rethrows those and
+  // records every other failure in the run): an account, or a batch, is restored in one
+  // mailstore transaction, so a retry starts it again from a clean state. 2 s, 4 s, 8 s: about a restart.
   attempts: 4,
   backoffMs: 2_000,
 });

@@ -3,7 +3,7 @@
  * lines, the other jobs of the same run, and the backup session or restore run it belongs to.
  * Backups and restores are flows with deterministic ids (workers/processors.ts): `backup-<n>`
  * starts session n and adds `backup-<n>-finish` with children `backup-<n>-accounts-<i>`;
- * restores are `restore-<n>`, `restore-<n>-finish`, `restore-<n>-account-<i>` for run n. Redis
+ * restores are `restore-<n>`, `restore-<n>-finish`, `restore-<n>-account-<i>` (i: the plan index of the job's first account) for run n. Redis
  * answers first; a job it no longer has comes from the job_run table (history that outlives
  * Redis, with the log lines kept when it finished). When Redis is down, history answers and a
  * warning says so.

@@ -98,9 +98,8 @@ async function describeFromDirectory(account: AccountPlan): Promise<SnapshotDesc
   };
 }
 
-export async function restoreAccount(options: {
+export interface RestoreOptions {
   server: string;
-  account: AccountPlan;
   skipDeletes: boolean;
   ignoreRedoErrors: boolean;
   excludeBlobs: boolean;
@@ -111,18 +110,159 @@ export async function restoreAccount(options: {
   runLabel?: string;
   /** Batched (the default), or one record at a time: the reference the differential test compares with. */
   replayMode?: ReplayMode;
-}): Promise<AccountRestoreResult> {
+}
+
+/** An account's base read from its snapshot (or the directory, built from redo alone), before anything is written. */
+interface PreparedAccount {
+  account: AccountPlan;
+  description: SnapshotDescription;
+  digests: string[];
+  /** The snapshot's folder in its session; null when built from redo alone. */
+  accountDir: string | null;
+}
+
+async function prepareAccount(target: BackupTarget, account: AccountPlan): Promise<PreparedAccount> {
+  if (!account.snapshot) return { account, description: await describeFromDirectory(account), digests: [], accountDir: null };
+  const accountDir = `accounts/${account.accountId}`;
+  const read = (relative: string) => target.readSessionFile(account.snapshot!.session, `${accountDir}/${relative}`).then((b) => b.toString("utf8"));
+  const [description, digests] = await Promise.all([read("mailbox.json").then((text) => JSON.parse(text) as SnapshotDescription), read("blobs.txt").then((text) => text.split("\n").filter(Boolean))]);
+  return { account, description, digests, accountDir };
+}
+
+/** Brings back the blobs the volume lacks; a blob the backup cannot give back fails the restore before anything is written wrong. */
+async function restoreSnapshotBlobs(target: BackupTarget, store: Mailstore, digests: string[], sessions: string, signal?: AbortSignal): Promise<number> {
+  const { written, missing } = await target.restoreBlobs(digests, store.blobs, signal);
+  if (missing.length) throw new Error(`${missing.length} blob(s) of ${sessions} are missing from the backup target (${missing.slice(0, 3).join(", ")}); run verify`);
+  return written;
+}
+
+type ReloadedMailbox = Omit<AccountRestoreResult, "requested" | "accountId" | "target" | "timings"> & { loadMs: number; replayMs: number };
+
+/**
+ * Inside the caller's open mailstore transaction: the target mailbox locked and emptied (or
+ * created), the snapshot's rows loaded, the redo replayed on top (with the bodies it delivers
+ * that the volume lacks, written unsynced), and the `RestoreMailbox` marker with the mailbox
+ * row's new state. The caller syncs the volume and commits.
+ */
+async function reloadMailbox(client: pg.PoolClient, store: Mailstore, target: BackupTarget, prepared: PreparedAccount, accountId: string, options: RestoreOptions): Promise<ReloadedMailbox> {
+  const { account, description, accountDir } = prepared;
+  // The target mailbox: the account's own (emptied), or a new one for the copy or for a
+  // deleted account whose mailbox is gone.
+  const { rows: existing } = await client.query<{ id: number; group_id: number; change_number: number }>(
+    "SELECT id, group_id, change_number FROM mailstore.mailbox WHERE account_id = $1 FOR UPDATE",
+    [accountId],
+  );
+  let mailbox = existing[0];
+  let previousChange = 0;
+  if (mailbox) {
+    previousChange = mailbox.change_number;
+    await client.query(
+      `WITH items AS (DELETE FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1)
+       DELETE FROM ${groupSchema(mailbox.group_id)}.tombstone WHERE mailbox_id = $1`,
+      [mailbox.id],
+    );
+  } else {
+    const { rows } = await client.query<{ id: number; group_id: number; change_number: number }>(
+      `INSERT INTO mailstore.mailbox (id, account_id, group_id, email, email_at_creation, item_id_checkpoint, quota_bytes)
+       SELECT id, $1, (id - 1) % $4 + 1, $2, $2, 255, $3 FROM (SELECT nextval('mailstore.mailbox_id_seq') AS id) n
+       RETURNING id, group_id, change_number`,
+      [accountId, account.target.email, description.snapshot.quotaBytes, store.groups],
+    );
+    mailbox = rows[0]!;
+  }
+  const items = `${groupSchema(mailbox.group_id)}.item`;
+  const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
+  const t0 = performance.now();
+  // The mailbox is empty here: the items loaded are its snapshot's.
+  const snapshotItems = accountDir ? await loadTable(client, target, `${accountDir}/items.copy.gz`, items, description.columns.items, mailbox.id, account) : 0;
+  if (accountDir) await loadTable(client, target, `${accountDir}/tombstones.copy.gz`, tombstones, description.columns.tombstones, mailbox.id, account);
+
+  let blobsCopied = 0;
+  const ensureBlob = async (record: RedoRecord) => {
+    if (options.rowsOnly) return;
+    const digest = String(record.payload.digest);
+    if (await store.blobs.has(digest)) return;
+    const bytes =
+      record.blob ??
+      (record.payload.blobSeq ? await carriedBytes(Number(record.payload.blobSeq), account, store, target) : null) ??
+      (await target.readBlob(digest).catch(() => null));
+    if (!bytes) throw new ReplayError("blob_missing", `the message delivered in redo ${record.seq} (${digest}) is in no blob volume, backup or redo record`);
+    await store.blobs.put(bytes, digest, { sync: false, knownAbsent: true });
+    blobsCopied++;
+  };
+  const t1 = performance.now();
+  const state: ReplayState = account.snapshot
+    ? { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] }
+    : { changeNumber: 0, lastRedoSeq: account.fromCreate!.seq - 1, applied: 0, skipped: 0, gaps: [] };
+  await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target), state, { ...options, mode: options.replayMode });
+  const t2 = performance.now();
+
+  // The reload is itself a change of the mailbox: one record that later replays stop at.
+  const changeNumber = Math.max(previousChange, state.changeNumber) + 1;
+  // Its record and the mailbox row's new state, in one statement.
+  const { rows: seqRows } = await client.query<{ seq: number }>(
+    `WITH marker AS (
+       INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload)
+       VALUES (nextval('mailstore.redo_seq'), $1, $2, $3, 'RestoreMailbox', $4) RETURNING seq
+     )
+     UPDATE mailstore.mailbox SET email = $5, change_number = $3, last_redo_seq = (SELECT seq FROM marker),
+            item_id_checkpoint = GREATEST(255, (SELECT coalesce(max(id), 0) FROM ${items} WHERE mailbox_id = $1)),
+            size_bytes = (SELECT coalesce(sum(size), 0) FROM ${items} WHERE mailbox_id = $1 AND type = 'message')
+      WHERE id = $1
+      RETURNING last_redo_seq AS seq`,
+    [mailbox.id, accountId, changeNumber, {
+      run: options.runLabel ?? null,
+      fromSession: account.snapshot?.session ?? null,
+      fromCreateSeq: account.fromCreate?.seq ?? null,
+      skipDeletes: options.skipDeletes,
+      sourceAccountId: account.accountId,
+      restoredChangeNumber: state.changeNumber,
+      throughSeq: state.lastRedoSeq,
+      point: account.redo,
+      replayed: state.applied,
+      skipped: state.skipped,
+      gaps: state.gaps,
+    }, account.target.email],
+  );
+  return {
+    mailboxId: mailbox.id,
+    snapshotItems,
+    blobsCopied,
+    replayed: state.applied,
+    skipped: state.skipped,
+    gaps: state.gaps,
+    changeNumber,
+    markerSeq: seqRows[0]!.seq,
+    loadMs: t1 - t0,
+    replayMs: t2 - t1,
+  };
+}
+
+function accountResult(account: AccountPlan, accountId: string, reloaded: ReloadedMailbox, timings: Omit<AccountRestoreResult["timings"], "loadMs" | "replayMs">): AccountRestoreResult {
+  const { loadMs, replayMs, ...rest } = reloaded;
+  return {
+    requested: account.requested,
+    accountId,
+    target: account.target.email,
+    ...rest,
+    timings: {
+      prepareMs: Math.round(timings.prepareMs),
+      blobsMs: Math.round(timings.blobsMs),
+      loadMs: Math.round(loadMs),
+      replayMs: Math.round(replayMs),
+      commitMs: Math.round(timings.commitMs),
+    },
+  };
+}
+
+export async function restoreAccount(options: RestoreOptions & { account: AccountPlan }): Promise<AccountRestoreResult> {
   const { account } = options;
   const started = performance.now();
   const server = await getServerConfig(options.server);
   const store: Mailstore = await openMailstore(server.name);
   const target = await targetHolding(server, planSessions(account), { required: true });
-  // The base: a full backup's snapshot, or (built from redo alone) an empty mailbox.
-  const accountDir = account.snapshot ? `accounts/${account.accountId}` : null;
-  const read = (relative: string) => target.readSessionFile(account.snapshot!.session, `${accountDir}/${relative}`).then((b) => b.toString("utf8"));
-  const [description, digests] = accountDir
-    ? await Promise.all([read("mailbox.json").then((text) => JSON.parse(text) as SnapshotDescription), read("blobs.txt").then((text) => text.split("\n").filter(Boolean))])
-    : [await describeFromDirectory(account), []];
+  const prepared = await prepareAccount(target, account);
+  const { description } = prepared;
 
   // A copy's new directory entry commits with its mailbox, in a console transaction held through
   // the restore; the other modes write the directory with single statements and hold none.
@@ -148,117 +288,22 @@ export async function restoreAccount(options: {
 
     // Blobs back from the backup: only those the volume lacks, each pack read once and in
     // order, several packs at a time, and made durable, with those the redo brings back, by one
-    // sync of the volume just before the metadata that refers to them commits. A blob the
-    // backup cannot give back (damaged, missing) fails the account before anything is written
-    // wrong.
-    let blobsCopied = 0;
+    // sync of the volume just before the metadata that refers to them commits.
     const t0 = performance.now();
-    if (!options.excludeBlobs) {
-      const restored = await target.restoreBlobs(digests, store.blobs, options.signal);
-      blobsCopied = restored.written;
-      const { missing } = restored;
-      if (missing.length) throw new Error(`${missing.length} blob(s) of ${account.snapshot?.session ?? "the backup"} are missing from the backup target (${missing.slice(0, 3).join(", ")}); run verify`);
-    }
+    const snapshotBlobs = options.excludeBlobs ? 0 : await restoreSnapshotBlobs(target, store, prepared.digests, account.snapshot?.session ?? "the backup", options.signal);
+    const t1 = performance.now();
 
     const client = await store.pool.connect();
     try {
       await client.query("BEGIN");
-      // The target mailbox: the account's own (emptied), or a new one for the copy or for a
-      // deleted account whose mailbox is gone.
-      const { rows: existing } = await client.query<{ id: number; group_id: number; change_number: number }>(
-        "SELECT id, group_id, change_number FROM mailstore.mailbox WHERE account_id = $1 FOR UPDATE",
-        [accountId],
-      );
-      let mailbox = existing[0];
-      let previousChange = 0;
-      if (mailbox) {
-        previousChange = mailbox.change_number;
-        await client.query(
-          `WITH items AS (DELETE FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1)
-           DELETE FROM ${groupSchema(mailbox.group_id)}.tombstone WHERE mailbox_id = $1`,
-          [mailbox.id],
-        );
-      } else {
-        const { rows } = await client.query<{ id: number; group_id: number; change_number: number }>(
-          `INSERT INTO mailstore.mailbox (id, account_id, group_id, email, email_at_creation, item_id_checkpoint, quota_bytes)
-           SELECT id, $1, (id - 1) % $4 + 1, $2, $2, 255, $3 FROM (SELECT nextval('mailstore.mailbox_id_seq') AS id) n
-           RETURNING id, group_id, change_number`,
-          [accountId, account.target.email, description.snapshot.quotaBytes, store.groups],
-        );
-        mailbox = rows[0]!;
-      }
-      const items = `${groupSchema(mailbox.group_id)}.item`;
-      const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
-      const t1 = performance.now();
-      // The mailbox is empty here: the items loaded are its snapshot's.
-      const snapshotItems = accountDir ? await loadTable(client, target, `${accountDir}/items.copy.gz`, items, description.columns.items, mailbox.id, account) : 0;
-      if (accountDir) await loadTable(client, target, `${accountDir}/tombstones.copy.gz`, tombstones, description.columns.tombstones, mailbox.id, account);
-
-      const ensureBlob = async (record: RedoRecord) => {
-        if (options.rowsOnly) return;
-        const digest = String(record.payload.digest);
-        if (await store.blobs.has(digest)) return;
-        const bytes =
-          record.blob ??
-          (record.payload.blobSeq ? await carriedBytes(Number(record.payload.blobSeq), account, store, target) : null) ??
-          (await target.readBlob(digest).catch(() => null));
-        if (!bytes) throw new ReplayError("blob_missing", `the message delivered in redo ${record.seq} (${digest}) is in no blob volume, backup or redo record`);
-        await store.blobs.put(bytes, digest, { sync: false, knownAbsent: true });
-        blobsCopied++;
-      };
+      const reloaded = await reloadMailbox(client, store, target, prepared, accountId, options);
       const t2 = performance.now();
-      const state: ReplayState = account.snapshot
-        ? { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] }
-        : { changeNumber: 0, lastRedoSeq: account.fromCreate!.seq - 1, applied: 0, skipped: 0, gaps: [] };
-      await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target), state, { ...options, mode: options.replayMode });
-      const t3 = performance.now();
-
-      // The reload is itself a change of the mailbox: one record that later replays stop at.
-      const changeNumber = Math.max(previousChange, state.changeNumber) + 1;
-      // Its record and the mailbox row's new state, in one statement.
-      const { rows: seqRows } = await client.query<{ seq: number }>(
-        `WITH marker AS (
-           INSERT INTO mailstore.redo_log (seq, mailbox_id, account_id, change_number, op, payload)
-           VALUES (nextval('mailstore.redo_seq'), $1, $2, $3, 'RestoreMailbox', $4) RETURNING seq
-         )
-         UPDATE mailstore.mailbox SET email = $5, change_number = $3, last_redo_seq = (SELECT seq FROM marker),
-                item_id_checkpoint = GREATEST(255, (SELECT coalesce(max(id), 0) FROM ${items} WHERE mailbox_id = $1)),
-                size_bytes = (SELECT coalesce(sum(size), 0) FROM ${items} WHERE mailbox_id = $1 AND type = 'message')
-          WHERE id = $1
-          RETURNING last_redo_seq AS seq`,
-        [mailbox.id, accountId, changeNumber, {
-          run: options.runLabel ?? null,
-          fromSession: account.snapshot?.session ?? null,
-          fromCreateSeq: account.fromCreate?.seq ?? null,
-          skipDeletes: options.skipDeletes,
-          sourceAccountId: account.accountId,
-          restoredChangeNumber: state.changeNumber,
-          throughSeq: state.lastRedoSeq,
-          point: account.redo,
-          replayed: state.applied,
-          skipped: state.skipped,
-          gaps: state.gaps,
-        }, account.target.email],
-      );
       if (options.signal?.aborted) throw new Error("restore aborted");
-      if (blobsCopied) await store.blobs.syncVolume();
+      reloaded.blobsCopied += snapshotBlobs;
+      if (reloaded.blobsCopied) await store.blobs.syncVolume();
       await client.query("COMMIT");
       if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = $1", [accountId]);
-      const t4 = performance.now();
-      return {
-        requested: account.requested,
-        accountId,
-        target: account.target.email,
-        mailboxId: mailbox.id,
-        snapshotItems,
-        blobsCopied,
-        replayed: state.applied,
-        skipped: state.skipped,
-        gaps: state.gaps,
-        changeNumber,
-        markerSeq: seqRows[0]!.seq,
-        timings: { prepareMs: Math.round(t0 - started), blobsMs: Math.round(t1 - t0), loadMs: Math.round(t2 - t1), replayMs: Math.round(t3 - t2), commitMs: Math.round(t4 - t3) },
-      };
+      return accountResult(account, accountId, reloaded, { prepareMs: t0 - started, blobsMs: t1 - t0, commitMs: performance.now() - t2 });
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});
       if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active' WHERE id = $1 AND deleted_at IS NULL", [accountId]).catch(() => {});
@@ -268,4 +313,55 @@ export async function restoreAccount(options: {
     }
   };
   return account.target.mode === "copy" ? inConsoleTransaction(restore) : restore(null);
+}
+
+/**
+ * Several accounts restored in place together, as a mailbox group or server rebuild does: their
+ * snapshots' blobs brought back in one pass over the packs (each pack read once for all of
+ * them), every mailbox reloaded in one mailstore transaction, and one sync of the volume before
+ * that one commit. All of them are restored, or none: a failure rolls every one back, and the
+ * caller then restores them one at a time so that a bad account fails alone. An account's
+ * `prepareMs`, `blobsMs` and `commitMs` are its share of the batch's.
+ */
+export async function restoreAccountsTogether(options: RestoreOptions & { accounts: AccountPlan[] }): Promise<AccountRestoreResult[]> {
+  const { accounts } = options;
+  const notInPlace = accounts.find((a) => a.target.mode !== "in-place");
+  if (notInPlace) throw new Error(`${notInPlace.requested} is restored into ${notInPlace.target.email}: only restores in place are batched`);
+  const started = performance.now();
+  const server = await getServerConfig(options.server);
+  const store = await openMailstore(server.name);
+  const target = await targetHolding(server, [...new Set(accounts.flatMap((a) => planSessions(a)))], { required: true });
+  const prepared: PreparedAccount[] = [];
+  for (let i = 0; i < accounts.length; i += 8) prepared.push(...(await Promise.all(accounts.slice(i, i + 8).map((a) => prepareAccount(target, a)))));
+  const ids = accounts.map((a) => a.accountId);
+  await consolePool().query("UPDATE account SET status = 'maintenance' WHERE id = ANY($1::uuid[])", [ids]);
+
+  const client = await store.pool.connect();
+  try {
+    const t0 = performance.now();
+    const sessions = [...new Set(accounts.flatMap((a) => (a.snapshot ? [a.snapshot.session] : [])))].join(", ") || "the backup";
+    const snapshotBlobs = options.excludeBlobs ? 0 : await restoreSnapshotBlobs(target, store, [...new Set(prepared.flatMap((p) => p.digests))], sessions, options.signal);
+    const t1 = performance.now();
+    await client.query("BEGIN");
+    const reloaded: ReloadedMailbox[] = [];
+    for (const p of prepared) {
+      if (options.signal?.aborted) throw new Error("restore aborted");
+      reloaded.push(await reloadMailbox(client, store, target, p, p.account.accountId, options));
+    }
+    const t2 = performance.now();
+    if (options.signal?.aborted) throw new Error("restore aborted");
+    if (snapshotBlobs || reloaded.some((r) => r.blobsCopied)) await store.blobs.syncVolume();
+    await client.query("COMMIT");
+    await consolePool().query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = ANY($1::uuid[])", [ids]);
+    const n = accounts.length;
+    const shares = { prepareMs: (t0 - started) / n, blobsMs: (t1 - t0) / n, commitMs: (performance.now() - t2) / n };
+    // The snapshots' blobs are counted once, against the first account.
+    return accounts.map((a, i) => accountResult(a, a.accountId, { ...reloaded[i]!, blobsCopied: reloaded[i]!.blobsCopied + (i === 0 ? snapshotBlobs : 0) }, shares));
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    await consolePool().query("UPDATE account SET status = 'active' WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL", [ids]).catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }

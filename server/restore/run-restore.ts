@@ -1,9 +1,10 @@
 /**
  * A restore run in the steps its BullMQ flow runs: start (mark running, say how many accounts),
- * one `restore.account` child per account, and `restore.finish` once they are done. Without -c
- * the first failure stops the accounts not yet started; with -c every account is tried and the
- * failures are listed at the end. An abort (backupabort -r) stops the run after the account in
- * progress. Afterwards every account not restored is accounted for (in place, a mailbox left
+ * `restore.account` children (one account each, or a batch of accounts restored in place
+ * together), and `restore.finish` once they are done. Without -c the first failure stops the
+ * accounts not yet started; with -c every account is tried and the failures are listed at the
+ * end. An abort (backupabort -r) stops the run after the account or batch in progress (a batch
+ * cut by the abort rolls back whole, its accounts reported as skipped). Afterwards every account not restored is accounted for (in place, a mailbox left
  * broken puts its account in maintenance), the sessions' leases are released, and a full backup
  * of the restored accounts is queued, so the next restore of them starts from their new state.
  */
@@ -17,7 +18,7 @@ import { openMailstore } from "../mailstore/mailstore.ts";
 import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
 import { settleEarlierAttempt } from "./earlier-attempt.ts";
 import { describeFollowUp, type FollowUpState } from "./follow-up-backup.ts";
-import { restoreAccount, type AccountRestoreResult } from "./restore-account.ts";
+import { restoreAccount, restoreAccountsTogether, type AccountRestoreResult } from "./restore-account.ts";
 import { restoreSummary, secureUnrestored } from "./secure-unrestored.ts";
 
 interface StoredPlan {
@@ -60,22 +61,98 @@ async function loadRunForAccount(runId: number) {
   return { run, ...stored };
 }
 
-export async function startRestoreRun(runId: number): Promise<{ accounts: number } | { skipped: string }> {
+export async function startRestoreRun(runId: number): Promise<{ accounts: number; jobs: { index: number; count: number }[] } | { skipped: string }> {
   const { count } = await prisma().restoreRun.updateMany({ where: { id: runId, status: "queued", abortRequested: false }, data: { status: "running", startedAt: new Date() } });
   if (count === 0) return { skipped: "the run is no longer queued" };
   const { plan } = await loadRun(runId);
-  return { accounts: plan.accounts.length };
+  return { accounts: plan.accounts.length, jobs: accountJobs(plan) };
 }
 
 export type AccountOutcome = AccountRestoreResult | { requested: string; error: string } | { requested: string; skipped: string };
 
-/** `attempt`: the BullMQ job's failed attempts so far and its maximum, when it may be retried. */
-export async function restoreRunAccount(runId: number, index: number, attempt?: { made: number; max: number }): Promise<AccountOutcome> {
-  const { run, plan, request } = await loadRunForAccount(runId);
-  const account = plan.accounts[index]!;
-  if (run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
-  if (run.abortRequested) return { requested: account.requested, skipped: "run aborted" };
-  await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, account.target.email]);
+/** The most accounts one job restores together. */
+const BATCH_MAX = 16;
+/** Batches are cut so that a run spreads over at least this many jobs (the workers' concurrency across hosts). */
+const BATCHES_MIN = 8;
+
+/**
+ * The run's account jobs, as runs of consecutive plan indexes. Accounts restored in place (a
+ * group or server rebuild, `-a all`) go in batches of up to 16, cut so that the run still makes
+ * at least 8 jobs; every other account (a copy, a drill's scratch mailbox) is a job of its own.
+ * The start and the finish of a run both derive the jobs from the plan with this function.
+ */
+export function accountJobs(plan: Pick<RestorePlan, "accounts">): { index: number; count: number }[] {
+  const size = Math.min(BATCH_MAX, Math.max(1, Math.ceil(plan.accounts.length / BATCHES_MIN)));
+  const jobs: { index: number; count: number }[] = [];
+  plan.accounts.forEach((account, index) => {
+    const last = jobs.at(-1);
+    const batchable = account.target.mode === "in-place";
+    if (batchable && last && last.count < size && plan.accounts[last.index]!.target.mode === "in-place") last.count++;
+    else jobs.push({ index, count: 1 });
+  });
+  return jobs;
+}
+
+type LoadedRun = Awaited<ReturnType<typeof loadRunForAccount>>;
+
+/**
+ * The accounts of one job of the run: one account, or a batch restored together. When a batch
+ * fails, its accounts are restored again one at a time, so that a bad account fails alone, and
+ * without -c stops the rest, exactly as it would have on its own. `attempt`: the BullMQ job's
+ * failed attempts so far and its maximum, when it may be retried.
+ */
+export async function restoreRunAccounts(runId: number, job: { index: number; count: number }, attempt?: { made: number; max: number }): Promise<AccountOutcome[]> {
+  const loaded = await loadRunForAccount(runId);
+  const indexes = Array.from({ length: job.count }, (_, i) => job.index + i);
+  if (indexes.length === 1) return [await restoreOneAccount(loaded, runId, job.index, attempt)];
+  const { run, plan, request } = loaded;
+  const accounts = indexes.map((i) => plan.accounts[i]!);
+  if (run.status !== "running") return accounts.map((a) => ({ requested: a.requested, skipped: `run is ${run.status}` }));
+  if (run.abortRequested) return accounts.map((a) => ({ requested: a.requested, skipped: "run aborted" }));
+
+  // A retry after a lost connection: the batch's transaction committed whole or not at all, but
+  // the one-at-a-time fallback of an earlier attempt may have restored some of its accounts.
+  const settled = new Map<number, AccountRestoreResult>();
+  if (attempt && attempt.made > 0) {
+    const store = await openMailstore(plan.server);
+    for (const i of indexes) {
+      const earlier = await settleEarlierAttempt(store, run, plan.accounts[i]!);
+      if (earlier) settled.set(i, earlier);
+    }
+  }
+  const pending = indexes.filter((i) => !settled.has(i));
+  if (pending.length) await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, plan.accounts[pending[0]!]!.target.email]);
+  const restored = await withAbortWatch(runId, (signal) =>
+    pending.length === 0
+      ? Promise.resolve([])
+      : restoreAccountsTogether({
+          runLabel: run.label,
+          server: plan.server,
+          accounts: pending.map((i) => plan.accounts[i]!),
+          skipDeletes: request.skipDeletes ?? false,
+          ignoreRedoErrors: request.ignoreRedoErrors ?? false,
+          excludeBlobs: request.excludeBlobs ?? false,
+          signal,
+        }),
+  ).catch((error: unknown) => {
+    // A lost connection rolled the batch back: while the job has attempts left, BullMQ retries it.
+    if (attempt && attempt.made + 1 < attempt.max && isTransientDbError(error)) throw new DatabaseConnectionLostError(`restoring ${accounts.length} accounts`, error);
+    return null;
+  });
+  if (restored) {
+    await consolePool().query("UPDATE restore_run SET accounts_done = accounts_done + $2 WHERE id = $1", [runId, restored.length]);
+    restored.forEach((r, k) => settled.set(pending[k]!, r));
+    return indexes.map((i) => settled.get(i)!);
+  }
+  // The batch failed: one at a time, each with its own outcome (and, without -c, the first
+  // failure stopping the rest).
+  const outcomes: AccountOutcome[] = [];
+  for (const i of indexes) outcomes.push(settled.get(i) ?? (await restoreOneAccount(await loadRunForAccount(runId), runId, i, attempt)));
+  return outcomes;
+}
+
+/** Runs `work` with a signal that aborts when the run's abort is requested (checked every second). */
+async function withAbortWatch<T>(runId: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const watch = setInterval(() => {
     void consolePool()
@@ -84,19 +161,33 @@ export async function restoreRunAccount(runId: number, index: number, attempt?: 
       .catch(() => {});
   }, 1_000);
   try {
+    return await work(controller.signal);
+  } finally {
+    clearInterval(watch);
+  }
+}
+
+async function restoreOneAccount({ run, plan, request }: LoadedRun, runId: number, index: number, attempt?: { made: number; max: number }): Promise<AccountOutcome> {
+  const account = plan.accounts[index]!;
+  if (run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
+  if (run.abortRequested) return { requested: account.requested, skipped: "run aborted" };
+  await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, account.target.email]);
+  try {
     // A retry after a lost connection: the first attempt may have committed before it was cut off.
     const earlier = attempt && attempt.made > 0 ? await settleEarlierAttempt(await openMailstore(plan.server), run, account) : null;
     const result =
       earlier ??
-      (await restoreAccount({
-        runLabel: run.label,
-        server: plan.server,
-        account,
-        skipDeletes: request.skipDeletes ?? false,
-        ignoreRedoErrors: request.ignoreRedoErrors ?? false,
-        excludeBlobs: request.excludeBlobs ?? false,
-        signal: controller.signal,
-      }));
+      (await withAbortWatch(runId, (signal) =>
+        restoreAccount({
+          runLabel: run.label,
+          server: plan.server,
+          account,
+          skipDeletes: request.skipDeletes ?? false,
+          ignoreRedoErrors: request.ignoreRedoErrors ?? false,
+          excludeBlobs: request.excludeBlobs ?? false,
+          signal,
+        }),
+      ));
     await consolePool().query("UPDATE restore_run SET accounts_done = accounts_done + 1 WHERE id = $1", [runId]);
     return result;
   } catch (error) {
@@ -106,12 +197,10 @@ export async function restoreRunAccount(runId: number, index: number, attempt?: 
     // Without -c, the first failure stops what has not started yet.
     if (!request.continueOnError) await prisma().restoreRun.updateMany({ where: { id: runId, status: "running" }, data: { status: "failing" } });
     return { requested: account.requested, error: (error as Error).message };
-  } finally {
-    clearInterval(watch);
   }
 }
 
-/** An account job that failed outright (BullMQ gave up on it), by its index in the plan. */
+/** An account job that failed outright (BullMQ gave up on it), by the plan index of its first account. */
 export interface LostAccountJob {
   index: number | null;
   reason: string;
@@ -129,9 +218,12 @@ export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[]
     if (!a || "mailboxId" in o) continue;
     missed.push({ requested: o.requested, accountId: a.accountId, reason: "error" in o ? o.error : o.skipped, inPlace: a.target.mode === "in-place" });
   }
+  const jobs = accountJobs(plan);
   for (const l of lost) {
-    const a = l.index === null ? undefined : plan.accounts[l.index];
-    if (a) missed.push({ requested: a.requested, accountId: a.accountId, reason: `its job failed: ${l.reason}`, inPlace: a.target.mode === "in-place" });
+    const job = jobs.find((j) => j.index === l.index);
+    for (const a of job ? plan.accounts.slice(job.index, job.index + job.count) : []) {
+      missed.push({ requested: a.requested, accountId: a.accountId, reason: `its job failed: ${l.reason}`, inPlace: a.target.mode === "in-place" });
+    }
   }
   const copies = Boolean(plan.options.some((o) => o.name.startsWith("-ca")));
   for (const s of plan.skipped) if (s.unrestorable && s.accountId) missed.push({ requested: s.requested, accountId: s.accountId, reason: s.reason, inPlace: !copies });

@@ -1,0 +1,110 @@
+/**
+ * A restore of many accounts in place runs them in batches, each batch one job and one
+ * transaction. The batches give every mailbox back exactly; an account that cannot be restored
+ * fails alone (the rest of its batch is restored one at a time after the batch rolls back).
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../../workers/start-workers.ts";
+import { BackupTarget } from "../backup/target.ts";
+import { prisma } from "../db/console-db.ts";
+import { generateTraffic } from "../demo/generate-traffic.ts";
+import { getServer } from "../directory/list-servers.ts";
+import { getJob } from "../jobs/get-job.ts";
+import type { Mailstore } from "../mailstore/mailstore.ts";
+import { archiveRedo } from "../redo/archive-redo.ts";
+import { useMailServer } from "../testing/mail-server-fixture.ts";
+import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
+import { exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
+import { accountJobs } from "./run-restore.ts";
+import { submitRestore } from "./submit-restore.ts";
+
+const ACCOUNTS = 20;
+const fx = useMailServer({ settings: { mailboxGroups: 2 }, accounts: { prefix: "bat", count: ACCOUNTS }, traffic: { ops: 300, seed: 41 }, workers: startWorkers });
+let store: Mailstore;
+
+async function exportsOf(where: string, params: unknown[]): Promise<Map<string, CanonicalExport>> {
+  const { rows } = await store.pool.query<{ account_id: string }>(`SELECT account_id FROM mailstore.mailbox WHERE ${where} ORDER BY id`, params);
+  const out = new Map<string, CanonicalExport>();
+  for (const r of rows) out.set(r.account_id, await exportMailbox(store, { accountId: r.account_id }));
+  return out;
+}
+
+async function settledRun(runId: number) {
+  const run = await waitFor(async () => {
+    const r = await prisma().restoreRun.findUniqueOrThrow({ where: { id: runId } });
+    return !["queued", "running", "failing"].includes(r.status) && r;
+  }, `restore run ${runId}`, 180_000);
+  await backupsSettled();
+  return run;
+}
+
+beforeAll(async () => {
+  store = fx.store;
+  await runBackup("mail1", "full");
+  // Changes after the full: part archived, part still in the current log.
+  await generateTraffic(store, { ops: 200, seed: 42, renames: false, concurrency: 2 });
+  await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1 });
+  await generateTraffic(store, { ops: 200, seed: 43, renames: false, concurrency: 2 });
+}, 180_000);
+
+describe("a restore of many accounts in place", () => {
+  it("rebuilds a dropped mailbox group in batches of several accounts, every mailbox identical", async () => {
+    const before = await exportsOf("group_id = 1", []);
+    expect(before.size).toBeGreaterThanOrEqual(9);
+    await store.pool.query("DROP SCHEMA mboxgroup1 CASCADE");
+    const submitted = await submitRestore({ server: "mail1", group: 1, requestedBy: "test" });
+    if (submitted.dryRun) throw new Error("expected a run");
+    const run = await settledRun(submitted.runId);
+    expect(run.status, run.error ?? "").toBe("completed");
+    expect(await exportsOf("group_id = 1", [])).toEqual(before);
+
+    // Fewer jobs than accounts: the batches did the work.
+    const jobs = accountJobs(submitted.plan);
+    expect(jobs.length).toBeLessThan(before.size);
+    expect((await getJob(`restore-${submitted.runId}`, "mail1")).job.result).toEqual({ accounts: before.size, jobs: jobs.length });
+    const restored = (run.result as { restored: { accountId: string; markerSeq: number }[] }).restored;
+    expect(new Set(restored.map((r) => r.accountId))).toEqual(new Set(before.keys()));
+  });
+
+  it("with -c, fails an account with a damaged dump alone and restores the rest of its batch", async () => {
+    const before = await exportsOf("true", []);
+    const { rows } = await store.pool.query<{ email: string; account_id: string }>("SELECT email, account_id FROM mailstore.mailbox ORDER BY email");
+    const emails = rows.map((r) => r.email);
+    // The second account of its batch, so the batch holds good accounts before and after it.
+    const jobs = accountJobs({ accounts: emails.map(() => ({ target: { mode: "in-place" } })) as never });
+    const batch = jobs.find((j) => j.count >= 3)!;
+    const bad = rows[batch.index + 1]!;
+
+    // The follow-up full of the group rebuild is now the newest snapshot of every account in group 1.
+    const snapshotOf = async (accountId: string) => {
+      const dry = await submitRestore({ server: "mail1", accounts: [accountId], dryRun: true, requestedBy: "test" });
+      return dry.plan.accounts[0]!.snapshot!.session;
+    };
+    const target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
+    const file = path.join(target.root, "sessions", await snapshotOf(bad.account_id), "accounts", bad.account_id, "items.copy.gz");
+    const original = await readFile(file);
+    const damaged = Buffer.from(original);
+    const at = damaged.length >> 1;
+    damaged[at] = damaged[at]! ^ 0x5a;
+    await writeFile(file, damaged);
+    try {
+      const submitted = await submitRestore({ server: "mail1", accounts: emails, continueOnError: true, requestedBy: "test" });
+      if (submitted.dryRun) throw new Error("expected a run");
+      expect(submitted.plan.accounts.map((a) => a.target.email)).toEqual(emails);
+      const run = await settledRun(submitted.runId);
+      expect(run.status).toBe("partial");
+      const result = run.result as { restored: { accountId: string }[]; failures: string[] };
+      expect(result.failures).toHaveLength(1);
+      expect(result.failures[0]).toContain(`${bad.email}: `);
+      expect(result.failures[0]).toContain("items.copy.gz is damaged");
+      expect(result.restored.map((r) => r.accountId).sort()).toEqual(rows.filter((r) => r !== bad).map((r) => r.account_id).sort());
+    } finally {
+      await writeFile(file, original);
+    }
+    // Every mailbox as it was, the failed one kept untouched and its account active.
+    expect(await exportsOf("true", [])).toEqual(before);
+    expect((await prisma().account.findUniqueOrThrow({ where: { id: bad.account_id } })).status).toBe("active");
+  });
+});
