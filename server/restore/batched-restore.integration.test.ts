@@ -8,7 +8,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
 import { BackupTarget } from "../backup/target.ts";
-import { prisma } from "../db/console-db.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { getJob } from "../jobs/get-job.ts";
@@ -17,7 +17,7 @@ import { archiveRedo } from "../redo/archive-redo.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
 import { exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
-import { accountJobs } from "./run-restore.ts";
+import { accountJobs, restoreRunAccounts } from "./run-restore.ts";
 import { submitRestore } from "./submit-restore.ts";
 
 const ACCOUNTS = 20;
@@ -66,6 +66,22 @@ describe("a restore of many accounts in place", () => {
     expect((await getJob(`restore-${submitted.runId}`, "mail1")).job.result).toEqual({ accounts: before.size, jobs: jobs.length });
     const restored = (run.result as { restored: { accountId: string; markerSeq: number }[] }).restored;
     expect(new Set(restored.map((r) => r.accountId))).toEqual(new Set(before.keys()));
+
+    // A retry of a batch whose transaction had committed (its connection lost just after) finds
+    // each account's work and does not restore it again.
+    const batch = jobs.find((j) => j.count > 1)!;
+    const markers = async () => (await store.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM mailstore.redo_log WHERE op = 'RestoreMailbox'")).rows[0]!.n;
+    const markersBefore = await markers();
+    await consolePool().query("UPDATE restore_run SET status = 'running' WHERE id = $1", [submitted.runId]);
+    try {
+      const again = await restoreRunAccounts(submitted.runId, batch, { made: 1, max: 4 });
+      const expected = submitted.plan.accounts.slice(batch.index, batch.index + batch.count);
+      expect(again.map((o) => ("markerSeq" in o ? o.accountId : o))).toEqual(expected.map((a) => a.accountId));
+      for (const o of again) expect(o).toMatchObject({ markerSeq: restored.find((r) => "accountId" in o && r.accountId === o.accountId)!.markerSeq });
+    } finally {
+      await consolePool().query("UPDATE restore_run SET status = 'completed' WHERE id = $1", [submitted.runId]);
+    }
+    expect(await markers()).toBe(markersBefore);
   });
 
   it("with -c, fails an account with a damaged dump alone and restores the rest of its batch", async () => {
