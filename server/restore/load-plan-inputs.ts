@@ -76,11 +76,11 @@ export async function loadCompletedSessions(serverName: string, options: { accou
   const pool = consolePool();
   const { rows } = await pool.query<{
     label: string; type: "full" | "incremental"; created_at: Date; started_at: Date | null; redo_from_seq: string | null; redo_through_seq: string | null;
-    account_id: string | null; email: string | null; change_number: string | null; redo_seq: string | null; snapshot_at: Date | null;
+    account_id: string | null; email: string | null; change_number: string | null; redo_seq: string | null; snapshot_at: Date | null; items: number | null;
     verified_at: Date | null; verify_ok: boolean | null; verify_problems: { path: string; message: string }[]; exclude_blobs: boolean;
   }>(
     `SELECT s.label, s.type, s.created_at, s.started_at, s.redo_from_seq, s.redo_through_seq, s.verified_at, s.verify_ok, s.verify_problems, s.exclude_blobs,
-            a.account_id, a.email, a.change_number, a.redo_seq, a.snapshot_at
+            a.account_id, a.email, a.change_number, a.redo_seq, a.snapshot_at, a.items
        FROM backup_session s JOIN server v ON v.id = s.server_id
        LEFT JOIN session_account a ON a.session_id = s.id AND a.kind = 'full' AND ($2::uuid[] IS NULL OR a.account_id = ANY($2::uuid[]))
       WHERE v.name = $1 AND s.status = 'completed' AND s.redo_through_seq IS NOT NULL
@@ -107,7 +107,7 @@ export async function loadCompletedSessions(serverName: string, options: { accou
       sessions.set(r.label, s);
     }
     if (r.account_id && r.snapshot_at) {
-      s.fulls.set(r.account_id, { email: r.email!, changeNumber: Number(r.change_number), lastRedoSeq: Number(r.redo_seq), snapshotAt: r.snapshot_at });
+      s.fulls.set(r.account_id, { email: r.email!, changeNumber: Number(r.change_number), lastRedoSeq: Number(r.redo_seq), snapshotAt: r.snapshot_at, items: r.items ?? 0 });
     }
   }
   return [...sessions.values()];

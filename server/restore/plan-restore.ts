@@ -21,7 +21,8 @@ export interface PlanSession {
   startedAt: Date;
   redoFromSeq: number | null;
   redoThroughSeq: number;
-  fulls: Map<string, { email: string; changeNumber: number; lastRedoSeq: number; snapshotAt: Date }>;
+  /** The full snapshots it holds, by account; `items`: the rows of the snapshot, when known. */
+  fulls: Map<string, { email: string; changeNumber: number; lastRedoSeq: number; snapshotAt: Date; items?: number }>;
   /** backup --exclude-blobs: metadata only; the message bodies must be on the blob volume. */
   excludeBlobs?: boolean;
   /** Its last verify found damage: when, and the first problem (the plan warns before using it). */
@@ -91,7 +92,8 @@ export interface AccountPlan {
   currentEmail: string;
   deleted: boolean;
   /** The full backup the mailbox is loaded from; null when it is built from redo alone. */
-  snapshot: { session: string; changeNumber: number; lastRedoSeq: number; snapshotAt: string } | null;
+  /** `items`: the snapshot's rows, when known (restore batches are cut by them). */
+  snapshot: { session: string; changeNumber: number; lastRedoSeq: number; snapshotAt: string; items?: number } | null;
   /** Built from redo alone: replay starts at this `CreateMailbox` record, into an empty mailbox. */
   fromCreate: { seq: number; at: string; quotaBytes: number } | null;
   redo: {
@@ -324,7 +326,7 @@ export function planRestore(inputs: PlanInputs, request: RestoreRequest): Restor
       emailAtPoint: pick.name.email,
       currentEmail: pick.currentEmail,
       deleted: pick.deletedAt !== null,
-      snapshot: full && snap ? { session: full.label, changeNumber: snap.changeNumber, lastRedoSeq: snap.lastRedoSeq, snapshotAt: snap.snapshotAt.toISOString() } : null,
+      snapshot: full && snap ? { session: full.label, changeNumber: snap.changeNumber, lastRedoSeq: snap.lastRedoSeq, snapshotAt: snap.snapshotAt.toISOString(), ...(snap.items === undefined ? {} : { items: snap.items }) } : null,
       fromCreate: fromCreate ? { seq: fromCreate.seq, at: fromCreate.at.toISOString(), quotaBytes: fromCreate.quotaBytes } : null,
       redo: {
         sessions: chain,

@@ -74,23 +74,32 @@ export type AccountOutcome = AccountRestoreResult | { requested: string; error: 
 const BATCH_MAX = 16;
 /** Batches are cut so that a run spreads over at least this many jobs (the workers' concurrency across hosts). */
 const BATCHES_MIN = 8;
+/**
+ * The most snapshot rows one batch loads: large mailboxes gain nothing from sharing a job, and a
+ * batch holds every one of its mailboxes locked (deliveries to them wait) until it commits.
+ */
+const BATCH_ITEMS = 5_000;
 
 /**
  * The run's account jobs, as runs of consecutive plan indexes. Accounts restored in place (a
  * group or server rebuild, `-a all`) go in batches of up to 16, cut so that the run still makes
- * at least 8 jobs; every other account (a copy, a drill's scratch mailbox) is a job of its own.
+ * at least 8 jobs and a batch loads at most 5,000 snapshot rows; every other account (a copy, a
+ * drill's scratch mailbox) is a job of its own.
  * The start and the finish of a run both derive the jobs from the plan with this function.
  */
 export function accountJobs(plan: Pick<RestorePlan, "accounts">): { index: number; count: number }[] {
   const size = Math.min(BATCH_MAX, Math.max(1, Math.ceil(plan.accounts.length / BATCHES_MIN)));
-  const jobs: { index: number; count: number }[] = [];
+  const jobs: { index: number; count: number; items: number }[] = [];
   plan.accounts.forEach((account, index) => {
     const last = jobs.at(-1);
-    const batchable = account.target.mode === "in-place";
-    if (batchable && last && last.count < size && plan.accounts[last.index]!.target.mode === "in-place") last.count++;
-    else jobs.push({ index, count: 1 });
+    const items = account.snapshot?.items ?? 0;
+    const joins = account.target.mode === "in-place" && last && plan.accounts[last.index]!.target.mode === "in-place" && last.count < size && last.items + items <= BATCH_ITEMS;
+    if (joins) {
+      last.count++;
+      last.items += items;
+    } else jobs.push({ index, count: 1, items });
   });
-  return jobs;
+  return jobs.map(({ index, count }) => ({ index, count }));
 }
 
 type LoadedRun = Awaited<ReturnType<typeof loadRunForAccount>>;
