@@ -3,7 +3,8 @@
  * transaction. The batches give every mailbox back exactly; an account that cannot be restored
  * fails alone (the rest of its batch is restored one at a time after the batch rolls back).
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
@@ -53,20 +54,35 @@ describe("a restore of many accounts in place", () => {
   it("rebuilds a dropped mailbox group in batches of several accounts, every mailbox identical", async () => {
     const before = await exportsOf("group_id = 1", []);
     expect(before.size).toBeGreaterThanOrEqual(9);
+    // The group's message files go with it, but for those of deliveries still in the current log
+    // (until sealed, their bytes are only in the volume): the batches bring back the snapshots'
+    // from the backup and the later deliveries' from the archived redo.
+    const digests = async () => (await store.pool.query<{ d: string }>("SELECT DISTINCT blob_digest AS d FROM mboxgroup1.item WHERE blob_digest IS NOT NULL")).rows.map((r) => r.d);
+    const unsealed = new Set((await store.pool.query<{ d: string }>("SELECT payload->>'digest' AS d FROM mailstore.redo_log WHERE op = 'DeliverMessage'")).rows.map((r) => r.d));
+    const files = await digests();
+    const removed = files.filter((d) => !unsealed.has(d));
+    expect(removed.length).toBeGreaterThan(50);
+    for (const d of removed) await rm(store.blobs.path(d));
     await store.pool.query("DROP SCHEMA mboxgroup1 CASCADE");
     const submitted = await submitRestore({ server: "mail1", group: 1, requestedBy: "test" });
     if (submitted.dryRun) throw new Error("expected a run");
     const run = await settledRun(submitted.runId);
     expect(run.status, run.error ?? "").toBe("completed");
     expect(await exportsOf("group_id = 1", [])).toEqual(before);
+    expect((await digests()).sort()).toEqual(files.sort());
+    for (const d of files) expect(createHash("sha256").update(await readFile(store.blobs.path(d))).digest("hex")).toBe(d);
 
     // Fewer jobs than accounts: the batches did the work. The plan knows each snapshot's rows, which cap a batch.
     expect(submitted.plan.accounts.every((a) => (a.snapshot?.items ?? 0) > 0)).toBe(true);
     const jobs = accountJobs(submitted.plan);
     expect(jobs.length).toBeLessThan(before.size);
     expect((await getJob(`restore-${submitted.runId}`, "mail1")).job.result).toEqual({ accounts: before.size, jobs: jobs.length });
-    const restored = (run.result as { restored: { accountId: string; markerSeq: number }[] }).restored;
+    const restored = (run.result as { restored: { accountId: string; markerSeq: number; batch?: number }[] }).restored;
     expect(new Set(restored.map((r) => r.accountId))).toEqual(new Set(before.keys()));
+    // Every batch did its accounts' work itself (none fell back to one account at a time).
+    for (const job of jobs) {
+      for (const a of submitted.plan.accounts.slice(job.index, job.index + job.count)) expect(restored.find((r) => r.accountId === a.accountId)!.batch).toBe(job.count > 1 ? job.count : undefined);
+    }
 
     // A retry of a batch whose transaction had committed (its connection lost just after) finds
     // each account's work and does not restore it again.

@@ -25,7 +25,7 @@ import { groupSchema } from "../mailstore/schema.ts";
 import type { RedoRecord } from "../redo/segment-format.ts";
 import { planSessions, type AccountPlan } from "./plan-restore.ts";
 import { replay, ReplayError, type ReplayMode, type ReplayState } from "./replay.ts";
-import { accountRedo, carriedBytes } from "./restore-redo-source.ts";
+import { accountRedo, carriedBytes, readLoggedRedo } from "./restore-redo-source.ts";
 
 export interface AccountRestoreResult {
   requested: string;
@@ -46,6 +46,8 @@ export interface AccountRestoreResult {
    * of the volume and the commit (`commitMs`).
    */
   timings: { prepareMs: number; blobsMs: number; loadMs: number; replayMs: number; commitMs: number };
+  /** Restored in a batch: how many accounts its transaction restored (absent when restored alone). */
+  batch?: number;
 }
 
 interface SnapshotDescription {
@@ -144,7 +146,16 @@ type ReloadedMailbox = Omit<AccountRestoreResult, "requested" | "accountId" | "t
  * that the volume lacks, written unsynced), and the `RestoreMailbox` marker with the mailbox
  * row's new state. The caller syncs the volume and commits.
  */
-async function reloadMailbox(client: pg.PoolClient, store: Mailstore, target: BackupTarget, prepared: PreparedAccount, accountId: string, options: RestoreOptions): Promise<ReloadedMailbox> {
+async function reloadMailbox(
+  client: pg.PoolClient,
+  store: Mailstore,
+  target: BackupTarget,
+  prepared: PreparedAccount,
+  accountId: string,
+  options: RestoreOptions,
+  /** The account's records of the archive and current log, read for a whole batch (`readLoggedRedo`). */
+  logged?: RedoRecord[],
+): Promise<ReloadedMailbox> {
   const { account, description, accountDir } = prepared;
   // The target mailbox: the account's own (emptied), or a new one for the copy or for a
   // deleted account whose mailbox is gone.
@@ -194,7 +205,7 @@ async function reloadMailbox(client: pg.PoolClient, store: Mailstore, target: Ba
   const state: ReplayState = account.snapshot
     ? { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] }
     : { changeNumber: 0, lastRedoSeq: account.fromCreate!.seq - 1, applied: 0, skipped: 0, gaps: [] };
-  await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target), state, { ...options, mode: options.replayMode });
+  await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target, { logged }), state, { ...options, mode: options.replayMode });
   const t2 = performance.now();
 
   // The reload is itself a change of the mailbox: one record that later replays stop at.
@@ -318,9 +329,10 @@ export async function restoreAccount(options: RestoreOptions & { account: Accoun
 /**
  * Several accounts restored in place together, as a mailbox group or server rebuild does: their
  * snapshots' blobs brought back in one pass over the packs (each pack read once for all of
- * them), every mailbox reloaded in one mailstore transaction, and one sync of the volume before
- * that one commit. All of them are restored, or none: a failure rolls every one back, and the
- * caller then restores them one at a time so that a bad account fails alone. An account's
+ * them), their redo of the archive and current log read in one pass, every mailbox reloaded in
+ * one mailstore transaction, and one sync of the volume before that one commit. All of them are
+ * restored, or none: a failure rolls every one back, and the caller then restores them one at a
+ * time so that a bad account fails alone. An account's
  * `prepareMs`, `blobsMs` and `commitMs` are its share of the batch's.
  */
 export async function restoreAccountsTogether(options: RestoreOptions & { accounts: AccountPlan[] }): Promise<AccountRestoreResult[]> {
@@ -343,20 +355,25 @@ export async function restoreAccountsTogether(options: RestoreOptions & { accoun
     const snapshotBlobs = options.excludeBlobs ? 0 : await restoreSnapshotBlobs(target, store, [...new Set(prepared.flatMap((p) => p.digests))], sessions, options.signal);
     const t1 = performance.now();
     await client.query("BEGIN");
+    // Every mailbox of the batch locked first, in one order, then their redo of the archive and
+    // current log read once for all of them: a delivery to one of them either committed before
+    // that read, and is in it, or waits for this commit.
+    await client.query("SELECT id FROM mailstore.mailbox WHERE account_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [ids]);
+    const { logged, written: loggedBlobs } = await readLoggedRedo(accounts, store, { bodies: !options.rowsOnly });
     const reloaded: ReloadedMailbox[] = [];
     for (const p of prepared) {
       if (options.signal?.aborted) throw new Error("restore aborted");
-      reloaded.push(await reloadMailbox(client, store, target, p, p.account.accountId, options));
+      reloaded.push(await reloadMailbox(client, store, target, p, p.account.accountId, options, logged.get(p.account.accountId)));
     }
     const t2 = performance.now();
     if (options.signal?.aborted) throw new Error("restore aborted");
-    if (snapshotBlobs || reloaded.some((r) => r.blobsCopied)) await store.blobs.syncVolume();
+    if (snapshotBlobs || loggedBlobs || reloaded.some((r) => r.blobsCopied)) await store.blobs.syncVolume();
     await client.query("COMMIT");
     await consolePool().query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = ANY($1::uuid[])", [ids]);
     const n = accounts.length;
     const shares = { prepareMs: (t0 - started) / n, blobsMs: (t1 - t0) / n, commitMs: (performance.now() - t2) / n };
-    // The snapshots' blobs are counted once, against the first account.
-    return accounts.map((a, i) => accountResult(a, a.accountId, { ...reloaded[i]!, blobsCopied: reloaded[i]!.blobsCopied + (i === 0 ? snapshotBlobs : 0) }, shares));
+    // The blobs brought back for the whole batch are counted once, against the first account.
+    return accounts.map((a, i) => ({ ...accountResult(a, a.accountId, { ...reloaded[i]!, blobsCopied: reloaded[i]!.blobsCopied + (i === 0 ? snapshotBlobs + loggedBlobs : 0) }, shares), batch: n }));
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     await consolePool().query("UPDATE account SET status = 'active' WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL", [ids]).catch(() => {});

@@ -38,12 +38,23 @@ async function* segmentRecords(
   }
 }
 
+/** The part of the account's redo read from the server's archive and current log: after its sessions' segments, up to its bound. */
+function logRange(plan: AccountPlan): { fromSeq: number; toSeq?: number } | null {
+  const { redo } = plan;
+  if (!redo.archive && !redo.currentLog) return null;
+  const base = plan.snapshot ? plan.snapshot.lastRedoSeq : plan.fromCreate!.seq - 1;
+  const afterSeq = redo.sessions.at(-1)?.throughSeq ?? redo.archive?.afterSeq ?? base;
+  const toSeq = redo.currentLog ? redo.untilSeq : Math.min(redo.untilSeq ?? Infinity, redo.archive!.throughSeq);
+  return { fromSeq: afterSeq + 1, ...(toSeq !== null && Number.isFinite(toSeq) ? { toSeq } : {}) };
+}
+
 /**
  * The records the plan replays for its account, in sequence order, in arrays (one await per
  * array, not per record: replay reads tens of thousands); `withBlobs: false` leaves the carried
- * message bytes unread.
+ * message bytes unread. `logged`: the account's records of the archive and current log, already
+ * read (`readLoggedRedo`), in place of reading them here.
  */
-export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: BackupTarget, { withBlobs = true } = {}): AsyncGenerator<RedoRecord[]> {
+export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: BackupTarget, { withBlobs = true, logged }: { withBlobs?: boolean; logged?: RedoRecord[] } = {}): AsyncGenerator<RedoRecord[]> {
   const { redo } = plan;
   const untilTime = redo.untilTime ? Date.parse(redo.untilTime) : null;
   const within = (r: RedoRecord) => (redo.untilSeq === null || r.seq <= redo.untilSeq) && (untilTime === null || Date.parse(r.at) <= untilTime);
@@ -53,11 +64,10 @@ export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: 
     for (const s of redo.sessions) {
       yield* segmentRecords(target, s.label, (r) => r.accountId === plan.accountId && r.seq >= s.fromSeq && r.seq <= s.throughSeq, { withBlobs, accountId: plan.accountId, fromSeq: s.fromSeq, toSeq: s.throughSeq });
     }
-    if (redo.archive || redo.currentLog) {
-      const afterSeq = redo.sessions.at(-1)?.throughSeq ?? redo.archive?.afterSeq ?? base;
-      const toSeq = redo.currentLog ? redo.untilSeq : Math.min(redo.untilSeq ?? Infinity, redo.archive!.throughSeq);
-      yield* readRedoBatches(store, { accountIds: [plan.accountId], fromSeq: afterSeq + 1, toSeq: Number.isFinite(toSeq) ? (toSeq ?? undefined) : undefined }, { withBlobs });
-    }
+    const range = logRange(plan);
+    if (!range) return;
+    if (logged) yield logged;
+    else yield* readRedoBatches(store, { accountIds: [plan.accountId], ...range }, { withBlobs });
   };
   for await (const records of stream()) {
     const kept: RedoRecord[] = [];
@@ -74,6 +84,56 @@ export async function* accountRedo(plan: AccountPlan, store: Mailstore, target: 
     if (kept.length) yield kept;
     if (end) return;
   }
+}
+
+/**
+ * The archive's and current log's records of several accounts, read in one pass (a group
+ * rebuild's batch would otherwise read the log once per mailbox), by account, without the
+ * message bytes; the deliveries among them whose bytes the volume lacks are then written to it
+ * in a second pass that holds no more than one array of records at a time (`bodies: false`: not
+ * at all). The caller reads it with the mailboxes locked, so no delivery to them can commit
+ * between this read and their reload.
+ */
+export async function readLoggedRedo(plans: AccountPlan[], store: Mailstore, { bodies = true } = {}): Promise<{ logged: Map<string, RedoRecord[]>; written: number }> {
+  const ranges = new Map(plans.flatMap((p) => {
+    const range = logRange(p);
+    return range ? [[p.accountId, range] as const] : [];
+  }));
+  const logged = new Map<string, RedoRecord[]>([...ranges.keys()].map((id) => [id, []]));
+  if (!ranges.size) return { logged, written: 0 };
+  const all = [...ranges.values()];
+  const filter = {
+    accountIds: [...ranges.keys()],
+    fromSeq: Math.min(...all.map((r) => r.fromSeq)),
+    ...(all.every((r) => r.toSeq !== undefined) ? { toSeq: Math.max(...all.map((r) => r.toSeq!)) } : {}),
+  };
+  const inRange = (r: RedoRecord) => {
+    const range = ranges.get(r.accountId);
+    return range !== undefined && r.seq >= range.fromSeq && (range.toSeq === undefined || r.seq <= range.toSeq);
+  };
+  const lacking = new Set<string>();
+  for await (const records of readRedoBatches(store, filter, { withBlobs: false })) {
+    for (const r of records) {
+      if (!inRange(r)) continue;
+      logged.get(r.accountId)!.push(r);
+      if (r.op === "DeliverMessage" && typeof r.payload.digest === "string" && !r.payload.blobSeq) lacking.add(r.payload.digest);
+    }
+  }
+  let written = 0;
+  if (!bodies) return { logged, written };
+  for (const digest of lacking) if (await store.blobs.has(digest)) lacking.delete(digest);
+  if (lacking.size) {
+    for await (const records of readRedoBatches(store, { ...filter, ops: ["DeliverMessage"] }, { withBlobs: true })) {
+      for (const r of records) {
+        const digest = String(r.payload.digest);
+        if (!r.blob || !lacking.has(digest) || !inRange(r)) continue;
+        await store.blobs.put(r.blob, digest, { sync: false, knownAbsent: true });
+        lacking.delete(digest);
+        written++;
+      }
+    }
+  }
+  return { logged, written };
 }
 
 /** How many recorded changes the plan replays for its account. */
