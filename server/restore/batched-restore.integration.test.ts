@@ -13,6 +13,7 @@ import { consolePool, prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { getJob } from "../jobs/get-job.ts";
+import { deliverMessage } from "../mailstore/deliver-message.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { archiveRedo } from "../redo/archive-redo.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
@@ -139,5 +140,44 @@ describe("a restore of many accounts in place", () => {
     // Every mailbox as it was, the failed one kept untouched and its account active.
     expect(await exportsOf("true", [])).toEqual(before);
     expect((await prisma().account.findUniqueOrThrow({ where: { id: bad.account_id } })).status).toBe("active");
+  });
+
+  it("loses no delivery that committed while a dropped group is rebuilt in batches under live traffic", async () => {
+    const { rows: members } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox WHERE group_id = 2 ORDER BY email");
+    const { rows: others } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox WHERE group_id = 1 ORDER BY email");
+    expect(members.length).toBeGreaterThanOrEqual(9);
+    const before = await exportsOf("group_id = 2", []);
+    await store.pool.query("DROP SCHEMA mboxgroup2 CASCADE");
+    const submitted = await submitRestore({ server: "mail1", group: 2, requestedBy: "test" });
+    if (submitted.dryRun) throw new Error("expected a run");
+
+    // Deliveries to the group's mailboxes (and, with them, to another group's) until the run
+    // ends: those that commit must all be there afterwards; the others were refused, not lost.
+    const committed: { email: string; subject: string }[] = [];
+    let ended = false;
+    let n = 0;
+    const traffic = (async () => {
+      while (!ended) {
+        const subject = `live ${n++}`;
+        const recipients = [members[n % members.length]!.email, ...(n % 3 === 0 ? [others[n % others.length]!.email] : [])];
+        const result = await deliverMessage(store, { recipients, bytes: Buffer.from(`From: x@example.net\r\nSubject: ${subject}\r\n\r\n${subject}\r\n`) }).catch(() => null);
+        for (const d of result?.delivered ?? []) committed.push({ email: d.recipient, subject });
+      }
+    })();
+    const run = await settledRun(submitted.runId).finally(() => (ended = true));
+    await traffic;
+    expect(run.status, run.error ?? "").toBe("completed");
+    const toGroup = committed.filter((c) => members.some((m) => m.email === c.email));
+    expect(toGroup.length).toBeGreaterThan(0);
+    for (const c of committed) {
+      const { rows } = await store.pool.query("SELECT 1 FROM mailstore.mailbox m WHERE m.email = $1 AND EXISTS (SELECT 1 FROM mboxgroup1.item i WHERE i.mailbox_id = m.id AND i.subject = $2 UNION ALL SELECT 1 FROM mboxgroup2.item i WHERE i.mailbox_id = m.id AND i.subject = $2)", [c.email, c.subject]);
+      expect(rows, `${c.subject} to ${c.email}`).toHaveLength(1);
+    }
+    // Apart from the deliveries made during the rebuild, every mailbox as it was.
+    const after = await exportsOf("group_id = 2", []);
+    for (const [id, mailbox] of before) {
+      const now = after.get(id)!;
+      expect({ ...now, messages: now.messages.filter((m) => !/\|live \d+$/.test(m)) }).toEqual(mailbox);
+    }
   });
 });
