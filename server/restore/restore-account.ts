@@ -332,8 +332,8 @@ export async function restoreAccount(options: RestoreOptions & { account: Accoun
  * them), their redo of the archive and current log read in one pass, every mailbox reloaded in
  * one mailstore transaction, and one sync of the volume before that one commit. All of them are
  * restored, or none: a failure rolls every one back, and the caller then restores them one at a
- * time so that a bad account fails alone. An account's
- * `prepareMs`, `blobsMs` and `commitMs` are its share of the batch's.
+ * time so that a bad account fails alone. An account's `prepareMs`, `blobsMs` and `commitMs`
+ * are its share of the batch's, and its `replayMs` includes its share of the shared redo read.
  */
 export async function restoreAccountsTogether(options: RestoreOptions & { accounts: AccountPlan[] }): Promise<AccountRestoreResult[]> {
   const { accounts } = options;
@@ -360,6 +360,8 @@ export async function restoreAccountsTogether(options: RestoreOptions & { accoun
     // that read, and is in it, or waits for this commit.
     await client.query("SELECT id FROM mailstore.mailbox WHERE account_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [ids]);
     const { logged, written: loggedBlobs } = await readLoggedRedo(accounts, store, { bodies: !options.rowsOnly });
+    // The shared read counts, in equal shares, as the accounts' replay.
+    const logReadMs = performance.now() - t1;
     const reloaded: ReloadedMailbox[] = [];
     for (const p of prepared) {
       if (options.signal?.aborted) throw new Error("restore aborted");
@@ -373,7 +375,11 @@ export async function restoreAccountsTogether(options: RestoreOptions & { accoun
     const n = accounts.length;
     const shares = { prepareMs: (t0 - started) / n, blobsMs: (t1 - t0) / n, commitMs: (performance.now() - t2) / n };
     // The blobs brought back for the whole batch are counted once, against the first account.
-    return accounts.map((a, i) => ({ ...accountResult(a, a.accountId, { ...reloaded[i]!, blobsCopied: reloaded[i]!.blobsCopied + (i === 0 ? snapshotBlobs + loggedBlobs : 0) }, shares), batch: n }));
+    return accounts.map((a, i) => {
+      const own = reloaded[i]!;
+      const result = accountResult(a, a.accountId, { ...own, blobsCopied: own.blobsCopied + (i === 0 ? snapshotBlobs + loggedBlobs : 0), replayMs: own.replayMs + logReadMs / n }, shares);
+      return { ...result, batch: n };
+    });
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     await consolePool().query("UPDATE account SET status = 'active' WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL", [ids]).catch(() => {});
