@@ -22,7 +22,7 @@ import { exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
 import { accountJobs, restoreRunAccounts } from "./run-restore.ts";
 import { submitRestore } from "./submit-restore.ts";
 
-const ACCOUNTS = 20;
+const ACCOUNTS = 36;
 const fx = useMailServer({ settings: { mailboxGroups: 2 }, accounts: { prefix: "bat", count: ACCOUNTS }, traffic: { ops: 300, seed: 41 }, workers: startWorkers });
 let store: Mailstore;
 
@@ -54,7 +54,7 @@ beforeAll(async () => {
 describe("a restore of many accounts in place", () => {
   it("rebuilds a dropped mailbox group in batches of several accounts, every mailbox identical", async () => {
     const before = await exportsOf("group_id = 1", []);
-    expect(before.size).toBeGreaterThanOrEqual(9);
+    expect(before.size).toBeGreaterThanOrEqual(16);
     // The group's message files go with it, but for those of deliveries still in the current log
     // (until sealed, their bytes are only in the volume): the batches bring back the snapshots'
     // from the backup and the later deliveries' from the archived redo.
@@ -106,10 +106,11 @@ describe("a restore of many accounts in place", () => {
     const before = await exportsOf("true", []);
     const { rows } = await store.pool.query<{ email: string; account_id: string }>("SELECT email, account_id FROM mailstore.mailbox ORDER BY email");
     const emails = rows.map((r) => r.email);
-    // The second account of its batch, so the batch holds good accounts before and after it.
-    const jobs = accountJobs({ accounts: emails.map(() => ({ target: { mode: "in-place" } })) as never });
-    const batch = jobs.find((j) => j.count >= 3)!;
-    const bad = rows[batch.index + 1]!;
+    // The second account of a batch, so the batch holds a good account with it.
+    const dry = await submitRestore({ server: "mail1", accounts: emails, continueOnError: true, dryRun: true, requestedBy: "test" });
+    const jobs = accountJobs(dry.plan);
+    const batch = jobs.find((j) => j.count >= 2)!;
+    const bad = rows.find((r) => r.account_id === dry.plan.accounts[batch.index + 1]!.accountId)!;
 
     // The follow-up full of the group rebuild is now the newest snapshot of every account in group 1.
     const snapshotOf = async (accountId: string) => {
@@ -134,6 +135,15 @@ describe("a restore of many accounts in place", () => {
       expect(result.failures[0]).toContain(`${bad.email}: `);
       expect(result.failures[0]).toContain("items.copy.gz is damaged");
       expect(result.restored.map((r) => r.accountId).sort()).toEqual(rows.filter((r) => r !== bad).map((r) => r.account_id).sort());
+      // The bad account's batch fell back to one account at a time; every other batch ran whole.
+      expect(accountJobs(submitted.plan)).toEqual(jobs);
+      for (const job of jobs) {
+        for (const a of submitted.plan.accounts.slice(job.index, job.index + job.count)) {
+          if (a.accountId === bad.account_id) continue;
+          const r = (result.restored as { accountId: string; batch?: number }[]).find((x) => x.accountId === a.accountId)!;
+          expect(r.batch, a.requested).toBe(job === batch || job.count === 1 ? undefined : job.count);
+        }
+      }
     } finally {
       await writeFile(file, original);
     }
@@ -142,16 +152,14 @@ describe("a restore of many accounts in place", () => {
     expect((await prisma().account.findUniqueOrThrow({ where: { id: bad.account_id } })).status).toBe("active");
   });
 
-  it("loses no delivery that committed while a dropped group is rebuilt in batches under live traffic", async () => {
-    const { rows: members } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox WHERE group_id = 2 ORDER BY email");
-    const { rows: others } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox WHERE group_id = 1 ORDER BY email");
-    expect(members.length).toBeGreaterThanOrEqual(9);
-    const before = await exportsOf("group_id = 2", []);
-    await store.pool.query("DROP SCHEMA mboxgroup2 CASCADE");
-    const submitted = await submitRestore({ server: "mail1", group: 2, requestedBy: "test" });
+  it("loses no delivery that committed while intact mailboxes are restored in place in batches under live traffic", async () => {
+    const { rows: members } = await store.pool.query<{ email: string }>("SELECT email FROM mailstore.mailbox ORDER BY email");
+    expect(members.length).toBe(ACCOUNTS);
+    const before = await exportsOf("true", []);
+    const submitted = await submitRestore({ server: "mail1", accounts: members.map((m) => m.email), requestedBy: "test" });
     if (submitted.dryRun) throw new Error("expected a run");
 
-    // Deliveries to the group's mailboxes (and, with them, to another group's) until the run
+    // Deliveries to the mailboxes being restored (some to two of them at once) until the run
     // ends: those that commit must all be there afterwards; the others were refused, not lost.
     const committed: { email: string; subject: string }[] = [];
     let ended = false;
@@ -159,7 +167,7 @@ describe("a restore of many accounts in place", () => {
     const traffic = (async () => {
       while (!ended) {
         const subject = `live ${n++}`;
-        const recipients = [members[n % members.length]!.email, ...(n % 3 === 0 ? [others[n % others.length]!.email] : [])];
+        const recipients = [members[n % members.length]!.email, ...(n % 3 === 0 ? [members[(n + 7) % members.length]!.email] : [])];
         const result = await deliverMessage(store, { recipients, bytes: Buffer.from(`From: x@example.net\r\nSubject: ${subject}\r\n\r\n${subject}\r\n`) }).catch(() => null);
         for (const d of result?.delivered ?? []) committed.push({ email: d.recipient, subject });
       }
@@ -167,14 +175,18 @@ describe("a restore of many accounts in place", () => {
     const run = await settledRun(submitted.runId).finally(() => (ended = true));
     await traffic;
     expect(run.status, run.error ?? "").toBe("completed");
-    const toGroup = committed.filter((c) => members.some((m) => m.email === c.email));
-    expect(toGroup.length).toBeGreaterThan(0);
+    // Every account was restored by its batch, not one at a time after the batch failed.
+    const restored = (run.result as { restored: { accountId: string; batch?: number }[] }).restored;
+    for (const job of accountJobs(submitted.plan)) {
+      for (const a of submitted.plan.accounts.slice(job.index, job.index + job.count)) expect(restored.find((r) => r.accountId === a.accountId)?.batch).toBe(job.count > 1 ? job.count : undefined);
+    }
+    expect(committed.length).toBeGreaterThan(0);
     for (const c of committed) {
       const { rows } = await store.pool.query("SELECT 1 FROM mailstore.mailbox m WHERE m.email = $1 AND EXISTS (SELECT 1 FROM mboxgroup1.item i WHERE i.mailbox_id = m.id AND i.subject = $2 UNION ALL SELECT 1 FROM mboxgroup2.item i WHERE i.mailbox_id = m.id AND i.subject = $2)", [c.email, c.subject]);
       expect(rows, `${c.subject} to ${c.email}`).toHaveLength(1);
     }
-    // Apart from the deliveries made during the rebuild, every mailbox as it was.
-    const after = await exportsOf("group_id = 2", []);
+    // Apart from the deliveries made during the restore, every mailbox as it was.
+    const after = await exportsOf("true", []);
     for (const [id, mailbox] of before) {
       const now = after.get(id)!;
       expect({ ...now, messages: now.messages.filter((m) => !/\|live \d+$/.test(m)) }).toEqual(mailbox);

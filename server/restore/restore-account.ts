@@ -153,8 +153,11 @@ async function reloadMailbox(
   prepared: PreparedAccount,
   accountId: string,
   options: RestoreOptions,
-  /** The account's records of the archive and current log, read for a whole batch (`readLoggedRedo`). */
-  logged?: RedoRecord[],
+  /**
+   * In a batch: the account's records of the archive and current log, read for the whole batch
+   * (`readLoggedRedo`), and the accounts whose mailboxes were locked before that read.
+   */
+  logged?: { records: RedoRecord[] | undefined; locked: Set<string> },
 ): Promise<ReloadedMailbox> {
   const { account, description, accountDir } = prepared;
   // The target mailbox: the account's own (emptied), or a new one for the copy or for a
@@ -164,6 +167,9 @@ async function reloadMailbox(
     [accountId],
   );
   let mailbox = existing[0];
+  // A mailbox made after the batch read its redo could have records that read missed: the
+  // batch fails, and its accounts are restored one at a time.
+  if (logged && mailbox && !logged.locked.has(accountId)) throw new Error(`the mailbox of ${account.target.email} was created while its batch was being restored`);
   let previousChange = 0;
   if (mailbox) {
     previousChange = mailbox.change_number;
@@ -205,7 +211,7 @@ async function reloadMailbox(
   const state: ReplayState = account.snapshot
     ? { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] }
     : { changeNumber: 0, lastRedoSeq: account.fromCreate!.seq - 1, applied: 0, skipped: 0, gaps: [] };
-  await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target, { logged }), state, { ...options, mode: options.replayMode });
+  await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target, { logged: logged?.records }), state, { ...options, mode: options.replayMode });
   const t2 = performance.now();
 
   // The reload is itself a change of the mailbox: one record that later replays stop at.
@@ -300,12 +306,14 @@ export async function restoreAccount(options: RestoreOptions & { account: Accoun
     // Blobs back from the backup: only those the volume lacks, each pack read once and in
     // order, several packs at a time, and made durable, with those the redo brings back, by one
     // sync of the volume just before the metadata that refers to them commits.
-    const t0 = performance.now();
-    const snapshotBlobs = options.excludeBlobs ? 0 : await restoreSnapshotBlobs(target, store, prepared.digests, account.snapshot?.session ?? "the backup", options.signal);
-    const t1 = performance.now();
-
-    const client = await store.pool.connect();
+    const client = await store.pool.connect().catch(async (error: unknown) => {
+      if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active' WHERE id = $1 AND deleted_at IS NULL", [accountId]).catch(() => {});
+      throw error;
+    });
     try {
+      const t0 = performance.now();
+      const snapshotBlobs = options.excludeBlobs ? 0 : await restoreSnapshotBlobs(target, store, prepared.digests, account.snapshot?.session ?? "the backup", options.signal);
+      const t1 = performance.now();
       await client.query("BEGIN");
       const reloaded = await reloadMailbox(client, store, target, prepared, accountId, options);
       const t2 = performance.now();
@@ -346,10 +354,10 @@ export async function restoreAccountsTogether(options: RestoreOptions & { accoun
   const prepared: PreparedAccount[] = [];
   for (let i = 0; i < accounts.length; i += 8) prepared.push(...(await Promise.all(accounts.slice(i, i + 8).map((a) => prepareAccount(target, a)))));
   const ids = accounts.map((a) => a.accountId);
-  await consolePool().query("UPDATE account SET status = 'maintenance' WHERE id = ANY($1::uuid[])", [ids]);
 
   const client = await store.pool.connect();
   try {
+    await consolePool().query("UPDATE account SET status = 'maintenance' WHERE id = ANY($1::uuid[])", [ids]);
     const t0 = performance.now();
     const sessions = [...new Set(accounts.flatMap((a) => (a.snapshot ? [a.snapshot.session] : [])))].join(", ") || "the backup";
     const snapshotBlobs = options.excludeBlobs ? 0 : await restoreSnapshotBlobs(target, store, [...new Set(prepared.flatMap((p) => p.digests))], sessions, options.signal);
@@ -358,14 +366,17 @@ export async function restoreAccountsTogether(options: RestoreOptions & { accoun
     // Every mailbox of the batch locked first, in one order, then their redo of the archive and
     // current log read once for all of them: a delivery to one of them either committed before
     // that read, and is in it, or waits for this commit.
-    await client.query("SELECT id FROM mailstore.mailbox WHERE account_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [ids]);
+    const { rows: lockedRows } = await client.query<{ account_id: string }>("SELECT account_id FROM mailstore.mailbox WHERE account_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [ids]);
+    const locked = new Set(lockedRows.map((r) => r.account_id));
     const { logged, written: loggedBlobs } = await readLoggedRedo(accounts, store, { bodies: !options.rowsOnly });
     // The shared read counts, in equal shares, as the accounts' replay.
     const logReadMs = performance.now() - t1;
     const reloaded: ReloadedMailbox[] = [];
     for (const p of prepared) {
       if (options.signal?.aborted) throw new Error("restore aborted");
-      reloaded.push(await reloadMailbox(client, store, target, p, p.account.accountId, options, logged.get(p.account.accountId)));
+      const own = logged.get(p.account.accountId);
+      logged.delete(p.account.accountId); // each account's records are let go once it is reloaded
+      reloaded.push(await reloadMailbox(client, store, target, p, p.account.accountId, options, { records: own, locked }));
     }
     const t2 = performance.now();
     if (options.signal?.aborted) throw new Error("restore aborted");

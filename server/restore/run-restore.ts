@@ -88,7 +88,7 @@ const BATCH_ITEMS = 5_000;
  * The start and the finish of a run both derive the jobs from the plan with this function.
  */
 export function accountJobs(plan: Pick<RestorePlan, "accounts">): { index: number; count: number }[] {
-  const size = Math.min(BATCH_MAX, Math.max(1, Math.ceil(plan.accounts.length / BATCHES_MIN)));
+  const size = Math.min(BATCH_MAX, Math.max(1, Math.floor(plan.accounts.length / BATCHES_MIN)));
   const jobs: { index: number; count: number; items: number }[] = [];
   plan.accounts.forEach((account, index) => {
     const last = jobs.at(-1);
@@ -116,11 +116,10 @@ export async function restoreRunAccounts(runId: number, job: { index: number; co
   if (indexes.length === 1) return [await restoreOneAccount(loaded, runId, job.index, attempt)];
   const { run, plan, request } = loaded;
   const accounts = indexes.map((i) => plan.accounts[i]!);
-  if (run.status !== "running") return accounts.map((a) => ({ requested: a.requested, skipped: `run is ${run.status}` }));
-  if (run.abortRequested) return accounts.map((a) => ({ requested: a.requested, skipped: "run aborted" }));
 
   // A retry after a lost connection: the batch's transaction committed whole or not at all, but
   // the one-at-a-time fallback of an earlier attempt may have restored some of its accounts.
+  // What committed is reported as restored even if the run was stopped since.
   const settled = new Map<number, AccountRestoreResult>();
   if (attempt && attempt.made > 0) {
     const store = await openMailstore(plan.server);
@@ -128,7 +127,10 @@ export async function restoreRunAccounts(runId: number, job: { index: number; co
       const earlier = await settleEarlierAttempt(store, run, plan.accounts[i]!);
       if (earlier) settled.set(i, earlier);
     }
+    if (settled.size) await consolePool().query("UPDATE restore_run SET accounts_done = accounts_done + $2 WHERE id = $1", [runId, settled.size]);
   }
+  const stopped = run.status !== "running" ? `run is ${run.status}` : run.abortRequested ? "run aborted" : null;
+  if (stopped) return indexes.map((i) => settled.get(i) ?? { requested: plan.accounts[i]!.requested, skipped: stopped });
   const pending = indexes.filter((i) => !settled.has(i));
   if (pending.length) await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, plan.accounts[pending[0]!]!.target.email]);
   const restored = await withAbortWatch(runId, (signal) =>
@@ -178,12 +180,13 @@ async function withAbortWatch<T>(runId: number, work: (signal: AbortSignal) => P
 
 async function restoreOneAccount({ run, plan, request }: LoadedRun, runId: number, index: number, attempt?: { made: number; max: number }): Promise<AccountOutcome> {
   const account = plan.accounts[index]!;
-  if (run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
-  if (run.abortRequested) return { requested: account.requested, skipped: "run aborted" };
-  await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, account.target.email]);
   try {
-    // A retry after a lost connection: the first attempt may have committed before it was cut off.
+    // A retry after a lost connection: the first attempt may have committed before it was cut
+    // off. What committed is reported as restored even if the run was stopped since.
     const earlier = attempt && attempt.made > 0 ? await settleEarlierAttempt(await openMailstore(plan.server), run, account) : null;
+    if (!earlier && run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
+    if (!earlier && run.abortRequested) return { requested: account.requested, skipped: "run aborted" };
+    if (!earlier) await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, account.target.email]);
     const result =
       earlier ??
       (await withAbortWatch(runId, (signal) =>
@@ -218,6 +221,22 @@ export interface LostAccountJob {
 export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[], lost: LostAccountJob[]): Promise<{ status: string; label: string; summary: string }> {
   const { run, plan } = await loadRun(runId);
   const done = outcomes.filter((o): o is AccountRestoreResult => "mailboxId" in o);
+  // A lost job's accounts: those a batch or its one-at-a-time fallback committed before the job
+  // died are restored all the same (their `RestoreMailbox` record names this run).
+  const jobs = accountJobs(plan);
+  const lostAccounts: { index: number; reason: string }[] = [];
+  for (const l of lost) {
+    if (l.index === null || !plan.accounts[l.index]) continue;
+    const job = jobs.find((j) => j.index === l.index) ?? { index: l.index, count: 1 };
+    for (let i = job.index; i < job.index + job.count; i++) lostAccounts.push({ index: i, reason: l.reason });
+  }
+  const lostStore = lostAccounts.length ? await openMailstore(plan.server) : null;
+  const stillLost: typeof lostAccounts = [];
+  for (const l of lostAccounts) {
+    const earlier = await settleEarlierAttempt(lostStore!, run, plan.accounts[l.index]!).catch(() => null);
+    if (earlier) done.push(earlier);
+    else stillLost.push(l);
+  }
   const byName = new Map(plan.accounts.map((a) => [a.requested, a]));
   // Every account that was to be restored and was not, with why: failed, skipped when the run
   // stopped, its job lost, or left out by the plan as impossible to restore.
@@ -227,12 +246,9 @@ export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[]
     if (!a || "mailboxId" in o) continue;
     missed.push({ requested: o.requested, accountId: a.accountId, reason: "error" in o ? o.error : o.skipped, inPlace: a.target.mode === "in-place" });
   }
-  const jobs = accountJobs(plan);
-  for (const l of lost) {
-    const job = jobs.find((j) => j.index === l.index);
-    for (const a of job ? plan.accounts.slice(job.index, job.index + job.count) : []) {
-      missed.push({ requested: a.requested, accountId: a.accountId, reason: `its job failed: ${l.reason}`, inPlace: a.target.mode === "in-place" });
-    }
+  for (const l of stillLost) {
+    const a = plan.accounts[l.index]!;
+    missed.push({ requested: a.requested, accountId: a.accountId, reason: `its job failed: ${l.reason}`, inPlace: a.target.mode === "in-place" });
   }
   const copies = Boolean(plan.options.some((o) => o.name.startsWith("-ca")));
   for (const s of plan.skipped) if (s.unrestorable && s.accountId) missed.push({ requested: s.requested, accountId: s.accountId, reason: s.reason, inPlace: !copies });
@@ -240,7 +256,7 @@ export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[]
   // In place, an account not restored keeps its mailbox, or goes into maintenance if that is broken.
   const secured = await secureUnrestored(await openMailstore(plan.server), run.label, missed.filter((m) => m.inPlace));
   const notRestored = missed.map((m) => secured.find((s) => s.accountId === m.accountId) ?? { requested: m.requested, accountId: m.accountId, reason: m.reason, action: "kept" as const });
-  const failures = [...outcomes.filter((o): o is { requested: string; error: string } => "error" in o).map((f) => `${f.requested}: ${f.error}`), ...lost.map((l) => l.reason)];
+  const failures = [...outcomes.filter((o): o is { requested: string; error: string } => "error" in o).map((f) => `${f.requested}: ${f.error}`), ...lost.filter((l) => l.index === null || stillLost.some((a) => a.reason === l.reason)).map((l) => l.reason)];
   const skipped = outcomes.filter((o): o is { requested: string; skipped: string } => "skipped" in o);
   const status = run.abortRequested ? "aborted" : notRestored.length ? (done.length ? "partial" : "failed") : "completed";
   const summary = restoreSummary(done.length, notRestored);
