@@ -19,7 +19,7 @@ import { archiveRedo } from "../redo/archive-redo.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { backupsSettled, runBackup, waitFor } from "../testing/wait-for-runs.ts";
 import { exportMailbox, type CanonicalExport } from "./export-mailbox.ts";
-import { accountJobs, restoreRunAccounts } from "./run-restore.ts";
+import { accountJobs, finishRestoreRun, restoreRunAccounts, type AccountOutcome } from "./run-restore.ts";
 import { submitRestore } from "./submit-restore.ts";
 
 const ACCOUNTS = 36;
@@ -100,6 +100,19 @@ describe("a restore of many accounts in place", () => {
       await consolePool().query("UPDATE restore_run SET status = 'completed' WHERE id = $1", [submitted.runId]);
     }
     expect(await markers()).toBe(markersBefore);
+
+    // A batch job lost after its transaction committed (a worker killed before it reported):
+    // the finish finds its accounts' work and counts them restored, not lost.
+    const batchIds = new Set(submitted.plan.accounts.slice(batch.index, batch.index + batch.count).map((a) => a.accountId));
+    const reported = (restored as unknown as AccountOutcome[]).filter((r) => !("accountId" in r && batchIds.has(r.accountId)));
+    const finished = await finishRestoreRun(submitted.runId, reported, [{ index: batch.index, reason: "job stalled more than allowable limit" }]);
+    expect(finished.status).toBe("completed");
+    const after = await prisma().restoreRun.findUniqueOrThrow({ where: { id: submitted.runId } });
+    const result = after.result as { restored: { accountId: string }[]; notRestored: unknown[]; failures: string[] };
+    expect(new Set(result.restored.map((r) => r.accountId))).toEqual(new Set(before.keys()));
+    expect(result.notRestored).toEqual([]);
+    expect(result.failures).toEqual([]);
+    await backupsSettled();
   });
 
   it("with -c, fails an account with a damaged dump alone and restores the rest of its batch", async () => {
