@@ -34,7 +34,7 @@ import { SessionNotFoundError } from "./errors.ts";
 import type { BlobStore } from "../mailstore/blob-store.ts";
 import { parseSegmentName, type SegmentFile } from "../redo/segment-format.ts";
 import { ObjectNotFoundError, type StorageBackend } from "../repository/backend.ts";
-import { blobIo } from "../repository/blob-io.ts";
+import { absentDigests, blobIo } from "../repository/blob-io.ts";
 import { TargetBackend } from "../repository/open-backend.ts";
 import { PackFormatError } from "../repository/pack-format.ts";
 import type { PackWriter } from "../repository/pack-writer.ts";
@@ -427,10 +427,7 @@ export class BackupTarget {
    */
   async restoreBlobs(digests: string[], volume: BlobStore, signal?: AbortSignal): Promise<{ written: number; missing: string[] }> {
     const io = blobIo();
-    const lacking: string[] = [];
-    const chunks: string[][] = [];
-    for (let i = 0; i < digests.length; i += 512) chunks.push(digests.slice(i, i + 512));
-    for (const found of await Promise.all(chunks.map((chunk) => io.run("absent", { root: volume.root, digests: chunk })))) lacking.push(...found);
+    const lacking = await absentDigests(volume.root, digests);
     const repo = await this.repository();
     if (lacking.some((d) => !repo.has(d))) await repo.reload();
     let written = 0;

@@ -168,6 +168,13 @@ export function blobIo(): BlobIo {
   return shared;
 }
 
+/** The digests the blob volume at `root` has no file for, looked up on the I/O threads 512 at a time. */
+export async function absentDigests(root: string, digests: string[]): Promise<string[]> {
+  const chunks: string[][] = [];
+  for (let i = 0; i < digests.length; i += 512) chunks.push(digests.slice(i, i + 512));
+  return (await Promise.all(chunks.map((chunk) => blobIo().run("absent", { root, digests: chunk })))).flat();
+}
+
 export async function closeBlobIo(): Promise<void> {
   const io = shared;
   shared = null;

@@ -7,7 +7,7 @@
 import { targetHolding } from "../backup/server-targets.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
-import { blobIo } from "../repository/blob-io.ts";
+import { absentDigests } from "../repository/blob-io.ts";
 import type { PlanSession, RestorePlan } from "./plan-restore.ts";
 
 /** The bodies a metadata-only snapshot names that the server's blob volume lacks, per account. */
@@ -23,8 +23,7 @@ export async function bodiesMissingFromVolume(serverName: string, plan: RestoreP
     const session = a.snapshot!.session;
     const target = await targetHolding(server, [session], { required: true });
     const digests = (await target.readSessionFile(session, `accounts/${a.accountId}/blobs.txt`)).toString("utf8").split("\n").filter(Boolean);
-    let absent = 0;
-    for (let i = 0; i < digests.length; i += 512) absent += (await blobIo().run("absent", { root: store.blobs.root, digests: digests.slice(i, i + 512) })).length;
+    const absent = (await absentDigests(store.blobs.root, digests)).length;
     if (absent) {
       refusals.push(
         `${a.requested}: ${session} holds metadata only (backup --exclude-blobs), and ${absent} of the ${digests.length} message bodies it needs are not on the blob volume: restore from a full that holds them (-lb <label>), or put the bodies back on the volume first`,

@@ -272,6 +272,21 @@ function accountResult(account: AccountPlan, accountId: string, reloaded: Reload
   };
 }
 
+/**
+ * In place, the directory status around a reload: maintenance while it runs (its own commit,
+ * visible at once; the mailbox row lock holds deliveries back until the reload commits), active
+ * once it committed (a deleted account restored is live again), and active again when it failed
+ * (the mailbox is as it was).
+ */
+async function setReloadStatus(ids: string[], step: "reloading" | "reloaded" | "failed"): Promise<void> {
+  const sql = {
+    reloading: "UPDATE account SET status = 'maintenance' WHERE id = ANY($1::uuid[])",
+    reloaded: "UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = ANY($1::uuid[])",
+    failed: "UPDATE account SET status = 'active' WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL",
+  }[step];
+  await consolePool().query(sql, [ids]);
+}
+
 export async function restoreAccount(options: RestoreOptions & { account: AccountPlan }): Promise<AccountRestoreResult> {
   const { account } = options;
   const started = performance.now();
@@ -284,33 +299,29 @@ export async function restoreAccount(options: RestoreOptions & { account: Accoun
   // A copy's new directory entry commits with its mailbox, in a console transaction held through
   // the restore; the other modes write the directory with single statements and hold none.
   const restore = async (dir: pg.PoolClient | null): Promise<AccountRestoreResult> => {
-    // Directory first (a copy's inside the still-open console transaction).
+    const inPlace = account.target.mode === "in-place";
     let accountId = account.accountId;
-    if (account.target.mode === "scratch") {
-      accountId = randomUUID(); // no directory entry: nothing lists it, and the drill removes it
-    } else if (account.target.mode === "copy") {
-      const created = await insertAccount(dir!, {
-        email: account.target.email,
-        server: server.name,
-        displayName: description.directory?.displayName ?? "",
-        cos: description.directory?.classOfService,
-        copyOf: account.accountId,
-      });
-      accountId = created.id;
-    } else {
-      // Maintenance is visible at once (its own commit); the mailbox row lock below holds
-      // deliveries back until the reload commits.
-      await consolePool().query("UPDATE account SET status = 'maintenance' WHERE id = $1", [accountId]);
-    }
-
-    // Blobs back from the backup: only those the volume lacks, each pack read once and in
-    // order, several packs at a time, and made durable, with those the redo brings back, by one
-    // sync of the volume just before the metadata that refers to them commits.
-    const client = await store.pool.connect().catch(async (error: unknown) => {
-      if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active' WHERE id = $1 AND deleted_at IS NULL", [accountId]).catch(() => {});
-      throw error;
-    });
+    const client = await store.pool.connect();
     try {
+      // Directory first (a copy's inside the still-open console transaction).
+      if (account.target.mode === "scratch") {
+        accountId = randomUUID(); // no directory entry: nothing lists it, and the drill removes it
+      } else if (account.target.mode === "copy") {
+        const created = await insertAccount(dir!, {
+          email: account.target.email,
+          server: server.name,
+          displayName: description.directory?.displayName ?? "",
+          cos: description.directory?.classOfService,
+          copyOf: account.accountId,
+        });
+        accountId = created.id;
+      } else {
+        await setReloadStatus([accountId], "reloading");
+      }
+
+      // Blobs back from the backup: only those the volume lacks, each pack read once and in
+      // order, several packs at a time, and made durable, with those the redo brings back, by one
+      // sync of the volume just before the metadata that refers to them commits.
       const t0 = performance.now();
       const snapshotBlobs = options.excludeBlobs ? 0 : await restoreSnapshotBlobs(target, store, prepared.digests, account.snapshot?.session ?? "the backup", options.signal);
       const t1 = performance.now();
@@ -321,11 +332,11 @@ export async function restoreAccount(options: RestoreOptions & { account: Accoun
       reloaded.blobsCopied += snapshotBlobs;
       if (reloaded.blobsCopied) await store.blobs.syncVolume();
       await client.query("COMMIT");
-      if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = $1", [accountId]);
+      if (inPlace) await setReloadStatus([accountId], "reloaded");
       return accountResult(account, accountId, reloaded, { prepareMs: t0 - started, blobsMs: t1 - t0, commitMs: performance.now() - t2 });
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});
-      if (account.target.mode === "in-place") await consolePool().query("UPDATE account SET status = 'active' WHERE id = $1 AND deleted_at IS NULL", [accountId]).catch(() => {});
+      if (inPlace) await setReloadStatus([accountId], "failed").catch(() => {});
       throw error;
     } finally {
       client.release();
@@ -357,7 +368,7 @@ export async function restoreAccountsTogether(options: RestoreOptions & { accoun
 
   const client = await store.pool.connect();
   try {
-    await consolePool().query("UPDATE account SET status = 'maintenance' WHERE id = ANY($1::uuid[])", [ids]);
+    await setReloadStatus(ids, "reloading");
     const t0 = performance.now();
     const sessions = [...new Set(accounts.flatMap((a) => (a.snapshot ? [a.snapshot.session] : [])))].join(", ") || "the backup";
     const snapshotBlobs = options.excludeBlobs ? 0 : await restoreSnapshotBlobs(target, store, [...new Set(prepared.flatMap((p) => p.digests))], sessions, options.signal);
@@ -382,7 +393,7 @@ export async function restoreAccountsTogether(options: RestoreOptions & { accoun
     if (options.signal?.aborted) throw new Error("restore aborted");
     if (snapshotBlobs || loggedBlobs || reloaded.some((r) => r.blobsCopied)) await store.blobs.syncVolume();
     await client.query("COMMIT");
-    await consolePool().query("UPDATE account SET status = 'active', status_reason = NULL, deleted_at = NULL WHERE id = ANY($1::uuid[])", [ids]);
+    await setReloadStatus(ids, "reloaded");
     const n = accounts.length;
     const shares = { prepareMs: (t0 - started) / n, blobsMs: (t1 - t0) / n, commitMs: (performance.now() - t2) / n };
     // The blobs brought back for the whole batch are counted once, against the first account.
@@ -393,7 +404,7 @@ export async function restoreAccountsTogether(options: RestoreOptions & { accoun
     });
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    await consolePool().query("UPDATE account SET status = 'active' WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL", [ids]).catch(() => {});
+    await setReloadStatus(ids, "failed").catch(() => {});
     throw error;
   } finally {
     client.release();

@@ -9,6 +9,7 @@ import { sessionSegmentError } from "../backup/read-session-files.ts";
 import type { BackupTarget } from "../backup/target.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { readRedo, readRedoBatches } from "../redo/read-redo.ts";
+import { absentDigests } from "../repository/blob-io.ts";
 import { readSealedSegment } from "../redo/read-sealed-segment.ts";
 import { parseSegmentName, type RedoRecord } from "../redo/segment-format.ts";
 import type { AccountPlan } from "./plan-restore.ts";
@@ -121,14 +122,14 @@ export async function readLoggedRedo(plans: AccountPlan[], store: Mailstore, { b
   }
   let written = 0;
   if (!bodies) return { logged, written };
-  for (const digest of lacking) if (await store.blobs.has(digest)) lacking.delete(digest);
-  if (lacking.size) {
+  const absent = new Set(await absentDigests(store.blobs.root, [...lacking]));
+  if (absent.size) {
     for await (const records of readRedoBatches(store, { ...filter, ops: ["DeliverMessage"] }, { withBlobs: true })) {
       for (const r of records) {
         const digest = String(r.payload.digest);
-        if (!r.blob || !lacking.has(digest) || !inRange(r)) continue;
+        if (!r.blob || !absent.has(digest) || !inRange(r)) continue;
         await store.blobs.put(r.blob, digest, { sync: false, knownAbsent: true });
-        lacking.delete(digest);
+        absent.delete(digest);
         written++;
       }
     }

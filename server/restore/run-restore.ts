@@ -111,55 +111,47 @@ type LoadedRun = Awaited<ReturnType<typeof loadRunForAccount>>;
  * failed attempts so far and its maximum, when it may be retried.
  */
 export async function restoreRunAccounts(runId: number, job: { index: number; count: number }, attempt?: { made: number; max: number }): Promise<AccountOutcome[]> {
-  const loaded = await loadRunForAccount(runId);
   const indexes = Array.from({ length: job.count }, (_, i) => job.index + i);
-  if (indexes.length === 1) return [await restoreOneAccount(loaded, runId, job.index, attempt)];
-  const { run, plan, request } = loaded;
-  const accounts = indexes.map((i) => plan.accounts[i]!);
-
-  // A retry after a lost connection: the batch's transaction committed whole or not at all, but
-  // the one-at-a-time fallback of an earlier attempt may have restored some of its accounts.
-  // What committed is reported as restored even if the run was stopped since.
-  const settled = new Map<number, AccountRestoreResult>();
-  if (attempt && attempt.made > 0) {
-    const store = await openMailstore(plan.server);
-    for (const i of indexes) {
-      const earlier = await settleEarlierAttempt(store, run, plan.accounts[i]!);
-      if (earlier) settled.set(i, earlier);
-    }
-    if (settled.size) await consolePool().query("UPDATE restore_run SET accounts_done = accounts_done + $2 WHERE id = $1", [runId, settled.size]);
+  // A retry (its connection was lost) goes one account at a time: each first looks for what an
+  // earlier attempt committed, whole batch or part of its fallback.
+  const retry = attempt !== undefined && attempt.made > 0;
+  if (indexes.length > 1 && !retry) {
+    const together = await restoreBatch(await loadRunForAccount(runId), runId, indexes, attempt);
+    if (together) return together;
   }
+  // One at a time, each with its own outcome (and, without -c, the first failure stopping the rest).
+  const outcomes: AccountOutcome[] = [];
+  for (const i of indexes) outcomes.push(await restoreOneAccount(await loadRunForAccount(runId), runId, i, attempt));
+  return outcomes;
+}
+
+/** What the run asks of every account's restore. */
+function runOptions({ run, plan, request }: LoadedRun, signal: AbortSignal) {
+  return {
+    runLabel: run.label,
+    server: plan.server,
+    skipDeletes: request.skipDeletes ?? false,
+    ignoreRedoErrors: request.ignoreRedoErrors ?? false,
+    excludeBlobs: request.excludeBlobs ?? false,
+    signal,
+  };
+}
+
+/** A batch restored together: its outcomes, or null when it failed and rolled back (a lost connection with attempts left is rethrown, for BullMQ to retry). */
+async function restoreBatch(loaded: LoadedRun, runId: number, indexes: number[], attempt?: { made: number; max: number }): Promise<AccountOutcome[] | null> {
+  const { run, plan } = loaded;
+  const accounts = indexes.map((i) => plan.accounts[i]!);
   const stopped = run.status !== "running" ? `run is ${run.status}` : run.abortRequested ? "run aborted" : null;
-  if (stopped) return indexes.map((i) => settled.get(i) ?? { requested: plan.accounts[i]!.requested, skipped: stopped });
-  const pending = indexes.filter((i) => !settled.has(i));
-  if (pending.length) await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, plan.accounts[pending[0]!]!.target.email]);
-  const restored = await withAbortWatch(runId, (signal) =>
-    pending.length === 0
-      ? Promise.resolve([])
-      : restoreAccountsTogether({
-          runLabel: run.label,
-          server: plan.server,
-          accounts: pending.map((i) => plan.accounts[i]!),
-          skipDeletes: request.skipDeletes ?? false,
-          ignoreRedoErrors: request.ignoreRedoErrors ?? false,
-          excludeBlobs: request.excludeBlobs ?? false,
-          signal,
-        }),
-  ).catch((error: unknown) => {
-    // A lost connection rolled the batch back: while the job has attempts left, BullMQ retries it.
+  if (stopped) return accounts.map((a) => ({ requested: a.requested, skipped: stopped }));
+  await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, accounts[0]!.target.email]);
+  try {
+    const restored = await withAbortWatch(runId, (signal) => restoreAccountsTogether({ ...runOptions(loaded, signal), accounts }));
+    await consolePool().query("UPDATE restore_run SET accounts_done = accounts_done + $2 WHERE id = $1", [runId, restored.length]);
+    return restored;
+  } catch (error) {
     if (attempt && attempt.made + 1 < attempt.max && isTransientDbError(error)) throw new DatabaseConnectionLostError(`restoring ${accounts.length} accounts`, error);
     return null;
-  });
-  if (restored) {
-    await consolePool().query("UPDATE restore_run SET accounts_done = accounts_done + $2 WHERE id = $1", [runId, restored.length]);
-    restored.forEach((r, k) => settled.set(pending[k]!, r));
-    return indexes.map((i) => settled.get(i)!);
   }
-  // The batch failed: one at a time, each with its own outcome (and, without -c, the first
-  // failure stopping the rest).
-  const outcomes: AccountOutcome[] = [];
-  for (const i of indexes) outcomes.push(settled.get(i) ?? (await restoreOneAccount(await loadRunForAccount(runId), runId, i, attempt)));
-  return outcomes;
 }
 
 /** Runs `work` with a signal that aborts when the run's abort is requested (checked every second). */
@@ -178,7 +170,8 @@ async function withAbortWatch<T>(runId: number, work: (signal: AbortSignal) => P
   }
 }
 
-async function restoreOneAccount({ run, plan, request }: LoadedRun, runId: number, index: number, attempt?: { made: number; max: number }): Promise<AccountOutcome> {
+async function restoreOneAccount(loaded: LoadedRun, runId: number, index: number, attempt?: { made: number; max: number }): Promise<AccountOutcome> {
+  const { run, plan, request } = loaded;
   const account = plan.accounts[index]!;
   try {
     // A retry after a lost connection: the first attempt may have committed before it was cut
@@ -187,19 +180,7 @@ async function restoreOneAccount({ run, plan, request }: LoadedRun, runId: numbe
     if (!earlier && run.status !== "running") return { requested: account.requested, skipped: `run is ${run.status}` };
     if (!earlier && run.abortRequested) return { requested: account.requested, skipped: "run aborted" };
     if (!earlier) await consolePool().query("UPDATE restore_run SET current_account = $2 WHERE id = $1", [runId, account.target.email]);
-    const result =
-      earlier ??
-      (await withAbortWatch(runId, (signal) =>
-        restoreAccount({
-          runLabel: run.label,
-          server: plan.server,
-          account,
-          skipDeletes: request.skipDeletes ?? false,
-          ignoreRedoErrors: request.ignoreRedoErrors ?? false,
-          excludeBlobs: request.excludeBlobs ?? false,
-          signal,
-        }),
-      ));
+    const result = earlier ?? (await withAbortWatch(runId, (signal) => restoreAccount({ ...runOptions(loaded, signal), account })));
     await consolePool().query("UPDATE restore_run SET accounts_done = accounts_done + 1 WHERE id = $1", [runId]);
     return result;
   } catch (error) {
