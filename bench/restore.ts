@@ -32,6 +32,7 @@ import { generateTraffic } from "../server/demo/generate-traffic.ts";
 import { Random } from "../server/demo/random.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
 import { runCopy } from "../server/backup/copy-sessions.ts";
+import { BackupTarget } from "../server/backup/target.ts";
 import { addCopyTarget } from "../server/directory/copy-targets.ts";
 import { getServer } from "../server/directory/list-servers.ts";
 import { startS3Server } from "../server/testing/s3-server.ts";
@@ -115,11 +116,13 @@ await runBench("restore", async (env) => {
     await idleRss(worker.pid);
   }
   const session = await prisma().backupSession.findFirstOrThrow({ where: { status: "completed" }, orderBy: { createdAt: "desc" } });
-  const accountDir = path.join(server.backupTarget, "sessions", session.label, "accounts", big.accountId);
-  const digests = (await readFile(path.join(accountDir, "blobs.txt"), "utf8")).split("\n").filter(Boolean);
+  // The account's files may be its session's own or shared ones (dumps/): the target says where.
+  const target = new BackupTarget(server.backupTarget, "mail1");
+  const digests = (await target.readSessionFile(session.label, `accounts/${big.accountId}/blobs.txt`)).toString("utf8").split("\n").filter(Boolean);
+  const itemsDump = path.join(server.backupTarget, await target.sessionFileObject(session.label, `accounts/${big.accountId}/items.copy.gz`));
   console.log(`big@example.com: ${messages} messages, ${digests.length} blobs, backed up in ${session.label}`);
 
-  const baseline = await physicalBaseline(env, store, server.blobVolumePath, accountDir);
+  const baseline = await physicalBaseline(env, store, server.blobVolumePath, itemsDump);
 
   // The restore, with an empty blob volume: every blob comes back from the backup.
   await rm(server.blobVolumePath, { recursive: true, force: true });
@@ -145,7 +148,7 @@ await runBench("restore", async (env) => {
 });
 
 /** COPY FROM of the account's backed-up rows into a scratch table, plus tar -xf of its blobs. */
-async function physicalBaseline(env: BenchEnv, store: Mailstore, blobVolume: string, accountDir: string): Promise<number> {
+async function physicalBaseline(env: BenchEnv, store: Mailstore, blobVolume: string, itemsDump: string): Promise<number> {
   const scratch = path.join(env.dataDir, "baseline");
   const blobTar = path.join(scratch, "blobs.tar");
   await mkdir(path.join(scratch, "extract"), { recursive: true });
@@ -154,7 +157,7 @@ async function physicalBaseline(env: BenchEnv, store: Mailstore, blobVolume: str
   let started = performance.now();
   const client = await store.pool.connect();
   try {
-    await pipeline(createReadStream(path.join(accountDir, "items.copy.gz")), createGunzip(), client.query(copyFrom("COPY bench_items FROM STDIN")));
+    await pipeline(createReadStream(itemsDump), createGunzip(), client.query(copyFrom("COPY bench_items FROM STDIN")));
   } finally {
     client.release();
   }

@@ -78,13 +78,14 @@ export async function removeSessions(
  * Frees the target's blobs that no published session refers to: packs with none left are
  * removed, packs mostly garbage rewritten with what is still needed (repository.prune), packs no
  * index names (a crashed backup's) removed, and format-1 blob files no session needs deleted.
+ * Account files (dumps/) no published manifest names go too; their bytes count in `bytes`.
  */
 export async function pruneBlobs(
   target: BackupTarget,
 ): Promise<{ count: number; bytes: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number; unindexedPacksRemoved: number }> {
   const referenced = new Set<string>();
   for (const label of await target.publishedLabels()) {
-    for (const account of await target.sessionFolders(label, "accounts/")) {
+    for (const account of await target.sessionAccountIds(label)) {
       const list = await target.readSessionFile(label, `accounts/${account}/blobs.txt`).then((b) => b.toString("utf8"), () => "");
       for (const digest of list.split("\n")) if (digest) referenced.add(digest);
     }
@@ -92,6 +93,11 @@ export async function pruneBlobs(
   const packs = await (await target.repository()).prune(referenced);
   let count = packs.blobsRemoved;
   let bytes = packs.bytesFreed;
+  // Account files no remaining session names (a deleted session's own, a failed backup's).
+  for (const file of (await target.unreferencedAccountFiles()) ?? []) {
+    await target.backend.remove(file.name);
+    bytes += file.size;
+  }
   for await (const blob of target.listLegacyBlobs()) {
     if (referenced.has(blob.digest)) continue;
     await target.backend.remove(blob.name);

@@ -7,7 +7,8 @@
  *                     each mailbox's items and tombstones dumped with COPY through gzip (small
  *                     mailboxes of a group share one COPY). An account with no tombstones gets
  *                     an empty dump without a COPY; one unchanged since the last full that holds
- *                     it gets that full's dumps, copied (earlier-dumps.ts).
+ *                     it names that full's dumps (earlier-dumps.ts). Account files are saved
+ *                     once per content, as shared objects (target.writeAccountFile).
  *   storeAccount      outside the transaction: each blob the target lacks is read, checked
  *                     against its digest and compressed on the blob I/O threads (blob-io.ts) and
  *                     appended to the batch's pack writer; then the digest list and mailbox.json.
@@ -61,7 +62,7 @@ export interface AccountBackup {
   missingBlobs: string[];
   /** The rows' fingerprint (earlier-dumps.ts), kept in session.json for the next full to compare. */
   fingerprint: string;
-  /** The earlier session whose dumps this account's are copies of (it had not changed since). */
+  /** The earlier session whose dumps this account's session names (it had not changed since). */
   dumpsFrom?: string;
   /**
    * Blobs the account names that its batch's writer did not see stored (another batch took them
@@ -90,7 +91,7 @@ export async function snapshotAccounts(options: {
   target: BackupTarget;
   label: string;
   accounts: { accountId: string; reason: string }[];
-  /** Where an unchanged account's dumps can be copied from. */
+  /** Where an unchanged account's dumps can be found. */
   earlier?: EarlierDumps;
   signal?: AbortSignal;
 }): Promise<(AccountSnapshot | { accountId: string; skipped: string })[]> {
@@ -152,7 +153,7 @@ export async function snapshotAccounts(options: {
         continue;
       }
       const fingerprint = `items ${itemPrints.get(mailbox.id) ?? 0} tombstones ${tombstones.get(mailbox.id)?.fingerprint ?? 0}`;
-      const copied = await options.earlier?.copy(mailbox, fingerprint, label);
+      const copied = await options.earlier?.reuse(mailbox, fingerprint);
       const snapshot: AccountSnapshot = { accountId, reason, mailbox, snapshotAt, fingerprint, files: copied?.files ?? [], ...blobsOf(mailbox.id) };
       if (copied) snapshot.dumpsFrom = copied.from;
       else toDump.push({ snapshot, mailbox });
@@ -170,7 +171,7 @@ export async function snapshotAccounts(options: {
       for (const { snapshot, mailbox } of toDump) {
         const rows = rowsOf(mailbox);
         const relative = `accounts/${mailbox.account_id}/${file}`;
-        if (rows === 0) snapshot.files.push(await target.writeSessionFile(label, relative, EMPTY_DUMP));
+        if (rows === 0) snapshot.files.push(await target.writeAccountFile(relative, EMPTY_DUMP));
         else if (rows <= SHARED_DUMP_ROWS) shared.set(mailbox.group_id, [...(shared.get(mailbox.group_id) ?? []), mailbox]);
         else {
           const query = `SELECT ${columns.join(", ")} FROM ${groupSchema(mailbox.group_id)}.${table} WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY ${order}`;
@@ -184,7 +185,7 @@ export async function snapshotAccounts(options: {
         await splitByMailbox(client.query(copyTo(`COPY (${query}) TO STDOUT`)), async (id, rows) => {
           const snapshot = snapshotOf.get(id);
           if (!snapshot) throw new Error(`COPY of ${table} gave rows of mailbox ${id}, which was not asked for`);
-          snapshot.files.push(await target.writeSessionFile(label, `accounts/${snapshot.accountId}/${file}`, gzipSync(rows, { level: 3 })));
+          snapshot.files.push(await target.writeAccountFile(`accounts/${snapshot.accountId}/${file}`, gzipSync(rows, { level: 3 })));
         });
         for (const m of members) if (snapshotOf.get(Number(m.id))!.files.length !== (table === "item" ? 1 : 2)) throw new Error(`COPY of ${table} gave no rows of mailbox ${m.id}, which has some`);
       }
@@ -202,7 +203,6 @@ export async function storeAccount(
   options: {
     store: Mailstore;
     target: BackupTarget;
-    label: string;
     directory: AccountDetail | null;
     /** Gzip blobs that compress by at least a tenth (the server's backupCompression setting). */
     compress?: boolean;
@@ -210,10 +210,12 @@ export async function storeAccount(
     writer: PackWriter;
     /** backup --exclude-blobs: the bodies are named (blobs.txt) but not stored. */
     excludeBlobs?: boolean;
+    /** The last full of each account: a blob list or mailbox.json with its bytes is not written again. */
+    earlier?: EarlierDumps;
     signal?: AbortSignal;
   },
 ): Promise<AccountBackup & { digests: string[] }> {
-  const { store, target, label } = options;
+  const { store, target } = options;
   const { accountId, mailbox, snapshotAt, digests, counts } = snapshot;
   const dir = `accounts/${accountId}`;
   const files = [...snapshot.files];
@@ -260,13 +262,14 @@ export async function storeAccount(
     throw error;
   }
 
-  files.push(await target.writeSessionFile(label, `${dir}/blobs.txt`, Buffer.from(digests.map((d) => d.digest).join("\n"))));
+  // Account files are shared by content (target.writeAccountFile): nothing in them may differ
+  // between two fulls of an unchanged mailbox (when and why it was taken are in session.json).
+  const accountFile = async (name: string, bytes: Buffer) => target.writeAccountFile(`${dir}/${name}`, bytes, await options.earlier?.known(accountId, `${dir}/${name}`));
+  files.push(await accountFile("blobs.txt", Buffer.from(digests.map((d) => d.digest).join("\n"))));
   const description = {
     accountId,
     email: mailbox.email,
-    reason: snapshot.reason,
     snapshot: {
-      takenAt: snapshotAt,
       mailboxId: mailbox.id,
       groupId: mailbox.group_id,
       changeNumber: mailbox.change_number,
@@ -278,12 +281,11 @@ export async function storeAccount(
       createdAt: mailbox.created_at.toISOString(),
     },
     columns: { items: ITEM_COLUMNS, tombstones: TOMBSTONE_COLUMNS },
-    ...(snapshot.dumpsFrom ? { dumpsCopiedFrom: snapshot.dumpsFrom } : {}),
     counts: { ...counts, blobs: digests.length, blobBytes: digests.reduce((n, d) => n + d.size, 0) },
     missingBlobs,
     directory: options.directory,
   };
-  files.push(await target.writeSessionFile(label, `${dir}/mailbox.json`, Buffer.from(JSON.stringify(description, null, 2))));
+  files.push(await accountFile("mailbox.json", Buffer.from(JSON.stringify(description, null, 2))));
   return {
     accountId,
     email: mailbox.email,

@@ -1,7 +1,8 @@
 /**
  * Backups end to end, against real PostgreSQL, Redis, BullMQ workers and a backup target folder:
- * a full's contents match the mailstore, a second full stores no new blob and copies the dumps of
- * unchanged accounts (and only of those), an incremental holds
+ * a full's contents match the mailstore, a second full stores no new blob and names the dumps of
+ * unchanged accounts (and only of those) without writing them, verify finds a damaged shared dump
+ * and the next full mends it, an incremental holds
  * exactly the new redo range, a new account gets its full in the next incremental, and the
  * one-backup-at-a-time lock answers 409.
  */
@@ -22,7 +23,8 @@ import { readSegment } from "../redo/segment-format.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { ITEM_COLUMNS } from "./earlier-dumps.ts";
 import { submitBackup } from "./submit-backup.ts";
-import { BackupTarget } from "./target.ts";
+import { BackupTarget, type FileEntry } from "./target.ts";
+import { verifyServerBackups } from "./verify-session.ts";
 
 const fx = useMailServer({ accounts: { prefix: "user", count: 8 }, traffic: { ops: 400, seed: 3 }, workers: startWorkers, concurrency: 3, timeoutMs: 180_000 });
 let store: Mailstore;
@@ -74,7 +76,7 @@ describe("full backup", () => {
       const entry = description.accounts.find((a: { accountId: string }) => a.accountId === mailbox.account_id);
       const { rows: items } = await store.pool.query(`SELECT id, blob_digest FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1 ORDER BY id`, [mailbox.id]);
       expect(entry).toMatchObject({ kind: "full", items: items.length, changeNumber: mailbox.change_number, lastRedoSeq: mailbox.last_redo_seq });
-      const dumped = gunzipSync(await readFile(path.join(target.root, "sessions", label, "accounts", mailbox.account_id, "items.copy.gz"))).toString().trim().split("\n");
+      const dumped = gunzipSync(await target.readSessionFile(label, `accounts/${mailbox.account_id}/items.copy.gz`)).toString().trim().split("\n");
       expect(dumped.map((line) => Number(line.split("\t")[1]))).toEqual(items.map((i) => i.id));
       for (const digest of new Set(items.map((i) => i.blob_digest).filter(Boolean))) {
         const bytes = await target.readBlob(digest);
@@ -84,60 +86,99 @@ describe("full backup", () => {
     }
   });
 
-  it("lists every file in the manifest with its checksum", async () => {
+  it("lists every file in the manifest with its checksum, the accounts' files as objects named by it", async () => {
     const dir = path.join(target.root, "sessions", label);
     const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
     expect(manifest.files.length).toBeGreaterThan(10);
     for (const file of manifest.files) {
-      const bytes = await readFile(path.join(dir, file.path));
+      const bytes = await readFile(file.object ? path.join(target.root, file.object) : path.join(dir, file.path));
       expect(createHash("sha256").update(bytes).digest("hex"), file.path).toBe(file.sha256);
+      if (file.path.startsWith("accounts/")) expect(file.object, file.path).toBe(`dumps/${file.sha256.slice(0, 2)}/${file.sha256}`);
     }
+    // The session's folder holds no account file of its own.
+    expect(await readdir(dir)).not.toContain("accounts");
     const manifestSum = (await readFile(path.join(dir, "manifest.sha256"), "utf8")).split(" ")[0];
     expect(createHash("sha256").update(await readFile(path.join(dir, "manifest.json"))).digest("hex")).toBe(manifestSum);
   });
 
-  it("stores no new blob when the data did not change", async () => {
+  it("stores no new blob and writes no account file when the data did not change", async () => {
+    const before = await dumpObjects();
     const second = await backup("full");
     expect(second.status).toBe("completed");
     expect(second.blobsNew).toBe(0);
     expect(second.blobsReferenced).toBeGreaterThan(0);
+    // Every account's files are the first full's objects, named again: nothing new under dumps/.
+    expect(await dumpObjects()).toEqual(before);
+    const [first, again] = [await manifest(label), await manifest(second.label)];
+    const accountFiles = (m: Map<string, FileEntry>) => [...m.values()].filter((f) => f.path.startsWith("accounts/")).map((f) => `${f.path} ${f.object}`).sort();
+    expect(accountFiles(again)).toEqual(accountFiles(first));
+    const description = await sessionJson(second.label);
+    expect(description.counts.dumpsShared).toBe(description.counts.fulls);
     label = second.label;
   });
 
-  it("copies an unchanged account's dumps from the last full, and dumps again every account whose rows changed", async () => {
+  it("dumps again every account whose rows changed and names the others' earlier dumps", async () => {
     const { rows: mailboxes } = await store.pool.query("SELECT * FROM mailstore.mailbox WHERE change_number > 0 ORDER BY email");
-    const [flagged, edited, damaged] = mailboxes;
+    const [flagged, edited] = mailboxes;
     const itemOf = async (m: { group_id: number; id: number }) =>
       (await store.pool.query(`SELECT id FROM ${groupSchema(m.group_id)}.item WHERE mailbox_id = $1 AND type = 'message' ORDER BY id LIMIT 1`, [m.id])).rows[0].id;
-    // A change through the mailstore, a row edited behind its change numbers, and an earlier dump damaged on the target.
+    // A change through the mailstore, and a row edited behind its change numbers.
     await setFlags(store, { accountId: flagged.account_id }, { itemIds: [await itemOf(flagged)], flags: { flagged: true } });
     await store.pool.query(`UPDATE ${groupSchema(edited.group_id)}.item SET subject = 'edited by hand' WHERE mailbox_id = $1 AND id = $2`, [edited.id, await itemOf(edited)]);
-    const damagedFile = path.join(target.root, "sessions", label, "accounts", damaged.account_id, "items.copy.gz");
-    const good = await readFile(damagedFile);
-    await writeFile(damagedFile, Buffer.concat([good.subarray(0, -1), Buffer.from([good.at(-1)! ^ 1])]));
-    let third;
-    try {
-      third = await backup("full");
-    } finally {
-      await writeFile(damagedFile, good);
-    }
+    const third = await backup("full");
     expect(third.status).toBe("completed");
     const description = await sessionJson(third.label);
     const dumpsFrom = new Map(description.accounts.map((a: { accountId: string; dumpsFrom?: string }) => [a.accountId, a.dumpsFrom]));
-    for (const changed of [flagged, edited, damaged]) expect(dumpsFrom.get(changed.account_id), changed.email).toBeUndefined();
-    expect(description.counts.dumpsCopied).toBe(description.counts.fulls - 3);
-    expect(description.counts.dumpsCopied).toBeGreaterThan(0);
-    // What a restore reads: every account's dump is its rows as they are now, copied or not.
-    for (const mailbox of mailboxes) {
-      const dir = path.join(target.root, "sessions", third.label, "accounts", mailbox.account_id);
-      const dumped = gunzipSync(await readFile(path.join(dir, "items.copy.gz"))).toString();
-      expect(dumped, mailbox.email).toBe(await copyText(`SELECT ${ITEM_COLUMNS.join(", ")} FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = ${mailbox.id} ORDER BY id`));
-      const json = JSON.parse(await readFile(path.join(dir, "mailbox.json"), "utf8"));
-      expect(json.dumpsCopiedFrom, mailbox.email).toBe(dumpsFrom.get(mailbox.account_id));
+    for (const changed of [flagged, edited]) expect(dumpsFrom.get(changed.account_id), changed.email).toBeUndefined();
+    expect(description.counts.dumpsShared).toBe(description.counts.fulls - 2);
+    // What a restore reads: every account's dump is its rows as they are now, shared or not.
+    await expectDumpsMatch(third.label, mailboxes);
+    expect(gunzipSync(await target.readSessionFile(third.label, `accounts/${edited.account_id}/items.copy.gz`)).toString()).toContain("edited by hand");
+    label = third.label;
+  });
+
+  it("finds a damaged shared dump in every session that names it, and the next full mends it", async () => {
+    const { rows: mailboxes } = await store.pool.query("SELECT * FROM mailstore.mailbox WHERE change_number > 0 ORDER BY email");
+    const damaged = mailboxes.at(-1)!;
+    const relative = `accounts/${damaged.account_id}/items.copy.gz`;
+    const object = (await manifest(label)).get(relative)!.object!;
+    const namedBy: string[] = [];
+    for (const l of await target.publishedLabels()) if ((await manifest(l)).get(relative)?.object === object) namedBy.push(l);
+    expect(namedBy.length).toBe(3);
+    const file = path.join(target.root, object);
+    const good = await readFile(file);
+    await writeFile(file, Buffer.concat([good.subarray(0, -1), Buffer.from([good.at(-1)! ^ 1])]));
+    const reports = await verifyServerBackups("mail1", {});
+    for (const report of reports.filter((r) => namedBy.includes(r.label))) {
+      expect(report.problems, report.label).toContainEqual({ kind: "file", path: `${relative} (${object})`, message: "checksum mismatch (content changed)" });
     }
-    expect(gunzipSync(await readFile(path.join(target.root, "sessions", third.label, "accounts", edited.account_id, "items.copy.gz"))).toString()).toContain("edited by hand");
+    // The newest full failed verify: it lends nothing, so its accounts are dumped again.
+    const fourth = await backup("full");
+    expect(fourth.status).toBe("completed");
+    expect((await sessionJson(fourth.label)).counts.dumpsShared).toBe(0);
+    expect(await readFile(file)).toEqual(good);
+    await expectDumpsMatch(fourth.label, mailboxes);
+    expect((await verifyServerBackups("mail1", {})).filter((r) => !r.ok)).toEqual([]);
   });
 });
+
+async function dumpObjects(): Promise<string[]> {
+  const names: string[] = [];
+  for await (const info of target.backend.list("dumps/")) names.push(info.name);
+  return names.sort();
+}
+
+async function manifest(label: string): Promise<Map<string, FileEntry>> {
+  const files = JSON.parse(await readFile(path.join(target.root, "sessions", label, "manifest.json"), "utf8")).files as FileEntry[];
+  return new Map(files.map((f) => [f.path, f]));
+}
+
+async function expectDumpsMatch(label: string, mailboxes: { email: string; account_id: string; group_id: number; id: number }[]): Promise<void> {
+  for (const mailbox of mailboxes) {
+    const dumped = gunzipSync(await target.readSessionFile(label, `accounts/${mailbox.account_id}/items.copy.gz`)).toString();
+    expect(dumped, mailbox.email).toBe(await copyText(`SELECT ${ITEM_COLUMNS.join(", ")} FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = ${mailbox.id} ORDER BY id`));
+  }
+}
 
 async function copyText(query: string): Promise<string> {
   const client = await store.pool.connect();

@@ -30,7 +30,7 @@ import { getSession } from "./query-sessions.ts";
 import { isObjectStore } from "./free-space.ts";
 import { copyTargetNamed, forgetHolding } from "./server-targets.ts";
 import { copyAccountsIndexDelta, dropFromAccountsIndex, readAccountsIndex, type AccountsIndex, type SessionDescription } from "./session-files.ts";
-import { BackupTarget, shippedSegmentObject } from "./target.ts";
+import { BackupTarget, fileEntry, isAccountFileObject, shippedSegmentObject, type FileEntry } from "./target.ts";
 import { verifySession, type BlobCache, type VerifyProblem } from "./verify-session.ts";
 
 /** Packs are sent in ranges of this size (a pack is tens of MiB; memory holds a few ranges). */
@@ -210,7 +210,7 @@ class SessionCopier {
     const packs = new Map<string, PackInfo>();
     const legacy: string[] = [];
     const present = new Set<string>();
-    for (const account of await this.source.sessionFolders(label, "accounts/")) {
+    for (const account of await this.source.sessionAccountIds(label)) {
       const list = (await this.source.readSessionFile(label, `accounts/${account}/blobs.txt`)).toString("utf8");
       for (const digest of list.split("\n")) {
         if (!digest) continue;
@@ -258,6 +258,12 @@ class SessionCopier {
     }
   }
 
+  private async destHolds(entry: FileEntry): Promise<boolean> {
+    if ((await this.dest.backend.stat(entry.object!))?.size !== entry.size) return false;
+    const bytes = await this.dest.backend.read(entry.object!).catch(() => null);
+    return bytes !== null && fileEntry(entry.path, bytes).sha256 === entry.sha256;
+  }
+
   private packRanges(pack: PackInfo): AsyncGenerator<Buffer> {
     return this.objectRanges(packName(pack.id), pack.size);
   }
@@ -277,6 +283,14 @@ class SessionCopier {
       await this.dest.backend.save(name, this.source.sessionFileChunks(label, file.path), { staged: true });
       report.files++;
       report.bytesSent += file.size;
+    }
+    // Account files shared by content (dumps/ab/<sha256>): sent unless the destination holds
+    // them whole from an earlier copy (read back: a damaged one is sent again, mending it).
+    for (const entry of (await this.source.sessionManifest(label)).values()) {
+      if (!isAccountFileObject(entry.object) || (await this.destHolds(entry))) continue;
+      await this.dest.backend.save(entry.object!, this.objectRanges(entry.object!, entry.size), { staged: true });
+      report.files++;
+      report.bytesSent += entry.size;
     }
     const description = await this.source.readSessionJson<SessionDescription>(label);
     // Shipped redo segments the session names are shared objects: sent once, saved atomically.

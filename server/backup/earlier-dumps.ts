@@ -2,11 +2,13 @@
  * An account that has not changed since the last full that holds it keeps that full's dumps.
  *
  * A full's cost for an unchanged account used to be two COPYs through gzip (about 10 ms on this
- * VM) for bytes the target already holds. Instead, the snapshot copies the earlier session's
- * `items.copy.gz` and `tombstones.copy.gz` into the new session, read back and checked against
- * the earlier manifest on the way. The new session holds its own copies: retention, delete,
- * verify, copies to a second target and restores see an ordinary session, and losing the earlier
- * session later takes nothing from this one.
+ * VM) for bytes the target already holds, and then a copy of them. Account files are now shared
+ * objects named by their sha256 (`dumps/ab/<sha256>`, target.ts), so the new session's manifest
+ * simply names the objects the earlier one named: no COPY, no read, no write. Its blob list and
+ * mailbox.json are written only when their bytes differ from the earlier session's (the same
+ * check: `known`). Each session's manifest still names every file it needs, so retention, delete,
+ * verify, copies and restores see an ordinary session, and deleting the earlier session takes
+ * nothing from this one: a shared object goes only when no published manifest names it.
  *
  * "Unchanged" is decided inside the new snapshot's transaction, on three facts that must all
  * match what the earlier session.json recorded for the account:
@@ -16,8 +18,15 @@
  *     item row's dumped columns, and of each tombstone's. It catches what bypasses the change
  *     numbers (a row edited by hand, a mailbox rebuilt around a hole in its redo).
  * and the earlier session must be published, with a manifest that matches its commit object and
- * the same dump format (`DUMP_FORMAT`: the columns, in order). Anything else, or any failure to
- * read or check an earlier file, and the account is dumped as before.
+ * the same dump format (`DUMP_FORMAT`: the columns, in order), and not found damaged by its last
+ * verify. A dump the earlier session held in its own folder (sessions before shared account
+ * files, or one streamed there) is read back, checked against the manifest and saved as a shared
+ * object once. Anything else, or any failure to find or check an earlier file, and the account
+ * is dumped as before.
+ *
+ * Naming is not reading: a shared object damaged after it was saved is named by each new full
+ * until verify finds it, as a damaged blob in a pack is. The full after that dumps the accounts
+ * of the damaged session again, and saving their files mends the object.
  */
 import { createHash } from "node:crypto";
 import { consolePool } from "../db/console-db.ts";
@@ -35,7 +44,7 @@ export const DUMP_FORMAT = `items.copy.gz(${ITEM_COLUMNS.join(",")}) tombstones.
 
 export const DUMP_FILES = ["items.copy.gz", "tombstones.copy.gz"] as const;
 
-/** Earlier dumps larger than this are dumped again rather than held in memory to be copied. */
+/** Dumps an earlier session holds in its own folder larger than this are dumped again rather than held in memory to be shared. */
 const COPY_LIMIT = 16 << 20;
 
 /**
@@ -62,11 +71,7 @@ function sha256(bytes: Buffer): string {
 }
 
 async function readEarlierSession(target: BackupTarget, label: string): Promise<EarlierSession | null> {
-  const commit = (await target.readSessionFile(label, "manifest.sha256")).toString("utf8");
-  const manifestBytes = await target.readSessionFile(label, "manifest.json");
-  if (commit.split(/\s+/)[0] !== sha256(manifestBytes)) return null;
-  const manifest = JSON.parse(manifestBytes.toString("utf8")) as { files: FileEntry[] };
-  const files = new Map(manifest.files.map((f) => [f.path, f]));
+  const files = await target.sessionManifest(label);
   const entry = files.get("session.json");
   const descriptionBytes = entry && (await target.readSessionFile(label, "session.json"));
   if (!entry || !descriptionBytes || sha256(descriptionBytes) !== entry.sha256) return null;
@@ -88,26 +93,37 @@ function earlierSession(target: BackupTarget, label: string): Promise<EarlierSes
 
 export interface EarlierDumps {
   /**
-   * The account's dumps copied from the last full that holds it into session `label`, when the
-   * mailbox (as the snapshot sees it) is unchanged since then; null when it must be dumped.
+   * The account's dumps as the last full that holds it has them, as manifest entries of shared
+   * account files, when the mailbox (as the snapshot sees it) is unchanged since then; null when
+   * it must be dumped.
    */
-  copy(mailbox: MailboxRow, fingerprint: string, label: string): Promise<{ from: string; files: FileEntry[] } | null>;
+  reuse(mailbox: MailboxRow, fingerprint: string): Promise<{ from: string; files: FileEntry[] } | null>;
+  /** The entry the last full that holds the account has for its file `relative` (`accounts/<id>/blobs.txt`), if any. */
+  known(accountId: string, relative: string): Promise<FileEntry | undefined>;
 }
 
 /** For a batch of accounts: the newest completed full of each on this server. */
 export async function earlierDumps(target: BackupTarget, serverId: number, accountIds: string[]): Promise<EarlierDumps> {
-  const { rows } = await consolePool().query<{ account_id: string; label: string }>(
-    `SELECT DISTINCT ON (a.account_id) a.account_id, s.label
+  const { rows } = await consolePool().query<{ account_id: string; label: string; verify_ok: boolean | null }>(
+    `SELECT DISTINCT ON (a.account_id) a.account_id, s.label, s.verify_ok
        FROM session_account a JOIN backup_session s ON s.id = a.session_id
       WHERE s.server_id = $1 AND s.status = 'completed' AND a.kind = 'full' AND a.account_id = ANY($2::uuid[])
       ORDER BY a.account_id, s.ended_at DESC`,
     [serverId, accountIds],
   );
-  const labels = new Map(rows.map((r) => [r.account_id, r.label]));
+  // A full that verify found damaged lends nothing: its accounts are dumped again, and saving
+  // their files mends the shared objects they name (writeAccountFile rewrites one that differs).
+  const labels = new Map(rows.filter((r) => r.verify_ok !== false).map((r) => [r.account_id, r.label]));
+  const earlierOf = async (accountId: string) => {
+    const from = labels.get(accountId);
+    return from ? earlierSession(target, from) : null;
+  };
   return {
-    async copy(mailbox, fingerprint, label) {
-      const from = labels.get(mailbox.account_id);
-      const earlier = from && (await earlierSession(target, from));
+    async known(accountId, relative) {
+      return (await earlierOf(accountId))?.files.get(relative);
+    },
+    async reuse(mailbox, fingerprint) {
+      const earlier = await earlierOf(mailbox.account_id);
       const recorded = earlier && earlier.accounts.get(mailbox.account_id);
       if (!earlier || !recorded || recorded.fingerprint !== fingerprint) return null;
       if (Number(recorded.changeNumber) !== Number(mailbox.change_number) || Number(recorded.lastRedoSeq) !== Number(mailbox.last_redo_seq)) return null;
@@ -115,10 +131,17 @@ export async function earlierDumps(target: BackupTarget, serverId: number, accou
       for (const name of DUMP_FILES) {
         const relative = `accounts/${mailbox.account_id}/${name}`;
         const entry = earlier.files.get(relative);
-        if (!entry || entry.size > COPY_LIMIT) return null;
+        if (!entry) return null;
+        if (entry.object) {
+          if (!(await target.holds(entry))) return null;
+          files.push(entry);
+          continue;
+        }
+        // Held in the earlier session's own folder: read back, checked, and shared from now on.
+        if (entry.size > COPY_LIMIT) return null;
         const bytes = await target.readSessionFile(earlier.label, relative).catch(() => null);
         if (!bytes || bytes.length !== entry.size || sha256(bytes) !== entry.sha256) return null;
-        files.push(await target.writeSessionFile(label, relative, bytes));
+        files.push(await target.writeAccountFile(relative, bytes));
       }
       return { from: earlier.label, files };
     },

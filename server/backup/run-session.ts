@@ -20,7 +20,7 @@ import { getAccounts } from "../directory/get-account.ts";
 import { archiveRedo, listSegments } from "../redo/archive-redo.ts";
 import { shippedThrough, shipping, shipRedo } from "../redo/ship-redo.ts";
 import { snapshotAccounts, storeAccount, type AccountBackup } from "./backup-account.ts";
-import { DUMP_FORMAT, earlierDumps } from "./earlier-dumps.ts";
+import { DUMP_FORMAT, earlierDumps, type EarlierDumps } from "./earlier-dumps.ts";
 import { rememberEncryption } from "../directory/update-settings.ts";
 import { addProgress, finishSession, lastCompletedThrough, lastFulls, markRunning, updateSession } from "./catalog.ts";
 import { checkFreeSpace } from "./free-space.ts";
@@ -153,8 +153,9 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
   };
   try {
     let snapshots: Awaited<ReturnType<typeof snapshotAccounts>>;
+    let earlier: EarlierDumps;
     try {
-      const earlier = await earlierDumps(ctx.target, ctx.serverId, accounts.map((a) => a.accountId));
+      earlier = await earlierDumps(ctx.target, ctx.serverId, accounts.map((a) => a.accountId));
       snapshots = await snapshotAccounts({ store: ctx.store, client, target: ctx.target, label: ctx.label, accounts, earlier, signal: alive.signal });
     } catch (error) {
       const reason = alive.signal.aborted ? "session aborted" : (error as Error).message;
@@ -179,10 +180,10 @@ export async function backupAccounts(serverName: string, sessionId: number, acco
           const result = await storeAccount(snapshot, {
             store: ctx.store,
             target: ctx.target,
-            label: ctx.label,
             directory: directory.get(snapshot.accountId) ?? null,
             compress: ctx.server.settings.backupCompression,
             excludeBlobs: ctx.session.excludeBlobs,
+            earlier,
             signal: alive.signal,
             writer,
           });
@@ -242,6 +243,12 @@ async function trimArchive(ctx: SessionContext, throughSeq: number): Promise<str
   return removed;
 }
 
+/** A file this session wrote, before its manifest exists: where its account's outcome says it is. */
+function readOwnFile(ctx: SessionContext, files: FileEntry[], relative: string): Promise<Buffer> {
+  const object = files.find((f) => f.path === relative)?.object;
+  return object ? ctx.target.backend.read(object) : ctx.target.readSessionFile(ctx.label, relative);
+}
+
 /**
  * Blobs named by the session's accounts that no index names (other workers' packs included):
  * those their batches could not confirm (every blob, for outcomes that do not say).
@@ -250,7 +257,7 @@ async function unstoredBlobs(ctx: SessionContext, done: AccountBackup[]): Promis
   if (ctx.session.excludeBlobs) return []; // metadata only: the bodies are not the target's to hold
   const unconfirmed: string[] = [];
   for (const d of done) {
-    const list = d.unconfirmedBlobs ?? (await ctx.target.readSessionFile(ctx.label, `accounts/${d.accountId}/blobs.txt`)).toString("utf8").split("\n");
+    const list = d.unconfirmedBlobs ?? (await readOwnFile(ctx, d.files, `accounts/${d.accountId}/blobs.txt`)).toString("utf8").split("\n");
     const missing = new Set(d.missingBlobs);
     for (const digest of list) if (digest && !missing.has(digest)) unconfirmed.push(digest);
   }
@@ -332,7 +339,7 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
       counts: {
         accounts: done.length + redoEmails.length,
         fulls: done.length,
-        dumpsCopied: done.filter((d) => d.dumpsFrom).length,
+        dumpsShared: done.filter((d) => d.dumpsFrom).length,
         items: done.reduce((n, d) => n + d.items, 0),
         messages: done.reduce((n, d) => n + d.messages, 0),
         blobsReferenced: done.reduce((n, d) => n + d.blobs, 0),

@@ -19,7 +19,7 @@ export interface SessionAccountEntry {
   lastRedoSeq?: number;
   /** The fingerprint of the full's rows (earlier-dumps.ts). */
   fingerprint?: string;
-  /** The earlier session whose dumps the full copied, the account being unchanged since. */
+  /** The earlier session whose dumps this full names (shared account files), the account being unchanged since. */
   dumpsFrom?: string;
   snapshotAt?: string;
   items?: number;
@@ -46,8 +46,8 @@ export interface SessionDescription {
   counts: {
     accounts: number;
     fulls: number;
-    /** Fulls whose dumps were copied from an earlier session (unchanged accounts). */
-    dumpsCopied?: number;
+    /** Fulls that name an earlier session's dumps (unchanged accounts; `dumpsCopied` in sessions that copied them). */
+    dumpsShared?: number;
     items: number;
     messages: number;
     blobsReferenced: number;

@@ -9,6 +9,9 @@
  *   blobs/ab/cd/<sha256>        format 1: one file per message body (read, never written now)
  *   sessions/<label>/           every session's files; published once its manifest.sha256 is
  *                               there (the commit object, saved last)
+ *   dumps/ab/<sha256>           an account's snapshot files (its dumps, blob list, mailbox.json),
+ *                               each named by the sha256 of its bytes and saved once: the
+ *                               manifests of every session whose account had those bytes name it
  *   tmp/<label>/                sessions that earlier versions never published (read only)
  *   redo/<segment>              sealed redo segments shipped as they sealed (ship-redo.ts);
  *                               sessions name those they cover instead of holding a copy
@@ -88,6 +91,22 @@ export function shippedSegmentObject(segment: string): string {
   return `redo/${segment}`;
 }
 
+/**
+ * Where an account's snapshot file with these bytes is kept: one object per content, shared by
+ * every session whose manifest names it (an account unchanged since the last full costs its
+ * session no write at all).
+ */
+export function accountFileObject(sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${JSON.stringify(sha256)}`);
+  return `dumps/${sha256.slice(0, 2)}/${sha256}`;
+}
+
+const ACCOUNT_FILE_OBJECT = /^dumps\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
+
+export function isAccountFileObject(name: string | undefined): boolean {
+  return name !== undefined && ACCOUNT_FILE_OBJECT.test(name);
+}
+
 /** The object that commits a session: once it is saved, the session is published. */
 const COMMIT = "manifest.sha256";
 const LABEL = /^[a-z]+-\d{8}\.\d{6}\.\d{3}$/;
@@ -123,6 +142,10 @@ export async function closeRepositories(): Promise<void> {
 
 export class BackupTarget {
   readonly backend: TargetBackend;
+  /** Account files this instance saved or is saving: a session writes each content once (most accounts share the empty tombstones dump). */
+  private readonly savedAccountFiles = new Map<string, Promise<void>>();
+  /** Published sessions' manifests, checked against their commit objects (a published session never changes). */
+  private readonly manifests = new Map<string, Promise<Map<string, FileEntry>>>();
 
   constructor(
     readonly root: string,
@@ -210,14 +233,130 @@ export class BackupTarget {
     return { path: relative, ...hash.digest() };
   }
 
-  /** A file of a session; throws ObjectNotFoundError when it is not there. */
-  readSessionFile(label: string, relative: string): Promise<Buffer> {
-    return this.backend.read(this.sessionObject(label, relative));
+  /**
+   * An account's snapshot file (a dump, its blob list, mailbox.json), saved under dumps/ by the
+   * sha256 of its bytes, staged as a session's files are; returns its manifest entry. Nothing is
+   * written when `known` (the entry of an earlier published session's manifest for the same
+   * file) names an object of exactly these bytes that is still there: that session's publish
+   * made it durable. An object of that name that some earlier session saved is read back and
+   * kept when its bytes are these; it is never written again in place, since sessions that name
+   * it may be read meanwhile. One that differs (cut short by a crash before any commit named it)
+   * is written again.
+   */
+  async writeAccountFile(relative: string, bytes: Buffer, known?: FileEntry): Promise<FileEntry> {
+    const entry = fileEntry(relative, bytes);
+    const object = accountFileObject(entry.sha256);
+    if (known?.object === object && (await this.holds(known))) return { ...entry, object };
+    let saving = this.savedAccountFiles.get(object);
+    if (!saving) {
+      saving = (async () => {
+        const there = await this.backend.stat(object);
+        if (there?.size === entry.size) {
+          const held = await this.backend.read(object).catch(() => null);
+          if (held && createHash("sha256").update(held).digest("hex") === entry.sha256) return;
+        }
+        await this.backend.save(object, bytes, { staged: true });
+      })();
+      this.savedAccountFiles.set(object, saving);
+      saving.catch(() => this.savedAccountFiles.delete(object));
+    }
+    await saving;
+    return { ...entry, object };
+  }
+
+  /** Whether the account file an earlier published manifest names (`entry`) is still there, whole in size. */
+  async holds(entry: FileEntry): Promise<boolean> {
+    return isAccountFileObject(entry.object) && (await this.backend.stat(entry.object!))?.size === entry.size;
+  }
+
+  /**
+   * A published session's manifest entries by path, checked against its commit object; throws
+   * ObjectNotFoundError when the session is not published, and an error naming the damage when
+   * the manifest does not match its commit.
+   */
+  sessionManifest(label: string): Promise<Map<string, FileEntry>> {
+    let found = this.manifests.get(label);
+    if (!found) {
+      found = (async () => {
+        const commit = await this.backend.read(this.sessionObject(label, COMMIT));
+        const bytes = await this.backend.read(this.sessionObject(label, "manifest.json"));
+        if (commit.toString("utf8").split(/\s+/)[0] !== createHash("sha256").update(bytes).digest("hex")) {
+          throw new Error(`${this.describe(this.sessionObject(label, "manifest.json"))} does not match its commit object; run verify -lb ${label}`);
+        }
+        return new Map((JSON.parse(bytes.toString("utf8")) as { files: FileEntry[] }).files.map((f) => [f.path, f]));
+      })();
+      this.manifests.set(label, found);
+      found.catch(() => this.manifests.delete(label));
+    }
+    return found;
+  }
+
+  /** The object a published session's manifest names for an account file it does not hold itself (under dumps/), or null. */
+  private async heldElsewhere(label: string, relative: string): Promise<string | null> {
+    if (!relative.startsWith("accounts/")) return null;
+    const object = (await this.sessionManifest(label).catch(() => null))?.get(relative)?.object;
+    return isAccountFileObject(object) ? object! : null;
+  }
+
+  /** The object that holds a file of a session: its own, or the shared account file its manifest names instead. */
+  async sessionFileObject(label: string, relative: string): Promise<string> {
+    const own = this.sessionObject(label, relative);
+    if (!relative.startsWith("accounts/") || (await this.backend.stat(own))) return own;
+    return (await this.heldElsewhere(label, relative)) ?? own;
+  }
+
+  /** How a file of a session is named in messages: where it is, and which file of the session it is when it is a shared account file. */
+  async describeSessionFile(label: string, relative: string): Promise<string> {
+    const object = await this.sessionFileObject(label, relative);
+    return object === this.sessionObject(label, relative) ? this.describe(object) : `${this.describe(object)} (${relative} of ${label})`;
+  }
+
+  /** A file of a session, its own or the account file its manifest names; throws ObjectNotFoundError when it is not there. */
+  async readSessionFile(label: string, relative: string): Promise<Buffer> {
+    try {
+      return await this.backend.read(this.sessionObject(label, relative));
+    } catch (error) {
+      const object = error instanceof ObjectNotFoundError ? await this.heldElsewhere(label, relative) : null;
+      if (!object) throw error;
+      return this.backend.read(object);
+    }
+  }
+
+  /**
+   * The accounts whose snapshot a session holds: from its manifest (their files may be shared
+   * objects), or from its folders when it has no readable manifest.
+   */
+  async sessionAccountIds(label: string): Promise<string[]> {
+    const manifest = await this.sessionManifest(label).catch(() => null);
+    if (!manifest) return this.sessionFolders(label, "accounts/");
+    const ids = new Set<string>();
+    for (const relative of manifest.keys()) {
+      const id = /^accounts\/([^/]+)\//.exec(relative)?.[1];
+      if (id) ids.add(id);
+    }
+    return [...ids];
+  }
+
+  /**
+   * Account files (dumps/) that no published session's manifest names: what a crashed or failed
+   * backup, or a deleted session, left. Null when a published manifest cannot be read: then
+   * nothing can be called unreferenced.
+   */
+  async unreferencedAccountFiles(): Promise<{ name: string; size: number }[] | null> {
+    const named = new Set<string>();
+    for (const label of await this.publishedLabels()) {
+      const manifest = await this.sessionManifest(label).catch(() => null);
+      if (!manifest) return null;
+      for (const entry of manifest.values()) if (isAccountFileObject(entry.object)) named.add(entry.object!);
+    }
+    const found: { name: string; size: number }[] = [];
+    for await (const info of this.backend.list("dumps/")) if (!named.has(info.name)) found.push(info);
+    return found;
   }
 
   /** A file of a session as a stream of range reads (at most `chunk` bytes in memory), for files too big to hold whole. */
   async *sessionFileChunks(label: string, relative: string, chunk = 4 << 20): AsyncGenerator<Buffer> {
-    const name = this.sessionObject(label, relative);
+    const name = await this.sessionFileObject(label, relative);
     const info = await this.backend.stat(name);
     if (!info) throw new ObjectNotFoundError(this.backend.location, name);
     for (let offset = 0; offset < info.size; offset += chunk) yield await this.backend.read(name, { offset, length: Math.min(chunk, info.size - offset) });

@@ -13,7 +13,7 @@ import { SessionNotFoundError } from "./errors.ts";
 import type { SessionDescription } from "./session-files.ts";
 import { consolePool } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
-import { BackupTarget, fileEntry, shippedSegmentObject, type FileEntry } from "./target.ts";
+import { BackupTarget, fileEntry, isAccountFileObject, shippedSegmentObject, type FileEntry } from "./target.ts";
 
 export interface VerifyProblem {
   kind: "manifest" | "file" | "blob" | "redo" | "pack" | "garbage";
@@ -52,10 +52,11 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
 
   for (const entry of files) {
     report.files++;
-    // A shipped redo segment the session names is checked where it is (redo/<name>).
+    // A file held elsewhere is checked where it is: a shipped redo segment (redo/<name>), an
+    // account file shared by content (dumps/ab/<sha256>).
     const bytes = await (entry.object ? target.backend.read(entry.object) : read(entry.path)).catch(() => null);
     const actual = bytes && fileEntry(entry.path, bytes);
-    const shown = entry.object ?? entry.path;
+    const shown = isAccountFileObject(entry.object) ? `${entry.path} (${entry.object})` : (entry.object ?? entry.path);
     if (!actual) problem("file", shown, "is missing");
     else if (actual.size !== entry.size) problem("file", shown, `has ${actual.size} bytes, the manifest says ${entry.size}`);
     else if (actual.sha256 !== entry.sha256) problem("file", shown, "checksum mismatch (content changed)");
@@ -66,7 +67,7 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
   const neededBy = new Map<string, string>();
   // A metadata-only session (backup --exclude-blobs) names bodies the target never held.
   const metadataOnly = await read("session.json").then((b) => b !== null && (JSON.parse(b.toString("utf8")) as { excludeBlobs?: boolean }).excludeBlobs === true, () => false);
-  for (const account of metadataOnly ? [] : await target.sessionFolders(label, "accounts/")) {
+  for (const account of metadataOnly ? [] : await target.sessionAccountIds(label)) {
     const list = ((await read(`accounts/${account}/blobs.txt`).catch(() => null)) ?? "").toString();
     for (const digest of list.split("\n").filter(Boolean)) {
       report.blobs++;
@@ -126,7 +127,7 @@ export async function verifySessions(target: BackupTarget, labels: string[]): Pr
 /**
  * The repository as a whole: every pack re-read against its name, index entries whose pack is
  * gone, and packs no index names (garbage a crashed or running backup left, which prune removes:
- * reported, but not damage).
+ * reported, but not damage), and likewise account files (dumps/) no published session names.
  */
 export async function verifyRepository(target: BackupTarget): Promise<SessionVerification> {
   const repo = await target.repository();
@@ -135,6 +136,7 @@ export async function verifyRepository(target: BackupTarget): Promise<SessionVer
     ...found.damaged.map((d) => ({ kind: "pack" as const, path: packName(d.pack), message: `${d.detail}${d.blobs.length ? `; blobs touched: ${d.blobs.join(", ")}` : ""}` })),
     ...found.missingPacks.map((id) => ({ kind: "pack" as const, path: packName(id), message: "is named by the index but missing" })),
     ...found.unindexedPacks.map((id) => ({ kind: "garbage" as const, path: packName(id), message: "no index names it (left by a crashed or running backup); prune removes it" })),
+    ...((await target.unreferencedAccountFiles()) ?? []).map((f) => ({ kind: "garbage" as const, path: f.name, message: "no published session names this account file (left by a failed or running backup, or a deleted session); prune removes it" })),
   ];
   return { label: "repository", ok: found.damaged.length === 0 && found.missingPacks.length === 0, files: found.packs, blobs: found.blobs, segments: 0, problems };
 }

@@ -83,7 +83,7 @@ async function loadTable(client: pg.PoolClient, target: BackupTarget, relative: 
   } catch (error) {
     const damage = await gzipDamage(chunks, error);
     if (!damage) throw error;
-    throw new DamagedBackupFileError(label, target.describe(target.sessionObject(label, relative)), damage, `${account.emailAtPoint} (${account.accountId})`);
+    throw new DamagedBackupFileError(label, await target.describeSessionFile(label, relative), damage, `${account.emailAtPoint} (${account.accountId})`);
   }
 }
 
