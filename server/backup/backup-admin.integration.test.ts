@@ -82,20 +82,22 @@ describe("verify", () => {
     const label = labels[2]!;
     expect((await mailvault("verify", "-s", "mail1", "-lb", label)).code).toBe(0);
 
-    const dir = path.join(target.root, "sessions", label);
-    const [account] = await readdir(path.join(dir, "accounts"));
-    const items = path.join(dir, "accounts", account!, "items.copy.gz");
+    const [account] = await target.sessionAccountIds(label);
+    // The account's dump is a shared object its session's manifest names.
+    const object = await target.sessionFileObject(label, `accounts/${account}/items.copy.gz`);
+    expect(object).toMatch(/^dumps\/[0-9a-f]{2}\/[0-9a-f]{64}$/);
+    const items = path.join(target.root, object);
     const original = await readFile(items);
     const damaged = Buffer.from(original);
     damaged[10] = damaged[10]! ^ 0x20;
     await writeFile(items, damaged);
     // A flipped byte inside one blob's bytes in its pack: verify names the pack and the blob.
-    const blob = (await readFile(path.join(dir, "accounts", account!, "blobs.txt"), "utf8")).split("\n")[0]!;
+    const blob = (await target.readSessionFile(label, `accounts/${account}/blobs.txt`)).toString("utf8").split("\n")[0]!;
     const at = await flipByteInBlob(target, blob);
     try {
       const run = await mailvault("verify", "-s", "mail1", "-lb", label);
       expect(run.code).toBe(1);
-      expect(run.stdout).toContain(`file accounts/${account}/items.copy.gz: checksum mismatch`);
+      expect(run.stdout).toContain(`file accounts/${account}/items.copy.gz (${object}): checksum mismatch`);
       expect(run.stdout).toMatch(new RegExp(`blob ${blob}: pack ${at.pack} is damaged: blob ${blob} (does not match its digest|cannot be decompressed)`));
       // A restore that needs the blob refuses in verify's words, and writes no wrong bytes.
       const volume = new BlobStore(path.join(fx.env.dataDir, "restore-volume"));

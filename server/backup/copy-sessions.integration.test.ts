@@ -175,7 +175,10 @@ describe("copies to a second target", () => {
     const label = labels[0]!;
     await consolePool().query("DELETE FROM session_copy WHERE label = $1", [label]);
     const [account] = fx.accounts;
-    const file = s3.objectPath("mailvault-copies", `mail1/sessions/${label}/accounts/${account!.accountId}/mailbox.json`);
+    // mailbox.json is a shared object (dumps/ab/<sha256>), sent once and named by the session's manifest.
+    const object = await primary.sessionFileObject(label, `accounts/${account!.accountId}/mailbox.json`);
+    expect(object).toMatch(/^dumps\//);
+    const file = s3.objectPath("mailvault-copies", `mail1/${object}`);
     const bytes = await readFile(file);
     bytes[bytes.length - 20]! ^= 0xff;
     await writeFile(file, bytes);

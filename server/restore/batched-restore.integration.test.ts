@@ -131,7 +131,7 @@ describe("a restore of many accounts in place", () => {
       return dry.plan.accounts[0]!.snapshot!.session;
     };
     const target = new BackupTarget((await getServer("mail1")).backupTarget, "mail1");
-    const file = path.join(target.root, "sessions", await snapshotOf(bad.account_id), "accounts", bad.account_id, "items.copy.gz");
+    const file = path.join(target.root, await target.sessionFileObject(await snapshotOf(bad.account_id), `accounts/${bad.account_id}/items.copy.gz`));
     const original = await readFile(file);
     const damaged = Buffer.from(original);
     const at = damaged.length >> 1;
@@ -146,7 +146,8 @@ describe("a restore of many accounts in place", () => {
       const result = run.result as { restored: { accountId: string }[]; failures: string[] };
       expect(result.failures).toHaveLength(1);
       expect(result.failures[0]).toContain(`${bad.email}: `);
-      expect(result.failures[0]).toContain("items.copy.gz is damaged");
+      expect(result.failures[0]).toContain("items.copy.gz of ");
+      expect(result.failures[0]).toContain(") is damaged");
       expect(result.restored.map((r) => r.accountId).sort()).toEqual(rows.filter((r) => r !== bad).map((r) => r.account_id).sort());
       // The bad account's batch fell back to one account at a time; every other batch ran whole.
       expect(accountJobs(submitted.plan)).toEqual(jobs);

@@ -68,12 +68,14 @@ describe("a restore from a damaged session", () => {
   it("names the session, account and file of a damaged items dump, and says to run verify", async () => {
     const email = "dmg0@example.com";
     const accountId = await accountIdOf(email);
-    const file = path.join(target.root, "sessions", full, "accounts", accountId, "items.copy.gz");
+    // The dump is a shared object (dumps/ab/<sha256>) the session's manifest names.
+    const relative = `accounts/${accountId}/items.copy.gz`;
+    const file = path.join(target.root, await target.sessionFileObject(full, relative));
     const run = await withFlippedByte(file, () => restoreCopy(email));
     expect(run.status).toBe("failed");
     // The run's summary wraps each account's reason; the reason is the part this test is about.
-    expect(run.error).toContain(`session ${full}, account ${email} (${accountId}): ${file} is damaged: `);
-    expect(run.error).toMatch(new RegExp(`items\\.copy\\.gz is damaged: [^;]+; run verify -lb ${full}`));
+    expect(run.error).toContain(`session ${full}, account ${email} (${accountId}): ${file} (${relative} of ${full}) is damaged: `);
+    expect(run.error).toMatch(new RegExp(`items\\.copy\\.gz of ${full}\\) is damaged: [^;]+; run verify -lb ${full}`));
     expect((await prisma().account.findFirst({ where: { email: `dmg_${email}` } })) === null).toBe(true);
   });
 
