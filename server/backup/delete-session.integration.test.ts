@@ -2,10 +2,12 @@
  * Deleting one session with real backups: a full that later incrementals build on is refused, as
  * is the newest session, one a restore reads, and any while a backup runs; an incremental a later
  * full makes unnecessary goes, then the old full, from the target, catalog and accounts index,
- * with the blobs only it held pruned and every remaining session still verifying; a failed
+ * with the blobs and account files only it held pruned (those a remaining session shares stay)
+ * and every remaining session still verifying; a failed
  * session always goes. Every deletion goes the console's way: checked, then run as a
  * backup.delete job on the server's worker.
  */
+import { createHash } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +23,7 @@ import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { runBackup } from "../testing/wait-for-runs.ts";
 import { requestSessionDelete } from "./delete-session.ts";
 import { readAccountsIndex } from "./session-files.ts";
-import { BackupTarget } from "./target.ts";
+import { accountFileObject, BackupTarget } from "./target.ts";
 import { verifyServerBackups } from "./verify-session.ts";
 
 const fx = useMailServer({ accounts: { prefix: "keep", count: 3 }, traffic: { ops: 60, seed: 5, concurrency: 1 }, workers: startWorkers });
@@ -29,6 +31,8 @@ let store: Mailstore;
 let target: BackupTarget;
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
+/** A target with nothing cached (manifests are cached per instance). */
+const fresh = () => new BackupTarget(target.root, "mail1");
 
 beforeAll(async () => {
   store = fx.store;
@@ -52,6 +56,19 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     await expect(requestSessionDelete({ server: "mail1", label: f2.label })).rejects.toMatchObject({ code: "session_in_use" });
     await prisma().sessionLease.delete({ where: { id: lease.id } });
 
+    // Account files are shared by content: keep1 did not change between the fulls, keep0 did.
+    const fileOf = async (label: string, email: string) => {
+      const { rows } = await store.pool.query("SELECT account_id FROM mailstore.mailbox WHERE email = $1", [email]);
+      return fresh().sessionFileObject(label, `accounts/${rows[0].account_id}/items.copy.gz`);
+    };
+    const [kept, changed] = [await fileOf(f1.label, "keep1@example.com"), await fileOf(f1.label, "keep0@example.com")];
+    expect(await fileOf(f2.label, "keep1@example.com")).toBe(kept);
+    expect(await fileOf(f2.label, "keep0@example.com")).not.toBe(changed);
+    // What a backup killed before its commit leaves: an account file no manifest names.
+    const orphan = accountFileObject(createHash("sha256").update("orphan").digest("hex"));
+    await target.backend.save(orphan, Buffer.from("orphan"));
+    expect((await verifyServerBackups("mail1", { all: true })).find((r) => r.label === "repository")!.problems).toContainEqual(expect.objectContaining({ kind: "garbage", path: orphan }));
+
     const blob = only.digest;
     const stored = async (digest: string) => (await target.repository({ reload: true })).has(digest);
     expect(await stored(blob)).toBe(true);
@@ -61,6 +78,11 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     expect(gone.blobsPruned).toBeGreaterThanOrEqual(1);
     expect(await stored(blob)).toBe(false);
     expect(await exists(path.join(target.root, "sessions", f1.label))).toBe(false);
+    // The shared file f2 still names stays and reads back; those only f1 named, and the orphan, are gone.
+    expect(await exists(path.join(target.root, kept))).toBe(true);
+    expect((await fresh().readSessionFile(f2.label, `accounts/${(await store.pool.query("SELECT account_id FROM mailstore.mailbox WHERE email = 'keep1@example.com'")).rows[0].account_id}/items.copy.gz`)).length).toBeGreaterThan(0);
+    expect(await exists(path.join(target.root, changed))).toBe(false);
+    expect(await exists(path.join(target.root, orphan))).toBe(false);
     expect(await prisma().backupSession.count({ where: { label: { in: [f1.label, i1.label] } } })).toBe(0);
     const index = JSON.stringify(await readAccountsIndex(target));
     expect(index).not.toContain(f1.label);
