@@ -25,7 +25,7 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { blobIo } from "../repository/blob-io.ts";
 import { BlobDigestError, type PackWriter } from "../repository/pack-writer.ts";
-import { fingerprintSql, ITEM_COLUMNS, TOMBSTONE_COLUMNS, type EarlierDumps } from "./earlier-dumps.ts";
+import { fingerprintSql, ITEM_COLUMNS, TOMBSTONE_COLUMNS, type BlobList, type EarlierDumps } from "./earlier-dumps.ts";
 import { splitByMailbox } from "./split-by-mailbox.ts";
 import type { BackupTarget, FileEntry } from "./target.ts";
 
@@ -82,6 +82,11 @@ export interface AccountSnapshot {
   counts: { items: number; messages: number };
   fingerprint: string;
   dumpsFrom?: string;
+  /**
+   * The blob list of the last full that holds the unchanged account, standing for `digests`
+   * (left empty): that session holds every blob on it (earlier-dumps.ts says when).
+   */
+  blobList?: BlobList;
 }
 
 export async function snapshotAccounts(options: {
@@ -106,45 +111,39 @@ export async function snapshotAccounts(options: {
     ]);
     const byAccount = new Map(mailboxes.map((m) => [m.account_id, m]));
 
-    // Digests, counts and fingerprints of every mailbox of the batch, in one statement: per
-    // mailbox group, the items grouped by mailbox and digest with a roll-up row per mailbox
-    // (grouping 1: its counts and fingerprint), and the tombstones grouped by mailbox.
-    const digests = new Map<number, { digest: string; size: number }[]>();
+    // Counts and fingerprints of every mailbox of the batch, in one statement: per mailbox
+    // group, the items and the tombstones grouped by mailbox.
     const counts = new Map<number, { items: number; messages: number }>();
     const tombstones = new Map<number, { count: number; fingerprint: string }>();
     const itemPrints = new Map<number, string>();
-    const groups = new Map<number, number[]>();
-    for (const m of mailboxes) groups.set(m.group_id, [...(groups.get(m.group_id) ?? []), m.id]);
+    const byGroup = (rows: MailboxRow[]) => {
+      const groups = new Map<number, number[]>();
+      for (const m of rows) groups.set(m.group_id, [...(groups.get(m.group_id) ?? []), m.id]);
+      return groups;
+    };
+    const groups = byGroup(mailboxes);
     const parts = [...groups.keys()].map((group, i) => {
       const schema = groupSchema(group);
-      return `SELECT 'item' AS part, mailbox_id, GROUPING(blob_digest) AS total, blob_digest AS digest, max(size) AS size, count(*) AS n,
-                     count(*) FILTER (WHERE type = 'message') AS messages, ${fingerprintSql(ITEM_COLUMNS)} AS fingerprint
-                FROM ${schema}.item WHERE mailbox_id = ANY($${i + 1}::bigint[]) GROUP BY mailbox_id, ROLLUP (blob_digest)
+      return `SELECT 'item' AS part, mailbox_id, count(*) AS n, count(*) FILTER (WHERE type = 'message') AS messages, ${fingerprintSql(ITEM_COLUMNS)} AS fingerprint
+                FROM ${schema}.item WHERE mailbox_id = ANY($${i + 1}::bigint[]) GROUP BY mailbox_id
               UNION ALL
-              SELECT 'tombstone', mailbox_id, 1, NULL, 0, count(*), 0, ${fingerprintSql(TOMBSTONE_COLUMNS)}
+              SELECT 'tombstone', mailbox_id, count(*), 0, ${fingerprintSql(TOMBSTONE_COLUMNS)}
                 FROM ${schema}.tombstone WHERE mailbox_id = ANY($${i + 1}::bigint[]) GROUP BY mailbox_id`;
     });
     const { rows } = parts.length
-      ? await client.query<{ part: "item" | "tombstone"; mailbox_id: number; total: number; digest: string | null; size: number; n: number; messages: number; fingerprint: string }>(
-          `${parts.join("\n UNION ALL\n")} ORDER BY 2, 1, 3, 4`,
-          [...groups.values()],
-        )
+      ? await client.query<{ part: "item" | "tombstone"; mailbox_id: number; n: number; messages: number; fingerprint: string }>(parts.join("\n UNION ALL\n"), [...groups.values()])
       : { rows: [] };
     for (const r of rows) {
       if (r.part === "tombstone") tombstones.set(r.mailbox_id, { count: Number(r.n), fingerprint: r.fingerprint });
-      else if (r.total === 1) {
+      else {
         counts.set(r.mailbox_id, { items: Number(r.n), messages: Number(r.messages) });
         itemPrints.set(r.mailbox_id, r.fingerprint);
-      } else if (r.digest !== null) {
-        let list = digests.get(r.mailbox_id);
-        if (!list) digests.set(r.mailbox_id, (list = []));
-        list.push({ digest: r.digest, size: Number(r.size) });
       }
     }
 
-    const blobsOf = (id: number) => ({ digests: digests.get(id) ?? [], counts: counts.get(id) ?? { items: 0, messages: 0 } });
     const snapshots: (AccountSnapshot | { accountId: string; skipped: string })[] = [];
     const toDump: { snapshot: AccountSnapshot; mailbox: MailboxRow }[] = [];
+    const needDigests: AccountSnapshot[] = [];
     for (const { accountId, reason } of options.accounts) {
       if (options.signal?.aborted) throw new Error("aborted");
       const mailbox = byAccount.get(accountId);
@@ -153,11 +152,27 @@ export async function snapshotAccounts(options: {
         continue;
       }
       const fingerprint = `items ${itemPrints.get(mailbox.id) ?? 0} tombstones ${tombstones.get(mailbox.id)?.fingerprint ?? 0}`;
-      const copied = await options.earlier?.reuse(mailbox, fingerprint);
-      const snapshot: AccountSnapshot = { accountId, reason, mailbox, snapshotAt, fingerprint, files: copied?.files ?? [], ...blobsOf(mailbox.id) };
-      if (copied) snapshot.dumpsFrom = copied.from;
+      const reused = await options.earlier?.reuse(mailbox, fingerprint);
+      const snapshot: AccountSnapshot = { accountId, reason, mailbox, snapshotAt, fingerprint, files: reused?.files ?? [], digests: [], counts: counts.get(mailbox.id) ?? { items: 0, messages: 0 } };
+      if (reused) snapshot.dumpsFrom = reused.from;
       else toDump.push({ snapshot, mailbox });
+      if (reused?.blobList) snapshot.blobList = reused.blobList;
+      else needDigests.push(snapshot);
       snapshots.push(snapshot);
+    }
+
+    // The blob digests of the mailboxes whose earlier blob list cannot stand for them, in one
+    // statement, ordered as blobs.txt lists them.
+    const digestGroups = byGroup(needDigests.map((s) => s.mailbox));
+    if (digestGroups.size) {
+      const snapshotOf = new Map(needDigests.map((s) => [Number(s.mailbox.id), s]));
+      const { rows: found } = await client.query<{ mailbox_id: number; digest: string; size: number }>(
+        `${[...digestGroups.keys()]
+          .map((group, i) => `SELECT mailbox_id, blob_digest AS digest, max(size) AS size FROM ${groupSchema(group)}.item WHERE mailbox_id = ANY($${i + 1}::bigint[]) AND blob_digest IS NOT NULL GROUP BY 1, 2`)
+          .join("\n UNION ALL\n")} ORDER BY 1, 2`,
+        [...digestGroups.values()],
+      );
+      for (const r of found) snapshotOf.get(Number(r.mailbox_id))!.digests.push({ digest: r.digest, size: Number(r.size) });
     }
 
     // The rest are dumped: a mailbox of up to SHARED_DUMP_ROWS rows in one COPY with the
@@ -225,6 +240,7 @@ export async function storeAccount(
   // two chunks in flight, and appended to the batch's pack as they come back.
   const { writer } = options;
   const wanted: string[] = [];
+  // An unchanged account's blobs are all in the session that lends its blob list (digests is empty then).
   for (const { digest } of options.excludeBlobs ? [] : digests) {
     if (writer.holds(digest) || (await target.hasBlob(digest))) continue;
     if (writer.claim(digest)) wanted.push(digest);
@@ -265,7 +281,8 @@ export async function storeAccount(
   // Account files are shared by content (target.writeAccountFile): nothing in them may differ
   // between two fulls of an unchanged mailbox (when and why it was taken are in session.json).
   const accountFile = async (name: string, bytes: Buffer) => target.writeAccountFile(`${dir}/${name}`, bytes, await options.earlier?.known(accountId, `${dir}/${name}`));
-  files.push(await accountFile("blobs.txt", Buffer.from(digests.map((d) => d.digest).join("\n"))));
+  const blobs = snapshot.blobList ?? { count: digests.length, bytes: digests.reduce((n, d) => n + d.size, 0) };
+  files.push(snapshot.blobList ? snapshot.blobList.entry : await accountFile("blobs.txt", Buffer.from(digests.map((d) => d.digest).join("\n"))));
   const description = {
     accountId,
     email: mailbox.email,
@@ -281,7 +298,7 @@ export async function storeAccount(
       createdAt: mailbox.created_at.toISOString(),
     },
     columns: { items: ITEM_COLUMNS, tombstones: TOMBSTONE_COLUMNS },
-    counts: { ...counts, blobs: digests.length, blobBytes: digests.reduce((n, d) => n + d.size, 0) },
+    counts: { ...counts, blobs: blobs.count, blobBytes: blobs.bytes },
     missingBlobs,
     directory: options.directory,
   };
@@ -296,8 +313,8 @@ export async function storeAccount(
     snapshotAt,
     items: counts.items,
     messages: counts.messages,
-    blobs: digests.length,
-    blobBytes: description.counts.blobBytes,
+    blobs: blobs.count,
+    blobBytes: blobs.bytes,
     newBlobs,
     newBlobBytes,
     missingBlobs,

@@ -60,6 +60,15 @@ interface EarlierSession {
   label: string;
   files: Map<string, FileEntry>;
   accounts: Map<string, SessionAccountEntry>;
+  /** A metadata-only session (backup --exclude-blobs): its blob lists name bodies it does not hold. */
+  excludeBlobs: boolean;
+}
+
+/** An unchanged account's blob list, lent by the last full that holds it, with its counts. */
+export interface BlobList {
+  entry: FileEntry;
+  count: number;
+  bytes: number;
 }
 
 /** Published sessions read back, per target and label (published sessions never change). */
@@ -77,7 +86,8 @@ async function readEarlierSession(target: BackupTarget, label: string): Promise<
   if (!entry || !descriptionBytes || sha256(descriptionBytes) !== entry.sha256) return null;
   const description = JSON.parse(descriptionBytes.toString("utf8")) as SessionDescription;
   if (description.status !== "completed" || description.dumps !== DUMP_FORMAT) return null;
-  return { label, files, accounts: new Map(description.accounts.filter((a) => a.kind === "full").map((a) => [a.accountId, a])) };
+  const accounts = new Map(description.accounts.filter((a) => a.kind === "full").map((a) => [a.accountId, a]));
+  return { label, files, accounts, excludeBlobs: description.excludeBlobs === true };
 }
 
 function earlierSession(target: BackupTarget, label: string): Promise<EarlierSession | null> {
@@ -95,9 +105,11 @@ export interface EarlierDumps {
   /**
    * The account's dumps as the last full that holds it has them, as manifest entries of shared
    * account files, when the mailbox (as the snapshot sees it) is unchanged since then; null when
-   * it must be dumped.
+   * it must be dumped. With them its blob list, when that session holds every blob on it (it
+   * stored bodies, none was missing from the volume, and the list is a shared object): the
+   * account's digests need not be read at all.
    */
-  reuse(mailbox: MailboxRow, fingerprint: string): Promise<{ from: string; files: FileEntry[] } | null>;
+  reuse(mailbox: MailboxRow, fingerprint: string): Promise<{ from: string; files: FileEntry[]; blobList?: BlobList } | null>;
   /** The entry the last full that holds the account has for its file `relative` (`accounts/<id>/blobs.txt`), if any. */
   known(accountId: string, relative: string): Promise<FileEntry | undefined>;
 }
@@ -143,7 +155,9 @@ export async function earlierDumps(target: BackupTarget, serverId: number, accou
         if (!bytes || bytes.length !== entry.size || sha256(bytes) !== entry.sha256) return null;
         files.push(await target.writeAccountFile(relative, bytes));
       }
-      return { from: earlier.label, files };
+      const list = earlier.files.get(`accounts/${mailbox.account_id}/blobs.txt`);
+      const lends = !earlier.excludeBlobs && recorded.missingBlobs === 0 && recorded.blobs !== undefined && recorded.blobBytes !== undefined && list && (await target.holds(list));
+      return { from: earlier.label, files, ...(lends ? { blobList: { entry: list, count: recorded.blobs!, bytes: recorded.blobBytes! } } : {}) };
     },
   };
 }

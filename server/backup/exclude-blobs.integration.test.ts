@@ -16,7 +16,7 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
 import { planFromInput } from "../restore/submit-restore.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
-import { restoresSettled, runRestore, waitFor } from "../testing/wait-for-runs.ts";
+import { restoresSettled, runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
 import { verifySession } from "./verify-session.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { BackupTarget } from "./target.ts";
@@ -45,6 +45,11 @@ describe("backup --exclude-blobs", () => {
     for (const d of digests) expect(await target.hasBlob(d)).toBe(false);
     const verified = await verifySession(target, submitted.label);
     expect(verified.problems).toEqual([]);
+    // A full after it stores the bodies it only named, though alice has not changed since.
+    const full = await runBackup("mail1", "full");
+    expect((await target.readSessionJson<{ accounts: { email: string; dumpsFrom?: string }[] }>(full.label))!.accounts.find((a) => a.email === "alice@example.com")!.dumpsFrom).toBe(submitted.label);
+    const repo = await target.repository({ reload: true });
+    for (const d of digests) expect(repo.has(d), d).toBe(true);
 
     // The bodies are on the volume: a copy restores from the metadata-only full, and says so.
     const request = { server: "mail1", accounts: ["alice@example.com"], label: submitted.label, noRedo: true, copy: true, prefix: "restore_" };

@@ -333,6 +333,7 @@ export async function finishSessionJob(serverName: string, sessionId: number, ou
           messages: d.messages,
           blobs: d.blobs,
           blobBytes: d.blobBytes,
+          missingBlobs: d.missingBlobs.length,
         })),
         ...redoEmails.map((r) => ({ accountId: r.id, email: r.email, kind: "redo" as const, reason: "changes in this session's redo" })),
       ],

@@ -26,6 +26,8 @@ export interface SessionAccountEntry {
   messages?: number;
   blobs?: number;
   blobBytes?: number;
+  /** Blobs the account named that were missing from the blob volume (sessions before this field: unknown). */
+  missingBlobs?: number;
 }
 
 export interface SessionDescription {
