@@ -32,7 +32,7 @@ import { createHash } from "node:crypto";
 import { consolePool } from "../db/console-db.ts";
 import type { MailboxRow } from "../mailstore/items.ts";
 import type { SessionAccountEntry, SessionDescription } from "./session-files.ts";
-import type { BackupTarget, FileEntry } from "./target.ts";
+import { isAccountFileObject, type BackupTarget, type FileEntry } from "./target.ts";
 
 export const ITEM_COLUMNS = [
   "mailbox_id", "id", "type", "parent_id", "folder_id", "date", "size", "blob_digest", "flags", "tags", "sender", "subject", "name", "metadata", "change_number",
@@ -144,8 +144,8 @@ export async function earlierDumps(target: BackupTarget, serverId: number, accou
         const relative = `accounts/${mailbox.account_id}/${name}`;
         const entry = earlier.files.get(relative);
         if (!entry) return null;
-        if (entry.object) {
-          if (!(await target.holds(entry))) return null;
+        // A shared object a published manifest names is there (writeAccountFile says why).
+        if (isAccountFileObject(entry.object)) {
           files.push(entry);
           continue;
         }
@@ -156,7 +156,7 @@ export async function earlierDumps(target: BackupTarget, serverId: number, accou
         files.push(await target.writeAccountFile(relative, bytes));
       }
       const list = earlier.files.get(`accounts/${mailbox.account_id}/blobs.txt`);
-      const lends = !earlier.excludeBlobs && recorded.missingBlobs === 0 && recorded.blobs !== undefined && recorded.blobBytes !== undefined && list && (await target.holds(list));
+      const lends = !earlier.excludeBlobs && recorded.missingBlobs === 0 && recorded.blobs !== undefined && recorded.blobBytes !== undefined && list !== undefined && isAccountFileObject(list.object);
       return { from: earlier.label, files, ...(lends ? { blobList: { entry: list, count: recorded.blobs!, bytes: recorded.blobBytes! } } : {}) };
     },
   };

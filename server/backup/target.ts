@@ -237,8 +237,9 @@ export class BackupTarget {
    * An account's snapshot file (a dump, its blob list, mailbox.json), saved under dumps/ by the
    * sha256 of its bytes, staged as a session's files are; returns its manifest entry. Nothing is
    * written when `known` (the entry of an earlier published session's manifest for the same
-   * file) names an object of exactly these bytes that is still there: that session's publish
-   * made it durable. An object of that name that some earlier session saved is read back and
+   * file) names an object of exactly these bytes: that session's publish made it durable, and
+   * only prune removes account files, never while a backup runs (as with blobs in packs, whose
+   * index is trusted the same way; verify finds what went missing otherwise). An object of that name that some earlier session saved is read back and
    * kept when its bytes are these; it is never written again in place, since sessions that name
    * it may be read meanwhile. One that differs (cut short by a crash before any commit named it)
    * is written again.
@@ -246,7 +247,7 @@ export class BackupTarget {
   async writeAccountFile(relative: string, bytes: Buffer, known?: FileEntry): Promise<FileEntry> {
     const entry = fileEntry(relative, bytes);
     const object = accountFileObject(entry.sha256);
-    if (known?.object === object && (await this.holds(known))) return { ...entry, object };
+    if (known?.object === object) return { ...entry, object };
     let saving = this.savedAccountFiles.get(object);
     if (!saving) {
       saving = (async () => {
@@ -262,11 +263,6 @@ export class BackupTarget {
     }
     await saving;
     return { ...entry, object };
-  }
-
-  /** Whether the account file an earlier published manifest names (`entry`) is still there, whole in size. */
-  async holds(entry: FileEntry): Promise<boolean> {
-    return isAccountFileObject(entry.object) && (await this.backend.stat(entry.object!))?.size === entry.size;
   }
 
   /**
