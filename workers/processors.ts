@@ -107,7 +107,13 @@ const handlers: Handlers = {
   "backup.accounts": async (context, data, job) => {
     const outcomes = await backupAccounts(context.server, data.sessionId, data.accounts);
     const emails = new Map(data.accounts.map((a) => [a.accountId, a.email]));
-    for (const outcome of outcomes) await job.log(backupLine(outcome, emails));
+    // An unchanged account is one line among many: they are counted, the rest have a line each.
+    const unchanged = outcomes.filter((o) => "files" in o && o.dumpsFrom && o.newBlobs === 0 && o.missingBlobs.length === 0);
+    for (const outcome of outcomes) if (!unchanged.includes(outcome)) await job.log(backupLine(outcome, emails));
+    if (unchanged.length) {
+      const from = [...new Set(unchanged.map((o) => ("files" in o ? o.dumpsFrom : "")))].join(", ");
+      await job.log(`${unchanged.length} account(s) unchanged since ${from}: their dumps named, not written again`);
+    }
     await job.updateProgress({ done: outcomes.length });
     return outcomes;
   },
