@@ -36,7 +36,7 @@ import { MailvaultError } from "../errors.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import type { BlobStore } from "../mailstore/blob-store.ts";
 import { parseSegmentName, type SegmentFile } from "../redo/segment-format.ts";
-import { ObjectNotFoundError, type StorageBackend } from "../repository/backend.ts";
+import { ObjectExistsError, ObjectNotFoundError, type StorageBackend } from "../repository/backend.ts";
 import { absentDigests, blobIo } from "../repository/blob-io.ts";
 import { TargetBackend } from "../repository/open-backend.ts";
 import { PackFormatError } from "../repository/pack-format.ts";
@@ -251,11 +251,13 @@ export class BackupTarget {
     let saving = this.savedAccountFiles.get(object);
     if (!saving) {
       saving = (async () => {
-        const there = await this.backend.stat(object);
-        if (there?.size === entry.size) {
-          const held = await this.backend.read(object).catch(() => null);
-          if (held && createHash("sha256").update(held).digest("hex") === entry.sha256) return;
+        try {
+          return await this.backend.save(object, bytes, { staged: true, createOnly: true });
+        } catch (error) {
+          if (!(error instanceof ObjectExistsError)) throw error;
         }
+        const held = await this.backend.read(object).catch(() => null);
+        if (held && createHash("sha256").update(held).digest("hex") === entry.sha256) return;
         await this.backend.save(object, bytes, { staged: true });
       })();
       this.savedAccountFiles.set(object, saving);

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ObjectNotFoundError, type ObjectInfo, type StorageBackend } from "./backend.ts";
+import { ObjectExistsError, ObjectNotFoundError, type ObjectInfo, type StorageBackend } from "./backend.ts";
 
 export interface BackendUnderTest {
   backend: StorageBackend;
@@ -220,6 +220,21 @@ export function describeBackendConformance(name: string, make: () => Promise<Bac
         await backend.save("staged/c", Buffer.from("again"), { staged: true });
         expect((await backend.read("staged/c")).toString()).toBe("again");
         expect(await names(backend, "staged/")).toEqual(["staged/a/b", "staged/c"]);
+      });
+
+      it("saves a createOnly object that is not there, and over one that is either refuses or replaces it whole", async () => {
+        await backend.save("once/new", Buffer.from("first"), { staged: true, createOnly: true });
+        expect((await backend.read("once/new")).toString()).toBe("first");
+        for (const staged of [true, false]) {
+          const second = await backend.save("once/new", Buffer.from("second, longer"), { staged, createOnly: true }).then(
+            () => "saved",
+            (error: unknown) => (error instanceof ObjectExistsError ? "refused" : Promise.reject(error)),
+          );
+          // Refused: the object is untouched. Saved (a backend whose saves replace atomically): whole.
+          const now = (await backend.read("once/new")).toString();
+          expect(second === "refused" ? now === "first" : now === "second, longer").toBe(true);
+          if (second === "saved") await backend.save("once/new", Buffer.from("first"));
+        }
       });
     });
 

@@ -21,6 +21,13 @@ export interface SaveOptions {
    * object: a crash can leave it short or missing.
    */
   staged?: boolean;
+  /**
+   * Save only if no object of that name exists, else throw ObjectExistsError. A backend that
+   * writes staged saves in place (a folder) must honour it atomically (O_EXCL), so that a save
+   * never rewrites in place an object someone may be reading; one whose every save replaces
+   * atomically (an object store) may simply save.
+   */
+  createOnly?: boolean;
 }
 
 export interface StorageBackend {
@@ -66,6 +73,17 @@ export class ObjectNotFoundError extends Error {
     readonly objectName: string,
   ) {
     super(`${objectName} is missing from ${location}`);
+  }
+}
+
+/** A `createOnly` save found an object of that name already there; nothing was written. */
+export class ObjectExistsError extends Error {
+  readonly code = "object_exists";
+  constructor(
+    readonly location: string,
+    readonly objectName: string,
+  ) {
+    super(`${objectName} already exists in ${location}`);
   }
 }
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, utimes, write
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ObjectNotFoundError } from "./backend.ts";
+import { ObjectExistsError, ObjectNotFoundError } from "./backend.ts";
 import { describeBackendConformance } from "./backend-conformance.ts";
 import { LocalBackend, ObjectRangeError, UnsafeObjectPathError } from "./local-backend.ts";
 
@@ -47,6 +47,18 @@ describe("LocalBackend", () => {
     await backend.save("sessions/s/many", stream(), { staged: true });
     expect((await backend.read("packs/ab/many")).equals(Buffer.concat(chunks))).toBe(true);
     expect((await backend.read("sessions/s/many")).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it("never rewrites in place an object a staged createOnly save finds there, small or large", async () => {
+    for (const bytes of [Buffer.from("small"), randomBytes(2 * 1024 * 1024)]) {
+      await backend.save("dumps/ab/x", Buffer.from("kept"));
+      await expect(backend.save("dumps/ab/x", bytes, { staged: true, createOnly: true })).rejects.toBeInstanceOf(ObjectExistsError);
+      expect((await backend.read("dumps/ab/x")).toString()).toBe("kept");
+      await backend.remove("dumps/ab/x");
+      await backend.save("dumps/ab/x", bytes, { staged: true, createOnly: true });
+      expect((await backend.read("dumps/ab/x")).equals(bytes)).toBe(true);
+      await backend.remove("dumps/ab/x");
+    }
   });
 
   describe("temp files", () => {

@@ -29,7 +29,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFi
 import { lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { syncFilesystem } from "../fs/sync-filesystem.ts";
-import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
+import { checkFolderName, checkObjectName, ObjectExistsError, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
 export { ObjectRangeError };
 
@@ -123,7 +123,7 @@ export class LocalBackend implements StorageBackend {
   async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options: SaveOptions = {}): Promise<void> {
     const { folder, file } = this.resolve(name);
     await this.ensureFolder(folder, options.staged ? "staged" : "durable");
-    if (options.staged) return this.saveInPlace(name, file, folder, data);
+    if (options.staged) return this.saveInPlace(name, file, folder, data, options.createOnly === true);
     await this.syncStagedFolders(folder);
     const temp = await this.writeTemp(file, data, folder);
     try {
@@ -142,8 +142,8 @@ export class LocalBackend implements StorageBackend {
    * A staged save writes the object at its name, with no temp file and no fsync: a session writes
    * thousands of small files, and its manifest.sha256, saved last, is what commits them.
    */
-  private async saveInPlace(name: string, file: string, folder: string, data: Buffer | AsyncIterable<Uint8Array>): Promise<void> {
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+  private async saveInPlace(name: string, file: string, folder: string, data: Buffer | AsyncIterable<Uint8Array>, createOnly: boolean): Promise<void> {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (createOnly ? constants.O_EXCL : constants.O_TRUNC);
     if (!Buffer.isBuffer(data)) data = await smallWhole(data);
     if (Buffer.isBuffer(data) && data.length <= SYNC_BYTES) {
       // Plain calls: three through libuv's pool cost the main thread more than the writing does.
@@ -152,6 +152,7 @@ export class LocalBackend implements StorageBackend {
         fd = openSync(file, flags, 0o644);
       } catch (error) {
         if (errno(error) === "ELOOP") throw new UnsafeObjectPathError(this.location, name);
+        if (errno(error) === "EEXIST") throw new ObjectExistsError(this.location, name);
         if (errno(error) !== "ENOENT") throw error;
         this.folders.clear();
         await this.ensureFolder(folder, "staged");
@@ -174,6 +175,7 @@ export class LocalBackend implements StorageBackend {
     }
     const handle = await open(file, flags, 0o644).catch(async (error: unknown) => {
       if (errno(error) === "ELOOP") throw new UnsafeObjectPathError(this.location, name);
+      if (errno(error) === "EEXIST") throw new ObjectExistsError(this.location, name);
       if (errno(error) !== "ENOENT") throw error;
       // A folder we remembered was removed behind our back: check again and make it.
       this.folders.clear();
