@@ -4,7 +4,7 @@
  * remaining session refers to. Refuses while a backup runs on the server (its new blobs are not
  * referenced by any published session yet) or while a restore holds a lease on a session to go.
  */
-import { prisma } from "../db/console-db.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { BackupInProgressError, SessionLeasedError } from "./errors.ts";
 import { parseLabel } from "./labels.ts";
@@ -12,6 +12,7 @@ import { parseAge, planRetention, type RetentionPlan, type RetentionRule } from 
 import { listShipped } from "../redo/ship-redo.ts";
 import { parseSegmentName } from "../redo/segment-format.ts";
 import { dropFromAccountsIndex, type SessionDescription } from "./session-files.ts";
+import { pruneLockKey } from "./catalog.ts";
 import { BackupTarget, shippedSegmentObject } from "./target.ts";
 
 export function parseRetentionRule(text: string, now = new Date()): RetentionRule {
@@ -49,16 +50,43 @@ export async function applyRetention(serverName: string, ruleText: string, optio
   const lease = await prisma().sessionLease.findFirst({ where: { sessionId: { in: doomed.map((d) => d.id) }, expiresAt: { gt: new Date() } } });
   if (lease) throw new SessionLeasedError(doomed.find((d) => d.id === lease.sessionId)!.label, lease.holder);
 
-  Object.assign(result, await removeSessions(new BackupTarget(server.backupTarget, server.name), doomed), { applied: true });
+  Object.assign(result, await removeSessions(new BackupTarget(server.backupTarget, server.name), serverRow.id, doomed), { applied: true });
   return result;
 }
 
 /**
  * Deletes sessions from the target and the catalog, drops them from the accounts index, and
- * prunes the blobs no remaining session refers to. The caller has checked that nothing needs them
- * and that no backup runs (a running one's new blobs are not referenced by a published session).
+ * prunes the blobs and account files no remaining session refers to. The caller has checked that
+ * nothing needs them. No backup may run meanwhile: a running one names blobs and account files no
+ * published session refers to yet, and may be about to name ones only a session going now does.
+ * So this holds the server's prune lock, under which it checks again that none is queued or
+ * running, and a backup asked for meanwhile is refused (createSession takes the lock shared).
  */
 export async function removeSessions(
+  target: BackupTarget,
+  serverId: number,
+  sessions: { id: number; label: string; status: string }[],
+): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number }> {
+  return whilePruning(serverId, () => removeAndPrune(target, sessions));
+}
+
+async function whilePruning<T>(serverId: number, work: () => Promise<T>): Promise<T> {
+  const client = await consolePool().connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext($1))", [pruneLockKey(serverId)]);
+    try {
+      const { rows } = await client.query<{ label: string }>("SELECT label FROM backup_session WHERE server_id = $1 AND status IN ('queued', 'running') LIMIT 1", [serverId]);
+      if (rows[0]) throw new BackupInProgressError(rows[0].label);
+      return await work();
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [pruneLockKey(serverId)]).catch(() => {});
+    }
+  } finally {
+    client.release();
+  }
+}
+
+async function removeAndPrune(
   target: BackupTarget,
   sessions: { id: number; label: string; status: string }[],
 ): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number }> {

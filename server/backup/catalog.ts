@@ -7,7 +7,7 @@
 import type { Prisma } from "../db/generated/client.ts";
 import { config } from "../config.ts";
 import { consolePool, prisma } from "../db/console-db.ts";
-import { BackupInProgressError } from "./errors.ts";
+import { BackupInProgressError, PruneRunningError } from "./errors.ts";
 import { sessionLabel, type SessionType } from "./labels.ts";
 
 export type SessionStatus = "queued" | "running" | "completed" | "failed" | "aborted" | "interrupted";
@@ -29,6 +29,15 @@ function staleSeconds(): number {
  * session whose heartbeat went stale belonged to a worker that died: it is marked interrupted
  * and the new session proceeds.
  */
+/** The advisory lock a prune holds, and a new session takes shared, for one server. */
+export function pruneLockKey(serverId: number): string {
+  return `mailvault.prune:${serverId}`;
+}
+
+async function serverName(serverId: number): Promise<string> {
+  return (await prisma().server.findUnique({ where: { id: serverId }, select: { name: true } }))?.name ?? `server ${serverId}`;
+}
+
 export async function createSession(input: {
   serverId: number;
   type: SessionType;
@@ -54,17 +63,23 @@ export async function createSession(input: {
     }
   }
   try {
-    const row = await prisma().backupSession.create({
-      data: {
-        serverId: input.serverId,
-        label: sessionLabel(input.type, new Date()),
-        type: input.type,
-        mode: input.mode,
-        status: "queued",
-        requestedAccounts: input.requestedAccounts,
-        requestedBy: input.requestedBy,
-        excludeBlobs: input.excludeBlobs ?? false,
-      },
+    const row = await prisma().$transaction(async (tx) => {
+      // Not while retention prunes (apply-retention.ts): held shared until the row is in, so a
+      // prune that starts after this sees the session and refuses.
+      const [lock] = await tx.$queryRaw<{ ok: boolean }[]>`SELECT pg_try_advisory_xact_lock_shared(hashtext(${pruneLockKey(input.serverId)})) AS ok`;
+      if (!lock?.ok) throw new PruneRunningError(await serverName(input.serverId));
+      return tx.backupSession.create({
+        data: {
+          serverId: input.serverId,
+          label: sessionLabel(input.type, new Date()),
+          type: input.type,
+          mode: input.mode,
+          status: "queued",
+          requestedAccounts: input.requestedAccounts,
+          requestedBy: input.requestedBy,
+          excludeBlobs: input.excludeBlobs ?? false,
+        },
+      });
     });
     return { id: row.id, label: row.label, type: row.type, status: row.status, abortRequested: false, replaced };
   } catch (error) {

@@ -1,6 +1,7 @@
 /**
  * Deleting one session with real backups: a full that later incrementals build on is refused, as
- * is the newest session, one a restore reads, and any while a backup runs; an incremental a later
+ * is the newest session, one a restore reads, and any while a backup runs (checked again under the
+ * prune lock, which refuses a backup asked for meanwhile); an incremental a later
  * full makes unnecessary goes, then the old full, from the target, catalog and accounts index,
  * with the blobs and account files only it held pruned (those a remaining session shares stay)
  * and every remaining session still verifying; a failed
@@ -12,7 +13,7 @@ import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
-import { prisma } from "../db/console-db.ts";
+import { consolePool, prisma } from "../db/console-db.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { deliverMessage } from "../mailstore/deliver-message.ts";
@@ -21,7 +22,10 @@ import type { Mailstore } from "../mailstore/mailstore.ts";
 import { serverQueue } from "../jobs/queues.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { runBackup } from "../testing/wait-for-runs.ts";
+import { removeSessions } from "./apply-retention.ts";
+import { pruneLockKey } from "./catalog.ts";
 import { requestSessionDelete } from "./delete-session.ts";
+import { submitBackup } from "./submit-backup.ts";
 import { readAccountsIndex } from "./session-files.ts";
 import { accountFileObject, BackupTarget } from "./target.ts";
 import { verifyServerBackups } from "./verify-session.ts";
@@ -104,7 +108,21 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     await mkdir(path.join(target.root, "tmp", failed.label), { recursive: true });
     const running = await prisma().backupSession.create({ data: { serverId: server.id, label: "incr-20200101.000001.000", type: "incremental", status: "running", requestedAccounts: [] } });
     await expect(requestSessionDelete({ server: "mail1", label: failed.label })).rejects.toMatchObject({ code: "backup_in_progress" });
+    // The prune itself checks again under its lock (a backup may start after the console's check).
+    await expect(removeSessions(target, server.id, [failed])).rejects.toMatchObject({ code: "backup_in_progress" });
+    expect(await exists(path.join(target.root, "tmp", failed.label))).toBe(true);
     await prisma().backupSession.update({ where: { id: running.id }, data: { status: "interrupted" } });
+
+    // While a prune holds the lock, a backup is refused and nothing is queued.
+    const pruning = await consolePool().connect();
+    try {
+      await pruning.query("SELECT pg_advisory_lock(hashtext($1))", [pruneLockKey(server.id)]);
+      await expect(submitBackup({ server: "mail1", type: "incremental", requestedBy: "test" })).rejects.toMatchObject({ code: "prune_running", message: expect.stringContaining("retention is removing sessions of mail1") });
+      expect(await prisma().backupSession.count({ where: { status: { in: ["queued", "running"] } } })).toBe(0);
+    } finally {
+      await pruning.query("SELECT pg_advisory_unlock_all()");
+      pruning.release();
+    }
 
     expect(await requestSessionDelete({ server: "mail1", label: failed.label })).toMatchObject({ status: "failed", removed: [failed.label] });
     expect(await exists(path.join(target.root, "tmp", failed.label))).toBe(false);

@@ -85,7 +85,7 @@ async function checkDeletable(input: { server?: string; label: string }) {
 /** Deletes the session where the target is reachable: on the server's worker (job `backup.delete`). */
 export async function deleteSession(input: { server?: string; label: string }): Promise<DeleteSessionResult> {
   const { server, session } = await checkDeletable(input);
-  const result = await removeSessions(new BackupTarget(server.backupTarget, server.name), [session]);
+  const result = await removeSessions(new BackupTarget(server.backupTarget, server.name), session.serverId, [session]);
   return { server: server.name, label: session.label, status: session.status, ...result };
 }
 
