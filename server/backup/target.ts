@@ -117,6 +117,15 @@ function checkLabel(label: string): string {
   return label;
 }
 
+/**
+ * Manifests read in this process, per target and label, with the commit they matched: a restore
+ * job of one account of a session of 10,000 need not read and parse its manifest (megabytes)
+ * again. The commit object is read each time, so a session removed and published again under
+ * its label is read again.
+ */
+const manifests = new Map<string, { commit: string; files: Map<string, FileEntry> }>();
+const CACHED_MANIFESTS = 3;
+
 const sessionTargets = new Map<string, Promise<BackupTarget>>();
 /** One backend (its folder and handle caches) and one repository (its index) per target in a process. */
 const backends = new Map<string, TargetBackend>();
@@ -144,8 +153,8 @@ export class BackupTarget {
   readonly backend: TargetBackend;
   /** Account files this instance saved or is saving: a session writes each content once (most accounts share the empty tombstones dump). */
   private readonly savedAccountFiles = new Map<string, Promise<void>>();
-  /** Published sessions' manifests, checked against their commit objects (a published session never changes). */
-  private readonly manifests = new Map<string, Promise<Map<string, FileEntry>>>();
+  /** This instance's reads of published sessions' manifests (the process keeps the last few: `manifests`). */
+  private readonly manifestReads = new Map<string, Promise<Map<string, FileEntry>>>();
 
   constructor(
     readonly root: string,
@@ -273,18 +282,25 @@ export class BackupTarget {
    * the manifest does not match its commit.
    */
   sessionManifest(label: string): Promise<Map<string, FileEntry>> {
-    let found = this.manifests.get(label);
+    let found = this.manifestReads.get(label);
     if (!found) {
       found = (async () => {
-        const commit = await this.backend.read(this.sessionObject(label, COMMIT));
+        const commit = (await this.backend.read(this.sessionObject(label, COMMIT))).toString("utf8").split(/\s+/)[0]!;
+        const key = `${this.root}\u0000${label}`;
+        const cached = manifests.get(key);
+        if (cached?.commit === commit) return cached.files;
         const bytes = await this.backend.read(this.sessionObject(label, "manifest.json"));
-        if (commit.toString("utf8").split(/\s+/)[0] !== createHash("sha256").update(bytes).digest("hex")) {
+        if (commit !== createHash("sha256").update(bytes).digest("hex")) {
           throw new Error(`${this.describe(this.sessionObject(label, "manifest.json"))} does not match its commit object; run verify -lb ${label}`);
         }
-        return new Map((JSON.parse(bytes.toString("utf8")) as { files: FileEntry[] }).files.map((f) => [f.path, f]));
+        const files = new Map((JSON.parse(bytes.toString("utf8")) as { files: FileEntry[] }).files.map((f) => [f.path, f]));
+        manifests.delete(key);
+        manifests.set(key, { commit, files });
+        if (manifests.size > CACHED_MANIFESTS) manifests.delete(manifests.keys().next().value!);
+        return files;
       })();
-      this.manifests.set(label, found);
-      found.catch(() => this.manifests.delete(label));
+      this.manifestReads.set(label, found);
+      found.catch(() => this.manifestReads.delete(label));
     }
     return found;
   }
