@@ -67,37 +67,53 @@ export async function removeSessions(
   serverId: number,
   sessions: { id: number; label: string; status: string }[],
 ): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number }> {
-  return whilePruning(serverId, () => removeAndPrune(target, sessions));
+  return whilePruning(serverId, (held) => removeAndPrune(target, sessions, held));
 }
 
-async function whilePruning<T>(serverId: number, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` holding the server's prune lock, on a connection of its own. Should that connection
+ * be lost (the lock goes with it), `held` aborts and the work stops at its next step; a connection
+ * whose unlock failed is closed rather than returned to the pool still holding the lock.
+ */
+async function whilePruning<T>(serverId: number, work: (held: AbortSignal) => Promise<T>): Promise<T> {
   const client = await consolePool().connect();
+  const lost = new AbortController();
+  const onLost = () => lost.abort(new Error("the prune lock's database connection was lost; the prune stopped (run retention again)"));
+  client.on("error", onLost);
+  client.on("end", onLost);
+  let unlocked = false;
   try {
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [pruneLockKey(serverId)]);
     try {
       const { rows } = await client.query<{ label: string }>("SELECT label FROM backup_session WHERE server_id = $1 AND status IN ('queued', 'running') LIMIT 1", [serverId]);
       if (rows[0]) throw new BackupInProgressError(rows[0].label);
-      return await work();
+      return await work(lost.signal);
     } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [pruneLockKey(serverId)]).catch(() => {});
+      unlocked = await client.query("SELECT pg_advisory_unlock(hashtext($1))", [pruneLockKey(serverId)]).then(() => true, () => false);
     }
   } finally {
-    client.release();
+    client.off("error", onLost);
+    client.off("end", onLost);
+    client.release(unlocked ? undefined : true);
   }
 }
 
 async function removeAndPrune(
   target: BackupTarget,
   sessions: { id: number; label: string; status: string }[],
+  held: AbortSignal,
 ): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number }> {
   const removed: string[] = [];
   for (const session of sessions) {
+    held.throwIfAborted();
     await target.removeSession(session.label);
     await prisma().backupSession.delete({ where: { id: session.id } });
     removed.push(session.label);
   }
   await dropFromAccountsIndex(target, removed);
-  const pruned = await pruneBlobs(target);
+  held.throwIfAborted();
+  const pruned = await pruneBlobs(target, held);
+  held.throwIfAborted();
   await pruneShippedRedo(target);
   return { removed, blobsPruned: pruned.count, bytesFreed: pruned.bytes, packsRemoved: pruned.packsRemoved, packsRewritten: pruned.packsRewritten, bytesRewritten: pruned.bytesRewritten };
 }
@@ -110,19 +126,28 @@ async function removeAndPrune(
  */
 export async function pruneBlobs(
   target: BackupTarget,
+  held?: AbortSignal,
 ): Promise<{ count: number; bytes: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number; unindexedPacksRemoved: number }> {
+  // Every blob list of every published session, or no prune: a list that cannot be read would
+  // make the blobs it names look unneeded.
   const referenced = new Set<string>();
   for (const label of await target.publishedLabels()) {
-    for (const account of await target.sessionAccountIds(label)) {
-      const list = await target.readSessionFile(label, `accounts/${account}/blobs.txt`).then((b) => b.toString("utf8"), () => "");
-      for (const digest of list.split("\n")) if (digest) referenced.add(digest);
+    try {
+      for (const account of await target.sessionAccountIds(label, { strict: true })) {
+        const list = (await target.readSessionFile(label, `accounts/${account}/blobs.txt`)).toString("utf8");
+        for (const digest of list.split("\n")) if (digest) referenced.add(digest);
+      }
+    } catch (error) {
+      throw new Error(`prune stopped, nothing removed: what ${label} needs cannot be read (${(error as Error).message}); run verify -lb ${label}`);
     }
   }
+  held?.throwIfAborted();
   const packs = await (await target.repository()).prune(referenced);
   let count = packs.blobsRemoved;
   let bytes = packs.bytesFreed;
   // Account files no remaining session names (a deleted session's own, a failed backup's).
   for (const file of (await target.unreferencedAccountFiles()) ?? []) {
+    held?.throwIfAborted();
     await target.backend.remove(file.name);
     bytes += file.size;
   }

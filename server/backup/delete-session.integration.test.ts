@@ -9,7 +9,7 @@
  * backup.delete job on the server's worker.
  */
 import { createHash } from "node:crypto";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../workers/start-workers.ts";
@@ -35,6 +35,11 @@ let store: Mailstore;
 let target: BackupTarget;
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
+const listDumps = async () => {
+  const names: string[] = [];
+  for await (const info of target.backend.list("dumps/")) names.push(info.name);
+  return names.sort();
+};
 /** A target with nothing cached (manifests are cached per instance). */
 const fresh = () => new BackupTarget(target.root, "mail1");
 
@@ -129,5 +134,27 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     await expect(requestSessionDelete({ server: "mail1", label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
     await expect(requestSessionDelete({ label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
     await expect(requestSessionDelete({ server: "nosuch", label: failed.label })).rejects.toMatchObject({ code: "server_not_found" });
+  });
+
+  it("prunes nothing when a remaining session's manifest cannot be read", async () => {
+    const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
+    const [kept] = await target.publishedLabels();
+    // Its commit object no longer matches its manifest (the process's copy of the manifest is kept by commit).
+    const commit = path.join(target.root, "sessions", kept!, "manifest.sha256");
+    const good = await readFile(commit);
+    const account = (await fresh().sessionAccountIds(kept!))[0]!;
+    const digests = (await fresh().readSessionFile(kept!, `accounts/${account}/blobs.txt`)).toString("utf8").split("\n").filter(Boolean);
+    const dumps = await listDumps();
+    const failed = await prisma().backupSession.create({ data: { serverId: server.id, label: "full-20200102.000000.000", type: "full", status: "failed", requestedAccounts: [] } });
+    await writeFile(commit, `${good[0] === 0x30 ? "1" : "0"}${good.subarray(1).toString("utf8")}`);
+    try {
+      await expect(requestSessionDelete({ server: "mail1", label: failed.label })).rejects.toThrow(`prune stopped, nothing removed: what ${kept} needs cannot be read`);
+    } finally {
+      await writeFile(commit, good);
+    }
+    const repo = await target.repository({ reload: true });
+    for (const digest of digests) expect(repo.has(digest), digest).toBe(true);
+    expect(await listDumps()).toEqual(dumps);
+    expect((await verifyServerBackups("mail1", { all: true })).filter((r) => !r.ok)).toEqual([]);
   });
 });

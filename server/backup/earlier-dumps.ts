@@ -71,16 +71,18 @@ export interface BlobList {
   bytes: number;
 }
 
-/** Published sessions read back, per target and label (published sessions never change). */
-const sessions = new Map<string, Promise<EarlierSession | null>>();
-const CACHED_SESSIONS = 4;
+/**
+ * Published sessions read back, per manifest as the target gives it: the target checks the
+ * session's commit object once per session target (BackupTarget.sessionManifest), so a session
+ * removed since (the catalog may still name it) is found gone rather than lent from a cache.
+ */
+const sessions = new WeakMap<Map<string, FileEntry>, Promise<EarlierSession | null>>();
 
 function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-async function readEarlierSession(target: BackupTarget, label: string): Promise<EarlierSession | null> {
-  const files = await target.sessionManifest(label);
+async function readEarlierSession(target: BackupTarget, label: string, files: Map<string, FileEntry>): Promise<EarlierSession | null> {
   const entry = files.get("session.json");
   const descriptionBytes = entry && (await target.readSessionFile(label, "session.json"));
   if (!entry || !descriptionBytes || sha256(descriptionBytes) !== entry.sha256) return null;
@@ -90,13 +92,13 @@ async function readEarlierSession(target: BackupTarget, label: string): Promise<
   return { label, files, accounts, excludeBlobs: description.excludeBlobs === true };
 }
 
-function earlierSession(target: BackupTarget, label: string): Promise<EarlierSession | null> {
-  const key = `${target.root}\u0000${label}`;
-  let found = sessions.get(key);
+async function earlierSession(target: BackupTarget, label: string): Promise<EarlierSession | null> {
+  const files = await target.sessionManifest(label).catch(() => null);
+  if (!files) return null;
+  let found = sessions.get(files);
   if (!found) {
-    found = readEarlierSession(target, label).catch(() => null);
-    sessions.set(key, found);
-    if (sessions.size > CACHED_SESSIONS) sessions.delete(sessions.keys().next().value!);
+    found = readEarlierSession(target, label, files).catch(() => null);
+    sessions.set(files, found);
   }
   return found;
 }

@@ -250,8 +250,8 @@ export class BackupTarget {
    * only prune removes account files, never while a backup runs (as with blobs in packs, whose
    * index is trusted the same way; verify finds what went missing otherwise). An object of that name that some earlier session saved is read back and
    * kept when its bytes are these; it is never written again in place, since sessions that name
-   * it may be read meanwhile. One that differs (cut short by a crash before any commit named it)
-   * is written again.
+   * it may be read meanwhile. One that differs (cut short by a crash before any commit named it,
+   * or damaged) is replaced whole, atomically.
    */
   async writeAccountFile(relative: string, bytes: Buffer, known?: FileEntry): Promise<FileEntry> {
     const entry = fileEntry(relative, bytes);
@@ -267,7 +267,9 @@ export class BackupTarget {
         }
         const held = await this.backend.read(object).catch(() => null);
         if (held && createHash("sha256").update(held).digest("hex") === entry.sha256) return;
-        await this.backend.save(object, bytes, { staged: true });
+        // Replaced whole (temp name, fsync, rename), never in place: sessions may name it and be
+        // read meanwhile, and another process may be writing the same bytes under the name now.
+        await this.backend.save(object, bytes);
       })();
       this.savedAccountFiles.set(object, saving);
       saving.catch(() => this.savedAccountFiles.delete(object));
@@ -338,10 +340,11 @@ export class BackupTarget {
 
   /**
    * The accounts whose snapshot a session holds: from its manifest (their files may be shared
-   * objects), or from its folders when it has no readable manifest.
+   * objects), or from its folders when it has no readable manifest (verify reports why). With
+   * `strict` (prune), a manifest that cannot be read is an error, not a guess.
    */
-  async sessionAccountIds(label: string): Promise<string[]> {
-    const manifest = await this.sessionManifest(label).catch(() => null);
+  async sessionAccountIds(label: string, options: { strict?: boolean } = {}): Promise<string[]> {
+    const manifest = options.strict ? await this.sessionManifest(label) : await this.sessionManifest(label).catch(() => null);
     if (!manifest) return this.sessionFolders(label, "accounts/");
     const ids = new Set<string>();
     for (const relative of manifest.keys()) {

@@ -7,11 +7,18 @@
  * run's result says where it stands: waiting for which session, included in which, or queued as
  * which.
  */
-import { BackupInProgressError } from "../backup/errors.ts";
+import { BackupInProgressError, PruneRunningError } from "../backup/errors.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
 import { consolePool, prisma } from "../db/console-db.ts";
 
 export type FollowUpState = { queued: string } | { waitingFor: string } | { includedIn: string } | { notQueued: string };
+
+/** Where a follow-up stands when its backup was refused: waiting (another backup, a prune) or not queued. */
+export function refusedFollowUp(error: Error, server: string): FollowUpState {
+  if (error instanceof BackupInProgressError) return { waitingFor: error.label };
+  if (error instanceof PruneRunningError) return { waitingFor: `the prune of ${server}'s target` };
+  return { notQueued: error.message };
+}
 
 /** The words the run's result and the CLI show. */
 export function describeFollowUp(state: FollowUpState): string {
@@ -47,7 +54,7 @@ export async function tryFollowUpBackup(input: { runId: number; server: string; 
   else {
     state = await submitBackup({ server: input.server, type: "full", accounts: missing, requestedBy: `after ${run.label}` }).then(
       (b): FollowUpState => ({ queued: b.label }),
-      (error: Error): FollowUpState => (error instanceof BackupInProgressError ? { waitingFor: error.label } : { notQueued: error.message }),
+      (error: Error) => refusedFollowUp(error, input.server),
     );
   }
   await recordOnRun(input.runId, state);

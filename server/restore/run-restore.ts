@@ -10,14 +10,14 @@
  */
 import { consolePool, prisma } from "../db/console-db.ts";
 import { DatabaseConnectionLostError, isTransientDbError } from "../db/transient-error.ts";
-import { BackupInProgressError, SessionNotFoundError } from "../backup/errors.ts";
+import { SessionNotFoundError } from "../backup/errors.ts";
 import { leaseForUndo } from "./undo-restore.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
 import type { RestorePlan, RestoreRequest } from "./plan-restore.ts";
 import { settleEarlierAttempt } from "./earlier-attempt.ts";
-import { describeFollowUp, type FollowUpState } from "./follow-up-backup.ts";
+import { describeFollowUp, refusedFollowUp, type FollowUpState } from "./follow-up-backup.ts";
 import { restoreAccount, restoreAccountsTogether, type AccountRestoreResult } from "./restore-account.ts";
 import { restoreSummary, secureUnrestored } from "./secure-unrestored.ts";
 
@@ -249,7 +249,7 @@ export async function finishRestoreRun(runId: number, outcomes: AccountOutcome[]
     const accounts = done.map((d) => d.target);
     const first = await submitBackup({ server: plan.server, type: "full", accounts, requestedBy: `after ${run.label}` }).then(
       (b): FollowUpState => ({ queued: b.label }),
-      (error: Error): FollowUpState => (error instanceof BackupInProgressError ? { waitingFor: error.label } : { notQueued: error.message }),
+      (error: Error) => refusedFollowUp(error, plan.server),
     );
     fullBackup = describeFollowUp(first);
     if ("waitingFor" in first) {

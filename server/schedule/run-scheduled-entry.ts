@@ -11,7 +11,7 @@ import { copySessions, type SessionCopyReport } from "../backup/copy-sessions.ts
 import { MailvaultError } from "../errors.ts";
 import { verifyServerBackups } from "../backup/verify-session.ts";
 import { reportSummary, reportVerify } from "../reports/send-report.ts";
-import { BackupInProgressError, SessionLeasedError } from "../backup/errors.ts";
+import { BackupInProgressError, PruneRunningError, SessionLeasedError } from "../backup/errors.ts";
 import { submitBackup } from "../backup/submit-backup.ts";
 import { DrillRunningError, submitDrill } from "../drill/submit-drill.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -69,7 +69,7 @@ export async function runScheduledBackup(serverName: string, data: JobData<"sche
     await log(`submitted ${submitted.label} (${submitted.mode}) as job ${submitted.jobId}`);
     return { submitted: submitted.label, sessionId: submitted.sessionId, jobId: submitted.jobId, mode: submitted.mode };
   } catch (error) {
-    if (!(error instanceof BackupInProgressError)) throw error;
+    if (!(error instanceof BackupInProgressError || error instanceof PruneRunningError)) throw error;
     await log(`skipped: ${error.message}`);
     return { skipped: error.message };
   }
