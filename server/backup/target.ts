@@ -314,8 +314,21 @@ export class BackupTarget {
     return isAccountFileObject(object) ? object! : null;
   }
 
+  /**
+   * The shared account file the session's manifest names for `relative`, when this instance has
+   * that manifest already: then a reader need not first look in the session's folder (on S3, a
+   * request answered 404 for every account file of a new session).
+   */
+  private async knownElsewhere(label: string, relative: string): Promise<string | null> {
+    const read = relative.startsWith("accounts/") ? this.manifestReads.get(label) : undefined;
+    const object = read && (await read.catch(() => null))?.get(relative)?.object;
+    return isAccountFileObject(object) ? object! : null;
+  }
+
   /** The object that holds a file of a session: its own, or the shared account file its manifest names instead. */
   async sessionFileObject(label: string, relative: string): Promise<string> {
+    const known = await this.knownElsewhere(label, relative);
+    if (known) return known;
     const own = this.sessionObject(label, relative);
     if (!relative.startsWith("accounts/") || (await this.backend.stat(own))) return own;
     return (await this.heldElsewhere(label, relative)) ?? own;
@@ -329,6 +342,8 @@ export class BackupTarget {
 
   /** A file of a session, its own or the account file its manifest names; throws ObjectNotFoundError when it is not there. */
   async readSessionFile(label: string, relative: string): Promise<Buffer> {
+    const known = await this.knownElsewhere(label, relative);
+    if (known) return this.backend.read(known);
     try {
       return await this.backend.read(this.sessionObject(label, relative));
     } catch (error) {

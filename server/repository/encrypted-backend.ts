@@ -21,7 +21,7 @@
  * Names and sizes stay visible (docs/backup-target.md says what the store learns from them).
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import { ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
+import { ObjectExistsError, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
 const MAGIC = Buffer.from("MVENC1\0\0", "latin1");
 const SALT_BYTES = 32;
@@ -143,6 +143,10 @@ export class EncryptedBackend implements StorageBackend {
 
   async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options?: SaveOptions): Promise<void> {
     if (name.startsWith(KEYS_FOLDER)) return this.inner.save(name, data, options);
+    // Sealing differs each time: an object saved again over itself would change under a reader
+    // reading it in ranges, even on a store that replaces atomically. So createOnly looks first
+    // (and the inner backend may check again, atomically).
+    if (options?.createOnly && (await this.inner.stat(name))) throw new ObjectExistsError(this.location, name);
     this.packs.delete(name);
     if (!Buffer.isBuffer(data)) return this.inner.save(name, this.seal(name, data), options);
     // A buffer stays a buffer (one write), sealed the same way as a stream of one chunk.

@@ -29,7 +29,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { checkFolderName, checkObjectName, ObjectExistsError, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
+import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
 // The SDK warns once per process that its releases after January 2027 need Node 22; this
 // project pins a release that supports Node 20 (shared/STACK.md).
@@ -125,11 +125,10 @@ export class S3Backend implements StorageBackend {
     return this.root + checkObjectName(name);
   }
 
-  async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options: SaveOptions = {}): Promise<void> {
+  async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, _options: SaveOptions = {}): Promise<void> {
     const Key = this.key(name);
-    // A PUT replaces atomically, so createOnly only spares a save of what is there (a HEAD first):
-    // an encrypted object saved again would get a new salt under readers' feet.
-    if (options.createOnly && (await this.stat(name))) throw new ObjectExistsError(this.location, name);
+    // A PUT replaces atomically, so createOnly needs no look first: saving the same bytes again
+    // changes nothing a reader sees (the encrypted backend, whose sealing differs each time, looks).
     if (Buffer.isBuffer(data)) {
       await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length }));
       return;
