@@ -33,6 +33,8 @@ export interface SaveOptions {
 export interface StorageBackend {
   /** Where the backend keeps its objects, for messages (a folder, a bucket URL). */
   readonly location: string;
+  /** True when a `createOnly` save checks for the object atomically (a folder's O_EXCL), not at all. */
+  readonly createsAtomically?: boolean;
   /**
    * Stores an object atomically and durably: once this resolves the whole object is there and
    * survives a crash; a reader or a listing never sees part of it. An existing object of that

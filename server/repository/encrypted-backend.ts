@@ -144,9 +144,9 @@ export class EncryptedBackend implements StorageBackend {
   async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options?: SaveOptions): Promise<void> {
     if (name.startsWith(KEYS_FOLDER)) return this.inner.save(name, data, options);
     // Sealing differs each time: an object saved again over itself would change under a reader
-    // reading it in ranges, even on a store that replaces atomically. So createOnly looks first
-    // (and the inner backend may check again, atomically).
-    if (options?.createOnly && (await this.inner.stat(name))) throw new ObjectExistsError(this.location, name);
+    // reading it in ranges, even on a store that replaces atomically. So createOnly looks first,
+    // unless the store below checks atomically itself (a folder).
+    if (options?.createOnly && !this.inner.createsAtomically && (await this.inner.stat(name))) throw new ObjectExistsError(this.location, name);
     this.packs.delete(name);
     if (!Buffer.isBuffer(data)) return this.inner.save(name, this.seal(name, data), options);
     // A buffer stays a buffer (one write), sealed the same way as a stream of one chunk.

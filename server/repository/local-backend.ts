@@ -106,6 +106,7 @@ const isMissing = (error: unknown): boolean => errno(error) === "ENOENT" || errn
 
 export class LocalBackend implements StorageBackend {
   readonly location: string;
+  readonly createsAtomically = true;
   private readonly root: string;
   /** Folders (relative, "" for the root) known to exist and not to be links. */
   private readonly folders = new Set<string>();
