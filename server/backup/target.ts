@@ -244,14 +244,15 @@ export class BackupTarget {
 
   /**
    * An account's snapshot file (a dump, its blob list, mailbox.json), saved under dumps/ by the
-   * sha256 of its bytes, staged as a session's files are; returns its manifest entry. Nothing is
-   * written when `known` (the entry of an earlier published session's manifest for the same
-   * file) names an object of exactly these bytes: that session's publish made it durable, and
-   * only prune removes account files, never while a backup runs (as with blobs in packs, whose
-   * index is trusted the same way; verify finds what went missing otherwise). An object of that name that some earlier session saved is read back and
-   * kept when its bytes are these; it is never written again in place, since sessions that name
-   * it may be read meanwhile. One that differs (cut short by a crash before any commit named it,
-   * or damaged) is replaced whole, atomically.
+   * sha256 of its bytes, staged as a session's files are; returns its manifest entry.
+   *   - Nothing is written when `known` (the entry of an earlier published session's manifest for
+   *     the same file) names an object of exactly these bytes: that session's publish made it
+   *     durable, and only prune removes account files, never while a backup runs (blobs in packs
+   *     are trusted the same way; verify finds what went missing otherwise).
+   *   - An object of that name already there is read back and kept when its bytes are these. It
+   *     is never written again in place, since sessions that name it may be read meanwhile; one
+   *     that differs (cut short by a crash before any commit named it, or damaged) is replaced
+   *     whole, atomically.
    */
   async writeAccountFile(relative: string, bytes: Buffer, known?: FileEntry): Promise<FileEntry> {
     const entry = fileEntry(relative, bytes);
