@@ -5,6 +5,7 @@
  * referenced by any published session yet) or while a restore holds a lease on a session to go.
  */
 import { consolePool, prisma } from "../db/console-db.ts";
+import { whileLocked } from "../db/advisory-lock.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { BackupInProgressError, SessionLeasedError } from "./errors.ts";
 import { parseLabel } from "./labels.ts";
@@ -70,32 +71,13 @@ export async function removeSessions(
   return whilePruning(serverId, (held) => removeAndPrune(target, sessions, held));
 }
 
-/**
- * Runs `work` holding the server's prune lock, on a connection of its own. Should that connection
- * be lost (the lock goes with it), `held` aborts and the work stops at its next step; a connection
- * whose unlock failed is closed rather than returned to the pool still holding the lock.
- */
+/** Runs `work` holding the server's prune lock, once no backup is queued or running. */
 async function whilePruning<T>(serverId: number, work: (held: AbortSignal) => Promise<T>): Promise<T> {
-  const client = await consolePool().connect();
-  const lost = new AbortController();
-  const onLost = () => lost.abort(new Error("the prune lock's database connection was lost; the prune stopped (run retention again)"));
-  client.on("error", onLost);
-  client.on("end", onLost);
-  let unlocked = false;
-  try {
-    await client.query("SELECT pg_advisory_lock(hashtext($1))", [pruneLockKey(serverId)]);
-    try {
-      const { rows } = await client.query<{ label: string }>("SELECT label FROM backup_session WHERE server_id = $1 AND status IN ('queued', 'running') LIMIT 1", [serverId]);
-      if (rows[0]) throw new BackupInProgressError(rows[0].label);
-      return await work(lost.signal);
-    } finally {
-      unlocked = await client.query("SELECT pg_advisory_unlock(hashtext($1))", [pruneLockKey(serverId)]).then(() => true, () => false);
-    }
-  } finally {
-    client.off("error", onLost);
-    client.off("end", onLost);
-    client.release(unlocked ? undefined : true);
-  }
+  return whileLocked(pruneLockKey(serverId), { wait: true }, async (held) => {
+    const { rows } = await consolePool().query<{ label: string }>("SELECT label FROM backup_session WHERE server_id = $1 AND status IN ('queued', 'running') LIMIT 1", [serverId]);
+    if (rows[0]) throw new BackupInProgressError(rows[0].label);
+    return work(held);
+  });
 }
 
 async function removeAndPrune(

@@ -17,6 +17,7 @@
 import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { consolePool } from "../db/console-db.ts";
+import { whileLocked } from "../db/advisory-lock.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { rememberEncryption } from "../directory/update-settings.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
@@ -91,29 +92,32 @@ export async function copySessions(serverName: string, options: CopyOptions): Pr
     labels = [options.label];
   }
 
-  const lock = await lockCopies(server.name, destination.name);
   const reports: SessionCopyReport[] = [];
-  try {
-    // Each repository's index is read once per run; what this run sends is added as it goes.
-    await source.repository({ reload: true });
-    await dest.repository({ reload: true });
-    const copier = new SessionCopier(source, dest, await readAccountsIndex(source));
-    const verifiedThere = await verifiedCopies(server.name, destination.name);
-    for (const label of labels) {
-      if (options.signal?.aborted) throw new Error("copy aborted");
-      await lock.check();
-      // Published there and verified by a copy: done. Published but never verified (a copy cut
-      // off between its publish and its verify): verified now, and sent again if it fails.
-      const published = await dest.isPublished(label);
-      const report = published && verifiedThere.has(label) ? emptyReport(label, "present") : await copier.copy(label, published);
-      if (report.status !== "present") await recordCopy(server.name, destination.name, report);
-      reports.push(report);
-      options.onSession?.(report);
+  // One copy to a destination at a time: two would remove each other's half-sent sessions.
+  const busy = () => new MailvaultError("conflict", "copy_running", `a copy of ${server.name}'s sessions to ${destination.name} is already running: wait for it to end`);
+  await whileLocked(`mailvault.copy:${server.name}:${destination.name}`, { busy }, async (held) => {
+    try {
+      // Each repository's index is read once per run; what this run sends is added as it goes.
+      await source.repository({ reload: true });
+      await dest.repository({ reload: true });
+      const copier = new SessionCopier(source, dest, await readAccountsIndex(source));
+      const verifiedThere = await verifiedCopies(server.name, destination.name);
+      for (const label of labels) {
+        if (options.signal?.aborted) throw new Error("copy aborted");
+        // A lost lock means another copy may have begun: nothing more is sent.
+        held.throwIfAborted();
+        // Published there and verified by a copy: done. Published but never verified (a copy cut
+        // off between its publish and its verify): verified now, and sent again if it fails.
+        const published = await dest.isPublished(label);
+        const report = published && verifiedThere.has(label) ? emptyReport(label, "present") : await copier.copy(label, published);
+        if (report.status !== "present") await recordCopy(server.name, destination.name, report);
+        reports.push(report);
+        options.onSession?.(report);
+      }
+    } finally {
+      forgetHolding();
     }
-  } finally {
-    forgetHolding();
-    await lock.release();
-  }
+  });
   return reports;
 }
 
@@ -124,36 +128,6 @@ async function verifiedCopies(server: string, target: string): Promise<Set<strin
     [server, target],
   );
   return new Set(rows.map((r) => r.label));
-}
-
-/**
- * One copy to a target at a time (two would remove each other's half-sent sessions): a session
- * advisory lock of the console database, held on its own connection for the copy's length. A
- * worker that dies loses its connection, and with it the lock.
- */
-async function lockCopies(server: string, target: string): Promise<{ check(): Promise<void>; release(): Promise<void> }> {
-  const client = await consolePool().connect();
-  const key = `mailvault.copy:${server}:${target}`;
-  try {
-    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [key]);
-    if (!rows[0]!.ok) throw new MailvaultError("conflict", "copy_running", `a copy of ${server}'s sessions to ${target} is already running: wait for it to end`);
-  } catch (error) {
-    client.release();
-    throw error;
-  }
-  return {
-    /** Still held: a connection that dropped lost the lock, and another copy may have begun. */
-    async check() {
-      await client.query("SELECT 1").catch((error: Error) => {
-        throw new Error(`the copy lost its lock on the console database (${error.message}); nothing more is copied`);
-      });
-    },
-    async release() {
-      const unlocked = await client.query<{ ok: boolean }>("SELECT pg_advisory_unlock(hashtext($1)) AS ok", [key]).then((r) => r.rows[0]!.ok, () => false);
-      // A connection whose unlock failed may still hold the lock: it is closed, not pooled.
-      client.release(!unlocked);
-    },
-  };
 }
 
 function emptyReport(label: string, status: SessionCopyReport["status"]): SessionCopyReport {
