@@ -13,6 +13,7 @@ import { copySessions, type SessionCopyReport } from "../server/backup/copy-sess
 import { deleteSession, type DeleteSessionResult } from "../server/backup/delete-session.ts";
 import { describeFollowUp, tryFollowUpBackup } from "../server/restore/follow-up-backup.ts";
 import { finishRestoreRun, restoreRunAccounts, startRestoreRun, type AccountOutcome as RestoreOutcome } from "../server/restore/run-restore.ts";
+import { backupLines, copyLine, mib, restoreLine } from "../server/jobs/job-log-lines.ts";
 import { isJobName, jobDefinitions, retryOptions, type JobData, type JobName } from "../server/jobs/definitions.ts";
 import { answerPing } from "../server/jobs/ping.ts";
 import { dispatchReports, sendReport } from "../server/reports/send-report.ts";
@@ -34,35 +35,6 @@ export interface ProcessorContext {
   /** Jobs this worker runs at once for the server: how many batches a session is cut into. */
   concurrency: number;
   flows: FlowProducer;
-}
-
-/** Human lines for the job log (the Jobs page shows them): what happened, per account. */
-function mib(bytes: number): string {
-  return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
-}
-
-function backupLine(outcome: AccountOutcome, emails: Map<string, string>): string {
-  if ("files" in outcome) {
-    const missing = outcome.missingBlobs.length ? `; ${outcome.missingBlobs.length} blob(s) missing from the volume` : "";
-    return `${outcome.email}: full snapshot (${outcome.reason}), ${outcome.items} items, ${mib(outcome.blobBytes)}, ${outcome.newBlobs} new blob(s)${missing}`;
-  }
-  const email = emails.get(outcome.accountId) ?? outcome.accountId;
-  return "error" in outcome ? `${email}: failed: ${outcome.error}` : `${email}: skipped (${outcome.skipped})`;
-}
-
-function restoreLine(outcome: RestoreOutcome): string {
-  if ("error" in outcome) return `${outcome.requested}: failed: ${outcome.error}`;
-  if ("skipped" in outcome && typeof outcome.skipped === "string") return `${outcome.requested}: skipped (${outcome.skipped})`;
-  const r = outcome as Exclude<RestoreOutcome, { error: string } | { skipped: string }>;
-  const gaps = r.gaps.length ? `; redo gaps ${r.gaps.map((g) => `${g.from}-${g.to}`).join(", ")}` : "";
-  const into = r.target === r.requested ? "in place" : `into ${r.target}`;
-  return `${r.requested}: restored ${into}: ${r.snapshotItems} items from the snapshot, ${r.replayed} redo records replayed (${r.skipped} skipped), ${r.blobsCopied} blob(s) brought back${gaps}`;
-}
-
-function copyLine(report: SessionCopyReport, to: string): string {
-  if (report.status === "present") return `${report.label}: already on ${to}`;
-  const sent = `${report.packsSent} pack(s) sent, ${report.packsPresent} already there, ${report.files} file(s), ${mib(report.bytesSent)}`;
-  return report.status === "copied" ? `${report.label}: copied to ${to} and verified there (${sent})` : `${report.label}: copy to ${to} FAILED verification, unpublished there: ${report.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`;
 }
 
 async function sessionSummary(server: string, sessionId: number) {
@@ -106,14 +78,7 @@ const handlers: Handlers = {
   },
   "backup.accounts": async (context, data, job) => {
     const outcomes = await backupAccounts(context.server, data.sessionId, data.accounts);
-    const emails = new Map(data.accounts.map((a) => [a.accountId, a.email]));
-    // An unchanged account is one line among many: they are counted, the rest have a line each.
-    const unchanged = outcomes.filter((o) => "files" in o && o.dumpsFrom && o.newBlobs === 0 && o.missingBlobs.length === 0);
-    for (const outcome of outcomes) if (!unchanged.includes(outcome)) await job.log(backupLine(outcome, emails));
-    if (unchanged.length) {
-      const from = [...new Set(unchanged.map((o) => ("files" in o ? o.dumpsFrom : "")))].join(", ");
-      await job.log(`${unchanged.length} account(s) unchanged since ${from}: their dumps named, not written again`);
-    }
+    for (const line of backupLines(outcomes, data.accounts)) await job.log(line);
     await job.updateProgress({ done: outcomes.length });
     return outcomes;
   },
