@@ -308,31 +308,27 @@ export class BackupTarget {
     return found;
   }
 
-  /** The object a published session's manifest names for an account file it does not hold itself (under dumps/), or null. */
-  private async heldElsewhere(label: string, relative: string): Promise<string | null> {
-    if (!relative.startsWith("accounts/")) return null;
-    const object = (await this.sessionManifest(label).catch(() => null))?.get(relative)?.object;
-    return isAccountFileObject(object) ? object! : null;
-  }
-
   /**
-   * The shared account file the session's manifest names for `relative`, when this instance has
-   * that manifest already: then a reader need not first look in the session's folder (on S3, a
-   * request answered 404 for every account file of a new session).
+   * The shared account file (under dumps/) that a published session's manifest names for
+   * `relative`, or null. With `onlyKnown`, only from a manifest this instance has read already:
+   * then a reader need not look in the session's folder first (on S3, a request answered 404 for
+   * every account file of a new session), nor read the manifest for an older session whose
+   * account files are its own.
    */
-  private async knownElsewhere(label: string, relative: string): Promise<string | null> {
-    const read = relative.startsWith("accounts/") ? this.manifestReads.get(label) : undefined;
-    const object = read && (await read.catch(() => null))?.get(relative)?.object;
+  private async sharedObject(label: string, relative: string, onlyKnown = false): Promise<string | null> {
+    if (!relative.startsWith("accounts/")) return null;
+    const manifest = onlyKnown ? this.manifestReads.get(label) : this.sessionManifest(label);
+    const object = manifest && (await manifest.catch(() => null))?.get(relative)?.object;
     return isAccountFileObject(object) ? object! : null;
   }
 
   /** The object that holds a file of a session: its own, or the shared account file its manifest names instead. */
   async sessionFileObject(label: string, relative: string): Promise<string> {
-    const known = await this.knownElsewhere(label, relative);
+    const known = await this.sharedObject(label, relative, true);
     if (known) return known;
     const own = this.sessionObject(label, relative);
     if (!relative.startsWith("accounts/") || (await this.backend.stat(own))) return own;
-    return (await this.heldElsewhere(label, relative)) ?? own;
+    return (await this.sharedObject(label, relative)) ?? own;
   }
 
   /** How a file of a session is named in messages: where it is, and which file of the session it is when it is a shared account file. */
@@ -343,12 +339,12 @@ export class BackupTarget {
 
   /** A file of a session, its own or the account file its manifest names; throws ObjectNotFoundError when it is not there. */
   async readSessionFile(label: string, relative: string): Promise<Buffer> {
-    const known = await this.knownElsewhere(label, relative);
+    const known = await this.sharedObject(label, relative, true);
     if (known) return this.backend.read(known);
     try {
       return await this.backend.read(this.sessionObject(label, relative));
     } catch (error) {
-      const object = error instanceof ObjectNotFoundError ? await this.heldElsewhere(label, relative) : null;
+      const object = error instanceof ObjectNotFoundError ? await this.sharedObject(label, relative) : null;
       if (!object) throw error;
       return this.backend.read(object);
     }
