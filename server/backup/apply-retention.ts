@@ -7,13 +7,14 @@
 import { consolePool, prisma } from "../db/console-db.ts";
 import { whileLocked } from "../db/advisory-lock.ts";
 import { getServer } from "../directory/list-servers.ts";
-import { BackupInProgressError, SessionLeasedError } from "./errors.ts";
+import { BackupInProgressError } from "./errors.ts";
 import { parseLabel } from "./labels.ts";
 import { parseAge, planRetention, type RetentionPlan, type RetentionRule } from "./retention-plan.ts";
 import { listShipped } from "../redo/ship-redo.ts";
 import { parseSegmentName } from "../redo/segment-format.ts";
 import { dropFromAccountsIndex, type SessionDescription } from "./session-files.ts";
 import { pruneLockKey } from "./catalog.ts";
+import { refuseLeased } from "./session-leases.ts";
 import { BackupTarget, shippedSegmentObject } from "./target.ts";
 
 export function parseRetentionRule(text: string, now = new Date()): RetentionRule {
@@ -48,8 +49,7 @@ export async function applyRetention(serverName: string, ruleText: string, optio
   const active = rows.find((r) => r.status === "queued" || r.status === "running");
   if (active) throw new BackupInProgressError(active.label);
   const doomed = rows.filter((r) => plan.remove.some((p) => p.label === r.label));
-  const lease = await prisma().sessionLease.findFirst({ where: { sessionId: { in: doomed.map((d) => d.id) }, expiresAt: { gt: new Date() } } });
-  if (lease) throw new SessionLeasedError(doomed.find((d) => d.id === lease.sessionId)!.label, lease.holder);
+  await refuseLeased(doomed.map((d) => d.id));
 
   Object.assign(result, await removeSessions(new BackupTarget(server.backupTarget, server.name), serverRow.id, doomed), { applied: true });
   return result;
@@ -61,22 +61,20 @@ export async function applyRetention(serverName: string, ruleText: string, optio
  * nothing needs them. No backup may run meanwhile: a running one names blobs and account files no
  * published session refers to yet, and may be about to name ones only a session going now does.
  * So this holds the server's prune lock, under which it checks again that none is queued or
- * running, and a backup asked for meanwhile is refused (createSession takes the lock shared).
+ * running and that no restore holds a lease on a session to go; a backup asked for meanwhile is
+ * refused, and a lease waits (createSession and leaseSessions take the lock shared).
  */
 export async function removeSessions(
   target: BackupTarget,
   serverId: number,
   sessions: { id: number; label: string; status: string }[],
 ): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number }> {
-  return whilePruning(serverId, (held) => removeAndPrune(target, sessions, held));
-}
-
-/** Runs `work` holding the server's prune lock, once no backup is queued or running. */
-async function whilePruning<T>(serverId: number, work: (held: AbortSignal) => Promise<T>): Promise<T> {
   return whileLocked(pruneLockKey(serverId), { wait: true }, async (held) => {
+    // The callers checked both before; under the lock no backup and no lease can begin meanwhile.
     const { rows } = await consolePool().query<{ label: string }>("SELECT label FROM backup_session WHERE server_id = $1 AND status IN ('queued', 'running') LIMIT 1", [serverId]);
     if (rows[0]) throw new BackupInProgressError(rows[0].label);
-    return work(held);
+    await refuseLeased(sessions.map((s) => s.id));
+    return removeAndPrune(target, sessions, held);
   });
 }
 

@@ -24,12 +24,7 @@ function staleSeconds(): number {
   return config().MAILVAULT_SESSION_STALE_SECONDS;
 }
 
-/**
- * Creates a queued session, or refuses with 409 while another is queued or running. A running
- * session whose heartbeat went stale belonged to a worker that died: it is marked interrupted
- * and the new session proceeds.
- */
-/** The advisory lock a prune holds, and a new session takes shared, for one server. */
+/** The advisory lock a prune holds, and a new session or a new lease (session-leases.ts) takes shared, for one server. */
 export function pruneLockKey(serverId: number): string {
   return `mailvault.prune:${serverId}`;
 }
@@ -38,6 +33,11 @@ async function serverName(serverId: number): Promise<string> {
   return (await prisma().server.findUnique({ where: { id: serverId }, select: { name: true } }))?.name ?? `server ${serverId}`;
 }
 
+/**
+ * Creates a queued session, or refuses with 409 while another is queued or running. A running
+ * session whose heartbeat went stale belonged to a worker that died: it is marked interrupted
+ * and the new session proceeds.
+ */
 export async function createSession(input: {
   serverId: number;
   type: SessionType;

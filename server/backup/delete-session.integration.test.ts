@@ -25,6 +25,9 @@ import { runBackup } from "../testing/wait-for-runs.ts";
 import { removeSessions } from "./apply-retention.ts";
 import { pruneLockKey } from "./catalog.ts";
 import { requestSessionDelete } from "./delete-session.ts";
+import { leaseSessions } from "./session-leases.ts";
+import { queueRestore, submitRestore } from "../restore/submit-restore.ts";
+import type { RestorePlan } from "../restore/plan-restore.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { readAccountsIndex } from "./session-files.ts";
 import { accountFileObject, BackupTarget } from "./target.ts";
@@ -134,6 +137,47 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     await expect(requestSessionDelete({ server: "mail1", label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
     await expect(requestSessionDelete({ label: "full-19990101.000000.000" })).rejects.toMatchObject({ code: "session_not_found" });
     await expect(requestSessionDelete({ server: "nosuch", label: failed.label })).rejects.toMatchObject({ code: "server_not_found" });
+  });
+
+  it("keeps a restore's lease and a prune from crossing", async () => {
+    const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
+    const session = await prisma().backupSession.create({ data: { serverId: server.id, label: "full-20200102.000000.000", type: "full", status: "failed", requestedAccounts: [] } });
+    await mkdir(path.join(target.root, "tmp", session.label), { recursive: true });
+
+    // A lease taken after the console's check: the prune finds it under its lock and removes nothing.
+    await consolePool().query("INSERT INTO session_lease (session_id, holder, expires_at) VALUES ($1, 'restore-test', now() + interval '1 hour')", [session.id]);
+    await expect(removeSessions(target, server.id, [session])).rejects.toMatchObject({ code: "session_in_use", message: expect.stringContaining("restore-test") });
+    expect(await exists(path.join(target.root, "tmp", session.label))).toBe(true);
+    await consolePool().query("DELETE FROM session_lease WHERE session_id = $1", [session.id]);
+
+    // While a prune holds the lock, a lease waits for it, and gives up with prune_running.
+    const pruning = await consolePool().connect();
+    try {
+      await pruning.query("SELECT pg_advisory_lock(hashtext($1))", [pruneLockKey(server.id)]);
+      await expect(leaseSessions("mail1", [session.label], "restore-a", "1 hour", { pruneWaitMs: 300 })).rejects.toMatchObject({ code: "prune_running" });
+      expect(await prisma().sessionLease.count({ where: { sessionId: session.id } })).toBe(0);
+      const waiting = leaseSessions("mail1", [session.label], "restore-b", "1 hour");
+      await expect.poll(async () => (await consolePool().query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rowCount, { timeout: 10_000 }).toBe(1);
+      await pruning.query("SELECT pg_advisory_unlock_all()");
+      expect((await waiting).leased).toEqual([session.label]);
+    } finally {
+      await pruning.query("SELECT pg_advisory_unlock_all()");
+      pruning.release();
+    }
+    await consolePool().query("DELETE FROM session_lease WHERE session_id = $1", [session.id]);
+
+    // A restore planned on a session that is gone by the time it is queued is refused and leaves no run.
+    const { plan } = (await submitRestore({ server: "mail1", accounts: ["keep1@example.com"], copy: true, prefix: "r_", dryRun: true })) as { plan: RestorePlan };
+    const runs = await prisma().restoreRun.count();
+    const account = plan.accounts[0]!;
+    const stale = { ...plan, accounts: [{ ...account, snapshot: { ...account.snapshot!, session: "full-19990101.000000.000" } }] };
+    await expect(queueRestore(stale, { server: "mail1", accounts: ["keep1@example.com"], copy: true, prefix: "r_" }, "test")).rejects.toMatchObject({
+      code: "session_removed",
+      message: expect.stringContaining("full-19990101.000000.000"),
+    });
+    expect(await prisma().restoreRun.count()).toBe(runs);
+    expect(await prisma().sessionLease.count({ where: { holder: { startsWith: "restore-" } } })).toBe(0);
+    await requestSessionDelete({ server: "mail1", label: session.label });
   });
 
   it("prunes nothing when a remaining session's manifest cannot be read", async () => {

@@ -18,7 +18,8 @@ import { getServer, listServerNames } from "../directory/list-servers.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { runJob, unlessRefused } from "../jobs/run-job.ts";
 import { removeSessions } from "./apply-retention.ts";
-import { BackupInProgressError, SessionLeasedError, SessionNotFoundError } from "./errors.ts";
+import { BackupInProgressError, SessionNotFoundError } from "./errors.ts";
+import { refuseLeased } from "./session-leases.ts";
 import { planRetention } from "./retention-plan.ts";
 import { BackupTarget } from "./target.ts";
 
@@ -58,8 +59,7 @@ async function checkDeletable(input: { server?: string; label: string }) {
   if (!session) throw new SessionNotFoundError(input.label);
   const active = rows.find((r) => r.status === "queued" || r.status === "running");
   if (active) throw new BackupInProgressError(active.label);
-  const lease = await prisma().sessionLease.findFirst({ where: { sessionId: session.id, expiresAt: { gt: new Date() } } });
-  if (lease) throw new SessionLeasedError(session.label, lease.holder);
+  await refuseLeased([session.id]);
 
   if (session.status === "completed") {
     const completed = rows.filter((r) => r.status === "completed").sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());

@@ -13,6 +13,7 @@ import { OWNERLESS_LIKE } from "../mailstore/drop-mailbox.ts";
 import { deletionTimeline } from "../redo/deletion-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { targetHolding } from "../backup/server-targets.ts";
+import { leaseSessions } from "../backup/session-leases.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { loadPlanInputs } from "./load-plan-inputs.ts";
 import { bodiesMissingFromVolume } from "./metadata-only.ts";
@@ -199,13 +200,18 @@ export async function queueRestore(plan: RestorePlan, request: RestoreRequest, r
       },
     }),
   );
-  // Leases: the sessions this restore reads stay until it ends (or the lease runs out).
+  // Leases: the sessions this restore reads stay until it ends (or the lease runs out). One that
+  // went (deleted or pruned since the plan was made) fails the submission, which leaves no run.
   const labels = [...new Set(plan.accounts.flatMap((a) => [...(a.snapshot ? [a.snapshot.session] : []), ...a.redo.sessions.map((s) => s.label)]))];
-  await consolePool().query(
-    `INSERT INTO session_lease (session_id, holder, expires_at)
-     SELECT s.id, $3, now() + interval '12 hours' FROM backup_session s JOIN server v ON v.id = s.server_id WHERE v.name = $1 AND s.label = ANY($2::text[])`,
-    [plan.server, labels, run.label],
-  );
+  try {
+    const { leased } = await leaseSessions(plan.server, labels, run.label, "12 hours");
+    const gone = labels.filter((label) => !leased.includes(label));
+    if (gone.length) throw new MailvaultError("conflict", "session_removed", `backup session(s) ${gone.join(", ")} of ${plan.server} were removed while the restore was planned: submit it again`);
+  } catch (error) {
+    await consolePool().query("DELETE FROM session_lease WHERE holder = $1", [run.label]);
+    await prisma().restoreRun.delete({ where: { id: run.id } });
+    throw error;
+  }
   const job = await enqueueJob(plan.server, "restore.start", { runId: run.id });
   await prisma().restoreRun.update({ where: { id: run.id }, data: { jobId: job.id! } });
   return { dryRun: false, label: run.label, runId: run.id, jobId: job.id!, plan };

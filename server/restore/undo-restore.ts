@@ -8,7 +8,8 @@
  * restore are undone too, and the plan says so. After an in-place restore ends, the sessions its
  * undo reads are leased for the server's `undoLeaseDays` (retention keeps them and what follows).
  */
-import { consolePool, prisma } from "../db/console-db.ts";
+import { prisma } from "../db/console-db.ts";
+import { leaseSessions } from "../backup/session-leases.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { InvalidInputError } from "../errors.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
@@ -124,13 +125,8 @@ export async function leaseForUndo(runId: number, restored: AccountRestoreResult
   try {
     const { plan } = await planUndo(run, restored);
     const labels = [...new Set(plan.accounts.flatMap((a) => planSessions(a)))];
-    const { rows } = await consolePool().query<{ expires_at: Date }>(
-      `INSERT INTO session_lease (session_id, holder, expires_at)
-       SELECT s.id, $3, now() + make_interval(days => $4) FROM backup_session s JOIN server v ON v.id = s.server_id
-        WHERE v.name = $1 AND s.label = ANY($2::text[]) RETURNING expires_at`,
-      [run.server, labels, `undo:${run.label}`, days],
-    );
-    return rows.length ? `undo possible until ${rows[0]!.expires_at.toISOString()} (${rows.length} session(s) kept)` : "undo needs no backup session (redo alone)";
+    const { leased, expiresAt } = await leaseSessions(run.server, labels, `undo:${run.label}`, `${Number(days)} days`);
+    return expiresAt ? `undo possible until ${expiresAt.toISOString()} (${leased.length} session(s) kept)` : "undo needs no backup session (redo alone)";
   } catch (error) {
     return `no undo lease: ${(error as Error).message}`;
   }

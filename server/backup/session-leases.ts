@@ -1,0 +1,72 @@
+/**
+ * Leases on backup sessions: a restore holds one on each session it reads until it ends, and an
+ * in-place restore's undo on the sessions the undo would read, so that neither delete nor
+ * retention removes them meanwhile.
+ *
+ * A lease and a prune must not cross: a prune that has found no lease on a session, and a lease
+ * taken on it just after, would leave a restore reading a session being removed. So a lease is
+ * taken holding the server's prune lock shared, and a prune looks for leases again once it holds
+ * that lock (apply-retention.ts).
+ */
+import { consolePool } from "../db/console-db.ts";
+import { pruneLockKey } from "./catalog.ts";
+import { PruneRunningError, SessionLeasedError } from "./errors.ts";
+
+/** How long a lease waits for a running prune before it gives up (a prune is short next to a restore). */
+const PRUNE_WAIT_MS = 15_000;
+
+/**
+ * Leases the sessions `labels` of `server` to `holder` for `lifetime` (a Postgres interval, such as
+ * "12 hours"). Waits for a running prune, up to 15 s, then refuses with prune_running. Returns the
+ * labels leased and when the leases end: a label missing from `leased` names a session that is
+ * no longer in the catalog.
+ */
+export async function leaseSessions(
+  server: string,
+  labels: string[],
+  holder: string,
+  lifetime: string,
+  options: { pruneWaitMs?: number } = {},
+): Promise<{ leased: string[]; expiresAt: Date | null }> {
+  const client = await consolePool().connect();
+  try {
+    await client.query("BEGIN");
+    try {
+      const { rows: found } = await client.query<{ id: number }>("SELECT id FROM server WHERE name = $1", [server]);
+      if (found[0]) {
+        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.ceil(options.pruneWaitMs ?? PRUNE_WAIT_MS))}`);
+        await client.query("SELECT pg_advisory_xact_lock_shared(hashtext($1))", [pruneLockKey(found[0].id)]).catch((error: { code?: string }) => {
+          throw error.code === "55P03" ? new PruneRunningError(server, "the restore") : error; // lock_not_available: the wait ran out
+        });
+      }
+      const { rows } = await client.query<{ label: string; expires_at: Date }>(
+        `INSERT INTO session_lease (session_id, holder, expires_at)
+         SELECT s.id, $3, now() + $4::interval FROM backup_session s JOIN server v ON v.id = s.server_id
+          WHERE v.name = $1 AND s.label = ANY($2::text[])
+         RETURNING (SELECT label FROM backup_session WHERE id = session_id) AS label, expires_at`,
+        [server, labels, holder, lifetime],
+      );
+      await client.query("COMMIT");
+      return { leased: rows.map((r) => r.label), expiresAt: rows[0]?.expires_at ?? null };
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Refuses with session_in_use when any of `sessionIds` holds a live lease. A prune calls this
+ * holding the server's prune lock, so no lease can be taken between the check and the removal.
+ */
+export async function refuseLeased(sessionIds: number[]): Promise<void> {
+  if (sessionIds.length === 0) return;
+  const { rows } = await consolePool().query<{ label: string; holder: string }>(
+    `SELECT s.label, l.holder FROM session_lease l JOIN backup_session s ON s.id = l.session_id
+      WHERE l.session_id = ANY($1::int[]) AND l.expires_at > now() ORDER BY s.label LIMIT 1`,
+    [sessionIds],
+  );
+  if (rows[0]) throw new SessionLeasedError(rows[0].label, rows[0].holder);
+}
