@@ -112,7 +112,7 @@ export function AuditLog() {
   };
   const pageSize = audit.data?.pageSize ?? 50;
   const total = audit.data?.total ?? 0;
-  // Past 10,000 matches the count stops: "of 10,000+", and Next stays open while there is more.
+  // Past 1,000 matches the count stops: "of 1,000+", and Next stays open while there is more.
   const more = audit.data ? !audit.data.totalExact : false;
   return (
     <>
