@@ -157,7 +157,9 @@ describe("deleting a session (checked in the console, done on the worker)", () =
       await expect(leaseSessions("mail1", [session.label], "restore-a", "1 hour", { pruneWaitMs: 300 })).rejects.toMatchObject({ code: "prune_running" });
       expect(await prisma().sessionLease.count({ where: { sessionId: session.id } })).toBe(0);
       const waiting = leaseSessions("mail1", [session.label], "restore-b", "1 hour");
-      await expect.poll(async () => (await consolePool().query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rowCount, { timeout: 10_000 }).toBe(1);
+      await expect
+        .poll(async () => (await consolePool().query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).rowCount, { timeout: 10_000 })
+        .toBe(1);
       await pruning.query("SELECT pg_advisory_unlock_all()");
       expect((await waiting).leased).toEqual([session.label]);
     } finally {
@@ -166,17 +168,23 @@ describe("deleting a session (checked in the console, done on the worker)", () =
     }
     await consolePool().query("DELETE FROM session_lease WHERE session_id = $1", [session.id]);
 
-    // A restore planned on a session that is gone by the time it is queued is refused and leaves no run.
+    // All or nothing: with one of its sessions gone, nothing is leased.
+    expect(await leaseSessions("mail1", [session.label, "full-19990101.000000.000"], "restore-c", "1 hour")).toEqual({ leased: [], missing: ["full-19990101.000000.000"], expiresAt: null });
+    expect(await prisma().sessionLease.count()).toBe(0);
+
+    // A restore planned on a session that is gone by the time it is queued is refused, and leaves
+    // neither a run nor a lease on the sessions that are still there.
     const { plan } = (await submitRestore({ server: "mail1", accounts: ["keep1@example.com"], copy: true, prefix: "r_", dryRun: true })) as { plan: RestorePlan };
-    const runs = await prisma().restoreRun.count();
     const account = plan.accounts[0]!;
-    const stale = { ...plan, accounts: [{ ...account, snapshot: { ...account.snapshot!, session: "full-19990101.000000.000" } }] };
-    await expect(queueRestore(stale, { server: "mail1", accounts: ["keep1@example.com"], copy: true, prefix: "r_" }, "test")).rejects.toMatchObject({
+    expect(account.snapshot).not.toBeNull();
+    const runs = await prisma().restoreRun.count();
+    const gone = { ...account, requested: "keep2@example.com", snapshot: { ...account.snapshot!, session: "full-19990101.000000.000" } };
+    await expect(queueRestore({ ...plan, accounts: [account, gone] }, { server: "mail1", accounts: ["keep1@example.com", "keep2@example.com"], copy: true, prefix: "r_" }, "test")).rejects.toMatchObject({
       code: "session_removed",
       message: expect.stringContaining("full-19990101.000000.000"),
     });
     expect(await prisma().restoreRun.count()).toBe(runs);
-    expect(await prisma().sessionLease.count({ where: { holder: { startsWith: "restore-" } } })).toBe(0);
+    expect(await prisma().sessionLease.count()).toBe(0);
     await requestSessionDelete({ server: "mail1", label: session.label });
   });
 

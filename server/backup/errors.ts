@@ -8,8 +8,8 @@ export class BackupInProgressError extends MailvaultError {
 
 /** Retention or a session delete is removing sessions and pruning the target: a backup waits for it. */
 export class PruneRunningError extends MailvaultError {
-  constructor(server: string, what = "the backup") {
-    super("conflict", "prune_running", `retention is removing sessions of ${server} and pruning its target: start ${what} again when it is done`);
+  constructor(server: string, advice = "start the backup again when it is done") {
+    super("conflict", "prune_running", `retention is removing sessions of ${server} and pruning its target: ${advice}`);
   }
 }
 

@@ -17,18 +17,20 @@ const PRUNE_WAIT_MS = 15_000;
 
 /**
  * Leases the sessions `labels` of `server` to `holder` for `lifetime` (a Postgres interval, such as
- * "12 hours"). Waits for a running prune, up to 15 s, then refuses with prune_running. Returns the
- * labels leased and when the leases end: a label missing from `leased` names a session that is
- * no longer in the catalog.
+ * "12 hours"): all of them, or none when any is no longer in the catalog (`missing` names those).
+ * Waits for a running prune, up to `pruneWaitMs` (15 s by default), then refuses with
+ * prune_running and `advice`.
  */
 export async function leaseSessions(
   server: string,
   labels: string[],
   holder: string,
   lifetime: string,
-  options: { pruneWaitMs?: number } = {},
-): Promise<{ leased: string[]; expiresAt: Date | null }> {
+  options: { pruneWaitMs?: number; advice?: string } = {},
+): Promise<{ leased: string[]; missing: string[]; expiresAt: Date | null }> {
+  if (labels.length === 0) return { leased: [], missing: [], expiresAt: null };
   const client = await consolePool().connect();
+  let broken: Error | undefined;
   try {
     await client.query("BEGIN");
     try {
@@ -36,7 +38,7 @@ export async function leaseSessions(
       if (found[0]) {
         await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.ceil(options.pruneWaitMs ?? PRUNE_WAIT_MS))}`);
         await client.query("SELECT pg_advisory_xact_lock_shared(hashtext($1))", [pruneLockKey(found[0].id)]).catch((error: { code?: string }) => {
-          throw error.code === "55P03" ? new PruneRunningError(server, "the restore") : error; // lock_not_available: the wait ran out
+          throw error.code === "55P03" ? new PruneRunningError(server, options.advice) : error; // lock_not_available: the wait ran out
         });
       }
       const { rows } = await client.query<{ label: string; expires_at: Date }>(
@@ -46,14 +48,21 @@ export async function leaseSessions(
          RETURNING (SELECT label FROM backup_session WHERE id = session_id) AS label, expires_at`,
         [server, labels, holder, lifetime],
       );
+      const leased = rows.map((r) => r.label);
+      const missing = labels.filter((label) => !leased.includes(label));
+      if (missing.length) {
+        await client.query("ROLLBACK");
+        return { leased: [], missing, expiresAt: null };
+      }
       await client.query("COMMIT");
-      return { leased: rows.map((r) => r.label), expiresAt: rows[0]?.expires_at ?? null };
+      return { leased, missing, expiresAt: rows[0]?.expires_at ?? null };
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
+      // A connection whose rollback failed may still be inside the transaction: it is closed.
+      await client.query("ROLLBACK").catch((rollback: Error) => (broken = rollback));
       throw error;
     }
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

@@ -28,11 +28,12 @@ function signal(): { done: Promise<void>; fire(): void } {
   return { done, fire };
 }
 
-/** The backend holding an advisory lock in this test's database, other than the asking one. */
+/** Locks of this test's database only: other test files run alongside, each in a database of its own. */
+const IN_THIS_DATABASE = "database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
+/** The backend holding an advisory lock in this test's database. */
 async function lockHolderPid(): Promise<number | undefined> {
-  const { rows } = await consolePool().query<{ pid: number }>(
-    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-  );
+  const { rows } = await consolePool().query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND ${IN_THIS_DATABASE}`);
   return rows[0]?.pid;
 }
 
@@ -69,7 +70,7 @@ describe("whileLocked", () => {
       order.push("second");
     });
     // The second is waiting on the database, not done: wait until Postgres shows it waiting.
-    await expect.poll(async () => (await consolePool().query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rowCount, { timeout: 30_000 }).toBe(1);
+    await expect.poll(async () => (await consolePool().query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ${IN_THIS_DATABASE}`)).rowCount, { timeout: 30_000 }).toBe(1);
     expect(order).toEqual([]);
     leave.fire();
     await Promise.all([first, second]);

@@ -20,8 +20,10 @@ function open(): ConsoleDb {
   if (!holder.__mailvaultConsoleDb) {
     // A client losing its connection (a restart of Postgres), idle or checked out, must not
     // crash the process: the query that needed it fails instead. Prisma's adapter uses this pool.
+    // TCP keepalive lets a connection that died silently (a host gone, a firewall) end, and an
+    // advisory lock held on it (advisory-lock.ts) be given up, rather than be believed held.
     const pool = guardPool(
-      new pg.Pool({ connectionString: config().DATABASE_URL, max: 10, connectionTimeoutMillis: 5_000, application_name: "mailvault" }),
+      new pg.Pool({ connectionString: config().DATABASE_URL, max: 10, connectionTimeoutMillis: 5_000, application_name: "mailvault", keepAlive: true }),
       "console",
     );
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

@@ -4,7 +4,7 @@
  * the sessions it reads (retention will not delete them meanwhile), and queued.
  */
 import { z } from "zod";
-import { consolePool, prisma } from "../db/console-db.ts";
+import { prisma } from "../db/console-db.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { openMailstore } from "../mailstore/mailstore.ts";
@@ -14,6 +14,7 @@ import { deletionTimeline } from "../redo/deletion-timeline.ts";
 import { parseTime } from "../time/parse-time.ts";
 import { targetHolding } from "../backup/server-targets.ts";
 import { leaseSessions } from "../backup/session-leases.ts";
+import { logger } from "../logger.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { loadPlanInputs } from "./load-plan-inputs.ts";
 import { bodiesMissingFromVolume } from "./metadata-only.ts";
@@ -200,17 +201,22 @@ export async function queueRestore(plan: RestorePlan, request: RestoreRequest, r
       },
     }),
   );
-  // Leases: the sessions this restore reads stay until it ends (or the lease runs out). One that
-  // went (deleted or pruned since the plan was made) fails the submission, which leaves no run.
+  // Leases: the sessions this restore reads stay until it ends (or the lease runs out). When one
+  // went (deleted or pruned since the plan was made), or a prune holds on, nothing is leased and
+  // the run goes again: the submission is refused whole.
   const labels = [...new Set(plan.accounts.flatMap((a) => [...(a.snapshot ? [a.snapshot.session] : []), ...a.redo.sessions.map((s) => s.label)]))];
-  try {
-    const { leased } = await leaseSessions(plan.server, labels, run.label, "12 hours");
-    const gone = labels.filter((label) => !leased.includes(label));
-    if (gone.length) throw new MailvaultError("conflict", "session_removed", `backup session(s) ${gone.join(", ")} of ${plan.server} were removed while the restore was planned: submit it again`);
-  } catch (error) {
-    await consolePool().query("DELETE FROM session_lease WHERE holder = $1", [run.label]);
-    await prisma().restoreRun.delete({ where: { id: run.id } });
-    throw error;
+  const refused = await leaseSessions(plan.server, labels, run.label, "12 hours", { advice: "start the restore again when it is done" }).then(
+    ({ missing }) =>
+      missing.length ? new MailvaultError("conflict", "session_removed", `backup session(s) ${missing.join(", ")} of ${plan.server} were removed while the restore was planned: submit it again`) : null,
+    (error: Error) => error,
+  );
+  if (refused) {
+    // Removed, or where that fails, marked failed: never left queued with no job behind it.
+    await prisma()
+      .restoreRun.delete({ where: { id: run.id } })
+      .catch(() => prisma().restoreRun.update({ where: { id: run.id }, data: { status: "failed", error: refused.message, endedAt: new Date() } }))
+      .catch((error: Error) => logger.error({ err: error.message, run: run.label }, "a refused restore's run could not be removed"));
+    throw refused;
   }
   const job = await enqueueJob(plan.server, "restore.start", { runId: run.id });
   await prisma().restoreRun.update({ where: { id: run.id }, data: { jobId: job.id! } });

@@ -112,6 +112,9 @@ export async function undoRestore(input: { label: string; server?: string; dryRu
   return queueRestore(plan, request, input.requestedBy, { undoOf: run.label });
 }
 
+/** How long an undo lease waits for a running prune. */
+const UNDO_LEASE_PRUNE_WAIT_MS = 10 * 60_000;
+
 /**
  * After an in-place restore ends: the sessions its undo would read are leased for the server's
  * `undoLeaseDays`, so retention keeps them (and every later one) that long. Returns when the lease
@@ -125,7 +128,12 @@ export async function leaseForUndo(runId: number, restored: AccountRestoreResult
   try {
     const { plan } = await planUndo(run, restored);
     const labels = [...new Set(plan.accounts.flatMap((a) => planSessions(a)))];
-    const { leased, expiresAt } = await leaseSessions(run.server, labels, `undo:${run.label}`, `${Number(days)} days`);
+    // On the worker, after the restore: nobody waits on this, so a running prune is waited out.
+    const { leased, missing, expiresAt } = await leaseSessions(run.server, labels, `undo:${run.label}`, `${Number(days)} days`, {
+      pruneWaitMs: UNDO_LEASE_PRUNE_WAIT_MS,
+      advice: "the undo lease was not taken (waited 10 minutes); the undo may not find the sessions it reads",
+    });
+    if (missing.length) return `no undo lease: session(s) ${missing.join(", ")} were removed meanwhile`;
     return expiresAt ? `undo possible until ${expiresAt.toISOString()} (${leased.length} session(s) kept)` : "undo needs no backup session (redo alone)";
   } catch (error) {
     return `no undo lease: ${(error as Error).message}`;
