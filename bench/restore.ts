@@ -7,7 +7,7 @@
  *      physical baseline measured in the same run: COPY FROM of its item rows plus tar -xf of its
  *      blobs; and beside it, the same plus the sync that makes the blobs durable, as the restore
  *      does before it commits. Each measured step starts after a `sync`, so none pays for the
- *      writeback of the one before;
+ *      writeback of the one before; three pairs (a baseline, then a restore), the median ratio;
  *   2. replay: `--replay` operations on it after the backup, restored to the latest change three times; the
  *      replay against batched INSERTs of as many rows;
  *   3. a mailbox group of `--group-mailboxes` mailboxes dropped and rebuilt: the time it takes;
@@ -124,24 +124,37 @@ await runBench("restore", async (env) => {
   const itemsDump = path.join(server.backupTarget, await target.sessionFileObject(session.label, `accounts/${big.accountId}/items.copy.gz`));
   console.log(`big@example.com: ${messages} messages, ${digests.length} blobs, backed up in ${session.label}`);
 
+  // Three pairs, each a baseline then the restore right after it: how fast this VM's disk creates
+  // files moves by several times within minutes, so a pair measured together is compared, and the
+  // pair with the median ratio is the one reported.
   const baseline = await physicalBaseline(env, store, server.blobVolumePath, itemsDump);
-
-  // The restore, with an empty blob volume: every blob comes back from the backup. The removal's
-  // writeback is the file system's to finish before the measure starts, as the baseline's was.
-  await rm(server.blobVolumePath, { recursive: true, force: true });
-  execFileSync("sync");
-  const full = await timedRestore({ server: "mail1", accounts: [big.email], noRedo: true, copy: true, prefix: "r1_" });
-  if (!worker) await queueIdle("mail1");
-  if (worker) workerPeaks += `, one-account restore of ${digests.length} blobs (another process) ${(await rssMiB(worker.pid)).toFixed(0)} MiB (issue 11: under 512 MiB)`;
-  const restored = full.result.restored[0]!;
-  console.log(
-    `restore into a copy, ${restored.blobsCopied} blobs brought back: ${full.seconds.toFixed(2)} s; ` +
-      `blobs ${restored.timings.blobsMs} ms, COPY FROM ${restored.timings.loadMs} ms, the rest queueing and bookkeeping`,
-  );
+  const pairs: { tar: { seconds: number; syncSeconds: number }; restore: Awaited<ReturnType<typeof timedRestore>> }[] = [];
+  for (const prefix of ["r1_", "r1b_", "r1c_"]) {
+    const tar = await baseline.extract();
+    // The restore, with an empty blob volume: every blob comes back from the backup. The removal's
+    // writeback is the file system's to finish before the measure starts, as the baseline's was.
+    await rm(server.blobVolumePath, { recursive: true, force: true });
+    execFileSync("sync");
+    const restore = await timedRestore({ server: "mail1", accounts: [big.email], noRedo: true, copy: true, prefix });
+    if (!worker) await queueIdle("mail1");
+    if (worker && !pairs.length) workerPeaks += `, one-account restore of ${digests.length} blobs (another process) ${(await rssMiB(worker.pid)).toFixed(0)} MiB (issue 11: under 512 MiB)`;
+    const restored = restore.result.restored[0]!;
+    console.log(
+      `restore into a copy (${prefix}), ${restored.blobsCopied} blobs brought back: ${restore.seconds.toFixed(2)} s; ` +
+        `blobs ${restored.timings.blobsMs} ms, COPY FROM ${restored.timings.loadMs} ms, the rest queueing and bookkeeping; ` +
+        `the baseline just before: COPY FROM ${baseline.copySeconds.toFixed(2)} s + tar -xf ${tar.seconds.toFixed(2)} s, then sync ${tar.syncSeconds.toFixed(2)} s: ` +
+        `${(restore.seconds / (baseline.copySeconds + tar.seconds)).toFixed(2)}x`,
+    );
+    pairs.push({ tar, restore });
+  }
+  await baseline.done();
+  const ratioOf = (p: (typeof pairs)[number]) => p.restore.seconds / (baseline.copySeconds + p.tar.seconds);
+  const median = [...pairs].sort((a, b) => ratioOf(a) - ratioOf(b))[1]!;
+  const full = median.restore;
   const measures: Measure[] = [
-    { measure: "one-account restore into a copy / (COPY FROM + tar -xf)", kind: "ratio", measured: full.seconds, baseline: baseline.seconds, mustReach: 1.5 },
+    { measure: "one-account restore into a copy / (COPY FROM + tar -xf), median of 3 pairs", kind: "ratio", measured: full.seconds, baseline: baseline.copySeconds + median.tar.seconds, mustReach: 1.5 },
     // The restore syncs the blob volume before it commits; tar -xf leaves its writeback to later.
-    { measure: "the same / (COPY FROM + tar -xf + sync), durable as the restore is", kind: "ratio", measured: full.seconds, baseline: baseline.seconds + baseline.syncSeconds },
+    { measure: "the same / (COPY FROM + tar -xf + sync), durable as the restore is", kind: "ratio", measured: full.seconds, baseline: baseline.copySeconds + median.tar.seconds + median.tar.syncSeconds },
   ];
 
   if (opts.replay > 0) measures.push(await replay(store, big.accountId));
@@ -156,18 +169,25 @@ await runBench("restore", async (env) => {
 });
 
 /**
- * COPY FROM of the account's backed-up rows into a scratch table, plus tar -xf of its blobs; and
- * apart, the sync that makes the extracted blobs durable (the restore syncs its volume). Each step
- * starts on a file system with nothing dirty, so none pays for the one before.
+ * The physical baseline: COPY FROM of the account's backed-up rows into a scratch table, timed
+ * once, and `extract()`, a tar -xf of its blobs timed with, apart, the sync that makes them durable
+ * (the restore syncs its volume). Each step starts on a file system with nothing dirty, so none
+ * pays for the one before.
  */
-async function physicalBaseline(env: BenchEnv, store: Mailstore, blobVolume: string, itemsDump: string): Promise<{ seconds: number; syncSeconds: number }> {
+async function physicalBaseline(
+  env: BenchEnv,
+  store: Mailstore,
+  blobVolume: string,
+  itemsDump: string,
+): Promise<{ copySeconds: number; extract(): Promise<{ seconds: number; syncSeconds: number }>; done(): Promise<void> }> {
   const scratch = path.join(env.dataDir, "baseline");
   const blobTar = path.join(scratch, "blobs.tar");
-  await mkdir(path.join(scratch, "extract"), { recursive: true });
+  const into = path.join(scratch, "extract");
+  await mkdir(scratch, { recursive: true });
   execFileSync("tar", ["-cf", blobTar, "-C", blobVolume, "."]);
   await store.pool.query("CREATE TABLE bench_items (LIKE mboxgroup1.item INCLUDING DEFAULTS)");
   execFileSync("sync");
-  let started = performance.now();
+  const started = performance.now();
   const client = await store.pool.connect();
   try {
     await pipeline(createReadStream(itemsDump), createGunzip(), client.query(copyFrom("COPY bench_items FROM STDIN")));
@@ -175,19 +195,23 @@ async function physicalBaseline(env: BenchEnv, store: Mailstore, blobVolume: str
     client.release();
   }
   const copySeconds = secondsSince(started);
-  execFileSync("sync");
-  started = performance.now();
-  execFileSync("tar", ["-xf", blobTar, "-C", path.join(scratch, "extract")]);
-  const tarSeconds = secondsSince(started);
-  started = performance.now();
-  execFileSync("sync", ["-f", path.join(scratch, "extract")]);
-  const syncSeconds = secondsSince(started);
-  await rm(scratch, { recursive: true, force: true });
-  console.log(
-    `baseline: COPY FROM of the rows ${copySeconds.toFixed(2)} s + tar -xf of the blobs ${tarSeconds.toFixed(2)} s = ${(copySeconds + tarSeconds).toFixed(2)} s; ` +
-      `then sync of the extracted blobs ${syncSeconds.toFixed(2)} s`,
-  );
-  return { seconds: copySeconds + tarSeconds, syncSeconds };
+  return {
+    copySeconds,
+    async extract() {
+      await rm(into, { recursive: true, force: true });
+      await mkdir(into);
+      execFileSync("sync");
+      let at = performance.now();
+      execFileSync("tar", ["-xf", blobTar, "-C", into]);
+      const seconds = secondsSince(at);
+      at = performance.now();
+      execFileSync("sync", ["-f", into]);
+      const syncSeconds = secondsSince(at);
+      await rm(into, { recursive: true, force: true });
+      return { seconds, syncSeconds };
+    },
+    done: () => rm(scratch, { recursive: true, force: true }),
+  };
 }
 
 /** Operations after the backup, restored to the latest change: the replay against batched INSERTs. */
