@@ -141,7 +141,8 @@ await runBench("restore", async (env) => {
     const restored = restore.result.restored[0]!;
     console.log(
       `restore into a copy (${prefix}), ${restored.blobsCopied} blobs brought back: ${restore.seconds.toFixed(2)} s; ` +
-        `blobs ${restored.timings.blobsMs} ms, COPY FROM ${restored.timings.loadMs} ms, the rest queueing and bookkeeping; ` +
+        `prepare ${restored.timings.prepareMs} ms, blobs ${restored.timings.blobsMs} ms, COPY FROM ${restored.timings.loadMs} ms, ` +
+        `commit (the volume's sync included) ${restored.timings.commitMs} ms, the rest queueing; ` +
         `the baseline just before: COPY FROM ${baseline.copySeconds.toFixed(2)} s + tar -xf ${tar.seconds.toFixed(2)} s, then sync ${tar.syncSeconds.toFixed(2)} s: ` +
         `${(restore.seconds / (baseline.copySeconds + tar.seconds)).toFixed(2)}x`,
     );
