@@ -358,15 +358,18 @@ export async function archiveRedo(store: Mailstore, options: ArchiveOptions): Pr
 
     const from = await recover(store, client);
     result.lastArchivedSeq = from;
-    const { rows: stats } = await client.query<{ count: number; bytes: string | null; oldest: Date | null }>(
-      `SELECT count(*) AS count, sum(${RECORD_SIZE}) AS bytes, min(at) AS oldest
-         FROM mailstore.redo_log WHERE seq > $1`,
-      [from],
-    );
-    const pending = stats[0]!;
-    const ageSeconds = pending.oldest ? (Date.now() - pending.oldest.getTime()) / 1000 : 0;
-    if (!options.force && Number(pending.bytes ?? 0) < options.maxBytes && ageSeconds < options.maxAgeSeconds) {
-      return { ...result, status: pending.count === 0 ? "empty" : "below-threshold" };
+    // The thresholds: a forced run (archive now) seals whatever is there, so it need not ask.
+    if (!options.force) {
+      const { rows: stats } = await client.query<{ count: number; bytes: string | null; oldest: Date | null }>(
+        `SELECT count(*) AS count, sum(${RECORD_SIZE}) AS bytes, min(at) AS oldest
+           FROM mailstore.redo_log WHERE seq > $1`,
+        [from],
+      );
+      const pending = stats[0]!;
+      const ageSeconds = pending.oldest ? (Date.now() - pending.oldest.getTime()) / 1000 : 0;
+      if (Number(pending.bytes ?? 0) < options.maxBytes && ageSeconds < options.maxAgeSeconds) {
+        return { ...result, status: pending.count === 0 ? "empty" : "below-threshold" };
+      }
     }
 
     const to = await horizon(client, options.horizonTimeoutMs ?? 10_000);
