@@ -203,7 +203,7 @@ export async function queueRestore(plan: RestorePlan, request: RestoreRequest, r
   );
   // Leases: the sessions this restore reads stay until it ends (or the lease runs out). When one
   // went (deleted or pruned since the plan was made), or a prune holds on, nothing is leased and
-  // the run goes again: the submission is refused whole.
+  // the run is removed: the submission is refused whole.
   const labels = [...new Set(plan.accounts.flatMap((a) => [...(a.snapshot ? [a.snapshot.session] : []), ...a.redo.sessions.map((s) => s.label)]))];
   const refused = await leaseSessions(plan.server, labels, run.label, "12 hours", { advice: "start the restore again when it is done" }).then(
     ({ missing }) =>
