@@ -46,11 +46,8 @@ export async function applyRetention(serverName: string, ruleText: string, optio
   const result: RetentionResult = { plan, applied: false, removed: [], blobsPruned: 0, bytesFreed: 0 };
   if (options.planOnly || plan.remove.length === 0) return result;
 
-  const active = rows.find((r) => r.status === "queued" || r.status === "running");
-  if (active) throw new BackupInProgressError(active.label);
+  // removeSessions refuses, under the prune lock, while a backup runs or a restore leases one.
   const doomed = rows.filter((r) => plan.remove.some((p) => p.label === r.label));
-  await refuseLeased(doomed.map((d) => d.id));
-
   Object.assign(result, await removeSessions(new BackupTarget(server.backupTarget, server.name), serverRow.id, doomed), { applied: true });
   return result;
 }
@@ -60,7 +57,7 @@ export async function applyRetention(serverName: string, ruleText: string, optio
  * prunes the blobs and account files no remaining session refers to. The caller has checked that
  * nothing needs them. No backup may run meanwhile: a running one names blobs and account files no
  * published session refers to yet, and may be about to name ones only a session going now does.
- * So this holds the server's prune lock, under which it checks again that none is queued or
+ * So this holds the server's prune lock, under which it checks that none is queued or
  * running and that no restore holds a lease on a session to go; a backup asked for meanwhile is
  * refused, and a lease waits (createSession and leaseSessions take the lock shared).
  */
@@ -70,7 +67,7 @@ export async function removeSessions(
   sessions: { id: number; label: string; status: string }[],
 ): Promise<{ removed: string[]; blobsPruned: number; bytesFreed: number; packsRemoved: number; packsRewritten: number; bytesRewritten: number }> {
   return whileLocked(pruneLockKey(serverId), { wait: true }, async (held) => {
-    // The callers checked both before; under the lock no backup and no lease can begin meanwhile.
+    // Checked here, under the lock: no backup and no lease can begin meanwhile.
     const { rows } = await consolePool().query<{ label: string }>("SELECT label FROM backup_session WHERE server_id = $1 AND status IN ('queued', 'running') LIMIT 1", [serverId]);
     if (rows[0]) throw new BackupInProgressError(rows[0].label);
     await refuseLeased(sessions.map((s) => s.id));

@@ -35,18 +35,21 @@ export async function leaseSessions(
     await client.query("BEGIN");
     try {
       const { rows: found } = await client.query<{ id: number }>("SELECT id FROM server WHERE name = $1", [server]);
-      if (found[0]) {
-        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.ceil(options.pruneWaitMs ?? PRUNE_WAIT_MS))}`);
-        await client.query("SELECT pg_advisory_xact_lock_shared(hashtext($1))", [pruneLockKey(found[0].id)]).catch((error: { code?: string }) => {
-          throw error.code === "55P03" ? new PruneRunningError(server, options.advice) : error; // lock_not_available: the wait ran out
-        });
+      const serverId = found[0]?.id;
+      if (serverId === undefined) {
+        await client.query("ROLLBACK");
+        return { leased: [], missing: labels, expiresAt: null };
       }
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.ceil(options.pruneWaitMs ?? PRUNE_WAIT_MS))}`);
+      await client.query("SELECT pg_advisory_xact_lock_shared(hashtext($1))", [pruneLockKey(serverId)]).catch((error: { code?: string }) => {
+        throw error.code === "55P03" ? new PruneRunningError(server, options.advice) : error; // lock_not_available: the wait ran out
+      });
       const { rows } = await client.query<{ label: string; expires_at: Date }>(
-        `INSERT INTO session_lease (session_id, holder, expires_at)
-         SELECT s.id, $3, now() + $4::interval FROM backup_session s JOIN server v ON v.id = s.server_id
-          WHERE v.name = $1 AND s.label = ANY($2::text[])
-         RETURNING (SELECT label FROM backup_session WHERE id = session_id) AS label, expires_at`,
-        [server, labels, holder, lifetime],
+        `WITH wanted AS (SELECT id, label FROM backup_session WHERE server_id = $1 AND label = ANY($2::text[])),
+              leased AS (INSERT INTO session_lease (session_id, holder, expires_at)
+                         SELECT id, $3, now() + $4::interval FROM wanted RETURNING session_id, expires_at)
+         SELECT wanted.label, leased.expires_at FROM leased JOIN wanted ON wanted.id = leased.session_id`,
+        [serverId, labels, holder, lifetime],
       );
       const leased = rows.map((r) => r.label);
       const missing = labels.filter((label) => !leased.includes(label));
