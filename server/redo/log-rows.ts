@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import type { BlobStore } from "../mailstore/blob-store.ts";
 import type { RedoRecord } from "./segment-format.ts";
 
-/** The columns, in the order `logRecord` and `logMetaJson` read them; the message bytes come last. */
+/** The columns, in the order `logRecords` and `logMetaJson` read them; the message bytes come last. */
 export const LOG_COLUMNS = "seq, at, txid, mailbox_id, account_id, change_number, op, payload";
 
 /**
@@ -55,15 +55,40 @@ const PG_EPOCH_MS = 946_684_800_000;
  */
 const int8 = (b: Buffer) => b.readInt32BE(0) * 4_294_967_296 + b.readUInt32BE(4);
 
-/** A binary timestamptz (microseconds since 2000) as ISO 8601 UTC, cut to the millisecond as to_char's MS cuts. */
-const isoMillis = (b: Buffer) => new Date(Math.floor(int8(b) / 1000) + PG_EPOCH_MS).toISOString();
+const YEAR_10000_MS = 253_402_300_800_000;
+
+/** The last minute `isoMillis` formatted: records read together fall within a few minutes. */
+let minute = { start: Number.NaN, prefix: "" };
+
+/**
+ * A binary timestamptz (microseconds since 2000) as ISO 8601 UTC, cut to the millisecond as
+ * to_char's MS cuts. Formatting a Date costs more than the rest of a record's decoding, so the
+ * text up to the minute is reused while the minute lasts.
+ */
+function isoMillis(b: Buffer): string {
+  const ms = Math.floor(int8(b) / 1000) + PG_EPOCH_MS;
+  const start = ms - (ms % 60_000);
+  if (start !== minute.start) {
+    if (ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString(); // outside 1970-9999: not worth a cache
+    minute = { start, prefix: new Date(start).toISOString().slice(0, 17) }; // "YYYY-MM-DDTHH:MM:"
+  }
+  const rest = ms - start;
+  const seconds = Math.floor(rest / 1000);
+  const millis = rest % 1000;
+  return `${minute.prefix}${seconds < 10 ? "0" : ""}${seconds}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+}
 
 /** A binary xid8 (unsigned). */
 const b8u = (b: Buffer) => b.readUInt32BE(0) * 4_294_967_296 + b.readUInt32BE(4);
 
+/** The last account id `uuid` decoded: a restore reads one account's records, a seal runs of them. */
+let lastUuid = { bytes: Buffer.alloc(0), text: "" };
+
 function uuid(b: Buffer): string {
+  if (b.equals(lastUuid.bytes)) return lastUuid.text;
   const h = b.toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  lastUuid = { bytes: Buffer.from(b), text: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}` };
+  return lastUuid.text;
 }
 
 /** A binary jsonb: a version byte (1), then the JSON text. */
@@ -89,12 +114,19 @@ function fields(row: (Buffer | null)[]): Fields {
   };
 }
 
-/** The record a row holds, with its message bytes when it carries some (`recordBytes`). */
-export function logRecord(row: (Buffer | null)[], blob?: Buffer | null): RedoRecord {
-  const f = fields(row);
-  const record: RedoRecord = { ...f, payload: JSON.parse(f.payload) as Record<string, unknown> };
-  if (blob) record.blob = blob;
-  return record;
+/**
+ * The records the rows hold, each with its message bytes when `bytes` finds some (`messageBytes`).
+ * The payloads are parsed in one JSON.parse: a call per record cost more than the parsing.
+ */
+export function logRecords(rows: (Buffer | null)[][], bytes?: (row: (Buffer | null)[]) => Buffer | null): RedoRecord[] {
+  const records = rows.map(fields);
+  const payloads = JSON.parse(`[${records.map((r) => r.payload).join(",")}]`) as Record<string, unknown>[];
+  return records.map((f, i) => {
+    const record: RedoRecord = { ...f, payload: payloads[i]! };
+    const blob = bytes?.(rows[i]!);
+    if (blob) record.blob = blob;
+    return record;
+  });
 }
 
 /** The row's metadata as the JSON bytes a segment holds (the payload's text is not parsed). */

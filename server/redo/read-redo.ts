@@ -10,7 +10,7 @@ import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { LAST_ARCHIVED_SEQ, listSegments, lockArchiveSharedOn, PLAN_AS_USUAL, STREAM_IN_ORDER } from "./archive-redo.ts";
-import { BYTES_COLUMNS, LOG_COLUMNS, logRecord, messageBytes } from "./log-rows.ts";
+import { BYTES_COLUMNS, LOG_COLUMNS, logRecords, messageBytes } from "./log-rows.ts";
 import { readSealedSegment } from "./read-sealed-segment.ts";
 import type { RedoRecord, SegmentHeader } from "./segment-format.ts";
 
@@ -112,12 +112,8 @@ async function* readCurrentLogBatches(
       ) TO STDOUT (FORMAT binary)`),
     );
     for await (const rows of binaryCopyRowBatches(stream)) {
-      if (!withBlobs) {
-        yield rows.map((row) => logRecord(row));
-        continue;
-      }
       // A delivery's bytes come from the blob volume until the archiver seals them into a segment.
-      yield rows.map((row) => logRecord(row, messageBytes(row, store.blobs)));
+      yield logRecords(rows, withBlobs ? (row) => messageBytes(row, store.blobs) : undefined);
     }
     if (!borrowed) await client.query(PLAN_AS_USUAL);
     finished = true;

@@ -276,13 +276,14 @@ class ReplayBatch {
   add(record: RedoRecord): boolean {
     const p = record.payload as P;
     const cn = record.changeNumber;
-    const item = { parentId: null, folderId: null, size: 0, digest: null, flags: 0, sender: null, subject: null, name: null, metadata: "{}", changeNumber: cn };
+    // A new item's fields left unset (built only for the records that make one).
+    const item = () => ({ parentId: null, folderId: null, size: 0, digest: null, flags: 0, sender: null, subject: null, name: null, metadata: "{}", changeNumber: cn });
     switch (record.op) {
       case "DeliverMessage":
         this.deliveries.push(record);
         this.bytes += record.blob?.length ?? 0;
         this.inserts.push({
-          ...item,
+          ...item(),
           id: Number(p.itemId),
           type: "message",
           folderId: Number(p.folderId),
@@ -296,10 +297,10 @@ class ReplayBatch {
         });
         break;
       case "CreateFolder":
-        this.inserts.push({ ...item, id: Number(p.itemId), type: "folder", parentId: Number(p.parentId), date: createdAt(record), name: String(p.name) });
+        this.inserts.push({ ...item(), id: Number(p.itemId), type: "folder", parentId: Number(p.parentId), date: createdAt(record), name: String(p.name) });
         break;
       case "CreateContact":
-        this.inserts.push({ ...item, id: Number(p.itemId), type: "contact", folderId: Number(p.folderId), date: createdAt(record), name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) });
+        this.inserts.push({ ...item(), id: Number(p.itemId), type: "contact", folderId: Number(p.folderId), date: createdAt(record), name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) });
         break;
       case "SetFlags": {
         const set = Number(p.set);
