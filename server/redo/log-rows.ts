@@ -62,8 +62,8 @@ let minute = { start: Number.NaN, prefix: "" };
 
 /**
  * A binary timestamptz (microseconds since 2000) as ISO 8601 UTC, cut to the millisecond as
- * to_char's MS cuts. Formatting a Date costs more than the rest of a record's decoding, so the
- * text up to the minute is reused while the minute lasts.
+ * to_char's MS cuts. Formatting a Date cost as much as parsing the record's payload, so the text
+ * up to the minute is reused while the minute lasts.
  */
 function isoMillis(b: Buffer): string {
   const ms = Math.floor(int8(b) / 1000) + PG_EPOCH_MS;
@@ -116,7 +116,7 @@ function fields(row: (Buffer | null)[]): Fields {
 
 /**
  * The records the rows hold, each with its message bytes when `bytes` finds some (`messageBytes`).
- * The payloads are parsed in one JSON.parse: a call per record cost more than the parsing.
+ * The payloads are parsed in one JSON.parse per batch (about a tenth less than one per record).
  */
 export function logRecords(rows: (Buffer | null)[][], bytes?: (row: (Buffer | null)[]) => Buffer | null): RedoRecord[] {
   const records = rows.map(fields);
