@@ -39,7 +39,7 @@ describe("readSegmentSpans", () => {
   it("gives back the records where a whole read found them, with or without their message bytes", async () => {
     const spans = await spansOf(bytes, "a");
     expect(await readSpans(bytes, spans, true)).toEqual([records[0], records[2], records[4]]);
-    expect(await readSpans(bytes, spans, false)).toEqual([records[0], records[2], records[4]].map(({ blob: _blob, ...rest }) => rest));
+    expect(await readSpans(bytes, spans, false)).toEqual([records[0]!, records[2]!, records[4]!].map(({ blob: _blob, ...rest }) => rest));
   });
 
   it("refuses a record with a flipped byte, naming where it starts", async () => {
