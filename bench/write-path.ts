@@ -7,7 +7,7 @@
  *     (the benchmark-only switch), in rounds that alternate which goes first (off-on, on-off,
  *     ...) so a machine that slows or speeds up over the run favours neither; prints operations per second and the
  *     overhead of redo, best of the rounds and each round's own with the median and the worst
- *     (target: at most 15% in every round);
+ *     (target: at most 15% in every round); each run starts after a checkpoint and a `sync`;
  *   - archiving the log that traffic left (forced, one pass) against `cp` + `sync` of the very
  *     segment bytes it wrote; prints MB/s and the ratio (target: at least 0.5x cp). The measure
  *     is the last round's log, sealed after the first round's (printed apart as the first seal
@@ -102,6 +102,10 @@ try {
     for (const redo of round % 2 === 0 ? [false, true] : [true, false]) {
       const { store, database } = await freshStore(redo, round);
       databases.push(database);
+      // Each run starts with nothing left to write back: neither dirty pages in Postgres (a
+      // checkpoint) nor a seal's and its baseline's 120 MiB in the kernel (sync).
+      await store.pool.query("CHECKPOINT");
+      execFileSync("sync");
       const result = await generateTraffic(store, { ops: opts.ops, seed: 42, concurrency: opts.concurrency, renames: false });
       const rate = result.ops / result.seconds;
       rates[redo ? "on" : "off"].push(rate);
