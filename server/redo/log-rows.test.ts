@@ -56,6 +56,12 @@ describe("logRecords", () => {
     expect(records.map((r) => r.at).slice(0, 4)).toEqual(["2026-05-28T20:26:40.123Z", "2026-05-28T20:26:40.999Z", "2026-05-28T20:27:39.000Z", "2026-05-28T20:27:40.000Z"]);
   });
 
+  it("gives the minute before 1970 right after a time in 1970's first minute, and milliseconds under 100", () => {
+    const times = [5_000n, -1_000n, 59_999_000n, 1_780_000_000_042_000n, 1_780_000_000_007_999n];
+    const records = logRecords(times.map((t, i) => row(i + 1, t, ALICE, "SetFlags", {})));
+    expect(records.map((r) => r.at)).toEqual(["1970-01-01T00:00:00.005Z", "1969-12-31T23:59:59.999Z", "1970-01-01T00:00:59.999Z", "2026-05-28T20:26:40.042Z", "2026-05-28T20:26:40.007Z"]);
+  });
+
   it("writes the same time and account into a segment's metadata", () => {
     const r = row(5, 1_780_000_000_123_456n, BOB, "MoveItems", { itemIds: [300], folderId: 2 });
     expect(JSON.parse(logMetaJson(r).toString())).toEqual({

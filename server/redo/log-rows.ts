@@ -67,11 +67,9 @@ let minute = { start: Number.NaN, prefix: "" };
  */
 function isoMillis(b: Buffer): string {
   const ms = Math.floor(int8(b) / 1000) + PG_EPOCH_MS;
+  if (ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString(); // outside 1970-9999: not worth a cache
   const start = ms - (ms % 60_000);
-  if (start !== minute.start) {
-    if (ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString(); // outside 1970-9999: not worth a cache
-    minute = { start, prefix: new Date(start).toISOString().slice(0, 17) }; // "YYYY-MM-DDTHH:MM:"
-  }
+  if (start !== minute.start) minute = { start, prefix: new Date(start).toISOString().slice(0, 17) }; // "YYYY-MM-DDTHH:MM:"
   const rest = ms - start;
   const seconds = Math.floor(rest / 1000);
   const millis = rest % 1000;
@@ -121,6 +119,7 @@ function fields(row: (Buffer | null)[]): Fields {
 export function logRecords(rows: (Buffer | null)[][], bytes?: (row: (Buffer | null)[]) => Buffer | null): RedoRecord[] {
   const records = rows.map(fields);
   const payloads = JSON.parse(`[${records.map((r) => r.payload).join(",")}]`) as Record<string, unknown>[];
+  if (payloads.length !== records.length) throw new Error(`redo payloads of seq ${records[0]?.seq} to ${records.at(-1)?.seq}: ${payloads.length} values for ${records.length} records`);
   return records.map((f, i) => {
     const record: RedoRecord = { ...f, payload: payloads[i]! };
     const blob = bytes?.(rows[i]!);
