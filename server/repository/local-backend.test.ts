@@ -61,6 +61,17 @@ describe("LocalBackend", () => {
     }
   });
 
+  it("makes a staged small save's folders, and again after they are removed behind its back", async () => {
+    await backend.save("dumps/ab/one", Buffer.from("one"), { staged: true, createOnly: true });
+    await backend.save("dumps/ab/two", Buffer.alloc(0), { staged: true });
+    await rm(path.join(root, "dumps"), { recursive: true });
+    await backend.save("dumps/ab/three", Buffer.from("three"), { staged: true, createOnly: true });
+    expect(await files()).toEqual(["dumps/ab/three"]);
+    expect((await backend.read("dumps/ab/three")).toString()).toBe("three");
+    // Both made again while they were remembered: the next flush must make them durable too.
+    await backend.flush();
+  });
+
   describe("temp files", () => {
     it("keeps objects at their names and leaves no temp file behind a save", async () => {
       await backend.save("packs/ab/one", Buffer.from("1"));
@@ -196,6 +207,16 @@ describe("LocalBackend", () => {
       // Saving over the link replaces the link itself; the file it pointed at is untouched.
       await backend.save("packs/ab/q", Buffer.from("q"));
       expect((await backend.read("packs/ab/q")).toString()).toBe("q");
+      expect(await readFile(path.join(outside, "secret"), "utf8")).toBe("secret");
+    });
+
+    it("writes no staged save through a link, to a folder or to a file", async () => {
+      await symlink(outside, path.join(root, "link"));
+      await symlink(path.join(outside, "secret"), path.join(root, "packs/ab/q"));
+      await expect(backend.save("link/planted", Buffer.from("x"), { staged: true })).rejects.toBeInstanceOf(UnsafeObjectPathError);
+      await expect(backend.save("link/deeper/planted", Buffer.from("x"), { staged: true, createOnly: true })).rejects.toBeInstanceOf(UnsafeObjectPathError);
+      await expect(backend.save("packs/ab/q", Buffer.from("x"), { staged: true })).rejects.toBeInstanceOf(UnsafeObjectPathError);
+      expect((await readdir(outside)).sort()).toEqual(["secret"]);
       expect(await readFile(path.join(outside, "secret"), "utf8")).toBe("secret");
     });
 
