@@ -134,6 +134,27 @@ export interface SegmentEntry {
 }
 
 /**
+ * The record whose body (`u32 meta length, meta JSON, message bytes`) is `buffer[bodyAt, bodyEnd)`,
+ * its checksum already verified, read in place: a view per field would cost a replay of 20,000
+ * records more than its checksums. The message bytes are copied out only `withBlobs`. `at` and
+ * `index` (the record's number in a whole read, null for a span) name it in errors.
+ */
+function decodeBody(name: string, at: number, index: number | null, buffer: Buffer, bodyAt: number, bodyEnd: number, withBlobs: boolean | undefined): RedoRecord {
+  const damaged = (reason: string) => new SegmentCorruptError(name, at, index === null ? reason : `record ${index}: ${reason}`);
+  const metaLength = buffer.readUInt32BE(bodyAt);
+  if (metaLength > bodyEnd - bodyAt - 4) throw damaged("implausible metadata length");
+  const metaEnd = bodyAt + 4 + metaLength;
+  let record: RedoRecord;
+  try {
+    record = JSON.parse(buffer.toString("utf8", bodyAt + 4, metaEnd)) as RedoRecord;
+  } catch {
+    throw damaged("metadata is not valid JSON");
+  }
+  if (bodyEnd > metaEnd && withBlobs) record.blob = Buffer.from(buffer.subarray(metaEnd, bodyEnd));
+  return record;
+}
+
+/**
  * Reads a segment, verifying as it goes, and yields its header then its records. Throws
  * SegmentCorruptError at the first damage, with the byte offset where the damaged part starts.
  */
@@ -201,16 +222,7 @@ export async function* readSegmentBatches(
     if (!body) throw truncated(at + 8, length, what());
     hash.update(body);
     if (crc32(body) !== crc) throw new SegmentCorruptError(name, at, `record ${i + 1}: checksum mismatch`);
-    const metaLength = body.readUInt32BE(0);
-    if (metaLength > body.length - 4) throw new SegmentCorruptError(name, at, `record ${i + 1}: implausible metadata length`);
-    let record: RedoRecord;
-    try {
-      record = JSON.parse(body.toString("utf8", 4, 4 + metaLength)) as RedoRecord;
-    } catch {
-      throw new SegmentCorruptError(name, at, `record ${i + 1}: metadata is not valid JSON`);
-    }
-    if (body.length > 4 + metaLength && options.withBlobs) record.blob = Buffer.from(body.subarray(4 + metaLength));
-    entries.push({ record, at, length: 8 + length });
+    entries.push({ record: decodeBody(name, at, i + 1, body, 0, body.length, options.withBlobs), at, length: 8 + length });
   }
   if (entries.length) yield { entries };
 
@@ -264,23 +276,12 @@ export async function* readSegmentSpans(
     if (bytesRead < buffer.length) throw new SegmentCorruptError(name, start + bytesRead, "truncated: a record learned earlier is no longer there");
     const records: RedoRecord[] = [];
     for (let k = i; k < j; k++) {
-      // Read in place: a view per field would cost a replay of 20,000 records more than its checksums.
       const { at, length } = spans[k]!;
       const from = at - start;
       const bodyAt = from + 8;
       const bodyEnd = from + length;
       if (buffer.readUInt32BE(from) !== length - 8 || crc32(buffer.subarray(bodyAt, bodyEnd)) !== buffer.readUInt32BE(from + 4)) throw new SegmentCorruptError(name, at, "record checksum mismatch");
-      const metaLength = buffer.readUInt32BE(bodyAt);
-      if (metaLength > length - 12) throw new SegmentCorruptError(name, at, "implausible metadata length");
-      const metaEnd = bodyAt + 4 + metaLength;
-      let record: RedoRecord;
-      try {
-        record = JSON.parse(buffer.toString("utf8", bodyAt + 4, metaEnd)) as RedoRecord;
-      } catch {
-        throw new SegmentCorruptError(name, at, "metadata is not valid JSON");
-      }
-      if (bodyEnd > metaEnd && options.withBlobs) record.blob = Buffer.from(buffer.subarray(metaEnd, bodyEnd));
-      records.push(record);
+      records.push(decodeBody(name, at, null, buffer, bodyAt, bodyEnd, options.withBlobs));
     }
     yield records;
     i = j;

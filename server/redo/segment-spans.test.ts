@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { encodeHeader, encodeRecord, encodeTrailer, readSegment, readSegmentSpans, SEGMENT_FORMAT, SegmentCorruptError, type RedoRecord, type SegmentFile } from "./segment-format.ts";
 
@@ -14,9 +15,25 @@ const record = (seq: number, accountId: string, blob?: string): RedoRecord => ({
   seq, at: "2026-12-06T12:00:00.000Z", txid: "9", mailboxId: 1, accountId, changeNumber: seq, op: blob ? "DeliverMessage" : "SetFlags", payload: { itemIds: [seq], note: "é" }, ...(blob ? { blob: Buffer.from(blob) } : {}),
 });
 
-function segment(records: RedoRecord[]): Buffer {
+/** A record's frame around `body` as given, with a checksum that matches it. */
+function frame(body: Buffer): Buffer {
+  const prefix = Buffer.alloc(8);
+  prefix.writeUInt32BE(body.length, 0);
+  prefix.writeUInt32BE(crc32(body), 4);
+  return Buffer.concat([prefix, body]);
+}
+
+/** A record whose metadata length or JSON is wrong, inside a frame whose checksum is right. */
+function badBody(kind: "length" | "json"): Buffer {
+  const meta = Buffer.from(kind === "json" ? '{"seq": 9,' : JSON.stringify({ seq: 9 }));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(kind === "length" ? meta.length + 100 : meta.length);
+  return frame(Buffer.concat([length, meta]));
+}
+
+function segment(records: (RedoRecord | Buffer)[]): Buffer {
   const header = encodeHeader({ server: "mail1", format: SEGMENT_FORMAT, firstSeq: 1, lastSeq: records.length, firstAt: null, lastAt: null, recordCount: records.length, voids: [], createdAt: "2026-12-06T12:00:00.000Z" });
-  const body = Buffer.concat([header, ...records.map(encodeRecord)]);
+  const body = Buffer.concat([header, ...records.map((r) => (Buffer.isBuffer(r) ? r : encodeRecord(r)))]);
   return Buffer.concat([body, encodeTrailer(records.length, createHash("sha256").update(body).digest())]);
 }
 
@@ -26,10 +43,22 @@ async function spansOf(bytes: Buffer, accountId: string) {
   return spans;
 }
 
-async function readSpans(bytes: Buffer, spans: { at: number; length: number }[], withBlobs: boolean) {
+async function readSpans(bytes: Buffer, spans: { at: number; length: number }[], withBlobs: boolean, reads: number[] = []) {
   const out: RedoRecord[] = [];
-  for await (const records of readSegmentSpans("s.log", memoryFile(bytes), spans, { withBlobs })) out.push(...records);
+  const file = memoryFile(bytes);
+  const counted: SegmentFile = { stat: file.stat, read: (buffer, offset, length, position) => (reads.push(position), file.read(buffer, offset, length, position)) };
+  for await (const records of readSegmentSpans("s.log", counted, spans, { withBlobs })) out.push(...records);
   return out;
+}
+
+/** Where a whole read of the segment fails, or null. */
+async function wholeReadError(bytes: Buffer) {
+  try {
+    for await (const _ of readSegment("s.log", memoryFile(bytes))) void _;
+    return null;
+  } catch (error) {
+    return error;
+  }
 }
 
 describe("readSegmentSpans", () => {
@@ -49,5 +78,34 @@ describe("readSegmentSpans", () => {
     const error = await readSpans(damaged, spans, true).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SegmentCorruptError);
     expect(error).toMatchObject({ offset: spans[1]!.at, reason: "record checksum mismatch" });
+  });
+
+  it("reads neighbouring records together and records far apart on their own, and gives them back in order", async () => {
+    // 70 KiB of message between the account's records: more than the gap read across.
+    const far = [record(1, "a"), record(2, "b", "x".repeat(70 << 10)), record(3, "a"), record(4, "a", "short"), record(5, "b", "y".repeat(70 << 10)), record(6, "a")];
+    const farBytes = segment(far);
+    const spans = await spansOf(farBytes, "a");
+    const reads: number[] = [];
+    expect(await readSpans(farBytes, spans, true, reads)).toEqual([far[0], far[2], far[3], far[5]]);
+    expect(reads).toEqual([spans[0]!.at, spans[1]!.at, spans[3]!.at]);
+  });
+
+  it("refuses a segment cut short under a span it learned, naming where the bytes end", async () => {
+    const spans = await spansOf(bytes, "a");
+    const cut = bytes.subarray(0, spans[2]!.at + 10);
+    const error = await readSpans(cut, spans, true).catch((e: unknown) => e);
+    expect(error).toMatchObject({ offset: cut.length, reason: "truncated: a record learned earlier is no longer there" });
+  });
+
+  it("refuses a record whose checksum holds but whose metadata does not, in a whole read and by span", async () => {
+    for (const [kind, reason] of [["length", "implausible metadata length"], ["json", "metadata is not valid JSON"]] as const) {
+      const damaged = segment([record(1, "a"), badBody(kind), record(3, "a")]);
+      const whole = await wholeReadError(damaged);
+      expect(whole).toBeInstanceOf(SegmentCorruptError);
+      expect(whole).toMatchObject({ reason: `record 2: ${reason}` });
+      const at = (whole as SegmentCorruptError).offset;
+      const error = await readSpans(damaged, [{ at, length: badBody(kind).length }], false).catch((e: unknown) => e);
+      expect(error).toMatchObject({ offset: at, reason });
+    }
   });
 });
