@@ -95,11 +95,9 @@ function jsonbText(b: Buffer): string {
   return b.toString("utf8", 1);
 }
 
-/** A record's fields with its payload still JSON text. */
-type Fields = Omit<RedoRecord, "payload" | "blob"> & { payload: string };
-
-function fields(row: (Buffer | null)[]): Fields {
-  const [seq, at, txid, mailboxId, accountId, changeNumber, op, payload] = row as Buffer[];
+/** A record from its row, with the payload given (parsed apart: see logRecords). */
+function recordOf(row: (Buffer | null)[], payload: RedoRecord["payload"]): RedoRecord {
+  const [seq, at, txid, mailboxId, accountId, changeNumber, op] = row as Buffer[];
   return {
     seq: int8(seq!),
     at: isoMillis(at!),
@@ -108,7 +106,7 @@ function fields(row: (Buffer | null)[]): Fields {
     accountId: uuid(accountId!),
     changeNumber: int8(changeNumber!),
     op: op!.toString("utf8"),
-    payload: jsonbText(payload!),
+    payload,
   };
 }
 
@@ -117,12 +115,14 @@ function fields(row: (Buffer | null)[]): Fields {
  * The payloads are parsed in one JSON.parse per batch (about a tenth less than one per record).
  */
 export function logRecords(rows: (Buffer | null)[][], bytes?: (row: (Buffer | null)[]) => Buffer | null): RedoRecord[] {
-  const records = rows.map(fields);
-  const payloads = JSON.parse(`[${records.map((r) => r.payload).join(",")}]`) as Record<string, unknown>[];
-  if (payloads.length !== records.length) throw new Error(`redo payloads of seq ${records[0]?.seq} to ${records.at(-1)?.seq}: ${payloads.length} values for ${records.length} records`);
-  return records.map((f, i) => {
-    const record: RedoRecord = { ...f, payload: payloads[i]! };
-    const blob = bytes?.(rows[i]!);
+  const payloads = JSON.parse(`[${rows.map((row) => jsonbText(row[7]!)).join(",")}]`) as RedoRecord["payload"][];
+  if (payloads.length !== rows.length) {
+    const seqs = rows.length ? ` of seq ${int8(rows[0]![0]!)} to ${int8(rows.at(-1)![0]!)}` : "";
+    throw new Error(`redo payloads${seqs}: ${payloads.length} values for ${rows.length} records`);
+  }
+  return rows.map((row, i) => {
+    const record = recordOf(row, payloads[i]!);
+    const blob = bytes?.(row);
     if (blob) record.blob = blob;
     return record;
   });
@@ -130,9 +130,9 @@ export function logRecords(rows: (Buffer | null)[][], bytes?: (row: (Buffer | nu
 
 /** The row's metadata as the JSON bytes a segment holds (the payload's text is not parsed). */
 export function logMetaJson(row: (Buffer | null)[]): Buffer {
-  const f = fields(row);
+  const f = recordOf(row, {});
   return Buffer.from(
     `{"seq":${f.seq},"at":"${f.at}","txid":"${f.txid}","mailboxId":${f.mailboxId},"accountId":"${f.accountId}",` +
-      `"changeNumber":${f.changeNumber},"op":${JSON.stringify(f.op)},"payload":${f.payload}}`,
+      `"changeNumber":${f.changeNumber},"op":${JSON.stringify(f.op)},"payload":${jsonbText(row[7]!)}}`,
   );
 }
