@@ -10,7 +10,8 @@
  *      uncompressed one; then a second full of unchanged data, against that first full;
  *   3. on a second server with many small accounts: incrementals after changing few accounts
  *      and ten times as many, showing that an incremental's time follows what changed.
- *   4. (issue 13) the compressed full again into an S3 bucket (s3rver started on 127.0.0.1) and
+ *   4. (issue 13) the compressed full again into an S3 bucket (s3rver on 127.0.0.1, in a process
+ *      of its own as S3 would be: bench/s3-process.ts) and
  *      into an encrypted folder, each against the compressed full into a folder.
  * It ends with the table of the ratios issues 11 and 13 track. `--scale` multiplies `--messages`, so the
  * same command at --scale 1 and 4 shows how the cost grows with the blob count.
@@ -40,7 +41,7 @@ import { ensureMailboxes } from "../server/mailstore/account-operations.ts";
 import { openMailstore } from "../server/mailstore/mailstore.ts";
 import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
 import { initEncryption } from "../server/repository/repository-keys.ts";
-import { startS3Server } from "../server/testing/s3-server.ts";
+import { startS3Process } from "./s3-process.ts";
 import { runBench, secondsSince, type BenchEnv } from "./bench-env.ts";
 import { prepareManyAccounts } from "./many-accounts.ts";
 import { queueIdle, timedBackup } from "./timed-jobs.ts";
@@ -78,9 +79,9 @@ await runBench("backup", async (env) => {
   console.log(`second full, unchanged: ${second.seconds.toFixed(2)} s, ${second.session.blobsNew} new blobs`);
   await queueIdle("mail1");
 
-  // Issue 13: the same compressed full into an S3 bucket (s3rver on 127.0.0.1, over HTTP through
-  // the AWS SDK), and into an encrypted folder.
-  const s3 = await startS3Server({ buckets: ["bench"] });
+  // Issue 13: the same compressed full into an S3 bucket (s3rver on 127.0.0.1 in its own process,
+  // over HTTP through the AWS SDK), and into an encrypted folder.
+  const s3 = await startS3Process(["bench"]);
   env.defer(() => s3.stop());
   const inS3 = await fullIntoEmptyTarget(env, "s3", true, s3.url("bench", `mail1-${Date.now()}`));
   console.log(`full backup into S3 (s3rver): ${inS3.seconds.toFixed(2)} s`);

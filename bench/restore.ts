@@ -11,8 +11,8 @@
  *   2. replay: `--replay` operations on it after the backup, restored to the latest change three times; the
  *      replay against batched INSERTs of as many rows;
  *   3. a mailbox group of `--group-mailboxes` mailboxes dropped and rebuilt: the time it takes;
- *   4. (issue 13) every session copied to an S3 copy target (s3rver on 127.0.0.1), against
- *      `cp -r` + `sync` of the target folder; then, with the primary target gone, the one-account
+ *   4. (issue 13) every session copied to an S3 copy target (s3rver on 127.0.0.1, in a process of
+ *      its own: bench/s3-process.ts), against `cp -r` + `sync` of the target folder; then, with the primary target gone, the one-account
  *      restore again, read from S3, against the restore from the folder in step 1.
  * It ends with the table of the ratios issue 11 tracks (and the replay and rebuild beside them).
  * With `--worker-process` the backup and the restore each run on a worker process of its own,
@@ -37,7 +37,7 @@ import { runCopy } from "../server/backup/copy-sessions.ts";
 import { BackupTarget } from "../server/backup/target.ts";
 import { addCopyTarget } from "../server/directory/copy-targets.ts";
 import { getServer } from "../server/directory/list-servers.ts";
-import { startS3Server } from "../server/testing/s3-server.ts";
+import { startS3Process } from "./s3-process.ts";
 import { createAccount } from "../server/mailstore/account-operations.ts";
 import { deliverMessage } from "../server/mailstore/deliver-message.ts";
 import { setFlags, moveItems } from "../server/mailstore/item-operations.ts";
@@ -273,7 +273,7 @@ async function rebuildGroup(store: Mailstore): Promise<Measure> {
 
 /** Every session copied to S3, then the one-account restore read from there with the primary gone. */
 async function fromS3(env: BenchEnv, server: Awaited<ReturnType<typeof getServer>>, folderSeconds: number): Promise<Measure[]> {
-  const s3 = await startS3Server({ buckets: ["bench"] });
+  const s3 = await startS3Process(["bench"]);
   env.defer(() => s3.stop());
   await addCopyTarget("mail1", { name: "bench-s3", url: s3.url("bench", "mail1") });
   const scratch = path.join(env.dataDir, "cp-baseline");

@@ -9,8 +9,8 @@
  *     segment on every target (p50, p95, max; must: p95 <= ship interval + 5 s);
  *   - the write-path cost of shipping: operations per second off / on, per round and the median
  *     (must: <= 1.05x; aim <= 1.02x).
- * The target is a folder on this disk (and with --s3 also a bucket on s3rver, on the same two
- * cores, which makes the cost an upper bound).
+ * The target is a folder on this disk (and with --s3 also a bucket on s3rver, in a process of its
+ * own but on the same two cores, which makes the cost an upper bound).
  */
 import { mkdir, open } from "node:fs/promises";
 import path from "node:path";
@@ -28,7 +28,7 @@ import { archiveCheckIntervalMs } from "../server/redo/archive-server-redo.ts";
 import { readSegment } from "../server/redo/segment-format.ts";
 import { forgetShipState, shipRedo } from "../server/redo/ship-redo.ts";
 import { closeRepositories } from "../server/backup/target.ts";
-import { startS3Server } from "../server/testing/s3-server.ts";
+import { startS3Process } from "./s3-process.ts";
 import { runBench } from "./bench-env.ts";
 
 const opts = new Command("bench:ship")
@@ -45,7 +45,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 await runBench("bench:ship", async (env) => {
   await seedDemo({ accounts: Math.ceil((opts.mailboxes * 5) / 3), formerNames: 0, dataDir: env.dataDir, consoleDatabase: env.consoleDatabase });
-  const s3 = opts.s3 ? await startS3Server({ buckets: ["bench-ship"] }) : null;
+  const s3 = opts.s3 ? await startS3Process(["bench-ship"]) : null;
   if (s3) env.defer(() => s3.stop());
   env.defer(() => closeRepositories());
   const rates: Record<"off" | "on", number[]> = { off: [], on: [] };

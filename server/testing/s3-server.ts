@@ -83,6 +83,11 @@ export function useTestCredentials(): void {
   process.env.AWS_SECRET_ACCESS_KEY = "S3RVER";
 }
 
+/** The target URL of `bucket` under `prefix` on the s3rver at `endpoint`. */
+export function s3TargetUrl(endpoint: string, bucket: string, prefix = ""): string {
+  return `s3://${bucket}${prefix ? `/${prefix}` : ""}?${new URLSearchParams({ endpoint, pathStyle: "1" })}`;
+}
+
 export async function startS3Server(options: { buckets: string[]; port?: number }): Promise<S3TestServer> {
   const S3rver = require("s3rver");
   const FilesystemStore = require("s3rver/lib/stores/filesystem") as new (directory: string) => {
@@ -179,7 +184,7 @@ export async function startS3Server(options: { buckets: string[]; port?: number 
   return {
     endpoint,
     directory,
-    url: (bucket, prefix = "") => `s3://${bucket}${prefix ? `/${prefix}` : ""}?${new URLSearchParams({ endpoint, pathStyle: "1" })}`,
+    url: (bucket, prefix) => s3TargetUrl(endpoint, bucket, prefix),
     objectPath: (bucket, key) => (store as unknown as FilesystemStoreLike).getResourcePath(bucket, key, "object"),
     stopOnPut: (match) =>
       new Promise<void>((resolve) => {
