@@ -134,21 +134,28 @@ export interface SegmentEntry {
 }
 
 /**
+ * Errors are built by module-level functions, not closures in the loop: under tsx (esbuild's
+ * keepNames) every closure made per record also costs a defineProperty of its name.
+ */
+function damagedBody(name: string, at: number, index: number | null, reason: string): SegmentCorruptError {
+  return new SegmentCorruptError(name, at, index === null ? reason : `record ${index}: ${reason}`);
+}
+
+/**
  * The record whose body (`u32 meta length, meta JSON, message bytes`) is `buffer[bodyAt, bodyEnd)`,
  * its checksum already verified, read in place: a view per field would cost a replay of 20,000
  * records more than its checksums. The message bytes are copied out only `withBlobs`. `at` and
  * `index` (the record's number in a whole read, null for a span) name it in errors.
  */
 function decodeBody(name: string, at: number, index: number | null, buffer: Buffer, bodyAt: number, bodyEnd: number, withBlobs: boolean | undefined): RedoRecord {
-  const damaged = (reason: string) => new SegmentCorruptError(name, at, index === null ? reason : `record ${index}: ${reason}`);
   const metaLength = buffer.readUInt32BE(bodyAt);
-  if (metaLength > bodyEnd - bodyAt - 4) throw damaged("implausible metadata length");
+  if (metaLength > bodyEnd - bodyAt - 4) throw damagedBody(name, at, index, "implausible metadata length");
   const metaEnd = bodyAt + 4 + metaLength;
   let record: RedoRecord;
   try {
     record = JSON.parse(buffer.toString("utf8", bodyAt + 4, metaEnd)) as RedoRecord;
   } catch {
-    throw damaged("metadata is not valid JSON");
+    throw damagedBody(name, at, index, "metadata is not valid JSON");
   }
   if (bodyEnd > metaEnd && withBlobs) record.blob = Buffer.from(buffer.subarray(metaEnd, bodyEnd));
   return record;
@@ -205,7 +212,6 @@ export async function* readSegmentBatches(
   let entries: SegmentEntry[] = [];
   for (let i = 0; i < header.recordCount; i++) {
     const at = cursor.offset;
-    const what = () => `record ${i + 1} of ${header.recordCount}`;
     let prefix = cursor.readNow(8);
     if (prefix === undefined) {
       // The buffer is spent: hand on what it held before reading on.
@@ -213,13 +219,13 @@ export async function* readSegmentBatches(
       entries = [];
       prefix = await cursor.read(8);
     }
-    if (!prefix) throw truncated(at, 8, what());
+    if (!prefix) throw truncated(at, 8, `record ${i + 1} of ${header.recordCount}`);
     hash.update(prefix);
     const length = prefix.readUInt32BE(0);
     const crc = prefix.readUInt32BE(4);
     if (length < 4 || length > cursor.remaining) throw new SegmentCorruptError(name, at, `record ${i + 1}: implausible length ${length}`);
     const body = cursor.readNow(length) ?? (await cursor.read(length));
-    if (!body) throw truncated(at + 8, length, what());
+    if (!body) throw truncated(at + 8, length, `record ${i + 1} of ${header.recordCount}`);
     hash.update(body);
     if (crc32(body) !== crc) throw new SegmentCorruptError(name, at, `record ${i + 1}: checksum mismatch`);
     entries.push({ record: decodeBody(name, at, i + 1, body, 0, body.length, options.withBlobs), at, length: 8 + length });

@@ -226,6 +226,15 @@ interface ItemChange {
   changeNumber: number;
 }
 
+/**
+ * A new item's fields its record leaves unset. Built only for the records that make an item, and
+ * by a module-level function: under tsx (esbuild's keepNames) a closure made per record also
+ * costs a defineProperty of its name.
+ */
+function unsetFields(changeNumber: number) {
+  return { parentId: null, folderId: null, size: 0, digest: null, flags: 0, sender: null, subject: null, name: null, metadata: "{}", changeNumber };
+}
+
 /** Each field of a new item, its column and its SQL type. */
 const NEW_ITEM_COLUMNS: [keyof NewItem, string, string][] = [
   ["id", "id", "bigint"],
@@ -276,14 +285,12 @@ class ReplayBatch {
   add(record: RedoRecord): boolean {
     const p = record.payload as P;
     const cn = record.changeNumber;
-    // A new item's fields left unset (built only for the records that make one).
-    const item = () => ({ parentId: null, folderId: null, size: 0, digest: null, flags: 0, sender: null, subject: null, name: null, metadata: "{}", changeNumber: cn });
     switch (record.op) {
       case "DeliverMessage":
         this.deliveries.push(record);
         this.bytes += record.blob?.length ?? 0;
         this.inserts.push({
-          ...item(),
+          ...unsetFields(cn),
           id: Number(p.itemId),
           type: "message",
           folderId: Number(p.folderId),
@@ -297,10 +304,10 @@ class ReplayBatch {
         });
         break;
       case "CreateFolder":
-        this.inserts.push({ ...item(), id: Number(p.itemId), type: "folder", parentId: Number(p.parentId), date: createdAt(record), name: String(p.name) });
+        this.inserts.push({ ...unsetFields(cn), id: Number(p.itemId), type: "folder", parentId: Number(p.parentId), date: createdAt(record), name: String(p.name) });
         break;
       case "CreateContact":
-        this.inserts.push({ ...item(), id: Number(p.itemId), type: "contact", folderId: Number(p.folderId), date: createdAt(record), name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) });
+        this.inserts.push({ ...unsetFields(cn), id: Number(p.itemId), type: "contact", folderId: Number(p.folderId), date: createdAt(record), name: displayName(p.fields as ContactFields), metadata: JSON.stringify({ fields: p.fields }) });
         break;
       case "SetFlags": {
         const set = Number(p.set);
