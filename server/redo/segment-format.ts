@@ -283,6 +283,8 @@ export async function* readSegmentSpans(
     const records: RedoRecord[] = [];
     for (let k = i; k < j; k++) {
       const { at, length } = spans[k]!;
+      // A frame (8 bytes) and a body's metadata length (4) at least: anything shorter was not learned from a whole read.
+      if (length < 12) throw new SegmentCorruptError(name, at, `implausible record length ${length}`);
       const from = at - start;
       const bodyAt = from + 8;
       const bodyEnd = from + length;

@@ -97,6 +97,12 @@ describe("readSegmentSpans", () => {
     expect(error).toMatchObject({ offset: cut.length, reason: "truncated: a record learned earlier is no longer there" });
   });
 
+  it("refuses a span too short to hold a record rather than reading past it", async () => {
+    const [first] = await spansOf(bytes, "a");
+    const error = await readSpans(bytes, [{ at: first!.at, length: 10 }], true).catch((e: unknown) => e);
+    expect(error).toMatchObject({ offset: first!.at, reason: "implausible record length 10" });
+  });
+
   it("refuses a record whose checksum holds but whose metadata does not, in a whole read and by span", async () => {
     for (const [kind, reason] of [["length", "implausible metadata length"], ["json", "metadata is not valid JSON"]] as const) {
       const damaged = segment([record(1, "a"), badBody(kind), record(3, "a")]);
@@ -104,6 +110,7 @@ describe("readSegmentSpans", () => {
       expect(whole).toBeInstanceOf(SegmentCorruptError);
       expect(whole).toMatchObject({ reason: `record 2: ${reason}` });
       const at = (whole as SegmentCorruptError).offset;
+      expect(at).toBe(damaged.indexOf(badBody(kind)));
       const error = await readSpans(damaged, [{ at, length: badBody(kind).length }], false).catch((e: unknown) => e);
       expect(error).toMatchObject({ offset: at, reason });
     }
