@@ -69,6 +69,12 @@ describe("logRecords", () => {
     });
   });
 
+  it("refuses a batch whose payloads do not parse to one value per record", () => {
+    const rows = [row(1, 0n, ALICE, "SetFlags", {}), row(2, 0n, ALICE, "SetFlags", {})];
+    rows[1]![7] = Buffer.concat([Buffer.from([1]), Buffer.from("{},{}")]);
+    expect(() => logRecords(rows)).toThrow("redo payloads of seq 1 to 2: 3 values for 2 records");
+  });
+
   it("reads no rows as no records", () => {
     expect(logRecords([])).toEqual([]);
   });

@@ -37,8 +37,9 @@ export { ObjectRangeError };
 /**
  * A staged save of bytes up to this size (a session's small files) is written, and a whole
  * object up to it read, with synchronous calls on the caller's thread: a full of 400 accounts
- * writes 1,600 of them, and three trips each through libuv's pool cost the main thread more
- * than the writes themselves.
+ * writes about 1,200 of them, and three trips each through libuv's pool cost the main thread more
+ * than the writes themselves (on two busy cores, writing them through the pool with callbacks
+ * did not make the full faster either: docs/backup-target.md).
  */
 const SYNC_BYTES = 1024 * 1024;
 
