@@ -12,6 +12,7 @@ import { deliverMessage } from "../mailstore/deliver-message.ts";
 import { generateTraffic } from "../demo/generate-traffic.ts";
 import { createAccount } from "../mailstore/account-operations.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
+import { HEADER_BYTES } from "../repository/encrypted-backend.ts";
 import { addKey, initEncryption, listKeys, removeKey, unlock } from "../repository/repository-keys.ts";
 import { exportMailbox } from "../restore/export-mailbox.ts";
 import { submitRestore } from "../restore/submit-restore.ts";
@@ -150,7 +151,9 @@ describe("an encrypted S3 target", () => {
     for await (const o of target.backend.list("packs/")) pack ??= o.name;
     const file = s3.objectPath("mailvault-enc", `mail1/${pack!}`);
     const bytes = await readFile(file);
-    bytes[bytes.length - 100]! ^= 0x01;
+    // In the first segment, which holds the pack's first blob. (A byte near the end could fall
+    // in a last segment that holds only the pack's own header, which no blob is in.)
+    bytes[HEADER_BYTES + 20]! ^= 0x01;
     await writeFile(file, bytes);
     await closeRepositories();
     const report = await verifyRepository(new BackupTarget(url, "mail1"));

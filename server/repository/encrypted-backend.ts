@@ -25,7 +25,8 @@ import { ObjectExistsError, ObjectNotFoundError, ObjectRangeError, type ObjectIn
 
 const MAGIC = Buffer.from("MVENC1\0\0", "latin1");
 const SALT_BYTES = 32;
-const HEADER_BYTES = MAGIC.length + SALT_BYTES;
+/** Where a sealed object's first segment starts. */
+export const HEADER_BYTES = MAGIC.length + SALT_BYTES;
 export const SEGMENT_BYTES = 64 * 1024;
 const TAG_BYTES = 16;
 const SEALED_SEGMENT = SEGMENT_BYTES + TAG_BYTES;
