@@ -28,6 +28,38 @@ export interface SaveOptions {
    * atomically (an object store) may simply save.
    */
   createOnly?: boolean;
+  /**
+   * The hex SHA-256 of exactly the bytes given, when the caller knows it (a pack is named by
+   * it). A backend may hand it to the store to check the bytes against, rather than hashing
+   * them again (S3: one PUT with `x-amz-content-sha256`). A backend that changes the bytes on
+   * the way (encryption) must not pass it on.
+   */
+  sha256?: string;
+}
+
+/**
+ * A stream that ends within `limit` bytes, as one Buffer; a longer one as a stream again (what
+ * was read first, then the rest). A consumer that stops early stops the source too.
+ */
+export async function wholeWithin(data: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer | AsyncIterable<Uint8Array>> {
+  const source = data[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) return Buffer.concat(head, size);
+    head.push(next.value);
+    size += next.value.length;
+    if (size > limit) break;
+  }
+  return (async function* () {
+    try {
+      yield* head;
+      for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
+    } finally {
+      await source.return?.();
+    }
+  })();
 }
 
 export interface StorageBackend {

@@ -39,6 +39,23 @@ describe("EncryptedBackend", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it("passes no plaintext digest to the store below, whose bytes are sealed", async () => {
+    const seen: (string | undefined)[] = [];
+    const save = inner.save.bind(inner);
+    inner.save = async (name, data, options) => {
+      seen.push(options?.sha256);
+      return save(name, data, options);
+    };
+    const bytes = randomBytes(1000);
+    async function* chunks() {
+      yield bytes;
+    }
+    await backend.save("packs/ab/one", bytes, { sha256: sha256(bytes) });
+    await backend.save("packs/ab/two", chunks(), { sha256: sha256(bytes), createOnly: true });
+    expect(seen).toEqual([undefined, undefined]);
+    expect(await backend.read("packs/ab/two")).toEqual(bytes);
+  });
+
   it("reads a range of an object replaced while it is read from one version, not a mix of two", async () => {
     const v1 = randomBytes(3 * SEGMENT_BYTES);
     const v2 = randomBytes(3 * SEGMENT_BYTES);

@@ -149,11 +149,13 @@ export class EncryptedBackend implements StorageBackend {
     // unless the store below checks atomically itself (a folder).
     if (options?.createOnly && !this.inner.createsAtomically && (await this.inner.stat(name))) throw new ObjectExistsError(this.location, name);
     this.packs.delete(name);
-    if (!Buffer.isBuffer(data)) return this.inner.save(name, this.seal(name, data), options);
+    // The plaintext's digest says nothing of the sealed bytes the store receives.
+    const { sha256: _plaintextDigest, ...sealedOptions } = options ?? {};
+    if (!Buffer.isBuffer(data)) return this.inner.save(name, this.seal(name, data), sealedOptions);
     // A buffer stays a buffer (one write), sealed the same way as a stream of one chunk.
     const sealed: Buffer[] = [];
     for await (const part of this.seal(name, [data])) sealed.push(part);
-    return this.inner.save(name, Buffer.concat(sealed), options);
+    return this.inner.save(name, Buffer.concat(sealed), sealedOptions);
   }
 
   flush(): Promise<void> {

@@ -29,7 +29,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFi
 import { lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { syncFilesystem } from "../fs/sync-filesystem.ts";
-import { checkFolderName, checkObjectName, ObjectExistsError, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
+import { checkFolderName, checkObjectName, ObjectExistsError, ObjectNotFoundError, ObjectRangeError, wholeWithin, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
 export { ObjectRangeError };
 
@@ -42,31 +42,6 @@ export { ObjectRangeError };
  * did not make the full faster either: docs/backup-target.md).
  */
 const SYNC_BYTES = 1024 * 1024;
-
-/**
- * A stream that ends within SYNC_BYTES, as one Buffer; a longer one as a stream again (what
- * was read first, then the rest). A consumer that stops early stops the source too.
- */
-async function smallWhole(data: AsyncIterable<Uint8Array>): Promise<Buffer | AsyncIterable<Uint8Array>> {
-  const source = data[Symbol.asyncIterator]();
-  const head: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const next = await source.next();
-    if (next.done) return Buffer.concat(head, size);
-    head.push(next.value);
-    size += next.value.length;
-    if (size > SYNC_BYTES) break;
-  }
-  return (async function* () {
-    try {
-      yield* head;
-      for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
-    } finally {
-      await source.return?.();
-    }
-  })();
-}
 
 /** How a temp file is named while `save` writes it: `<name>.tmp-<8 hex>` (as BackupTarget's). */
 export const TEMP_NAME = /\.tmp-[0-9a-f]{8}$/;
@@ -146,7 +121,7 @@ export class LocalBackend implements StorageBackend {
    */
   private async saveInPlace(name: string, file: string, folder: string, data: Buffer | AsyncIterable<Uint8Array>, createOnly: boolean): Promise<void> {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (createOnly ? constants.O_EXCL : constants.O_TRUNC);
-    if (!Buffer.isBuffer(data)) data = await smallWhole(data);
+    if (!Buffer.isBuffer(data)) data = await wholeWithin(data, SYNC_BYTES);
     if (Buffer.isBuffer(data) && data.length <= SYNC_BYTES) {
       // Plain calls: three through libuv's pool cost the main thread more than the writing does.
       let fd: number;

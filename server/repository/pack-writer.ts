@@ -173,7 +173,7 @@ export class PackWriter {
       // copy per pack cost more than hashing it. The pack's name, its SHA-256, is computed on a
       // blob I/O thread, the chunks moved there and back.
       const { digest: id, parts: chunks } = await hashOffThread([...pack.chunks, encodePackTail(pack.blobs)]);
-      await this.backend.save(packName(id), fromChunks(chunks));
+      await this.backend.save(packName(id), fromChunks(chunks), { sha256: id });
       const info: PackInfo = { id, size: pack.size + chunks.at(-1)!.length, blobs: pack.blobs };
       this.written.push(info);
       this.index.addPack(info);

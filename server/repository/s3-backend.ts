@@ -9,7 +9,10 @@
  * interface asks for; S3 has been strongly consistent since 2020, so a save is visible to the
  * next read and listing. Staged saves are plain saves (there is no cheaper kind), and `flush`
  * has nothing to do. A stream is sent with lib-storage's Upload: in 8 MiB parts, two in flight;
- * if the stream fails, the upload is aborted and nothing is stored under the name.
+ * if the stream fails, the upload is aborted and nothing is stored under the name. A stream whose
+ * SHA-256 the caller gives (a pack, named by it) goes in one PUT when it is at most 64 MiB, with
+ * that digest as `x-amz-content-sha256`: S3 refuses bytes that do not match it, and SigV4 signs
+ * it rather than hashing every part again.
  *
  * Credentials never come from the target URL, the directory or the API: the SDK's default chain
  * reads them from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the shared
@@ -29,7 +32,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
+import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, wholeWithin, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
 // The SDK warns once per process that its releases after January 2027 need Node 22; this
 // project pins a release that supports Node 20 (shared/STACK.md).
@@ -40,6 +43,8 @@ const MAX_ATTEMPTS = 5;
 /** A request that sends or receives nothing for this long is abandoned (and retried). */
 const REQUEST_TIMEOUT_MS = 60_000;
 const PART_BYTES = 8 * 1024 * 1024;
+/** A stream of known digest up to this size is sent in one PUT (a pack is 16 MiB and a little more). */
+const ONE_PUT_BYTES = 64 * 1024 * 1024;
 
 export interface S3TargetSettings {
   bucket: string;
@@ -125,12 +130,31 @@ export class S3Backend implements StorageBackend {
     return this.root + checkObjectName(name);
   }
 
-  async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, _options: SaveOptions = {}): Promise<void> {
+  async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options: SaveOptions = {}): Promise<void> {
     const Key = this.key(name);
+    // A stream whose digest is known (a pack) goes in one PUT when it is not too large: no parts
+    // to create and complete, and SigV4 takes the digest rather than hashing every part again.
+    if (!Buffer.isBuffer(data) && options.sha256) data = await wholeWithin(data, ONE_PUT_BYTES);
     // A PUT replaces atomically, so createOnly needs no look first: saving the same bytes again
     // changes nothing a reader sees (the encrypted backend, whose sealing differs each time, looks).
     if (Buffer.isBuffer(data)) {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length }));
+      const put = new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length });
+      const { sha256 } = options;
+      if (sha256) {
+        if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`saving ${name}: ${JSON.stringify(sha256)} is not a hex SHA-256`);
+        // The store checks the bytes against it (S3 answers XAmzContentSHA256Mismatch), and the
+        // signature covers it: the header SigV4 would otherwise fill by hashing the body.
+        put.middlewareStack.add(
+          (next) => (args) => {
+            const request = args.request as { headers?: Record<string, string> };
+            if (!request.headers) throw new Error(`saving ${name}: the S3 request has no headers to carry its SHA-256`);
+            request.headers["x-amz-content-sha256"] = sha256;
+            return next(args);
+          },
+          { step: "build", name: "knownContentSha256" },
+        );
+      }
+      await this.client.send(put);
       return;
     }
     const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key, Body: Readable.from(data, { objectMode: false }) }, partSize: PART_BYTES, queueSize: 2, leavePartsOnError: false });
