@@ -55,6 +55,22 @@ async function onePackWithADamagedBlob() {
 }
 
 describe("format-2 repository", () => {
+  it("saves each pack with the SHA-256 of exactly its bytes, which a store may check them against", async () => {
+    const given: { name: string; sha256: string | undefined; actual: string }[] = [];
+    const save = backend.save.bind(backend);
+    backend.save = async (name, data, options) => {
+      const chunks: Buffer[] = [];
+      if (Buffer.isBuffer(data)) chunks.push(data);
+      else for await (const chunk of data) chunks.push(Buffer.from(chunk));
+      const bytes = Buffer.concat(chunks);
+      if (name.startsWith("packs/")) given.push({ name, sha256: options?.sha256, actual: sha256(bytes) });
+      return save(name, bytes, options);
+    };
+    await store(await Repository.open(backend), blobs(120), 64 * 1024);
+    expect(given.length).toBeGreaterThan(2);
+    for (const g of given) expect(g).toEqual({ name: packName(g.actual), sha256: g.actual, actual: g.actual });
+  });
+
   it("gives back every blob's exact bytes from packs, after reopening, and stores each blob once", async () => {
     const set = blobs(300);
     const repo = await Repository.open(backend);

@@ -49,7 +49,8 @@ describe("S3 target URLs", () => {
 describe("S3 saves of known digest", () => {
   it("send a stream whose SHA-256 is given in one PUT carrying it, and one without in parts", async () => {
     const settings = parseS3Url(s3.url("conformance", `d-${randomBytes(4).toString("hex")}`));
-    const client = new S3Client({ region: settings.region, endpoint: settings.endpoint, forcePathStyle: settings.pathStyle });
+    // Configured as the backend configures its own (checksums only where required).
+    const client = new S3Client({ region: settings.region, endpoint: settings.endpoint, forcePathStyle: settings.pathStyle, requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" });
     // What leaves the client, signed: the innermost step sees each request as it is sent.
     const sent: { method: string; query: string; contentSha256: string | undefined }[] = [];
     client.middlewareStack.add(

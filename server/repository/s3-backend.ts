@@ -12,7 +12,8 @@
  * if the stream fails, the upload is aborted and nothing is stored under the name. A stream whose
  * SHA-256 the caller gives (a pack, named by it) goes in one PUT when it is at most 64 MiB, with
  * that digest as `x-amz-content-sha256`: S3 refuses bytes that do not match it, and SigV4 signs
- * it rather than hashing every part again.
+ * it rather than hashing the body again. A larger one (a pack holding one huge message) goes in
+ * parts, unchecked by the store.
  *
  * Credentials never come from the target URL, the directory or the API: the SDK's default chain
  * reads them from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the shared
@@ -134,14 +135,14 @@ export class S3Backend implements StorageBackend {
     const Key = this.key(name);
     // A stream whose digest is known (a pack) goes in one PUT when it is not too large: no parts
     // to create and complete, and SigV4 takes the digest rather than hashing every part again.
-    if (!Buffer.isBuffer(data) && options.sha256) data = await wholeWithin(data, ONE_PUT_BYTES);
+    const { sha256 } = options;
+    if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`saving ${name}: ${JSON.stringify(sha256)} is not a hex SHA-256`);
+    if (!Buffer.isBuffer(data) && sha256) data = await wholeWithin(data, ONE_PUT_BYTES);
     // A PUT replaces atomically, so createOnly needs no look first: saving the same bytes again
     // changes nothing a reader sees (the encrypted backend, whose sealing differs each time, looks).
     if (Buffer.isBuffer(data)) {
       const put = new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length });
-      const { sha256 } = options;
       if (sha256) {
-        if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`saving ${name}: ${JSON.stringify(sha256)} is not a hex SHA-256`);
         // The store checks the bytes against it (S3 answers XAmzContentSHA256Mismatch), and the
         // signature covers it: the header SigV4 would otherwise fill by hashing the body.
         put.middlewareStack.add(
