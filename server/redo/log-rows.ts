@@ -116,10 +116,8 @@ function recordOf(row: (Buffer | null)[], payload: RedoRecord["payload"]): RedoR
  */
 export function logRecords(rows: (Buffer | null)[][], bytes?: (row: (Buffer | null)[]) => Buffer | null): RedoRecord[] {
   const payloads = JSON.parse(`[${rows.map((row) => jsonbText(row[7]!)).join(",")}]`) as RedoRecord["payload"][];
-  if (payloads.length !== rows.length) {
-    const seqs = rows.length ? ` of seq ${int8(rows[0]![0]!)} to ${int8(rows.at(-1)![0]!)}` : "";
-    throw new Error(`redo payloads${seqs}: ${payloads.length} values for ${rows.length} records`);
-  }
+  // No rows parse to no values, so a mismatch has a first and a last row to name.
+  if (payloads.length !== rows.length) throw new Error(`redo payloads of seq ${int8(rows[0]![0]!)} to ${int8(rows.at(-1)![0]!)}: ${payloads.length} values for ${rows.length} records`);
   return rows.map((row, i) => {
     const record = recordOf(row, payloads[i]!);
     const blob = bytes?.(row);
