@@ -9,11 +9,15 @@ import { createHash } from "node:crypto";
 import { readSegment, SegmentCorruptError } from "../redo/segment-format.ts";
 import { listShipped } from "../redo/ship-redo.ts";
 import { ObjectNotFoundError } from "../repository/backend.ts";
+import { eachLimited } from "../each-limited.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import type { SessionDescription } from "./session-files.ts";
 import { consolePool } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { BackupTarget, fileEntry, isAccountFileObject, shippedSegmentObject, type FileEntry } from "./target.ts";
+
+/** Files read back at once: on an object store each is a request, and one at a time they set the pace. */
+const FILES_AT_ONCE = 8;
 
 export interface VerifyProblem {
   kind: "manifest" | "file" | "blob" | "redo" | "pack" | "garbage";
@@ -50,26 +54,35 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
     problem("manifest", "manifest.json", "is not valid JSON");
   }
 
-  for (const entry of files) {
-    report.files++;
+  // Several files at a time (each a request on an object store), their problems reported in
+  // the manifest's order.
+  const fileProblems: (VerifyProblem | null)[] = [];
+  await eachLimited(files, FILES_AT_ONCE, async (entry, i) => {
     // A file held elsewhere is checked where it is: a shipped redo segment (redo/<name>), an
     // account file shared by content (dumps/ab/<sha256>).
     const bytes = await (entry.object ? target.backend.read(entry.object) : read(entry.path)).catch(() => null);
     const actual = bytes && fileEntry(entry.path, bytes);
     const shown = isAccountFileObject(entry.object) ? `${entry.path} (${entry.object})` : (entry.object ?? entry.path);
-    if (!actual) problem("file", shown, "is missing");
-    else if (actual.size !== entry.size) problem("file", shown, `has ${actual.size} bytes, the manifest says ${entry.size}`);
-    else if (actual.sha256 !== entry.sha256) problem("file", shown, "checksum mismatch (content changed)");
-  }
+    const found = (message: string): VerifyProblem => ({ kind: "file", path: shown, message });
+    if (!actual) fileProblems[i] = found("is missing");
+    else if (actual.size !== entry.size) fileProblems[i] = found(`has ${actual.size} bytes, the manifest says ${entry.size}`);
+    else if (actual.sha256 !== entry.sha256) fileProblems[i] = found("checksum mismatch (content changed)");
+  });
+  report.files += files.length;
+  for (const found of fileProblems) if (found) report.problems.push(found);
 
   // Every blob the accounts name, read back a pack span at a time and hashed; a blob in a
   // damaged pack is named with the pack and the first account that needs it.
   const neededBy = new Map<string, string>();
   // A metadata-only session (backup --exclude-blobs) names bodies the target never held.
   const metadataOnly = await read("session.json").then((b) => b !== null && (JSON.parse(b.toString("utf8")) as { excludeBlobs?: boolean }).excludeBlobs === true, () => false);
-  for (const account of metadataOnly ? [] : await target.sessionAccountIds(label)) {
-    const list = ((await read(`accounts/${account}/blobs.txt`).catch(() => null)) ?? "").toString();
-    for (const digest of list.split("\n").filter(Boolean)) {
+  const accounts = metadataOnly ? [] : await target.sessionAccountIds(label);
+  const lists: string[] = [];
+  await eachLimited(accounts, FILES_AT_ONCE, async (account, i) => {
+    lists[i] = ((await read(`accounts/${account}/blobs.txt`).catch(() => null)) ?? "").toString();
+  });
+  for (const [i, account] of accounts.entries()) {
+    for (const digest of lists[i]!.split("\n").filter(Boolean)) {
       report.blobs++;
       if (!blobCache.get(digest) && !neededBy.has(digest)) neededBy.set(digest, account);
     }
