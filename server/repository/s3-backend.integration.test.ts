@@ -46,8 +46,8 @@ describe("S3 target URLs", () => {
   });
 });
 
-describe("S3 saves of known digest", () => {
-  it("send a stream whose SHA-256 is given in one PUT carrying it, and one without in parts", async () => {
+describe("S3 saves in one PUT", () => {
+  it("send a stream in one PUT carrying its SHA-256, given or computed, and only a long one in parts", async () => {
     const settings = parseS3Url(s3.url("conformance", `d-${randomBytes(4).toString("hex")}`));
     // Configured as the backend configures its own (checksums only where required).
     const client = new S3Client({ region: settings.region, endpoint: settings.endpoint, forcePathStyle: settings.pathStyle, requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" });
@@ -64,18 +64,34 @@ describe("S3 saves of known digest", () => {
     const backend = new S3Backend(settings, client);
     const bytes = randomBytes(20 * 1024 * 1024);
     const digest = createHash("sha256").update(bytes).digest("hex");
-    async function* chunks() {
-      for (let at = 0; at < bytes.length; at += 1 << 20) yield bytes.subarray(at, at + (1 << 20));
+    async function* inChunks(of: Buffer) {
+      for (let at = 0; at < of.length; at += 1 << 20) yield of.subarray(at, at + (1 << 20));
     }
+    const chunks = () => inChunks(bytes);
     try {
       await backend.save("packs/ab/known", chunks(), { sha256: digest });
       expect(sent).toEqual([{ method: "PUT", query: "x-id", contentSha256: digest }]);
       expect((await backend.read("packs/ab/known")).equals(bytes)).toBe(true);
 
+      // Without a digest: still one PUT, carrying the bytes' own SHA-256.
       sent.length = 0;
       await backend.save("packs/ab/unknown", chunks());
-      expect(sent.filter((r) => r.query.includes("uploads")).length).toBe(1); // a multipart upload, in parts
+      expect(sent).toEqual([{ method: "PUT", query: "x-id", contentSha256: digest }]);
       expect((await backend.read("packs/ab/unknown")).equals(bytes)).toBe(true);
+
+      // A stream too long to hold goes in parts.
+      const long = Buffer.concat([bytes, bytes]);
+      sent.length = 0;
+      await backend.save("packs/ab/long", inChunks(long));
+      expect(sent.filter((r) => r.query.includes("uploads")).length).toBe(1); // a multipart upload
+      expect(sent.filter((r) => r.method === "PUT").length).toBe(5); // its 8 MiB parts
+      expect((await backend.read("packs/ab/long")).equals(long)).toBe(true);
+
+      // A small one is signed as a body SigV4 hashes itself, with the same digest.
+      const small = bytes.subarray(0, 1000);
+      sent.length = 0;
+      await backend.save("packs/ab/small", inChunks(small));
+      expect(sent).toEqual([{ method: "PUT", query: "x-id", contentSha256: createHash("sha256").update(small).digest("hex") }]);
 
       // The digest given is what is signed and sent, not one the SDK computes from the bytes. (S3
       // would refuse these bytes under another digest; s3rver does not check.)

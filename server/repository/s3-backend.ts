@@ -8,12 +8,12 @@
  * multipart upload, makes an object appear whole or not at all, which is the atomic save the
  * interface asks for; S3 has been strongly consistent since 2020, so a save is visible to the
  * next read and listing. Staged saves are plain saves (there is no cheaper kind), and `flush`
- * has nothing to do. A stream is sent with lib-storage's Upload: in 8 MiB parts, two in flight;
- * if the stream fails, the upload is aborted and nothing is stored under the name. A stream whose
- * SHA-256 the caller gives (a pack, named by it) goes in one PUT when it is at most 64 MiB, with
- * that digest as `x-amz-content-sha256`: S3 refuses bytes that do not match it, and SigV4 signs
- * it rather than hashing the body again. A larger one (a pack holding one huge message) goes in
- * parts, unchecked by the store.
+ * has nothing to do. A stream goes in one PUT with its SHA-256 as `x-amz-content-sha256`: S3
+ * refuses bytes that do not match it, and SigV4 signs it rather than hashing the body again. The
+ * digest is the caller's when it knows it (a pack, named by it: up to 64 MiB), or computed here
+ * on a blob I/O thread (up to 32 MiB: an encrypted pack, a copied pack or segment). A longer
+ * stream is sent with lib-storage's Upload, in 8 MiB parts, two in flight; if it fails, the
+ * upload is aborted and nothing is stored under the name.
  *
  * Credentials never come from the target URL, the directory or the API: the SDK's default chain
  * reads them from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the shared
@@ -33,6 +33,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { hashOffThread } from "./blob-io.ts";
 import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, wholeWithin, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
 // The SDK warns once per process that its releases after January 2027 need Node 22; this
@@ -46,6 +47,14 @@ const REQUEST_TIMEOUT_MS = 60_000;
 const PART_BYTES = 8 * 1024 * 1024;
 /** A stream of known digest up to this size is sent in one PUT (a pack is 16 MiB and a little more). */
 const ONE_PUT_BYTES = 64 * 1024 * 1024;
+/**
+ * A stream whose digest the caller does not know (an encrypted pack, a pack or segment being
+ * copied, a large dump) is held up to this size and sent in one PUT, with its SHA-256 computed
+ * here; a longer one goes in parts. About what lib-storage holds for the parts in flight.
+ */
+const ONE_PUT_UNHASHED_BYTES = 32 * 1024 * 1024;
+/** Below this size SigV4 hashes the body on the main thread: cheaper than the trip to a thread. */
+const HASH_OFF_THREAD_BYTES = 1024 * 1024;
 
 export interface S3TargetSettings {
   bucket: string;
@@ -133,11 +142,19 @@ export class S3Backend implements StorageBackend {
 
   async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options: SaveOptions = {}): Promise<void> {
     const Key = this.key(name);
-    // A stream whose digest is known (a pack) goes in one PUT when it is not too large: no parts
-    // to create and complete, and SigV4 takes the digest rather than hashing every part again.
-    const { sha256 } = options;
+    // A stream goes in one PUT when it is not too large: no parts to create and complete, and
+    // SigV4 takes the digest rather than hashing every part again. The digest is the caller's
+    // (a pack, named by it) or, for a stream of some size, computed here on a blob I/O thread.
+    let { sha256 } = options;
     if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`saving ${name}: ${JSON.stringify(sha256)} is not a hex SHA-256`);
-    if (!Buffer.isBuffer(data) && sha256) data = await wholeWithin(data, ONE_PUT_BYTES);
+    if (!Buffer.isBuffer(data)) {
+      data = await wholeWithin(data, sha256 ? ONE_PUT_BYTES : ONE_PUT_UNHASHED_BYTES);
+      if (Buffer.isBuffer(data) && !sha256 && data.length >= HASH_OFF_THREAD_BYTES) {
+        // The joined buffer is this call's own, so it may be moved to the thread and back.
+        const hashed = await hashOffThread([data]);
+        [data, sha256] = [hashed.parts[0]!, hashed.digest];
+      }
+    }
     // A PUT replaces atomically, so createOnly needs no look first: saving the same bytes again
     // changes nothing a reader sees (the encrypted backend, whose sealing differs each time, looks).
     if (Buffer.isBuffer(data)) {
