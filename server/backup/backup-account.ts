@@ -101,6 +101,15 @@ export async function snapshotAccounts(options: {
   signal?: AbortSignal;
 }): Promise<(AccountSnapshot | { accountId: string; skipped: string })[]> {
   const { client, target, label } = options;
+  // The batch's account files are saved side by side (on an object store, each is a request)
+  // and awaited together before the snapshot counts as taken.
+  const saving: Promise<void>[] = [];
+  const saveLater = (relative: string, bytes: Buffer): FileEntry => {
+    const { entry, saved } = target.startAccountFile(relative, bytes);
+    saved.catch(() => {}); // awaited below; a failure is not unhandled meanwhile
+    saving.push(saved);
+    return entry;
+  };
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     // The snapshot is taken at the first statement; its time bounds what it can restore to.
@@ -186,7 +195,7 @@ export async function snapshotAccounts(options: {
       for (const { snapshot, mailbox } of toDump) {
         const rows = rowsOf(mailbox);
         const relative = `accounts/${mailbox.account_id}/${file}`;
-        if (rows === 0) snapshot.files.push(await target.writeAccountFile(relative, EMPTY_DUMP));
+        if (rows === 0) snapshot.files.push(saveLater(relative, EMPTY_DUMP));
         else if (rows <= SHARED_DUMP_ROWS) shared.set(mailbox.group_id, [...(shared.get(mailbox.group_id) ?? []), mailbox]);
         else {
           const query = `SELECT ${columns.join(", ")} FROM ${groupSchema(mailbox.group_id)}.${table} WHERE mailbox_id = ${Number(mailbox.id)} ORDER BY ${order}`;
@@ -200,14 +209,16 @@ export async function snapshotAccounts(options: {
         await splitByMailbox(client.query(copyTo(`COPY (${query}) TO STDOUT`)), async (id, rows) => {
           const snapshot = snapshotOf.get(id);
           if (!snapshot) throw new Error(`COPY of ${table} gave rows of mailbox ${id}, which was not asked for`);
-          snapshot.files.push(await target.writeAccountFile(`accounts/${snapshot.accountId}/${file}`, gzipSync(rows, { level: 3 })));
+          snapshot.files.push(saveLater(`accounts/${snapshot.accountId}/${file}`, gzipSync(rows, { level: 3 })));
         });
         for (const m of members) if (snapshotOf.get(Number(m.id))!.files.length !== (table === "item" ? 1 : 2)) throw new Error(`COPY of ${table} gave no rows of mailbox ${m.id}, which has some`);
       }
     }
+    await Promise.all(saving);
     await client.query("COMMIT");
     return snapshots;
   } catch (error) {
+    await Promise.allSettled(saving);
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   }
@@ -280,7 +291,13 @@ export async function storeAccount(
 
   // Account files are shared by content (target.writeAccountFile): nothing in them may differ
   // between two fulls of an unchanged mailbox (when and why it was taken are in session.json).
-  const accountFile = async (name: string, bytes: Buffer) => target.writeAccountFile(`${dir}/${name}`, bytes, await options.earlier?.known(accountId, `${dir}/${name}`));
+  const saving: Promise<void>[] = [];
+  const accountFile = async (name: string, bytes: Buffer) => {
+    const { entry, saved } = target.startAccountFile(`${dir}/${name}`, bytes, await options.earlier?.known(accountId, `${dir}/${name}`));
+    saved.catch(() => {}); // awaited below
+    saving.push(saved);
+    return entry;
+  };
   const blobs = snapshot.blobList ?? { count: digests.length, bytes: digests.reduce((n, d) => n + d.size, 0) };
   files.push(snapshot.blobList ? snapshot.blobList.entry : await accountFile("blobs.txt", Buffer.from(digests.map((d) => d.digest).join("\n"))));
   const description = {
@@ -303,6 +320,7 @@ export async function storeAccount(
     directory: options.directory,
   };
   files.push(await accountFile("mailbox.json", Buffer.from(JSON.stringify(description, null, 2))));
+  await Promise.all(saving);
   return {
     accountId,
     email: mailbox.email,

@@ -255,9 +255,23 @@ export class BackupTarget {
    *     whole, atomically.
    */
   async writeAccountFile(relative: string, bytes: Buffer, known?: FileEntry): Promise<FileEntry> {
-    const entry = fileEntry(relative, bytes);
-    const object = accountFileObject(entry.sha256);
-    if (known?.object === object) return { ...entry, object };
+    const { entry, saved } = this.startAccountFile(relative, bytes, known);
+    await saved;
+    return entry;
+  }
+
+  /**
+   * writeAccountFile's two halves: the manifest entry at once, and the save under way. A caller
+   * with many files (a batch's dumps) starts them all and then awaits them together, so that on
+   * an object store their requests overlap; it must await (or at least catch) every `saved`.
+   */
+  startAccountFile(relative: string, bytes: Buffer, known?: FileEntry): { entry: FileEntry; saved: Promise<void> } {
+    const hashed = fileEntry(relative, bytes);
+    const entry = { ...hashed, object: accountFileObject(hashed.sha256) };
+    return { entry, saved: known?.object === entry.object ? Promise.resolve() : this.saveAccountFile(entry.object, bytes, entry.sha256) };
+  }
+
+  private saveAccountFile(object: string, bytes: Buffer, sha256: string): Promise<void> {
     let saving = this.savedAccountFiles.get(object);
     if (!saving) {
       saving = (async () => {
@@ -267,7 +281,7 @@ export class BackupTarget {
           if (!(error instanceof ObjectExistsError)) throw error;
         }
         const held = await this.backend.read(object).catch(() => null);
-        if (held && createHash("sha256").update(held).digest("hex") === entry.sha256) return;
+        if (held && createHash("sha256").update(held).digest("hex") === sha256) return;
         // Replaced whole (temp name, fsync, rename), never in place: sessions may name it and be
         // read meanwhile, and another process may be writing the same bytes under the name now.
         await this.backend.save(object, bytes);
@@ -275,8 +289,7 @@ export class BackupTarget {
       this.savedAccountFiles.set(object, saving);
       saving.catch(() => this.savedAccountFiles.delete(object));
     }
-    await saving;
-    return { ...entry, object };
+    return saving;
   }
 
   /**
