@@ -1,5 +1,5 @@
 /**
- * `npm run bench:backup [-- --scale 4] [--messages 20000 --accounts 10000 --changed 100]`
+ * `npm run bench:backup [-- --scale 4] [--messages 20000 --accounts 10000 --changed 100] [--s3-latency 20]`
  *
  * On a generated server with shared blobs (everything in bench-env.ts, removed afterwards):
  *   1. the physical baseline, measured in the same run: `tar -cf` of the blob volume plus
@@ -12,7 +12,8 @@
  *      and ten times as many, showing that an incremental's time follows what changed.
  *   4. (issue 13) the compressed full again into an S3 bucket (s3rver on 127.0.0.1, in a process
  *      of its own as S3 would be: bench/s3-process.ts) and
- *      into an encrypted folder, each against the compressed full into a folder.
+ *      into an encrypted folder, each against the compressed full into a folder; with
+ *      `--s3-latency`, also into an s3rver that holds each request that long.
  * It ends with the table of the ratios issues 11 and 13 track. `--scale` multiplies `--messages`, so the
  * same command at --scale 1 and 4 shows how the cost grows with the blob count.
  *
@@ -52,8 +53,9 @@ const opts = new Command("bench:backup")
   .option("--scale <k>", "multiplies --messages: 1 and 4 give the blob counts issue 11 compares", (v) => Number(v), 1)
   .option("--accounts <n>", "accounts on the second server (0: skip the incrementals)", (v) => Number(v), 10_000)
   .option("--changed <n>", "accounts changed before the first incremental", (v) => Number(v), 100)
+  .option("--s3-latency <ms>", "also a full into an s3rver that holds each request this long, as a store across a network (0: skip)", (v) => Number(v), 0)
   .parse()
-  .opts<{ messages: number; scale: number; accounts: number; changed: number }>();
+  .opts<{ messages: number; scale: number; accounts: number; changed: number; s3Latency: number }>();
 
 await runBench("backup", async (env) => {
   const messagesWanted = Math.round(opts.messages * opts.scale);
@@ -85,6 +87,13 @@ await runBench("backup", async (env) => {
   env.defer(() => s3.stop());
   const inS3 = await fullIntoEmptyTarget(env, "s3", true, s3.url("bench", `mail1-${Date.now()}`));
   console.log(`full backup into S3 (s3rver): ${inS3.seconds.toFixed(2)} s`);
+  let inFarS3: Awaited<ReturnType<typeof fullIntoEmptyTarget>> | null = null;
+  if (opts.s3Latency > 0) {
+    const far = await startS3Process(["bench"], { latencyMs: opts.s3Latency });
+    env.defer(() => far.stop());
+    inFarS3 = await fullIntoEmptyTarget(env, "s3-far", true, far.url("bench", `mail1-${Date.now()}`));
+    console.log(`full backup into S3 (s3rver, ${opts.s3Latency} ms per request): ${inFarS3.seconds.toFixed(2)} s`);
+  }
   process.env.MAILVAULT_TARGET_PASSPHRASE ??= "bench passphrase, not a secret";
   const encryptedFolder = path.join(env.dataDir, "servers", "mail1", "backups-encrypted");
   const encrypted = await fullIntoEmptyTarget(env, "encrypted", true, encryptedFolder, () => initEncryption(backendFor(encryptedFolder).raw, process.env.MAILVAULT_TARGET_PASSPHRASE!));
@@ -106,6 +115,7 @@ await runBench("backup", async (env) => {
   }
   measures.push({ measure: "compressed full / uncompressed full, time", kind: "ratio", measured: first.seconds, baseline: raw.seconds, mustReach: 1.3 });
   measures.push({ measure: "full into S3 (s3rver) / full into a folder", kind: "ratio", measured: inS3.seconds, baseline: first.seconds, mustReach: 2 });
+  if (inFarS3) measures.push({ measure: `  the same, ${opts.s3Latency} ms per request`, kind: "ratio", measured: inFarS3.seconds, baseline: first.seconds });
   measures.push({ measure: "encrypted full / compressed full, folder", kind: "ratio", measured: encrypted.seconds, baseline: first.seconds, mustReach: 1.2 });
   printRatioTable(
     `issue 11, bench:backup --scale ${opts.scale}: ${mail1.messages} messages, ${mail1.blobs} distinct blobs, ${mib(mail1.volumeBytes)} MiB of blobs`,

@@ -4,7 +4,7 @@
  * thread that the workers run on (a full into it kept that thread busy 10.3 s of 10.7 s), so the
  * S3 figures measured s3rver as much as the backup.
  *
- * Run as a script (`tsx bench/s3-process.ts <bucket>...`) it serves the buckets, prints where
+ * Run as a script (`tsx bench/s3-process.ts --latency=<ms> <bucket>...`) it serves the buckets, prints where
  * (one JSON line), and stops, removing its folder, when its stdin closes: when the bench stops it,
  * or the bench dies. It ignores SIGINT and SIGTERM, so a Ctrl-C to the whole process group leaves
  * the stopping to the bench's own cleanup rather than killing it before its folder is removed.
@@ -25,9 +25,11 @@ export interface S3Process {
 const START_MS = 60_000;
 const STOP_MS = 10_000;
 
-export async function startS3Process(buckets: string[]): Promise<S3Process> {
+/** `latencyMs`: each request is held that long first, as a store across a network answers (s3-server.ts). */
+export async function startS3Process(buckets: string[], options: { latencyMs?: number } = {}): Promise<S3Process> {
   // tsx resolved from here, not from the working directory the bench was started in.
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(import.meta.url), ...buckets], { stdio: ["pipe", "pipe", "inherit"] });
+  const args = [`--latency=${options.latencyMs ?? 0}`, ...buckets];
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(import.meta.url), ...args], { stdio: ["pipe", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const ended = new Promise<never>((_, reject) => {
     child.once("error", (error) => reject(new Error(`s3rver's process did not start: ${error.message}`)));
@@ -65,7 +67,8 @@ export async function startS3Process(buckets: string[]): Promise<S3Process> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
-  const s3 = await startS3Server({ buckets: process.argv.slice(2) });
+  const [latency, ...buckets] = process.argv.slice(2);
+  const s3 = await startS3Server({ buckets, latencyMs: Number(latency!.slice("--latency=".length)) });
   process.stdin.on("end", () => {
     s3.stop().then(
       () => process.exit(0),

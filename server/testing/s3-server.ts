@@ -88,7 +88,12 @@ export function s3TargetUrl(endpoint: string, bucket: string, prefix = ""): stri
   return `s3://${bucket}${prefix ? `/${prefix}` : ""}?${new URLSearchParams({ endpoint, pathStyle: "1" })}`;
 }
 
-export async function startS3Server(options: { buckets: string[]; port?: number }): Promise<S3TestServer> {
+/**
+ * `latencyMs` holds each request that long before s3rver sees it: on loopback a request costs
+ * only the server's CPU, while a store in another building answers 10-50 ms later (the benches'
+ * `--s3-latency`).
+ */
+export async function startS3Server(options: { buckets: string[]; port?: number; latencyMs?: number }): Promise<S3TestServer> {
   const S3rver = require("s3rver");
   const FilesystemStore = require("s3rver/lib/stores/filesystem") as new (directory: string) => {
     getObject(bucket: string, key: string, options?: Range): Promise<StoredRead | null>;
@@ -170,6 +175,13 @@ export async function startS3Server(options: { buckets: string[]; port?: number 
     server.store = store;
     server.context.store = store;
     const address = (await server.run()) as { port: number };
+    const latency = options.latencyMs ?? 0;
+    if (latency > 0) {
+      const http = server.httpServer as import("node:http").Server;
+      const handlers = http.listeners("request") as ((...args: unknown[]) => void)[];
+      http.removeAllListeners("request");
+      http.on("request", (...args: unknown[]) => setTimeout(() => handlers.forEach((handle) => handle.apply(http, args)), latency));
+    }
     return { server, port: address.port };
   };
   let running = await serve(options.port ?? 0);
