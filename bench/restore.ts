@@ -1,5 +1,5 @@
 /**
- * `npm run bench:restore [-- --scale 4] [--messages 10000 --replay 5000 --group-mailboxes 100]`
+ * `npm run bench:restore [-- --scale 4] [--messages 10000 --replay 5000 --group-mailboxes 100] [--s3-latency 20]`
  *
  * In a database, Redis prefix and folder of its own (bench-env.ts, removed afterwards):
  *   1. one mailbox of `--messages` × `--scale` messages, backed up; then its restore into a copy
@@ -12,7 +12,8 @@
  *      replay against batched INSERTs of as many rows;
  *   3. a mailbox group of `--group-mailboxes` mailboxes dropped and rebuilt: the time it takes;
  *   4. (issue 13) every session copied to an S3 copy target (s3rver on 127.0.0.1, in a process of
- *      its own: bench/s3-process.ts), against `cp -r` + `sync` of the target folder; then, with the primary target gone, the one-account
+ *      its own: bench/s3-process.ts; `--s3-latency <ms>` holds each request that long, as a
+ *      store across a network answers), against `cp -r` + `sync` of the target folder; then, with the primary target gone, the one-account
  *      restore again, read from S3, against the restore from the folder in step 1.
  * It ends with the table of the ratios issue 11 tracks (and the replay and rebuild beside them).
  * With `--worker-process` the backup and the restore each run on a worker process of its own,
@@ -56,9 +57,10 @@ const opts = new Command("bench:restore")
   .option("--scale <k>", "multiplies --messages: 1 and 4 give the blob counts issue 11 compares", (v) => Number(v), 1)
   .option("--replay <n>", "operations to replay after the backup (0: skip)", (v) => Number(v), 5_000)
   .option("--group-mailboxes <n>", "mailboxes in the group rebuilt (0: skip)", (v) => Number(v), 100)
+  .option("--s3-latency <ms>", "s3rver holds each request this long, as a store across a network answers", (v) => Number(v), 0)
   .option("--worker-process", "run the backup and the restore on `npm run worker` processes of their own and print each one's peak RSS")
   .parse()
-  .opts<{ messages: number; scale: number; replay: number; groupMailboxes: number; workerProcess?: boolean }>();
+  .opts<{ messages: number; scale: number; replay: number; groupMailboxes: number; workerProcess?: boolean; s3Latency: number }>();
 
 if (opts.workerProcess && (opts.replay > 0 || opts.groupMailboxes > 0)) {
   console.error("--worker-process measures the backup and the one-account restore only: add --replay 0 --group-mailboxes 0");
@@ -273,7 +275,7 @@ async function rebuildGroup(store: Mailstore): Promise<Measure> {
 
 /** Every session copied to S3, then the one-account restore read from there with the primary gone. */
 async function fromS3(env: BenchEnv, server: Awaited<ReturnType<typeof getServer>>, folderSeconds: number): Promise<Measure[]> {
-  const s3 = await startS3Process(["bench"]);
+  const s3 = await startS3Process(["bench"], { latencyMs: opts.s3Latency });
   env.defer(() => s3.stop());
   await addCopyTarget("mail1", { name: "bench-s3", url: s3.url("bench", "mail1") });
   const scratch = path.join(env.dataDir, "cp-baseline");
@@ -286,7 +288,8 @@ async function fromS3(env: BenchEnv, server: Awaited<ReturnType<typeof getServer
   const copied = await runCopy("mail1", { to: "bench-s3", all: true });
   const copySeconds = secondsSince(started);
   const sent = copied.reduce((n, r) => n + r.bytesSent, 0);
-  console.log(`copy of ${copied.length} session(s) to S3 (s3rver): ${copySeconds.toFixed(2)} s for ${(sent / 1048576).toFixed(0)} MiB, every one verified there; cp -r + sync of the target folder: ${cpSeconds.toFixed(2)} s`);
+  const far = opts.s3Latency ? `, ${opts.s3Latency} ms per request` : "";
+  console.log(`copy of ${copied.length} session(s) to S3 (s3rver${far}): ${copySeconds.toFixed(2)} s for ${(sent / 1048576).toFixed(0)} MiB, every one verified there; cp -r + sync of the target folder: ${cpSeconds.toFixed(2)} s`);
 
   await rename(server.backupTarget, `${server.backupTarget}.away`);
   await rm(server.blobVolumePath, { recursive: true, force: true });
@@ -294,7 +297,7 @@ async function fromS3(env: BenchEnv, server: Awaited<ReturnType<typeof getServer
   await queueIdle("mail1");
   console.log(`restore into a copy read from S3, the primary target gone: ${fromBucket.seconds.toFixed(2)} s (from the folder: ${folderSeconds.toFixed(2)} s)`);
   return [
-    { measure: "copy of every session to S3 (verified there) / (cp -r + sync of the target)", kind: "ratio", measured: copySeconds, baseline: cpSeconds },
-    { measure: "one-account restore from S3 / from the folder", kind: "ratio", measured: fromBucket.seconds, baseline: folderSeconds, mustReach: 2 },
+    { measure: `copy of every session to S3${far} (verified there) / (cp -r + sync of the target)`, kind: "ratio", measured: copySeconds, baseline: cpSeconds },
+    { measure: `one-account restore from S3${far} / from the folder`, kind: "ratio", measured: fromBucket.seconds, baseline: folderSeconds, mustReach: 2 },
   ];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eachLimited } from "./each-limited.ts";
+import { eachBySize, eachLimited } from "./each-limited.ts";
 
 /** A promise the test settles by hand, and whether work has started on it. */
 function gate() {
@@ -58,5 +58,27 @@ describe("eachLimited", () => {
 
   it("refuses a limit below one", async () => {
     await expect(eachLimited([1], 0, async () => {})).rejects.toThrow(/at least 1/);
+  });
+
+  it("eachBySize runs the large items one at a time, after the small ones, each with its place in the list", async () => {
+    const items = [{ size: 10 }, { size: 500 }, { size: 20 }, { size: 900 }, { size: 30 }];
+    const seen: [number, number][] = [];
+    let running = 0;
+    let mostLarge = 0;
+    await eachBySize(items, 4, 100, async (item, i) => {
+      seen.push([i, item.size]);
+      running++;
+      if (item.size > 100) mostLarge = Math.max(mostLarge, running);
+      await new Promise((r) => setImmediate(r));
+      running--;
+    });
+    expect(seen).toEqual([
+      [0, 10],
+      [2, 20],
+      [4, 30],
+      [1, 500],
+      [3, 900],
+    ]);
+    expect(mostLarge).toBe(1);
   });
 });

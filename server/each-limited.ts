@@ -22,3 +22,22 @@ export async function eachLimited<T>(items: Iterable<T>, limit: number, work: (i
   await Promise.all(Array.from({ length: limit }, lane));
   if (failure) throw (failure as { error: unknown }).error;
 }
+
+/**
+ * eachLimited for work that holds each item's bytes whole (reading a file back, sending it): the
+ * items up to `largeBytes` `limit` at a time, then the larger ones one at a time, so that memory
+ * holds at most one large item. `index` is the item's place in `items`.
+ */
+export async function eachBySize<T extends { size: number }>(items: T[], limit: number, largeBytes: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  const placed = items.map((item, index) => ({ item, index }));
+  await eachLimited(
+    placed.filter((p) => p.item.size <= largeBytes),
+    limit,
+    (p) => work(p.item, p.index),
+  );
+  await eachLimited(
+    placed.filter((p) => p.item.size > largeBytes),
+    1,
+    (p) => work(p.item, p.index),
+  );
+}

@@ -21,7 +21,7 @@ import { whileLocked } from "../db/advisory-lock.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { rememberEncryption } from "../directory/update-settings.ts";
 import { InvalidInputError, MailvaultError } from "../errors.ts";
-import { eachLimited } from "../each-limited.ts";
+import { eachBySize, eachLimited } from "../each-limited.ts";
 import { enqueueJob } from "../jobs/queues.ts";
 import { runJob, unlessRefused } from "../jobs/run-job.ts";
 import { ObjectNotFoundError } from "../repository/backend.ts";
@@ -44,6 +44,8 @@ const PACK_CONCURRENCY = 3;
  * one at a time a full of 400 accounts (2,400 files) took 28 s to send to s3rver.
  */
 const FILE_CONCURRENCY = 8;
+/** A file may be held whole while it is sent (an S3 save of up to 32 MiB): larger ones go alone. */
+const LARGE_FILE_BYTES = 4 * 1024 * 1024;
 
 export interface SessionCopyReport {
   label: string;
@@ -252,7 +254,7 @@ class SessionCopier {
   private async sendFiles(label: string, report: SessionCopyReport): Promise<void> {
     const commit = await this.source.readSessionFile(label, "manifest.sha256");
     const files = (await this.source.sessionFiles(label, "")).filter((file) => file.path !== "manifest.sha256");
-    await eachLimited(files, FILE_CONCURRENCY, async (file) => {
+    await eachBySize(files, FILE_CONCURRENCY, LARGE_FILE_BYTES, async (file) => {
       await this.dest.backend.save(this.dest.sessionObject(label, file.path), this.source.sessionFileChunks(label, file.path), { staged: true });
       report.files++;
       report.bytesSent += file.size;
@@ -260,7 +262,7 @@ class SessionCopier {
     // Account files shared by content (dumps/ab/<sha256>): sent unless the destination holds
     // them whole from an earlier copy (read back: a damaged one is sent again, mending it).
     const shared = [...(await this.source.sessionManifest(label)).values()].filter((entry) => isAccountFileObject(entry.object));
-    await eachLimited(shared, FILE_CONCURRENCY, async (entry) => {
+    await eachBySize(shared, FILE_CONCURRENCY, LARGE_FILE_BYTES, async (entry) => {
       if (await this.destHolds(entry)) return;
       await this.dest.backend.save(entry.object!, this.objectRanges(entry.object!, entry.size), { staged: true });
       report.files++;

@@ -9,15 +9,19 @@ import { createHash } from "node:crypto";
 import { readSegment, SegmentCorruptError } from "../redo/segment-format.ts";
 import { listShipped } from "../redo/ship-redo.ts";
 import { ObjectNotFoundError } from "../repository/backend.ts";
-import { eachLimited } from "../each-limited.ts";
+import { eachBySize, eachLimited } from "../each-limited.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import type { SessionDescription } from "./session-files.ts";
 import { consolePool } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
 import { BackupTarget, fileEntry, isAccountFileObject, shippedSegmentObject, type FileEntry } from "./target.ts";
 
-/** Files read back at once: on an object store each is a request, and one at a time they set the pace. */
+/**
+ * Files read back at once: on an object store each is a request, and one at a time they set the
+ * pace. A file is read whole, so those over LARGE_FILE_BYTES (a large mailbox's dump) go alone.
+ */
 const FILES_AT_ONCE = 8;
+const LARGE_FILE_BYTES = 4 * 1024 * 1024;
 
 export interface VerifyProblem {
   kind: "manifest" | "file" | "blob" | "redo" | "pack" | "garbage";
@@ -57,7 +61,7 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
   // Several files at a time (each a request on an object store), their problems reported in
   // the manifest's order.
   const fileProblems: (VerifyProblem | null)[] = [];
-  await eachLimited(files, FILES_AT_ONCE, async (entry, i) => {
+  await eachBySize(files, FILES_AT_ONCE, LARGE_FILE_BYTES, async (entry, i) => {
     // A file held elsewhere is checked where it is: a shipped redo segment (redo/<name>), an
     // account file shared by content (dumps/ab/<sha256>).
     const bytes = await (entry.object ? target.backend.read(entry.object) : read(entry.path)).catch(() => null);
