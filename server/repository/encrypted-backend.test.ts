@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -37,6 +37,27 @@ describe("EncryptedBackend", () => {
   afterEach(async () => {
     await inner.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("seals a stream the same however it is cut into chunks, a source reusing its chunk included", async () => {
+    const bytes = randomBytes(3 * SEGMENT_BYTES + 100);
+    const cuts = [1000, SEGMENT_BYTES - 1, SEGMENT_BYTES, SEGMENT_BYTES + 1, 2 * SEGMENT_BYTES, bytes.length];
+    for (const cut of cuts) {
+      // One buffer refilled for every chunk, as a reader with a fixed buffer would do.
+      async function* reused() {
+        const buffer = Buffer.alloc(cut);
+        for (let at = 0; at < bytes.length; at += cut) {
+          const n = bytes.copy(buffer, 0, at, at + cut);
+          yield buffer.subarray(0, n);
+        }
+      }
+      const name = `packs/ab/cut-${cut}`;
+      await backend.save(name, reused());
+      expect((await stat(stored(name))).size, String(cut)).toBe(sealedSize(bytes.length));
+      expect((await backend.read(name)).equals(bytes), String(cut)).toBe(true);
+      const across = { offset: SEGMENT_BYTES - 10, length: SEGMENT_BYTES + 20 };
+      expect((await backend.read(name, across)).equals(bytes.subarray(across.offset, across.offset + across.length)), String(cut)).toBe(true);
+    }
   });
 
   it("passes no plaintext digest to the store below, whose bytes are sealed", async () => {

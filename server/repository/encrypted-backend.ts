@@ -124,22 +124,31 @@ export class EncryptedBackend implements StorageBackend {
     let pending: Buffer[] = [];
     let size = 0;
     let index = 0;
+    const joined = () => (pending.length === 1 ? pending[0]! : Buffer.concat(pending, size));
     for await (const chunk of data) {
       let piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       while (piece.length) {
         // A full segment is sealed only once more bytes follow it, so the last one is known.
         if (size === SEGMENT_BYTES) {
-          yield* this.sealSegment(key, name, index++, false, Buffer.concat(pending, size));
+          yield* this.sealSegment(key, name, index++, false, joined());
           pending = [];
           size = 0;
         }
+        if (size === 0 && piece.length > SEGMENT_BYTES) {
+          // A whole segment of this chunk with more after it: sealed straight from the chunk
+          // (the cipher reads it before anything is yielded), not copied first.
+          yield* this.sealSegment(key, name, index++, false, piece.subarray(0, SEGMENT_BYTES));
+          piece = piece.subarray(SEGMENT_BYTES);
+          continue;
+        }
         const take = piece.subarray(0, SEGMENT_BYTES - size);
+        // Copied: the source may reuse its chunk once the next one is asked for.
         pending.push(Buffer.from(take));
         size += take.length;
         piece = piece.subarray(take.length);
       }
     }
-    yield* this.sealSegment(key, name, index, true, Buffer.concat(pending, size));
+    yield* this.sealSegment(key, name, index, true, joined());
   }
 
   async save(name: string, data: Buffer | AsyncIterable<Uint8Array>, options?: SaveOptions): Promise<void> {
