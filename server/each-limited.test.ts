@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eachBySize, eachLimited } from "./each-limited.ts";
+import { eachBySize, eachLimited, settleAll } from "./each-limited.ts";
 
 /** A promise the test settles by hand, and whether work has started on it. */
 function gate() {
@@ -80,5 +80,25 @@ describe("eachLimited", () => {
       [3, 900],
     ]);
     expect(mostLarge).toBe(1);
+  });
+
+  it("eachBySize takes an item whose size is no number as small, never skipping it", async () => {
+    const seen: number[] = [];
+    await eachBySize([{ size: Number.NaN }, { size: 500 }], 2, 100, async (_, i) => {
+      seen.push(i);
+    });
+    expect(seen).toEqual([0, 1]);
+  });
+
+  it("settleAll waits for every promise, then throws the first rejection in order", async () => {
+    const slow = gate();
+    let slowDone = false;
+    const late = slow.promise.then(() => (slowDone = true));
+    const settled = settleAll([Promise.reject(new Error("first")), late, Promise.reject(new Error("second"))]);
+    settled.catch(() => {});
+    await new Promise((r) => setImmediate(r));
+    slow.open();
+    await expect(settled).rejects.toThrow("first");
+    expect(slowDone).toBe(true);
   });
 });

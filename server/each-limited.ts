@@ -31,7 +31,7 @@ export async function eachLimited<T>(items: Iterable<T>, limit: number, work: (i
 export async function eachBySize<T extends { size: number }>(items: T[], limit: number, largeBytes: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   const placed = items.map((item, index) => ({ item, index }));
   await eachLimited(
-    placed.filter((p) => p.item.size <= largeBytes),
+    placed.filter((p) => !(p.item.size > largeBytes)), // a size that is no number counts as small
     limit,
     (p) => work(p.item, p.index),
   );
@@ -40,4 +40,11 @@ export async function eachBySize<T extends { size: number }>(items: T[], limit: 
     1,
     (p) => work(p.item, p.index),
   );
+}
+
+/** Waits for every promise to settle (no work left running), then throws the first rejection in `promises`' order, if any. */
+export async function settleAll(promises: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
 }

@@ -26,6 +26,7 @@ import { groupSchema } from "../mailstore/schema.ts";
 import { blobIo } from "../repository/blob-io.ts";
 import { BlobDigestError, type PackWriter } from "../repository/pack-writer.ts";
 import { fingerprintSql, ITEM_COLUMNS, TOMBSTONE_COLUMNS, type BlobList, type EarlierDumps } from "./earlier-dumps.ts";
+import { settleAll } from "../each-limited.ts";
 import { splitByMailbox } from "./split-by-mailbox.ts";
 import type { BackupTarget, FileEntry } from "./target.ts";
 
@@ -101,8 +102,9 @@ export async function snapshotAccounts(options: {
   signal?: AbortSignal;
 }): Promise<(AccountSnapshot | { accountId: string; skipped: string })[]> {
   const { client, target, label } = options;
-  // The batch's account files are saved side by side (on an object store, each is a request)
-  // and awaited together before the snapshot counts as taken.
+  // The batch's account files are saved side by side (on an object store, each is a request;
+  // at most two per account of the batch) and awaited together before the snapshot counts as
+  // taken. A save that fails is found then, after the rest of the batch was dumped.
   const saving: Promise<void>[] = [];
   const saveLater = (relative: string, bytes: Buffer): FileEntry => {
     const { entry, saved } = target.startAccountFile(relative, bytes);
@@ -214,7 +216,7 @@ export async function snapshotAccounts(options: {
         for (const m of members) if (snapshotOf.get(Number(m.id))!.files.length !== (table === "item" ? 1 : 2)) throw new Error(`COPY of ${table} gave no rows of mailbox ${m.id}, which has some`);
       }
     }
-    await Promise.all(saving);
+    await settleAll(saving);
     await client.query("COMMIT");
     return snapshots;
   } catch (error) {
@@ -299,28 +301,33 @@ export async function storeAccount(
     return entry;
   };
   const blobs = snapshot.blobList ?? { count: digests.length, bytes: digests.reduce((n, d) => n + d.size, 0) };
-  files.push(snapshot.blobList ? snapshot.blobList.entry : await accountFile("blobs.txt", Buffer.from(digests.map((d) => d.digest).join("\n"))));
-  const description = {
-    accountId,
-    email: mailbox.email,
-    snapshot: {
-      mailboxId: mailbox.id,
-      groupId: mailbox.group_id,
-      changeNumber: mailbox.change_number,
-      lastRedoSeq: mailbox.last_redo_seq,
-      itemIdCheckpoint: mailbox.item_id_checkpoint,
-      sizeBytes: mailbox.size_bytes,
-      quotaBytes: mailbox.quota_bytes,
-      emailAtCreation: mailbox.email_at_creation,
-      createdAt: mailbox.created_at.toISOString(),
-    },
-    columns: { items: ITEM_COLUMNS, tombstones: TOMBSTONE_COLUMNS },
-    counts: { ...counts, blobs: blobs.count, blobBytes: blobs.bytes },
-    missingBlobs,
-    directory: options.directory,
-  };
-  files.push(await accountFile("mailbox.json", Buffer.from(JSON.stringify(description, null, 2))));
-  await Promise.all(saving);
+  try {
+    files.push(snapshot.blobList ? snapshot.blobList.entry : await accountFile("blobs.txt", Buffer.from(digests.map((d) => d.digest).join("\n"))));
+    const description = {
+      accountId,
+      email: mailbox.email,
+      snapshot: {
+        mailboxId: mailbox.id,
+        groupId: mailbox.group_id,
+        changeNumber: mailbox.change_number,
+        lastRedoSeq: mailbox.last_redo_seq,
+        itemIdCheckpoint: mailbox.item_id_checkpoint,
+        sizeBytes: mailbox.size_bytes,
+        quotaBytes: mailbox.quota_bytes,
+        emailAtCreation: mailbox.email_at_creation,
+        createdAt: mailbox.created_at.toISOString(),
+      },
+      columns: { items: ITEM_COLUMNS, tombstones: TOMBSTONE_COLUMNS },
+      counts: { ...counts, blobs: blobs.count, blobBytes: blobs.bytes },
+      missingBlobs,
+      directory: options.directory,
+    };
+    files.push(await accountFile("mailbox.json", Buffer.from(JSON.stringify(description, null, 2))));
+  } catch (error) {
+    await Promise.allSettled(saving); // nothing of this account's left running once it throws
+    throw error;
+  }
+  await settleAll(saving);
   return {
     accountId,
     email: mailbox.email,

@@ -15,6 +15,7 @@ import { generateTraffic } from "../demo/generate-traffic.ts";
 import { addCopyTarget, removeCopyTarget } from "../directory/copy-targets.ts";
 import { getServer } from "../directory/list-servers.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
+import { createAccount } from "../mailstore/account-operations.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { packIdOf } from "../repository/pack-format.ts";
 import { initEncryption } from "../repository/repository-keys.ts";
@@ -25,7 +26,7 @@ import { restoresSettled, runBackup, runRestore } from "../testing/wait-for-runs
 import { runCopy } from "./copy-sessions.ts";
 import { rescanCatalog } from "./rescan-catalog.ts";
 import { describeTargets } from "./server-targets.ts";
-import { BackupTarget, backendFor, closeRepositories } from "./target.ts";
+import { BackupTarget, backendFor, closeRepositories, isAccountFileObject } from "./target.ts";
 
 const PASSPHRASE = "copies go off-site sealed";
 const previous = process.env.MAILVAULT_TARGET_PASSPHRASE;
@@ -93,6 +94,8 @@ describe("copies to a second target", () => {
   });
 
   it("copies a full and an incremental, verified there, and sends nothing the second time", async () => {
+    // Two empty mailboxes, whose dumps and blob lists are the same objects.
+    for (const email of ["copy-empty1@example.com", "copy-empty2@example.com"]) await createAccount(store, { email });
     labels.push((await runBackup("mail1", "full")).label);
     await generateTraffic(store, { ops: 80, seed: 32, renames: false, concurrency: 2 });
     labels.push((await runBackup("mail1", "incremental")).label);
@@ -100,6 +103,12 @@ describe("copies to a second target", () => {
     const first = await runCopy("mail1", { to: "offsite", all: true });
     expect(first.map((r) => [r.label, r.status, r.verified])).toEqual(labels.map((l) => [l, "copied", true]));
     expect(first[0]!.packsSent).toBeGreaterThan(0);
+    // The full's own files, and each account file its manifest names sent once, however many
+    // accounts share it.
+    const own = (await primary.sessionFiles(labels[0]!, "")).filter((f) => f.path !== "manifest.sha256");
+    const named = [...(await primary.sessionManifest(labels[0]!)).values()].map((e) => e.object).filter(isAccountFileObject);
+    expect(new Set(named).size).toBeLessThan(named.length);
+    expect(first[0]!.files).toBe(own.length + new Set(named).size);
     // Every pack the primary holds is needed by these two sessions, and is now on the bucket too.
     expect(await packs(offsite)).toEqual(await packs(primary));
     expect(await offsite.publishedLabels()).toEqual(labels);

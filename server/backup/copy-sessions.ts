@@ -44,7 +44,7 @@ const PACK_CONCURRENCY = 3;
  * one at a time a full of 400 accounts (2,400 files) took 28 s to send to s3rver.
  */
 const FILE_CONCURRENCY = 8;
-/** A file may be held whole while it is sent (an S3 save of up to 32 MiB): larger ones go alone. */
+/** A file may be held whole while it is sent (an S3 save of up to 24 MiB): larger ones go alone. */
 const LARGE_FILE_BYTES = 4 * 1024 * 1024;
 
 export interface SessionCopyReport {
@@ -192,12 +192,10 @@ class SessionCopier {
     const packs = new Map<string, PackInfo>();
     const legacy: string[] = [];
     const present = new Set<string>();
-    const accounts = await this.source.sessionAccountIds(label);
-    const lists: string[] = [];
-    await eachLimited(accounts, FILE_CONCURRENCY, async (account, i) => {
-      lists[i] = (await this.source.readSessionFile(label, `accounts/${account}/blobs.txt`)).toString("utf8");
-    });
-    for (const list of lists) {
+    // Each list is taken in as it arrives (the order does not matter here), so only the lists
+    // being read are held.
+    await eachLimited(await this.source.sessionAccountIds(label), FILE_CONCURRENCY, async (account) => {
+      const list = (await this.source.readSessionFile(label, `accounts/${account}/blobs.txt`)).toString("utf8");
       for (const digest of list.split("\n")) {
         if (!digest) continue;
         const at = to.index.get(digest);
@@ -208,7 +206,7 @@ class SessionCopier {
           else legacy.push(digest);
         }
       }
-    }
+    });
     report.packsPresent = present.size;
     await eachLimited(packs.values(), PACK_CONCURRENCY, async (pack) => {
       // No digest given: a source pack damaged since it was written is copied, and this
@@ -261,7 +259,9 @@ class SessionCopier {
     });
     // Account files shared by content (dumps/ab/<sha256>): sent unless the destination holds
     // them whole from an earlier copy (read back: a damaged one is sent again, mending it).
-    const shared = [...(await this.source.sessionManifest(label)).values()].filter((entry) => isAccountFileObject(entry.object));
+    // Once per object: accounts share some (every empty dump is one), and two lanes sending the
+    // same one would write it at once.
+    const shared = [...new Map([...(await this.source.sessionManifest(label)).values()].filter((entry) => isAccountFileObject(entry.object)).map((entry) => [entry.object!, entry])).values()];
     await eachBySize(shared, FILE_CONCURRENCY, LARGE_FILE_BYTES, async (entry) => {
       if (await this.destHolds(entry)) return;
       await this.dest.backend.save(entry.object!, this.objectRanges(entry.object!, entry.size), { staged: true });

@@ -11,7 +11,7 @@
  * has nothing to do. A stream goes in one PUT with its SHA-256 as `x-amz-content-sha256`: S3
  * refuses bytes that do not match it, and SigV4 signs it rather than hashing the body again. The
  * digest is the caller's when it knows it (a pack, named by it: up to 64 MiB), or computed here
- * on a blob I/O thread (up to 32 MiB: an encrypted pack, a copied pack or segment). A longer
+ * on a blob I/O thread (up to 24 MiB: an encrypted pack, a copied pack or segment). A longer
  * stream is sent with lib-storage's Upload, in 8 MiB parts, two in flight; if it fails, the
  * upload is aborted and nothing is stored under the name.
  *
@@ -50,9 +50,10 @@ const ONE_PUT_BYTES = 64 * 1024 * 1024;
 /**
  * A stream whose digest the caller does not know (an encrypted pack, a pack or segment being
  * copied, a large dump) is held up to this size and sent in one PUT, with its SHA-256 computed
- * here; a longer one goes in parts. About what lib-storage holds for the parts in flight.
+ * here; a longer one goes in parts. While it is joined, a save holds up to twice this (the
+ * chunks and their copy), against about 24 MiB for lib-storage's parts in flight.
  */
-const ONE_PUT_UNHASHED_BYTES = 32 * 1024 * 1024;
+const ONE_PUT_UNHASHED_BYTES = 24 * 1024 * 1024;
 /** Below this size SigV4 hashes the body on the main thread: cheaper than the trip to a thread. */
 const HASH_OFF_THREAD_BYTES = 1024 * 1024;
 
