@@ -43,7 +43,7 @@ const PACK_CONCURRENCY = 3;
  * A session's small files in flight at once: each is a request or two to an object store, and
  * one at a time a full of 400 accounts (2,400 files) took 28 s to send to s3rver.
  */
-const FILE_CONCURRENCY = 8;
+const FILE_CONCURRENCY = 16;
 /** A file may be held whole while it is sent (an S3 save of up to 24 MiB): larger ones go alone. */
 const LARGE_FILE_BYTES = 4 * 1024 * 1024;
 

@@ -20,7 +20,7 @@ import { BackupTarget, fileEntry, isAccountFileObject, shippedSegmentObject, typ
  * Files read back at once: on an object store each is a request, and one at a time they set the
  * pace. A file is read whole, so those over LARGE_FILE_BYTES (a large mailbox's dump) go alone.
  */
-const FILES_AT_ONCE = 8;
+const FILES_AT_ONCE = 16;
 const LARGE_FILE_BYTES = 4 * 1024 * 1024;
 /** Blob lists read before they are taken in. */
 const LISTS_PER_WINDOW = 64;
