@@ -20,13 +20,13 @@ import { createGzip, gzipSync } from "node:zlib";
 import { to as copyTo } from "pg-copy-streams";
 import type { PoolClient } from "pg";
 import type { AccountDetail } from "../directory/get-account.ts";
+import { settleAll } from "../each-limited.ts";
 import type { MailboxRow } from "../mailstore/items.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { blobIo } from "../repository/blob-io.ts";
 import { BlobDigestError, type PackWriter } from "../repository/pack-writer.ts";
 import { fingerprintSql, ITEM_COLUMNS, TOMBSTONE_COLUMNS, type BlobList, type EarlierDumps } from "./earlier-dumps.ts";
-import { settleAll } from "../each-limited.ts";
 import { splitByMailbox } from "./split-by-mailbox.ts";
 import type { BackupTarget, FileEntry } from "./target.ts";
 
