@@ -110,10 +110,7 @@ export async function pruneBlobs(
   const referenced = new Set<string>();
   for (const label of await target.publishedLabels()) {
     try {
-      for (const account of await target.sessionAccountIds(label, { strict: true })) {
-        const list = (await target.readSessionFile(label, `accounts/${account}/blobs.txt`)).toString("utf8");
-        for (const digest of list.split("\n")) if (digest) referenced.add(digest);
-      }
+      await target.eachBlobList(label, (_, digests) => digests.forEach((digest) => referenced.add(digest)), { strict: true });
     } catch (error) {
       throw new Error(`prune stopped, nothing removed: what ${label} needs cannot be read (${(error as Error).message}); run verify -lb ${label}`);
     }

@@ -192,12 +192,8 @@ class SessionCopier {
     const packs = new Map<string, PackInfo>();
     const legacy: string[] = [];
     const present = new Set<string>();
-    // Each list is taken in as it arrives (the order does not matter here), so only the lists
-    // being read are held.
-    await eachLimited(await this.source.sessionAccountIds(label), FILE_CONCURRENCY, async (account) => {
-      const list = (await this.source.readSessionFile(label, `accounts/${account}/blobs.txt`)).toString("utf8");
-      for (const digest of list.split("\n")) {
-        if (!digest) continue;
+    await this.source.eachBlobList(label, (_, digests) => {
+      for (const digest of digests) {
         const at = to.index.get(digest);
         if (at) present.add(at.pack);
         else {
@@ -206,7 +202,7 @@ class SessionCopier {
           else legacy.push(digest);
         }
       }
-    });
+    }, { listsMustRead: true });
     report.packsPresent = present.size;
     await eachLimited(packs.values(), PACK_CONCURRENCY, async (pack) => {
       // No digest given: a source pack damaged since it was written is copied, and this

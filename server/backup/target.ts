@@ -32,6 +32,7 @@ import { Transform, type Readable } from "node:stream";
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
 import { config } from "../config.ts";
+import { eachLimited } from "../each-limited.ts";
 import { MailvaultError } from "../errors.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import type { BlobStore } from "../mailstore/blob-store.ts";
@@ -102,6 +103,10 @@ export function accountFileObject(sha256: string): string {
 }
 
 const ACCOUNT_FILE_OBJECT = /^dumps\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
+
+/** Blob lists read at once, and read before they are handed over (BackupTarget.eachBlobList). */
+const LISTS_AT_ONCE = 16;
+const LISTS_PER_WINDOW = 64;
 
 export function isAccountFileObject(name: string | undefined): boolean {
   return name !== undefined && ACCOUNT_FILE_OBJECT.test(name);
@@ -377,6 +382,26 @@ export class BackupTarget {
       if (id) ids.add(id);
     }
     return [...ids];
+  }
+
+  /**
+   * Each account's blob list in a session, handed to `each` in the accounts' order: read
+   * LISTS_AT_ONCE at a time (on an object store each is a request) a window at a time, so only a
+   * window is held. An unreadable blob list is handed over empty (verify reports the file
+   * itself) unless `listsMustRead` (a copy) or `strict` (prune: the manifest too) says to throw.
+   */
+  async eachBlobList(label: string, each: (accountId: string, digests: string[]) => void, options: { strict?: boolean; listsMustRead?: boolean } = {}): Promise<void> {
+    const accounts = await this.sessionAccountIds(label, { strict: options.strict });
+    const mustRead = options.strict || options.listsMustRead;
+    for (let from = 0; from < accounts.length; from += LISTS_PER_WINDOW) {
+      const window = accounts.slice(from, from + LISTS_PER_WINDOW);
+      const lists: string[] = [];
+      await eachLimited(window, LISTS_AT_ONCE, async (account, i) => {
+        const read = this.readSessionFile(label, `accounts/${account}/blobs.txt`);
+        lists[i] = (await (mustRead ? read : read.catch(() => Buffer.alloc(0)))).toString("utf8");
+      });
+      for (const [i, account] of window.entries()) each(account, lists[i]!.split("\n").filter(Boolean));
+    }
   }
 
   /**

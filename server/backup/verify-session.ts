@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readSegment, SegmentCorruptError } from "../redo/segment-format.ts";
 import { listShipped } from "../redo/ship-redo.ts";
 import { ObjectNotFoundError } from "../repository/backend.ts";
-import { eachBySize, eachLimited } from "../each-limited.ts";
+import { eachBySize } from "../each-limited.ts";
 import { SessionNotFoundError } from "./errors.ts";
 import type { SessionDescription } from "./session-files.ts";
 import { consolePool } from "../db/console-db.ts";
@@ -22,8 +22,6 @@ import { BackupTarget, fileEntry, isAccountFileObject, shippedSegmentObject, typ
  */
 const FILES_AT_ONCE = 16;
 const LARGE_FILE_BYTES = 4 * 1024 * 1024;
-/** Blob lists read before they are taken in. */
-const LISTS_PER_WINDOW = 64;
 
 export interface VerifyProblem {
   kind: "manifest" | "file" | "blob" | "redo" | "pack" | "garbage";
@@ -82,21 +80,13 @@ export async function verifySession(target: BackupTarget, label: string, blobCac
   const neededBy = new Map<string, string>();
   // A metadata-only session (backup --exclude-blobs) names bodies the target never held.
   const metadataOnly = await read("session.json").then((b) => b !== null && (JSON.parse(b.toString("utf8")) as { excludeBlobs?: boolean }).excludeBlobs === true, () => false);
-  // The blob lists are read a window at a time, several at once, and taken in the accounts'
-  // order, so a blob is named with the first account that needs it and only a window is held.
-  const accounts = metadataOnly ? [] : await target.sessionAccountIds(label);
-  for (let from = 0; from < accounts.length; from += LISTS_PER_WINDOW) {
-    const window = accounts.slice(from, from + LISTS_PER_WINDOW);
-    const lists: string[] = [];
-    await eachLimited(window, FILES_AT_ONCE, async (account, i) => {
-      lists[i] = ((await read(`accounts/${account}/blobs.txt`).catch(() => null)) ?? "").toString();
-    });
-    for (const [i, account] of window.entries()) {
-      for (const digest of lists[i]!.split("\n").filter(Boolean)) {
+  if (!metadataOnly) {
+    await target.eachBlobList(label, (account, digests) => {
+      for (const digest of digests) {
         report.blobs++;
         if (!blobCache.get(digest) && !neededBy.has(digest)) neededBy.set(digest, account);
       }
-    }
+    });
   }
   const bad = new Set<string>();
   const missing = await target.checkBlobs([...neededBy.keys()], (digest, detail) => {
