@@ -46,11 +46,7 @@ export async function timedBackup(server: string, type: "full" | "incremental") 
   return { seconds: secondsSince(started), session, peakRssMiB };
 }
 
-export interface RestoredAccount {
-  replayed: number;
-  blobsCopied: number;
-  timings: AccountRestoreResult["timings"];
-}
+export type RestoredAccount = Pick<AccountRestoreResult, "replayed" | "foldedRows" | "blobsCopied" | "timings">;
 
 /**
  * Waits for a restore run to end, polling its status alone: the bench shares the workers' main

@@ -40,6 +40,7 @@ export async function settleEarlierAttempt(store: Mailstore, run: { label: strin
     target: box.email,
     mailboxId: box.id,
     snapshotItems: counted[0]!.n,
+    foldedRows: 0,
     blobsCopied: 0,
     replayed: Number(p.replayed ?? 0),
     skipped: Number(p.skipped ?? 0),

@@ -17,7 +17,7 @@ import { moveItems, setFlags } from "../mailstore/item-operations.ts";
 import { INBOX } from "../mailstore/items.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
-import { storedRows } from "./stored-rows.ts";
+import { storedMailbox } from "./stored-rows.ts";
 import { restoreAccount } from "./restore-account.ts";
 import type { ReplayMode } from "./replay.ts";
 import { planFromInput } from "./submit-restore.ts";
@@ -25,14 +25,7 @@ import { planFromInput } from "./submit-restore.ts";
 const fx = useMailServer({ settings: { mailboxGroups: 2 } });
 
 /** Everything stored for a mailbox, ids and times included, and the mailbox row's counters. */
-async function fullRows(store: Mailstore, email: string) {
-  const { rows: boxes } = await store.pool.query<{ id: number; group_id: number; change_number: string; item_id_checkpoint: string; size_bytes: string }>(
-    "SELECT id, group_id, change_number, item_id_checkpoint, size_bytes FROM mailstore.mailbox WHERE email = $1",
-    [email],
-  );
-  const box = boxes[0]!;
-  return { mailbox: { changeNumber: box.change_number, itemIdCheckpoint: box.item_id_checkpoint, sizeBytes: box.size_bytes }, ...(await storedRows(store.pool, box)) };
-}
+const fullRows = (store: Mailstore, email: string) => storedMailbox(store.pool, email);
 
 async function restoreInto(email: string, prefix: string, mode: ReplayMode) {
   const { plan } = await planFromInput({ server: "mail1", accounts: [email], copy: true, prefix, requestedBy: "test" });

@@ -35,7 +35,20 @@ export interface ReplayTarget {
   tombstones: string;
   /** Makes sure a delivered message's bytes are in the target blob volume. */
   ensureBlob(record: RedoRecord): Promise<void>;
+  /**
+   * Loads the snapshot's rows. Replay calls it once, before it writes anything: when batched,
+   * with the first run's fold, which the loader applies to the rows as they go in. Absent when
+   * the mailbox's rows are already in place.
+   */
+  loadSnapshot?(fold: SnapshotFold | null): Promise<void>;
 }
+
+/**
+ * What the first run of records does to an item of the snapshot, asked by the loader for each
+ * row and taken out of the run: the loader writes the row as the run leaves it (its change), or
+ * leaves it out (`"deleted"`: the run still writes its tombstone). The run writes neither again.
+ */
+export type SnapshotFold = (itemId: number) => ItemChange | "deleted" | undefined;
 
 export interface ReplayState {
   changeNumber: number;
@@ -162,11 +175,22 @@ export interface ReplayOptions {
  *
  * Batched (the default): runs of records are gathered and written as one INSERT of new items,
  * one UPDATE of changed ones and one DELETE per run (`ReplayBatch`); a tag or whole-mailbox record
- * ends the run and is applied on its own after it. The result is the record-by-record one, row
- * for row.
+ * ends the run and is applied on its own after it. With a snapshot to load (`loadSnapshot`), the
+ * first run is gathered before the load and folded into the snapshot's rows as they go in, so
+ * the rows it changes are written once. The result is the record-by-record one, row for row.
  */
 export async function replay(t: ReplayTarget, stream: AsyncIterable<RedoRecord[]>, state: ReplayState, options: ReplayOptions): Promise<ReplayState> {
   const batch = options.mode === "reference" ? null : new ReplayBatch(t);
+  // The snapshot goes in before the first write, with the first run folded into its rows.
+  let load = t.loadSnapshot ? () => t.loadSnapshot!(batch ? (id) => batch.takeForSnapshot(id) : null) : null;
+  const flush = async () => {
+    if (load) {
+      const loading = load;
+      load = null;
+      await loading();
+    }
+    await batch?.flush();
+  };
   for await (const records of stream) {
     for (const record of records) {
       if (record.changeNumber <= state.changeNumber) continue; // already in the snapshot
@@ -180,16 +204,16 @@ export async function replay(t: ReplayTarget, stream: AsyncIterable<RedoRecord[]
       if (options.skipDeletes && isDeletion(record)) state.skipped++;
       else {
         if (!batch?.add(record)) {
-          await batch?.flush();
+          await flush();
           await applyRecord(t, record, options);
-        } else if (batch.full) await batch.flush();
+        } else if (batch.full) await flush();
         state.applied++;
       }
       state.changeNumber = record.changeNumber;
       state.lastRedoSeq = record.seq;
     }
   }
-  await batch?.flush();
+  await flush();
   return state;
 }
 
@@ -217,7 +241,7 @@ interface NewItem {
  * What a run of records does to one item: flags as `(flags & ~clear) | set`, the folder (for a
  * message or contact) or parent (for a folder) it last went to, a new name, new contact fields.
  */
-interface ItemChange {
+export interface ItemChange {
   clear: number;
   set: number;
   to: number | null;
@@ -272,6 +296,8 @@ class ReplayBatch {
   private deliveries: RedoRecord[] = [];
   private changes = new Map<number, ItemChange>();
   private deleted = new Map<number, { type: string; changeNumber: number }>();
+  /** Deleted items the snapshot's loader left out: only their tombstones are still to write. */
+  private dropped = new Set<number>();
   private records = 0;
   private bytes = 0;
 
@@ -356,6 +382,18 @@ class ReplayBatch {
     return c;
   }
 
+  /** The run's fold for a row of the snapshot being loaded (`SnapshotFold`). */
+  takeForSnapshot(id: number): ItemChange | "deleted" | undefined {
+    if (this.deleted.has(id)) {
+      this.changes.delete(id);
+      this.dropped.add(id);
+      return "deleted";
+    }
+    const change = this.changes.get(id);
+    if (change) this.changes.delete(id);
+    return change;
+  }
+
   async flush(): Promise<void> {
     if (this.records === 0) return;
     const { t } = this;
@@ -395,7 +433,8 @@ class ReplayBatch {
     if (this.deleted.size) {
       const ids = [...this.deleted.keys()];
       const gone = [...this.deleted.values()];
-      await t.client.query(`DELETE FROM ${t.items} WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`, [t.mailboxId, ids]);
+      const present = this.dropped.size ? ids.filter((id) => !this.dropped.has(id)) : ids;
+      if (present.length) await t.client.query(`DELETE FROM ${t.items} WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`, [t.mailboxId, present]);
       await t.client.query(
         `INSERT INTO ${t.tombstones} (mailbox_id, item_id, type, change_number)
          SELECT $1, id, type, change_number FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS d(id, type, change_number)
@@ -407,6 +446,7 @@ class ReplayBatch {
     this.deliveries = [];
     this.changes.clear();
     this.deleted.clear();
+    this.dropped.clear();
     this.records = 0;
     this.bytes = 0;
   }

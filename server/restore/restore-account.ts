@@ -7,7 +7,7 @@
  * mailstore's, as for every account operation.
  */
 import { randomUUID } from "node:crypto";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type pg from "pg";
@@ -24,8 +24,9 @@ import { openMailstore } from "../mailstore/mailstore.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import type { RedoRecord } from "../redo/segment-format.ts";
 import { planSessions, type AccountPlan } from "./plan-restore.ts";
-import { replay, ReplayError, type ReplayMode, type ReplayState } from "./replay.ts";
+import { replay, ReplayError, type ReplayMode, type ReplayState, type SnapshotFold } from "./replay.ts";
 import { accountRedo, carriedBytes, readLoggedRedo } from "./restore-redo-source.ts";
+import { snapshotRows, type FoldStats } from "./snapshot-rows.ts";
 
 export interface AccountRestoreResult {
   requested: string;
@@ -33,6 +34,8 @@ export interface AccountRestoreResult {
   target: string;
   mailboxId: number;
   snapshotItems: number;
+  /** Rows of the snapshot loaded with the first run of redo already applied: changed, or left out as deleted. */
+  foldedRows: number;
   blobsCopied: number;
   replayed: number;
   skipped: number;
@@ -57,28 +60,23 @@ interface SnapshotDescription {
 }
 
 /** Rewrites the first column (mailbox id) of COPY text lines. */
-function withMailboxId(mailboxId: number): Transform {
-  let rest = "";
-  return new Transform({
-    transform(chunk: Buffer, _e, done) {
-      const text = rest + chunk.toString("utf8");
-      const lines = text.split("\n");
-      rest = lines.pop()!;
-      done(null, lines.map((l) => `${mailboxId}${l.slice(l.indexOf("\t"))}\n`).join(""));
-    },
-    flush(done) {
-      done(null, rest ? `${mailboxId}${rest.slice(rest.indexOf("\t"))}\n` : "");
-    },
-  });
-}
-
 /** Loads one COPY dump of the account's snapshot and says how many rows it held; a damaged file is named with its session and account. */
-async function loadTable(client: pg.PoolClient, target: BackupTarget, relative: string, table: string, columns: string[], mailboxId: number, account: AccountPlan): Promise<number> {
+async function loadTable(
+  client: pg.PoolClient,
+  target: BackupTarget,
+  relative: string,
+  table: string,
+  columns: string[],
+  mailboxId: number,
+  account: AccountPlan,
+  fold: SnapshotFold | null = null,
+  stats?: FoldStats,
+): Promise<number> {
   const label = account.snapshot!.session;
   const chunks = () => target.sessionFileChunks(label, relative);
   try {
     const copy = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
-    await pipeline(Readable.from(chunks()), createGunzip(), withMailboxId(mailboxId), copy);
+    await pipeline(Readable.from(chunks()), createGunzip(), snapshotRows(mailboxId, columns, fold, stats), copy);
     return copy.rowCount;
   } catch (error) {
     const damage = await gzipDamage(chunks, error);
@@ -189,10 +187,20 @@ async function reloadMailbox(
   }
   const items = `${groupSchema(mailbox.group_id)}.item`;
   const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
-  const t0 = performance.now();
-  // The mailbox is empty here: the items loaded are its snapshot's.
-  const snapshotItems = accountDir ? await loadTable(client, target, `${accountDir}/items.copy.gz`, items, description.columns.items, mailbox.id, account) : 0;
-  if (accountDir) await loadTable(client, target, `${accountDir}/tombstones.copy.gz`, tombstones, description.columns.tombstones, mailbox.id, account);
+  // The mailbox is empty here: the items loaded are its snapshot's, with the first run of redo
+  // folded in (replay calls this before it writes anything). The fold's time counts as replay.
+  let snapshotItems = 0;
+  let loadMs = 0;
+  const folded: FoldStats = { rows: 0, dropped: 0, ms: 0 };
+  const loadSnapshot = async (fold: SnapshotFold | null) => {
+    const started = performance.now();
+    if (accountDir) {
+      // The snapshot's count includes the rows the first run deletes, which were not loaded.
+      snapshotItems = (await loadTable(client, target, `${accountDir}/items.copy.gz`, items, description.columns.items, mailbox.id, account, fold, folded)) + folded.dropped;
+      await loadTable(client, target, `${accountDir}/tombstones.copy.gz`, tombstones, description.columns.tombstones, mailbox.id, account);
+    }
+    loadMs = performance.now() - started - folded.ms;
+  };
 
   let blobsCopied = 0;
   const ensureBlob = async (record: RedoRecord) => {
@@ -211,7 +219,7 @@ async function reloadMailbox(
   const state: ReplayState = account.snapshot
     ? { changeNumber: account.snapshot.changeNumber, lastRedoSeq: account.snapshot.lastRedoSeq, applied: 0, skipped: 0, gaps: [] }
     : { changeNumber: 0, lastRedoSeq: account.fromCreate!.seq - 1, applied: 0, skipped: 0, gaps: [] };
-  await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob }, accountRedo(account, store, target, { logged: logged?.records }), state, { ...options, mode: options.replayMode });
+  await replay({ client, mailboxId: mailbox.id, items, tombstones, ensureBlob, loadSnapshot }, accountRedo(account, store, target, { logged: logged?.records }), state, { ...options, mode: options.replayMode });
   const t2 = performance.now();
 
   // The reload is itself a change of the mailbox: one record that later replays stop at.
@@ -244,14 +252,15 @@ async function reloadMailbox(
   return {
     mailboxId: mailbox.id,
     snapshotItems,
+    foldedRows: folded.rows,
     blobsCopied,
     replayed: state.applied,
     skipped: state.skipped,
     gaps: state.gaps,
     changeNumber,
     markerSeq: seqRows[0]!.seq,
-    loadMs: t1 - t0,
-    replayMs: t2 - t1,
+    loadMs,
+    replayMs: t2 - t1 - loadMs,
   };
 }
 

@@ -39,3 +39,14 @@ export async function storedRows(db: Queryable, mailbox: { id: number; group_id:
   const { rows: tombstones } = await db.query<{ item_id: string; type: string; change_number: string }>(`SELECT item_id, type, change_number FROM ${schema}.tombstone WHERE mailbox_id = $1 ORDER BY item_id`, [mailbox.id]);
   return { items, tombstones };
 }
+
+/** A mailbox by its email: its rows as `storedRows` gives them, and the mailbox row's counters. */
+export async function storedMailbox(db: Queryable, email: string) {
+  const { rows: boxes } = await db.query<{ id: number; group_id: number; change_number: string; item_id_checkpoint: string; size_bytes: string }>(
+    "SELECT id, group_id, change_number, item_id_checkpoint, size_bytes FROM mailstore.mailbox WHERE email = $1",
+    [email],
+  );
+  const box = boxes[0];
+  if (!box) throw new Error(`no mailbox ${email}`);
+  return { mailbox: { changeNumber: box.change_number, itemIdCheckpoint: box.item_id_checkpoint, sizeBytes: box.size_bytes }, ...(await storedRows(db, box)) };
+}
