@@ -16,12 +16,13 @@ const DUMP = [
   row(7, 302, "message", "\\N", "2", 0, "\\N", "{}", 5),
   row(7, 303, "contact", "\\N", "7", 0, "Ana", `{"fields": {"firstName": "Ana"}}`, 6),
   row(7, 304, "message", "\\N", "2", 1, "\\N", "{}", 7),
+  row(7, 305, "folder", "1", "\\N", 0, "Réunions 📅 été", "{}", 8),
 ].join("\n");
 
 const change = (c: Partial<ItemChange> & { changeNumber: number }): ItemChange => ({ clear: 0, set: 0, to: null, name: null, metadata: null, ...c });
 
-/** The dump through the transform, cut into pieces of `size` bytes (rows split across chunks). */
-async function through(columns: string[], fold: SnapshotFold | null, size = 17): Promise<string[]> {
+/** The dump through the transform, cut into pieces of `size` bytes (rows, and characters of several bytes, split across chunks). */
+async function through(columns: string[], fold: SnapshotFold | null, size = 5): Promise<string[]> {
   const bytes = Buffer.from(DUMP);
   const chunks = [];
   for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
@@ -45,9 +46,9 @@ describe("a snapshot's rows on their way in", () => {
     ]);
     const asked: number[] = [];
     const lines = await through(COLUMNS, (id) => (asked.push(id), changes.get(id)));
-    expect(asked).toEqual([2, 300, 301, 302, 303, 304]);
+    expect(asked).toEqual([2, 300, 301, 302, 303, 304, 305]);
     const fields = lines.map((l) => l.split("\t"));
-    expect(fields.map((f) => f[1])).toEqual(["2", "300", "301", "302", "303"]);
+    expect(fields.map((f) => f[1])).toEqual(["2", "300", "301", "302", "303", "305"]);
     expect(fields.every((f) => f[0] === "42" && f.length === COLUMNS.length)).toBe(true);
     // The folder: its parent moves, its folder column stays empty, its name is escaped for COPY.
     expect(fields[1]).toEqual(row(42, 300, "folder", "2", "\\N", 0, "Work\\tnew\\\\old\\nline", "{}", 20).split("\t"));

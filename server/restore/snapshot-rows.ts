@@ -11,6 +11,7 @@
  * last record that touched it.
  */
 import { Transform } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import type { ItemChange, SnapshotFold } from "./replay.ts";
 
 /** The rows the fold changed or left out (`dropped` of them left out), and its time (counted as replay, not as loading). */
@@ -77,6 +78,8 @@ export function snapshotRows(mailboxId: number, columns: string[], fold: Snapsho
     }
     return `${prefix}${line.slice(afterMailbox)}`;
   };
+  // A character split between two chunks is held back by the decoder until its last byte comes.
+  const decoder = new StringDecoder("utf8");
   let rest = "";
   const rows = (lines: string[]) => {
     let out = "";
@@ -88,11 +91,12 @@ export function snapshotRows(mailboxId: number, columns: string[], fold: Snapsho
   };
   return new Transform({
     transform(chunk: Buffer, _e, done) {
-      const lines = (rest + chunk.toString("utf8")).split("\n");
+      const lines = (rest + decoder.write(chunk)).split("\n");
       rest = lines.pop()!;
       done(null, rows(lines));
     },
     flush(done) {
+      rest += decoder.end();
       done(null, rest ? rows([rest]) : "");
     },
   });
