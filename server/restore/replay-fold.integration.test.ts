@@ -37,7 +37,9 @@ beforeAll(async () => {
   const ref = { email: emails[0]! };
   const messages: number[] = [];
   for (let i = 0; i < 40; i++) {
-    const { delivered } = await deliverMessage(store, { recipients: [emails[0]!], bytes: Buffer.from(`From: a@example.net\r\nSubject: fold ${i}\r\n\r\nbody ${i}\r\n`) });
+    // Long subjects of two-byte characters: the dump's chunks (16 KiB) end inside them.
+    const subject = Buffer.from(`Réunion ${i} ${"é".repeat(2_000)}`).toString("base64");
+    const { delivered } = await deliverMessage(store, { recipients: [emails[0]!], bytes: Buffer.from(`From: a@example.net\r\nSubject: =?UTF-8?B?${subject}?=\r\n\r\nbody ${i}\r\n`) });
     messages.push(delivered[0]!.itemId);
   }
   const projects = (await createFolder(store, ref, { name: "Fold projects" })).itemId;
