@@ -59,8 +59,10 @@ interface SnapshotDescription {
   directory: { displayName?: string; classOfService?: string } | null;
 }
 
-/** Rewrites the first column (mailbox id) of COPY text lines. */
-/** Loads one COPY dump of the account's snapshot and says how many rows it held; a damaged file is named with its session and account. */
+/**
+ * Loads one COPY dump of the account's snapshot (with the first run of redo folded in, for the
+ * items) and says how many rows went in; a damaged file is named with its session and account.
+ */
 async function loadTable(
   client: pg.PoolClient,
   target: BackupTarget,
@@ -188,7 +190,8 @@ async function reloadMailbox(
   const items = `${groupSchema(mailbox.group_id)}.item`;
   const tombstones = `${groupSchema(mailbox.group_id)}.tombstone`;
   // The mailbox is empty here: the items loaded are its snapshot's, with the first run of redo
-  // folded in (replay calls this before it writes anything). The fold's time counts as replay.
+  // folded in (replay calls this before it writes anything). The time spent rewriting the rows the
+  // run touches counts as replay; finding each row's id counts as loading.
   let snapshotItems = 0;
   let loadMs = 0;
   const folded: FoldStats = { rows: 0, dropped: 0, ms: 0 };
