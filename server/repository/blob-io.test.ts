@@ -52,7 +52,11 @@ describe("blob I/O threads", () => {
     damaged[blobs[1]!.offset + 100]! ^= 0x01;
     const copy = new BlobStore(path.join(dir, "copy"));
     expect(await io.run("absent", { root: copy.root, digests: [sha256(text), sha256(noise)] })).toEqual([sha256(text), sha256(noise)]);
-    expect(await io.run("unpack", { root: copy.root, span, blobs })).toEqual({ written: 2, damaged: [] });
+    const before = Buffer.from(span);
+    const unpacked = await io.run("unpack", { root: copy.root, span, blobs });
+    expect({ written: unpacked.written, damaged: unpacked.damaged }).toEqual({ written: 2, damaged: [] });
+    // The span comes back whole (moved, when it owns its memory: the main thread's collector frees it).
+    expect(Buffer.from(unpacked.span).equals(before)).toBe(true);
     expect((await readFile(copy.path(sha256(text)))).equals(text)).toBe(true);
     expect((await readFile(copy.path(sha256(noise)))).equals(noise)).toBe(true);
     expect(await io.run("absent", { root: copy.root, digests: [sha256(text), sha256(noise)] })).toEqual([]);

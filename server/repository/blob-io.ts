@@ -28,7 +28,8 @@ interface Operations {
   absent: { input: { root: string; digests: string[] }; output: string[] };
   unpack: {
     input: { root: string; span: Uint8Array; blobs: { digest: string; offset: number; length: number; rawLength: number; compression: Compression }[] };
-    output: { written: number; damaged: { digest: string; detail: string }[] };
+    /** `span` is the input's, moved back (see blob-io.worker.mjs). */
+    output: { written: number; damaged: { digest: string; detail: string }[]; span: Uint8Array };
   };
   /** The SHA-256 (hex) of the parts one after another (a pack's name), and the parts moved back. */
   hash: { input: { parts: Uint8Array[] }; output: { digest: string; parts: Uint8Array[] } };
