@@ -152,6 +152,8 @@ await runBench("restore", async (env) => {
     );
     pairs.push({ tar, restore });
   }
+  // The same process went on: two more restores, and the follow-up full of each copy.
+  if (worker) workerPeaks += `; ${(await rssMiB(worker.pid)).toFixed(0)} MiB after all three restores and their copies' follow-up fulls`;
   await baseline.done();
   const ratioOf = (p: (typeof pairs)[number]) => p.restore.seconds / (baseline.copySeconds + p.tar.seconds);
   const median = [...pairs].sort((a, b) => ratioOf(a) - ratioOf(b))[1]!;
