@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prisma } from "../server/db/console-db.ts";
 import { databaseName } from "../server/config.ts";
@@ -11,8 +12,10 @@ import { seedDemo } from "../server/demo/seed-demo.ts";
 import { InvalidInputError } from "../server/errors.ts";
 import { checkHealth } from "../server/health/check-health.ts";
 import { pingWorker } from "../server/jobs/ping-worker.ts";
-import { enqueueJob, serverQueue } from "../server/jobs/queues.ts";
+import { enqueueJob, queuePrefix, serverQueue } from "../server/jobs/queues.ts";
+import { redisOptions } from "../server/jobs/redis.ts";
 import { createTestEnv, type TestEnv } from "../server/testing/test-env.ts";
+import { waitFor } from "../server/testing/wait-for-runs.ts";
 import { startWorkers, type WorkerSet } from "./start-workers.ts";
 
 let env: TestEnv;
@@ -46,6 +49,34 @@ describe("server.ping", () => {
     const job = await serverQueue("mail2").getJob(answer.jobId);
     expect(job?.queueName).toBe("mailvault.mail2");
     expect(await job?.getState()).toBe("completed");
+  });
+
+  it("still gets the answer when the queue's event stream misses the job's end", async () => {
+    // A reader of another queue's events stands in for one that began reading after the job
+    // ended: without the events, the wait reads the job's state itself (run-job.ts).
+    // The queue is paused until the job has waited in it a while, so the job ends after BullMQ's
+    // one look at its state.
+    const holder = globalThis as unknown as { __mailvaultQueueEvents?: Map<string, QueueEvents> };
+    holder.__mailvaultQueueEvents ??= new Map();
+    const real = holder.__mailvaultQueueEvents.get("mail1");
+    const deaf = new QueueEvents("mailvault.nowhere", { connection: { ...redisOptions(), maxRetriesPerRequest: null }, prefix: queuePrefix() });
+    await deaf.waitUntilReady();
+    holder.__mailvaultQueueEvents.set("mail1", deaf);
+    const queue = serverQueue("mail1");
+    await queue.pause();
+    try {
+      const answering = pingWorker("mail1", 30_000);
+      const queued = async () => (await queue.count()) > 0;
+      await waitFor(queued, "the ping to be queued");
+      await waitFor(queued, "the ping to have waited one more look");
+      await queue.resume();
+      expect(await answering).toMatchObject({ server: "mail1", worker: workers!.id });
+    } finally {
+      await queue.resume();
+      if (real) holder.__mailvaultQueueEvents.set("mail1", real);
+      else holder.__mailvaultQueueEvents.delete("mail1");
+      await deaf.close();
+    }
   });
 });
 
