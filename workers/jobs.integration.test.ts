@@ -3,6 +3,7 @@
  * real worker and back; heartbeats make the health report; bad payloads never reach a worker.
  */
 import { spawn } from "node:child_process";
+import type { EventEmitter } from "node:events";
 import { createServer } from "node:net";
 import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ import { seedDemo } from "../server/demo/seed-demo.ts";
 import { InvalidInputError } from "../server/errors.ts";
 import { checkHealth } from "../server/health/check-health.ts";
 import { pingWorker } from "../server/jobs/ping-worker.ts";
-import { enqueueJob, queuePrefix, serverQueue } from "../server/jobs/queues.ts";
+import { enqueueJob, queuePrefix, serverQueue, serverQueueEvents } from "../server/jobs/queues.ts";
 import { redisOptions } from "../server/jobs/redis.ts";
 import { createTestEnv, type TestEnv } from "../server/testing/test-env.ts";
 import { waitFor } from "../server/testing/wait-for-runs.ts";
@@ -49,6 +50,9 @@ describe("server.ping", () => {
     const job = await serverQueue("mail2").getJob(answer.jobId);
     expect(job?.queueName).toBe("mailvault.mail2");
     expect(await job?.getState()).toBe("completed");
+    // The wait leaves nothing listening on the console's shared event reader.
+    const events = serverQueueEvents("mail2") as unknown as EventEmitter;
+    expect([events.listenerCount(`completed:${answer.jobId}`), events.listenerCount(`failed:${answer.jobId}`)]).toEqual([0, 0]);
   });
 
   it("still gets the answer when the queue's event stream misses the job's end", async () => {

@@ -3,6 +3,7 @@
  * the console and the CLI (ping, archive now). Times out with a message naming the missing
  * worker rather than hanging.
  */
+import type { EventEmitter } from "node:events";
 import { MailvaultError, ServiceUnavailableError, type ErrorKind } from "../errors.ts";
 import type { JobInput, JobName } from "./definitions.ts";
 import { enqueueJob, serverQueue, serverQueueEvents } from "./queues.ts";
@@ -19,21 +20,10 @@ export async function runJob<N extends JobName>(server: string, name: N, data: J
     if (error instanceof MailvaultError) throw error;
     throw new ServiceUnavailableError("redis", error.message);
   });
-  // Woken by the queue's event stream when the job completes or fails; BullMQ also checks once
-  // after subscribing, so a job that finished first is not waited for. That check can still miss
-  // an end: a new event reader starts reading from the stream's newest entry only after one more
-  // round trip, and a job that ends in between is seen by neither (a CLI call on a loaded machine
-  // waited out its hour that way). So the job's state is also read every second.
-  let settled = false;
-  const fromEvents = job.waitUntilFinished(serverQueueEvents(server), timeoutMs).then(
-    (value: unknown) => ({ finished: true as const, value }),
-    () => ({ finished: false as const, value: undefined }),
-  );
-  const result = await Promise.race([fromEvents, pollFinished(server, job.id!, timeoutMs, () => settled)]);
-  settled = true;
+  const ended = await waitForEnd(server, job.id!, timeoutMs);
   const current = await serverQueue(server).getJob(job.id!).catch(() => undefined);
   if (current?.failedReason && current.finishedOn) throw new JobFailedError(name, current.failedReason);
-  if (result.finished) return { jobId: job.id!, result: result.value, ms: Math.round(performance.now() - started) };
+  if (ended === "completed" && current) return { jobId: job.id!, result: current.returnvalue, ms: Math.round(performance.now() - started) };
   if (current && current.processedOn === undefined) {
     await serverQueue(server).remove(job.id!).catch(() => {});
     throw new ServiceUnavailableError("worker", `no worker for ${server} answered within ${timeoutMs / 1000} s; is \`npm run worker\` running?`);
@@ -41,17 +31,53 @@ export async function runJob<N extends JobName>(server: string, name: N, data: J
   throw new ServiceUnavailableError("worker", `${name} on ${server} is still running after ${timeoutMs / 1000} s; see the Jobs page (job ${job.id})`);
 }
 
-/** Reads the job's state every second until it ends or `timeoutMs` passes (then reports it unfinished, as the event wait does). */
-async function pollFinished(server: string, id: string, timeoutMs: number, stop: () => boolean): Promise<{ finished: boolean; value: unknown }> {
+/**
+ * How the job ended, or null if it had not within `timeoutMs`. Its state is read when the
+ * queue's event stream says it ended, and at least every second: an event can be missed (a new
+ * event reader starts at the stream's newest entry one round trip after it is ready, and a job
+ * ending in between is seen neither there nor by a single look after subscribing; that is the
+ * likely cause of a CLI call on a loaded machine waiting out its hour). The listeners go when
+ * the wait does.
+ */
+async function waitForEnd(server: string, id: string, timeoutMs: number): Promise<"completed" | "failed" | null> {
+  const events = serverQueueEvents(server);
+  // BullMQ also emits each end under the job's own name (`completed:<id>`), which its types omit:
+  // one name per waiter, so many waiters do not pile on one event's listeners.
+  const emitter = events as unknown as EventEmitter;
+  const names = [`completed:${id}`, `failed:${id}`];
+  let signalled = false;
+  let wake = () => {};
+  const onEvent = () => {
+    signalled = true;
+    wake();
+  };
+  for (const name of names) emitter.on(name, onEvent);
   const deadline = performance.now() + timeoutMs;
-  while (!stop() && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, Math.max(0, deadline - performance.now()))).unref());
-    if (stop()) break;
-    const state = await serverQueue(server).getJobState(id).catch(() => "unknown");
-    if (state === "completed") return { finished: true, value: (await serverQueue(server).getJob(id))?.returnvalue };
-    if (state === "failed") return { finished: false, value: undefined };
+  /** Until an event comes (or came since the last pause), `ms` passes or `also` settles. */
+  const pause = (ms: number, also?: Promise<unknown>) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => wake(), ms);
+      wake = () => {
+        clearTimeout(timer);
+        wake = () => {};
+        resolve();
+      };
+      if (signalled) wake();
+      void also?.then(() => wake(), () => wake());
+    }).finally(() => (signalled = false));
+  try {
+    // A reader that is ready sees most ends at once (a new one: each CLI call); a second at most.
+    await pause(1_000, events.waitUntilReady());
+    for (;;) {
+      const state = await serverQueue(server).getJobState(id).catch(() => "unknown");
+      if (state === "completed" || state === "failed") return state;
+      const left = deadline - performance.now();
+      if (left <= 0) return null;
+      await pause(Math.min(1_000, left));
+    }
+  } finally {
+    for (const name of names) emitter.off(name, onEvent);
   }
-  return { finished: false, value: undefined };
 }
 
 /**
