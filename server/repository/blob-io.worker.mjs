@@ -277,17 +277,15 @@ function hash({ parts }) {
 
 const operations = { pack, absent, unpack, hash, segmentOpen, segmentAppend, segmentClose, segmentAbort };
 
-/** Buffers that own their memory are moved to the main thread, not copied (see blob-io.ts). */
-function transferable(output) {
-  const views = !output
-    ? []
-    : Array.isArray(output.blobs)
-      ? output.blobs.map((b) => b.stored).filter((v) => v instanceof Uint8Array)
-      : Array.isArray(output.parts)
-        ? output.parts
-        : output.span instanceof Uint8Array
-          ? [output.span]
-          : [];
+/** The buffers of an answer moved back to the main thread rather than copied, per operation (as `MOVED` in blob-io.ts). */
+const MOVED_BACK = {
+  pack: (output) => output.blobs.map((b) => b.stored).filter((v) => v instanceof Uint8Array),
+  unpack: (output) => [output.span],
+  hash: (output) => output.parts,
+};
+
+/** Those of `views` that own their whole memory (a slice of a shared pool is copied instead). */
+function transferable(views) {
   return views.filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer).map((v) => v.buffer);
 }
 
@@ -304,7 +302,7 @@ const queue = requestQueue({
   async serve({ id, op, input }) {
     try {
       const output = await operations[op](input);
-      parentPort.postMessage({ id, output }, transferable(output));
+      parentPort.postMessage({ id, output }, transferable(MOVED_BACK[op]?.(output) ?? []));
     } catch (error) {
       parentPort.postMessage({ id, error: { message: error.message, code: error.code } });
     }
