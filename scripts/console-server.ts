@@ -77,7 +77,7 @@ function refuse(response: ServerResponse, status: number, code: string, message:
   response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" }).end(body);
 }
 
-createServer((request, response) => {
+const server = createServer((request, response) => {
   const address = clientAddress(request);
   request.headers[CLIENT_ADDRESS_HEADER] = address;
   // What the handler sees as X-Forwarded-For is what this server decided, never what was sent.
@@ -100,3 +100,8 @@ createServer((request, response) => {
     process.exit(1);
   })
   .listen(port, host, () => console.log(`[mailvault] console listening on ${host ?? "every address"}, port ${port}${dev ? " (development)" : ""}`));
+// An idle keep-alive connection is closed after this long. Node's 5 s is shorter than many
+// clients and proxies keep one: a request sent on it just as it closes fails with ECONNRESET (a
+// browser test's did). Headers must be allowed longer still.
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
