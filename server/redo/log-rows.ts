@@ -128,11 +128,11 @@ export function logRecords(rows: (Buffer | null)[][], bytes?: (row: (Buffer | nu
 
 const NO_PAYLOAD = Object.freeze({});
 
-/** The row's metadata as the JSON bytes a segment holds (the payload's text is not parsed). */
-export function logMetaJson(row: (Buffer | null)[]): Buffer {
+/** The row's metadata as the JSON text a segment holds (the payload's text is not parsed). */
+export function logMetaJson(row: (Buffer | null)[]): string {
   const f = recordOf(row, NO_PAYLOAD);
-  return Buffer.from(
+  return (
     `{"seq":${f.seq},"at":"${f.at}","txid":"${f.txid}","mailboxId":${f.mailboxId},"accountId":"${f.accountId}",` +
-      `"changeNumber":${f.changeNumber},"op":${JSON.stringify(f.op)},"payload":${jsonbText(row[7]!)}}`,
+    `"changeNumber":${f.changeNumber},"op":${JSON.stringify(f.op)},"payload":${jsonbText(row[7]!)}}`
   );
 }

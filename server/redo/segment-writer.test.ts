@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const meta = (seq: number, payload: object) =>
-  Buffer.from(JSON.stringify({ seq, at: "2026-12-05T03:00:00.000Z", txid: "7", mailboxId: 1, accountId: "6f1c8a52-0000-4000-8000-000000000001", changeNumber: seq, op: "DeliverMessage", payload }));
+  JSON.stringify({ seq, at: "2026-12-05T03:00:00.000Z", txid: "7", mailboxId: 1, accountId: "6f1c8a52-0000-4000-8000-000000000001", changeNumber: seq, op: "DeliverMessage", payload });
 
 describe("the segment writer's thread", () => {
   it("writes the bytes encodeRawRecord frames, reading blobs from the volume, and names the one it lacks", async () => {
@@ -30,7 +30,7 @@ describe("the segment writer's thread", () => {
       { meta: meta(1, { digest: sha256(kept) }), digest: sha256(kept) },
       { meta: meta(2, { digest: sha256(inline) }), blob: inline },
       { meta: meta(3, { digest: gone }), digest: gone },
-      { meta: meta(4, { blobSeq: 1 }) },
+      { meta: meta(4, { blobSeq: 1, subject: "Grüße ✓" }) }, // not ASCII: its length in bytes is not its text's
     ];
     const file = await open(path.join(dir, "seg"), "w");
     const writer = await SegmentWriter.open(file, header);
@@ -39,7 +39,8 @@ describe("the segment writer's thread", () => {
     await writer.finish();
     await file.close();
 
-    const body = Buffer.concat([encodeHeader(header), encodeRawRecord(records[0]!.meta, kept), encodeRawRecord(records[1]!.meta, inline), encodeRawRecord(records[2]!.meta, null), encodeRawRecord(records[3]!.meta, null)]);
+    const framed = (i: number, blob: Buffer | null) => encodeRawRecord(Buffer.from(records[i]!.meta), blob);
+    const body = Buffer.concat([encodeHeader(header), framed(0, kept), framed(1, inline), framed(2, null), framed(3, null)]);
     const expected = Buffer.concat([body, encodeTrailer(4, createHash("sha256").update(body).digest())]);
     const written = await readFile(path.join(dir, "seg"));
     expect(written.equals(expected)).toBe(true);
@@ -66,7 +67,7 @@ describe("the segment writer's thread", () => {
     await writer.finish();
     await file.close();
 
-    const body = Buffer.concat([encodeHeader(header), ...records.map((r, i) => encodeRawRecord(r.meta, messages[i]!))]);
+    const body = Buffer.concat([encodeHeader(header), ...records.map((r, i) => encodeRawRecord(Buffer.from(r.meta), messages[i]!))]);
     const expected = Buffer.concat([body, encodeTrailer(4, createHash("sha256").update(body).digest())]);
     expect((await readFile(path.join(dir, "big"))).equals(expected)).toBe(true);
     expect(writer.blobsMissing).toEqual([]);
