@@ -58,8 +58,8 @@ describe("server.ping", () => {
   it("still gets the answer when the queue's event stream misses the job's end", async () => {
     // A reader of another queue's events stands in for one that began reading after the job
     // ended: without the events, the wait reads the job's state itself (run-job.ts).
-    // The queue is paused until the job has waited in it a while, so the job ends after BullMQ's
-    // one look at its state.
+    // The queue is paused until the job has waited in it a while, so the job ends after the
+    // wait's first look at its state.
     const holder = globalThis as unknown as { __mailvaultQueueEvents?: Map<string, QueueEvents> };
     holder.__mailvaultQueueEvents ??= new Map();
     const real = holder.__mailvaultQueueEvents.get("mail1");
@@ -74,7 +74,10 @@ describe("server.ping", () => {
       await waitFor(queued, "the ping to be queued");
       await waitFor(queued, "the ping to have waited one more look");
       await queue.resume();
-      expect(await answering).toMatchObject({ server: "mail1", worker: workers!.id });
+      const answer = await answering;
+      expect(answer).toMatchObject({ server: "mail1", worker: workers!.id });
+      // The wait that never heard its event leaves nothing listening either.
+      expect([deaf.listenerCount(`completed:${answer.jobId}`), deaf.listenerCount(`failed:${answer.jobId}`)]).toEqual([0, 0]);
     } finally {
       await queue.resume();
       if (real) holder.__mailvaultQueueEvents.set("mail1", real);

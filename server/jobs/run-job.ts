@@ -22,8 +22,13 @@ export async function runJob<N extends JobName>(server: string, name: N, data: J
   });
   const ended = await waitForEnd(server, job.id!, timeoutMs);
   const current = await serverQueue(server).getJob(job.id!).catch(() => undefined);
-  if (current?.failedReason && current.finishedOn) throw new JobFailedError(name, current.failedReason);
-  if (ended === "completed" && current) return { jobId: job.id!, result: current.returnvalue, ms: Math.round(performance.now() - started) };
+  // A job that failed an attempt and then succeeded keeps that attempt's failedReason: only
+  // the state says how it ended.
+  if (ended === "failed") throw new JobFailedError(name, current?.failedReason || "the worker gave no reason");
+  if (ended === "completed") {
+    if (!current) throw new ServiceUnavailableError("redis", `${name} on ${server} finished, but its answer could not be read (job ${job.id})`);
+    return { jobId: job.id!, result: current.returnvalue, ms: Math.round(performance.now() - started) };
+  }
   if (current && current.processedOn === undefined) {
     await serverQueue(server).remove(job.id!).catch(() => {});
     throw new ServiceUnavailableError("worker", `no worker for ${server} answered within ${timeoutMs / 1000} s; is \`npm run worker\` running?`);
@@ -56,18 +61,22 @@ async function waitForEnd(server: string, id: string, timeoutMs: number): Promis
   /** Until an event comes (or came since the last pause), `ms` passes or `also` settles. */
   const pause = (ms: number, also?: Promise<unknown>) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(() => wake(), ms);
-      wake = () => {
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
         clearTimeout(timer);
         wake = () => {};
         resolve();
       };
-      if (signalled) wake();
-      void also?.then(() => wake(), () => wake());
+      const timer = setTimeout(end, ms);
+      wake = end;
+      if (signalled) end();
+      void also?.then(end, end);
     }).finally(() => (signalled = false));
   try {
     // A reader that is ready sees most ends at once (a new one: each CLI call); a second at most.
-    await pause(1_000, events.waitUntilReady());
+    await pause(Math.min(1_000, timeoutMs), events.waitUntilReady());
     for (;;) {
       const state = await serverQueue(server).getJobState(id).catch(() => "unknown");
       if (state === "completed" || state === "failed") return state;
