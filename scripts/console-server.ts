@@ -102,6 +102,5 @@ const server = createServer((request, response) => {
   .listen(port, host, () => console.log(`[mailvault] console listening on ${host ?? "every address"}, port ${port}${dev ? " (development)" : ""}`));
 // An idle keep-alive connection is closed after this long. Node's 5 s is shorter than many
 // clients and proxies keep one: a request sent on it just as it closes fails with ECONNRESET (a
-// browser test's did). Headers must be allowed longer still.
+// browser test's did). Longer makes that rarer, for clients that keep one longer, not impossible.
 server.keepAliveTimeout = 65_000;
-server.headersTimeout = 66_000;
