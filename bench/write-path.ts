@@ -122,7 +122,12 @@ try {
         // stands in for that history, and is printed apart as the first seal of a new process.
         await blobIo().pin().run("absent", { root: dir, digests: [] });
         const last = round === opts.rounds - 1;
-        if (last) await store.pool.query("CREATE TABLE mailstore.bench_log AS SELECT * FROM mailstore.redo_log; CREATE TABLE mailstore.bench_state AS SELECT * FROM mailstore.redo_state");
+        if (last) {
+          // A copy of the log to put back; its pages written out before the measure, as before it.
+          await store.pool.query("CREATE TABLE mailstore.bench_log AS SELECT * FROM mailstore.redo_log; CREATE TABLE mailstore.bench_state AS SELECT * FROM mailstore.redo_state");
+          await store.pool.query("CHECKPOINT");
+          execFileSync("sync");
+        }
         const seal = async (baseline: string) => {
           const started = performance.now();
           const archived = await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1, segmentBytes: 100 * 1024 * 1024 });
@@ -133,10 +138,15 @@ try {
         for (let i = 0; last && i < opts.reseals; i++) {
           // The same log again: its rows and state as they were, its segment gone.
           await store.pool.query("INSERT INTO mailstore.redo_log SELECT * FROM mailstore.bench_log; DELETE FROM mailstore.redo_state; INSERT INTO mailstore.redo_state SELECT * FROM mailstore.bench_state");
+          await store.pool.query("VACUUM mailstore.redo_log"); // the last seal's deleted rows, not left for autovacuum to take mid-seal
           for (const name of await readdir(store.redoArchivePath)) await rm(path.join(store.redoArchivePath, name));
           await store.pool.query("CHECKPOINT");
           execFileSync("sync");
           const again = await seal(`cp-reseal-${i}`);
+          const measured = archiveStats.at(-1)!;
+          if (again.records !== measured.records || again.bytes !== measured.bytes) {
+            throw new Error(`sealed again, the log gave ${again.records} records and ${again.bytes} bytes, not ${measured.records} and ${measured.bytes}: it was not put back whole`);
+          }
           reseals.push(again);
           await Promise.all([`cp-reseal-${i}`, `cp-reseal-${i}-fsync`].map((name) => rm(path.join(dir, name), { recursive: true, force: true })));
         }
