@@ -37,6 +37,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Seconds since `started` (a `performance.now()` value). */
 export const secondsSince = (started: number) => (performance.now() - started) / 1000;
 
+/** The middle value (the upper one of an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /** Polls `probe` until it returns something truthy (no deadline: a bench may take long). */
 export async function until<T>(probe: () => Promise<T | null | undefined | false>, everyMs = 50): Promise<T> {
   for (;;) {

@@ -50,7 +50,7 @@ import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
 import { config } from "../server/config.ts";
 import { liveWorkers } from "../server/jobs/heartbeat.ts";
 import { readyStatusClient } from "../server/jobs/redis.ts";
-import { runBench, secondsSince, until, type BenchEnv } from "./bench-env.ts";
+import { median, runBench, secondsSince, until, type BenchEnv } from "./bench-env.ts";
 import { printRatioTable, type Measure } from "./ratio-table.ts";
 import { queueIdle, timedBackup, timedRestore } from "./timed-jobs.ts";
 
@@ -256,7 +256,6 @@ async function replay(store: Mailstore, accountId: string): Promise<Measure> {
     }
     inserts.push(secondsSince(started));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const replaySeconds = median(replays);
   const insertSeconds = median(inserts);
   console.log(

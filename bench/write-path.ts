@@ -32,10 +32,11 @@ import { generateTraffic } from "../server/demo/generate-traffic.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
 import { getServer } from "../server/directory/list-servers.ts";
 import { ensureMailboxes } from "../server/mailstore/account-operations.ts";
-import { createMailstore } from "../server/mailstore/mailstore.ts";
+import { createMailstore, type Mailstore } from "../server/mailstore/mailstore.ts";
 import { ensureMailstore } from "../server/mailstore/schema.ts";
 import { archiveRedo } from "../server/redo/archive-redo.ts";
 import { blobIo } from "../server/repository/blob-io.ts";
+import { median } from "./bench-env.ts";
 
 const opts = new Command("bench:write")
   .option("--ops <n>", "operations per round", (v) => Number(v), 4000)
@@ -90,6 +91,45 @@ async function copyAndSync(from: string, to: string): Promise<{ cpSeconds: numbe
   return { cpSeconds, cpFsyncSeconds, copied: await du(to) };
 }
 
+interface Sealed {
+  bytes: number;
+  seconds: number;
+  records: number;
+  cpSeconds: number;
+  cpFsyncSeconds: number;
+  copied: number;
+}
+
+/** One forced archive run of everything in the log, then its baselines into `dir/<baseline>`. */
+async function seal(store: Mailstore, baseline: string): Promise<Sealed> {
+  const started = performance.now();
+  const archived = await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1, segmentBytes: 100 * 1024 * 1024 });
+  const seconds = (performance.now() - started) / 1000;
+  return { bytes: archived.bytes, seconds, records: archived.records, ...(await copyAndSync(store.redoArchivePath, path.join(dir, baseline))) };
+}
+
+/**
+ * The log saved in `mailstore.bench_log` (and its state), put back and sealed again `times`
+ * times: each from a vacuum, a checkpoint and a `sync`; each must write what `measured` did.
+ */
+async function sealAgain(store: Mailstore, measured: Sealed, times: number): Promise<Sealed[]> {
+  const again: Sealed[] = [];
+  for (let i = 0; i < times; i++) {
+    await store.pool.query("INSERT INTO mailstore.redo_log SELECT * FROM mailstore.bench_log; DELETE FROM mailstore.redo_state; INSERT INTO mailstore.redo_state SELECT * FROM mailstore.bench_state");
+    await store.pool.query("VACUUM mailstore.redo_log"); // the last seal's deleted rows, not left for autovacuum to take mid-seal
+    for (const name of await readdir(store.redoArchivePath)) await rm(path.join(store.redoArchivePath, name));
+    await store.pool.query("CHECKPOINT");
+    execFileSync("sync");
+    const sealed = await seal(store, `cp-reseal-${i}`);
+    if (sealed.records !== measured.records || sealed.bytes !== measured.bytes) {
+      throw new Error(`sealed again, the log gave ${sealed.records} records and ${sealed.bytes} bytes, not ${measured.records} and ${measured.bytes}: it was not put back whole`);
+    }
+    again.push(sealed);
+    await Promise.all([`cp-reseal-${i}`, `cp-reseal-${i}-fsync`].map((name) => rm(path.join(dir, name), { recursive: true, force: true })));
+  }
+  return again;
+}
+
 const mbps = (bytes: number, seconds: number) => (bytes / 1048576 / seconds).toFixed(1);
 const databases: string[] = [];
 
@@ -101,8 +141,8 @@ try {
 
   const rates: Record<"on" | "off", number[]> = { on: [], off: [] };
   // The first seal in this process (its blob I/O thread cold), then the measure (warm).
-  const archiveStats: { label: string; bytes: number; seconds: number; records: number; cpSeconds: number; cpFsyncSeconds: number; copied: number }[] = [];
-  const reseals: { seconds: number; cpSeconds: number; cpFsyncSeconds: number }[] = [];
+  const archiveStats: (Sealed & { label: string })[] = [];
+  let reseals: Sealed[] = [];
   for (let round = 0; round < opts.rounds; round++) {
     for (const redo of round % 2 === 0 ? [false, true] : [true, false]) {
       const { store, database } = await freshStore(redo, round);
@@ -128,28 +168,9 @@ try {
           await store.pool.query("CHECKPOINT");
           execFileSync("sync");
         }
-        const seal = async (baseline: string) => {
-          const started = performance.now();
-          const archived = await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1, segmentBytes: 100 * 1024 * 1024 });
-          const seconds = (performance.now() - started) / 1000;
-          return { bytes: archived.bytes, seconds, records: archived.records, ...(await copyAndSync(store.redoArchivePath, path.join(dir, baseline))) };
-        };
-        archiveStats.push({ label: last ? "archive" : "archive, first seal in a new process", ...(await seal(`cp-baseline-${round}`)) });
-        for (let i = 0; last && i < opts.reseals; i++) {
-          // The same log again: its rows and state as they were, its segment gone.
-          await store.pool.query("INSERT INTO mailstore.redo_log SELECT * FROM mailstore.bench_log; DELETE FROM mailstore.redo_state; INSERT INTO mailstore.redo_state SELECT * FROM mailstore.bench_state");
-          await store.pool.query("VACUUM mailstore.redo_log"); // the last seal's deleted rows, not left for autovacuum to take mid-seal
-          for (const name of await readdir(store.redoArchivePath)) await rm(path.join(store.redoArchivePath, name));
-          await store.pool.query("CHECKPOINT");
-          execFileSync("sync");
-          const again = await seal(`cp-reseal-${i}`);
-          const measured = archiveStats.at(-1)!;
-          if (again.records !== measured.records || again.bytes !== measured.bytes) {
-            throw new Error(`sealed again, the log gave ${again.records} records and ${again.bytes} bytes, not ${measured.records} and ${measured.bytes}: it was not put back whole`);
-          }
-          reseals.push(again);
-          await Promise.all([`cp-reseal-${i}`, `cp-reseal-${i}-fsync`].map((name) => rm(path.join(dir, name), { recursive: true, force: true })));
-        }
+        const measured = await seal(store, `cp-baseline-${round}`);
+        archiveStats.push({ label: last ? "archive" : "archive, first seal in a new process", ...measured });
+        if (last) reseals = await sealAgain(store, measured, opts.reseals);
       }
       await store.pool.end();
     }
@@ -162,9 +183,8 @@ try {
   // Each round's own overhead (its redo-on run against the redo-off run beside it), so the
   // spread shows: the issue's bound holds for every round, not only the best.
   const perRound = rates.on.map((on, i) => (rates.off[i]! / on - 1) * 100);
-  const sorted = [...perRound].sort((a, b) => a - b);
   console.log(
-    `per round: ${perRound.map((p) => `${p.toFixed(1)}%`).join(", ")}; median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)}%, worst ${sorted.at(-1)!.toFixed(1)}% (target: every round <= 15%)`,
+    `per round: ${perRound.map((p) => `${p.toFixed(1)}%`).join(", ")}; median ${median(perRound).toFixed(1)}%, worst ${Math.max(...perRound).toFixed(1)}% (target: every round <= 15%)`,
   );
 
   for (const [i, { cpSeconds, cpFsyncSeconds, copied, ...stats }] of archiveStats.entries()) {
@@ -176,7 +196,6 @@ try {
     );
   }
   if (reseals.length) {
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
     const ratios = reseals.map((r) => r.cpSeconds / r.seconds);
     const fsyncRatios = reseals.map((r) => r.cpFsyncSeconds / r.seconds);
