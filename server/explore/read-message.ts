@@ -4,8 +4,7 @@
  * style that could fetch) and is served with a CSP that forbids every load but inline data:
  * images, inside a sandboxed frame: three locks, each enough on its own.
  */
-import { simpleParser, type AddressObject } from "mailparser";
-import sanitizeHtml from "sanitize-html";
+import type { AddressObject } from "mailparser";
 import { MailvaultError } from "../errors.ts";
 import { flagsToNames, type ItemRow } from "../mailstore/items.ts";
 import { groupSchema } from "../mailstore/schema.ts";
@@ -68,8 +67,18 @@ export async function messageBytes(source: MailSource, row: ItemRow): Promise<Bu
 
 const addresses = (value: AddressObject | AddressObject[] | undefined) => (value ? (Array.isArray(value) ? value.map((v) => v.text).join(", ") : value.text) : "");
 
+/**
+ * The parser and the sanitiser, loaded when a message is first read: with their dependencies
+ * they take about half a second to load, which every CLI call and worker start would pay.
+ */
+async function mailLibraries() {
+  const [{ simpleParser }, { default: sanitizeHtml }] = await Promise.all([import("mailparser"), import("sanitize-html")]);
+  return { simpleParser, sanitizeHtml };
+}
+
 /** The HTML with nothing that runs or loads: what the message frame shows, and how much was removed. */
-export function sanitizeMessageHtml(html: string): { html: string; remoteBlocked: number } {
+async function sanitizeMessageHtml(html: string): Promise<{ html: string; remoteBlocked: number }> {
+  const { sanitizeHtml } = await mailLibraries();
   let remoteBlocked = 0;
   const clean = sanitizeHtml(html, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, "img", "font", "center"],
@@ -115,12 +124,13 @@ function htmlDocument(body: string): string {
 export async function readMessage(source: MailSource, itemId: number): Promise<MessageDetail> {
   const { row, folder, tags } = await messageRow(source, itemId);
   const bytes = await messageBytes(source, row);
+  const { simpleParser } = await mailLibraries();
   const parsed = await simpleParser(bytes, { skipImageLinks: true, skipTextLinks: true });
   const headers = parsed.headerLines.map((h) => {
     const colon = h.line.indexOf(":");
     return { name: h.line.slice(0, colon).trim(), value: h.line.slice(colon + 1).replace(/\r?\n[ \t]+/g, " ").trim() };
   });
-  const html = parsed.html ? sanitizeMessageHtml(parsed.html) : null;
+  const html = parsed.html ? await sanitizeMessageHtml(parsed.html) : null;
   return {
     id: row.id,
     folder,
@@ -144,12 +154,14 @@ export async function readMessage(source: MailSource, itemId: number): Promise<M
 
 export async function messageHtml(source: MailSource, itemId: number): Promise<string> {
   const { row } = await messageRow(source, itemId);
+  const { simpleParser, sanitizeHtml } = await mailLibraries();
   const parsed = await simpleParser(await messageBytes(source, row), { skipImageLinks: true, skipTextLinks: true });
-  return htmlDocument(parsed.html ? sanitizeMessageHtml(parsed.html).html : `<pre>${sanitizeHtml(parsed.text ?? "", { allowedTags: [] })}</pre>`);
+  return htmlDocument(parsed.html ? (await sanitizeMessageHtml(parsed.html)).html : `<pre>${sanitizeHtml(parsed.text ?? "", { allowedTags: [] })}</pre>`);
 }
 
 export async function messageAttachment(source: MailSource, itemId: number, index: number): Promise<{ filename: string; contentType: string; content: Buffer }> {
   const { row } = await messageRow(source, itemId);
+  const { simpleParser } = await mailLibraries();
   const parsed = await simpleParser(await messageBytes(source, row));
   const found = Number.isSafeInteger(index) ? parsed.attachments[index] : undefined;
   if (!found) throw new MailvaultError("not_found", "attachment_not_found", `message ${itemId} has no attachment ${index + 1}`);

@@ -9,7 +9,6 @@
  * and a lost blob volume can be rebuilt from it. A recipient that does not exist or is over quota
  * is refused on its own; the others still get the message.
  */
-import { simpleParser } from "mailparser";
 import { MailvaultError } from "../errors.ts";
 import { sha256 } from "./blob-store.ts";
 import { MailboxNotFoundError, QuotaExceededError } from "./errors.ts";
@@ -37,6 +36,9 @@ export async function parseHeaders(bytes: Buffer): Promise<ParsedHeaders> {
   const end = bytes.indexOf("\r\n\r\n");
   const endLf = bytes.indexOf("\n\n");
   const cut = end >= 0 ? end + 4 : endLf >= 0 ? endLf + 2 : bytes.length;
+  // Loaded on first use (a process that delivers nothing does not pay its load time); after
+  // that, the module system hands back the loaded module.
+  const { simpleParser } = await import("mailparser");
   const parsed = await simpleParser(bytes.subarray(0, cut), { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
   // PostgreSQL's text holds no NUL: a header carrying one (a broken or hostile sender) is stored
   // with U+FFFD in its place, as a mail reader shows it; the message's bytes stay as they came.

@@ -6,7 +6,6 @@
  * nodemailer, and BullMQ retries it with backoff while SMTP fails. Nothing here can fail or delay
  * a backup: the backup's transaction only adds a row.
  */
-import nodemailer from "nodemailer";
 import { config } from "../config.ts";
 import { consolePool } from "../db/console-db.ts";
 import { getServer } from "../directory/list-servers.ts";
@@ -70,6 +69,7 @@ export async function sendReport(id: number): Promise<SendOutcome> {
     return { skipped: skip };
   }
   const mail = await composeReport(row, server);
+  const { default: nodemailer } = await import("nodemailer");
   const transport = nodemailer.createTransport(MAILVAULT_SMTP_URL!, { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 } as object);
   try {
     await transport.sendMail({ from: MAILVAULT_REPORT_FROM, to, subject: mail.subject, text: mail.text, html: mail.html });

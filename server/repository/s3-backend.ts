@@ -22,17 +22,7 @@
  * to `MAX_ATTEMPTS` tries); every request has a deadline.
  */
 import { Readable } from "node:stream";
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { hashOffThread } from "./blob-io.ts";
 import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, wholeWithin, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
@@ -56,6 +46,18 @@ const ONE_PUT_BYTES = 64 * 1024 * 1024;
 const ONE_PUT_UNHASHED_BYTES = 24 * 1024 * 1024;
 /** Below this size SigV4 hashes the body on the main thread: cheaper than the trip to a thread. */
 const HASH_OFF_THREAD_BYTES = 1024 * 1024;
+
+type Sdk = typeof import("@aws-sdk/client-s3") & typeof import("@aws-sdk/lib-storage");
+let sdkLoading: Promise<Sdk> | null = null;
+
+/**
+ * The SDK, loaded when the process first talks to S3: loading it takes about 0.4 s, which every
+ * CLI call and worker start would otherwise pay, S3 target or not.
+ */
+function sdk(): Promise<Sdk> {
+  sdkLoading ??= Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/lib-storage")]).then(([s3, storage]) => ({ ...s3, ...storage }));
+  return sdkLoading;
+}
 
 export interface S3TargetSettings {
   bucket: string;
@@ -101,15 +103,16 @@ function status(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
-function isNotFound(error: unknown): boolean {
+function isNotFound(error: unknown, { S3ServiceException }: Sdk): boolean {
   return status(error) === 404 || (error instanceof S3ServiceException && (error.name === "NoSuchKey" || error.name === "NotFound"));
 }
 
 export class S3Backend implements StorageBackend {
   readonly location: string;
-  readonly client: S3Client;
   private readonly bucket: string;
   private readonly root: string;
+  /** The client, made with the SDK on first use (or the caller's). */
+  private client: Promise<S3Client> | null;
 
   constructor(
     readonly settings: S3TargetSettings,
@@ -118,19 +121,26 @@ export class S3Backend implements StorageBackend {
     this.bucket = settings.bucket;
     this.root = settings.prefix ? `${settings.prefix}/` : "";
     this.location = `s3://${settings.bucket}${settings.prefix ? `/${settings.prefix}` : ""}`;
-    this.client =
-      client ??
-      new S3Client({
-        region: settings.region,
-        endpoint: settings.endpoint,
-        forcePathStyle: settings.pathStyle,
+    this.client = client ? Promise.resolve(client) : null;
+  }
+
+  /** The SDK and this target's client. */
+  private async s3(): Promise<{ client: S3Client; sdk: Sdk }> {
+    const loaded = await sdk();
+    this.client ??= Promise.resolve(
+      new loaded.S3Client({
+        region: this.settings.region,
+        endpoint: this.settings.endpoint,
+        forcePathStyle: this.settings.pathStyle,
         maxAttempts: MAX_ATTEMPTS,
         // Checksums only where the API requires them: S3-compatible stores differ in the newer
         // CRC headers, and every object here carries its own sha256 check anyway.
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
         requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 10_000 },
-      });
+      }),
+    );
+    return { client: await this.client, sdk: loaded };
   }
 
   static fromUrl(target: string): S3Backend {
@@ -158,8 +168,9 @@ export class S3Backend implements StorageBackend {
     }
     // A PUT replaces atomically, so createOnly needs no look first: saving the same bytes again
     // changes nothing a reader sees (the encrypted backend, whose sealing differs each time, looks).
+    const { client, sdk: loaded } = await this.s3();
     if (Buffer.isBuffer(data)) {
-      const put = new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length });
+      const put = new loaded.PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length });
       if (sha256) {
         // The store checks the bytes against it (S3 answers XAmzContentSHA256Mismatch), and the
         // signature covers it: the header SigV4 would otherwise fill by hashing the body.
@@ -173,10 +184,10 @@ export class S3Backend implements StorageBackend {
           { step: "build", name: "knownContentSha256" },
         );
       }
-      await this.client.send(put);
+      await client.send(put);
       return;
     }
-    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key, Body: Readable.from(data, { objectMode: false }) }, partSize: PART_BYTES, queueSize: 2, leavePartsOnError: false });
+    const upload = new loaded.Upload({ client, params: { Bucket: this.bucket, Key, Body: Readable.from(data, { objectMode: false }) }, partSize: PART_BYTES, queueSize: 2, leavePartsOnError: false });
     await upload.done();
   }
 
@@ -197,8 +208,9 @@ export class S3Backend implements StorageBackend {
         return Buffer.alloc(0);
       }
     }
+    const { client, sdk: loaded } = await this.s3();
     try {
-      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined }));
+      const answer = await client.send(new loaded.GetObjectCommand({ Bucket: this.bucket, Key, Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined }));
       const bytes = Buffer.from(await answer.Body!.transformToByteArray());
       // S3 answers a range that runs past the end with what there is: never hand back part of one.
       if (range && bytes.length !== range.length) {
@@ -207,7 +219,7 @@ export class S3Backend implements StorageBackend {
       }
       return bytes;
     } catch (error) {
-      if (isNotFound(error)) throw new ObjectNotFoundError(this.location, name);
+      if (isNotFound(error, loaded)) throw new ObjectNotFoundError(this.location, name);
       if (range && status(error) === 416) {
         const info = await this.stat(name);
         if (!info) throw new ObjectNotFoundError(this.location, name);
@@ -218,11 +230,12 @@ export class S3Backend implements StorageBackend {
   }
 
   async stat(name: string): Promise<ObjectInfo | null> {
+    const { client, sdk: loaded } = await this.s3();
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
+      const head = await client.send(new loaded.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
       return { name, size: Number(head.ContentLength ?? 0) };
     } catch (error) {
-      if (isNotFound(error)) return null;
+      if (isNotFound(error, loaded)) return null;
       throw error;
     }
   }
@@ -234,9 +247,10 @@ export class S3Backend implements StorageBackend {
     } catch {
       throw new Error(`invalid object prefix ${JSON.stringify(prefix)}`);
     }
+    const { client, sdk: loaded } = await this.s3();
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, ContinuationToken: token }));
+      const page = await client.send(new loaded.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, ContinuationToken: token }));
       for (const o of page.Contents ?? []) yield { name: o.Key!.slice(this.root.length), size: Number(o.Size ?? 0) };
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -244,10 +258,11 @@ export class S3Backend implements StorageBackend {
 
   async listFolders(folder: string): Promise<string[]> {
     checkFolderName(folder);
+    const { client, sdk: loaded } = await this.s3();
     const found: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + folder, Delimiter: "/", ContinuationToken: token }));
+      const page = await client.send(new loaded.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + folder, Delimiter: "/", ContinuationToken: token }));
       for (const p of page.CommonPrefixes ?? []) found.push(p.Prefix!.slice(this.root.length + folder.length, -1));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -255,17 +270,19 @@ export class S3Backend implements StorageBackend {
   }
 
   async remove(name: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
+    const { client, sdk: loaded } = await this.s3();
+    await client.send(new loaded.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
   }
 
   async removeAll(folder: string): Promise<number> {
     checkFolderName(folder);
     if (folder === "") throw new Error("removeAll of the whole target is refused");
+    const { client, sdk: loaded } = await this.s3();
     let batch: string[] = [];
     let count = 0;
     const drain = async () => {
       if (!batch.length) return;
-      const answer = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      const answer = await client.send(new loaded.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
       const failed = answer.Errors?.[0];
       if (failed) throw new Error(`cannot remove ${failed.Key} from ${this.location}: ${failed.Code} ${failed.Message}`);
       count += batch.length;
@@ -280,6 +297,6 @@ export class S3Backend implements StorageBackend {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    (await this.client)?.destroy();
   }
 }
