@@ -15,28 +15,22 @@
  *     then that log is put back and sealed again (`--reseals` times, each from a checkpoint and a
  *     `sync`, each with its own cp baseline): a seal keeps getting faster over its first few in a
  *     process (compiled code), and the median of these is the archiver as a running worker has it.
- * Everything lives in a database `mailvault_bench_<random>` and a temporary folder, removed after.
+ * Everything lives in a database `mailvault_bench_<random>` and a temporary folder, removed after,
+ * also when a step fails or the bench is interrupted (runBench).
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import os from "node:os";
+import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
-import { resetConfig, withDatabase } from "../server/config.ts";
-import { closeConsoleDb } from "../server/db/console-db.ts";
-import { dropDatabase, ensureDatabase } from "../server/db/databases.ts";
-import { migrateDatabase } from "../server/db/migrate.ts";
 import { generateTraffic } from "../server/demo/generate-traffic.ts";
 import { seedDemo } from "../server/demo/seed-demo.ts";
-import { getServer } from "../server/directory/list-servers.ts";
 import { ensureMailboxes } from "../server/mailstore/account-operations.ts";
 import { createMailstore, type Mailstore } from "../server/mailstore/mailstore.ts";
 import { ensureMailstore } from "../server/mailstore/schema.ts";
 import { archiveRedo } from "../server/redo/archive-redo.ts";
 import { blobIo } from "../server/repository/blob-io.ts";
-import { median } from "./bench-env.ts";
+import { median, runBench, type BenchEnv } from "./bench-env.ts";
 
 const opts = new Command("bench:write")
   .option("--ops <n>", "operations per round", (v) => Number(v), 4000)
@@ -47,21 +41,18 @@ const opts = new Command("bench:write")
   .parse()
   .opts<{ ops: number; mailboxes: number; rounds: number; concurrency: number; reseals: number }>();
 
-const id = randomBytes(4).toString("hex");
-const consoleUrl = withDatabase(process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres", `mailvault_bench_${id}`);
-process.env.DATABASE_URL = consoleUrl;
-resetConfig();
-const dir = await mkdtemp(path.join(os.tmpdir(), "mailvault-bench-write-"));
-
-async function freshStore(redo: boolean, round: number) {
-  const server = await getServer("mail1");
-  const database = `mailvault_bench_${id}_r${round}_${redo ? "on" : "off"}`;
+/** A fresh mailstore for one run, its pool closed by the bench's clean-up if the run fails. */
+async function freshStore(env: BenchEnv, redo: boolean, round: number) {
+  const database = `${env.consoleDatabase}_r${round}_${redo ? "on" : "off"}`;
   await ensureMailstore({ server: "mail1", database, groups: 8 });
-  const blobs = path.join(dir, `blobs-${round}-${redo}`);
-  const archive = path.join(dir, `archive-${round}-${redo}`);
+  const blobs = path.join(env.dataDir, `blobs-${round}-${redo}`);
+  const archive = path.join(env.dataDir, `archive-${round}-${redo}`);
   const store = await createMailstore({ name: "mail1", mailstoreDatabase: database, blobVolumePath: blobs, redoArchivePath: archive }, { redo, poolSize: opts.concurrency + 2 });
+  env.defer(async () => {
+    if (!store.pool.ended) await store.pool.end();
+  });
   await ensureMailboxes(store);
-  return { store, database, server };
+  return store;
 }
 
 function du(folder: string): Promise<number> {
@@ -100,19 +91,19 @@ interface Sealed {
   copied: number;
 }
 
-/** One forced archive run of everything in the log, then its baselines into `dir/<baseline>`. */
+/** One forced archive run of everything in the log, then its baselines into the folder `baseline`. */
 async function seal(store: Mailstore, baseline: string): Promise<Sealed> {
   const started = performance.now();
   const archived = await archiveRedo(store, { force: true, maxBytes: 1, maxAgeSeconds: 1, segmentBytes: 100 * 1024 * 1024 });
   const seconds = (performance.now() - started) / 1000;
-  return { bytes: archived.bytes, seconds, records: archived.records, ...(await copyAndSync(store.redoArchivePath, path.join(dir, baseline))) };
+  return { bytes: archived.bytes, seconds, records: archived.records, ...(await copyAndSync(store.redoArchivePath, baseline)) };
 }
 
 /**
  * The log saved in `mailstore.bench_log` (and its state), put back and sealed again `times`
  * times: each from a vacuum, a checkpoint and a `sync`; each must write what `measured` did.
  */
-async function sealAgain(store: Mailstore, measured: Sealed, times: number): Promise<Sealed[]> {
+async function sealAgain(store: Mailstore, dir: string, measured: Sealed, times: number): Promise<Sealed[]> {
   const again: Sealed[] = [];
   for (let i = 0; i < times; i++) {
     await store.pool.query("INSERT INTO mailstore.redo_log SELECT * FROM mailstore.bench_log; DELETE FROM mailstore.redo_state; INSERT INTO mailstore.redo_state SELECT * FROM mailstore.bench_state");
@@ -120,7 +111,7 @@ async function sealAgain(store: Mailstore, measured: Sealed, times: number): Pro
     for (const name of await readdir(store.redoArchivePath)) await rm(path.join(store.redoArchivePath, name));
     await store.pool.query("CHECKPOINT");
     execFileSync("sync");
-    const sealed = await seal(store, `cp-reseal-${i}`);
+    const sealed = await seal(store, path.join(dir, `cp-reseal-${i}`));
     if (sealed.records !== measured.records || sealed.bytes !== measured.bytes) {
       throw new Error(`sealed again, the log gave ${sealed.records} records and ${sealed.bytes} bytes, not ${measured.records} and ${measured.bytes}: it was not put back whole`);
     }
@@ -131,13 +122,11 @@ async function sealAgain(store: Mailstore, measured: Sealed, times: number): Pro
 }
 
 const mbps = (bytes: number, seconds: number) => (bytes / 1048576 / seconds).toFixed(1);
-const databases: string[] = [];
 
-try {
-  await ensureDatabase(consoleUrl);
-  await migrateDatabase(consoleUrl);
+await runBench("write", async (env) => {
+  const dir = env.dataDir;
   // All generated accounts on mail1 would need a custom seed; mail1 gets 3/5 of them.
-  await seedDemo({ accounts: Math.ceil((opts.mailboxes * 5) / 3), formerNames: 0, dataDir: dir, consoleDatabase: `mailvault_bench_${id}` });
+  await seedDemo({ accounts: Math.ceil((opts.mailboxes * 5) / 3), formerNames: 0, dataDir: dir, consoleDatabase: env.consoleDatabase });
 
   const rates: Record<"on" | "off", number[]> = { on: [], off: [] };
   // The first seal in this process (its blob I/O thread cold), then the measure (warm).
@@ -145,8 +134,7 @@ try {
   let reseals: Sealed[] = [];
   for (let round = 0; round < opts.rounds; round++) {
     for (const redo of round % 2 === 0 ? [false, true] : [true, false]) {
-      const { store, database } = await freshStore(redo, round);
-      databases.push(database);
+      const store = await freshStore(env, redo, round);
       // Each run starts with nothing left to write back: neither dirty pages in Postgres (a
       // checkpoint) nor a seal's and its baseline's 120 MiB in the kernel (sync).
       await store.pool.query("CHECKPOINT");
@@ -168,9 +156,9 @@ try {
           await store.pool.query("CHECKPOINT");
           execFileSync("sync");
         }
-        const measured = await seal(store, `cp-baseline-${round}`);
+        const measured = await seal(store, path.join(dir, `cp-baseline-${round}`));
         archiveStats.push({ label: last ? "archive" : "archive, first seal in a new process", ...measured });
-        if (last) reseals = await sealAgain(store, measured, opts.reseals);
+        if (last) reseals = await sealAgain(store, dir, measured, opts.reseals);
       }
       await store.pool.end();
     }
@@ -204,9 +192,4 @@ try {
         `ratio to each one's cp+sync: median ${median(ratios).toFixed(2)}x (${range(ratios)}x; target >= 0.5x); against cp + fsync: median ${median(fsyncRatios).toFixed(2)}x`,
     );
   }
-} finally {
-  await closeConsoleDb();
-  for (const database of databases) await dropDatabase(withDatabase(consoleUrl, database)).catch(() => {});
-  await dropDatabase(consoleUrl);
-  await rm(dir, { recursive: true, force: true });
-}
+});
