@@ -29,7 +29,6 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Command } from "commander";
 import { from as copyFrom } from "pg-copy-streams";
-import { WORKER_PROCESS_ENV } from "../workers/process-env.ts";
 import { startWorkers } from "../workers/start-workers.ts";
 import { prisma } from "../server/db/console-db.ts";
 import { composeMessage } from "../server/demo/compose-message.ts";
@@ -71,7 +70,7 @@ if (opts.workerProcess && (opts.replay > 0 || opts.groupMailboxes > 0)) {
 
 /** A worker process as production runs it (`workers/main.ts`), stopped by the returned function. */
 function spawnWorker(env: BenchEnv): { pid: number; stop: () => Promise<void> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "workers/main.ts", "--server", "mail1"], { env: { ...process.env, LOG_LEVEL: "warn", ...WORKER_PROCESS_ENV }, stdio: "inherit" });
+  const child = spawn("bin/mailvault-worker", ["--server", "mail1"], { env: { ...process.env, LOG_LEVEL: "warn" }, stdio: "inherit" });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

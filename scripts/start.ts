@@ -22,7 +22,6 @@ import { closeMailstores } from "../server/mailstore/mailstore.ts";
 import { setUpServerStore } from "../server/mailstore/setup-mailstore.ts";
 import { buildConsole } from "./lib/next-build.ts";
 import { ensureServices, ServiceSetupError, type Services } from "./lib/services.ts";
-import { WORKER_PROCESS_ENV } from "../workers/process-env.ts";
 
 const dev = process.argv.includes("--dev");
 /** Operations per demo mailbox on first start: about 30 messages each, a few busy mailboxes far more. */
@@ -56,9 +55,9 @@ const RESTART_MAX_MS = 30_000;
 const RESTART_RESET_AFTER_MS = 60_000;
 
 /** Runs a child; when it exits, `restart` says whether to start it again, else everything stops. */
-function launch(name: string, args: string[], options: { restart?: boolean; env?: Record<string, string> } = {}, pauseMs = RESTART_FIRST_MS): void {
+function launch(name: string, [command, ...args]: [string, ...string[]], options: { restart?: boolean; env?: Record<string, string> } = {}, pauseMs = RESTART_FIRST_MS): void {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...options.env } });
+  const child = spawn(command, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...options.env } });
   child.once("exit", (code, signal) => {
     children.splice(children.indexOf(child), 1);
     // Ctrl-C reaches the children too; their exit is then part of stopping, not a failure.
@@ -71,7 +70,7 @@ function launch(name: string, args: string[], options: { restart?: boolean; env?
     const pause = Date.now() - startedAt >= RESTART_RESET_AFTER_MS ? RESTART_FIRST_MS : pauseMs;
     log(`${name} exited (${signal ?? code}); starting it again in ${pause / 1000} s`);
     const timer = setTimeout(() => {
-      if (!stopping) launch(name, args, options, Math.min(pause * 2, RESTART_MAX_MS));
+      if (!stopping) launch(name, [command, ...args], options, Math.min(pause * 2, RESTART_MAX_MS));
     }, pause);
     // Ctrl-C during the pause must not wait for it.
     timer.unref();
@@ -112,6 +111,6 @@ try {
   await shutdown(1);
 }
 
-launch("console", ["--import", "tsx", "scripts/console-server.ts", ...(dev ? ["--dev"] : [])], { env: { PORT: String(PORT) } });
-launch("worker", ["--import", "tsx", "workers/main.ts"], { restart: true, env: WORKER_PROCESS_ENV });
+launch("console", [process.execPath, "--import", "tsx", "scripts/console-server.ts", ...(dev ? ["--dev"] : [])], { env: { PORT: String(PORT) } });
+launch("worker", ["bin/mailvault-worker"], { restart: true });
 log(`console on http://localhost:${PORT} (Ctrl-C stops everything this command started)`);
