@@ -10,6 +10,7 @@
  * is refused on its own; the others still get the message.
  */
 import { MailvaultError } from "../errors.ts";
+import { onFirstUse } from "../on-first-use.ts";
 import { sha256 } from "./blob-store.ts";
 import { MailboxNotFoundError, QuotaExceededError } from "./errors.ts";
 import { FLAG, INBOX, type FlagName, type MailboxRow } from "./items.ts";
@@ -31,14 +32,14 @@ export interface ParsedHeaders {
   date: Date | null;
 }
 
+const mailparser = onFirstUse(() => import("mailparser"));
+
 /** Sender, subject and date from the header block only: the body is never decoded here. */
 export async function parseHeaders(bytes: Buffer): Promise<ParsedHeaders> {
   const end = bytes.indexOf("\r\n\r\n");
   const endLf = bytes.indexOf("\n\n");
   const cut = end >= 0 ? end + 4 : endLf >= 0 ? endLf + 2 : bytes.length;
-  // Loaded on first use (a process that delivers nothing does not pay its load time); after
-  // that, the module system hands back the loaded module.
-  const { simpleParser } = await import("mailparser");
+  const { simpleParser } = await mailparser();
   const parsed = await simpleParser(bytes.subarray(0, cut), { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
   // PostgreSQL's text holds no NUL: a header carrying one (a broken or hostile sender) is stored
   // with U+FFFD in its place, as a mail reader shows it; the message's bytes stay as they came.

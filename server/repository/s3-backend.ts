@@ -23,6 +23,7 @@
  */
 import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { onFirstUse } from "../on-first-use.ts";
 import { hashOffThread } from "./blob-io.ts";
 import { checkFolderName, checkObjectName, ObjectNotFoundError, ObjectRangeError, wholeWithin, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
@@ -48,16 +49,11 @@ const ONE_PUT_UNHASHED_BYTES = 24 * 1024 * 1024;
 const HASH_OFF_THREAD_BYTES = 1024 * 1024;
 
 type Sdk = typeof import("@aws-sdk/client-s3") & typeof import("@aws-sdk/lib-storage");
-let sdkLoading: Promise<Sdk> | null = null;
-
-/**
- * The SDK, loaded when the process first talks to S3: loading it takes about 0.4 s, which every
- * CLI call and worker start would otherwise pay, S3 target or not.
- */
-function sdk(): Promise<Sdk> {
-  sdkLoading ??= Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/lib-storage")]).then(([s3, storage]) => ({ ...s3, ...storage }));
-  return sdkLoading;
-}
+/** The SDK, loaded when the process first talks to S3 (about 0.4 s). */
+const sdk = onFirstUse<Sdk>(async () => {
+  const [s3, storage] = await Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/lib-storage")]);
+  return { ...s3, ...storage };
+});
 
 export interface S3TargetSettings {
   bucket: string;
