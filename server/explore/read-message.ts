@@ -6,7 +6,7 @@
  */
 import type { AddressObject } from "mailparser";
 import { MailvaultError } from "../errors.ts";
-import { onFirstUse } from "../on-first-use.ts";
+import { mailReader } from "../on-first-use.ts";
 import { flagsToNames, type ItemRow } from "../mailstore/items.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { folderPaths } from "../restore/export-mailbox.ts";
@@ -68,15 +68,10 @@ export async function messageBytes(source: MailSource, row: ItemRow): Promise<Bu
 
 const addresses = (value: AddressObject | AddressObject[] | undefined) => (value ? (Array.isArray(value) ? value.map((v) => v.text).join(", ") : value.text) : "");
 
-/** The parser and the sanitiser, loaded when a message is first read (about 0.4 s with their dependencies). */
-const mailLibraries = onFirstUse(async () => {
-  const [{ simpleParser }, { default: sanitizeHtml }] = await Promise.all([import("mailparser"), import("sanitize-html")]);
-  return { simpleParser, sanitizeHtml };
-});
 
 /** The HTML with nothing that runs or loads: what the message frame shows, and how much was removed. */
 async function sanitizeMessageHtml(html: string): Promise<{ html: string; remoteBlocked: number }> {
-  const { sanitizeHtml } = await mailLibraries();
+  const { sanitizeHtml } = await mailReader();
   let remoteBlocked = 0;
   const clean = sanitizeHtml(html, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, "img", "font", "center"],
@@ -122,7 +117,7 @@ function htmlDocument(body: string): string {
 export async function readMessage(source: MailSource, itemId: number): Promise<MessageDetail> {
   const { row, folder, tags } = await messageRow(source, itemId);
   const bytes = await messageBytes(source, row);
-  const { simpleParser } = await mailLibraries();
+  const { simpleParser } = await mailReader();
   const parsed = await simpleParser(bytes, { skipImageLinks: true, skipTextLinks: true });
   const headers = parsed.headerLines.map((h) => {
     const colon = h.line.indexOf(":");
@@ -152,14 +147,14 @@ export async function readMessage(source: MailSource, itemId: number): Promise<M
 
 export async function messageHtml(source: MailSource, itemId: number): Promise<string> {
   const { row } = await messageRow(source, itemId);
-  const { simpleParser, sanitizeHtml } = await mailLibraries();
+  const { simpleParser, sanitizeHtml } = await mailReader();
   const parsed = await simpleParser(await messageBytes(source, row), { skipImageLinks: true, skipTextLinks: true });
   return htmlDocument(parsed.html ? (await sanitizeMessageHtml(parsed.html)).html : `<pre>${sanitizeHtml(parsed.text ?? "", { allowedTags: [] })}</pre>`);
 }
 
 export async function messageAttachment(source: MailSource, itemId: number, index: number): Promise<{ filename: string; contentType: string; content: Buffer }> {
   const { row } = await messageRow(source, itemId);
-  const { simpleParser } = await mailLibraries();
+  const { simpleParser } = await mailReader();
   const parsed = await simpleParser(await messageBytes(source, row));
   const found = Number.isSafeInteger(index) ? parsed.attachments[index] : undefined;
   if (!found) throw new MailvaultError("not_found", "attachment_not_found", `message ${itemId} has no attachment ${index + 1}`);

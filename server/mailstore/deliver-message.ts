@@ -10,7 +10,7 @@
  * is refused on its own; the others still get the message.
  */
 import { MailvaultError } from "../errors.ts";
-import { onFirstUse } from "../on-first-use.ts";
+import { mailparser } from "../on-first-use.ts";
 import { sha256 } from "./blob-store.ts";
 import { MailboxNotFoundError, QuotaExceededError } from "./errors.ts";
 import { FLAG, INBOX, type FlagName, type MailboxRow } from "./items.ts";
@@ -31,8 +31,6 @@ export interface ParsedHeaders {
   subject: string | null;
   date: Date | null;
 }
-
-const mailparser = onFirstUse(() => import("mailparser"));
 
 /** Sender, subject and date from the header block only: the body is never decoded here. */
 export async function parseHeaders(bytes: Buffer): Promise<ParsedHeaders> {

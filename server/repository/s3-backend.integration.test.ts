@@ -46,6 +46,19 @@ describe("S3 target URLs", () => {
   });
 });
 
+describe("An S3 backend closed", () => {
+  it("before its first use makes no client, and one closed while its client is being made destroys it; either refuses later calls", async () => {
+    const unused = S3Backend.fromUrl(s3.url("conformance", "closed-early"));
+    await unused.close();
+    await expect(unused.stat("x")).rejects.toThrow(/S3 backend of s3:\/\/conformance\/closed-early is closed/);
+    const used = S3Backend.fromUrl(s3.url("conformance", "closed-late"));
+    const first = used.stat("x");
+    await used.close();
+    await first.catch(() => {}); // made before the close: answered or cut off, either is fine
+    await expect(used.read("x")).rejects.toThrow(/is closed/);
+  });
+});
+
 describe("S3 saves in one PUT", () => {
   it("send a stream in one PUT carrying its SHA-256, given or computed, and only a long one in parts", async () => {
     const settings = parseS3Url(s3.url("conformance", `d-${randomBytes(4).toString("hex")}`));

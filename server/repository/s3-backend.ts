@@ -109,6 +109,7 @@ export class S3Backend implements StorageBackend {
   private readonly root: string;
   /** The client, made with the SDK on first use (or the caller's). */
   private client: Promise<S3Client> | null;
+  private closed = false;
 
   constructor(
     readonly settings: S3TargetSettings,
@@ -120,23 +121,25 @@ export class S3Backend implements StorageBackend {
     this.client = client ? Promise.resolve(client) : null;
   }
 
-  /** The SDK and this target's client. */
+  /** The SDK and this target's client, made on the first call (taken at once, so calls made together share it). */
   private async s3(): Promise<{ client: S3Client; sdk: Sdk }> {
-    const loaded = await sdk();
-    this.client ??= Promise.resolve(
-      new loaded.S3Client({
-        region: this.settings.region,
-        endpoint: this.settings.endpoint,
-        forcePathStyle: this.settings.pathStyle,
-        maxAttempts: MAX_ATTEMPTS,
-        // Checksums only where the API requires them: S3-compatible stores differ in the newer
-        // CRC headers, and every object here carries its own sha256 check anyway.
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-        requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 10_000 },
-      }),
+    if (this.closed) throw new Error(`the S3 backend of ${this.location} is closed`);
+    this.client ??= sdk().then(
+      (loaded) =>
+        new loaded.S3Client({
+          region: this.settings.region,
+          endpoint: this.settings.endpoint,
+          forcePathStyle: this.settings.pathStyle,
+          maxAttempts: MAX_ATTEMPTS,
+          // Checksums only where the API requires them: S3-compatible stores differ in the newer
+          // CRC headers, and every object here carries its own sha256 check anyway.
+          requestChecksumCalculation: "WHEN_REQUIRED",
+          responseChecksumValidation: "WHEN_REQUIRED",
+          requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 10_000 },
+        }),
     );
-    return { client: await this.client, sdk: loaded };
+    const [client, loaded] = await Promise.all([this.client, sdk()]);
+    return { client, sdk: loaded };
   }
 
   static fromUrl(target: string): S3Backend {
@@ -292,7 +295,10 @@ export class S3Backend implements StorageBackend {
     return count;
   }
 
+  /** Closes the client, also one still being made; a later call is refused. */
   async close(): Promise<void> {
-    (await this.client)?.destroy();
+    this.closed = true;
+    const client = await this.client?.catch(() => null);
+    client?.destroy();
   }
 }
