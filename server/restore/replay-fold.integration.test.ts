@@ -95,56 +95,50 @@ beforeAll(async () => {
   await generateTraffic(store, { ops: 2_000, seed: 62, renames: false, concurrency: 2 });
 }, 600_000);
 
+/**
+ * Restores `email` into two copies, record by record and batched; checks the two hold the same
+ * rows and replayed as much, and (unless deletions were skipped) that they hold the original's.
+ */
+async function restoreBothWays(email: string, prefix: string, skipDeletes = false) {
+  const reference = await restoreInto(email, `ref${prefix}_`, "reference", skipDeletes);
+  const batched = await restoreInto(email, `bat${prefix}_`, "batched", skipDeletes);
+  expect(reference.foldedRows).toBe(0);
+  expect(batched.replayed).toBe(reference.replayed);
+  expect(batched.skipped).toBe(reference.skipped);
+  expect(batched.snapshotItems).toBe(reference.snapshotItems);
+  const rows = await storedMailbox(fx.store.pool, batched.target);
+  expect(rows).toEqual(await storedMailbox(fx.store.pool, reference.target));
+  if (!skipDeletes) {
+    const original = await storedMailbox(fx.store.pool, email);
+    expect({ items: rows.items, tombstones: rows.tombstones }).toEqual({ items: original.items, tombstones: original.tombstones });
+  }
+  return { batched, rows };
+}
+
 describe("a restore from a snapshot with redo after it", () => {
   it.each(emails)("folds the first run into the snapshot's rows and gives the record-by-record result (%s)", async (email) => {
-    const name = email.split("@")[0]!;
-    const reference = await restoreInto(email, `ref${name}_`, "reference");
-    const batched = await restoreInto(email, `bat${name}_`, "batched");
-    expect(reference.foldedRows).toBe(0);
+    const { batched } = await restoreBothWays(email, email.split("@")[0]!);
     expect(batched.foldedRows).toBeGreaterThan(email === emails[0] ? 40 : 0);
-    expect(batched.replayed).toBe(reference.replayed);
-    expect(batched.snapshotItems).toBe(reference.snapshotItems);
-    const batchedRows = await storedMailbox(fx.store.pool, batched.target);
-    expect(batchedRows).toEqual(await storedMailbox(fx.store.pool, reference.target));
-    const original = await storedMailbox(fx.store.pool, email);
-    expect({ items: batchedRows.items, tombstones: batchedRows.tombstones }).toEqual({ items: original.items, tombstones: original.tombstones });
   }, 300_000);
 
   it("loads the snapshot before a first record that no run takes, with nothing folded, and gives the record-by-record result", async () => {
-    const reference = await restoreInto(tagFirst, "reftag_", "reference");
-    const batched = await restoreInto(tagFirst, "battag_", "batched");
+    const { batched } = await restoreBothWays(tagFirst, "tag");
     expect(batched.foldedRows).toBe(0);
-    expect(batched.replayed).toBe(reference.replayed);
-    const batchedRows = await storedMailbox(fx.store.pool, batched.target);
-    expect(batchedRows).toEqual(await storedMailbox(fx.store.pool, reference.target));
-    const original = await storedMailbox(fx.store.pool, tagFirst);
-    expect({ items: batchedRows.items, tombstones: batchedRows.tombstones }).toEqual({ items: original.items, tombstones: original.tombstones });
   }, 300_000);
 
   it("folds a first run that ends because it is full, then changes the same rows again, as record-by-record replay does", async () => {
-    const reference = await restoreInto(fullFirst, "reffull_", "reference");
-    const batched = await restoreInto(fullFirst, "batfull_", "batched");
+    const { batched } = await restoreBothWays(fullFirst, "full");
     // The first run's flags folded into the snapshot's rows; the later flags and the deletion
     // (a run after the load) changed some of the same rows in place.
     expect(batched.foldedRows).toBe(FULL_FIRST_FLAGGED);
-    expect(batched.replayed).toBe(reference.replayed);
-    const batchedRows = await storedMailbox(fx.store.pool, batched.target);
-    expect(batchedRows).toEqual(await storedMailbox(fx.store.pool, reference.target));
-    const original = await storedMailbox(fx.store.pool, fullFirst);
-    expect({ items: batchedRows.items, tombstones: batchedRows.tombstones }).toEqual({ items: original.items, tombstones: original.tombstones });
   }, 300_000);
 
   it("keeps skipDeletes' meaning: the first run's deletions are left out, and the result is the record-by-record one", async () => {
-    const reference = await restoreInto(emails[0]!, "refskip_", "reference", true);
-    const batched = await restoreInto(emails[0]!, "batskip_", "batched", true);
-    expect(batched.skipped).toBe(reference.skipped);
+    const { batched, rows } = await restoreBothWays(emails[0]!, "skip", true);
     expect(batched.skipped).toBeGreaterThan(0);
-    expect(batched.replayed).toBe(reference.replayed);
-    const batchedRows = await storedMailbox(fx.store.pool, batched.target);
-    expect(batchedRows).toEqual(await storedMailbox(fx.store.pool, reference.target));
     // The messages the first run deleted are there, which the original no longer has.
-    const ids = (rows: { items: { id: string }[] }) => new Set(rows.items.map((item) => Number(item.id)));
-    const kept = ids(batchedRows);
+    const ids = (mailbox: { items: { id: string }[] }) => new Set(mailbox.items.map((item) => Number(item.id)));
+    const kept = ids(rows);
     expect(deletedInFirstRun.filter((id) => !kept.has(id))).toEqual([]);
     const original = ids(await storedMailbox(fx.store.pool, emails[0]!));
     expect(deletedInFirstRun.filter((id) => original.has(id))).toEqual([]);
