@@ -150,6 +150,7 @@ export function backendFor(root: string): TargetBackend {
 export async function closeRepositories(): Promise<void> {
   const open = [...backends.values()];
   repositories.clear();
+  sessionTargets.clear();
   backends.clear();
   for (const backend of open) await backend.close();
 }

@@ -121,10 +121,22 @@ export class S3Backend implements StorageBackend {
     this.client = client ? Promise.resolve(client) : null;
   }
 
-  /** The SDK and this target's client, made on the first call (taken at once, so calls made together share it). */
+  /** The SDK and this target's client, made on the first call (taken at once, so calls made together share it; a failure is not kept). */
   private async s3(): Promise<{ client: S3Client; sdk: Sdk }> {
     if (this.closed) throw new Error(`the S3 backend of ${this.location} is closed`);
-    this.client ??= sdk().then(
+    if (!this.client) {
+      const made = this.makeClient();
+      this.client = made;
+      made.catch(() => {
+        if (this.client === made) this.client = null;
+      });
+    }
+    const [client, loaded] = await Promise.all([this.client, sdk()]);
+    return { client, sdk: loaded };
+  }
+
+  private makeClient(): Promise<S3Client> {
+    return sdk().then(
       (loaded) =>
         new loaded.S3Client({
           region: this.settings.region,
@@ -138,8 +150,6 @@ export class S3Backend implements StorageBackend {
           requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 10_000 },
         }),
     );
-    const [client, loaded] = await Promise.all([this.client, sdk()]);
-    return { client, sdk: loaded };
   }
 
   static fromUrl(target: string): S3Backend {
