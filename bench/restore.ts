@@ -68,7 +68,7 @@ if (opts.workerProcess && (opts.replay > 0 || opts.groupMailboxes > 0)) {
   process.exit(2);
 }
 
-/** A worker process as production runs it (`workers/main.ts`), stopped by the returned function. */
+/** A worker process as production starts it (`bin/mailvault-worker`), stopped by the returned function. */
 function spawnWorker(env: BenchEnv): { pid: number; stop: () => Promise<void> } {
   const child = spawn("bin/mailvault-worker", ["--server", "mail1"], { env: { ...process.env, LOG_LEVEL: "warn" }, stdio: "inherit" });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
