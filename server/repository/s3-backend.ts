@@ -109,7 +109,6 @@ export class S3Backend implements StorageBackend {
   private readonly root: string;
   /** The client, made with the SDK on first use (or the caller's). */
   private client: Promise<S3Client> | null;
-  private closed = false;
 
   constructor(
     readonly settings: S3TargetSettings,
@@ -123,7 +122,6 @@ export class S3Backend implements StorageBackend {
 
   /** The SDK and this target's client, made on the first call (taken at once, so calls made together share it; a failure is not kept). */
   private async s3(): Promise<{ client: S3Client; sdk: Sdk }> {
-    if (this.closed) throw new Error(`the S3 backend of ${this.location} is closed`);
     if (!this.client) {
       const made = this.makeClient();
       this.client = made;
@@ -305,10 +303,13 @@ export class S3Backend implements StorageBackend {
     return count;
   }
 
-  /** Closes the client, also one still being made; a later call is refused. */
+  /**
+   * Closes the client, also one still being made. A later call makes a new one, as a backend
+   * kept past `closeRepositories` (a test's, a job's still running) expects.
+   */
   async close(): Promise<void> {
-    this.closed = true;
-    const client = await this.client?.catch(() => null);
-    client?.destroy();
+    const made = this.client;
+    this.client = null;
+    (await made?.catch(() => null))?.destroy();
   }
 }
