@@ -20,7 +20,7 @@ import { recordEncryptedTarget } from "../directory/update-settings.ts";
 import { submitBackup } from "./submit-backup.ts";
 import { useMailServer } from "../testing/mail-server-fixture.ts";
 import { startS3Server, type S3TestServer } from "../testing/s3-server.ts";
-import { runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
+import { restoresSettled, runBackup, runRestore, waitFor } from "../testing/wait-for-runs.ts";
 import { BackupTarget, backendFor, closeRepositories } from "./target.ts";
 import { verifyRepository, verifySession } from "./verify-session.ts";
 
@@ -91,6 +91,8 @@ describe("an encrypted S3 target", () => {
   });
 
   it("fails a restore with one clear line when the passphrase is wrong", async () => {
+    // The restore before queued a full backup when it ended: it must not run under a wrong passphrase.
+    await restoresSettled();
     await closeRepositories();
     process.env.MAILVAULT_TARGET_PASSPHRASE = "not the passphrase at all";
     try {
@@ -123,6 +125,8 @@ describe("an encrypted S3 target", () => {
   });
 
   it("refuses a target the directory records as encrypted once its keys are gone, rather than back up in the clear", async () => {
+    // No backup may be queued or running (a restore's follow-up) when this one is submitted.
+    await restoresSettled();
     await recordEncryptedTarget("mail1", url);
     const raw = backendFor(url).raw;
     const keys: { name: string; bytes: Buffer }[] = [];
