@@ -14,7 +14,7 @@ import { mailparser } from "../on-first-use.ts";
 import { sha256 } from "./blob-store.ts";
 import { MailboxNotFoundError, QuotaExceededError } from "./errors.ts";
 import { FLAG, INBOX, type FlagName, type MailboxRow } from "./items.ts";
-import { commitChange, inTransaction, MailboxTx, type Committed } from "./mailbox-tx.ts";
+import { commitChange, inTransaction, MailboxTx, prepared, type Committed } from "./mailbox-tx.ts";
 import type { Mailstore } from "./mailstore.ts";
 
 export interface DeliverInput {
@@ -76,10 +76,7 @@ export async function deliverMessage(store: Mailstore, input: DeliverInput): Pro
   await store.blobs.put(input.bytes, digest);
 
   const delivered = await inTransaction(store, async (client) => {
-    const { rows } = await client.query<MailboxRow>(
-      "SELECT * FROM mailstore.mailbox WHERE email = ANY($1::text[]) ORDER BY id FOR UPDATE",
-      [recipients],
-    );
+    const { rows } = await client.query<MailboxRow>(prepared("SELECT * FROM mailstore.mailbox WHERE email = ANY($1::text[]) ORDER BY id FOR UPDATE", [recipients]));
     const byEmail = new Map(rows.map((m) => [m.email, m]));
     for (const r of recipients) if (!byEmail.has(r)) refused.push({ recipient: r, error: new MailboxNotFoundError(r) });
     const results: Delivery[] = [];
@@ -94,9 +91,11 @@ export async function deliverMessage(store: Mailstore, input: DeliverInput): Pro
       const itemId = tx.allocateItemId();
       const date = headers.date ?? receivedAt;
       await client.query(
-        `INSERT INTO ${tx.items} (mailbox_id, id, type, folder_id, date, size, blob_digest, flags, sender, subject, metadata, change_number)
-         VALUES ($1, $2, 'message', $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [mailbox.id, itemId, folderId, date, size, digest, flags, headers.sender, headers.subject, { receivedAt: receivedAt.toISOString() }, tx.changeNumber],
+        prepared(
+          `INSERT INTO ${tx.items} (mailbox_id, id, type, folder_id, date, size, blob_digest, flags, sender, subject, metadata, change_number)
+           VALUES ($1, $2, 'message', $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          [mailbox.id, itemId, folderId, date, size, digest, flags, headers.sender, headers.subject, { receivedAt: receivedAt.toISOString() }, tx.changeNumber],
+        ),
       );
       tx.sizeDelta += size;
       const payload = {

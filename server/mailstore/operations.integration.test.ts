@@ -13,8 +13,9 @@ import { deliverMessage } from "./deliver-message.ts";
 import { createFolder, renameFolder } from "./folder-operations.ts";
 import { deleteItems, emptyFolder, moveItems, purgeOldMessages, setFlags, tagItems } from "./item-operations.ts";
 import { INBOX, ROOT, TRASH } from "./items.ts";
+import { prepared } from "./mailbox-tx.ts";
 import { openMailstore, type Mailstore } from "./mailstore.ts";
-import { groupSchema } from "./schema.ts";
+import { groupDdl, groupSchema } from "./schema.ts";
 import { setUpServerStore } from "./setup-mailstore.ts";
 import { searchAccounts } from "../directory/search-accounts.ts";
 
@@ -164,5 +165,21 @@ describe("the write path", () => {
     expect(rowCount).toBe(0);
     const found = await searchAccounts({ q: "robert.test" });
     expect(found.items[0]!.deletedAt).not.toBeNull();
+  });
+  it("runs its prepared statements again after the group's tables were dropped and made again on another connection", async () => {
+    const { mailbox } = await snapshot(alice.accountId);
+    const client = await store.pool.connect();
+    try {
+      const inbox = () => client.query(prepared(`SELECT * FROM ${groupSchema(mailbox.group_id)}.item WHERE mailbox_id = $1 AND id = $2`, [mailbox.id, INBOX]));
+      expect((await inbox()).rows).toHaveLength(1);
+      const { rows } = await client.query<{ name: string }>("SELECT name FROM pg_prepared_statements");
+      expect(rows.length).toBeGreaterThan(0);
+      // What a group restore does (restore --group), from a connection of its own.
+      await store.pool.query(`DROP SCHEMA ${groupSchema(mailbox.group_id)} CASCADE`);
+      await store.pool.query(groupDdl(mailbox.group_id));
+      expect((await inbox()).rows).toEqual([]);
+    } finally {
+      client.release();
+    }
   });
 });
