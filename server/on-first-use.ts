@@ -1,8 +1,8 @@
 /**
  * A value made on the first call and kept (a failed attempt is not: the next call tries again).
- * Here: libraries that take a noticeable time to load (the S3 SDK, the MIME parser, the HTML
- * sanitiser) and that most processes never use. Loaded statically, each would add its load time
- * to every CLI call and worker start.
+ * Used for libraries that take a noticeable time to load and that most processes never use (the
+ * S3 SDK in s3-backend.ts, the mail libraries in mail-libraries.ts). Loaded statically, each
+ * would add its load time to every CLI call and worker start.
  *
  * The module system would hand back a loaded module on every `import()`, but not cheaply: under
  * tsx's loader hooks an `import()` of a loaded module took 0.56 ms (measured), which a delivery
@@ -21,11 +21,3 @@ export function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
     return made;
   };
 }
-
-/** The MIME parser (deliveries' headers, messages read from backups). */
-export const mailparser = onFirstUse(() => import("mailparser"));
-/** The MIME parser and the HTML sanitiser (messages shown from backups). */
-export const mailReader = onFirstUse(async () => {
-  const [{ simpleParser }, { default: sanitizeHtml }] = await Promise.all([mailparser(), import("sanitize-html")]);
-  return { simpleParser, sanitizeHtml };
-});

@@ -6,7 +6,7 @@
  */
 import type { AddressObject } from "mailparser";
 import { MailvaultError } from "../errors.ts";
-import { mailReader } from "../on-first-use.ts";
+import { mailReader } from "../mail-libraries.ts";
 import { flagsToNames, type ItemRow } from "../mailstore/items.ts";
 import { groupSchema } from "../mailstore/schema.ts";
 import { folderPaths } from "../restore/export-mailbox.ts";

@@ -10,7 +10,7 @@
  * is refused on its own; the others still get the message.
  */
 import { MailvaultError } from "../errors.ts";
-import { mailparser } from "../on-first-use.ts";
+import { mailparser } from "../mail-libraries.ts";
 import { sha256 } from "./blob-store.ts";
 import { MailboxNotFoundError, QuotaExceededError } from "./errors.ts";
 import { FLAG, INBOX, type FlagName, type MailboxRow } from "./items.ts";
