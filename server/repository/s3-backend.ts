@@ -110,14 +110,15 @@ export class S3Backend implements StorageBackend {
   /** The client, made with the SDK on first use (or the caller's). */
   private client: Promise<S3Client> | null;
 
+  /** `given`: a client of the caller's, which `close()` leaves open and later calls use. */
   constructor(
     readonly settings: S3TargetSettings,
-    client?: S3Client,
+    private readonly given?: S3Client,
   ) {
     this.bucket = settings.bucket;
     this.root = settings.prefix ? `${settings.prefix}/` : "";
     this.location = `s3://${settings.bucket}${settings.prefix ? `/${settings.prefix}` : ""}`;
-    this.client = client ? Promise.resolve(client) : null;
+    this.client = given ? Promise.resolve(given) : null;
   }
 
   /** The SDK and this target's client, made on the first call (taken at once, so calls made together share it; a failure is not kept). */
@@ -304,10 +305,12 @@ export class S3Backend implements StorageBackend {
   }
 
   /**
-   * Closes the client, also one still being made. A later call makes a new one, as a backend
-   * kept past `closeRepositories` (a test's, a job's still running) expects.
+   * Closes the client this backend made, also one still being made. A later call makes a new one,
+   * as a backend kept past `closeRepositories` (a test's, a job's still running) expects. A
+   * client the caller gave is the caller's to close.
    */
   async close(): Promise<void> {
+    if (this.given) return;
     const made = this.client;
     this.client = null;
     (await made?.catch(() => null))?.destroy();
