@@ -1,8 +1,8 @@
 /**
  * A server's blob volume: message bodies as files named by their sha256, two directory levels
  * deep (`ab/cd/abcd...`), shared by every mailbox that received the same bytes. A blob is
- * written to a temporary file, fsynced and renamed into place, so a reader never sees half a
- * blob and a crash leaves at most a stray temporary file. Blobs are written before the
+ * written to a temporary file, fsynced and renamed into place, and its folder fsynced, so a
+ * reader never sees half a blob and a crash leaves at most a stray temporary file. Blobs are written before the
  * transaction that refers to them commits; one whose transaction aborted is only unreferenced.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -10,6 +10,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
 import { syncFilesystem } from "../fs/sync-filesystem.ts";
+import { syncFolder } from "../fs/sync-folder.ts";
 
 export function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -40,25 +41,38 @@ export class BlobStore {
    */
   async put(bytes: Buffer, digest = sha256(bytes), options: { sync?: boolean; knownAbsent?: boolean } = {}): Promise<{ digest: string; size: number; created: boolean }> {
     const target = this.path(digest);
-    if (!options.knownAbsent && (await this.has(digest))) return { digest, size: bytes.length, created: false };
     const dir = path.dirname(target);
+    const sync = options.sync ?? true;
+    if (!options.knownAbsent && (await this.has(digest))) {
+      // Named by a put that may not have synced its folder yet (the same bytes delivered twice at once).
+      if (sync) await syncFolder(dir);
+      return { digest, size: bytes.length, created: false };
+    }
+    /** The first folder this call made, if it made any: its entry must be made durable too. */
+    let made: string | undefined;
     if (!this.dirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
+      made = await mkdir(dir, { recursive: true });
       this.dirs.add(dir);
     }
     const temp = path.join(dir, `.tmp-${digest.slice(0, 8)}-${randomBytes(6).toString("hex")}`);
     const file = await open(temp, "wx").catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== "ENOENT") throw error;
-      await mkdir(dir, { recursive: true }); // the folder went away (a volume being rebuilt)
+      made = await mkdir(dir, { recursive: true }); // the folder went away (a volume being rebuilt)
       return open(temp, "wx");
     });
     try {
       await file.writeFile(bytes);
-      if (options.sync ?? true) await file.sync();
+      if (sync) await file.sync();
     } finally {
       await file.close();
     }
     await rename(temp, target);
+    if (sync) {
+      // The blob's name, and those of folders made for it, are durable before the caller
+      // commits anything that refers to the blob; the file's own fsync covered its bytes only.
+      await syncFolder(dir);
+      for (let d = dir; made && d.length >= made.length; d = path.dirname(d)) await syncFolder(path.dirname(d));
+    }
     return { digest, size: bytes.length, created: true };
   }
 

@@ -21,6 +21,7 @@
 import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
+import { syncFolder } from "../fs/sync-folder.ts";
 import type { Mailstore } from "../mailstore/mailstore.ts";
 import { to as copyTo } from "pg-copy-streams";
 import { binaryCopyRowBatches } from "../db/copy-binary.ts";
@@ -127,15 +128,6 @@ export async function listSegments(archiveDir: string): Promise<{ name: string; 
     .filter((s): s is { name: string; range: { firstSeq: number; lastSeq: number } } => s.range !== null)
     .map((s) => ({ name: s.name, ...s.range }))
     .sort((a, b) => a.firstSeq - b.firstSeq);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function markArchived(client: pg.PoolClient, lastSeq: number, segments: number): Promise<void> {
@@ -307,7 +299,7 @@ async function writeSegment(store: Mailstore, client: pg.PoolClient, plan: Plann
     await file.close();
   }
   await rename(temp, path.join(store.redoArchivePath, name));
-  await fsyncDir(store.redoArchivePath);
+  await syncFolder(store.redoArchivePath);
   return { name, bytes: writer.bytes, blobsMissing: writer.blobsMissing };
 }
 

@@ -29,6 +29,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFi
 import { lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { syncFilesystem } from "../fs/sync-filesystem.ts";
+import { syncFolder } from "../fs/sync-folder.ts";
 import { checkFolderName, checkObjectName, ObjectExistsError, ObjectNotFoundError, ObjectRangeError, wholeWithin, type ObjectInfo, type SaveOptions, type StorageBackend } from "./backend.ts";
 
 export { ObjectRangeError };
@@ -663,17 +664,4 @@ async function writeAll(handle: FileHandle, data: Buffer | AsyncIterable<Uint8Ar
     if (size >= GATHER_BYTES || batch.length >= GATHER_CHUNKS) await drain();
   }
   if (batch.length) await drain();
-}
-
-/** fsync of a folder, so the names created, renamed or removed in it survive a crash. */
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, "r");
-  try {
-    await handle.sync();
-  } catch (error) {
-    // Some filesystems (network, FUSE) cannot fsync a folder; there is nothing more we can do.
-    if (errno(error) !== "EINVAL" && errno(error) !== "ENOTSUP") throw error;
-  } finally {
-    await handle.close();
-  }
 }
