@@ -99,6 +99,9 @@ CREATE TABLE IF NOT EXISTS ${s}.item (
 );
 CREATE INDEX IF NOT EXISTS item_folder_idx ON ${s}.item (mailbox_id, folder_id);
 CREATE INDEX IF NOT EXISTS item_blob_idx ON ${s}.item (blob_digest) WHERE blob_digest IS NOT NULL;
+-- Folders and tags by mailbox: a folder's name check and its subfolders, a tag by name. Without it
+-- each of those read every item of the mailbox.
+CREATE INDEX IF NOT EXISTS item_folder_tag_idx ON ${s}.item (mailbox_id, type, parent_id) WHERE type IN ('folder', 'tag');
 CREATE TABLE IF NOT EXISTS ${s}.tombstone (
   mailbox_id bigint NOT NULL,
   item_id bigint NOT NULL,
