@@ -2,8 +2,9 @@
  * A server's blob volume: message bodies as files named by their sha256, two directory levels
  * deep (`ab/cd/abcd...`), shared by every mailbox that received the same bytes. A blob is
  * written to a temporary file, fsynced and renamed into place, and its folder fsynced, so a
- * reader never sees half a blob and a crash leaves at most a stray temporary file. Blobs are written before the
- * transaction that refers to them commits; one whose transaction aborted is only unreferenced.
+ * reader never sees half a blob and a crash leaves at most a stray temporary file. Blobs are
+ * written before the transaction that refers to them commits; one whose transaction aborted is
+ * only unreferenced.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
