@@ -68,7 +68,6 @@ export async function messageBytes(source: MailSource, row: ItemRow): Promise<Bu
 
 const addresses = (value: AddressObject | AddressObject[] | undefined) => (value ? (Array.isArray(value) ? value.map((v) => v.text).join(", ") : value.text) : "");
 
-
 /** The HTML with nothing that runs or loads: what the message frame shows, and how much was removed. */
 async function sanitizeMessageHtml(html: string): Promise<{ html: string; remoteBlocked: number }> {
   const { sanitizeHtml } = await mailReader();

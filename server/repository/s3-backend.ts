@@ -108,7 +108,7 @@ export class S3Backend implements StorageBackend {
   private readonly bucket: string;
   private readonly root: string;
   /** The client, made with the SDK on first use (or the caller's). */
-  private client: Promise<S3Client> | null;
+  private readonly client = onFirstUse(() => (this.given ? Promise.resolve(this.given) : this.makeClient()));
 
   /** `given`: a client of the caller's, which `close()` leaves open and later calls use. */
   constructor(
@@ -118,19 +118,11 @@ export class S3Backend implements StorageBackend {
     this.bucket = settings.bucket;
     this.root = settings.prefix ? `${settings.prefix}/` : "";
     this.location = `s3://${settings.bucket}${settings.prefix ? `/${settings.prefix}` : ""}`;
-    this.client = given ? Promise.resolve(given) : null;
   }
 
-  /** The SDK and this target's client, made on the first call (taken at once, so calls made together share it; a failure is not kept). */
+  /** The SDK and this target's client, made on the first call (calls made together share it; a failure is not kept). */
   private async s3(): Promise<{ client: S3Client; sdk: Sdk }> {
-    if (!this.client) {
-      const made = this.makeClient();
-      this.client = made;
-      made.catch(() => {
-        if (this.client === made) this.client = null;
-      });
-    }
-    const [client, loaded] = await Promise.all([this.client, sdk()]);
+    const [client, loaded] = await Promise.all([this.client(), sdk()]);
     return { client, sdk: loaded };
   }
 
@@ -311,8 +303,6 @@ export class S3Backend implements StorageBackend {
    */
   async close(): Promise<void> {
     if (this.given) return;
-    const made = this.client;
-    this.client = null;
-    (await made?.catch(() => null))?.destroy();
+    (await this.client.take()?.catch(() => null))?.destroy();
   }
 }
