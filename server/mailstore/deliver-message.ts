@@ -76,7 +76,7 @@ export async function deliverMessage(store: Mailstore, input: DeliverInput): Pro
   await store.blobs.put(input.bytes, digest);
 
   const delivered = await inTransaction(store, async (client) => {
-    const { rows } = await client.query<MailboxRow>(prepared("SELECT * FROM mailstore.mailbox WHERE email = ANY($1::text[]) ORDER BY id FOR UPDATE", [recipients]));
+    const { rows } = await client.query<MailboxRow>("SELECT * FROM mailstore.mailbox WHERE email = ANY($1::text[]) ORDER BY id FOR UPDATE", [recipients]);
     const byEmail = new Map(rows.map((m) => [m.email, m]));
     for (const r of recipients) if (!byEmail.has(r)) refused.push({ recipient: r, error: new MailboxNotFoundError(r) });
     const results: Delivery[] = [];

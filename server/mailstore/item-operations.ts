@@ -8,7 +8,7 @@ import { InvalidInputError } from "../errors.ts";
 import { InvalidOperationError } from "./errors.ts";
 import { assertNotIntoItself } from "./folder-operations.ts";
 import { exactTime, FLAG, TRASH, type FlagName } from "./items.ts";
-import { mutateMailbox, prepared, type MailboxRef } from "./mailbox-tx.ts";
+import { mutateMailbox, type MailboxRef } from "./mailbox-tx.ts";
 import type { Mailstore } from "./mailstore.ts";
 
 function checkIds(itemIds: number[]): number[] {
@@ -30,14 +30,12 @@ export async function moveItems(store: Mailstore, ref: MailboxRef, input: { item
       if (item.type === "folder") await assertNotIntoItself(tx, item.id, input.folderId);
     }
     await tx.client.query(
-      prepared(
-        `UPDATE ${tx.items}
-            SET folder_id = CASE WHEN type = 'folder' THEN folder_id ELSE $3 END,
-                parent_id = CASE WHEN type = 'folder' THEN $3 ELSE parent_id END,
-                change_number = $4
-          WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`,
-        [tx.mailbox.id, ids, input.folderId, tx.changeNumber],
-      ),
+      `UPDATE ${tx.items}
+          SET folder_id = CASE WHEN type = 'folder' THEN folder_id ELSE $3 END,
+              parent_id = CASE WHEN type = 'folder' THEN $3 ELSE parent_id END,
+              change_number = $4
+        WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`,
+      [tx.mailbox.id, ids, input.folderId, tx.changeNumber],
     );
     const moved = items.map((i) => ({ id: i.id, type: i.type, from: from[i.id], subject: i.subject, name: i.name }));
     return { result: { moved: ids.length }, payload: { itemIds: ids, folderId: input.folderId, toTrash: input.folderId === TRASH, moved } };
@@ -63,15 +61,13 @@ export async function setFlags(store: Mailstore, ref: MailboxRef, input: { itemI
   const clear = entries.filter(([, on]) => !on).reduce((bits, [name]) => bits | FLAG[name], 0);
   return mutateMailbox(store, ref, "SetFlags", async (tx) => {
     await tx.itemsById(ids, ["message", "contact", "appointment"]);
-    await tx.client.query(
-      prepared(`UPDATE ${tx.items} SET flags = (flags | $3::int) & ~($4::int), change_number = $5 WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`, [
-        tx.mailbox.id,
-        ids,
-        set,
-        clear,
-        tx.changeNumber,
-      ]),
-    );
+    await tx.client.query(`UPDATE ${tx.items} SET flags = (flags | $3::int) & ~($4::int), change_number = $5 WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`, [
+      tx.mailbox.id,
+      ids,
+      set,
+      clear,
+      tx.changeNumber,
+    ]);
     return { result: { updated: ids.length }, payload: { itemIds: ids, set, clear } };
   });
 }

@@ -67,6 +67,14 @@ const statementNames = new Map<string, string>();
  * for one text only, so a connection can never hold two statements under one name; only texts
  * drawn from a small fixed set (a group schema at most varies) belong here, since each one stays
  * prepared on every connection that ran it.
+ *
+ * Only statements with one sensible plan belong here: an INSERT, or a lookup by a key that one
+ * index alone serves (a mailbox by id or account). PostgreSQL keeps a prepared statement's
+ * generic plan, made from what the table held when it was chosen, until the table's statistics
+ * change, which without autovacuum they never do. An item by "mailbox_id = $1 AND id = $2" has
+ * two candidate indexes: a plan chosen while the mailbox held a few items took the folder index
+ * and then read all 30,000 items of the mailbox to find one (operations.integration.test.ts).
+ * Those statements stay unnamed, planned each time with their values.
  */
 export function prepared(text: string, values: unknown[]): pg.QueryConfig {
   let name = statementNames.get(text);
@@ -125,7 +133,7 @@ export class MailboxTx {
   }
 
   async item(id: number, types?: ItemType[]): Promise<ItemRow> {
-    const { rows } = await this.client.query<ItemRow>(prepared(`SELECT * FROM ${this.items} WHERE mailbox_id = $1 AND id = $2`, [this.mailbox.id, id]));
+    const { rows } = await this.client.query<ItemRow>(`SELECT * FROM ${this.items} WHERE mailbox_id = $1 AND id = $2`, [this.mailbox.id, id]);
     const row = rows[0];
     const kind = types?.length === 1 ? types[0] : "item";
     if (!row || (types && !types.includes(row.type))) throw new ItemNotFoundError(id, kind);
@@ -134,7 +142,7 @@ export class MailboxTx {
 
   async itemsById(ids: number[], types?: ItemType[]): Promise<ItemRow[]> {
     const unique = [...new Set(ids)];
-    const { rows } = await this.client.query<ItemRow>(prepared(`SELECT * FROM ${this.items} WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`, [this.mailbox.id, unique]));
+    const { rows } = await this.client.query<ItemRow>(`SELECT * FROM ${this.items} WHERE mailbox_id = $1 AND id = ANY($2::bigint[])`, [this.mailbox.id, unique]);
     const found = new Map(rows.map((r) => [r.id, r]));
     for (const id of unique) {
       const row = found.get(id);

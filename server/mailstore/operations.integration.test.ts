@@ -14,9 +14,10 @@ import { createFolder, renameFolder } from "./folder-operations.ts";
 import { deleteItems, emptyFolder, moveItems, purgeOldMessages, setFlags, tagItems } from "./item-operations.ts";
 import { INBOX, ROOT, TRASH } from "./items.ts";
 import { prepared } from "./mailbox-tx.ts";
-import { openMailstore, type Mailstore } from "./mailstore.ts";
+import { createMailstore, openMailstore, type Mailstore } from "./mailstore.ts";
 import { groupDdl, groupSchema } from "./schema.ts";
 import { setUpServerStore } from "./setup-mailstore.ts";
+import { getServer } from "../directory/list-servers.ts";
 import { searchAccounts } from "../directory/search-accounts.ts";
 
 let env: TestEnv;
@@ -180,6 +181,68 @@ describe("the write path", () => {
       expect((await inbox()).rows).toEqual([]);
     } finally {
       client.release();
+    }
+  });
+});
+
+describe("plans that hold as the tables grow (no ANALYZE: autovacuum is off on these machines)", () => {
+  // One connection, so every operation runs on the one that prepared its statements. PostgreSQL
+  // keeps a prepared statement's generic plan, made from what the table held then, until its
+  // statistics change. A plan made on a handful of rows took the folder index for "mailbox_id =
+  // $1 AND id = $2" and read every item of the mailbox to find one.
+  let single: Mailstore;
+  beforeAll(async () => {
+    single = await createMailstore(await getServer("mail1"), { poolSize: 1 });
+  });
+  afterAll(() => single?.pool.end());
+
+  /** Tuples the table's scans have read, as the statistics have them once `single`'s are in. */
+  async function tuplesRead(table: string): Promise<number> {
+    await single.pool.query("SELECT pg_stat_force_next_flush()");
+    const { rows } = await store.pool.query<{ read: string }>(
+      `SELECT pg_stat_clear_snapshot(),
+              (SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relid = $1::regclass) AS read`,
+      [table],
+    );
+    return Number(rows[0]!.read);
+  }
+
+  it("looks items up by their key on a connection that prepared its statements while the mailbox was small, after it grew", async () => {
+    const carol = await createAccount(single, { email: "carol.grows@example.com" });
+    const { delivered } = await deliverMessage(single, { recipients: [carol.email], bytes: message("grows") });
+    const folder = await createFolder(single, { accountId: carol.accountId }, { name: "Kept", parentId: ROOT });
+    const work = async (rounds: number) => {
+      for (let i = 0; i < rounds; i++) {
+        await moveItems(single, { accountId: carol.accountId }, { itemIds: [delivered[0]!.itemId], folderId: i % 2 ? INBOX : folder.itemId });
+        await setFlags(single, { accountId: carol.accountId }, { itemIds: [delivered[0]!.itemId], flags: { read: i % 2 === 0 } });
+      }
+    };
+    await work(8);
+    const { mailbox } = await snapshot(carol.accountId);
+    const items = `${groupSchema(mailbox.group_id)}.item`;
+    await store.pool.query(
+      `INSERT INTO ${items} (mailbox_id, id, type, folder_id, date, size, change_number)
+       SELECT $1, 100000 + g, 'message', $2, now(), 100, 1 FROM generate_series(1, 30000) AS g`,
+      [mailbox.id, INBOX],
+    );
+    const before = await tuplesRead(items);
+    await work(3);
+    // Six operations, each a few lookups by key: tens of rows, not the mailbox's 30,000 each.
+    expect((await tuplesRead(items)) - before).toBeLessThan(500);
+  });
+
+  it("finds a delivery's mailboxes by address among many, not by reading them all", async () => {
+    const dave = await createAccount(single, { email: "dave.among@example.com" });
+    await store.pool.query(
+      `INSERT INTO mailstore.mailbox (id, account_id, group_id, email, email_at_creation, item_id_checkpoint)
+       SELECT 1000000 + g, gen_random_uuid(), 1, 'filler' || g || '@example.org', 'filler' || g || '@example.org', 0 FROM generate_series(1, 20000) AS g`,
+    );
+    try {
+      const before = await tuplesRead("mailstore.mailbox");
+      for (let i = 0; i < 3; i++) await deliverMessage(single, { recipients: [dave.email], bytes: message(`among many ${i}`) });
+      expect((await tuplesRead("mailstore.mailbox")) - before).toBeLessThan(100);
+    } finally {
+      await store.pool.query("DELETE FROM mailstore.mailbox WHERE id > 1000000");
     }
   });
 });
