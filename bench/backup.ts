@@ -177,7 +177,8 @@ async function fullIntoEmptyTarget(env: BenchEnv, name: string, compress: boolea
   await queueIdle("mail1");
   const server = await prisma().server.findUniqueOrThrow({ where: { name: "mail1" } });
   await prisma().backupSession.deleteMany({ where: { serverId: server.id } });
-  if (!server.backupTarget.includes("://")) await rm(server.backupTarget, { recursive: true, force: true });
+  // Moved aside, not removed: a full right after the removal of the last target's files paid for it (env.discard).
+  if (!server.backupTarget.includes("://")) await env.discard(server.backupTarget);
   await closeRepositories(); // what this process knew of the removed target, and its open packs
   await prepare?.();
   await closeRepositories();

@@ -134,9 +134,10 @@ await runBench("restore", async (env) => {
   const pairs: { tar: { seconds: number; syncSeconds: number }; restore: Awaited<ReturnType<typeof timedRestore>> }[] = [];
   for (const prefix of ["r1_", "r1b_", "r1c_"]) {
     const tar = await baseline.extract();
-    // The restore, with an empty blob volume: every blob comes back from the backup. The removal's
-    // writeback is the file system's to finish before the measure starts, as the baseline's was.
-    await rm(server.blobVolumePath, { recursive: true, force: true });
+    // The restore, with an empty blob volume: every blob comes back from the backup. The full one
+    // is moved aside, not removed (env.discard says why), and the disk written back before the
+    // measure starts, as before the baseline.
+    await env.discard(server.blobVolumePath);
     execFileSync("sync");
     const restore = await timedRestore({ server: "mail1", accounts: [big.email], noRedo: true, copy: true, prefix });
     if (!worker) await queueIdle("mail1");
@@ -204,7 +205,7 @@ async function physicalBaseline(
   return {
     copySeconds,
     async extract() {
-      await rm(into, { recursive: true, force: true });
+      await env.discard(into);
       await mkdir(into);
       execFileSync("sync");
       let at = performance.now();
@@ -213,7 +214,7 @@ async function physicalBaseline(
       at = performance.now();
       execFileSync("sync", ["-f", into]);
       const syncSeconds = secondsSince(at);
-      await rm(into, { recursive: true, force: true });
+      await env.discard(into);
       return { seconds, syncSeconds };
     },
     done: () => rm(scratch, { recursive: true, force: true }),
@@ -290,7 +291,7 @@ async function fromS3(env: BenchEnv, server: Awaited<ReturnType<typeof getServer
   execFileSync("cp", ["-r", server.backupTarget, scratch]);
   execFileSync("sync");
   const cpSeconds = secondsSince(started);
-  await rm(scratch, { recursive: true, force: true });
+  await env.discard(scratch);
   started = performance.now();
   const copied = await runCopy("mail1", { to: "bench-s3", all: true });
   const copySeconds = secondsSince(started);
@@ -299,7 +300,7 @@ async function fromS3(env: BenchEnv, server: Awaited<ReturnType<typeof getServer
   console.log(`copy of ${copied.length} session(s) to S3 (s3rver${far}): ${copySeconds.toFixed(2)} s for ${(sent / 1048576).toFixed(0)} MiB, every one verified there; cp -r + sync of the target folder: ${cpSeconds.toFixed(2)} s`);
 
   await rename(server.backupTarget, `${server.backupTarget}.away`);
-  await rm(server.blobVolumePath, { recursive: true, force: true });
+  await env.discard(server.blobVolumePath);
   const fromBucket = await timedRestore({ server: "mail1", accounts: ["big@example.com"], noRedo: true, copy: true, prefix: "r3_" });
   await queueIdle("mail1");
   console.log(`restore into a copy read from S3, the primary target gone: ${fromBucket.seconds.toFixed(2)} s (from the folder: ${folderSeconds.toFixed(2)} s)`);
