@@ -205,7 +205,6 @@ async function physicalBaseline(
   return {
     copySeconds,
     async extract() {
-      await env.discard(into);
       await mkdir(into);
       execFileSync("sync");
       let at = performance.now();

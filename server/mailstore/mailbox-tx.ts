@@ -69,7 +69,7 @@ const statementNames = new Map<string, string>();
  * prepared on every connection that ran it.
  *
  * Only statements with one sensible plan belong here: an INSERT, or a lookup by a key that one
- * index alone serves (a mailbox by id or account). PostgreSQL keeps a prepared statement's
+ * index alone serves (a mailbox by id, account or address). PostgreSQL keeps a prepared statement's
  * generic plan, made from what the table held when it was chosen, until the table's statistics
  * change, which without autovacuum they never do. An item by "mailbox_id = $1 AND id = $2" has
  * two candidate indexes: a plan chosen while the mailbox held a few items took the folder index
